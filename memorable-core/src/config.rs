@@ -1,0 +1,144 @@
+//! [`Config`]: every tunable of a store in one serde-serializable struct, validated once at
+//! open, so each binding can pass one object (a Python dict, a JS object, a C struct).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// How hard a commit pushes data to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// WAL with `synchronous=NORMAL`: an acknowledged write survives a crash or `kill -9` of
+    /// the process; a power loss or OS crash may lose the last commits (never corrupts).
+    #[default]
+    Normal,
+    /// WAL with `synchronous=FULL`: an acknowledged write also survives power loss, at the
+    /// cost of an fsync per commit.
+    Full,
+}
+
+/// HNSW parameters of every per-user index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HnswConfig {
+    /// Links per node (hnsw_rs `max_nb_connection`).
+    pub m: usize,
+    /// Candidate list size while building.
+    pub ef_construction: usize,
+    /// Candidate list size while searching (raised to the number of results asked for).
+    pub ef_search: usize,
+}
+
+impl Default for HnswConfig {
+    fn default() -> Self {
+        HnswConfig { m: 16, ef_construction: 200, ef_search: 96 }
+    }
+}
+
+/// Configuration of a [`crate::Memorable`] store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// Longest text accepted, in Unicode scalar values (default 10,000).
+    pub max_text_chars: usize,
+    /// Dimension of the built-in hashing embedder (default 384).
+    pub hashing_dim: usize,
+    /// HNSW parameters.
+    pub hnsw: HnswConfig,
+    /// How many users' indexes stay loaded at once (least recently used are dumped and
+    /// dropped past this).
+    pub max_loaded_indexes: usize,
+    /// Rebuild a user's index once tombstones exceed this share of its points.
+    pub tombstone_rebuild_ratio: f32,
+    /// Searches over a filtered set at most this large are exact (brute force) rather than HNSW.
+    pub exact_search_threshold: usize,
+    /// Number of read connections (concurrent recalls) for an on-disk store.
+    pub read_connections: usize,
+    /// Commit durability.
+    pub durability: Durability,
+    /// Reciprocal-rank-fusion constant `k` (score = Σ 1 / (k + rank)).
+    pub rrf_k: f32,
+    /// Candidate pool per source, as a multiple of the requested limit.
+    pub candidate_multiplier: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_text_chars: 10_000,
+            hashing_dim: 384,
+            hnsw: HnswConfig::default(),
+            max_loaded_indexes: 64,
+            tombstone_rebuild_ratio: 0.2,
+            exact_search_threshold: 2_000,
+            read_connections: 4,
+            durability: Durability::Normal,
+            rrf_k: 60.0,
+            candidate_multiplier: 5,
+        }
+    }
+}
+
+impl Config {
+    /// Check every field; called once by `open`.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::InvalidConfig(msg));
+        if self.max_text_chars == 0 {
+            return bad("max_text_chars must be positive".into());
+        }
+        if !(8..=65_536).contains(&self.hashing_dim) {
+            return bad(format!("hashing_dim must be in 8..=65536, got {}", self.hashing_dim));
+        }
+        if !(2..=255).contains(&self.hnsw.m) {
+            return bad(format!("hnsw.m must be in 2..=255, got {}", self.hnsw.m));
+        }
+        if self.hnsw.ef_construction < self.hnsw.m {
+            return bad("hnsw.ef_construction must be at least hnsw.m".into());
+        }
+        if self.hnsw.ef_search == 0 {
+            return bad("hnsw.ef_search must be positive".into());
+        }
+        if self.max_loaded_indexes == 0 {
+            return bad("max_loaded_indexes must be positive".into());
+        }
+        if !(self.tombstone_rebuild_ratio > 0.0 && self.tombstone_rebuild_ratio <= 1.0) {
+            return bad("tombstone_rebuild_ratio must be in (0, 1]".into());
+        }
+        if self.read_connections == 0 || self.read_connections > 64 {
+            return bad("read_connections must be in 1..=64".into());
+        }
+        if !(self.rrf_k.is_finite() && self.rrf_k >= 0.0) {
+            return bad("rrf_k must be a non-negative number".into());
+        }
+        if self.candidate_multiplier == 0 {
+            return bad("candidate_multiplier must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// Parse a config from JSON (unknown keys are an error, missing keys take defaults).
+    pub fn from_json(json: &str) -> Result<Self> {
+        let cfg: Config =
+            serde_json::from_str(json).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_json_overrides() {
+        Config::default().validate().unwrap();
+        let cfg = Config::from_json(r#"{"max_text_chars": 20, "hnsw": {"ef_search": 10}}"#).unwrap();
+        assert_eq!(cfg.max_text_chars, 20);
+        assert_eq!(cfg.hnsw.ef_search, 10);
+        assert_eq!(cfg.hnsw.m, 16);
+        assert!(Config::from_json(r#"{"nope": 1}"#).is_err());
+        assert!(Config::from_json(r#"{"hnsw": {"m": 1}}"#).is_err());
+    }
+}

@@ -1,0 +1,646 @@
+//! [`Memorable`]: the one handle applications hold. Cheap to clone (an `Arc` inside),
+//! `Send + Sync`, every method takes `&self`.
+//!
+//! Writes are serialized through the store's writer connection; the user's index is updated
+//! under that same lock, so index order equals commit order. Reads (recall, get) run on
+//! pooled read connections in parallel with writes. `close()` dumps indexes, checkpoints the
+//! WAL and releases the directory lock; calls after it fail with [`Error::Closed`].
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::index::{dot, IndexCache, IndexStats, UserIndex};
+use crate::memory::*;
+use crate::models::{Embedder, HashingEmbedder};
+use crate::retrieval::{fts_query, fuse_rrf, Filters, Recall, Recalled, MAX_LIMIT};
+use crate::store::{self, schema, PreparedMemory, Store, UserKey, UpdatedFields, VectorRow};
+
+/// Meta key recording the embedder whose vectors the store holds.
+const META_MODEL_ID: &str = "embedder_model_id";
+/// Directory of index dumps inside a store directory.
+const INDEX_DIR: &str = "index";
+/// Texts per embedding call in `remember_batch` (each call runs on one rayon thread).
+const EMBED_CHUNK: usize = 64;
+
+/// The MemoRable engine handle. See the crate docs for a quick start.
+#[derive(Clone)]
+pub struct Memorable {
+    shared: Arc<RwLock<Option<Arc<Engine>>>>,
+}
+
+/// Opens a [`Memorable`] with a non-default configuration or embedder.
+pub struct Builder {
+    dir: Option<PathBuf>,
+    config: Config,
+    embedder: Option<Arc<dyn Embedder>>,
+}
+
+impl Builder {
+    /// Replace the whole configuration.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+    /// Use this embedder instead of the default.
+    pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+    /// Open the store (creating it if needed).
+    pub fn open(self) -> Result<Memorable> {
+        self.config.validate()?;
+        let span = tracing::info_span!("open", in_memory = self.dir.is_none());
+        let _enter = span.enter();
+        let embedder = match self.embedder {
+            Some(e) => e,
+            None => {
+                tracing::warn!(
+                    "no embedding model configured: using the hashing embedder (lexical matching only)"
+                );
+                Arc::new(HashingEmbedder::new(self.config.hashing_dim))
+            }
+        };
+        let store = match &self.dir {
+            Some(dir) => Store::open(dir, &self.config)?,
+            None => Store::open_in_memory(&self.config)?,
+        };
+        let stored_model = store.read(|c| store::meta_get(c, META_MODEL_ID))?;
+        if let Some(stored) = stored_model {
+            if stored != embedder.model_id() {
+                return Err(Error::ModelMismatch { stored, current: embedder.model_id().to_owned() });
+            }
+        }
+        let engine = Engine {
+            indexes: IndexCache::new(self.config.max_loaded_indexes),
+            index_dir: self.dir.as_ref().map(|d| d.join(INDEX_DIR)),
+            config: self.config,
+            store,
+            embedder,
+            deletes: AtomicU64::new(0),
+            shut: AtomicBool::new(false),
+        };
+        Ok(Memorable { shared: Arc::new(RwLock::new(Some(Arc::new(engine)))) })
+    }
+}
+
+/// Counts and health of a store, from [`Memorable::stats`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Stats {
+    pub memories: u64,
+    pub users: u64,
+    /// Previous versions kept in history.
+    pub versions: u64,
+    pub embedder: EmbedderInfo,
+    pub schema_version: u32,
+    /// Directory of the store (`None` in memory).
+    pub path: Option<String>,
+    /// Database + WAL size on disk in bytes.
+    pub store_bytes: u64,
+    /// Indexes loaded right now (others load on their user's first call).
+    pub loaded_indexes: Vec<IndexStats>,
+}
+
+/// The embedder in use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbedderInfo {
+    pub model_id: String,
+    pub dim: usize,
+    /// True when the hashing fallback is in use (no sentence-embedding model).
+    pub fallback: bool,
+}
+
+impl Memorable {
+    /// Open (or create) the store in directory `dir` with the default configuration.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Memorable> {
+        Memorable::builder(dir).open()
+    }
+
+    /// A store that lives in memory and vanishes with the handle.
+    pub fn open_in_memory() -> Result<Memorable> {
+        Builder { dir: None, config: Config::default(), embedder: None }.open()
+    }
+
+    /// Start configuring a store in `dir`.
+    pub fn builder(dir: impl AsRef<Path>) -> Builder {
+        Builder { dir: Some(dir.as_ref().to_path_buf()), config: Config::default(), embedder: None }
+    }
+
+    /// Start configuring an in-memory store.
+    pub fn builder_in_memory() -> Builder {
+        Builder { dir: None, config: Config::default(), embedder: None }
+    }
+
+    fn engine(&self) -> Result<Arc<Engine>> {
+        self.shared.read().clone().ok_or(Error::Closed)
+    }
+
+    /// Store one memory; returns its id once it is durable.
+    pub fn remember(&self, memory: NewMemory) -> Result<MemoryId> {
+        let ids = self.engine()?.remember(vec![memory], false)?;
+        Ok(ids[0])
+    }
+
+    /// Store many memories in one transaction (all or nothing), embedding them in parallel.
+    pub fn remember_batch(&self, memories: Vec<NewMemory>) -> Result<Vec<MemoryId>> {
+        self.engine()?.remember(memories, true)
+    }
+
+    /// Find a user's memories by meaning and keywords, best first.
+    pub fn recall(&self, request: &Recall) -> Result<Vec<Recalled>> {
+        self.engine()?.recall(request)
+    }
+
+    /// A user's memories, newest first (by when they occurred), after the request's filters;
+    /// the query text is ignored.
+    pub fn recent(&self, request: &Recall) -> Result<Vec<Memory>> {
+        self.engine()?.recent(request)
+    }
+
+    /// The memory with this id.
+    pub fn get(&self, id: MemoryId) -> Result<Memory> {
+        let engine = self.engine()?;
+        engine.store.read(|c| store::get_memory(c, id))?.map(|(m, _)| m).ok_or(Error::NotFound(id))
+    }
+
+    /// Change a memory; a new text is re-embedded and the previous version kept in history.
+    pub fn update(&self, id: MemoryId, update: MemoryUpdate) -> Result<Memory> {
+        self.engine()?.update(id, update)
+    }
+
+    /// Every version of a memory, oldest first; the last one is current.
+    pub fn history(&self, id: MemoryId) -> Result<Vec<MemoryVersion>> {
+        let engine = self.engine()?;
+        engine.store.read(|c| {
+            let (current, _) = store::get_memory(c, id)?.ok_or(Error::NotFound(id))?;
+            let mut versions = store::previous_versions(c, id)?;
+            versions.push(MemoryVersion {
+                version: current.version,
+                text: current.text,
+                kind: current.kind,
+                speaker: current.context.speaker,
+                tags: current.tags,
+                metadata: current.metadata,
+                importance: current.importance,
+                valid_from: current.updated_at,
+                valid_to: None,
+            });
+            Ok(versions)
+        })
+    }
+
+    /// Erase a memory: its row, vector, keywords and history. Unknown ids are `NotFound`.
+    pub fn forget(&self, id: MemoryId) -> Result<()> {
+        self.engine()?.forget(id)
+    }
+
+    /// Erase everything of a user (memories, vectors, history, index); returns how many
+    /// memories were removed (0 for an unknown user).
+    pub fn forget_user(&self, user: &str) -> Result<u64> {
+        self.engine()?.forget_user(user)
+    }
+
+    /// Counts, embedder in use, and health of the loaded indexes.
+    pub fn stats(&self) -> Result<Stats> {
+        self.engine()?.stats()
+    }
+
+    /// Dump changed indexes and fold the WAL into the database.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.engine()?.checkpoint()
+    }
+
+    /// Persist everything and release the store; later calls fail with `Closed`.
+    /// Closing twice is fine.
+    pub fn close(&self) -> Result<()> {
+        let engine = self.shared.write().take();
+        match engine {
+            Some(e) => e.shutdown(),
+            None => Ok(()),
+        }
+    }
+}
+
+struct Engine {
+    config: Config,
+    store: Store,
+    indexes: IndexCache,
+    index_dir: Option<PathBuf>,
+    embedder: Arc<dyn Embedder>,
+    /// Bumped whenever vectors are deleted, so an index load can tell whether its
+    /// snapshot of live vectors went stale while it was loading.
+    deletes: AtomicU64,
+    shut: AtomicBool,
+}
+
+impl Engine {
+    fn model_id(&self) -> &str {
+        self.embedder.model_id()
+    }
+
+    /// Embed texts, checking every vector the embedder returns.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let vectors = self.embedder.embed(texts)?;
+        if vectors.len() != texts.len() {
+            return Err(Error::Model(format!(
+                "embedder returned {} vectors for {} texts",
+                vectors.len(),
+                texts.len()
+            )));
+        }
+        vectors.into_iter().map(|v| validate_vector(v, self.embedder.dim())).collect()
+    }
+
+    fn prepare(&self, m: NewMemory, now: i64) -> Result<(PreparedMemory, Option<Vec<f32>>)> {
+        validate_user(&m.user)?;
+        validate_text(&m.text, self.config.max_text_chars)?;
+        validate_coordinates(m.lat, m.lon)?;
+        let importance = validate_importance(m.importance.unwrap_or(DEFAULT_IMPORTANCE))?;
+        let metadata = validate_metadata(m.metadata)?;
+        let embedding = m.embedding.map(|v| validate_vector(v, self.embedder.dim())).transpose()?;
+        let prepared = PreparedMemory {
+            user: m.user,
+            text: m.text,
+            kind: m.kind.filter(|k| !k.trim().is_empty()).unwrap_or_else(|| DEFAULT_KIND.into()),
+            session: m.session,
+            speaker: m.speaker,
+            topics: m.topics,
+            occurred_at: m.occurred_at.map_or(now, store::to_ms),
+            place: m.place,
+            lat: m.lat,
+            lon: m.lon,
+            tags: m.tags,
+            metadata,
+            importance,
+            vector: Vec::new(),
+        };
+        Ok((prepared, embedding))
+    }
+
+    fn remember(&self, memories: Vec<NewMemory>, batch: bool) -> Result<Vec<MemoryId>> {
+        let _span = tracing::debug_span!("remember", n = memories.len()).entered();
+        if memories.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = store::now_ms();
+        // Validate everything before writing anything: a bad item rejects the whole batch.
+        let mut prepared = Vec::with_capacity(memories.len());
+        for (i, m) in memories.into_iter().enumerate() {
+            prepared.push(self.prepare(m, now).map_err(|e| at_item(e, i, batch))?);
+        }
+        let missing: Vec<usize> =
+            prepared.iter().enumerate().filter(|(_, p)| p.1.is_none()).map(|(i, _)| i).collect();
+        let texts: Vec<&str> = missing.iter().map(|&i| prepared[i].0.text.as_str()).collect();
+        let vectors: Vec<Vec<f32>> = if texts.len() > EMBED_CHUNK {
+            let chunks: Vec<Vec<Vec<f32>>> =
+                texts.par_chunks(EMBED_CHUNK).map(|c| self.embed(c)).collect::<Result<_>>()?;
+            chunks.into_iter().flatten().collect()
+        } else {
+            self.embed(&texts)?
+        };
+        let mut vectors = vectors.into_iter();
+        let prepared: Vec<PreparedMemory> = prepared
+            .into_iter()
+            .map(|(mut p, given)| {
+                p.vector = given.or_else(|| vectors.next()).unwrap_or_default();
+                p
+            })
+            .collect();
+
+        let mut writer = self.store.writer();
+        let tx = writer.transaction()?;
+        if store::meta_get(&tx, META_MODEL_ID)?.is_none() {
+            store::meta_set(&tx, META_MODEL_ID, self.model_id())?;
+        }
+        let mut ids = Vec::with_capacity(prepared.len());
+        // Rows per user, for the indexes once the commit succeeded.
+        let mut rows: Vec<(UserKey, VectorRow)> = Vec::with_capacity(prepared.len());
+        let mut last_user: Option<(&str, UserKey)> = None;
+        for p in &prepared {
+            let key = match last_user {
+                Some((name, key)) if name == p.user => key,
+                _ => store::ensure_user(&tx, &p.user, now)?,
+            };
+            last_user = Some((&p.user, key));
+            let (id, vid) = store::insert_memory(&tx, key, p, self.model_id(), now)?;
+            ids.push(id);
+            rows.push((key, (vid, id, Vec::new())));
+        }
+        tx.commit()?;
+        // Committed: the memories are durable. Now bring loaded indexes up to date (an index
+        // not loaded picks these rows up from the store when it loads).
+        for ((_, row), p) in rows.iter_mut().zip(prepared) {
+            row.2 = p.vector;
+        }
+        rows.sort_by_key(|(k, r)| (*k, r.0));
+        for chunk in rows.chunk_by(|a, b| a.0 == b.0) {
+            if let Some(index) = self.indexes.get(chunk[0].0) {
+                let user_rows: Vec<VectorRow> = chunk.iter().map(|(_, r)| r.clone()).collect();
+                index.insert(&user_rows);
+            }
+        }
+        drop(writer);
+        Ok(ids)
+    }
+
+    /// The loaded index of a user, loading it (dump + newer vectors, or a rebuild) if needed.
+    fn index(&self, user_key: UserKey, user: &str) -> Result<Arc<UserIndex>> {
+        if let Some(i) = self.indexes.get(user_key) {
+            return Ok(i);
+        }
+        let _load = self.indexes.load_lock.lock();
+        if let Some(i) = self.indexes.get(user_key) {
+            return Ok(i);
+        }
+        self.load_index(user_key, user, false)
+    }
+
+    /// Load (or with `rebuild`, build afresh) a user's index and publish it in the cache.
+    /// The caller holds `load_lock`.
+    fn load_index(&self, user_key: UserKey, user: &str, rebuild: bool) -> Result<Arc<UserIndex>> {
+        let _span = tracing::debug_span!("load_index", user_key, rebuild).entered();
+        let model = self.model_id();
+        let deletes_before = self.deletes.load(Ordering::Acquire);
+        let live = self.store.read(|c| store::live_vector_ids(c, user_key, model))?;
+        let dir = if rebuild { None } else { self.index_dir.as_deref() };
+        let index = Arc::new(UserIndex::load(
+            dir,
+            user_key,
+            user,
+            model,
+            self.embedder.dim(),
+            &self.config.hnsw,
+            live,
+            |after| self.store.read(|c| store::vectors_after(c, user_key, model, after)),
+        )?);
+        let evicted = {
+            // Under the writer lock no write can slip between catching up and publishing.
+            let writer = self.store.writer();
+            index.insert(&store::vectors_after(&writer, user_key, model, index.watermark())?);
+            if self.deletes.load(Ordering::Acquire) != deletes_before {
+                index.reset_live(store::live_vector_ids(&writer, user_key, model)?);
+            }
+            self.indexes.insert(index.clone())
+        };
+        for old in evicted {
+            self.dump(&old);
+        }
+        Ok(index)
+    }
+
+    fn dump(&self, index: &UserIndex) {
+        if let Some(dir) = &self.index_dir {
+            if let Err(e) = index.dump_if_dirty(dir, self.model_id(), self.embedder.dim(), &self.config.hnsw) {
+                tracing::warn!(user_key = index.user_key, error = %e, "index dump failed; it will be rebuilt at next load");
+            }
+        }
+    }
+
+    fn recall(&self, r: &Recall) -> Result<Vec<Recalled>> {
+        let _span = tracing::debug_span!("recall", limit = r.limit).entered();
+        validate_user(&r.user)?;
+        validate_text(&r.query, self.config.max_text_chars)?;
+        if r.limit == 0 || r.limit > MAX_LIMIT {
+            return Err(Error::InvalidInput(format!("limit must be in 1..={MAX_LIMIT}, got {}", r.limit)));
+        }
+        validate_range(r)?;
+        let Some(user_key) = self.store.read(|c| store::user_key(c, &r.user))? else {
+            return Ok(Vec::new());
+        };
+        let query = self.embed(&[r.query.as_str()])?.pop().unwrap_or_default();
+        let pool = r.limit * self.config.candidate_multiplier;
+        let filters = r.filters();
+        let semantic = self.semantic_candidates(user_key, &r.user, &query, &filters, pool)?;
+        let keyword = match fts_query(&r.query) {
+            Some(q) => self.store.read(|c| store::keyword_candidates(c, user_key, &q, &filters, pool))?,
+            None => Vec::new(),
+        };
+        let mut fused = fuse_rrf(&semantic, &keyword, self.config.rrf_k);
+        fused.truncate(r.limit);
+        let ids: Vec<MemoryId> = fused.iter().map(|(id, _)| *id).collect();
+        let mut memories = self.store.read(|c| store::get_memories(c, user_key, &ids))?;
+        // A memory forgotten between candidate search and fetch is simply absent.
+        Ok(fused
+            .into_iter()
+            .filter_map(|(id, breakdown)| {
+                let memory = memories.remove(&id)?;
+                Some(Recalled { memory, score: breakdown.fused, breakdown })
+            })
+            .collect())
+    }
+
+    /// Nearest memories by cosine: exact over a small filtered set, else HNSW.
+    fn semantic_candidates(
+        &self,
+        user_key: UserKey,
+        user: &str,
+        query: &[f32],
+        filters: &Filters,
+        pool: usize,
+    ) -> Result<Vec<(MemoryId, f32)>> {
+        let ef = self.config.hnsw.ef_search;
+        if filters.is_empty() {
+            return Ok(self.index(user_key, user)?.search(query, pool, ef, None));
+        }
+        let exact = self.store.read(|c| {
+            store::filtered_vectors(c, user_key, filters, self.config.exact_search_threshold)
+        })?;
+        if let Some(rows) = exact {
+            let mut scored: Vec<(MemoryId, f32)> = rows
+                .iter()
+                .filter(|(_, _, v)| v.len() == query.len())
+                .map(|(_, mid, v)| (*mid, dot(query, v)))
+                .collect();
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            scored.truncate(pool);
+            return Ok(scored);
+        }
+        let allowed: HashSet<MemoryId> =
+            self.store.read(|c| store::filtered_memory_ids(c, user_key, filters))?.into_iter().collect();
+        Ok(self.index(user_key, user)?.search(query, pool, ef.max(pool * 2), Some(&allowed)))
+    }
+
+    fn recent(&self, r: &Recall) -> Result<Vec<Memory>> {
+        validate_user(&r.user)?;
+        if r.limit == 0 || r.limit > MAX_LIMIT {
+            return Err(Error::InvalidInput(format!("limit must be in 1..={MAX_LIMIT}, got {}", r.limit)));
+        }
+        validate_range(r)?;
+        let Some(user_key) = self.store.read(|c| store::user_key(c, &r.user))? else {
+            return Ok(Vec::new());
+        };
+        self.store.read(|c| store::list_memories(c, user_key, &r.filters(), r.limit))
+    }
+
+    fn update(&self, id: MemoryId, u: MemoryUpdate) -> Result<Memory> {
+        if let Some(t) = &u.text {
+            validate_text(t, self.config.max_text_chars)?;
+        }
+        let importance = u.importance.map(validate_importance).transpose()?;
+        let metadata = u.metadata.map(|m| validate_metadata(Some(m))).transpose()?;
+        let vector = match &u.text {
+            Some(t) => Some(self.embed(&[t.as_str()])?.pop().unwrap_or_default()),
+            None => None,
+        };
+        let now = store::now_ms();
+        let mut writer = self.store.writer();
+        let tx = writer.transaction()?;
+        let (old, user_key) = store::get_memory(&tx, id)?.ok_or(Error::NotFound(id))?;
+        let fields = UpdatedFields {
+            text: u.text.as_deref().unwrap_or(&old.text),
+            kind: u.kind.as_deref().unwrap_or(&old.kind),
+            speaker: u.speaker.as_deref().or(old.context.speaker.as_deref()),
+            topics: u.topics.as_deref().unwrap_or(&old.context.topics),
+            place: u.place.as_deref().or(old.context.place.as_deref()),
+            tags: u.tags.as_deref().unwrap_or(&old.tags),
+            metadata: metadata.as_ref().unwrap_or(&old.metadata),
+            importance: importance.unwrap_or(old.importance),
+        };
+        let replaced = store::update_memory(
+            &tx,
+            &old,
+            &fields,
+            vector.as_deref().map(|v| (v, self.model_id(), user_key)),
+            now,
+        )?;
+        let (updated, _) = store::get_memory(&tx, id)?.ok_or(Error::NotFound(id))?;
+        tx.commit()?;
+        if let (Some((old_vid, new_vid)), Some(v)) = (replaced, vector) {
+            self.deletes.fetch_add(1, Ordering::AcqRel);
+            if let Some(index) = self.indexes.get(user_key) {
+                index.insert(&[(new_vid, id, v)]);
+                if index.remove(&[old_vid], self.config.tombstone_rebuild_ratio) {
+                    drop(writer);
+                    self.rebuild(user_key, &updated.user);
+                }
+            }
+        }
+        Ok(updated)
+    }
+
+    fn forget(&self, id: MemoryId) -> Result<()> {
+        let mut writer = self.store.writer();
+        let tx = writer.transaction()?;
+        let (memory, user_key) = store::get_memory(&tx, id)?.ok_or(Error::NotFound(id))?;
+        let vid = store::delete_memory(&tx, id)?;
+        tx.commit()?;
+        self.deletes.fetch_add(1, Ordering::AcqRel);
+        let needs_rebuild = match (self.indexes.get(user_key), vid) {
+            (Some(index), Some(vid)) => index.remove(&[vid], self.config.tombstone_rebuild_ratio),
+            _ => false,
+        };
+        drop(writer);
+        if needs_rebuild {
+            self.rebuild(user_key, &memory.user);
+        }
+        Ok(())
+    }
+
+    /// Replace a user's index with one built from the store (drops its tombstones).
+    fn rebuild(&self, user_key: UserKey, user: &str) {
+        let _load = self.indexes.load_lock.lock();
+        tracing::info!(user_key, "rebuilding index to drop tombstones");
+        if let Err(e) = self.load_index(user_key, user, true) {
+            // The old index stays in place and correct (tombstones are filtered).
+            tracing::warn!(user_key, error = %e, "index rebuild failed");
+        }
+    }
+
+    fn forget_user(&self, user: &str) -> Result<u64> {
+        validate_user(user)?;
+        let _load = self.indexes.load_lock.lock();
+        let mut writer = self.store.writer();
+        let tx = writer.transaction()?;
+        let Some(user_key) = store::user_key(&tx, user)? else { return Ok(0) };
+        let n = store::delete_user(&tx, user_key)?;
+        tx.commit()?;
+        self.deletes.fetch_add(1, Ordering::AcqRel);
+        self.indexes.remove(user_key);
+        if let Some(dir) = &self.index_dir {
+            crate::index::remove_dump(dir, user_key);
+        }
+        Ok(n as u64)
+    }
+
+    fn stats(&self) -> Result<Stats> {
+        let (counts, schema_version) =
+            self.store.read(|c| Ok((store::counts(c)?, schema::version(c)?)))?;
+        let mut loaded_indexes: Vec<IndexStats> = self.indexes.all().iter().map(|i| i.stats()).collect();
+        loaded_indexes.sort_by(|a, b| a.user.cmp(&b.user));
+        Ok(Stats {
+            memories: counts.memories,
+            users: counts.users,
+            versions: counts.versions,
+            embedder: EmbedderInfo {
+                model_id: self.model_id().to_owned(),
+                dim: self.embedder.dim(),
+                fallback: self.embedder.is_fallback(),
+            },
+            schema_version,
+            path: self.store.path().map(|p| p.display().to_string()),
+            store_bytes: self.store.disk_bytes(),
+            loaded_indexes,
+        })
+    }
+
+    fn checkpoint(&self) -> Result<()> {
+        let _load = self.indexes.load_lock.lock();
+        for index in self.indexes.all() {
+            if let Some(dir) = &self.index_dir {
+                index.dump_if_dirty(dir, self.model_id(), self.embedder.dim(), &self.config.hnsw)?;
+            }
+        }
+        self.store.checkpoint()
+    }
+
+    fn shutdown(&self) -> Result<()> {
+        if self.shut.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let res = self.checkpoint();
+        self.indexes.clear();
+        res
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Dropping the last handle without close() still persists the indexes.
+        if let Err(e) = self.shutdown() {
+            tracing::warn!(error = %e, "persisting on drop failed; indexes will be rebuilt at next open");
+        }
+    }
+}
+
+fn validate_range(r: &Recall) -> Result<()> {
+    if let (Some(a), Some(b)) = (r.since, r.until) {
+        if a > b {
+            return Err(Error::InvalidInput("time range starts after it ends".into()));
+        }
+    }
+    Ok(())
+}
+
+/// Name the failing item of a batch in its error (same code, clearer message).
+fn at_item(e: Error, i: usize, batch: bool) -> Error {
+    if !batch {
+        return e;
+    }
+    match e {
+        Error::InvalidInput(m) => Error::InvalidInput(format!("item {i}: {m}")),
+        Error::InvalidMetadata(m) => Error::InvalidMetadata(format!("item {i}: {m}")),
+        Error::InvalidVector(m) => Error::InvalidVector(format!("item {i}: {m}")),
+        other => {
+            tracing::debug!(item = i, "batch item rejected");
+            other
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! [`Graph`]: an hnsw_rs index that owns what it was loaded from, plus its dump / reload.
+//!
+//! A dump is two hnsw_rs files (`<base>.hnsw.graph`, `<base>.hnsw.data`) and a manifest
+//! `u<user_key>.json` written last (temp file + rename) with the watermark (highest vector
+//! id inside), model id, parameters and CRC32 checksums of both files. A dump is used only
+//! when the manifest parses, matches the embedder and parameters, and both checksums hold;
+//! anything else means "rebuild from the store".
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use hnsw_rs::api::AnnT;
+use hnsw_rs::hnswio::HnswIo;
+use hnsw_rs::prelude::Hnsw;
+use serde::{Deserialize, Serialize};
+
+use super::distance::CosineDistance;
+use crate::config::HnswConfig;
+use crate::error::{Error, Result};
+use crate::store::{UserKey, VectorId};
+
+const DUMP_FORMAT: u32 = 1;
+/// hnsw_rs caps the number of layers at 16.
+const MAX_LAYERS: usize = 16;
+
+pub(crate) struct Graph {
+    // Field order matters: `hnsw` may borrow from `_io`, so it must drop first.
+    pub hnsw: Hnsw<'static, f32, CosineDistance>,
+    _io: Option<Box<HnswIo>>,
+}
+
+impl Graph {
+    pub fn new(cfg: &HnswConfig, capacity: usize) -> Graph {
+        let hnsw = Hnsw::new(cfg.m, capacity.max(1_000), MAX_LAYERS, cfg.ef_construction, CosineDistance);
+        Graph { hnsw, _io: None }
+    }
+
+    /// Insert (vector id, vector) pairs; large batches use all rayon threads.
+    pub fn insert(&self, rows: &[(VectorId, &[f32])]) {
+        if rows.len() >= 32 {
+            let data: Vec<(&[f32], usize)> = rows.iter().map(|(id, v)| (*v, *id as usize)).collect();
+            self.hnsw.parallel_insert_slice(&data);
+        } else {
+            for (id, v) in rows {
+                self.hnsw.insert_slice((v, *id as usize));
+            }
+        }
+    }
+}
+
+/// What a dump directory holds about one user's index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Manifest {
+    pub format: u32,
+    pub user_key: UserKey,
+    pub basename: String,
+    pub model_id: String,
+    pub dim: usize,
+    pub m: usize,
+    pub ef_construction: usize,
+    /// Highest vector id in the dump: only vectors above it are indexed at load.
+    pub watermark: VectorId,
+    pub points: usize,
+    pub graph_crc: u32,
+    pub data_crc: u32,
+}
+
+pub(crate) fn manifest_path(dir: &Path, user_key: UserKey) -> PathBuf {
+    dir.join(format!("u{user_key}.json"))
+}
+
+fn dump_files(dir: &Path, basename: &str) -> [PathBuf; 2] {
+    [dir.join(format!("{basename}.hnsw.graph")), dir.join(format!("{basename}.hnsw.data"))]
+}
+
+fn crc_file(path: &Path) -> Result<u32> {
+    let mut f = fs::File::open(path)?;
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hasher.finalize());
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+/// Why a dump could not be used.
+#[derive(Debug)]
+pub(crate) enum LoadFailure {
+    /// No manifest: nothing was dumped (not worth a warning).
+    Missing,
+    /// The dump is for another model or parameters.
+    Stale(String),
+    /// The dump is damaged.
+    Corrupt(String),
+}
+
+/// Load a user's dump if it is sound and matches `model_id` / `dim` / `cfg`.
+pub(crate) fn load(
+    dir: &Path,
+    user_key: UserKey,
+    model_id: &str,
+    dim: usize,
+    cfg: &HnswConfig,
+) -> std::result::Result<(Graph, Manifest), LoadFailure> {
+    let text = match fs::read_to_string(manifest_path(dir, user_key)) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(LoadFailure::Missing),
+        Err(e) => return Err(LoadFailure::Corrupt(format!("manifest unreadable: {e}"))),
+    };
+    let man: Manifest = serde_json::from_str(&text)
+        .map_err(|e| LoadFailure::Corrupt(format!("manifest does not parse: {e}")))?;
+    if man.format != DUMP_FORMAT || man.user_key != user_key {
+        return Err(LoadFailure::Stale(format!("dump format {} for user {}", man.format, man.user_key)));
+    }
+    if man.model_id != model_id || man.dim != dim {
+        return Err(LoadFailure::Stale(format!("dump made by model {:?}", man.model_id)));
+    }
+    if man.m != cfg.m || man.ef_construction != cfg.ef_construction {
+        return Err(LoadFailure::Stale("HNSW parameters changed".into()));
+    }
+    let [graph_path, data_path] = dump_files(dir, &man.basename);
+    for (path, want) in [(&graph_path, man.graph_crc), (&data_path, man.data_crc)] {
+        let got = crc_file(path)
+            .map_err(|e| LoadFailure::Corrupt(format!("{}: {e}", path.display())))?;
+        if got != want {
+            return Err(LoadFailure::Corrupt(format!("checksum mismatch in {}", path.display())));
+        }
+    }
+    let mut io = Box::new(HnswIo::new(dir, &man.basename));
+    // hnsw_rs asserts on malformed input; a panic here means a damaged dump, not a bug of ours.
+    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let io_ptr: *mut HnswIo = io.as_mut();
+        // SAFETY: the HnswIo lives in a Box whose heap address never changes, and `Graph`
+        // keeps that Box alive (dropping it after the graph). Without mmap (the default
+        // ReloadOptions) the loaded graph copies every vector and borrows nothing anyway.
+        let io_static: &'static mut HnswIo = unsafe { &mut *io_ptr };
+        io_static.load_hnsw::<f32, CosineDistance>()
+    }));
+    match loaded {
+        Ok(Ok(hnsw)) if hnsw.get_nb_point() == man.points => Ok((Graph { hnsw, _io: Some(io) }, man)),
+        Ok(Ok(hnsw)) => Err(LoadFailure::Corrupt(format!(
+            "dump holds {} points, manifest says {}",
+            hnsw.get_nb_point(),
+            man.points
+        ))),
+        Ok(Err(e)) => Err(LoadFailure::Corrupt(format!("hnsw_rs reload failed: {e}"))),
+        Err(_) => Err(LoadFailure::Corrupt("hnsw_rs reload panicked".into())),
+    }
+}
+
+/// Dump `graph` for `user_key` into `dir`, replacing any previous dump atomically.
+pub(crate) fn dump(
+    dir: &Path,
+    graph: &Graph,
+    user_key: UserKey,
+    model_id: &str,
+    dim: usize,
+    cfg: &HnswConfig,
+    watermark: VectorId,
+) -> Result<()> {
+    fs::create_dir_all(dir)?;
+    let previous: Option<Manifest> = fs::read_to_string(manifest_path(dir, user_key))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    // A fresh basename each time, so the files the current manifest names stay intact until
+    // the new manifest replaces it.
+    let generation = previous.as_ref().map_or(0, |p| generation_of(&p.basename) + 1);
+    let wanted = format!("u{user_key}-g{generation}");
+    let basename = graph
+        .hnsw
+        .file_dump(dir, &wanted)
+        .map_err(|e| Error::Storage(format!("index dump failed: {e}")))?;
+    let [graph_path, data_path] = dump_files(dir, &basename);
+    let man = Manifest {
+        format: DUMP_FORMAT,
+        user_key,
+        basename: basename.clone(),
+        model_id: model_id.to_owned(),
+        dim,
+        m: cfg.m,
+        ef_construction: cfg.ef_construction,
+        watermark,
+        points: graph.hnsw.get_nb_point(),
+        graph_crc: crc_file(&graph_path)?,
+        data_crc: crc_file(&data_path)?,
+    };
+    let path = manifest_path(dir, user_key);
+    let tmp = path.with_extension("json.tmp");
+    {
+        let mut f = fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut f, serde_json::to_string_pretty(&man)?.as_bytes())?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, &path)?;
+    if let Some(prev) = previous.filter(|p| p.basename != basename) {
+        for f in dump_files(dir, &prev.basename) {
+            let _ = fs::remove_file(f);
+        }
+    }
+    Ok(())
+}
+
+/// Remove every file of a user's dump.
+pub(crate) fn remove(dir: &Path, user_key: UserKey) {
+    let path = manifest_path(dir, user_key);
+    if let Some(man) =
+        fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<Manifest>(&t).ok())
+    {
+        for f in dump_files(dir, &man.basename) {
+            let _ = fs::remove_file(f);
+        }
+    }
+    let _ = fs::remove_file(path);
+}
+
+fn generation_of(basename: &str) -> u64 {
+    basename.rsplit("-g").next().and_then(|g| g.split('-').next()).and_then(|g| g.parse().ok()).unwrap_or(0)
+}

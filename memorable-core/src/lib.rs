@@ -1,0 +1,46 @@
+//! # MemoRable
+//!
+//! An embeddable long-term memory engine for AI agents: one [`Memorable`] handle, opened
+//! in-process on a directory, stores what a user said (with who / what / when / where
+//! context) durably in SQLite and finds it again by meaning (per-user HNSW) and keywords
+//! (FTS5 BM25), fused by reciprocal rank.
+//!
+//! ```
+//! use memorable_core::{Memorable, NewMemory, Recall};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let mem = Memorable::open(dir.path())?;
+//! let id = mem.remember(NewMemory::new("alice", "I adopted a puppy named Biscuit").speaker("alice"))?;
+//! mem.remember(NewMemory::new("alice", "The quarterly report is due on Friday"))?;
+//!
+//! let hits = mem.recall(&Recall::new("alice", "what is my puppy called?").limit(1))?;
+//! assert_eq!(hits[0].memory.id, id);
+//! mem.close()?;
+//! # Ok::<(), memorable_core::Error>(())
+//! ```
+//!
+//! Thread safety: [`Memorable`] is `Send + Sync` and cheap to clone; share it freely.
+//! Durability: a call that returned `Ok` is committed to the store's write-ahead log and
+//! survives a crash of the process (see [`Durability`] for power loss).
+
+pub mod config;
+pub mod error;
+mod handle;
+pub mod index;
+pub mod memory;
+pub mod models;
+pub mod retrieval;
+mod store;
+
+pub use config::{Config, Durability, HnswConfig};
+pub use error::{Error, ErrorCategory, ErrorCode, Result};
+pub use handle::{Builder, EmbedderInfo, Memorable, Stats};
+pub use index::{IndexOrigin, IndexStats};
+pub use memory::{Context, Memory, MemoryId, MemoryUpdate, MemoryVersion, Metadata, NewMemory};
+pub use models::{Embedder, HashingEmbedder};
+pub use retrieval::{Recall, Recalled, ScoreBreakdown};
+
+/// Version of this crate (also the version of every binding).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Schema version of the stores this build writes.
+pub const SCHEMA_VERSION: u32 = store::schema::SCHEMA_VERSION;

@@ -1,0 +1,25 @@
+//! Model backends. [`Embedder`] turns text into unit vectors; [`HashingEmbedder`] is the
+//! dependency-free fallback used when no model weights are present.
+
+mod hashing;
+
+pub use hashing::HashingEmbedder;
+
+use crate::error::Result;
+
+/// Turns texts into L2-normalized vectors of a fixed dimension.
+///
+/// Implementations must be deterministic (the same text gives the same vector on every
+/// platform and run), because vectors are stored and compared across processes.
+pub trait Embedder: Send + Sync {
+    /// Embed a batch; the result has one vector of length [`Embedder::dim`] per input.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+    /// Dimension of every vector.
+    fn dim(&self) -> usize;
+    /// Stable id of the model (stored beside every vector it makes).
+    fn model_id(&self) -> &str;
+    /// True for the hashing fallback (reported by `stats()`).
+    fn is_fallback(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,167 @@
+//! Durable storage: SQLite (bundled) in WAL mode, the source of truth for memories, their
+//! vectors, version history and the FTS5 keyword index.
+//!
+//! One writer connection (behind a mutex, so writes are serialized in commit order) and a
+//! small pool of read connections that see consistent WAL snapshots while the writer works.
+//! The directory is locked with an OS file lock, so a second process gets a clear
+//! [`Error::Locked`] instead of a corrupted store.
+
+mod queries;
+pub mod schema;
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::{Mutex, MutexGuard};
+use rusqlite::{Connection, OpenFlags};
+
+pub(crate) use queries::*;
+
+use crate::config::{Config, Durability};
+use crate::error::{Error, Result};
+
+/// File name of the SQLite database inside a store directory.
+pub const DB_FILE: &str = "memorable.db";
+/// File whose OS lock marks the store as open by one process.
+pub const LOCK_FILE: &str = "LOCK";
+
+pub(crate) struct Store {
+    path: Option<PathBuf>,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    // Held for the life of the store; dropping it releases the OS lock.
+    _lock: Option<File>,
+}
+
+impl Store {
+    /// Open (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path, config: &Config) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| not_writable(dir, e))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(dir.join(LOCK_FILE))
+            .map_err(|e| not_writable(dir, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Locked { path: dir.to_path_buf() })
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(not_writable(dir, e)),
+        }
+        let db = dir.join(DB_FILE);
+        let mut writer = Connection::open(&db).map_err(|e| open_error(dir, e))?;
+        configure(&writer, config, true)?;
+        schema::migrate(&mut writer)?;
+        let readers = (0..config.read_connections)
+            .map(|_| {
+                let c = Connection::open_with_flags(
+                    &db,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&c, config, false)?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Store {
+            path: Some(dir.to_path_buf()),
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            _lock: Some(lock),
+        })
+    }
+
+    /// A store that lives in memory only (one connection serves reads and writes).
+    pub fn open_in_memory(config: &Config) -> Result<Store> {
+        let mut conn = Connection::open_in_memory()?;
+        configure(&conn, config, true)?;
+        schema::migrate(&mut conn)?;
+        Ok(Store {
+            path: None,
+            writer: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
+            _lock: None,
+        })
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The writer connection. Holding it serializes writes, which also orders vector ids.
+    pub fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock()
+    }
+
+    /// Run `f` on a read connection (a consistent snapshot of the last commit).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if self.readers.is_empty() {
+            return f(&self.writer.lock());
+        }
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Some(conn) = self.readers[(start + i) % n].try_lock() {
+                return f(&conn);
+            }
+        }
+        f(&self.readers[start % n].lock())
+    }
+
+    /// Size of the database and its WAL on disk, in bytes (0 in memory).
+    pub fn disk_bytes(&self) -> u64 {
+        let Some(dir) = &self.path else { return 0 };
+        ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(dir.join(format!("{DB_FILE}{suffix}"))).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// Fold the WAL back into the database file.
+    pub fn checkpoint(&self) -> Result<()> {
+        if self.path.is_some() {
+            self.writer().execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        }
+        Ok(())
+    }
+}
+
+fn configure(conn: &Connection, config: &Config, writer: bool) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    if writer {
+        // journal_mode returns a row, so it is read rather than executed.
+        let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        let sync = match config.durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
+        ))?;
+    }
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+fn not_writable(dir: &Path, e: std::io::Error) -> Error {
+    Error::NotWritable { path: dir.to_path_buf(), reason: e.to_string() }
+}
+
+fn open_error(dir: &Path, e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly) => {
+            Error::NotWritable { path: dir.to_path_buf(), reason: e.to_string() }
+        }
+        Some(rusqlite::ErrorCode::NotADatabase) => {
+            Error::Corrupt(format!("{} is not a MemoRable store: {e}", dir.display()))
+        }
+        _ => e.into(),
+    }
+}

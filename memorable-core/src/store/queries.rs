@@ -1,0 +1,551 @@
+//! The SQL behind every store operation. Functions take a connection (or transaction) so
+//! the handle decides locking and transaction scope; none of them commits on its own.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToSql};
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::memory::{Context, Memory, MemoryId, MemoryVersion, Metadata};
+use crate::retrieval::Filters;
+
+/// Row id of a user in the `users` table (names are resolved once per call).
+pub(crate) type UserKey = i64;
+/// Row id of a vector; changes whenever a memory is re-embedded.
+pub(crate) type VectorId = u64;
+
+/// A memory validated and embedded, ready to insert.
+pub(crate) struct PreparedMemory {
+    pub user: String,
+    pub text: String,
+    pub kind: String,
+    pub session: Option<String>,
+    pub speaker: Option<String>,
+    pub topics: Vec<String>,
+    pub occurred_at: i64,
+    pub place: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub tags: Vec<String>,
+    pub metadata: Metadata,
+    pub importance: f32,
+    pub vector: Vec<f32>,
+}
+
+/// Fields of a memory after an update (the caller merges old and new).
+pub(crate) struct UpdatedFields<'a> {
+    pub text: &'a str,
+    pub kind: &'a str,
+    pub speaker: Option<&'a str>,
+    pub topics: &'a [String],
+    pub place: Option<&'a str>,
+    pub tags: &'a [String],
+    pub metadata: &'a Metadata,
+    pub importance: f32,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    to_ms(OffsetDateTime::now_utc())
+}
+
+pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub(crate) fn from_ms(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+pub(crate) fn vector_to_blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub(crate) fn blob_to_vector(b: &[u8]) -> Result<Vec<f32>> {
+    if b.len() % 4 != 0 {
+        return Err(Error::Corrupt(format!("vector blob of {} bytes is not f32-aligned", b.len())));
+    }
+    Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}
+
+// ---- meta -------------------------------------------------------------------------------
+
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+// ---- users ------------------------------------------------------------------------------
+
+pub(crate) fn user_key(conn: &Connection, user: &str) -> Result<Option<UserKey>> {
+    Ok(conn
+        .prepare_cached("SELECT user_key FROM users WHERE name = ?1")?
+        .query_row([user], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn ensure_user(conn: &Connection, user: &str, now: i64) -> Result<UserKey> {
+    if let Some(k) = user_key(conn, user)? {
+        return Ok(k);
+    }
+    conn.prepare_cached("INSERT INTO users(name, created_at) VALUES (?1, ?2)")?
+        .execute(params![user, now])?;
+    Ok(conn.last_insert_rowid())
+}
+
+
+// ---- memories ---------------------------------------------------------------------------
+
+/// Insert one memory, its tags and its vector; returns (memory id, vector id).
+pub(crate) fn insert_memory(
+    conn: &Connection,
+    user_key: UserKey,
+    m: &PreparedMemory,
+    model_id: &str,
+    now: i64,
+) -> Result<(MemoryId, VectorId)> {
+    conn.prepare_cached(
+        "INSERT INTO memories(user_key, text, kind, session, speaker, topics, occurred_at,
+                              place, lat, lon, tags, metadata, importance, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+    )?
+    .execute(params![
+        user_key,
+        m.text,
+        m.kind,
+        m.session,
+        m.speaker,
+        serde_json::to_string(&m.topics)?,
+        m.occurred_at,
+        m.place,
+        m.lat,
+        m.lon,
+        serde_json::to_string(&m.tags)?,
+        serde_json::to_string(&m.metadata)?,
+        f64::from(m.importance),
+        now,
+    ])?;
+    let id = conn.last_insert_rowid();
+    insert_tags(conn, id, &m.tags)?;
+    let vector_id = insert_vector(conn, id, user_key, model_id, &m.vector)?;
+    Ok((id as MemoryId, vector_id))
+}
+
+fn insert_tags(conn: &Connection, id: i64, tags: &[String]) -> Result<()> {
+    let mut stmt =
+        conn.prepare_cached("INSERT OR IGNORE INTO memory_tags(memory_id, tag) VALUES (?1, ?2)")?;
+    for t in tags {
+        stmt.execute(params![id, t])?;
+    }
+    Ok(())
+}
+
+fn insert_vector(
+    conn: &Connection,
+    memory_id: i64,
+    user_key: UserKey,
+    model_id: &str,
+    v: &[f32],
+) -> Result<VectorId> {
+    conn.prepare_cached(
+        "INSERT INTO vectors(memory_id, user_key, model_id, dim, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![memory_id, user_key, model_id, v.len() as i64, vector_to_blob(v)])?;
+    Ok(conn.last_insert_rowid() as VectorId)
+}
+
+const MEMORY_COLUMNS: &str = "m.id, u.name, m.text, m.kind, m.session, m.speaker, m.topics,
+    m.occurred_at, m.place, m.lat, m.lon, m.tags, m.metadata, m.importance, m.created_at,
+    m.updated_at, m.version, m.user_key";
+
+fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<Memory> {
+    let json_err = |i: usize, e: serde_json::Error| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    };
+    let topics: String = r.get(6)?;
+    let tags: String = r.get(11)?;
+    let metadata: String = r.get(12)?;
+    Ok(Memory {
+        id: r.get::<_, i64>(0)? as MemoryId,
+        user: r.get(1)?,
+        text: r.get(2)?,
+        kind: r.get(3)?,
+        session: r.get(4)?,
+        context: Context {
+            speaker: r.get(5)?,
+            topics: serde_json::from_str(&topics).map_err(|e| json_err(6, e))?,
+            occurred_at: from_ms(r.get(7)?),
+            place: r.get(8)?,
+            lat: r.get(9)?,
+            lon: r.get(10)?,
+        },
+        tags: serde_json::from_str(&tags).map_err(|e| json_err(11, e))?,
+        metadata: serde_json::from_str(&metadata).map_err(|e| json_err(12, e))?,
+        importance: r.get::<_, f64>(13)? as f32,
+        created_at: from_ms(r.get(14)?),
+        updated_at: from_ms(r.get(15)?),
+        version: r.get(16)?,
+    })
+}
+
+pub(crate) fn get_memory(conn: &Connection, id: MemoryId) -> Result<Option<(Memory, UserKey)>> {
+    let sql = format!(
+        "SELECT {MEMORY_COLUMNS} FROM memories m JOIN users u ON u.user_key = m.user_key
+         WHERE m.id = ?1"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id as i64], |r| Ok((memory_from_row(r)?, r.get(17)?)))
+        .optional()?)
+}
+
+/// Fetch several memories of one user by id; ids that are gone (or another user's) are absent.
+pub(crate) fn get_memories(
+    conn: &Connection,
+    user_key: UserKey,
+    ids: &[MemoryId],
+) -> Result<HashMap<MemoryId, Memory>> {
+    let sql = format!(
+        "SELECT {MEMORY_COLUMNS} FROM memories m JOIN users u ON u.user_key = m.user_key
+         WHERE m.id = ?1 AND m.user_key = ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut out = HashMap::with_capacity(ids.len());
+    for &id in ids {
+        if let Some(m) = stmt.query_row(params![id as i64, user_key], memory_from_row).optional()? {
+            out.insert(id, m);
+        }
+    }
+    Ok(out)
+}
+
+/// Memories of a user, newest `occurred_at` first (ties by id), after `filters`.
+pub(crate) fn list_memories(
+    conn: &Connection,
+    user_key: UserKey,
+    filters: &Filters,
+    limit: usize,
+) -> Result<Vec<Memory>> {
+    let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_key)];
+    let where_sql = filter_sql(filters, &mut args);
+    let sql = format!(
+        "SELECT {MEMORY_COLUMNS} FROM memories m JOIN users u ON u.user_key = m.user_key
+         WHERE m.user_key = ?1 {where_sql}
+         ORDER BY m.occurred_at DESC, m.id DESC LIMIT {limit}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), memory_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Write an update: the old version goes to history, the row takes the new fields, and a new
+/// vector replaces the old one when given. Returns the (old, new) vector ids when replaced.
+pub(crate) fn update_memory(
+    conn: &Connection,
+    old: &Memory,
+    new: &UpdatedFields<'_>,
+    new_vector: Option<(&[f32], &str, UserKey)>,
+    now: i64,
+) -> Result<Option<(VectorId, VectorId)>> {
+    let id = old.id as i64;
+    conn.prepare_cached(
+        "INSERT INTO memory_versions(memory_id, version, text, kind, speaker, tags, metadata,
+                                     importance, valid_from, valid_to)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        id,
+        old.version,
+        old.text,
+        old.kind,
+        old.context.speaker,
+        serde_json::to_string(&old.tags)?,
+        serde_json::to_string(&old.metadata)?,
+        f64::from(old.importance),
+        to_ms(old.updated_at),
+        now,
+    ])?;
+    conn.prepare_cached(
+        "UPDATE memories SET text = ?2, kind = ?3, speaker = ?4, topics = ?5, place = ?6,
+                tags = ?7, metadata = ?8, importance = ?9, updated_at = ?10, version = version + 1
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        new.text,
+        new.kind,
+        new.speaker,
+        serde_json::to_string(new.topics)?,
+        new.place,
+        serde_json::to_string(new.tags)?,
+        serde_json::to_string(new.metadata)?,
+        f64::from(new.importance),
+        now,
+    ])?;
+    conn.prepare_cached("DELETE FROM memory_tags WHERE memory_id = ?1")?.execute([id])?;
+    insert_tags(conn, id, new.tags)?;
+    let Some((v, model_id, user_key)) = new_vector else { return Ok(None) };
+    let old_vid: i64 = conn
+        .prepare_cached("SELECT vector_id FROM vectors WHERE memory_id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    conn.prepare_cached("DELETE FROM vectors WHERE memory_id = ?1")?.execute([id])?;
+    let new_vid = insert_vector(conn, id, user_key, model_id, v)?;
+    Ok(Some((old_vid as VectorId, new_vid)))
+}
+
+/// Previous versions of a memory, oldest first (the current one is not included).
+pub(crate) fn previous_versions(conn: &Connection, id: MemoryId) -> Result<Vec<MemoryVersion>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT version, text, kind, speaker, tags, metadata, importance, valid_from, valid_to
+         FROM memory_versions WHERE memory_id = ?1 ORDER BY version",
+    )?;
+    let rows = stmt.query_map([id as i64], |r| {
+        let tags: String = r.get(4)?;
+        let metadata: String = r.get(5)?;
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            tags,
+            metadata,
+            r.get::<_, f64>(6)?,
+            r.get(7)?,
+            r.get(8)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (version, text, kind, speaker, tags, metadata, importance, from, to): (
+            u32,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            f64,
+            i64,
+            i64,
+        ) = row?;
+        out.push(MemoryVersion {
+            version,
+            text,
+            kind,
+            speaker,
+            tags: serde_json::from_str(&tags)?,
+            metadata: serde_json::from_str(&metadata)?,
+            importance: importance as f32,
+            valid_from: from_ms(from),
+            valid_to: Some(from_ms(to)),
+        });
+    }
+    Ok(out)
+}
+
+/// Delete a memory with its vector, tags, history and FTS entry (by trigger).
+/// Returns the vector id it had, or `None` when the id is unknown.
+pub(crate) fn delete_memory(conn: &Connection, id: MemoryId) -> Result<Option<VectorId>> {
+    let id = id as i64;
+    let vid: Option<i64> = conn
+        .prepare_cached("SELECT vector_id FROM vectors WHERE memory_id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    let n = conn.prepare_cached("DELETE FROM memories WHERE id = ?1")?.execute([id])?;
+    if n == 0 {
+        return Ok(None);
+    }
+    conn.prepare_cached("DELETE FROM vectors WHERE memory_id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM memory_tags WHERE memory_id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM memory_versions WHERE memory_id = ?1")?.execute([id])?;
+    Ok(Some(vid.unwrap_or(0) as VectorId))
+}
+
+/// Delete every row of a user; returns how many memories were removed.
+pub(crate) fn delete_user(conn: &Connection, user_key: UserKey) -> Result<usize> {
+    let owned = "SELECT id FROM memories WHERE user_key = ?1";
+    conn.execute(&format!("DELETE FROM memory_versions WHERE memory_id IN ({owned})"), [user_key])?;
+    conn.execute(&format!("DELETE FROM memory_tags WHERE memory_id IN ({owned})"), [user_key])?;
+    conn.execute("DELETE FROM vectors WHERE user_key = ?1", [user_key])?;
+    let n = conn.execute("DELETE FROM memories WHERE user_key = ?1", [user_key])?;
+    conn.execute("DELETE FROM users WHERE user_key = ?1", [user_key])?;
+    Ok(n)
+}
+
+// ---- vectors and candidates -------------------------------------------------------------
+
+/// (vector id, memory id) of every live vector of a user made by `model_id`.
+pub(crate) fn live_vector_ids(
+    conn: &Connection,
+    user_key: UserKey,
+    model_id: &str,
+) -> Result<Vec<(VectorId, MemoryId)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT vector_id, memory_id FROM vectors WHERE user_key = ?1 AND model_id = ?2",
+    )?;
+    let rows = stmt.query_map(params![user_key, model_id], |r| {
+        Ok((r.get::<_, i64>(0)? as VectorId, r.get::<_, i64>(1)? as MemoryId))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A vector row: (vector id, memory id, components).
+pub(crate) type VectorRow = (VectorId, MemoryId, Vec<f32>);
+
+/// Vectors of a user with id above `after`, in id order.
+pub(crate) fn vectors_after(
+    conn: &Connection,
+    user_key: UserKey,
+    model_id: &str,
+    after: VectorId,
+) -> Result<Vec<VectorRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT vector_id, memory_id, data FROM vectors
+         WHERE user_key = ?1 AND model_id = ?2 AND vector_id > ?3 ORDER BY vector_id",
+    )?;
+    let rows = stmt.query_map(params![user_key, model_id, after as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (vid, mid, blob) = row?;
+        out.push((vid as VectorId, mid as MemoryId, blob_to_vector(&blob)?));
+    }
+    Ok(out)
+}
+
+/// Vectors of the user's memories that pass `filters`, or `None` when more than `cap` do
+/// (the caller then searches the HNSW index with a filter instead).
+pub(crate) fn filtered_vectors(
+    conn: &Connection,
+    user_key: UserKey,
+    filters: &Filters,
+    cap: usize,
+) -> Result<Option<Vec<VectorRow>>> {
+    let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_key)];
+    let where_sql = filter_sql(filters, &mut args);
+    let sql = format!(
+        "SELECT v.vector_id, v.memory_id, v.data FROM memories m
+         JOIN vectors v ON v.memory_id = m.id
+         WHERE m.user_key = ?1 {where_sql} LIMIT {}",
+        cap + 1
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (vid, mid, blob) = row?;
+        out.push((vid as VectorId, mid as MemoryId, blob_to_vector(&blob)?));
+        if out.len() > cap {
+            return Ok(None);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Memory ids of the user's memories that pass `filters` (for filtered HNSW search).
+pub(crate) fn filtered_memory_ids(
+    conn: &Connection,
+    user_key: UserKey,
+    filters: &Filters,
+) -> Result<Vec<MemoryId>> {
+    let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_key)];
+    let where_sql = filter_sql(filters, &mut args);
+    let sql = format!("SELECT m.id FROM memories m WHERE m.user_key = ?1 {where_sql}");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, i64>(0))?;
+    Ok(rows.map(|r| r.map(|id| id as MemoryId)).collect::<rusqlite::Result<_>>()?)
+}
+
+/// Best BM25 matches of `fts_query` among the user's memories that pass `filters`:
+/// (memory id, bm25 score; higher is better), best first.
+pub(crate) fn keyword_candidates(
+    conn: &Connection,
+    user_key: UserKey,
+    fts_query: &str,
+    filters: &Filters,
+    limit: usize,
+) -> Result<Vec<(MemoryId, f32)>> {
+    let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_key), Box::new(fts_query.to_owned())];
+    let where_sql = filter_sql(filters, &mut args);
+    // SQLite's bm25() is "smaller is better" (negative); negate it for a natural score.
+    let sql = format!(
+        "SELECT m.id, -bm25(memories_fts) AS score FROM memories_fts
+         JOIN memories m ON m.id = memories_fts.rowid
+         WHERE memories_fts MATCH ?2 AND m.user_key = ?1 {where_sql}
+         ORDER BY bm25(memories_fts) LIMIT {limit}"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+        Ok((r.get::<_, i64>(0)? as MemoryId, r.get::<_, f64>(1)? as f32))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// SQL conditions (each starting with AND) for `filters`, pushing their parameters.
+fn filter_sql(filters: &Filters, args: &mut Vec<Box<dyn ToSql>>) -> String {
+    let mut sql = String::new();
+    let mut push = |sql: &mut String, cond: &str, v: Box<dyn ToSql>| {
+        args.push(v);
+        sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(s) = &filters.session {
+        push(&mut sql, " AND m.session = ?", Box::new(s.clone()));
+    }
+    if let Some(s) = &filters.speaker {
+        push(&mut sql, " AND m.speaker = ?", Box::new(s.clone()));
+    }
+    if let Some(t) = filters.since {
+        push(&mut sql, " AND m.occurred_at >= ?", Box::new(t));
+    }
+    if let Some(t) = filters.until {
+        push(&mut sql, " AND m.occurred_at < ?", Box::new(t));
+    }
+    if !filters.kinds.is_empty() {
+        let mut conds = Vec::new();
+        for k in &filters.kinds {
+            let mut c = String::new();
+            push(&mut c, "m.kind = ?", Box::new(k.clone()));
+            conds.push(c);
+        }
+        sql.push_str(&format!(" AND ({})", conds.join(" OR ")));
+    }
+    for t in &filters.tags {
+        push(
+            &mut sql,
+            " AND EXISTS (SELECT 1 FROM memory_tags t WHERE t.memory_id = m.id AND t.tag = ?)",
+            Box::new(t.clone()),
+        );
+    }
+    sql
+}
+
+// ---- statistics -------------------------------------------------------------------------
+
+pub(crate) struct Counts {
+    pub memories: u64,
+    pub users: u64,
+    pub versions: u64,
+}
+
+pub(crate) fn counts(conn: &Connection) -> Result<Counts> {
+    let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n as u64);
+    Ok(Counts {
+        memories: one("SELECT count(*) FROM memories")?,
+        users: one("SELECT count(*) FROM users")?,
+        versions: one("SELECT count(*) FROM memory_versions")?,
+    })
+}
+

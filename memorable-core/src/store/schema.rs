@@ -1,0 +1,131 @@
+//! Schema versions and forward migrations.
+//!
+//! The schema version lives in SQLite's `user_version`. A store at an older version is
+//! migrated forward in one transaction (all or nothing); a store at a newer version than
+//! [`SCHEMA_VERSION`] is refused, never touched.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// Schema version this build writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `MIGRATIONS[i]` takes a store from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+const V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE users (
+    user_key   INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+
+-- AUTOINCREMENT: ids are never reused, even after the newest memory is forgotten.
+CREATE TABLE memories (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_key         INTEGER NOT NULL REFERENCES users(user_key),
+    text             TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    session          TEXT,
+    speaker          TEXT,
+    topics           TEXT NOT NULL DEFAULT '[]',
+    occurred_at      INTEGER NOT NULL,
+    place            TEXT,
+    lat              REAL,
+    lon              REAL,
+    tags             TEXT NOT NULL DEFAULT '[]',
+    metadata         TEXT NOT NULL DEFAULT '{}',
+    importance       REAL NOT NULL,
+    emotion          TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    version          INTEGER NOT NULL DEFAULT 1,
+    access_count     INTEGER NOT NULL DEFAULT 0,
+    last_accessed_at INTEGER
+);
+CREATE INDEX memories_user_time    ON memories(user_key, occurred_at);
+CREATE INDEX memories_user_session ON memories(user_key, session);
+CREATE INDEX memories_user_speaker ON memories(user_key, speaker);
+
+CREATE TABLE memory_tags (
+    memory_id INTEGER NOT NULL,
+    tag       TEXT NOT NULL,
+    PRIMARY KEY (memory_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX memory_tags_tag ON memory_tags(tag, memory_id);
+
+-- One current vector per memory; a new vector_id on every re-embedding, so the HNSW
+-- index can tell a replaced vector from the current one.
+CREATE TABLE vectors (
+    vector_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    memory_id INTEGER NOT NULL UNIQUE,
+    user_key  INTEGER NOT NULL,
+    model_id  TEXT NOT NULL,
+    dim       INTEGER NOT NULL,
+    data      BLOB NOT NULL
+);
+CREATE INDEX vectors_user ON vectors(user_key, vector_id);
+
+-- Previous versions only; the current version is the row in `memories`.
+CREATE TABLE memory_versions (
+    memory_id  INTEGER NOT NULL,
+    version    INTEGER NOT NULL,
+    text       TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    speaker    TEXT,
+    tags       TEXT NOT NULL,
+    metadata   TEXT NOT NULL,
+    importance REAL NOT NULL,
+    valid_from INTEGER NOT NULL,
+    valid_to   INTEGER NOT NULL,
+    PRIMARY KEY (memory_id, version)
+) WITHOUT ROWID;
+
+CREATE VIRTUAL TABLE memories_fts USING fts5(
+    text,
+    content = 'memories',
+    content_rowid = 'id',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER memories_fts_insert AFTER INSERT ON memories BEGIN
+    INSERT INTO memories_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER memories_fts_delete AFTER DELETE ON memories BEGIN
+    INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER memories_fts_update AFTER UPDATE OF text ON memories BEGIN
+    INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO memories_fts(rowid, text) VALUES (new.id, new.text);
+END;
+"#;
+
+/// Bring the store to [`SCHEMA_VERSION`], or refuse it when it is newer.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::NewerVersion { found, supported: SCHEMA_VERSION });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tracing::info!(from = i, to = i + 1, "migrating store schema");
+        tx.execute_batch(sql)
+            .map_err(|e| Error::Storage(format!("migration to schema {} failed: {e}", i + 1)))?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Schema version of an open connection.
+pub fn version(conn: &Connection) -> Result<u32> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
