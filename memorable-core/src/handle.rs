@@ -44,6 +44,11 @@ pub struct Builder {
 }
 
 impl Builder {
+    /// Start configuring an in-memory store (`Memorable::builder(dir)` for one on disk).
+    pub fn in_memory() -> Builder {
+        Builder { dir: None, config: Config::default(), embedder: None }
+    }
+
     /// Replace the whole configuration.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
@@ -126,17 +131,12 @@ impl Memorable {
 
     /// A store that lives in memory and vanishes with the handle.
     pub fn open_in_memory() -> Result<Memorable> {
-        Builder { dir: None, config: Config::default(), embedder: None }.open()
+        Builder::in_memory().open()
     }
 
     /// Start configuring a store in `dir`.
     pub fn builder(dir: impl AsRef<Path>) -> Builder {
         Builder { dir: Some(dir.as_ref().to_path_buf()), config: Config::default(), embedder: None }
-    }
-
-    /// Start configuring an in-memory store.
-    pub fn builder_in_memory() -> Builder {
-        Builder { dir: None, config: Config::default(), embedder: None }
     }
 
     fn engine(&self) -> Result<Arc<Engine>> {
