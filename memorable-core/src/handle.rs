@@ -315,6 +315,16 @@ impl Engine {
             })
             .collect();
 
+        // A user's first call loads their index, so it stays current and is dumped at close.
+        let mut users: Vec<&str> = prepared.iter().map(|p| p.user.as_str()).collect();
+        users.sort_unstable();
+        users.dedup();
+        for user in &users {
+            if let Some(key) = self.store.read(|c| store::user_key(c, user))? {
+                self.index(key, user)?;
+            }
+        }
+
         let mut writer = self.store.writer();
         let tx = writer.transaction()?;
         if store::meta_get(&tx, META_MODEL_ID)?.is_none() {
@@ -323,11 +333,19 @@ impl Engine {
         let mut ids = Vec::with_capacity(prepared.len());
         // Rows per user, for the indexes once the commit succeeded.
         let mut rows: Vec<(UserKey, VectorRow)> = Vec::with_capacity(prepared.len());
+        let mut new_users: HashSet<UserKey> = HashSet::new();
         let mut last_user: Option<(&str, UserKey)> = None;
         for p in &prepared {
             let key = match last_user {
                 Some((name, key)) if name == p.user => key,
-                _ => store::ensure_user(&tx, &p.user, now)?,
+                _ => match store::user_key(&tx, &p.user)? {
+                    Some(key) => key,
+                    None => {
+                        let key = store::ensure_user(&tx, &p.user, now)?;
+                        new_users.insert(key);
+                        key
+                    }
+                },
             };
             last_user = Some((&p.user, key));
             let (id, vid) = store::insert_memory(&tx, key, p, self.model_id(), now)?;
@@ -335,19 +353,42 @@ impl Engine {
             rows.push((key, (vid, id, Vec::new())));
         }
         tx.commit()?;
-        // Committed: the memories are durable. Now bring loaded indexes up to date (an index
-        // not loaded picks these rows up from the store when it loads).
-        for ((_, row), p) in rows.iter_mut().zip(prepared) {
+        // Committed: the memories are durable. Now bring the indexes up to date, still under
+        // the writer lock so index order is commit order. (An index evicted meanwhile picks
+        // these rows up from the store when it loads again.)
+        let mut names: Vec<(UserKey, String)> = Vec::new();
+        for ((key, row), p) in rows.iter_mut().zip(prepared) {
             row.2 = p.vector;
-        }
-        rows.sort_by_key(|(k, r)| (*k, r.0));
-        for chunk in rows.chunk_by(|a, b| a.0 == b.0) {
-            if let Some(index) = self.indexes.get(chunk[0].0) {
-                let user_rows: Vec<VectorRow> = chunk.iter().map(|(_, r)| r.clone()).collect();
-                index.insert(&user_rows);
+            if new_users.contains(key) && !names.iter().any(|(k, _)| k == key) {
+                names.push((*key, p.user));
             }
         }
+        rows.sort_by_key(|(k, r)| (*k, r.0));
+        let mut evicted = Vec::new();
+        for chunk in rows.chunk_by(|a, b| a.0 == b.0) {
+            let key = chunk[0].0;
+            let index = match self.indexes.get(key) {
+                Some(index) => index,
+                None => match names.iter().find(|(k, _)| *k == key) {
+                    // A brand-new user: their index starts empty, nothing to load.
+                    Some((_, name)) => {
+                        let index = Arc::new(UserIndex::empty(key, name, &self.config.hnsw));
+                        evicted.extend(self.indexes.insert(index.clone()));
+                        index
+                    }
+                    None => continue,
+                },
+            };
+            let user_rows: Vec<VectorRow> = chunk.iter().map(|(_, r)| r.clone()).collect();
+            index.insert(&user_rows);
+        }
         drop(writer);
+        if !evicted.is_empty() {
+            let _load = self.indexes.load_lock.lock();
+            for old in evicted {
+                self.dump(&old);
+            }
+        }
         Ok(ids)
     }
 

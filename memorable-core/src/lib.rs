@@ -31,6 +31,7 @@ pub mod memory;
 pub mod models;
 pub mod retrieval;
 mod store;
+mod text;
 
 pub use config::{Config, Durability, HnswConfig};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};

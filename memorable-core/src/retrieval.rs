@@ -184,15 +184,13 @@ pub(crate) fn fuse_rrf(semantic: &Ranked, keyword: &Ranked, k: f32) -> Vec<(Memo
     fused
 }
 
-/// An FTS5 query matching any of the text's words: each word quoted (so FTS syntax in user
-/// text is inert) and OR-ed. `None` when the text has no words.
+/// An FTS5 query matching any of the text's content words (stopwords dropped unless nothing
+/// else is left): each word quoted, so FTS syntax in user text is inert, and OR-ed.
+/// `None` when the text has no words.
 pub(crate) fn fts_query(text: &str) -> Option<String> {
-    // Split the way FTS5's unicode61 tokenizer does (apostrophes separate tokens).
     let mut seen = std::collections::HashSet::new();
-    let terms: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+    let terms: Vec<String> = crate::text::content_words(text)
+        .into_iter()
         .filter(|w| seen.insert(w.clone()))
         .map(|w| format!("\"{w}\""))
         .collect();
@@ -218,7 +216,7 @@ mod tests {
     fn fts_query_quotes_words() {
         assert_eq!(
             fts_query("Biscuit's AND \"NEAR\" near").unwrap(),
-            "\"biscuit\" OR \"s\" OR \"and\" OR \"near\""
+            "\"biscuit\" OR \"near\""
         );
         assert!(fts_query("?!").is_none());
     }

@@ -1,1 +1,147 @@
+//! Node.js binding of MemoRable (napi-rs v3). Each method extracts its arguments, makes one
+//! core call and converts the result; all behaviour lives in `memorable-core`.
+//!
+//! Heavy calls (`open`, `remember`, `rememberBatch`, `recall`, `update`) run on the libuv
+//! thread pool as `AsyncTask`s and return Promises; cheap calls are synchronous. Errors are
+//! JS `Error`s whose `code` is the core's stable code name (`"EMPTY_TEXT"`, `"NOT_FOUND"`, ...).
 
+mod error;
+mod task;
+mod types;
+
+use memorable_core as core;
+use napi::bindgen_prelude::AsyncTask;
+use napi_derive::napi;
+use serde_json::Value;
+
+use crate::error::sync_error;
+use crate::task::Job;
+use crate::types::{
+    config_json, memory_id, Memory, MemoryVersion, RecallOptions, Recalled, RememberItem,
+    RememberOptions, Stats, UpdateOptions,
+};
+
+/// Synchronous methods throw errors whose `code` is the core's stable code name.
+type Code = &'static str;
+
+/// A MemoRable store. Open one with `await Memorable.open(dir)` or `Memorable.openInMemory()`.
+/// One process at a time may hold a store directory; `close()` releases it.
+#[napi]
+pub struct Memorable {
+    inner: core::Memorable,
+}
+
+#[napi]
+impl Memorable {
+    /// Open (or create) the store in directory `path`. `options` are the core `Config` fields,
+    /// camelCase (`maxTextChars`) or snake_case (`max_text_chars`).
+    #[napi(
+        ts_args_type = "path: string, options?: Record<string, unknown>",
+        ts_return_type = "Promise<Memorable>"
+    )]
+    pub fn open(path: String, options: Option<Value>) -> AsyncTask<Job<Memorable>> {
+        let json = config_json(options);
+        AsyncTask::new(Job::new(move || {
+            let config = core::Config::from_json(&json)?;
+            let inner = core::Memorable::builder(path).config(config).open()?;
+            Ok(Memorable { inner })
+        }))
+    }
+
+    /// A store that lives in memory and vanishes with the handle.
+    #[napi(ts_args_type = "options?: Record<string, unknown>")]
+    pub fn open_in_memory(options: Option<Value>) -> napi::Result<Memorable, Code> {
+        let config = core::Config::from_json(&config_json(options)).map_err(sync_error)?;
+        let inner = core::Builder::in_memory().config(config).open().map_err(sync_error)?;
+        Ok(Memorable { inner })
+    }
+
+    /// Persist everything and release the store; later calls fail with code `CLOSED`.
+    /// Closing twice is fine.
+    #[napi]
+    pub fn close(&self) -> napi::Result<(), Code> {
+        self.inner.close().map_err(sync_error)
+    }
+
+    /// Store one memory; resolves to its id once it is durable.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn remember(&self, text: String, options: RememberOptions) -> AsyncTask<Job<i64>> {
+        let (inner, memory) = (self.inner.clone(), options.into_core(text));
+        AsyncTask::new(Job::new(move || inner.remember(memory).map(|id| id as i64)))
+    }
+
+    /// Store many memories in one transaction (all or nothing); resolves to their ids.
+    #[napi(ts_return_type = "Promise<Array<number>>")]
+    pub fn remember_batch(&self, items: Vec<RememberItem>) -> AsyncTask<Job<Vec<i64>>> {
+        let inner = self.inner.clone();
+        let memories: Vec<core::NewMemory> = items.into_iter().map(Into::into).collect();
+        AsyncTask::new(Job::new(move || {
+            inner.remember_batch(memories).map(|ids| ids.into_iter().map(|id| id as i64).collect())
+        }))
+    }
+
+    /// Find a user's memories by meaning and keywords, best first.
+    #[napi(ts_return_type = "Promise<Array<Recalled>>")]
+    pub fn recall(&self, query: String, options: RecallOptions) -> AsyncTask<Job<Vec<Recalled>>> {
+        let (inner, request) = (self.inner.clone(), options.into_core(query));
+        AsyncTask::new(Job::new(move || {
+            inner.recall(&request).map(|hits| hits.into_iter().map(Into::into).collect())
+        }))
+    }
+
+    /// A user's memories, newest first (by when they occurred), after the filters.
+    #[napi]
+    pub fn recent(&self, options: RecallOptions) -> napi::Result<Vec<Memory>, Code> {
+        let request = options.into_core(String::new());
+        let memories = self.inner.recent(&request).map_err(sync_error)?;
+        Ok(memories.into_iter().map(Into::into).collect())
+    }
+
+    /// The memory with this id (code `NOT_FOUND` if there is none).
+    #[napi]
+    pub fn get(&self, id: i64) -> napi::Result<Memory, Code> {
+        let id = memory_id(id).map_err(sync_error)?;
+        self.inner.get(id).map(Into::into).map_err(sync_error)
+    }
+
+    /// Change a memory; resolves to the updated memory. A new text is re-embedded and the
+    /// previous version kept in the history.
+    #[napi(ts_return_type = "Promise<Memory>")]
+    pub fn update(&self, id: i64, changes: UpdateOptions) -> AsyncTask<Job<Memory>> {
+        let (inner, update) = (self.inner.clone(), core::MemoryUpdate::from(changes));
+        AsyncTask::new(Job::new(move || inner.update(memory_id(id)?, update).map(Into::into)))
+    }
+
+    /// Every version of a memory, oldest first; the last one is current.
+    #[napi]
+    pub fn history(&self, id: i64) -> napi::Result<Vec<MemoryVersion>, Code> {
+        let id = memory_id(id).map_err(sync_error)?;
+        let versions = self.inner.history(id).map_err(sync_error)?;
+        Ok(versions.into_iter().map(Into::into).collect())
+    }
+
+    /// Erase a memory: its row, vector, keywords and history.
+    #[napi]
+    pub fn forget(&self, id: i64) -> napi::Result<(), Code> {
+        let id = memory_id(id).map_err(sync_error)?;
+        self.inner.forget(id).map_err(sync_error)
+    }
+
+    /// Erase everything of a user; returns how many memories were removed.
+    #[napi]
+    pub fn forget_user(&self, user: String) -> napi::Result<i64, Code> {
+        self.inner.forget_user(&user).map(|n| n as i64).map_err(sync_error)
+    }
+
+    /// Counts, embedder in use, and health of the loaded indexes.
+    #[napi]
+    pub fn stats(&self) -> napi::Result<Stats, Code> {
+        self.inner.stats().map(Into::into).map_err(sync_error)
+    }
+
+    /// Dump changed indexes and fold the write-ahead log into the database.
+    #[napi]
+    pub fn checkpoint(&self) -> napi::Result<(), Code> {
+        self.inner.checkpoint().map_err(sync_error)
+    }
+}

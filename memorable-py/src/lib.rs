@@ -1,1 +1,259 @@
+//! `memorable._memorable`: the Python binding of MemoRable, built by maturin.
+//!
+//! Each method extracts its arguments, makes one call on the core [`core::Memorable`]
+//! handle with the GIL released (`py.detach`), and converts the result. Behaviour lives in
+//! memorable-core; conversions in [`convert`], error mapping in [`errors`].
+//!
+//! Thread safety: the handle wraps the core's `Send + Sync` handle, so one `Memorable`
+//! object may be shared by Python threads; calls run in parallel outside the GIL.
 
+mod convert;
+mod errors;
+mod types;
+
+use std::path::PathBuf;
+
+use memorable_core::{self as core, Config, Error, MemoryUpdate, NewMemory, Recall};
+use pyo3::prelude::*;
+use pyo3::types::{PyAny, PyDict};
+
+use crate::convert::{json_from_py, json_to_py, metadata_from_py, new_memory_from_dict, opt_datetime};
+use crate::errors::{to_py, OrRaise};
+use crate::types::{Memory, MemoryVersion, Recalled, ScoreBreakdown};
+
+/// A MemoRable store: open one per directory and share it between threads.
+#[pyclass(frozen, module = "memorable")]
+struct Memorable {
+    inner: core::Memorable,
+}
+
+/// `**config` keyword arguments → the core `Config` (validated by the core).
+fn config_from_kwargs(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Config> {
+    let Some(config) = config else { return Ok(Config::default()) };
+    let json = json_from_py(config.as_any()).map_err(|e| to_py(py, Error::InvalidConfig(e)))?;
+    Config::from_json(&json.to_string()).or_raise(py)
+}
+
+#[pymethods]
+#[allow(clippy::too_many_arguments)]
+impl Memorable {
+    /// Open (or create) the store in directory `path`.
+    #[staticmethod]
+    #[pyo3(signature = (path, **config))]
+    fn open(py: Python<'_>, path: PathBuf, config: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let config = config_from_kwargs(py, config)?;
+        let inner = py.detach(|| core::Memorable::builder(path).config(config).open()).or_raise(py)?;
+        Ok(Memorable { inner })
+    }
+
+    /// A store that lives in memory and vanishes with the handle.
+    #[staticmethod]
+    #[pyo3(signature = (**config))]
+    fn in_memory(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let config = config_from_kwargs(py, config)?;
+        let inner = py.detach(|| core::Builder::in_memory().config(config).open()).or_raise(py)?;
+        Ok(Memorable { inner })
+    }
+
+    #[pyo3(signature = (
+        text, *, user, session=None, speaker=None, occurred_at=None, place=None, tags=Vec::new(),
+        metadata=None, importance=None, kind=None, topics=Vec::new(), lat=None, lon=None,
+        embedding=None
+    ))]
+    fn remember(
+        &self,
+        py: Python<'_>,
+        text: String,
+        user: String,
+        session: Option<String>,
+        speaker: Option<String>,
+        occurred_at: Option<&Bound<'_, PyAny>>,
+        place: Option<String>,
+        tags: Vec<String>,
+        metadata: Option<&Bound<'_, PyAny>>,
+        importance: Option<f32>,
+        kind: Option<String>,
+        topics: Vec<String>,
+        lat: Option<f64>,
+        lon: Option<f64>,
+        embedding: Option<Vec<f32>>,
+    ) -> PyResult<u64> {
+        let memory = NewMemory {
+            user,
+            text,
+            kind,
+            session,
+            speaker,
+            topics,
+            occurred_at: opt_datetime(occurred_at)?,
+            place,
+            lat,
+            lon,
+            tags,
+            metadata: metadata.filter(|m| !m.is_none()).map(metadata_from_py).transpose()?,
+            importance,
+            embedding,
+        };
+        py.detach(|| self.inner.remember(memory)).or_raise(py)
+    }
+
+    /// Store many memories in one transaction (all or nothing).
+    fn remember_batch(&self, py: Python<'_>, memories: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+        let memories: Vec<NewMemory> =
+            memories.try_iter()?.map(|item| new_memory_from_dict(&item?)).collect::<PyResult<_>>()?;
+        py.detach(|| self.inner.remember_batch(memories)).or_raise(py)
+    }
+
+    #[pyo3(signature = (
+        query, *, user, limit=10, session=None, speaker=None, tags=Vec::new(), kinds=Vec::new(),
+        since=None, until=None
+    ))]
+    fn recall(
+        &self,
+        py: Python<'_>,
+        query: String,
+        user: String,
+        limit: usize,
+        session: Option<String>,
+        speaker: Option<String>,
+        tags: Vec<String>,
+        kinds: Vec<String>,
+        since: Option<&Bound<'_, PyAny>>,
+        until: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<Recalled>> {
+        let request = Recall {
+            user,
+            query,
+            limit,
+            session,
+            speaker,
+            tags,
+            kinds,
+            since: opt_datetime(since)?,
+            until: opt_datetime(until)?,
+        };
+        let hits = py.detach(|| self.inner.recall(&request)).or_raise(py)?;
+        hits.into_iter().map(|hit| Recalled::new(py, hit)).collect()
+    }
+
+    #[pyo3(signature = (
+        *, user, limit=10, session=None, speaker=None, tags=Vec::new(), kinds=Vec::new(),
+        since=None, until=None
+    ))]
+    fn recent(
+        &self,
+        py: Python<'_>,
+        user: String,
+        limit: usize,
+        session: Option<String>,
+        speaker: Option<String>,
+        tags: Vec<String>,
+        kinds: Vec<String>,
+        since: Option<&Bound<'_, PyAny>>,
+        until: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<Memory>> {
+        let request = Recall {
+            user,
+            query: String::new(),
+            limit,
+            session,
+            speaker,
+            tags,
+            kinds,
+            since: opt_datetime(since)?,
+            until: opt_datetime(until)?,
+        };
+        let memories = py.detach(|| self.inner.recent(&request)).or_raise(py)?;
+        Ok(memories.into_iter().map(Memory).collect())
+    }
+
+    fn get(&self, py: Python<'_>, id: u64) -> PyResult<Memory> {
+        py.detach(|| self.inner.get(id)).or_raise(py).map(Memory)
+    }
+
+    #[pyo3(signature = (
+        id, *, text=None, kind=None, speaker=None, topics=None, place=None, tags=None,
+        metadata=None, importance=None
+    ))]
+    fn update(
+        &self,
+        py: Python<'_>,
+        id: u64,
+        text: Option<String>,
+        kind: Option<String>,
+        speaker: Option<String>,
+        topics: Option<Vec<String>>,
+        place: Option<String>,
+        tags: Option<Vec<String>>,
+        metadata: Option<&Bound<'_, PyAny>>,
+        importance: Option<f32>,
+    ) -> PyResult<Memory> {
+        let update = MemoryUpdate {
+            text,
+            kind,
+            speaker,
+            topics,
+            place,
+            tags,
+            metadata: metadata.filter(|m| !m.is_none()).map(metadata_from_py).transpose()?,
+            importance,
+        };
+        py.detach(|| self.inner.update(id, update)).or_raise(py).map(Memory)
+    }
+
+    fn history(&self, py: Python<'_>, id: u64) -> PyResult<Vec<MemoryVersion>> {
+        let versions = py.detach(|| self.inner.history(id)).or_raise(py)?;
+        Ok(versions.into_iter().map(MemoryVersion).collect())
+    }
+
+    fn forget(&self, py: Python<'_>, id: u64) -> PyResult<()> {
+        py.detach(|| self.inner.forget(id)).or_raise(py)
+    }
+
+    fn forget_user(&self, py: Python<'_>, user: String) -> PyResult<u64> {
+        py.detach(|| self.inner.forget_user(&user)).or_raise(py)
+    }
+
+    /// The core `Stats`, as the dict its serde form describes.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let stats = py.detach(|| self.inner.stats()).or_raise(py)?;
+        let json = serde_json::to_value(stats).map_err(|e| to_py(py, Error::from(e)))?;
+        json_to_py(py, &json)
+    }
+
+    fn checkpoint(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.checkpoint()).or_raise(py)
+    }
+
+    /// Persist everything and release the store; later calls raise code CLOSED.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.close()).or_raise(py)
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (_exc_type=None, _exc=None, _traceback=None))]
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Option<&Bound<'_, PyAny>>,
+        _exc: Option<&Bound<'_, PyAny>>,
+        _traceback: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+}
+
+#[pymodule]
+fn _memorable(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Memorable>()?;
+    m.add_class::<Memory>()?;
+    m.add_class::<MemoryVersion>()?;
+    m.add_class::<Recalled>()?;
+    m.add_class::<ScoreBreakdown>()?;
+    m.add("__version__", core::VERSION)?;
+    Ok(())
+}

@@ -106,6 +106,17 @@ impl UserIndex {
         Ok(index)
     }
 
+    /// The index of a user who has no vectors yet.
+    pub fn empty(user_key: UserKey, user: &str, cfg: &HnswConfig) -> UserIndex {
+        UserIndex {
+            user_key,
+            user: user.to_owned(),
+            origin: IndexOrigin::Rebuilt,
+            state: RwLock::new(State { graph: Graph::new(cfg, 0), live: HashMap::new(), watermark: 0 }),
+            dirty: AtomicBool::new(true),
+        }
+    }
+
     /// Highest vector id indexed so far.
     pub fn watermark(&self) -> VectorId {
         self.state.read().watermark

@@ -1,4 +1,4 @@
-//! Signed feature hashing of normalized word unigrams and bigrams.
+//! Signed feature hashing of normalized word unigrams and bigrams (stopwords dropped).
 //!
 //! No weights and no dependencies: it captures lexical overlap only, so it is the fallback
 //! when no sentence-embedding model is available. The hash (FNV-1a, 64 bit) is fixed, so
@@ -25,7 +25,7 @@ impl HashingEmbedder {
     /// Embed one text (the batch call maps this over its inputs).
     pub fn embed_one(&self, text: &str) -> Vec<f32> {
         let mut v = vec![0f32; self.dim];
-        let words = normalized_words(text);
+        let words = crate::text::content_words(text);
         for w in &words {
             self.add(&mut v, fnv1a(w.as_bytes(), FNV_OFFSET), 1.0);
         }
@@ -86,26 +86,6 @@ fn fnv1a(bytes: &[u8], mut h: u64) -> u64 {
     h
 }
 
-/// Lowercased runs of alphanumeric characters (apostrophes inside words are dropped, so
-/// "don't" and "dont" agree).
-pub(crate) fn normalized_words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    for c in text.chars() {
-        if c.is_alphanumeric() {
-            cur.extend(c.to_lowercase());
-        } else if (c == '\'' || c == '’') && !cur.is_empty() {
-            continue;
-        } else if !cur.is_empty() {
-            words.push(std::mem::take(&mut cur));
-        }
-    }
-    if !cur.is_empty() {
-        words.push(cur);
-    }
-    words
-}
-
 pub(crate) fn normalize(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
@@ -131,7 +111,6 @@ mod tests {
         let far = e.embed_one("quarterly revenue projections");
         assert!(cos(&a, &near) > cos(&a, &far) + 0.2);
         assert_eq!(e.embed_one("Don't STOP").len(), 384);
-        assert_eq!(normalized_words("Don't STOP!"), vec!["dont", "stop"]);
         let sym = e.embed_one("!!!");
         assert!((cos(&sym, &sym) - 1.0).abs() < 1e-5);
     }

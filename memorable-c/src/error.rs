@@ -1,0 +1,303 @@
+//! Errors across the ABI: the `memorable_error` object (the wasmtime shape: NULL means
+//! success, else code + message, freed by the caller) and the macros that wrap every exported
+//! body in `catch_unwind`, so a Rust panic becomes a PANIC error and never unwinds into C.
+
+use std::any::Any;
+use std::ffi::{c_char, CString};
+
+use memorable_core::Error;
+
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+// Stable error codes (`memorable_error_code`), the core's `ErrorCode` numbers; they never
+// change meaning. Literals, so cbindgen can emit them as `#define`s; a test checks them.
+
+/// Input rejected for a reason not covered by a more specific code.
+pub const MEMORABLE_ERROR_INVALID_INPUT: u32 = 1;
+/// Text was empty or whitespace only.
+pub const MEMORABLE_ERROR_EMPTY_TEXT: u32 = 2;
+/// Text longer than the configured limit (`max_text_chars`).
+pub const MEMORABLE_ERROR_TEXT_TOO_LONG: u32 = 3;
+/// The user id was missing or blank.
+pub const MEMORABLE_ERROR_MISSING_USER: u32 = 4;
+/// A vector had NaN/inf values or the wrong length.
+pub const MEMORABLE_ERROR_INVALID_VECTOR: u32 = 5;
+/// Metadata was not a JSON object.
+pub const MEMORABLE_ERROR_INVALID_METADATA: u32 = 6;
+/// The configuration did not validate.
+pub const MEMORABLE_ERROR_INVALID_CONFIG: u32 = 7;
+/// Text was not valid UTF-8.
+pub const MEMORABLE_ERROR_INVALID_UTF8: u32 = 8;
+/// A required pointer argument was NULL.
+pub const MEMORABLE_ERROR_NULL_POINTER: u32 = 9;
+/// No memory with that id.
+pub const MEMORABLE_ERROR_NOT_FOUND: u32 = 10;
+/// SQLite or the file system failed.
+pub const MEMORABLE_ERROR_STORAGE: u32 = 20;
+/// The store directory is already open (in this or another process).
+pub const MEMORABLE_ERROR_LOCKED: u32 = 21;
+/// The store directory cannot be created or written.
+pub const MEMORABLE_ERROR_NOT_WRITABLE: u32 = 22;
+/// The store was written by a newer MemoRable.
+pub const MEMORABLE_ERROR_NEWER_VERSION: u32 = 23;
+/// On-disk data failed an integrity check.
+pub const MEMORABLE_ERROR_CORRUPT: u32 = 24;
+/// The embedding model failed or is missing.
+pub const MEMORABLE_ERROR_MODEL: u32 = 30;
+/// The store's vectors were made by a different embedding model.
+pub const MEMORABLE_ERROR_MODEL_MISMATCH: u32 = 31;
+/// The handle was closed (`memorable_close`).
+pub const MEMORABLE_ERROR_CLOSED: u32 = 40;
+/// A Rust panic was caught inside the library.
+pub const MEMORABLE_ERROR_PANIC: u32 = 50;
+/// A bug: an invariant did not hold.
+pub const MEMORABLE_ERROR_INTERNAL: u32 = 60;
+
+/// An error returned by a fallible call. Owned by the caller: read it with
+/// `memorable_error_code` / `memorable_error_message`, release it with `memorable_error_free`.
+pub struct memorable_error {
+    code: u32,
+    message: CString,
+}
+
+impl memorable_error {
+    fn new(e: &Error) -> memorable_error {
+        let text = e.to_string().replace('\0', "\\0");
+        let message = CString::new(text).unwrap_or_default();
+        memorable_error {
+            code: e.code() as u32,
+            message,
+        }
+    }
+}
+
+/// Box an error for the caller (the pointer a fallible call returns).
+pub(crate) fn to_raw(e: Error) -> *mut memorable_error {
+    Box::into_raw(Box::new(memorable_error::new(&e)))
+}
+
+/// The PANIC error for a caught panic, with the panic's message when it has one.
+pub(crate) fn panic_error(payload: Box<dyn Any + Send>) -> Error {
+    let msg = if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".to_owned()
+    };
+    // Dropping a payload can itself panic; leak it rather than risk unwinding into C.
+    std::mem::forget(payload);
+    Error::Panic(msg)
+}
+
+/// Body of a fallible exported function: a block returning `Result<()>` (use `?` freely).
+/// Evaluates to NULL on success, else a new `memorable_error` (PANIC for a caught panic).
+macro_rules! ffi_try {
+    ($body:block) => {
+        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(
+            || -> $crate::error::Result<()> { $body },
+        )) {
+            Ok(Ok(())) => ::std::ptr::null_mut(),
+            Ok(Err(e)) => $crate::error::to_raw(e),
+            Err(payload) => $crate::error::to_raw($crate::error::panic_error(payload)),
+        }
+    };
+}
+
+/// Body of an infallible exported function (accessors, frees): its value, or `$default`
+/// if it panicked.
+macro_rules! ffi_or {
+    ($default:expr, $body:block) => {
+        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
+            Ok(v) => v,
+            Err(payload) => {
+                ::std::mem::forget(payload);
+                $default
+            }
+        }
+    };
+}
+
+pub(crate) use {ffi_or, ffi_try};
+
+/// The stable code of an error (see `docs/c.md`; e.g. 8 = INVALID_UTF8, 9 = NULL_POINTER,
+/// 10 = NOT_FOUND, 21 = LOCKED, 40 = CLOSED, 50 = PANIC). 0 if `e` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_error_code(e: *const memorable_error) -> u32 {
+    ffi_or!(0, { e.as_ref().map_or(0, |e| e.code) })
+}
+
+/// The error's message, NUL-terminated UTF-8, borrowed: valid until `memorable_error_free(e)`.
+/// NULL if `e` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_error_message(e: *const memorable_error) -> *const c_char {
+    ffi_or!(std::ptr::null(), {
+        e.as_ref().map_or(std::ptr::null(), |e| e.message.as_ptr())
+    })
+}
+
+/// Release an error. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_error_free(e: *mut memorable_error) {
+    ffi_or!((), {
+        if !e.is_null() {
+            drop(Box::from_raw(e));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use memorable_core::ErrorCode;
+    use std::ffi::CStr;
+
+    fn fails() -> *mut memorable_error {
+        ffi_try!({ Err(Error::EmptyText) })
+    }
+
+    fn panics() -> *mut memorable_error {
+        ffi_try!({
+            let v: Vec<u32> = Vec::new();
+            if v.is_empty() {
+                panic!("boom {}", v.len());
+            }
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn error_constants_match_the_core_codes() {
+        let table = [
+            (
+                MEMORABLE_ERROR_INVALID_INPUT,
+                "MEMORABLE_ERROR_INVALID_INPUT",
+                ErrorCode::InvalidInput,
+            ),
+            (
+                MEMORABLE_ERROR_EMPTY_TEXT,
+                "MEMORABLE_ERROR_EMPTY_TEXT",
+                ErrorCode::EmptyText,
+            ),
+            (
+                MEMORABLE_ERROR_TEXT_TOO_LONG,
+                "MEMORABLE_ERROR_TEXT_TOO_LONG",
+                ErrorCode::TextTooLong,
+            ),
+            (
+                MEMORABLE_ERROR_MISSING_USER,
+                "MEMORABLE_ERROR_MISSING_USER",
+                ErrorCode::MissingUser,
+            ),
+            (
+                MEMORABLE_ERROR_INVALID_VECTOR,
+                "MEMORABLE_ERROR_INVALID_VECTOR",
+                ErrorCode::InvalidVector,
+            ),
+            (
+                MEMORABLE_ERROR_INVALID_METADATA,
+                "MEMORABLE_ERROR_INVALID_METADATA",
+                ErrorCode::InvalidMetadata,
+            ),
+            (
+                MEMORABLE_ERROR_INVALID_CONFIG,
+                "MEMORABLE_ERROR_INVALID_CONFIG",
+                ErrorCode::InvalidConfig,
+            ),
+            (
+                MEMORABLE_ERROR_INVALID_UTF8,
+                "MEMORABLE_ERROR_INVALID_UTF8",
+                ErrorCode::InvalidUtf8,
+            ),
+            (
+                MEMORABLE_ERROR_NULL_POINTER,
+                "MEMORABLE_ERROR_NULL_POINTER",
+                ErrorCode::NullPointer,
+            ),
+            (
+                MEMORABLE_ERROR_NOT_FOUND,
+                "MEMORABLE_ERROR_NOT_FOUND",
+                ErrorCode::NotFound,
+            ),
+            (
+                MEMORABLE_ERROR_STORAGE,
+                "MEMORABLE_ERROR_STORAGE",
+                ErrorCode::Storage,
+            ),
+            (
+                MEMORABLE_ERROR_LOCKED,
+                "MEMORABLE_ERROR_LOCKED",
+                ErrorCode::Locked,
+            ),
+            (
+                MEMORABLE_ERROR_NOT_WRITABLE,
+                "MEMORABLE_ERROR_NOT_WRITABLE",
+                ErrorCode::NotWritable,
+            ),
+            (
+                MEMORABLE_ERROR_NEWER_VERSION,
+                "MEMORABLE_ERROR_NEWER_VERSION",
+                ErrorCode::NewerVersion,
+            ),
+            (
+                MEMORABLE_ERROR_CORRUPT,
+                "MEMORABLE_ERROR_CORRUPT",
+                ErrorCode::Corrupt,
+            ),
+            (
+                MEMORABLE_ERROR_MODEL,
+                "MEMORABLE_ERROR_MODEL",
+                ErrorCode::Model,
+            ),
+            (
+                MEMORABLE_ERROR_MODEL_MISMATCH,
+                "MEMORABLE_ERROR_MODEL_MISMATCH",
+                ErrorCode::ModelMismatch,
+            ),
+            (
+                MEMORABLE_ERROR_CLOSED,
+                "MEMORABLE_ERROR_CLOSED",
+                ErrorCode::Closed,
+            ),
+            (
+                MEMORABLE_ERROR_PANIC,
+                "MEMORABLE_ERROR_PANIC",
+                ErrorCode::Panic,
+            ),
+            (
+                MEMORABLE_ERROR_INTERNAL,
+                "MEMORABLE_ERROR_INTERNAL",
+                ErrorCode::Internal,
+            ),
+        ];
+        for (value, name, code) in table {
+            assert_eq!(value, code as u32, "{name}");
+            assert_eq!(name, format!("MEMORABLE_ERROR_{}", code.name()));
+        }
+    }
+
+    #[test]
+    fn errors_and_panics_become_error_objects() {
+        let ok: *mut memorable_error = ffi_try!({ Ok(()) });
+        assert!(ok.is_null());
+        unsafe {
+            let e = fails();
+            assert_eq!(memorable_error_code(e), 2);
+            let msg = CStr::from_ptr(memorable_error_message(e)).to_str().unwrap();
+            assert!(msg.contains("empty"), "{msg}");
+            memorable_error_free(e);
+
+            let e = panics();
+            assert_eq!(memorable_error_code(e), 50);
+            let msg = CStr::from_ptr(memorable_error_message(e)).to_str().unwrap();
+            assert_eq!(msg, "panic: boom 0");
+            memorable_error_free(e);
+
+            let v: u32 = ffi_or!(7, { panic!("x") });
+            assert_eq!(v, 7);
+            assert_eq!(memorable_error_code(std::ptr::null()), 0);
+            assert!(memorable_error_message(std::ptr::null()).is_null());
+            memorable_error_free(std::ptr::null_mut());
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Small text utilities shared by the hashing embedder and keyword search.
+
+/// English function words that carry no topic: dropped from hashing features and keyword
+/// queries (never from stored text), so "what is the name of her dog" matches on "name", "dog".
+const STOPWORDS: &[&str] = &[
+    "a", "about", "after", "again", "all", "am", "an", "and", "any", "are", "as", "at", "be",
+    "because", "been", "before", "being", "both", "but", "by", "can", "could", "did", "do",
+    "does", "doing", "down", "during", "each", "for", "from", "had", "has", "have", "having",
+    "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in",
+    "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no",
+    "nor", "not", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out",
+    "over", "own", "s", "same", "she", "should", "so", "some", "such", "t", "than", "that",
+    "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those",
+    "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what",
+    "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you",
+    "your", "yours", "yourself",
+];
+
+/// True for an English function word (input must be lowercase).
+pub(crate) fn is_stopword(word: &str) -> bool {
+    STOPWORDS.binary_search(&word).is_ok()
+}
+
+/// Lowercased runs of alphanumeric characters, split the way SQLite FTS5's `unicode61`
+/// tokenizer splits (apostrophes separate tokens).
+pub(crate) fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
+}
+
+/// `words` without stopwords, unless that would leave nothing.
+pub(crate) fn content_words(text: &str) -> Vec<String> {
+    let all: Vec<String> = words(text).collect();
+    let content: Vec<String> = all.iter().filter(|w| !is_stopword(w)).cloned().collect();
+    if content.is_empty() {
+        all
+    } else {
+        content
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stopwords_sorted_and_content_words() {
+        assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]), "STOPWORDS must stay sorted");
+        assert_eq!(content_words("What is the name of Maya's dog?"), vec!["name", "maya", "dog"]);
+        assert_eq!(content_words("who is it"), vec!["who", "is", "it"]);
+    }
+}

@@ -1,0 +1,453 @@
+//! JS-facing shapes of the API and their conversions to and from the core's types. Nothing
+//! here decides anything: absent options become the core's `None` / defaults.
+
+use std::ptr;
+
+use memorable_core as core;
+use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, ValidateNapiValue};
+use napi::{check_status, sys, Status, ValueType};
+use napi_derive::napi;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+/// A JS `Date` (millisecond precision) as the core's `OffsetDateTime` (UTC).
+/// Named `Date` so the generated TypeScript says `Date`.
+pub struct Date(pub OffsetDateTime);
+
+impl TypeName for Date {
+    fn type_name() -> &'static str {
+        "Date"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ValidateNapiValue for Date {
+    unsafe fn validate(env: sys::napi_env, value: sys::napi_value) -> napi::Result<sys::napi_value> {
+        let mut is_date = false;
+        check_status!(unsafe { sys::napi_is_date(env, value, &mut is_date) })?;
+        if !is_date {
+            return Err(napi::Error::new(Status::DateExpected, "expected a Date"));
+        }
+        Ok(ptr::null_mut())
+    }
+}
+
+impl FromNapiValue for Date {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+        let mut ms = 0.0;
+        check_status!(
+            unsafe { sys::napi_get_date_value(env, value, &mut ms) },
+            "expected a Date"
+        )?;
+        let at = if ms.is_finite() {
+            OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok()
+        } else {
+            None
+        };
+        at.map(Date)
+            .ok_or_else(|| napi::Error::new(Status::DateExpected, "invalid Date (out of range or NaN)"))
+    }
+}
+
+impl ToNapiValue for Date {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let ms = (val.0.unix_timestamp_nanos() / 1_000_000) as f64;
+        let mut out = ptr::null_mut();
+        check_status!(unsafe { sys::napi_create_date(env, ms, &mut out) }, "creating a Date failed")?;
+        Ok(out)
+    }
+}
+
+fn date(d: Option<Date>) -> Option<OffsetDateTime> {
+    d.map(|d| d.0)
+}
+
+fn f32s(v: Vec<f64>) -> Vec<f32> {
+    v.into_iter().map(|x| x as f32).collect()
+}
+
+/// Memory ids are u64 in the core and plain JS numbers here (exact below 2^53).
+pub fn memory_id(id: i64) -> core::Result<core::MemoryId> {
+    u64::try_from(id)
+        .map_err(|_| core::Error::InvalidInput(format!("memory ids are non-negative integers, got {id}")))
+}
+
+fn js_id(id: core::MemoryId) -> i64 {
+    id as i64
+}
+
+/// Options of `remember`.
+#[napi(object)]
+pub struct RememberOptions {
+    /// The user the memory belongs to (required, not blank).
+    pub user: String,
+    pub session: Option<String>,
+    /// Who said or did it.
+    pub speaker: Option<String>,
+    /// When it happened (default: now).
+    pub occurred_at: Option<Date>,
+    /// Where it happened, as a place name.
+    pub place: Option<String>,
+    pub tags: Option<Vec<String>>,
+    /// A JSON object.
+    pub metadata: Option<Value>,
+    /// In [0, 1] (default 0.5).
+    pub importance: Option<f64>,
+    /// Default "message".
+    pub kind: Option<String>,
+    pub topics: Option<Vec<String>>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// A precomputed embedding of the text (length = the embedder's dimension).
+    pub embedding: Option<Vec<f64>>,
+}
+
+impl RememberOptions {
+    pub fn into_core(self, text: String) -> core::NewMemory {
+        core::NewMemory {
+            user: self.user,
+            text,
+            kind: self.kind,
+            session: self.session,
+            speaker: self.speaker,
+            topics: self.topics.unwrap_or_default(),
+            occurred_at: date(self.occurred_at),
+            place: self.place,
+            lat: self.lat,
+            lon: self.lon,
+            tags: self.tags.unwrap_or_default(),
+            metadata: self.metadata,
+            importance: self.importance.map(|i| i as f32),
+            embedding: self.embedding.map(f32s),
+        }
+    }
+}
+
+/// One item of `rememberBatch`: the options of `remember` plus the text.
+#[napi(object)]
+pub struct RememberItem {
+    pub text: String,
+    pub user: String,
+    pub session: Option<String>,
+    pub speaker: Option<String>,
+    pub occurred_at: Option<Date>,
+    pub place: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub metadata: Option<Value>,
+    pub importance: Option<f64>,
+    pub kind: Option<String>,
+    pub topics: Option<Vec<String>>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub embedding: Option<Vec<f64>>,
+}
+
+impl From<RememberItem> for core::NewMemory {
+    fn from(i: RememberItem) -> Self {
+        core::NewMemory {
+            user: i.user,
+            text: i.text,
+            kind: i.kind,
+            session: i.session,
+            speaker: i.speaker,
+            topics: i.topics.unwrap_or_default(),
+            occurred_at: date(i.occurred_at),
+            place: i.place,
+            lat: i.lat,
+            lon: i.lon,
+            tags: i.tags.unwrap_or_default(),
+            metadata: i.metadata,
+            importance: i.importance.map(|i| i as f32),
+            embedding: i.embedding.map(f32s),
+        }
+    }
+}
+
+/// Options of `recall` and `recent`: whose memories, how many, and filters.
+#[napi(object)]
+pub struct RecallOptions {
+    pub user: String,
+    /// Number of results, 1..=1000 (default 10).
+    pub limit: Option<u32>,
+    pub session: Option<String>,
+    pub speaker: Option<String>,
+    /// Only memories carrying every one of these tags.
+    pub tags: Option<Vec<String>>,
+    /// Only memories of one of these kinds.
+    pub kinds: Option<Vec<String>>,
+    /// Occurred at or after (inclusive).
+    pub since: Option<Date>,
+    /// Occurred before (exclusive).
+    pub until: Option<Date>,
+}
+
+impl RecallOptions {
+    pub fn into_core(self, query: String) -> core::Recall {
+        let defaults = core::Recall::default();
+        core::Recall {
+            user: self.user,
+            query,
+            limit: self.limit.map_or(defaults.limit, |l| l as usize),
+            session: self.session,
+            speaker: self.speaker,
+            tags: self.tags.unwrap_or_default(),
+            kinds: self.kinds.unwrap_or_default(),
+            since: date(self.since),
+            until: date(self.until),
+        }
+    }
+}
+
+/// Changes of `update`; absent fields stay as they are.
+#[napi(object)]
+pub struct UpdateOptions {
+    /// A new text is re-embedded; the previous version is kept in the history.
+    pub text: Option<String>,
+    pub kind: Option<String>,
+    pub speaker: Option<String>,
+    pub topics: Option<Vec<String>>,
+    pub place: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub metadata: Option<Value>,
+    pub importance: Option<f64>,
+}
+
+impl From<UpdateOptions> for core::MemoryUpdate {
+    fn from(u: UpdateOptions) -> Self {
+        core::MemoryUpdate {
+            text: u.text,
+            kind: u.kind,
+            speaker: u.speaker,
+            topics: u.topics,
+            place: u.place,
+            tags: u.tags,
+            metadata: u.metadata,
+            importance: u.importance.map(|i| i as f32),
+        }
+    }
+}
+
+/// A stored memory.
+#[napi(object, use_nullable = true)]
+pub struct Memory {
+    /// Unique in the store, increasing, never reused (exact as a JS number below 2^53).
+    pub id: i64,
+    pub user: String,
+    pub text: String,
+    pub kind: String,
+    pub session: Option<String>,
+    pub speaker: Option<String>,
+    pub topics: Vec<String>,
+    pub occurred_at: Date,
+    pub place: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub tags: Vec<String>,
+    pub metadata: Map<String, Value>,
+    pub importance: f64,
+    pub created_at: Date,
+    pub updated_at: Date,
+    /// 1 when created, +1 on every update.
+    pub version: u32,
+}
+
+impl From<core::Memory> for Memory {
+    fn from(m: core::Memory) -> Self {
+        Memory {
+            id: js_id(m.id),
+            user: m.user,
+            text: m.text,
+            kind: m.kind,
+            session: m.session,
+            speaker: m.context.speaker,
+            topics: m.context.topics,
+            occurred_at: Date(m.context.occurred_at),
+            place: m.context.place,
+            lat: m.context.lat,
+            lon: m.context.lon,
+            tags: m.tags,
+            metadata: m.metadata,
+            importance: f64::from(m.importance),
+            created_at: Date(m.created_at),
+            updated_at: Date(m.updated_at),
+            version: m.version,
+        }
+    }
+}
+
+/// How a recall hit's score came about.
+#[napi(object, use_nullable = true)]
+pub struct ScoreBreakdown {
+    /// Cosine similarity to the query, when the memory was a semantic candidate.
+    pub semantic: Option<f64>,
+    /// 1-based rank among semantic candidates.
+    pub semantic_rank: Option<u32>,
+    /// BM25 score (higher is better), when the memory matched the query's keywords.
+    pub keyword: Option<f64>,
+    /// 1-based rank among keyword candidates.
+    pub keyword_rank: Option<u32>,
+    /// Reciprocal-rank fusion of the two ranks (the final score).
+    pub fused: f64,
+}
+
+/// One recall hit.
+#[napi(object)]
+pub struct Recalled {
+    pub memory: Memory,
+    pub score: f64,
+    pub breakdown: ScoreBreakdown,
+}
+
+impl From<core::Recalled> for Recalled {
+    fn from(r: core::Recalled) -> Self {
+        let b = r.breakdown;
+        Recalled {
+            memory: r.memory.into(),
+            score: f64::from(r.score),
+            breakdown: ScoreBreakdown {
+                semantic: b.semantic.map(f64::from),
+                semantic_rank: b.semantic_rank,
+                keyword: b.keyword.map(f64::from),
+                keyword_rank: b.keyword_rank,
+                fused: f64::from(b.fused),
+            },
+        }
+    }
+}
+
+/// One version of a memory, from `history`.
+#[napi(object, use_nullable = true)]
+pub struct MemoryVersion {
+    pub version: u32,
+    pub text: String,
+    pub kind: String,
+    pub speaker: Option<String>,
+    pub tags: Vec<String>,
+    pub metadata: Map<String, Value>,
+    pub importance: f64,
+    /// When this version was written.
+    pub valid_from: Date,
+    /// When it was replaced (null for the current version).
+    pub valid_to: Option<Date>,
+}
+
+impl From<core::MemoryVersion> for MemoryVersion {
+    fn from(v: core::MemoryVersion) -> Self {
+        MemoryVersion {
+            version: v.version,
+            text: v.text,
+            kind: v.kind,
+            speaker: v.speaker,
+            tags: v.tags,
+            metadata: v.metadata,
+            importance: f64::from(v.importance),
+            valid_from: Date(v.valid_from),
+            valid_to: v.valid_to.map(Date),
+        }
+    }
+}
+
+/// The embedder in use.
+#[napi(object)]
+pub struct EmbedderInfo {
+    pub model_id: String,
+    pub dim: u32,
+    /// True when the hashing fallback is in use (no sentence-embedding model).
+    pub fallback: bool,
+}
+
+/// Health of one loaded index.
+#[napi(object)]
+pub struct IndexStats {
+    pub user: String,
+    /// Points in the graph, tombstones included.
+    pub points: i64,
+    pub live: i64,
+    pub tombstones: i64,
+    /// "dump" or "rebuilt".
+    pub origin: String,
+    /// True when it changed since its last dump.
+    pub dirty: bool,
+}
+
+/// Counts and health of a store, from `stats()`.
+#[napi(object, use_nullable = true)]
+pub struct Stats {
+    pub memories: i64,
+    pub users: i64,
+    /// Previous versions kept in history.
+    pub versions: i64,
+    pub embedder: EmbedderInfo,
+    pub schema_version: u32,
+    /// Directory of the store (null in memory).
+    pub path: Option<String>,
+    /// Database + WAL size on disk in bytes.
+    pub store_bytes: i64,
+    /// Indexes loaded right now.
+    pub loaded_indexes: Vec<IndexStats>,
+}
+
+impl From<core::Stats> for Stats {
+    fn from(s: core::Stats) -> Self {
+        Stats {
+            memories: s.memories as i64,
+            users: s.users as i64,
+            versions: s.versions as i64,
+            embedder: EmbedderInfo {
+                model_id: s.embedder.model_id,
+                dim: s.embedder.dim as u32,
+                fallback: s.embedder.fallback,
+            },
+            schema_version: s.schema_version,
+            path: s.path,
+            store_bytes: s.store_bytes as i64,
+            loaded_indexes: s
+                .loaded_indexes
+                .into_iter()
+                .map(|i| IndexStats {
+                    user: i.user,
+                    points: i.points as i64,
+                    live: i.live as i64,
+                    tombstones: i.tombstones as i64,
+                    // The core's own serde name of the origin ("dump" / "rebuilt").
+                    origin: serde_json::to_value(i.origin)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    dirty: i.dirty,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Open options → the JSON `Config::from_json` reads: keys may be camelCase (`maxTextChars`)
+/// or the core's own snake_case (`max_text_chars`); values pass through untouched.
+pub fn config_json(options: Option<Value>) -> String {
+    fn snake(key: &str) -> String {
+        let mut out = String::with_capacity(key.len() + 4);
+        for c in key.chars() {
+            if c.is_ascii_uppercase() {
+                out.push('_');
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+    fn snake_keys(v: Value) -> Value {
+        match v {
+            Value::Object(map) => {
+                Value::Object(map.into_iter().map(|(k, v)| (snake(&k), snake_keys(v))).collect())
+            }
+            other => other,
+        }
+    }
+    match options {
+        None | Some(Value::Null) => "{}".to_owned(),
+        Some(v) => snake_keys(v).to_string(),
+    }
+}

@@ -1,0 +1,38 @@
+"""MemoRable: an embeddable long-term memory engine for AI agents.
+
+>>> from memorable import Memorable
+>>> with Memorable.in_memory() as mem:
+...     mid = mem.remember("I adopted a puppy named Biscuit", user="alice")
+...     mem.recall("what is my puppy called?", user="alice", limit=1)[0].memory.id == mid
+True
+"""
+
+from memorable._errors import (
+    InvalidInputError,
+    MemorableError,
+    ModelError,
+    NotFoundError,
+    StorageError,
+)
+from memorable._memorable import (
+    Memorable,
+    Memory,
+    MemoryVersion,
+    Recalled,
+    ScoreBreakdown,
+    __version__,
+)
+
+__all__ = [
+    "Memorable",
+    "Memory",
+    "MemoryVersion",
+    "Recalled",
+    "ScoreBreakdown",
+    "MemorableError",
+    "InvalidInputError",
+    "NotFoundError",
+    "StorageError",
+    "ModelError",
+    "__version__",
+]

@@ -1,0 +1,137 @@
+"""Error mapping: class by the core's code category, `.code` / `.code_number` stable."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from memorable import (
+    InvalidInputError,
+    Memorable,
+    MemorableError,
+    ModelError,
+    NotFoundError,
+    StorageError,
+)
+
+
+def test_hierarchy() -> None:
+    assert issubclass(InvalidInputError, MemorableError) and issubclass(InvalidInputError, ValueError)
+    assert issubclass(NotFoundError, MemorableError) and issubclass(NotFoundError, KeyError)
+    assert issubclass(StorageError, MemorableError) and issubclass(StorageError, OSError)
+    assert issubclass(ModelError, MemorableError) and issubclass(ModelError, RuntimeError)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code", "number"),
+    [
+        ({"text": ""}, "EMPTY_TEXT", 2),
+        ({"text": "  \n\t"}, "EMPTY_TEXT", 2),
+        ({"text": "x" * 10_001}, "TEXT_TOO_LONG", 3),
+        ({"user": ""}, "MISSING_USER", 4),
+        ({"user": "   "}, "MISSING_USER", 4),
+        ({"metadata": [1, 2]}, "INVALID_METADATA", 6),
+        ({"metadata": {"when": datetime.now()}}, "INVALID_METADATA", 6),
+        ({"metadata": {1: "int key"}}, "INVALID_METADATA", 6),
+        ({"embedding": [1.0, 2.0]}, "INVALID_VECTOR", 5),
+        ({"embedding": [float("nan")] * 384}, "INVALID_VECTOR", 5),
+        ({"importance": 2.0}, "INVALID_INPUT", 1),
+        ({"lat": 91.0}, "INVALID_INPUT", 1),
+        ({"occurred_at": datetime(2024, 5, 8, 12, 0)}, "INVALID_INPUT", 1),  # naive
+    ],
+)
+def test_invalid_input(kwargs: dict[str, object], code: str, number: int) -> None:
+    args: dict[str, object] = {"text": "hello", "user": "alice", **kwargs}
+    text = args.pop("text")
+    with Memorable.in_memory() as mem:
+        with pytest.raises(InvalidInputError) as e:
+            mem.remember(text, **args)  # type: ignore[arg-type]
+        assert isinstance(e.value, ValueError)
+        assert (e.value.code, e.value.code_number) == (code, number)
+        assert mem.stats()["memories"] == 0
+
+
+def test_too_long_message_is_the_cores(mem: Memorable) -> None:
+    with pytest.raises(InvalidInputError, match="10001 characters, over the limit of 10000"):
+        mem.remember("x" * 10_001, user="alice")
+
+
+def test_naive_datetimes_rejected_everywhere(mem: Memorable) -> None:
+    naive = datetime(2024, 5, 8, 12, 0)
+    calls = [
+        lambda: mem.recall("q", user="alice", since=naive),
+        lambda: mem.recall("q", user="alice", until=naive),
+        lambda: mem.recent(user="alice", since=naive),
+        lambda: mem.remember_batch([{"text": "t", "user": "alice", "occurred_at": naive}]),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidInputError, match="naive datetime") as e:
+            call()
+        assert e.value.code == "INVALID_INPUT"
+
+
+def test_recall_input_errors(mem: Memorable) -> None:
+    for kwargs, code in [
+        ({"query": ""}, "EMPTY_TEXT"),
+        ({"user": ""}, "MISSING_USER"),
+        ({"limit": 0}, "INVALID_INPUT"),
+        ({"limit": 1001}, "INVALID_INPUT"),
+    ]:
+        args: dict[str, object] = {"query": "q", "user": "alice", **kwargs}
+        query = args.pop("query")
+        with pytest.raises(InvalidInputError) as e:
+            mem.recall(query, **args)  # type: ignore[arg-type]
+        assert e.value.code == code
+
+
+def test_unknown_id_is_not_found_and_key_error(mem: Memorable) -> None:
+    for call in (
+        lambda: mem.get(12345),
+        lambda: mem.update(12345, text="x"),
+        lambda: mem.history(12345),
+        lambda: mem.forget(12345),
+    ):
+        with pytest.raises(KeyError) as e:
+            call()
+        assert isinstance(e.value, NotFoundError)
+        assert (e.value.code, e.value.code_number) == ("NOT_FOUND", 10)
+        assert str(e.value) == "no memory with id 12345"  # not quoted like a plain KeyError
+
+
+def test_store_locked_by_second_open(store_dir: Path) -> None:
+    with Memorable.open(store_dir):
+        with pytest.raises(StorageError) as e:
+            Memorable.open(store_dir)
+        assert isinstance(e.value, OSError)
+        assert (e.value.code, e.value.code_number) == ("LOCKED", 21)
+        assert "locked" in str(e.value)
+
+
+def test_model_mismatch_is_model_error(store_dir: Path) -> None:
+    with Memorable.open(store_dir, hashing_dim=8) as mem:
+        mem.remember("made with 8 dimensions", user="alice")
+    with pytest.raises(ModelError) as e:
+        Memorable.open(store_dir, hashing_dim=16)
+    assert isinstance(e.value, RuntimeError)
+    assert (e.value.code, e.value.code_number) == ("MODEL_MISMATCH", 31)
+
+
+def test_use_after_close_is_plain_memorable_error() -> None:
+    mem = Memorable.in_memory()
+    mem.close()
+    with pytest.raises(MemorableError) as e:
+        mem.remember("x", user="alice")
+    assert not isinstance(e.value, (ValueError, KeyError, OSError, RuntimeError))
+    assert e.value.code == "CLOSED"
+
+
+def test_errors_pickle() -> None:
+    mem = Memorable.in_memory()
+    with pytest.raises(NotFoundError) as e:
+        mem.get(7)
+    again = pickle.loads(pickle.dumps(e.value))
+    assert type(again) is NotFoundError
+    assert (again.code, again.code_number, str(again)) == ("NOT_FOUND", 10, "no memory with id 7")

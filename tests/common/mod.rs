@@ -1,0 +1,90 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use memorable::{Memorable, NewMemory, Recall};
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+/// A small conversation of two users, with times, sessions, speakers and tags.
+pub fn seed(mem: &Memorable) -> Vec<u64> {
+    let t0: OffsetDateTime = datetime!(2024-05-01 09:00 UTC);
+    let day = time::Duration::days(1);
+    let items = vec![
+        NewMemory::new("alice", "I adopted a beagle puppy named Biscuit")
+            .speaker("alice")
+            .session("s1")
+            .occurred_at(t0)
+            .tags(["pets"]),
+        NewMemory::new("alice", "My sister Lena lives in Lisbon and visits in June")
+            .speaker("alice")
+            .session("s1")
+            .occurred_at(t0 + day)
+            .tags(["family"]),
+        NewMemory::new("alice", "Bob recommended the dumplings at the night market")
+            .speaker("bob")
+            .session("s2")
+            .occurred_at(t0 + day * 2)
+            .tags(["food", "friends"]),
+        NewMemory::new("alice", "The quarterly budget review moved to Thursday")
+            .speaker("alice")
+            .session("s2")
+            .occurred_at(t0 + day * 3)
+            .tags(["work"]),
+        NewMemory::new("bob", "My cat Whiskers hates the vacuum cleaner")
+            .speaker("bob")
+            .session("b1")
+            .occurred_at(t0)
+            .tags(["pets"]),
+        NewMemory::new("bob", "I am training for the Berlin marathon")
+            .speaker("bob")
+            .session("b1")
+            .occurred_at(t0 + day)
+            .tags(["sport"]),
+    ];
+    mem.remember_batch(items).unwrap()
+}
+
+pub fn ids(mem: &Memorable, r: &Recall) -> Vec<u64> {
+    mem.recall(r).unwrap().into_iter().map(|h| h.memory.id).collect()
+}
+
+/// Captures log output of the current thread (for "logged a warning" assertions).
+#[derive(Clone, Default)]
+pub struct LogBuffer(pub Arc<Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Run `f` with this thread's logs (warn and above) captured.
+pub fn with_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
+    let buf = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(buf.clone())
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .finish();
+    let out = tracing::subscriber::with_default(subscriber, f);
+    (out, buf.text())
+}

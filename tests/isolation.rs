@@ -1,0 +1,85 @@
+//! A user's recall never sees another user's memories, and forgetting a user touches no one else.
+
+mod common;
+
+use common::seed;
+use memorable::{Memorable, NewMemory, Recall};
+use proptest::prelude::*;
+
+fn store() -> Memorable {
+    let mem = Memorable::open_in_memory().unwrap();
+    seed(&mem);
+    mem
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn recall_never_crosses_users(
+        query in "[a-zA-Z ]{1,40}",
+        limit in 1usize..20,
+        speaker in proptest::option::of(prop_oneof![Just("alice"), Just("bob")]),
+        tag in proptest::option::of(prop_oneof![Just("pets"), Just("sport"), Just("food")]),
+    ) {
+        prop_assume!(!query.trim().is_empty());
+        let mem = store();
+        for user in ["alice", "bob"] {
+            let mut r = Recall::new(user, query.clone()).limit(limit);
+            r.speaker = speaker.map(String::from);
+            if let Some(t) = tag { r.tags = vec![t.to_string()]; }
+            for hit in mem.recall(&r).unwrap() {
+                prop_assert_eq!(&hit.memory.user, user);
+            }
+        }
+    }
+}
+
+#[test]
+fn shared_words_stay_with_their_user() {
+    let mem = store();
+    // Both users have a "pets" memory; each sees only their own.
+    let alice = mem.recall(&Recall::new("alice", "Whiskers cat vacuum").limit(10)).unwrap();
+    assert!(alice.iter().all(|h| h.memory.user == "alice"));
+    assert!(alice.iter().all(|h| !h.memory.text.contains("Whiskers")));
+}
+
+#[test]
+fn forget_user_leaves_others_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let mem = Memorable::open(dir.path()).unwrap();
+    let ids = seed(&mem);
+    let bob_ids = &ids[4..];
+    let bob_update = mem.update(bob_ids[0], memorable::MemoryUpdate::default().text("My cat Whiskers loves boxes")).unwrap();
+    let bob_before: Vec<_> = bob_ids.iter().map(|id| mem.get(*id).unwrap()).collect();
+    // BM25 statistics are store-wide, so compare what is found and in which order, not the
+    // keyword score's magnitude.
+    let found = |mem: &Memorable| -> Vec<(u64, memorable::Memory)> {
+        mem.recall(&Recall::new("bob", "cat boxes").limit(5))
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.memory.id, h.memory))
+            .collect()
+    };
+    let bob_recall_before = found(&mem);
+    mem.checkpoint().unwrap();
+
+    assert_eq!(mem.forget_user("alice").unwrap(), 4);
+    assert_eq!(mem.forget_user("alice").unwrap(), 0);
+    assert!(mem.recall(&Recall::new("alice", "Biscuit").limit(5)).unwrap().is_empty());
+    for (id, before) in bob_ids.iter().zip(&bob_before) {
+        assert_eq!(&mem.get(*id).unwrap(), before);
+    }
+    assert_eq!(mem.history(bob_update.id).unwrap().len(), 2, "bob's history kept");
+    assert_eq!(found(&mem), bob_recall_before);
+    let fts = mem.recall(&Recall::new("bob", "marathon").limit(1)).unwrap();
+    assert_eq!(fts[0].breakdown.keyword_rank, Some(1));
+    mem.close().unwrap();
+
+    let mem = Memorable::open(dir.path()).unwrap();
+    assert_eq!(mem.stats().unwrap().users, 1);
+    assert!(mem.recall(&Recall::new("alice", "Biscuit").limit(5)).unwrap().is_empty());
+    assert_eq!(found(&mem), bob_recall_before);
+    // A new alice starts empty.
+    mem.remember(NewMemory::new("alice", "hello again")).unwrap();
+    assert_eq!(mem.recall(&Recall::new("alice", "Biscuit hello").limit(5)).unwrap().len(), 1);
+}
