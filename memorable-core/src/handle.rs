@@ -36,6 +36,21 @@ pub struct Memorable {
     shared: Arc<RwLock<Option<Arc<Engine>>>>,
 }
 
+impl std::fmt::Debug for Memorable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let engine = self.shared.read().clone();
+        let mut d = f.debug_struct("Memorable");
+        match engine {
+            Some(e) => d
+                .field("path", &e.store.path())
+                .field("embedder", &e.model_id())
+                .field("closed", &false),
+            None => d.field("closed", &true),
+        };
+        d.finish()
+    }
+}
+
 /// Opens a [`Memorable`] with a non-default configuration or embedder.
 pub struct Builder {
     dir: Option<PathBuf>,

@@ -55,6 +55,11 @@ impl Store {
         }
         let db = dir.join(DB_FILE);
         let mut writer = Connection::open(&db).map_err(|e| open_error(dir, e))?;
+        // Opening is lazy in SQLite: read the header now so a non-database file is reported
+        // as such rather than as a failure of some later statement.
+        writer
+            .query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| open_error(dir, e))?;
         configure(&writer, config, true)?;
         schema::migrate(&mut writer)?;
         let readers = (0..config.read_connections)
