@@ -46,7 +46,7 @@
 /* (pointer, length) of a string literal or C string. */
 #define S(str) (str), strlen(str)
 
-static bool expect_error(memorable_error *err, uint32_t code, const char *call, const char *file,
+static inline bool expect_error(memorable_error *err, uint32_t code, const char *call, const char *file,
                          int line) {
     if (err == NULL) {
         fprintf(stderr, "  %s:%d: %s succeeded, expected error %u\n", file, line, call, code);
@@ -63,7 +63,7 @@ static bool expect_error(memorable_error *err, uint32_t code, const char *call, 
     return ok;
 }
 
-static void run_test(bool (*test)(void), const char *name, bool *passed) {
+static inline void run_test(bool (*test)(void), const char *name, bool *passed) {
     if (!test()) {
         *passed = false;
         fprintf(stderr, "FAILED: %s\n", name);
@@ -73,25 +73,25 @@ static void run_test(bool (*test)(void), const char *name, bool *passed) {
 }
 
 /* A fresh temporary directory (its path is written into buf). */
-static bool make_temp_dir(char *buf, size_t size) {
+static inline bool make_temp_dir(char *buf, size_t size) {
     const char *base = getenv("TMPDIR");
     snprintf(buf, size, "%s/memorable-ctest-XXXXXX", base && *base ? base : "/tmp");
     return mkdtemp(buf) != NULL;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+static inline int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
     (void)sb;
     (void)flag;
     (void)ftw;
     return remove(path);
 }
 
-static void remove_dir(const char *path) {
+static inline void remove_dir(const char *path) {
     nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Whether `json` contains `needle` (the tests check JSON outputs by substring). */
-static bool contains(const char *json, const char *needle) {
+static inline bool contains(const char *json, const char *needle) {
     return json != NULL && strstr(json, needle) != NULL;
 }
 

@@ -17,10 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::index::{dot, IndexCache, IndexStats, UserIndex};
+use crate::index::{dot, DumpTarget, IndexCache, IndexStats, Indexer, UserIndex, DRAIN_CHUNK};
 use crate::memory::*;
 use crate::models::{Embedder, HashingEmbedder};
-use crate::retrieval::{fts_query, fuse_rrf, Filters, Recall, Recalled, MAX_LIMIT};
+use crate::retrieval::{fts_query, fuse_rrf, Filters, Recall, RecallMode, Recalled, MAX_LIMIT};
 use crate::store::{self, schema, PreparedMemory, Store, UserKey, UpdatedFields, VectorRow};
 
 /// Meta key recording the embedder whose vectors the store holds.
@@ -98,8 +98,10 @@ impl Builder {
                 return Err(Error::ModelMismatch { stored, current: embedder.model_id().to_owned() });
             }
         }
+        let indexes = Arc::new(IndexCache::new(self.config.max_loaded_indexes));
         let engine = Engine {
-            indexes: IndexCache::new(self.config.max_loaded_indexes),
+            indexer: Indexer::start(indexes.clone()),
+            indexes,
             index_dir: self.dir.as_ref().map(|d| d.join(INDEX_DIR)),
             config: self.config,
             store,
@@ -247,7 +249,8 @@ impl Memorable {
 struct Engine {
     config: Config,
     store: Store,
-    indexes: IndexCache,
+    indexes: Arc<IndexCache>,
+    indexer: Indexer,
     index_dir: Option<PathBuf>,
     embedder: Arc<dyn Embedder>,
     /// Bumped whenever vectors are deleted, so an index load can tell whether its
@@ -395,9 +398,10 @@ impl Engine {
                 },
             };
             let user_rows: Vec<VectorRow> = chunk.iter().map(|(_, r)| r.clone()).collect();
-            index.insert(&user_rows);
+            index.insert(user_rows);
         }
         drop(writer);
+        self.indexer.notify();
         if !evicted.is_empty() {
             let _load = self.indexes.load_lock.lock();
             for old in evicted {
@@ -426,35 +430,39 @@ impl Engine {
         let model = self.model_id();
         let deletes_before = self.deletes.load(Ordering::Acquire);
         let live = self.store.read(|c| store::live_vector_ids(c, user_key, model))?;
-        let dir = if rebuild { None } else { self.index_dir.as_deref() };
-        let index = Arc::new(UserIndex::load(
-            dir,
-            user_key,
-            user,
-            model,
-            self.embedder.dim(),
-            &self.config.hnsw,
-            live,
-            |after| self.store.read(|c| store::vectors_after(c, user_key, model, after)),
-        )?);
+        let target = self.dump_target();
+        let dump = if rebuild { None } else { target.as_ref() };
+        let index = Arc::new(UserIndex::load(dump, user_key, user, &self.config.hnsw, live, |after| {
+            self.store.read(|c| store::vectors_after(c, user_key, model, after))
+        })?);
         let evicted = {
             // Under the writer lock no write can slip between catching up and publishing.
             let writer = self.store.writer();
-            index.insert(&store::vectors_after(&writer, user_key, model, index.watermark())?);
+            index.insert(store::vectors_after(&writer, user_key, model, index.watermark())?);
             if self.deletes.load(Ordering::Acquire) != deletes_before {
                 index.reset_live(store::live_vector_ids(&writer, user_key, model)?);
             }
             self.indexes.insert(index.clone())
         };
+        self.indexer.notify();
         for old in evicted {
             self.dump(&old);
         }
         Ok(index)
     }
 
+    fn dump_target(&self) -> Option<DumpTarget<'_>> {
+        Some(DumpTarget {
+            dir: self.index_dir.as_deref()?,
+            model_id: self.model_id(),
+            dim: self.embedder.dim(),
+            cfg: &self.config.hnsw,
+        })
+    }
+
     fn dump(&self, index: &UserIndex) {
-        if let Some(dir) = &self.index_dir {
-            if let Err(e) = index.dump_if_dirty(dir, self.model_id(), self.embedder.dim(), &self.config.hnsw) {
+        if let Some(target) = self.dump_target() {
+            if let Err(e) = index.dump_if_dirty(&target) {
                 tracing::warn!(user_key = index.user_key, error = %e, "index dump failed; it will be rebuilt at next load");
             }
         }
@@ -471,13 +479,21 @@ impl Engine {
         let Some(user_key) = self.store.read(|c| store::user_key(c, &r.user))? else {
             return Ok(Vec::new());
         };
-        let query = self.embed(&[r.query.as_str()])?.pop().unwrap_or_default();
+        let query = match r.mode {
+            RecallMode::Keyword => Vec::new(),
+            _ => self.embed(&[r.query.as_str()])?.pop().unwrap_or_default(),
+        };
         let pool = r.limit * self.config.candidate_multiplier;
         let filters = r.filters();
-        let semantic = self.semantic_candidates(user_key, &r.user, &query, &filters, pool)?;
-        let keyword = match fts_query(&r.query) {
-            Some(q) => self.store.read(|c| store::keyword_candidates(c, user_key, &q, &filters, pool))?,
-            None => Vec::new(),
+        let semantic = match r.mode {
+            RecallMode::Keyword => Vec::new(),
+            _ => self.semantic_candidates(user_key, &r.user, &query, &filters, pool)?,
+        };
+        let keyword = match (r.mode, fts_query(&r.query)) {
+            (RecallMode::Semantic, _) | (_, None) => Vec::new(),
+            (_, Some(q)) => {
+                self.store.read(|c| store::keyword_candidates(c, user_key, &q, &filters, pool))?
+            }
         };
         let mut fused = fuse_rrf(&semantic, &keyword, self.config.rrf_k);
         fused.truncate(r.limit);
@@ -572,7 +588,8 @@ impl Engine {
         if let (Some((old_vid, new_vid)), Some(v)) = (replaced, vector) {
             self.deletes.fetch_add(1, Ordering::AcqRel);
             if let Some(index) = self.indexes.get(user_key) {
-                index.insert(&[(new_vid, id, v)]);
+                index.insert(vec![(new_vid, id, v)]);
+                self.indexer.notify();
                 if index.remove(&[old_vid], self.config.tombstone_rebuild_ratio) {
                     drop(writer);
                     self.rebuild(user_key, &updated.user);
@@ -650,8 +667,10 @@ impl Engine {
     fn checkpoint(&self) -> Result<()> {
         let _load = self.indexes.load_lock.lock();
         for index in self.indexes.all() {
-            if let Some(dir) = &self.index_dir {
-                index.dump_if_dirty(dir, self.model_id(), self.embedder.dim(), &self.config.hnsw)?;
+            // Finish the graph first, so the dump covers every vector written so far.
+            while index.drain(DRAIN_CHUNK, true) > 0 {}
+            if let Some(target) = self.dump_target() {
+                index.dump_if_dirty(&target)?;
             }
         }
         self.store.checkpoint()
@@ -661,6 +680,7 @@ impl Engine {
         if self.shut.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        self.indexer.stop();
         let res = self.checkpoint();
         self.indexes.clear();
         res

@@ -39,7 +39,7 @@ pub use handle::{Builder, EmbedderInfo, Memorable, Stats};
 pub use index::{IndexOrigin, IndexStats};
 pub use memory::{Context, Memory, MemoryId, MemoryUpdate, MemoryVersion, Metadata, NewMemory};
 pub use models::{Embedder, HashingEmbedder};
-pub use retrieval::{Recall, Recalled, ScoreBreakdown};
+pub use retrieval::{Recall, RecallMode, Recalled, ScoreBreakdown};
 
 /// Version of this crate (also the version of every binding).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

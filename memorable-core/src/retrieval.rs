@@ -16,6 +16,19 @@ use crate::store::to_ms;
 /// Largest `limit` a recall accepts.
 pub const MAX_LIMIT: usize = 1_000;
 
+/// Which candidate sources a recall uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecallMode {
+    /// Semantic (HNSW) and keyword (BM25) candidates, fused (the default).
+    #[default]
+    Hybrid,
+    /// Semantic candidates only, ranked by cosine similarity.
+    Semantic,
+    /// Keyword candidates only, ranked by BM25.
+    Keyword,
+}
+
 /// A recall request: built with [`Recall::new`] and chained filters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -38,6 +51,8 @@ pub struct Recall {
     /// Only memories that occurred before this instant (exclusive).
     #[serde(with = "time::serde::rfc3339::option")]
     pub until: Option<OffsetDateTime>,
+    /// Candidate sources (default hybrid).
+    pub mode: RecallMode,
 }
 
 impl Default for Recall {
@@ -52,6 +67,7 @@ impl Default for Recall {
             kinds: Vec::new(),
             since: None,
             until: None,
+            mode: RecallMode::Hybrid,
         }
     }
 }
@@ -100,6 +116,10 @@ impl Recall {
     }
     pub fn until(mut self, until: OffsetDateTime) -> Self {
         self.until = Some(until);
+        self
+    }
+    pub fn mode(mut self, mode: RecallMode) -> Self {
+        self.mode = mode;
         self
     }
 

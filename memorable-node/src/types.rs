@@ -24,7 +24,10 @@ impl TypeName for Date {
 }
 
 impl ValidateNapiValue for Date {
-    unsafe fn validate(env: sys::napi_env, value: sys::napi_value) -> napi::Result<sys::napi_value> {
+    unsafe fn validate(
+        env: sys::napi_env,
+        value: sys::napi_value,
+    ) -> napi::Result<sys::napi_value> {
         let mut is_date = false;
         check_status!(unsafe { sys::napi_is_date(env, value, &mut is_date) })?;
         if !is_date {
@@ -46,8 +49,9 @@ impl FromNapiValue for Date {
         } else {
             None
         };
-        at.map(Date)
-            .ok_or_else(|| napi::Error::new(Status::DateExpected, "invalid Date (out of range or NaN)"))
+        at.map(Date).ok_or_else(|| {
+            napi::Error::new(Status::DateExpected, "invalid Date (out of range or NaN)")
+        })
     }
 }
 
@@ -55,7 +59,10 @@ impl ToNapiValue for Date {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         let ms = (val.0.unix_timestamp_nanos() / 1_000_000) as f64;
         let mut out = ptr::null_mut();
-        check_status!(unsafe { sys::napi_create_date(env, ms, &mut out) }, "creating a Date failed")?;
+        check_status!(
+            unsafe { sys::napi_create_date(env, ms, &mut out) },
+            "creating a Date failed"
+        )?;
         Ok(out)
     }
 }
@@ -70,12 +77,19 @@ fn f32s(v: Vec<f64>) -> Vec<f32> {
 
 /// Memory ids are u64 in the core and plain JS numbers here (exact below 2^53).
 pub fn memory_id(id: i64) -> core::Result<core::MemoryId> {
-    u64::try_from(id)
-        .map_err(|_| core::Error::InvalidInput(format!("memory ids are non-negative integers, got {id}")))
+    u64::try_from(id).map_err(|_| {
+        core::Error::InvalidInput(format!("memory ids are non-negative integers, got {id}"))
+    })
 }
 
 fn js_id(id: core::MemoryId) -> i64 {
     id as i64
+}
+
+/// An f32 as the JS number with the same shortest decimal form (0.7f32 → 0.7, not
+/// 0.699999988079071), so a value given to `remember` reads back as written.
+fn js_f32(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
 }
 
 /// Options of `remember`.
@@ -185,18 +199,18 @@ pub struct RecallOptions {
 
 impl RecallOptions {
     pub fn into_core(self, query: String) -> core::Recall {
-        let defaults = core::Recall::default();
-        core::Recall {
-            user: self.user,
-            query,
-            limit: self.limit.map_or(defaults.limit, |l| l as usize),
-            session: self.session,
-            speaker: self.speaker,
-            tags: self.tags.unwrap_or_default(),
-            kinds: self.kinds.unwrap_or_default(),
-            since: date(self.since),
-            until: date(self.until),
+        // Assigned field by field so fields the core adds keep their defaults.
+        let mut r = core::Recall::new(self.user, query);
+        if let Some(limit) = self.limit {
+            r.limit = limit as usize;
         }
+        r.session = self.session;
+        r.speaker = self.speaker;
+        r.tags = self.tags.unwrap_or_default();
+        r.kinds = self.kinds.unwrap_or_default();
+        r.since = date(self.since);
+        r.until = date(self.until);
+        r
     }
 }
 
@@ -269,7 +283,7 @@ impl From<core::Memory> for Memory {
             lon: m.context.lon,
             tags: m.tags,
             metadata: m.metadata,
-            importance: f64::from(m.importance),
+            importance: js_f32(m.importance),
             created_at: Date(m.created_at),
             updated_at: Date(m.updated_at),
             version: m.version,
@@ -305,13 +319,13 @@ impl From<core::Recalled> for Recalled {
         let b = r.breakdown;
         Recalled {
             memory: r.memory.into(),
-            score: f64::from(r.score),
+            score: js_f32(r.score),
             breakdown: ScoreBreakdown {
-                semantic: b.semantic.map(f64::from),
+                semantic: b.semantic.map(js_f32),
                 semantic_rank: b.semantic_rank,
-                keyword: b.keyword.map(f64::from),
+                keyword: b.keyword.map(js_f32),
                 keyword_rank: b.keyword_rank,
-                fused: f64::from(b.fused),
+                fused: js_f32(b.fused),
             },
         }
     }
@@ -342,7 +356,7 @@ impl From<core::MemoryVersion> for MemoryVersion {
             speaker: v.speaker,
             tags: v.tags,
             metadata: v.metadata,
-            importance: f64::from(v.importance),
+            importance: js_f32(v.importance),
             valid_from: Date(v.valid_from),
             valid_to: v.valid_to.map(Date),
         }
@@ -440,9 +454,11 @@ pub fn config_json(options: Option<Value>) -> String {
     }
     fn snake_keys(v: Value) -> Value {
         match v {
-            Value::Object(map) => {
-                Value::Object(map.into_iter().map(|(k, v)| (snake(&k), snake_keys(v))).collect())
-            }
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| (snake(&k), snake_keys(v)))
+                    .collect(),
+            ),
             other => other,
         }
     }

@@ -17,7 +17,9 @@ use memorable_core::{self as core, Config, Error, MemoryUpdate, NewMemory, Recal
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyDict};
 
-use crate::convert::{json_from_py, json_to_py, metadata_from_py, new_memory_from_dict, opt_datetime};
+use crate::convert::{
+    json_from_py, json_to_py, metadata_from_py, new_memory_from_dict, opt_datetime,
+};
 use crate::errors::{to_py, OrRaise};
 use crate::types::{Memory, MemoryVersion, Recalled, ScoreBreakdown};
 
@@ -29,7 +31,9 @@ struct Memorable {
 
 /// `**config` keyword arguments → the core `Config` (validated by the core).
 fn config_from_kwargs(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Config> {
-    let Some(config) = config else { return Ok(Config::default()) };
+    let Some(config) = config else {
+        return Ok(Config::default());
+    };
     let json = json_from_py(config.as_any()).map_err(|e| to_py(py, Error::InvalidConfig(e)))?;
     Config::from_json(&json.to_string()).or_raise(py)
 }
@@ -42,7 +46,9 @@ impl Memorable {
     #[pyo3(signature = (path, **config))]
     fn open(py: Python<'_>, path: PathBuf, config: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let config = config_from_kwargs(py, config)?;
-        let inner = py.detach(|| core::Memorable::builder(path).config(config).open()).or_raise(py)?;
+        let inner = py
+            .detach(|| core::Memorable::builder(path).config(config).open())
+            .or_raise(py)?;
         Ok(Memorable { inner })
     }
 
@@ -51,7 +57,9 @@ impl Memorable {
     #[pyo3(signature = (**config))]
     fn in_memory(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let config = config_from_kwargs(py, config)?;
-        let inner = py.detach(|| core::Builder::in_memory().config(config).open()).or_raise(py)?;
+        let inner = py
+            .detach(|| core::Builder::in_memory().config(config).open())
+            .or_raise(py)?;
         Ok(Memorable { inner })
     }
 
@@ -90,7 +98,10 @@ impl Memorable {
             lat,
             lon,
             tags,
-            metadata: metadata.filter(|m| !m.is_none()).map(metadata_from_py).transpose()?,
+            metadata: metadata
+                .filter(|m| !m.is_none())
+                .map(metadata_from_py)
+                .transpose()?,
             importance,
             embedding,
         };
@@ -99,9 +110,12 @@ impl Memorable {
 
     /// Store many memories in one transaction (all or nothing).
     fn remember_batch(&self, py: Python<'_>, memories: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
-        let memories: Vec<NewMemory> =
-            memories.try_iter()?.map(|item| new_memory_from_dict(&item?)).collect::<PyResult<_>>()?;
-        py.detach(|| self.inner.remember_batch(memories)).or_raise(py)
+        let memories: Vec<NewMemory> = memories
+            .try_iter()?
+            .map(|item| new_memory_from_dict(&item?))
+            .collect::<PyResult<_>>()?;
+        py.detach(|| self.inner.remember_batch(memories))
+            .or_raise(py)
     }
 
     #[pyo3(signature = (
@@ -131,6 +145,7 @@ impl Memorable {
             kinds,
             since: opt_datetime(since)?,
             until: opt_datetime(until)?,
+            ..Recall::default()
         };
         let hits = py.detach(|| self.inner.recall(&request)).or_raise(py)?;
         hits.into_iter().map(|hit| Recalled::new(py, hit)).collect()
@@ -162,6 +177,7 @@ impl Memorable {
             kinds,
             since: opt_datetime(since)?,
             until: opt_datetime(until)?,
+            ..Recall::default()
         };
         let memories = py.detach(|| self.inner.recent(&request)).or_raise(py)?;
         Ok(memories.into_iter().map(Memory).collect())
@@ -195,10 +211,15 @@ impl Memorable {
             topics,
             place,
             tags,
-            metadata: metadata.filter(|m| !m.is_none()).map(metadata_from_py).transpose()?,
+            metadata: metadata
+                .filter(|m| !m.is_none())
+                .map(metadata_from_py)
+                .transpose()?,
             importance,
         };
-        py.detach(|| self.inner.update(id, update)).or_raise(py).map(Memory)
+        py.detach(|| self.inner.update(id, update))
+            .or_raise(py)
+            .map(Memory)
     }
 
     fn history(&self, py: Python<'_>, id: u64) -> PyResult<Vec<MemoryVersion>> {
@@ -234,13 +255,12 @@ impl Memorable {
         slf
     }
 
-    #[pyo3(signature = (_exc_type=None, _exc=None, _traceback=None))]
     fn __exit__(
         &self,
         py: Python<'_>,
-        _exc_type: Option<&Bound<'_, PyAny>>,
-        _exc: Option<&Bound<'_, PyAny>>,
-        _traceback: Option<&Bound<'_, PyAny>>,
+        _exc_type: &Bound<'_, PyAny>,
+        _exc: &Bound<'_, PyAny>,
+        _traceback: &Bound<'_, PyAny>,
     ) -> PyResult<bool> {
         self.close(py)?;
         Ok(false)

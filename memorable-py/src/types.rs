@@ -86,7 +86,10 @@ impl Memory {
 
     fn __repr__(&self) -> String {
         let m = &self.0;
-        format!("Memory(id={}, user={:?}, text={:?}, kind={:?}, version={})", m.id, m.user, m.text, m.kind, m.version)
+        format!(
+            "Memory(id={}, user={:?}, text={:?}, kind={:?}, version={})",
+            m.id, m.user, m.text, m.kind, m.version
+        )
     }
 }
 
@@ -135,7 +138,10 @@ impl MemoryVersion {
     }
 
     fn __repr__(&self) -> String {
-        format!("MemoryVersion(version={}, text={:?})", self.0.version, self.0.text)
+        format!(
+            "MemoryVersion(version={}, text={:?})",
+            self.0.version, self.0.text
+        )
     }
 }
 
@@ -154,10 +160,19 @@ pub struct ScoreBreakdown {
 impl ScoreBreakdown {
     fn __repr__(&self) -> String {
         format!(
-            "ScoreBreakdown(semantic={:?}, semantic_rank={:?}, keyword={:?}, keyword_rank={:?}, fused={})",
-            self.semantic, self.semantic_rank, self.keyword, self.keyword_rank, self.fused
+            "ScoreBreakdown(semantic={}, semantic_rank={}, keyword={}, keyword_rank={}, fused={})",
+            py_opt(self.semantic),
+            py_opt(self.semantic_rank),
+            py_opt(self.keyword),
+            py_opt(self.keyword_rank),
+            self.fused
         )
     }
+}
+
+/// An optional value as Python prints it.
+fn py_opt<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "None".to_owned(), |v| v.to_string())
 }
 
 /// One recall hit: the memory, its score and the score's breakdown.
@@ -171,7 +186,11 @@ pub struct Recalled {
 #[pymethods]
 impl Recalled {
     fn __repr__(&self) -> String {
-        format!("Recalled(score={}, memory={})", self.score, self.memory.get().__repr__())
+        format!(
+            "Recalled(score={}, memory={})",
+            self.score,
+            self.memory.get().__repr__()
+        )
     }
 }
 

@@ -36,9 +36,9 @@ impl Graph {
         Graph { hnsw, _io: None }
     }
 
-    /// Insert (vector id, vector) pairs; large batches use all rayon threads.
-    pub fn insert(&self, rows: &[(VectorId, &[f32])]) {
-        if rows.len() >= 32 {
+    /// Insert (vector id, vector) pairs; with `parallel`, large batches use all rayon threads.
+    pub fn insert(&self, rows: &[(VectorId, &[f32])], parallel: bool) {
+        if parallel && rows.len() >= 32 {
             let data: Vec<(&[f32], usize)> = rows.iter().map(|(id, v)| (*v, *id as usize)).collect();
             self.hnsw.parallel_insert_slice(&data);
         } else {
@@ -154,14 +154,12 @@ pub(crate) fn load(
 
 /// Dump `graph` for `user_key` into `dir`, replacing any previous dump atomically.
 pub(crate) fn dump(
-    dir: &Path,
+    target: &super::DumpTarget<'_>,
     graph: &Graph,
     user_key: UserKey,
-    model_id: &str,
-    dim: usize,
-    cfg: &HnswConfig,
     watermark: VectorId,
 ) -> Result<()> {
+    let dir = target.dir;
     fs::create_dir_all(dir)?;
     let previous: Option<Manifest> = fs::read_to_string(manifest_path(dir, user_key))
         .ok()
@@ -179,10 +177,10 @@ pub(crate) fn dump(
         format: DUMP_FORMAT,
         user_key,
         basename: basename.clone(),
-        model_id: model_id.to_owned(),
-        dim,
-        m: cfg.m,
-        ef_construction: cfg.ef_construction,
+        model_id: target.model_id.to_owned(),
+        dim: target.dim,
+        m: target.cfg.m,
+        ef_construction: target.cfg.ef_construction,
         watermark,
         points: graph.hnsw.get_nb_point(),
         graph_crc: crc_file(&graph_path)?,

@@ -2,14 +2,19 @@
 //!
 //! Each user has one [`UserIndex`], loaded on that user's first call (from its dump plus the
 //! vectors written after the dump's watermark, or rebuilt from the store) and kept in an LRU
-//! of at most `max_loaded_indexes`. Deleted or replaced vectors stay in the graph as
+//! of at most `max_loaded_indexes`.
+//!
+//! Writes never wait for graph construction: a committed vector joins the index's *pending
+//! tail* at once (searched exactly, by brute force) and a background indexer moves the tail
+//! into the HNSW graph in chunks. Deleted or replaced vectors stay in the graph as
 //! tombstones: a search only accepts vector ids present in the live map, and the index is
 //! rebuilt once tombstones pass `tombstone_rebuild_ratio`.
 
 mod distance;
 mod graph;
+mod indexer;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,12 +24,16 @@ use serde::{Deserialize, Serialize};
 
 pub use distance::dot;
 pub(crate) use graph::LoadFailure;
+pub(crate) use indexer::Indexer;
 
 use crate::config::HnswConfig;
 use crate::error::Result;
 use crate::memory::MemoryId;
 use crate::store::{UserKey, VectorId, VectorRow};
 use graph::Graph;
+
+/// Vectors moved from the pending tail into the graph per step of the indexer.
+pub(crate) const DRAIN_CHUNK: usize = 512;
 
 /// Where a loaded index came from (reported by `stats()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,18 +51,33 @@ pub struct IndexStats {
     pub user: String,
     /// Points in the graph, tombstones included.
     pub points: usize,
+    /// Live vectors (in the graph or pending).
     pub live: usize,
+    /// Committed vectors not yet in the graph (searched exactly meanwhile).
+    pub pending: usize,
     pub tombstones: usize,
     pub origin: IndexOrigin,
     /// True when it changed since its last dump.
     pub dirty: bool,
 }
 
+/// What a dump needs in order to write a user's index.
+pub(crate) struct DumpTarget<'a> {
+    pub dir: &'a Path,
+    pub model_id: &'a str,
+    pub dim: usize,
+    pub cfg: &'a HnswConfig,
+}
+
 struct State {
-    graph: Graph,
-    /// Live vector id → memory id. A graph point missing here is a tombstone.
+    /// Live vector id → memory id (graph and pending). A graph point missing here is a tombstone.
     live: HashMap<VectorId, MemoryId>,
+    /// Committed vectors not yet in the graph, ascending vector ids.
+    pending: VecDeque<VectorRow>,
+    /// Highest vector id accepted (graph or pending).
     watermark: VectorId,
+    /// Highest vector id in the graph: everything at or below it (of this user) is inside.
+    graph_watermark: VectorId,
 }
 
 /// The HNSW index of one user.
@@ -61,24 +85,27 @@ pub(crate) struct UserIndex {
     pub user_key: UserKey,
     pub user: String,
     origin: IndexOrigin,
+    /// hnsw_rs allows concurrent insertion and search through `&self`.
+    graph: Graph,
     state: RwLock<State>,
     dirty: AtomicBool,
+    /// Held while moving pending vectors into the graph or dumping it, so a dump never
+    /// sees a half-inserted chunk.
+    graph_writer: Mutex<()>,
 }
 
 impl UserIndex {
-    /// Load from the dump in `dir` when sound, else build from `all_rows`; then index `rows`
-    /// written after the dump. `live` lists every live vector of the user.
+    /// Load from the dump in `dir` when sound (else start an empty graph), then queue
+    /// `rows_after(watermark)`. `live` lists every live vector of the user.
     pub fn load(
-        dir: Option<&Path>,
+        dump: Option<&DumpTarget<'_>>,
         user_key: UserKey,
         user: &str,
-        model_id: &str,
-        dim: usize,
         cfg: &HnswConfig,
         live: Vec<(VectorId, MemoryId)>,
         rows_after: impl FnOnce(VectorId) -> Result<Vec<VectorRow>>,
     ) -> Result<UserIndex> {
-        let dumped = match dir.map(|d| graph::load(d, user_key, model_id, dim, cfg)) {
+        let dumped = match dump.map(|d| graph::load(d.dir, user_key, d.model_id, d.dim, cfg)) {
             Some(Ok(found)) => Some(found),
             Some(Err(LoadFailure::Missing)) | None => None,
             Some(Err(LoadFailure::Stale(why))) => {
@@ -98,51 +125,80 @@ impl UserIndex {
             user_key,
             user: user.to_owned(),
             origin,
-            state: RwLock::new(State { graph, live: live.into_iter().collect(), watermark }),
+            graph,
+            state: RwLock::new(State {
+                live: live.into_iter().collect(),
+                pending: VecDeque::new(),
+                watermark,
+                graph_watermark: watermark,
+            }),
             dirty: AtomicBool::new(origin == IndexOrigin::Rebuilt),
+            graph_writer: Mutex::new(()),
         };
-        let rows = rows_after(watermark)?;
-        index.insert(&rows);
+        index.insert(rows_after(watermark)?);
         Ok(index)
     }
 
     /// The index of a user who has no vectors yet.
     pub fn empty(user_key: UserKey, user: &str, cfg: &HnswConfig) -> UserIndex {
-        UserIndex {
-            user_key,
-            user: user.to_owned(),
-            origin: IndexOrigin::Rebuilt,
-            state: RwLock::new(State { graph: Graph::new(cfg, 0), live: HashMap::new(), watermark: 0 }),
-            dirty: AtomicBool::new(true),
-        }
+        let no_rows = |_| Ok(Vec::new());
+        // Cannot fail: no dump is read and no rows are fetched.
+        UserIndex::load(None, user_key, user, cfg, Vec::new(), no_rows)
+            .unwrap_or_else(|_| unreachable!("an empty index needs no I/O"))
     }
 
-    /// Highest vector id indexed so far.
+    /// Highest vector id accepted so far.
     pub fn watermark(&self) -> VectorId {
         self.state.read().watermark
     }
 
-    /// Index rows (ascending vector ids); rows at or below the watermark are already in.
-    pub fn insert(&self, rows: &[VectorRow]) {
+    /// Accept committed rows (ascending vector ids); rows at or below the watermark are
+    /// already in. They are searchable at once and reach the graph in the background.
+    pub fn insert(&self, rows: Vec<VectorRow>) {
         let mut st = self.state.write();
-        let fresh: Vec<&VectorRow> = rows.iter().filter(|r| r.0 > st.watermark).collect();
-        if fresh.is_empty() {
-            return;
+        for row in rows {
+            if row.0 > st.watermark {
+                st.watermark = row.0;
+                st.live.insert(row.0, row.1);
+                st.pending.push_back(row);
+            }
         }
-        let pairs: Vec<(VectorId, &[f32])> = fresh.iter().map(|r| (r.0, r.2.as_slice())).collect();
-        st.graph.insert(&pairs);
-        for r in &fresh {
-            st.live.insert(r.0, r.1);
-            st.watermark = st.watermark.max(r.0);
-        }
-        self.dirty.store(true, Ordering::Release);
     }
 
     /// Replace the live map (after deletions raced with a load).
     pub fn reset_live(&self, live: Vec<(VectorId, MemoryId)>) {
         let mut st = self.state.write();
         st.live = live.into_iter().collect();
+        let State { pending, live, .. } = &mut *st;
+        pending.retain(|r| live.contains_key(&r.0));
         self.dirty.store(true, Ordering::Release);
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.state.read().pending.is_empty()
+    }
+
+    /// Move up to `max` pending vectors into the graph; returns how many moved. With
+    /// `parallel` the chunk is spread over the rayon pool (foreground work); the background
+    /// indexer inserts on its own thread so it never queues ahead of callers' rayon work.
+    pub fn drain(&self, max: usize, parallel: bool) -> usize {
+        let _writer = self.graph_writer.lock();
+        let chunk: Vec<VectorRow> = self.state.read().pending.iter().take(max).cloned().collect();
+        if chunk.is_empty() {
+            return 0;
+        }
+        // The slow part runs without the state lock: searches go on meanwhile, and may see
+        // a vector both in the graph and pending (merged by memory id).
+        let pairs: Vec<(VectorId, &[f32])> = chunk.iter().map(|r| (r.0, r.2.as_slice())).collect();
+        self.graph.insert(&pairs, parallel);
+        let last = chunk.last().map_or(0, |r| r.0);
+        let mut st = self.state.write();
+        while st.pending.front().is_some_and(|r| r.0 <= last) {
+            st.pending.pop_front();
+        }
+        st.graph_watermark = st.graph_watermark.max(last);
+        self.dirty.store(true, Ordering::Release);
+        chunk.len()
     }
 
     /// Turn vectors into tombstones; returns true when the index should now be rebuilt.
@@ -151,9 +207,10 @@ impl UserIndex {
         for v in vector_ids {
             st.live.remove(v);
         }
+        st.pending.retain(|r| !vector_ids.contains(&r.0));
         self.dirty.store(true, Ordering::Release);
-        let points = st.graph.hnsw.get_nb_point();
-        let tombstones = points.saturating_sub(st.live.len());
+        let points = self.graph.hnsw.get_nb_point();
+        let tombstones = points.saturating_sub(st.live.len() - st.pending.len());
         tombstones > 64 && tombstones as f32 > rebuild_ratio * points as f32
     }
 
@@ -167,37 +224,47 @@ impl UserIndex {
         allowed: Option<&HashSet<MemoryId>>,
     ) -> Vec<(MemoryId, f32)> {
         let st = self.state.read();
-        let points = st.graph.hnsw.get_nb_point();
-        let accept = |vid: &usize| match st.live.get(&(*vid as VectorId)) {
-            Some(mid) => allowed.is_none_or(|a| a.contains(mid)),
-            None => false,
-        };
-        let filtered = allowed.is_some() || points > st.live.len();
-        let ef = ef.max(k);
-        let hits = if filtered {
-            st.graph.hnsw.search_filter(query, k, ef, Some(&accept))
-        } else {
-            st.graph.hnsw.search(query, k, ef)
-        };
-        hits.into_iter()
-            .filter_map(|n| {
+        let eligible = |mid: &MemoryId| allowed.is_none_or(|a| a.contains(mid));
+        let mut hits: Vec<(MemoryId, f32)> = Vec::with_capacity(k + st.pending.len().min(k));
+        if self.graph.hnsw.get_nb_point() > 0 {
+            let accept = |vid: &usize| st.live.get(&(*vid as VectorId)).is_some_and(eligible);
+            let in_graph = st.live.len() - st.pending.len();
+            let filtered = allowed.is_some() || self.graph.hnsw.get_nb_point() > in_graph;
+            let found = if filtered {
+                self.graph.hnsw.search_filter(query, k, ef.max(k), Some(&accept))
+            } else {
+                self.graph.hnsw.search(query, k, ef.max(k))
+            };
+            hits.extend(found.into_iter().filter_map(|n| {
                 let mid = *st.live.get(&(n.d_id as VectorId))?;
                 Some((mid, 1.0 - n.distance))
-            })
-            .collect()
+            }));
+        }
+        for (vid, mid, v) in &st.pending {
+            if st.live.contains_key(vid) && eligible(mid) {
+                hits.push((*mid, dot(query, v)));
+            }
+        }
+        hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut seen = HashSet::with_capacity(hits.len());
+        hits.retain(|(mid, _)| seen.insert(*mid));
+        hits.truncate(k);
+        hits
     }
 
-    /// Dump to `dir` if changed since the last dump.
-    pub fn dump_if_dirty(&self, dir: &Path, model_id: &str, dim: usize, cfg: &HnswConfig) -> Result<()> {
+    /// Dump the graph part if changed since the last dump (pending vectors are above the
+    /// dump's watermark, so a load picks them up from the store).
+    pub fn dump_if_dirty(&self, target: &DumpTarget<'_>) -> Result<()> {
+        let _writer = self.graph_writer.lock();
         if !self.dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
-        let st = self.state.read();
-        if st.graph.hnsw.get_nb_point() == 0 {
-            graph::remove(dir, self.user_key);
+        if self.graph.hnsw.get_nb_point() == 0 {
+            graph::remove(target.dir, self.user_key);
             return Ok(());
         }
-        let res = graph::dump(dir, &st.graph, self.user_key, model_id, dim, cfg, st.watermark);
+        let watermark = self.state.read().graph_watermark;
+        let res = graph::dump(target, &self.graph, self.user_key, watermark);
         if res.is_err() {
             self.dirty.store(true, Ordering::Release);
         }
@@ -206,12 +273,13 @@ impl UserIndex {
 
     pub fn stats(&self) -> IndexStats {
         let st = self.state.read();
-        let points = st.graph.hnsw.get_nb_point();
+        let points = self.graph.hnsw.get_nb_point();
         IndexStats {
             user: self.user.clone(),
             points,
             live: st.live.len(),
-            tombstones: points.saturating_sub(st.live.len()),
+            pending: st.pending.len(),
+            tombstones: points.saturating_sub(st.live.len() - st.pending.len()),
             origin: self.origin,
             dirty: self.dirty.load(Ordering::Acquire),
         }

@@ -148,9 +148,12 @@ fn configure(conn: &Connection, config: &Config, writer: bool) -> Result<()> {
             Durability::Full => "FULL",
         };
         conn.execute_batch(&format!(
-            "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
+            "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;
+             PRAGMA wal_autocheckpoint = 8192;"
         ))?;
     }
+    // 32 MiB of page cache per connection: the vector blobs of a large batch fit.
+    conn.execute_batch("PRAGMA cache_size = -32768;")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }

@@ -63,7 +63,7 @@ pub(crate) fn vector_to_blob(v: &[f32]) -> Vec<u8> {
 }
 
 pub(crate) fn blob_to_vector(b: &[u8]) -> Result<Vec<f32>> {
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return Err(Error::Corrupt(format!("vector blob of {} bytes is not f32-aligned", b.len())));
     }
     Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())

@@ -7,6 +7,8 @@ from os import PathLike
 from types import TracebackType
 from typing import Any, final
 
+__all__ = ["Memorable", "Memory", "MemoryVersion", "Recalled", "ScoreBreakdown", "__version__"]
+
 __version__: str
 
 @final
@@ -47,7 +49,7 @@ class Memory:
     def updated_at(self) -> datetime: ...
     @property
     def version(self) -> int: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
 
 @final
 class MemoryVersion:
@@ -72,7 +74,7 @@ class MemoryVersion:
     @property
     def valid_to(self) -> datetime | None:
         """When the next version replaced it; None for the current version."""
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
 
 @final
 class ScoreBreakdown:
@@ -88,7 +90,7 @@ class ScoreBreakdown:
     def keyword_rank(self) -> int | None: ...
     @property
     def fused(self) -> float: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
 
 @final
 class Recalled:
@@ -186,4 +188,5 @@ class Memorable:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
+        /,
     ) -> bool: ...

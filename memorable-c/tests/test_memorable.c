@@ -1,0 +1,520 @@
+/* Single-threaded tests of the C API: round trip through a reopen, recall filters, update and
+ * history, forget, user isolation, batches, and every error path. */
+#include "test.h"
+
+#define DAY_MS 86400000LL
+/* 2024-01-01T00:00:00Z */
+#define JAN_2024_MS 1704067200000LL
+
+static bool test_version(void) {
+    CHECK(strcmp(memorable_version(), MEMORABLE_VERSION) == 0);
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", MEMORABLE_VERSION_MAJOR,
+             MEMORABLE_VERSION_MINOR, MEMORABLE_VERSION_PATCH);
+    CHECK(strcmp(MEMORABLE_VERSION, expected) == 0);
+    return true;
+}
+
+static bool round_trip_in(const char *dir) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open(dir, NULL, &m));
+    CHECK(m != NULL);
+
+    const char *tags[] = {"pets", "family"};
+    memorable_memory_options opts = memorable_memory_options_default();
+    opts.session = "s1";
+    opts.speaker = "alice";
+    opts.has_occurred_at = true;
+    opts.occurred_at_ms = JAN_2024_MS;
+    opts.importance = 0.9;
+    opts.tags = tags;
+    opts.tags_len = 2;
+    opts.metadata_json = "{\"source\": \"chat\"}";
+    uint64_t id = 0;
+    CHECK_OK(memorable_remember(m, S("alice"), S("I adopted a puppy named Biscuit"), &opts, &id));
+    CHECK(id > 0);
+    uint64_t other = 0;
+    CHECK_OK(memorable_remember(m, S("alice"), S("The quarterly report is due on Friday"), NULL,
+                                &other));
+    CHECK(other > id);
+    memorable_free(m);
+
+    m = NULL;
+    CHECK_OK(memorable_open(dir, NULL, &m));
+    memorable_results *r = NULL;
+    CHECK_OK(memorable_get(m, id, &r));
+    CHECK(memorable_results_len(r) == 1);
+    CHECK(memorable_results_id(r, 0) == id);
+    CHECK(strcmp(memorable_results_text(r, 0), "I adopted a puppy named Biscuit") == 0);
+    CHECK(memorable_results_text_len(r, 0) == strlen("I adopted a puppy named Biscuit"));
+    CHECK(strcmp(memorable_results_user(r, 0), "alice") == 0);
+    CHECK(strcmp(memorable_results_speaker(r, 0), "alice") == 0);
+    CHECK(strcmp(memorable_results_session(r, 0), "s1") == 0);
+    CHECK(memorable_results_occurred_at_ms(r, 0) == JAN_2024_MS);
+    CHECK(memorable_results_created_at_ms(r, 0) > JAN_2024_MS);
+    CHECK(isnan(memorable_results_score(r, 0)));
+    /* Out of range: zero values, never UB. */
+    CHECK(memorable_results_id(r, 1) == 0);
+    CHECK(memorable_results_text(r, 1) == NULL);
+    CHECK(memorable_results_speaker(r, 7) == NULL);
+    CHECK(isnan(memorable_results_score(r, 1)));
+    memorable_results_free(r);
+
+    r = NULL;
+    CHECK_OK(memorable_recall(m, S("alice"), S("what is my puppy called?"), NULL, &r));
+    CHECK(memorable_results_len(r) == 2);
+    CHECK(memorable_results_id(r, 0) == id);
+    CHECK(memorable_results_score(r, 0) > 0.0);
+    CHECK(memorable_results_score(r, 0) >= memorable_results_score(r, 1));
+    CHECK(memorable_results_speaker(r, 1) == NULL);
+    CHECK(memorable_results_session(r, 1) == NULL);
+    memorable_results_free(r);
+
+    char *json = NULL;
+    CHECK_OK(memorable_stats(m, &json));
+    CHECK(contains(json, "\"memories\":2"));
+    CHECK(contains(json, "\"users\":1"));
+    memorable_string_free(json);
+
+    CHECK_OK(memorable_checkpoint(m));
+    CHECK_OK(memorable_close(m));
+    memorable_free(m);
+    return true;
+}
+
+static bool test_round_trip(void) {
+    char dir[256];
+    CHECK(make_temp_dir(dir, sizeof dir));
+    bool ok = round_trip_in(dir);
+    remove_dir(dir);
+    return ok;
+}
+
+static bool test_in_memory_and_options(void) {
+    memorable *m = NULL;
+    memorable_options o = {0};
+    o.max_text_chars = 10;
+    CHECK_OK(memorable_open_in_memory(&o, &m));
+    uint64_t id = 0;
+    CHECK_OK(memorable_remember(m, S("u"), S("short"), NULL, &id));
+    CHECK_ERR(memorable_remember(m, S("u"), S("far longer than ten characters"), NULL, &id),
+              MEMORABLE_ERROR_TEXT_TOO_LONG);
+    memorable_free(m);
+
+    /* config_json is the core Config; max_text_chars overrides it when non-zero. */
+    m = NULL;
+    o.max_text_chars = 0;
+    o.config_json = "{\"max_text_chars\": 12, \"hnsw\": {\"ef_search\": 32}}";
+    CHECK_OK(memorable_open_in_memory(&o, &m));
+    CHECK_ERR(memorable_remember(m, S("u"), S("thirteen char"), NULL, &id),
+              MEMORABLE_ERROR_TEXT_TOO_LONG);
+    CHECK_OK(memorable_remember(m, S("u"), S("twelve chars"), NULL, &id));
+    memorable_free(m);
+
+    m = NULL;
+    o.config_json = "{\"no_such_key\": 1}";
+    CHECK_ERR(memorable_open_in_memory(&o, &m), MEMORABLE_ERROR_INVALID_CONFIG);
+    o.config_json = "not json";
+    CHECK_ERR(memorable_open_in_memory(&o, &m), MEMORABLE_ERROR_INVALID_CONFIG);
+    o.config_json = "{\"hnsw\": {\"m\": 1}}";
+    CHECK_ERR(memorable_open_in_memory(&o, &m), MEMORABLE_ERROR_INVALID_CONFIG);
+    CHECK(m == NULL);
+    return true;
+}
+
+/* Remember `text` for `user` with session / speaker / day offset from JAN_2024_MS. */
+static bool remember_at(memorable *m, const char *user, const char *text, const char *session,
+                        const char *speaker, int day, const char *tag, uint64_t *id) {
+    memorable_memory_options o = memorable_memory_options_default();
+    o.session = session;
+    o.speaker = speaker;
+    o.has_occurred_at = true;
+    o.occurred_at_ms = JAN_2024_MS + day * DAY_MS;
+    const char *tags[1] = {tag};
+    o.tags = tag ? tags : NULL;
+    o.tags_len = tag ? 1 : 0;
+    CHECK_OK(memorable_remember(m, S(user), S(text), &o, id));
+    return true;
+}
+
+static bool test_recall_filters(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    uint64_t a = 0, b = 0, c = 0;
+    CHECK(remember_at(m, "alice", "we talked about hiking in the alps", "trip", "alice", 0,
+                      "travel", &a));
+    CHECK(remember_at(m, "alice", "bob suggested hiking in norway", "trip", "bob", 10, NULL, &b));
+    CHECK(remember_at(m, "alice", "hiking boots need new laces", "chores", "alice", 20, "shopping",
+                      &c));
+
+    memorable_results *r = NULL;
+    memorable_recall_options o = memorable_recall_options_default();
+    CHECK_OK(memorable_recall(m, S("alice"), S("hiking"), &o, &r));
+    CHECK(memorable_results_len(r) == 3);
+    memorable_results_free(r);
+
+    o.session = "trip";
+    CHECK_OK(memorable_recall(m, S("alice"), S("hiking"), &o, &r));
+    CHECK(memorable_results_len(r) == 2);
+    for (size_t i = 0; i < 2; i++) CHECK(strcmp(memorable_results_session(r, i), "trip") == 0);
+    memorable_results_free(r);
+
+    o.speaker = "bob";
+    CHECK_OK(memorable_recall(m, S("alice"), S("hiking"), &o, &r));
+    CHECK(memorable_results_len(r) == 1);
+    CHECK(memorable_results_id(r, 0) == b);
+    memorable_results_free(r);
+
+    /* [since, until): day 5 (inclusive) to day 20 (exclusive) holds only b. */
+    o = memorable_recall_options_default();
+    o.has_since = true;
+    o.since_ms = JAN_2024_MS + 5 * DAY_MS;
+    o.has_until = true;
+    o.until_ms = JAN_2024_MS + 20 * DAY_MS;
+    CHECK_OK(memorable_recall(m, S("alice"), S("hiking"), &o, &r));
+    CHECK(memorable_results_len(r) == 1);
+    CHECK(memorable_results_id(r, 0) == b);
+    memorable_results_free(r);
+
+    o = memorable_recall_options_default();
+    const char *tags[] = {"shopping"};
+    o.tags = tags;
+    o.tags_len = 1;
+    CHECK_OK(memorable_recall(m, S("alice"), S("hiking"), &o, &r));
+    CHECK(memorable_results_len(r) == 1);
+    CHECK(memorable_results_id(r, 0) == c);
+    memorable_results_free(r);
+
+    o = memorable_recall_options_default();
+    o.limit = 1;
+    CHECK_OK(memorable_recall(m, S("alice"), S("hiking"), &o, &r));
+    CHECK(memorable_results_len(r) == 1);
+    memorable_results_free(r);
+
+    /* recent: newest occurrence first, scores NAN. */
+    o = memorable_recall_options_default();
+    CHECK_OK(memorable_recent(m, S("alice"), &o, &r));
+    CHECK(memorable_results_len(r) == 3);
+    CHECK(memorable_results_id(r, 0) == c);
+    CHECK(memorable_results_id(r, 2) == a);
+    CHECK(isnan(memorable_results_score(r, 0)));
+    memorable_results_free(r);
+    CHECK_OK(memorable_recent(m, S("alice"), NULL, &r));
+    CHECK(memorable_results_len(r) == 3);
+    memorable_results_free(r);
+
+    /* A zeroed options struct means defaults. */
+    memorable_recall_options zero;
+    memset(&zero, 0, sizeof zero);
+    CHECK_OK(memorable_recall(m, S("alice"), S("hiking"), &zero, &r));
+    CHECK(memorable_results_len(r) == 3);
+    memorable_results_free(r);
+    memorable_free(m);
+    return true;
+}
+
+static bool test_update_and_history(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    uint64_t id = 0;
+    CHECK_OK(memorable_remember(m, S("alice"), S("my favourite colour is blue"), NULL, &id));
+    CHECK_OK(memorable_update(m, id, S("my favourite colour is green")));
+    memorable_results *r = NULL;
+    CHECK_OK(memorable_get(m, id, &r));
+    CHECK(strcmp(memorable_results_text(r, 0), "my favourite colour is green") == 0);
+    memorable_results_free(r);
+
+    char *json = NULL;
+    CHECK_OK(memorable_history(m, id, &json));
+    CHECK(json[0] == '[');
+    CHECK(contains(json, "\"version\":1"));
+    CHECK(contains(json, "\"version\":2"));
+    CHECK(contains(json, "colour is blue"));
+    CHECK(contains(json, "colour is green"));
+    memorable_string_free(json);
+    memorable_free(m);
+    return true;
+}
+
+static bool test_forget(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    uint64_t keep = 0, drop = 0;
+    CHECK_OK(memorable_remember(m, S("alice"), S("the wifi password is hunter2"), NULL, &drop));
+    CHECK_OK(memorable_remember(m, S("alice"), S("the door code is 1234"), NULL, &keep));
+    CHECK_OK(memorable_forget(m, drop));
+    memorable_results *r = NULL;
+    CHECK_ERR(memorable_get(m, drop, &r), MEMORABLE_ERROR_NOT_FOUND);
+    CHECK(r == NULL);
+    CHECK_ERR(memorable_forget(m, drop), MEMORABLE_ERROR_NOT_FOUND);
+    CHECK_OK(memorable_recall(m, S("alice"), S("wifi password"), NULL, &r));
+    for (size_t i = 0; i < memorable_results_len(r); i++) CHECK(memorable_results_id(r, i) != drop);
+    memorable_results_free(r);
+
+    uint64_t count = 99;
+    CHECK_OK(memorable_forget_user(m, S("alice"), &count));
+    CHECK(count == 1);
+    CHECK_OK(memorable_recent(m, S("alice"), NULL, &r));
+    CHECK(memorable_results_len(r) == 0);
+    memorable_results_free(r);
+    CHECK_ERR(memorable_get(m, keep, &r), MEMORABLE_ERROR_NOT_FOUND);
+    CHECK_OK(memorable_forget_user(m, S("nobody"), &count));
+    CHECK(count == 0);
+    memorable_free(m);
+    return true;
+}
+
+static bool test_user_isolation(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    uint64_t id = 0;
+    CHECK_OK(memorable_remember(m, S("alice"), S("alice's secret: the treasure is buried under the oak"),
+                                NULL, &id));
+    CHECK_OK(memorable_remember(m, S("bob"), S("bob likes oak furniture"), NULL, &id));
+    memorable_results *r = NULL;
+    CHECK_OK(memorable_recall(m, S("bob"), S("where is the treasure buried"), NULL, &r));
+    CHECK(memorable_results_len(r) == 1);
+    CHECK(strcmp(memorable_results_user(r, 0), "bob") == 0);
+    memorable_results_free(r);
+    CHECK_OK(memorable_recall(m, S("carol"), S("treasure"), NULL, &r));
+    CHECK(memorable_results_len(r) == 0);
+    memorable_results_free(r);
+    uint64_t n = 0;
+    CHECK_OK(memorable_forget_user(m, S("bob"), &n));
+    CHECK_OK(memorable_recall(m, S("alice"), S("treasure"), NULL, &r));
+    CHECK(memorable_results_len(r) == 1);
+    memorable_results_free(r);
+    memorable_free(m);
+    return true;
+}
+
+static bool test_batch(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    const char *users[] = {"alice", "bob", "alice"};
+    size_t user_lens[] = {5, 3, 5};
+    const char *texts[] = {"first note", "second note", "third note"};
+    size_t text_lens[] = {10, 11, 10};
+    memorable_memory_options opts[3];
+    for (int i = 0; i < 3; i++) opts[i] = memorable_memory_options_default();
+    opts[1].speaker = "bob";
+    uint64_t ids[3] = {0, 0, 0};
+    CHECK_OK(memorable_remember_batch(m, 3, users, user_lens, texts, text_lens, opts, ids));
+    CHECK(ids[0] > 0 && ids[1] > ids[0] && ids[2] > ids[1]);
+    memorable_results *r = NULL;
+    CHECK_OK(memorable_get(m, ids[1], &r));
+    CHECK(strcmp(memorable_results_user(r, 0), "bob") == 0);
+    CHECK(strcmp(memorable_results_speaker(r, 0), "bob") == 0);
+    memorable_results_free(r);
+
+    /* Without options; and a count of 0 is a no-op. */
+    uint64_t more[3] = {0, 0, 0};
+    CHECK_OK(memorable_remember_batch(m, 3, users, user_lens, texts, text_lens, NULL, more));
+    CHECK(more[0] > ids[2]);
+    CHECK_OK(memorable_remember_batch(m, 0, NULL, NULL, NULL, NULL, NULL, NULL));
+
+    /* All or nothing: one bad item stores none and writes no ids. */
+    const char *bad_texts[] = {"fine", "   ", "also fine"};
+    size_t bad_lens[] = {4, 3, 9};
+    uint64_t untouched[3] = {7, 7, 7};
+    CHECK_ERR(memorable_remember_batch(m, 3, users, user_lens, bad_texts, bad_lens, NULL, untouched),
+              MEMORABLE_ERROR_EMPTY_TEXT);
+    CHECK(untouched[0] == 7 && untouched[1] == 7 && untouched[2] == 7);
+    CHECK_ERR(memorable_remember_batch(m, 3, users, user_lens, texts, text_lens, NULL, NULL),
+              MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_remember_batch(m, 3, users, NULL, texts, text_lens, NULL, untouched),
+              MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_OK(memorable_recent(m, S("alice"), NULL, &r));
+    CHECK(memorable_results_len(r) == 4);
+    memorable_results_free(r);
+    memorable_free(m);
+    return true;
+}
+
+static bool test_text_with_nul(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    const char text[] = "before\0after";
+    uint64_t id = 0;
+    CHECK_OK(memorable_remember(m, S("alice"), text, sizeof text - 1, NULL, &id));
+    memorable_results *r = NULL;
+    CHECK_OK(memorable_get(m, id, &r));
+    CHECK(memorable_results_text_len(r, 0) == sizeof text - 1);
+    CHECK(memcmp(memorable_results_text(r, 0), text, sizeof text) == 0);
+    memorable_results_free(r);
+    memorable_free(m);
+    return true;
+}
+
+static bool test_null_pointers(void) {
+    memorable *m = NULL;
+    uint64_t id = 42;
+    memorable_results *r = (memorable_results *)0x1; /* must stay untouched */
+    char *json = (char *)0x1;
+
+    CHECK_ERR(memorable_remember(NULL, S("u"), S("text"), NULL, &id), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_recall(NULL, S("u"), S("q"), NULL, &r), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_get(NULL, 1, &r), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_close(NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_stats(NULL, &json), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_checkpoint(NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_open(NULL, NULL, &m), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_open_in_memory(NULL, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK(m == NULL);
+
+    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    CHECK_ERR(memorable_remember(m, S("u"), S("text"), NULL, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_remember(m, NULL, 1, S("text"), NULL, &id), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_remember(m, S("u"), NULL, 0, NULL, &id), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_recall(m, S("u"), S("q"), NULL, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_recent(m, S("u"), NULL, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_get(m, 1, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_history(m, 1, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_stats(m, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_forget_user(m, S("u"), NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_update(m, 1, NULL, 3), MEMORABLE_ERROR_NULL_POINTER);
+    memorable_memory_options o = memorable_memory_options_default();
+    o.tags_len = 2; /* tags NULL with a length */
+    CHECK_ERR(memorable_remember(m, S("u"), S("text"), &o, &id), MEMORABLE_ERROR_NULL_POINTER);
+    const char *tags[] = {"ok", NULL};
+    o.tags = tags;
+    CHECK_ERR(memorable_remember(m, S("u"), S("text"), &o, &id), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK(id == 42);
+    CHECK(r == (memorable_results *)0x1);
+    CHECK(json == (char *)0x1);
+    memorable_free(m);
+
+    /* Every free accepts NULL, any number of times; accessors accept NULL. */
+    memorable_free(NULL);
+    memorable_free(NULL);
+    memorable_results_free(NULL);
+    memorable_error_free(NULL);
+    memorable_string_free(NULL);
+    CHECK(memorable_results_len(NULL) == 0);
+    CHECK(memorable_results_text(NULL, 0) == NULL);
+    CHECK(memorable_error_code(NULL) == 0);
+    CHECK(memorable_error_message(NULL) == NULL);
+    return true;
+}
+
+static bool test_invalid_input(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    uint64_t id = 42;
+    memorable_results *r = NULL;
+    const char bad[] = "caf\xc3 \xff\xfe";
+    CHECK_ERR(memorable_remember(m, S("u"), bad, sizeof bad - 1, NULL, &id), MEMORABLE_ERROR_INVALID_UTF8);
+    CHECK_ERR(memorable_remember(m, bad, sizeof bad - 1, S("text"), NULL, &id),
+              MEMORABLE_ERROR_INVALID_UTF8);
+    CHECK_ERR(memorable_recall(m, S("u"), bad, sizeof bad - 1, NULL, &r), MEMORABLE_ERROR_INVALID_UTF8);
+    CHECK_ERR(memorable_open(bad, NULL, &m), MEMORABLE_ERROR_INVALID_UTF8);
+    /* A length cutting a multi-byte character is invalid too. */
+    CHECK_ERR(memorable_remember(m, S("u"), "caf\xc3\xa9", 4, NULL, &id), MEMORABLE_ERROR_INVALID_UTF8);
+    memorable_memory_options o = memorable_memory_options_default();
+    o.speaker = bad;
+    CHECK_ERR(memorable_remember(m, S("u"), S("text"), &o, &id), MEMORABLE_ERROR_INVALID_UTF8);
+
+    CHECK_ERR(memorable_remember(m, S("u"), S(""), NULL, &id), MEMORABLE_ERROR_EMPTY_TEXT);
+    CHECK_ERR(memorable_remember(m, S("u"), S(" \n\t"), NULL, &id), MEMORABLE_ERROR_EMPTY_TEXT);
+    CHECK_ERR(memorable_remember(m, S(""), S("text"), NULL, &id), MEMORABLE_ERROR_MISSING_USER);
+    CHECK_ERR(memorable_recall(m, S("u"), S(""), NULL, &r), MEMORABLE_ERROR_EMPTY_TEXT);
+    CHECK(id == 42);
+
+    o = memorable_memory_options_default();
+    o.importance = 2.0;
+    CHECK_ERR(memorable_remember(m, S("u"), S("text"), &o, &id), MEMORABLE_ERROR_INVALID_INPUT);
+    o = memorable_memory_options_default();
+    o.metadata_json = "[1, 2]";
+    CHECK_ERR(memorable_remember(m, S("u"), S("text"), &o, &id), MEMORABLE_ERROR_INVALID_METADATA);
+    o.metadata_json = "{not json";
+    CHECK_ERR(memorable_remember(m, S("u"), S("text"), &o, &id), MEMORABLE_ERROR_INVALID_METADATA);
+
+    memorable_recall_options ro = memorable_recall_options_default();
+    ro.limit = 5000;
+    CHECK_ERR(memorable_recall(m, S("u"), S("q"), &ro, &r), MEMORABLE_ERROR_INVALID_INPUT);
+    ro = memorable_recall_options_default();
+    ro.has_since = true;
+    ro.since_ms = 2000;
+    ro.has_until = true;
+    ro.until_ms = 1000;
+    CHECK_ERR(memorable_recall(m, S("u"), S("q"), &ro, &r), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK(r == NULL);
+
+    CHECK_ERR(memorable_get(m, 123456, &r), MEMORABLE_ERROR_NOT_FOUND);
+    CHECK_ERR(memorable_update(m, 123456, S("new")), MEMORABLE_ERROR_NOT_FOUND);
+    CHECK_ERR(memorable_forget(m, 123456), MEMORABLE_ERROR_NOT_FOUND);
+    char *json = NULL;
+    CHECK_ERR(memorable_history(m, 123456, &json), MEMORABLE_ERROR_NOT_FOUND);
+    CHECK(json == NULL);
+    memorable_free(m);
+    return true;
+}
+
+static bool locked_in(const char *dir) {
+    memorable *first = NULL, *second = NULL;
+    CHECK_OK(memorable_open(dir, NULL, &first));
+    CHECK_ERR(memorable_open(dir, NULL, &second), MEMORABLE_ERROR_LOCKED);
+    CHECK(second == NULL);
+    /* close releases the lock even before memorable_free. */
+    CHECK_OK(memorable_close(first));
+    CHECK_OK(memorable_open(dir, NULL, &second));
+    memorable_free(second);
+    memorable_free(first);
+    return true;
+}
+
+static bool test_locked(void) {
+    char dir[256];
+    CHECK(make_temp_dir(dir, sizeof dir));
+    bool ok = locked_in(dir);
+    remove_dir(dir);
+    return ok;
+}
+
+static bool test_closed(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    uint64_t id = 0;
+    CHECK_OK(memorable_remember(m, S("u"), S("text"), NULL, &id));
+    CHECK_OK(memorable_close(m));
+    CHECK_OK(memorable_close(m)); /* closing twice is fine */
+    memorable_results *r = NULL;
+    uint64_t n = 0;
+    char *json = NULL;
+    CHECK_ERR(memorable_remember(m, S("u"), S("text"), NULL, &id), MEMORABLE_ERROR_CLOSED);
+    CHECK_ERR(memorable_recall(m, S("u"), S("text"), NULL, &r), MEMORABLE_ERROR_CLOSED);
+    CHECK_ERR(memorable_recent(m, S("u"), NULL, &r), MEMORABLE_ERROR_CLOSED);
+    CHECK_ERR(memorable_get(m, id, &r), MEMORABLE_ERROR_CLOSED);
+    CHECK_ERR(memorable_update(m, id, S("x")), MEMORABLE_ERROR_CLOSED);
+    CHECK_ERR(memorable_history(m, id, &json), MEMORABLE_ERROR_CLOSED);
+    CHECK_ERR(memorable_forget(m, id), MEMORABLE_ERROR_CLOSED);
+    CHECK_ERR(memorable_forget_user(m, S("u"), &n), MEMORABLE_ERROR_CLOSED);
+    CHECK_ERR(memorable_stats(m, &json), MEMORABLE_ERROR_CLOSED);
+    CHECK_ERR(memorable_checkpoint(m), MEMORABLE_ERROR_CLOSED);
+    CHECK(r == NULL && json == NULL);
+    memorable_free(m);
+    return true;
+}
+
+int main(void) {
+    bool passed = true;
+    run_test(test_version, "test_version", &passed);
+    run_test(test_round_trip, "test_round_trip", &passed);
+    run_test(test_in_memory_and_options, "test_in_memory_and_options", &passed);
+    run_test(test_recall_filters, "test_recall_filters", &passed);
+    run_test(test_update_and_history, "test_update_and_history", &passed);
+    run_test(test_forget, "test_forget", &passed);
+    run_test(test_user_isolation, "test_user_isolation", &passed);
+    run_test(test_batch, "test_batch", &passed);
+    run_test(test_text_with_nul, "test_text_with_nul", &passed);
+    run_test(test_null_pointers, "test_null_pointers", &passed);
+    run_test(test_invalid_input, "test_invalid_input", &passed);
+    run_test(test_locked, "test_locked", &passed);
+    run_test(test_closed, "test_closed", &passed);
+    if (!passed) {
+        fprintf(stderr, "test_memorable: FAILED\n");
+        return 1;
+    }
+    fprintf(stderr, "test_memorable: all passed\n");
+    return 0;
+}

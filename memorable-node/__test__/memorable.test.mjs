@@ -1,0 +1,218 @@
+// Behaviour of the Memorable handle: the same suite as the Python binding's.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+
+import { Memorable } from '../index.js'
+import { assertCode, tempDir } from './helpers.mjs'
+
+test('round trip across reopen keeps every field', async (t) => {
+  const dir = tempDir(t)
+  const occurredAt = new Date('2024-03-04T05:06:07.890Z')
+  let mem = await Memorable.open(dir)
+  const id = await mem.remember('I adopted a puppy named Biscuit', {
+    user: 'alice',
+    session: 's1',
+    speaker: 'alice',
+    occurredAt,
+    place: 'Paris',
+    tags: ['pets', 'home'],
+    metadata: { source: 'chat', n: 2 },
+    importance: 0.7,
+    kind: 'fact',
+    topics: ['dogs'],
+    lat: 48.85,
+    lon: 2.35,
+  })
+  assert.equal(typeof id, 'number')
+  mem.close()
+
+  mem = await Memorable.open(dir)
+  t.after(() => mem.close())
+  const m = mem.get(id)
+  assert.deepEqual(
+    { ...m, createdAt: undefined, updatedAt: undefined },
+    {
+      id,
+      user: 'alice',
+      text: 'I adopted a puppy named Biscuit',
+      kind: 'fact',
+      session: 's1',
+      speaker: 'alice',
+      topics: ['dogs'],
+      occurredAt,
+      place: 'Paris',
+      lat: 48.85,
+      lon: 2.35,
+      tags: ['pets', 'home'],
+      metadata: { source: 'chat', n: 2 },
+      importance: 0.7,
+      createdAt: undefined,
+      updatedAt: undefined,
+      version: 1,
+    },
+  )
+  assert.ok(m.createdAt instanceof Date && m.updatedAt instanceof Date)
+  const hits = await mem.recall('what is my puppy called?', { user: 'alice', limit: 5 })
+  assert.equal(hits[0].memory.id, id)
+  assert.equal(typeof hits[0].score, 'number')
+  assert.equal(hits[0].score, hits[0].breakdown.fused)
+  assert.deepEqual(Object.keys(hits[0].breakdown).sort(), [
+    'fused',
+    'keyword',
+    'keywordRank',
+    'semantic',
+    'semanticRank',
+  ])
+  assert.equal(mem.stats().memories, 1)
+})
+
+test('defaults of a minimal memory', async () => {
+  const mem = Memorable.openInMemory()
+  const id = await mem.remember('hello there', { user: 'alice' })
+  const m = mem.get(id)
+  assert.equal(m.kind, 'message')
+  assert.equal(m.session, null)
+  assert.equal(m.speaker, null)
+  assert.equal(m.place, null)
+  assert.equal(m.lat, null)
+  assert.deepEqual(m.tags, [])
+  assert.deepEqual(m.metadata, {})
+  assert.equal(m.importance, 0.5)
+  assert.ok(Math.abs(m.occurredAt.getTime() - Date.now()) < 60_000)
+  const s = mem.stats()
+  assert.equal(s.path, null)
+  assert.equal(s.embedder.dim, 384)
+  assert.equal(s.users, 1)
+  mem.close()
+})
+
+test('open options: camelCase and snake_case config fields', async (t) => {
+  const a = await Memorable.open(tempDir(t), { maxTextChars: 10, hnsw: { efSearch: 8 } })
+  await assertCode(assert, () => a.remember('x'.repeat(11), { user: 'u' }), 'TEXT_TOO_LONG')
+  a.close()
+  const b = Memorable.openInMemory({ max_text_chars: 10, hashing_dim: 64 })
+  assert.equal(b.stats().embedder.dim, 64)
+  await assertCode(assert, () => b.remember('x'.repeat(11), { user: 'u' }), 'TEXT_TOO_LONG')
+  b.close()
+  await assertCode(assert, () => Memorable.open(tempDir(t), { noSuchField: 1 }), 'INVALID_CONFIG')
+  await assertCode(assert, () => Memorable.openInMemory({ hashingDim: 1 }), 'INVALID_CONFIG')
+})
+
+test('filters: session, speaker, tags, kinds, since/until', async () => {
+  const mem = Memorable.openInMemory()
+  const day = (d) => new Date(`2024-01-${String(d).padStart(2, '0')}T12:00:00Z`)
+  const ids = await mem.rememberBatch([
+    { user: 'alice', text: 'coffee with bob at the cafe', session: 's1', speaker: 'alice', tags: ['social'], occurredAt: day(1) },
+    { user: 'alice', text: 'coffee beans order arrived', session: 's2', speaker: 'shop', tags: ['shopping'], occurredAt: day(5), kind: 'event' },
+    { user: 'alice', text: 'coffee tasting with carol', session: 's1', speaker: 'carol', tags: ['social', 'food'], occurredAt: day(10) },
+  ])
+  const recall = async (opts) => (await mem.recall('coffee', { user: 'alice', ...opts })).map((h) => h.memory.id).sort()
+  assert.deepEqual(await recall({}), [...ids].sort())
+  assert.deepEqual(await recall({ session: 's1' }), [ids[0], ids[2]])
+  assert.deepEqual(await recall({ speaker: 'shop' }), [ids[1]])
+  assert.deepEqual(await recall({ tags: ['social'] }), [ids[0], ids[2]])
+  assert.deepEqual(await recall({ tags: ['social', 'food'] }), [ids[2]])
+  assert.deepEqual(await recall({ kinds: ['event'] }), [ids[1]])
+  assert.deepEqual(await recall({ since: day(5) }), [ids[1], ids[2]])
+  assert.deepEqual(await recall({ until: day(5) }), [ids[0]])
+  assert.deepEqual(await recall({ since: day(2), until: day(10) }), [ids[1]])
+  assert.deepEqual(await recall({ limit: 1 }).then((r) => r.length), 1)
+
+  // recent: newest first by occurredAt, same filters.
+  assert.deepEqual(mem.recent({ user: 'alice' }).map((m) => m.id), [ids[2], ids[1], ids[0]])
+  assert.deepEqual(mem.recent({ user: 'alice', limit: 2 }).map((m) => m.id), [ids[2], ids[1]])
+  assert.deepEqual(mem.recent({ user: 'alice', session: 's1', until: day(10) }).map((m) => m.id), [ids[0]])
+  assert.deepEqual(mem.recent({ user: 'nobody' }), [])
+  await assertCode(assert, () => mem.recall('coffee', { user: 'alice', since: day(9), until: day(1) }), 'INVALID_INPUT')
+  await assertCode(assert, () => mem.recall('coffee', { user: 'alice', limit: 0 }), 'INVALID_INPUT')
+  mem.close()
+})
+
+test('update and history', async () => {
+  const mem = Memorable.openInMemory()
+  const id = await mem.remember('I live in Berlin', { user: 'alice', tags: ['home'] })
+  const updated = await mem.update(id, { text: 'I live in Lisbon', importance: 0.9, metadata: { moved: true } })
+  assert.equal(updated.text, 'I live in Lisbon')
+  assert.equal(updated.version, 2)
+  assert.equal(updated.importance, 0.9)
+  assert.deepEqual(updated.tags, ['home'])
+  assert.deepEqual(updated.metadata, { moved: true })
+  const history = mem.history(id)
+  assert.deepEqual(history.map((v) => [v.version, v.text]), [[1, 'I live in Berlin'], [2, 'I live in Lisbon']])
+  assert.ok(history[0].validTo instanceof Date)
+  assert.equal(history[1].validTo, null)
+  const hits = await mem.recall('Lisbon', { user: 'alice' })
+  assert.equal(hits[0].memory.id, id)
+  await assertCode(assert, () => mem.update(id, { text: '' }), 'EMPTY_TEXT')
+  await assertCode(assert, () => mem.update(12345, { text: 'x' }), 'NOT_FOUND')
+  mem.close()
+})
+
+test('forget erases one memory', async () => {
+  const mem = Memorable.openInMemory()
+  const [keep, gone] = await mem.rememberBatch([
+    { user: 'alice', text: 'my cat is called Tom' },
+    { user: 'alice', text: 'my cat likes tuna' },
+  ])
+  mem.forget(gone)
+  assert.throws(() => mem.get(gone), { code: 'NOT_FOUND' })
+  assert.throws(() => mem.history(gone), { code: 'NOT_FOUND' })
+  assert.throws(() => mem.forget(gone), { code: 'NOT_FOUND' })
+  const hits = await mem.recall('cat tuna', { user: 'alice' })
+  assert.deepEqual(hits.map((h) => h.memory.id), [keep])
+  assert.equal(mem.stats().memories, 1)
+  mem.close()
+})
+
+test('forgetUser erases a user and only that user', async () => {
+  const mem = Memorable.openInMemory()
+  await mem.rememberBatch([
+    { user: 'alice', text: 'alice likes tea' },
+    { user: 'alice', text: 'alice likes jazz' },
+    { user: 'bob', text: 'bob likes tea' },
+  ])
+  assert.equal(mem.forgetUser('alice'), 2)
+  assert.equal(mem.forgetUser('alice'), 0)
+  assert.deepEqual(await mem.recall('tea', { user: 'alice' }), [])
+  assert.equal((await mem.recall('tea', { user: 'bob' })).length, 1)
+  assert.throws(() => mem.forgetUser('  '), { code: 'MISSING_USER' })
+  mem.close()
+})
+
+test('users are isolated', async () => {
+  const mem = Memorable.openInMemory()
+  const a = await mem.remember('my secret password hint is blue whale', { user: 'alice' })
+  const b = await mem.remember('bob enjoys sailing', { user: 'bob' })
+  const bobs = await mem.recall('secret password blue whale', { user: 'bob', limit: 10 })
+  assert.deepEqual(bobs.map((h) => h.memory.id), [b])
+  assert.ok(bobs.every((h) => h.memory.user === 'bob'))
+  assert.deepEqual(mem.recent({ user: 'alice' }).map((m) => m.id), [a])
+  assert.deepEqual(await mem.recall('anything', { user: 'carol' }), [])
+  mem.close()
+})
+
+test('checkpoint, stats and reopen after checkpoint', async (t) => {
+  const dir = tempDir(t)
+  const mem = await Memorable.open(dir)
+  await mem.remember('a durable thought', { user: 'alice' })
+  await mem.recall('durable', { user: 'alice' })
+  mem.checkpoint()
+  const s = mem.stats()
+  assert.equal(s.path, dir)
+  assert.equal(s.memories, 1)
+  assert.equal(s.loadedIndexes[0].user, 'alice')
+  assert.ok(['dump', 'rebuilt'].includes(s.loadedIndexes[0].origin))
+  mem.close()
+  mem.close() // closing twice is fine
+  const again = await Memorable.open(dir)
+  assert.equal((await again.recall('durable', { user: 'alice' })).length, 1)
+  again.close()
+})
+
+test('ids are plain numbers and negative ids are rejected', async () => {
+  const mem = Memorable.openInMemory()
+  const id = await mem.remember('x marks the spot', { user: 'alice' })
+  assert.ok(Number.isSafeInteger(id) && id > 0)
+  assert.throws(() => mem.get(-1), { code: 'INVALID_INPUT' })
+  mem.close()
+})

@@ -1,0 +1,29 @@
+"""docs/python.md quotes examples/python/quickstart.py; keep every Python snippet in step."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+
+def stripped_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def test_doc_snippets_come_from_the_quickstart(repo: Path) -> None:
+    docs = (repo / "docs" / "python.md").read_text()
+    example = stripped_lines((repo / "examples" / "python" / "quickstart.py").read_text())
+    snippets = re.findall(r"```python\n(.*?)```", docs, re.S)
+    assert snippets
+    for snippet in snippets:
+        lines = stripped_lines(snippet)
+        assert any(
+            example[i : i + len(lines)] == lines for i in range(len(example))
+        ), f"docs snippet not found in quickstart.py:\n{snippet}"
+
+
+def test_quickstart_runs(repo: Path, tmp_path: Path) -> None:
+    import runpy
+
+    namespace = runpy.run_path(str(repo / "examples" / "python" / "quickstart.py"))
+    namespace["quickstart"](str(tmp_path))
