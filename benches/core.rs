@@ -11,7 +11,14 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use memorable::{HashingEmbedder, Memorable, NewMemory, Recall, RecallMode};
+use memorable::{Config, HashingEmbedder, Memorable, NewMemory, Recall, RecallMode};
+
+/// The targets are for the hashing embedder: pin it (a cached MiniLM would win "auto").
+fn open(dir: &Path) -> Memorable {
+    let mut config = Config::default();
+    config.embedder = "hashing".into();
+    Memorable::builder(dir).config(config).open().unwrap()
+}
 
 /// Deterministic pseudo-text: 8-15 words from a skewed 5,000-word vocabulary.
 struct TextGen(u64);
@@ -35,10 +42,11 @@ impl TextGen {
 }
 
 fn fill(dir: &Path, n: usize) -> Memorable {
-    let mem = Memorable::open(dir).unwrap();
+    let mem = open(dir);
     let mut gen = TextGen(42);
     for start in (0..n).step_by(1_000) {
-        let batch = (start..(start + 1_000).min(n)).map(|_| NewMemory::new("bench", gen.text(8, 15))).collect();
+        let batch =
+            (start..(start + 1_000).min(n)).map(|_| NewMemory::new("bench", gen.text(8, 15))).collect();
         mem.remember_batch(batch).unwrap();
     }
     // Build the whole graph (and dump it), so recall measures HNSW, not the pending tail.
@@ -76,7 +84,7 @@ fn bench_remember_batch(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1_000));
     group.sample_size(20);
     let dir = tempfile::tempdir().unwrap();
-    let mem = Memorable::open(dir.path()).unwrap();
+    let mem = open(dir.path());
     let mut gen = TextGen(1);
     group.bench_function("1000", |b| {
         b.iter_batched(
@@ -118,7 +126,7 @@ fn bench_open(c: &mut Criterion) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let t = Instant::now();
-                let mem = Memorable::open(dir.path()).unwrap();
+                let mem = open(dir.path());
                 mem.recall(&Recall::new("bench", "w1 w2 w3").limit(10)).unwrap();
                 total += t.elapsed();
                 let stats = mem.stats().unwrap();

@@ -1,1 +1,11 @@
+//! MemoRable: an embeddable long-term memory engine for AI agents.
+//!
+//! This crate re-exports [`memorable_core`] (the engine) and owns the `memorable` command
+//! line, the examples, benchmarks and cross-cutting tests. See the README for a tour.
+
 pub use memorable_core::*;
+
+// The README's Rust snippets run as doc tests, so the README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

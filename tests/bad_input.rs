@@ -60,7 +60,10 @@ fn rejected_inputs_change_nothing() {
     assert_eq!(code(mem.history(999_999)), ErrorCode::NotFound);
     assert_eq!(code(mem.update(999_999, MemoryUpdate::default().text("x"))), ErrorCode::NotFound);
     assert_eq!(code(mem.update(ids[0], MemoryUpdate::default().text(""))), ErrorCode::EmptyText);
-    assert_eq!(code(mem.update(ids[0], MemoryUpdate::default().metadata(json!(1)))), ErrorCode::InvalidMetadata);
+    assert_eq!(
+        code(mem.update(ids[0], MemoryUpdate::default().metadata(json!(1)))),
+        ErrorCode::InvalidMetadata
+    );
     assert_eq!(code(mem.update(ids[0], MemoryUpdate::default().importance(-0.1))), ErrorCode::InvalidInput);
     assert_eq!(code(mem.recall(&Recall::new("", "q"))), ErrorCode::MissingUser);
     assert_eq!(code(mem.recall(&Recall::new("alice", " "))), ErrorCode::EmptyText);

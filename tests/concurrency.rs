@@ -10,7 +10,7 @@ use memorable::{Memorable, NewMemory, Recall};
 #[test]
 fn readers_and_writer_share_one_handle() {
     let dir = tempfile::tempdir().unwrap();
-    let mem = Memorable::open(dir.path()).unwrap();
+    let mem = common::open_hashing(dir.path());
     common::seed(&mem);
     let done = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..4)
@@ -35,7 +35,8 @@ fn readers_and_writer_share_one_handle() {
             let mut ids = Vec::new();
             for i in 0..300 {
                 if i % 50 == 0 {
-                    let batch = (0..20).map(|j| NewMemory::new("writer", format!("batch {i} entry {j}"))).collect();
+                    let batch =
+                        (0..20).map(|j| NewMemory::new("writer", format!("batch {i} entry {j}"))).collect();
                     ids.extend(mem.remember_batch(batch).unwrap());
                 } else {
                     ids.push(mem.remember(NewMemory::new("writer", format!("entry {i}"))).unwrap());
@@ -63,7 +64,7 @@ fn readers_and_writer_share_one_handle() {
 #[test]
 fn many_users_with_a_small_index_cache() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = memorable::Config::default();
+    let mut config = common::hashing_config();
     config.max_loaded_indexes = 3;
     let mem = Memorable::builder(dir.path()).config(config.clone()).open().unwrap();
     let threads: Vec<_> = (0..4)
@@ -73,8 +74,13 @@ fn many_users_with_a_small_index_cache() {
                 for round in 0..10 {
                     for u in 0..5 {
                         let user = format!("user{u}");
-                        mem.remember(NewMemory::new(&user, format!("thread {t} round {round} note for {user}"))).unwrap();
-                        let hits = mem.recall(&Recall::new(&user, format!("round {round} note")).limit(3)).unwrap();
+                        mem.remember(NewMemory::new(
+                            &user,
+                            format!("thread {t} round {round} note for {user}"),
+                        ))
+                        .unwrap();
+                        let hits =
+                            mem.recall(&Recall::new(&user, format!("round {round} note")).limit(3)).unwrap();
                         assert!(hits.iter().all(|h| h.memory.user == user));
                     }
                 }

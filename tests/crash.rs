@@ -13,7 +13,8 @@ fn child(dir: &str) {
     for i in 0.. {
         let id = if i % 5 == 4 {
             // Mix in small batches: a batch is acknowledged only as a whole.
-            let batch = (0..3).map(|j| NewMemory::new("crash", format!("batched entry {i} part {j}"))).collect();
+            let batch =
+                (0..3).map(|j| NewMemory::new("crash", format!("batched entry {i} part {j}"))).collect();
             *mem.remember_batch(batch).unwrap().last().unwrap()
         } else {
             mem.remember(NewMemory::new("crash", format!("acknowledged entry number {i}"))).unwrap()

@@ -19,7 +19,9 @@ impl Embedder for DenseTestEmbedder {
         Ok(texts
             .iter()
             .map(|t| {
-                let mut x = t.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+                let mut x = t
+                    .bytes()
+                    .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
                 let v: Vec<f32> = (0..32)
                     .map(|_| {
                         x ^= x >> 29;
@@ -159,7 +161,8 @@ fn tombstones_trigger_rebuild_and_stay_hidden() {
     let dir = tempfile::tempdir().unwrap();
     fill(dir.path(), 400);
     let mem = open(dir.path());
-    let victims: Vec<u64> = mem.recent(&Recall::new("u", "").limit(150)).unwrap().iter().map(|m| m.id).collect();
+    let victims: Vec<u64> =
+        mem.recent(&Recall::new("u", "").limit(150)).unwrap().iter().map(|m| m.id).collect();
     mem.recall(&Recall::new("u", "warm up").limit(1)).unwrap();
     for (i, id) in victims.iter().enumerate() {
         mem.forget(*id).unwrap();

@@ -7,7 +7,7 @@ use memorable::{Memorable, NewMemory, Recall};
 use proptest::prelude::*;
 
 fn store() -> Memorable {
-    let mem = Memorable::open_in_memory().unwrap();
+    let mem = memorable::Builder::in_memory().config(common::hashing_config()).open().unwrap();
     seed(&mem);
     mem
 }
@@ -46,10 +46,12 @@ fn shared_words_stay_with_their_user() {
 #[test]
 fn forget_user_leaves_others_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    let mem = Memorable::open(dir.path()).unwrap();
+    let mem = common::open_hashing(dir.path());
     let ids = seed(&mem);
     let bob_ids = &ids[4..];
-    let bob_update = mem.update(bob_ids[0], memorable::MemoryUpdate::default().text("My cat Whiskers loves boxes")).unwrap();
+    let bob_update = mem
+        .update(bob_ids[0], memorable::MemoryUpdate::default().text("My cat Whiskers loves boxes"))
+        .unwrap();
     let bob_before: Vec<_> = bob_ids.iter().map(|id| mem.get(*id).unwrap()).collect();
     // BM25 statistics are store-wide, so compare what is found and in which order, not the
     // keyword score's magnitude.
@@ -75,7 +77,7 @@ fn forget_user_leaves_others_untouched() {
     assert_eq!(fts[0].breakdown.keyword_rank, Some(1));
     mem.close().unwrap();
 
-    let mem = Memorable::open(dir.path()).unwrap();
+    let mem = common::open_hashing(dir.path());
     assert_eq!(mem.stats().unwrap().users, 1);
     assert!(mem.recall(&Recall::new("alice", "Biscuit").limit(5)).unwrap().is_empty());
     assert_eq!(found(&mem), bob_recall_before);

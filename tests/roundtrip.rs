@@ -12,7 +12,8 @@ fn remember_reopen_get_and_recall() {
     let id = {
         let mem = Memorable::open(dir.path()).unwrap();
         seed(&mem);
-        let id = mem.remember(NewMemory::new("alice", "Biscuit learned to sit today").importance(0.9)).unwrap();
+        let id =
+            mem.remember(NewMemory::new("alice", "Biscuit learned to sit today").importance(0.9)).unwrap();
         mem.close().unwrap();
         id
     };
@@ -55,11 +56,14 @@ fn filters_restrict_results() {
     let none = mem.recall(&Recall::new("alice", "pets").tags(["food", "pets"])).unwrap();
     assert!(none.is_empty(), "tags filter requires every tag");
     // Half-open range [since, until): the memory at exactly `until` is excluded.
-    let r = Recall::new("alice", "anything").between(datetime!(2024-05-02 09:00 UTC), datetime!(2024-05-04 09:00 UTC));
+    let r = Recall::new("alice", "anything")
+        .between(datetime!(2024-05-02 09:00 UTC), datetime!(2024-05-04 09:00 UTC));
     let hits = mem.recall(&r).unwrap();
     let times: Vec<_> = hits.iter().map(|h| h.memory.context.occurred_at).collect();
     assert_eq!(hits.len(), 2, "{times:?}");
-    assert!(times.iter().all(|t| *t >= datetime!(2024-05-02 09:00 UTC) && *t < datetime!(2024-05-04 09:00 UTC)));
+    assert!(times
+        .iter()
+        .all(|t| *t >= datetime!(2024-05-02 09:00 UTC) && *t < datetime!(2024-05-04 09:00 UTC)));
     let recent = mem.recent(&Recall::new("alice", "").limit(2)).unwrap();
     assert_eq!(recent[0].context.occurred_at, datetime!(2024-05-04 09:00 UTC));
     assert_eq!(recent.len(), 2);
@@ -71,7 +75,9 @@ fn update_keeps_history_and_reembeds() {
     let mem = Memorable::open(dir.path()).unwrap();
     seed(&mem);
     let id = mem.remember(NewMemory::new("alice", "My favourite colour is green")).unwrap();
-    let updated = mem.update(id, MemoryUpdate::default().text("My favourite colour is purple").tags(["prefs"])).unwrap();
+    let updated = mem
+        .update(id, MemoryUpdate::default().text("My favourite colour is purple").tags(["prefs"]))
+        .unwrap();
     assert_eq!(updated.version, 2);
     assert_eq!(updated.tags, vec!["prefs"]);
     let history = mem.history(id).unwrap();

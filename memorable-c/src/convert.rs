@@ -119,11 +119,7 @@ pub(crate) fn out_ptr<T>(p: *mut T, what: &'static str) -> Result<*mut T> {
 }
 
 /// `(utf8, len)` text; NULL is rejected even with `len` 0.
-pub(crate) unsafe fn utf8<'a>(
-    ptr: *const c_char,
-    len: usize,
-    what: &'static str,
-) -> Result<&'a str> {
+pub(crate) unsafe fn utf8<'a>(ptr: *const c_char, len: usize, what: &'static str) -> Result<&'a str> {
     if ptr.is_null() {
         return Err(Error::NullPointer { what });
     }
@@ -132,17 +128,11 @@ pub(crate) unsafe fn utf8<'a>(
 }
 
 /// A NUL-terminated string that may be NULL.
-pub(crate) unsafe fn opt_cstr<'a>(
-    ptr: *const c_char,
-    what: &'static str,
-) -> Result<Option<&'a str>> {
+pub(crate) unsafe fn opt_cstr<'a>(ptr: *const c_char, what: &'static str) -> Result<Option<&'a str>> {
     if ptr.is_null() {
         return Ok(None);
     }
-    CStr::from_ptr(ptr)
-        .to_str()
-        .map(Some)
-        .map_err(|_| Error::InvalidUtf8 { what })
+    CStr::from_ptr(ptr).to_str().map(Some).map_err(|_| Error::InvalidUtf8 { what })
 }
 
 /// A required NUL-terminated string.
@@ -151,11 +141,7 @@ pub(crate) unsafe fn cstr<'a>(ptr: *const c_char, what: &'static str) -> Result<
 }
 
 /// An array of `len` pointers (NULL allowed when `len` is 0).
-pub(crate) unsafe fn array<'a, T>(
-    ptr: *const T,
-    len: usize,
-    what: &'static str,
-) -> Result<&'a [T]> {
+pub(crate) unsafe fn array<'a, T>(ptr: *const T, len: usize, what: &'static str) -> Result<&'a [T]> {
     if len == 0 {
         return Ok(&[]);
     }
@@ -166,10 +152,7 @@ pub(crate) unsafe fn array<'a, T>(
 }
 
 unsafe fn tags(ptr: *const *const c_char, len: usize) -> Result<Vec<String>> {
-    array(ptr, len, "tags")?
-        .iter()
-        .map(|&t| cstr(t, "tag").map(str::to_owned))
-        .collect()
+    array(ptr, len, "tags")?.iter().map(|&t| cstr(t, "tag").map(str::to_owned)).collect()
 }
 
 fn time_ms(ms: i64, what: &'static str) -> Result<OffsetDateTime> {

@@ -64,10 +64,7 @@ impl memorable_error {
     fn new(e: &Error) -> memorable_error {
         let text = e.to_string().replace('\0', "\\0");
         let message = CString::new(text).unwrap_or_default();
-        memorable_error {
-            code: e.code() as u32,
-            message,
-        }
+        memorable_error { code: e.code() as u32, message }
     }
 }
 
@@ -94,9 +91,9 @@ pub(crate) fn panic_error(payload: Box<dyn Any + Send>) -> Error {
 /// Evaluates to NULL on success, else a new `memorable_error` (PANIC for a caught panic).
 macro_rules! ffi_try {
     ($body:block) => {
-        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(
-            || -> $crate::error::Result<()> { $body },
-        )) {
+        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| -> $crate::error::Result<()> {
+            $body
+        })) {
             Ok(Ok(())) => ::std::ptr::null_mut(),
             Ok(Err(e)) => $crate::error::to_raw(e),
             Err(payload) => $crate::error::to_raw($crate::error::panic_error(payload)),
@@ -131,9 +128,7 @@ pub unsafe extern "C" fn memorable_error_code(e: *const memorable_error) -> u32 
 /// NULL if `e` is NULL.
 #[no_mangle]
 pub unsafe extern "C" fn memorable_error_message(e: *const memorable_error) -> *const c_char {
-    ffi_or!(std::ptr::null(), {
-        e.as_ref().map_or(std::ptr::null(), |e| e.message.as_ptr())
-    })
+    ffi_or!(std::ptr::null(), { e.as_ref().map_or(std::ptr::null(), |e| e.message.as_ptr()) })
 }
 
 /// Release an error. NULL is a no-op.
@@ -169,106 +164,30 @@ mod tests {
     #[test]
     fn error_constants_match_the_core_codes() {
         let table = [
-            (
-                MEMORABLE_ERROR_INVALID_INPUT,
-                "MEMORABLE_ERROR_INVALID_INPUT",
-                ErrorCode::InvalidInput,
-            ),
-            (
-                MEMORABLE_ERROR_EMPTY_TEXT,
-                "MEMORABLE_ERROR_EMPTY_TEXT",
-                ErrorCode::EmptyText,
-            ),
-            (
-                MEMORABLE_ERROR_TEXT_TOO_LONG,
-                "MEMORABLE_ERROR_TEXT_TOO_LONG",
-                ErrorCode::TextTooLong,
-            ),
-            (
-                MEMORABLE_ERROR_MISSING_USER,
-                "MEMORABLE_ERROR_MISSING_USER",
-                ErrorCode::MissingUser,
-            ),
-            (
-                MEMORABLE_ERROR_INVALID_VECTOR,
-                "MEMORABLE_ERROR_INVALID_VECTOR",
-                ErrorCode::InvalidVector,
-            ),
+            (MEMORABLE_ERROR_INVALID_INPUT, "MEMORABLE_ERROR_INVALID_INPUT", ErrorCode::InvalidInput),
+            (MEMORABLE_ERROR_EMPTY_TEXT, "MEMORABLE_ERROR_EMPTY_TEXT", ErrorCode::EmptyText),
+            (MEMORABLE_ERROR_TEXT_TOO_LONG, "MEMORABLE_ERROR_TEXT_TOO_LONG", ErrorCode::TextTooLong),
+            (MEMORABLE_ERROR_MISSING_USER, "MEMORABLE_ERROR_MISSING_USER", ErrorCode::MissingUser),
+            (MEMORABLE_ERROR_INVALID_VECTOR, "MEMORABLE_ERROR_INVALID_VECTOR", ErrorCode::InvalidVector),
             (
                 MEMORABLE_ERROR_INVALID_METADATA,
                 "MEMORABLE_ERROR_INVALID_METADATA",
                 ErrorCode::InvalidMetadata,
             ),
-            (
-                MEMORABLE_ERROR_INVALID_CONFIG,
-                "MEMORABLE_ERROR_INVALID_CONFIG",
-                ErrorCode::InvalidConfig,
-            ),
-            (
-                MEMORABLE_ERROR_INVALID_UTF8,
-                "MEMORABLE_ERROR_INVALID_UTF8",
-                ErrorCode::InvalidUtf8,
-            ),
-            (
-                MEMORABLE_ERROR_NULL_POINTER,
-                "MEMORABLE_ERROR_NULL_POINTER",
-                ErrorCode::NullPointer,
-            ),
-            (
-                MEMORABLE_ERROR_NOT_FOUND,
-                "MEMORABLE_ERROR_NOT_FOUND",
-                ErrorCode::NotFound,
-            ),
-            (
-                MEMORABLE_ERROR_STORAGE,
-                "MEMORABLE_ERROR_STORAGE",
-                ErrorCode::Storage,
-            ),
-            (
-                MEMORABLE_ERROR_LOCKED,
-                "MEMORABLE_ERROR_LOCKED",
-                ErrorCode::Locked,
-            ),
-            (
-                MEMORABLE_ERROR_NOT_WRITABLE,
-                "MEMORABLE_ERROR_NOT_WRITABLE",
-                ErrorCode::NotWritable,
-            ),
-            (
-                MEMORABLE_ERROR_NEWER_VERSION,
-                "MEMORABLE_ERROR_NEWER_VERSION",
-                ErrorCode::NewerVersion,
-            ),
-            (
-                MEMORABLE_ERROR_CORRUPT,
-                "MEMORABLE_ERROR_CORRUPT",
-                ErrorCode::Corrupt,
-            ),
-            (
-                MEMORABLE_ERROR_MODEL,
-                "MEMORABLE_ERROR_MODEL",
-                ErrorCode::Model,
-            ),
-            (
-                MEMORABLE_ERROR_MODEL_MISMATCH,
-                "MEMORABLE_ERROR_MODEL_MISMATCH",
-                ErrorCode::ModelMismatch,
-            ),
-            (
-                MEMORABLE_ERROR_CLOSED,
-                "MEMORABLE_ERROR_CLOSED",
-                ErrorCode::Closed,
-            ),
-            (
-                MEMORABLE_ERROR_PANIC,
-                "MEMORABLE_ERROR_PANIC",
-                ErrorCode::Panic,
-            ),
-            (
-                MEMORABLE_ERROR_INTERNAL,
-                "MEMORABLE_ERROR_INTERNAL",
-                ErrorCode::Internal,
-            ),
+            (MEMORABLE_ERROR_INVALID_CONFIG, "MEMORABLE_ERROR_INVALID_CONFIG", ErrorCode::InvalidConfig),
+            (MEMORABLE_ERROR_INVALID_UTF8, "MEMORABLE_ERROR_INVALID_UTF8", ErrorCode::InvalidUtf8),
+            (MEMORABLE_ERROR_NULL_POINTER, "MEMORABLE_ERROR_NULL_POINTER", ErrorCode::NullPointer),
+            (MEMORABLE_ERROR_NOT_FOUND, "MEMORABLE_ERROR_NOT_FOUND", ErrorCode::NotFound),
+            (MEMORABLE_ERROR_STORAGE, "MEMORABLE_ERROR_STORAGE", ErrorCode::Storage),
+            (MEMORABLE_ERROR_LOCKED, "MEMORABLE_ERROR_LOCKED", ErrorCode::Locked),
+            (MEMORABLE_ERROR_NOT_WRITABLE, "MEMORABLE_ERROR_NOT_WRITABLE", ErrorCode::NotWritable),
+            (MEMORABLE_ERROR_NEWER_VERSION, "MEMORABLE_ERROR_NEWER_VERSION", ErrorCode::NewerVersion),
+            (MEMORABLE_ERROR_CORRUPT, "MEMORABLE_ERROR_CORRUPT", ErrorCode::Corrupt),
+            (MEMORABLE_ERROR_MODEL, "MEMORABLE_ERROR_MODEL", ErrorCode::Model),
+            (MEMORABLE_ERROR_MODEL_MISMATCH, "MEMORABLE_ERROR_MODEL_MISMATCH", ErrorCode::ModelMismatch),
+            (MEMORABLE_ERROR_CLOSED, "MEMORABLE_ERROR_CLOSED", ErrorCode::Closed),
+            (MEMORABLE_ERROR_PANIC, "MEMORABLE_ERROR_PANIC", ErrorCode::Panic),
+            (MEMORABLE_ERROR_INTERNAL, "MEMORABLE_ERROR_INTERNAL", ErrorCode::Internal),
         ];
         for (value, name, code) in table {
             assert_eq!(value, code as u32, "{name}");

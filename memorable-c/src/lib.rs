@@ -57,9 +57,7 @@ unsafe fn handle<'a>(m: *const memorable) -> Result<&'a Memorable> {
 
 /// A heap string for the caller, released by `memorable_string_free`.
 fn owned_string(s: String) -> Result<*mut c_char> {
-    CString::new(s)
-        .map(CString::into_raw)
-        .map_err(|e| Error::Internal(e.to_string()))
+    CString::new(s).map(CString::into_raw).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// Version of the library, e.g. "0.1.0" (static; do not free).
@@ -238,9 +236,7 @@ pub unsafe extern "C" fn memorable_get(
         let m = handle(m)?;
         let out = out_ptr(out, "out")?;
         let memory = m.get(id)?;
-        *out = Box::into_raw(Box::new(memorable_results::memories(std::slice::from_ref(
-            &memory,
-        ))));
+        *out = Box::into_raw(Box::new(memorable_results::memories(std::slice::from_ref(&memory))));
         Ok(())
     })
 }
@@ -344,14 +340,8 @@ mod tests {
 
     #[test]
     fn version_constants_match_the_crate() {
-        let v = format!(
-            "{MEMORABLE_VERSION_MAJOR}.{MEMORABLE_VERSION_MINOR}.{MEMORABLE_VERSION_PATCH}"
-        );
-        assert_eq!(
-            v,
-            env!("CARGO_PKG_VERSION"),
-            "update the MEMORABLE_VERSION_* constants"
-        );
+        let v = format!("{MEMORABLE_VERSION_MAJOR}.{MEMORABLE_VERSION_MINOR}.{MEMORABLE_VERSION_PATCH}");
+        assert_eq!(v, env!("CARGO_PKG_VERSION"), "update the MEMORABLE_VERSION_* constants");
         let c = unsafe { CStr::from_ptr(memorable_version()) };
         assert_eq!(c.to_str().unwrap(), memorable_core::VERSION);
     }

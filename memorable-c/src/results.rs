@@ -63,19 +63,12 @@ impl Item {
 
 impl memorable_results {
     pub(crate) fn recalled(hits: &[Recalled]) -> memorable_results {
-        memorable_results {
-            items: hits
-                .iter()
-                .map(|h| Item::new(&h.memory, f64::from(h.score)))
-                .collect(),
-        }
+        memorable_results { items: hits.iter().map(|h| Item::new(&h.memory, f64::from(h.score))).collect() }
     }
 
     /// Unranked memories (recent, get): their score is NAN.
     pub(crate) fn memories(memories: &[Memory]) -> memorable_results {
-        memorable_results {
-            items: memories.iter().map(|m| Item::new(m, f64::NAN)).collect(),
-        }
+        memorable_results { items: memories.iter().map(|m| Item::new(m, f64::NAN)).collect() }
     }
 }
 
@@ -98,33 +91,20 @@ pub unsafe extern "C" fn memorable_results_id(r: *const memorable_results, i: us
 /// Text of memory `i`: borrowed, NUL-terminated UTF-8, valid until `memorable_results_free`.
 /// NULL if out of range. Use `memorable_results_text_len` for text containing NUL bytes.
 #[no_mangle]
-pub unsafe extern "C" fn memorable_results_text(
-    r: *const memorable_results,
-    i: usize,
-) -> *const c_char {
-    ffi_or!(std::ptr::null(), {
-        item(r, i).map_or(std::ptr::null(), |m| m.text.ptr())
-    })
+pub unsafe extern "C" fn memorable_results_text(r: *const memorable_results, i: usize) -> *const c_char {
+    ffi_or!(std::ptr::null(), { item(r, i).map_or(std::ptr::null(), |m| m.text.ptr()) })
 }
 
 /// Length in bytes of the text of memory `i` (without the NUL; 0 if out of range).
 #[no_mangle]
-pub unsafe extern "C" fn memorable_results_text_len(
-    r: *const memorable_results,
-    i: usize,
-) -> usize {
+pub unsafe extern "C" fn memorable_results_text_len(r: *const memorable_results, i: usize) -> usize {
     ffi_or!(0, { item(r, i).map_or(0, |m| m.text.len()) })
 }
 
 /// User of memory `i`: borrowed like the text. NULL if out of range.
 #[no_mangle]
-pub unsafe extern "C" fn memorable_results_user(
-    r: *const memorable_results,
-    i: usize,
-) -> *const c_char {
-    ffi_or!(std::ptr::null(), {
-        item(r, i).map_or(std::ptr::null(), |m| m.user.ptr())
-    })
+pub unsafe extern "C" fn memorable_results_user(r: *const memorable_results, i: usize) -> *const c_char {
+    ffi_or!(std::ptr::null(), { item(r, i).map_or(std::ptr::null(), |m| m.user.ptr()) })
 }
 
 /// Relevance of memory `i` (higher is better) for `memorable_recall`; NAN for memories from
@@ -136,45 +116,29 @@ pub unsafe extern "C" fn memorable_results_score(r: *const memorable_results, i:
 
 /// When memory `i` happened, in unix milliseconds (0 if out of range).
 #[no_mangle]
-pub unsafe extern "C" fn memorable_results_occurred_at_ms(
-    r: *const memorable_results,
-    i: usize,
-) -> i64 {
+pub unsafe extern "C" fn memorable_results_occurred_at_ms(r: *const memorable_results, i: usize) -> i64 {
     ffi_or!(0, { item(r, i).map_or(0, |m| m.occurred_at_ms) })
 }
 
 /// When memory `i` was stored, in unix milliseconds (0 if out of range).
 #[no_mangle]
-pub unsafe extern "C" fn memorable_results_created_at_ms(
-    r: *const memorable_results,
-    i: usize,
-) -> i64 {
+pub unsafe extern "C" fn memorable_results_created_at_ms(r: *const memorable_results, i: usize) -> i64 {
     ffi_or!(0, { item(r, i).map_or(0, |m| m.created_at_ms) })
 }
 
 /// Speaker of memory `i`, borrowed like the text; NULL when it has none or out of range.
 #[no_mangle]
-pub unsafe extern "C" fn memorable_results_speaker(
-    r: *const memorable_results,
-    i: usize,
-) -> *const c_char {
+pub unsafe extern "C" fn memorable_results_speaker(r: *const memorable_results, i: usize) -> *const c_char {
     ffi_or!(std::ptr::null(), {
-        item(r, i)
-            .and_then(|m| m.speaker.as_ref())
-            .map_or(std::ptr::null(), NulText::ptr)
+        item(r, i).and_then(|m| m.speaker.as_ref()).map_or(std::ptr::null(), NulText::ptr)
     })
 }
 
 /// Session of memory `i`, borrowed like the text; NULL when it has none or out of range.
 #[no_mangle]
-pub unsafe extern "C" fn memorable_results_session(
-    r: *const memorable_results,
-    i: usize,
-) -> *const c_char {
+pub unsafe extern "C" fn memorable_results_session(r: *const memorable_results, i: usize) -> *const c_char {
     ffi_or!(std::ptr::null(), {
-        item(r, i)
-            .and_then(|m| m.session.as_ref())
-            .map_or(std::ptr::null(), NulText::ptr)
+        item(r, i).and_then(|m| m.session.as_ref()).map_or(std::ptr::null(), NulText::ptr)
     })
 }
 

@@ -1,9 +1,12 @@
 //! [`Config`]: every tunable of a store in one serde-serializable struct, validated once at
 //! open, so each binding can pass one object (a Python dict, a JS object, a C struct).
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::models::select::{Profile, AUTO};
 
 /// How hard a commit pushes data to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -32,7 +35,7 @@ pub struct HnswConfig {
 
 impl Default for HnswConfig {
     fn default() -> Self {
-        HnswConfig { m: 16, ef_construction: 200, ef_search: 96 }
+        HnswConfig { m: 16, ef_construction: 100, ef_search: 64 }
     }
 }
 
@@ -62,6 +65,16 @@ pub struct Config {
     pub rrf_k: f32,
     /// Candidate pool per source, as a multiple of the requested limit.
     pub candidate_multiplier: usize,
+    /// Embedding model: `"auto"` (the best cached model that fits the machine, or for an
+    /// existing store the model its vectors were made with), `"hashing"`, or a catalog name
+    /// such as `"minilm"` (an explicit name is used or refused, never replaced).
+    pub embedder: String,
+    /// Model cache directory (default: `$MEMORABLE_MODEL_DIR`, `$MEMORABLE_HOME/models`, or
+    /// `~/.cache/memorable/models`).
+    pub model_dir: Option<PathBuf>,
+    /// Deployment profile for model selection and resource limits (default:
+    /// `$MEMORABLE_PROFILE`, else local).
+    pub profile: Option<Profile>,
 }
 
 impl Default for Config {
@@ -77,6 +90,9 @@ impl Default for Config {
             durability: Durability::Normal,
             rrf_k: 60.0,
             candidate_multiplier: 5,
+            embedder: AUTO.into(),
+            model_dir: None,
+            profile: None,
         }
     }
 }
@@ -115,13 +131,15 @@ impl Config {
         if self.candidate_multiplier == 0 {
             return bad("candidate_multiplier must be positive".into());
         }
+        if self.embedder.trim().is_empty() {
+            return bad("embedder must be \"auto\" or a model name".into());
+        }
         Ok(())
     }
 
     /// Parse a config from JSON (unknown keys are an error, missing keys take defaults).
     pub fn from_json(json: &str) -> Result<Self> {
-        let cfg: Config =
-            serde_json::from_str(json).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        let cfg: Config = serde_json::from_str(json).map_err(|e| Error::InvalidConfig(e.to_string()))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -140,5 +158,10 @@ mod tests {
         assert_eq!(cfg.hnsw.m, 16);
         assert!(Config::from_json(r#"{"nope": 1}"#).is_err());
         assert!(Config::from_json(r#"{"hnsw": {"m": 1}}"#).is_err());
+        let cfg =
+            Config::from_json(r#"{"embedder": "hashing", "profile": "server", "model_dir": "/m"}"#).unwrap();
+        assert_eq!(cfg.embedder, "hashing");
+        assert_eq!(cfg.profile, Some(Profile::Server));
+        assert_eq!(Config::default().embedder, "auto");
     }
 }

@@ -19,12 +19,16 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::index::{dot, DumpTarget, IndexCache, IndexStats, Indexer, UserIndex, DRAIN_CHUNK};
 use crate::memory::*;
-use crate::models::{Embedder, HashingEmbedder};
+use crate::models::select::{self, SelectionReport};
+use crate::models::Embedder;
 use crate::retrieval::{fts_query, fuse_rrf, Filters, Recall, RecallMode, Recalled, MAX_LIMIT};
-use crate::store::{self, schema, PreparedMemory, Store, UserKey, UpdatedFields, VectorRow};
+use crate::store::{self, schema, PreparedMemory, Store, UpdatedFields, UserKey, VectorRow};
 
 /// Meta key recording the embedder whose vectors the store holds.
 const META_MODEL_ID: &str = "embedder_model_id";
+/// Meta keys of a re-embedding in progress (target model id, memories done so far).
+const META_REEMBED_TARGET: &str = "reembed_target_model_id";
+const META_REEMBED_DONE: &str = "reembed_done";
 /// Directory of index dumps inside a store directory.
 const INDEX_DIR: &str = "index";
 /// Texts per embedding call in `remember_batch` (each call runs on one rayon thread).
@@ -41,10 +45,9 @@ impl std::fmt::Debug for Memorable {
         let engine = self.shared.read().clone();
         let mut d = f.debug_struct("Memorable");
         match engine {
-            Some(e) => d
-                .field("path", &e.store.path())
-                .field("embedder", &e.model_id())
-                .field("closed", &false),
+            Some(e) => {
+                d.field("path", &e.store.path()).field("embedder", &e.model_id()).field("closed", &false)
+            }
             None => d.field("closed", &true),
         };
         d.finish()
@@ -79,36 +82,27 @@ impl Builder {
         self.config.validate()?;
         let span = tracing::info_span!("open", in_memory = self.dir.is_none());
         let _enter = span.enter();
-        let embedder = match self.embedder {
-            Some(e) => e,
-            None => {
-                tracing::warn!(
-                    "no embedding model configured: using the hashing embedder (lexical matching only)"
-                );
-                Arc::new(HashingEmbedder::new(self.config.hashing_dim))
-            }
-        };
         let store = match &self.dir {
             Some(dir) => Store::open(dir, &self.config)?,
             None => Store::open_in_memory(&self.config)?,
         };
         let stored_model = store.read(|c| store::meta_get(c, META_MODEL_ID))?;
+        // An application-supplied embedder wins; otherwise select one for this machine
+        // (for an existing store under "auto": the model its vectors were made with).
+        let (embedder, selection) = match self.embedder {
+            Some(e) => {
+                let report = SelectionReport::custom(e.as_ref());
+                (e, report)
+            }
+            None => select::resolve_embedder(&self.config, stored_model.as_deref())?,
+        };
         if let Some(stored) = stored_model {
             if stored != embedder.model_id() {
                 return Err(Error::ModelMismatch { stored, current: embedder.model_id().to_owned() });
             }
         }
-        let indexes = Arc::new(IndexCache::new(self.config.max_loaded_indexes));
-        let engine = Engine {
-            indexer: Indexer::start(indexes.clone()),
-            indexes,
-            index_dir: self.dir.as_ref().map(|d| d.join(INDEX_DIR)),
-            config: self.config,
-            store,
-            embedder,
-            deletes: AtomicU64::new(0),
-            shut: AtomicBool::new(false),
-        };
+        let index_dir = self.dir.as_ref().map(|d| d.join(INDEX_DIR));
+        let engine = Engine::new(self.config, Arc::new(store), index_dir, embedder, selection);
         Ok(Memorable { shared: Arc::new(RwLock::new(Some(Arc::new(engine)))) })
     }
 }
@@ -129,6 +123,10 @@ pub struct Stats {
     pub store_bytes: u64,
     /// Indexes loaded right now (others load on their user's first call).
     pub loaded_indexes: Vec<IndexStats>,
+    /// How the embedding model was chosen, with every decision and its reason.
+    pub selection: SelectionReport,
+    /// A re-embedding in progress (see [`Memorable::reembed`]).
+    pub reembed: Option<ReembedProgress>,
 }
 
 /// The embedder in use.
@@ -138,6 +136,31 @@ pub struct EmbedderInfo {
     pub dim: usize,
     /// True when the hashing fallback is in use (no sentence-embedding model).
     pub fallback: bool,
+    /// Why the fallback is in use (e.g. "minilm: missing: ...; run scripts/fetch-model.sh").
+    #[serde(default)]
+    pub fallback_reason: Option<String>,
+}
+
+/// Progress of [`Memorable::reembed`] (also kept in the store, so it can resume).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReembedProgress {
+    /// Model id the store is migrating to.
+    pub target_model_id: String,
+    /// Memories whose vectors are made by the target model.
+    pub done: u64,
+    /// Memories in the store.
+    pub total: u64,
+}
+
+/// Result of [`Memorable::reembed`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReembedReport {
+    pub previous_model_id: String,
+    pub model_id: String,
+    /// Vectors re-embedded by this call.
+    pub reembedded: u64,
+    /// True when the store now uses the target model; false when the callback paused it.
+    pub completed: bool,
 }
 
 impl Memorable {
@@ -230,6 +253,81 @@ impl Memorable {
         self.engine()?.stats()
     }
 
+    /// How the embedding model was chosen: environment, candidates, reasons, limits.
+    pub fn selection_report(&self) -> Result<SelectionReport> {
+        Ok(self.engine()?.selection.clone())
+    }
+
+    /// Migrate the store's vectors to the catalog model `model` (e.g. `"minilm"`), in batches.
+    ///
+    /// Resumable: each batch is one transaction that replaces old vectors with new ones and
+    /// records progress in the store's meta, so an interrupted run (crash, or `progress`
+    /// returning `false` to pause) continues where it stopped when called again. When every
+    /// vector is migrated the store's model id changes, the handle switches to the new model
+    /// and indexes are rebuilt from the store. Recall keeps working meanwhile, with indexes
+    /// that may miss not-yet-loaded users' migrated memories until completion. Vectors given
+    /// explicitly with `NewMemory::embedding` are replaced by the model's.
+    pub fn reembed(
+        &self,
+        model: &str,
+        progress: &mut dyn FnMut(&ReembedProgress) -> bool,
+    ) -> Result<ReembedReport> {
+        let engine = self.engine()?;
+        let mut config = engine.config.clone();
+        config.embedder = model.to_owned();
+        let (target, selection) = select::resolve_embedder(&config, None)?;
+        let previous = engine.model_id().to_owned();
+        let (reembedded, completed) = engine.reembed(target.as_ref(), progress)?;
+        if completed {
+            self.switch_embedder(&engine, target, selection)?;
+        }
+        Ok(ReembedReport {
+            previous_model_id: previous,
+            model_id: engine.stored_model_id()?,
+            reembedded,
+            completed,
+        })
+    }
+
+    /// Finish a migration: flip the store's model id and swap in an engine using `target`.
+    fn switch_embedder(
+        &self,
+        old: &Arc<Engine>,
+        target: Arc<dyn Embedder>,
+        selection: SelectionReport,
+    ) -> Result<()> {
+        let mut shared = self.shared.write();
+        let current = shared.as_ref().ok_or(Error::Closed)?;
+        if !Arc::ptr_eq(current, old) {
+            return Err(Error::Internal("the store was reopened during reembed".into()));
+        }
+        {
+            let mut writer = old.store.writer();
+            let tx = writer.transaction()?;
+            let left = reembed_sql::count_vectors_not_of(&tx, target.model_id())?;
+            if left > 0 {
+                return Err(Error::Internal(format!(
+                    "{left} vectors were written during the final switch; run reembed again"
+                )));
+            }
+            store::meta_set(&tx, META_MODEL_ID, target.model_id())?;
+            reembed_sql::meta_delete(&tx, META_REEMBED_TARGET)?;
+            reembed_sql::meta_delete(&tx, META_REEMBED_DONE)?;
+            tx.commit()?;
+            // Calls already holding the old engine now fail cleanly with ModelMismatch on write.
+            old.retire();
+        }
+        let engine =
+            Engine::new(old.config.clone(), old.store.clone(), old.index_dir.clone(), target, selection);
+        if let Some(dir) = &engine.index_dir {
+            // Dumps of the old model are stale; indexes rebuild from the store on first use.
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        *shared = Some(Arc::new(engine));
+        tracing::info!(model = %old.model_id(), "reembed complete: store switched to the new model");
+        Ok(())
+    }
+
     /// Dump changed indexes and fold the WAL into the database.
     pub fn checkpoint(&self) -> Result<()> {
         self.engine()?.checkpoint()
@@ -248,11 +346,13 @@ impl Memorable {
 
 struct Engine {
     config: Config,
-    store: Store,
+    /// Shared so a finished [`Memorable::reembed`] can hand the store to a new engine.
+    store: Arc<Store>,
     indexes: Arc<IndexCache>,
     indexer: Indexer,
     index_dir: Option<PathBuf>,
     embedder: Arc<dyn Embedder>,
+    selection: SelectionReport,
     /// Bumped whenever vectors are deleted, so an index load can tell whether its
     /// snapshot of live vectors went stale while it was loading.
     deletes: AtomicU64,
@@ -260,8 +360,93 @@ struct Engine {
 }
 
 impl Engine {
+    fn new(
+        config: Config,
+        store: Arc<Store>,
+        index_dir: Option<PathBuf>,
+        embedder: Arc<dyn Embedder>,
+        selection: SelectionReport,
+    ) -> Engine {
+        let indexes = Arc::new(IndexCache::new(config.max_loaded_indexes));
+        Engine {
+            indexer: Indexer::start(indexes.clone()),
+            indexes,
+            index_dir,
+            config,
+            store,
+            embedder,
+            selection,
+            deletes: AtomicU64::new(0),
+            shut: AtomicBool::new(false),
+        }
+    }
+
     fn model_id(&self) -> &str {
         self.embedder.model_id()
+    }
+
+    fn stored_model_id(&self) -> Result<String> {
+        Ok(self.store.read(|c| store::meta_get(c, META_MODEL_ID))?.unwrap_or_default())
+    }
+
+    /// Stop this engine without persisting its indexes (their model is no longer the store's).
+    fn retire(&self) {
+        if !self.shut.swap(true, Ordering::AcqRel) {
+            self.indexer.stop();
+            self.indexes.clear();
+        }
+    }
+
+    /// Re-embed, batch by batch, every memory whose vector is not made by `target`.
+    /// Returns (vectors re-embedded, finished).
+    fn reembed(
+        &self,
+        target: &dyn Embedder,
+        progress: &mut dyn FnMut(&ReembedProgress) -> bool,
+    ) -> Result<(u64, bool)> {
+        let target_id = target.model_id().to_owned();
+        let _span = tracing::info_span!("reembed", target = %target_id).entered();
+        let batch = self.selection.limits.batch_size.max(16) * 4;
+        {
+            let writer = self.store.writer();
+            if store::meta_get(&writer, META_REEMBED_TARGET)?.as_deref() != Some(target_id.as_str()) {
+                store::meta_set(&writer, META_REEMBED_TARGET, &target_id)?;
+            }
+        }
+        let mut reembedded = 0u64;
+        loop {
+            let rows = self.store.read(|c| reembed_sql::memories_not_embedded_by(c, &target_id, batch))?;
+            if rows.is_empty() {
+                return Ok((reembedded, true));
+            }
+            let texts: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+            let vectors = target.embed(&texts)?;
+            if vectors.len() != texts.len() {
+                return Err(Error::Model("embedder returned the wrong number of vectors".into()));
+            }
+            let vectors: Vec<Vec<f32>> =
+                vectors.into_iter().map(|v| validate_vector(v, target.dim())).collect::<Result<_>>()?;
+            let mut writer = self.store.writer();
+            let tx = writer.transaction()?;
+            for ((id, text, user_key), v) in rows.iter().zip(&vectors) {
+                // Skip a memory changed or forgotten since it was read; the next pass gets it.
+                if reembed_sql::replace_vector_if_text(&tx, *id, text, *user_key, &target_id, v)? {
+                    reembedded += 1;
+                }
+            }
+            let total = store::counts(&tx)?.memories;
+            let done = total.saturating_sub(reembed_sql::count_vectors_not_of(&tx, &target_id)?);
+            store::meta_set(&tx, META_REEMBED_DONE, &done.to_string())?;
+            tx.commit()?;
+            // Vectors were deleted: an index loading meanwhile must recheck what is live.
+            self.deletes.fetch_add(1, Ordering::AcqRel);
+            drop(writer);
+            let p = ReembedProgress { target_model_id: target_id.clone(), done, total };
+            tracing::debug!(done, total, "reembed batch committed");
+            if !progress(&p) {
+                return Ok((reembedded, false));
+            }
+        }
     }
 
     /// Embed texts, checking every vector the embedder returns.
@@ -345,8 +530,13 @@ impl Engine {
 
         let mut writer = self.store.writer();
         let tx = writer.transaction()?;
-        if store::meta_get(&tx, META_MODEL_ID)?.is_none() {
-            store::meta_set(&tx, META_MODEL_ID, self.model_id())?;
+        match store::meta_get(&tx, META_MODEL_ID)? {
+            None => store::meta_set(&tx, META_MODEL_ID, self.model_id())?,
+            // Only after a finished reembed switched the store under a call in flight.
+            Some(stored) if stored != self.model_id() => {
+                return Err(Error::ModelMismatch { stored, current: self.model_id().to_owned() })
+            }
+            Some(_) => {}
         }
         let mut ids = Vec::with_capacity(prepared.len());
         // Rows per user, for the indexes once the commit succeeded.
@@ -522,9 +712,9 @@ impl Engine {
         if filters.is_empty() {
             return Ok(self.index(user_key, user)?.search(query, pool, ef, None));
         }
-        let exact = self.store.read(|c| {
-            store::filtered_vectors(c, user_key, filters, self.config.exact_search_threshold)
-        })?;
+        let exact = self
+            .store
+            .read(|c| store::filtered_vectors(c, user_key, filters, self.config.exact_search_threshold))?;
         if let Some(rows) = exact {
             let mut scored: Vec<(MemoryId, f32)> = rows
                 .iter()
@@ -632,7 +822,9 @@ impl Engine {
         let _load = self.indexes.load_lock.lock();
         let mut writer = self.store.writer();
         let tx = writer.transaction()?;
-        let Some(user_key) = store::user_key(&tx, user)? else { return Ok(0) };
+        let Some(user_key) = store::user_key(&tx, user)? else {
+            return Ok(0);
+        };
         let n = store::delete_user(&tx, user_key)?;
         tx.commit()?;
         self.deletes.fetch_add(1, Ordering::AcqRel);
@@ -644,8 +836,7 @@ impl Engine {
     }
 
     fn stats(&self) -> Result<Stats> {
-        let (counts, schema_version) =
-            self.store.read(|c| Ok((store::counts(c)?, schema::version(c)?)))?;
+        let (counts, schema_version) = self.store.read(|c| Ok((store::counts(c)?, schema::version(c)?)))?;
         let mut loaded_indexes: Vec<IndexStats> = self.indexes.all().iter().map(|i| i.stats()).collect();
         loaded_indexes.sort_by(|a, b| a.user.cmp(&b.user));
         Ok(Stats {
@@ -656,11 +847,20 @@ impl Engine {
                 model_id: self.model_id().to_owned(),
                 dim: self.embedder.dim(),
                 fallback: self.embedder.is_fallback(),
+                fallback_reason: self.selection.fallback_reason.clone(),
             },
             schema_version,
             path: self.store.path().map(|p| p.display().to_string()),
             store_bytes: self.store.disk_bytes(),
             loaded_indexes,
+            selection: self.selection.clone(),
+            reembed: self.store.read(|c| {
+                let Some(target) = store::meta_get(c, META_REEMBED_TARGET)? else {
+                    return Ok(None);
+                };
+                let done = store::meta_get(c, META_REEMBED_DONE)?.and_then(|d| d.parse().ok()).unwrap_or(0);
+                Ok(Some(ReembedProgress { target_model_id: target, done, total: counts.memories }))
+            })?,
         })
     }
 
@@ -718,5 +918,67 @@ fn at_item(e: Error, i: usize, batch: bool) -> Error {
             tracing::debug!(item = i, "batch item rejected");
             other
         }
+    }
+}
+
+/// Store queries of [`Memorable::reembed`].
+mod reembed_sql {
+    use rusqlite::{params, Connection, OptionalExtension};
+
+    use crate::error::Result;
+    use crate::memory::MemoryId;
+    use crate::store::{vector_to_blob, UserKey};
+
+    pub(super) fn meta_delete(conn: &Connection, key: &str) -> Result<()> {
+        conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+        Ok(())
+    }
+
+    /// Vectors not made by `model_id`.
+    pub(super) fn count_vectors_not_of(conn: &Connection, model_id: &str) -> Result<u64> {
+        let n: i64 =
+            conn.query_row("SELECT count(*) FROM vectors WHERE model_id != ?1", [model_id], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// Up to `limit` (memory id, text, user key) whose vector is not made by `model_id`.
+    pub(super) fn memories_not_embedded_by(
+        conn: &Connection,
+        model_id: &str,
+        limit: usize,
+    ) -> Result<Vec<(MemoryId, String, UserKey)>> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT m.id, m.text, m.user_key FROM vectors v JOIN memories m ON m.id = v.memory_id
+             WHERE v.model_id != ?1 ORDER BY m.id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![model_id, limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)? as MemoryId, r.get::<_, String>(1)?, r.get::<_, UserKey>(2)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Replace the vector of memory `id` with `v` (a new vector id) if its text is still
+    /// `text`; false when the memory changed or is gone.
+    pub(super) fn replace_vector_if_text(
+        conn: &Connection,
+        id: MemoryId,
+        text: &str,
+        user_key: UserKey,
+        model_id: &str,
+        v: &[f32],
+    ) -> Result<bool> {
+        let current: Option<String> = conn
+            .prepare_cached("SELECT text FROM memories WHERE id = ?1")?
+            .query_row([id as i64], |r| r.get(0))
+            .optional()?;
+        if current.as_deref() != Some(text) {
+            return Ok(false);
+        }
+        conn.prepare_cached("DELETE FROM vectors WHERE memory_id = ?1")?.execute([id as i64])?;
+        conn.prepare_cached(
+            "INSERT INTO vectors(memory_id, user_key, model_id, dim, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![id as i64, user_key, model_id, v.len() as i64, vector_to_blob(v)])?;
+        Ok(true)
     }
 }

@@ -35,10 +35,12 @@ mod text;
 
 pub use config::{Config, Durability, HnswConfig};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
-pub use handle::{Builder, EmbedderInfo, Memorable, Stats};
+pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats};
 pub use index::{IndexOrigin, IndexStats};
 pub use memory::{Context, Memory, MemoryId, MemoryUpdate, MemoryVersion, Metadata, NewMemory};
-pub use models::{Embedder, HashingEmbedder};
+#[cfg(feature = "candle")]
+pub use models::CandleBertEmbedder;
+pub use models::{Embedder, HashingEmbedder, Profile, SelectionReport};
 pub use retrieval::{Recall, RecallMode, Recalled, ScoreBreakdown};
 
 /// Version of this crate (also the version of every binding).

@@ -233,10 +233,9 @@ pub(crate) fn validate_metadata(metadata: Option<serde_json::Value>) -> Result<M
     match metadata {
         None | Some(serde_json::Value::Null) => Ok(Metadata::new()),
         Some(serde_json::Value::Object(map)) => Ok(map),
-        Some(other) => Err(Error::InvalidMetadata(format!(
-            "metadata must be a JSON object, got {}",
-            json_kind(&other)
-        ))),
+        Some(other) => {
+            Err(Error::InvalidMetadata(format!("metadata must be a JSON object, got {}", json_kind(&other))))
+        }
     }
 }
 

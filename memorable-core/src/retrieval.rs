@@ -234,10 +234,7 @@ mod tests {
 
     #[test]
     fn fts_query_quotes_words() {
-        assert_eq!(
-            fts_query("Biscuit's AND \"NEAR\" near").unwrap(),
-            "\"biscuit\" OR \"near\""
-        );
+        assert_eq!(fts_query("Biscuit's AND \"NEAR\" near").unwrap(), "\"biscuit\" OR \"near\"");
         assert!(fts_query("?!").is_none());
     }
 }

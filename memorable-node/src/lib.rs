@@ -17,8 +17,8 @@ use serde_json::Value;
 use crate::error::sync_error;
 use crate::task::Job;
 use crate::types::{
-    config_json, memory_id, Memory, MemoryVersion, RecallOptions, Recalled, RememberItem,
-    RememberOptions, Stats, UpdateOptions,
+    config_json, memory_id, Memory, MemoryVersion, RecallOptions, Recalled, RememberItem, RememberOptions,
+    Stats, UpdateOptions,
 };
 
 /// Synchronous methods throw errors whose `code` is the core's stable code name.
@@ -52,10 +52,7 @@ impl Memorable {
     #[napi(ts_args_type = "options?: Record<string, unknown>")]
     pub fn open_in_memory(options: Option<Value>) -> napi::Result<Memorable, Code> {
         let config = core::Config::from_json(&config_json(options)).map_err(sync_error)?;
-        let inner = core::Builder::in_memory()
-            .config(config)
-            .open()
-            .map_err(sync_error)?;
+        let inner = core::Builder::in_memory().config(config).open().map_err(sync_error)?;
         Ok(Memorable { inner })
     }
 
@@ -79,9 +76,7 @@ impl Memorable {
         let inner = self.inner.clone();
         let memories: Vec<core::NewMemory> = items.into_iter().map(Into::into).collect();
         AsyncTask::new(Job::new(move || {
-            inner
-                .remember_batch(memories)
-                .map(|ids| ids.into_iter().map(|id| id as i64).collect())
+            inner.remember_batch(memories).map(|ids| ids.into_iter().map(|id| id as i64).collect())
         }))
     }
 
@@ -90,9 +85,7 @@ impl Memorable {
     pub fn recall(&self, query: String, options: RecallOptions) -> AsyncTask<Job<Vec<Recalled>>> {
         let (inner, request) = (self.inner.clone(), options.into_core(query));
         AsyncTask::new(Job::new(move || {
-            inner
-                .recall(&request)
-                .map(|hits| hits.into_iter().map(Into::into).collect())
+            inner.recall(&request).map(|hits| hits.into_iter().map(Into::into).collect())
         }))
     }
 
@@ -116,9 +109,7 @@ impl Memorable {
     #[napi(ts_return_type = "Promise<Memory>")]
     pub fn update(&self, id: i64, changes: UpdateOptions) -> AsyncTask<Job<Memory>> {
         let (inner, update) = (self.inner.clone(), core::MemoryUpdate::from(changes));
-        AsyncTask::new(Job::new(move || {
-            inner.update(memory_id(id)?, update).map(Into::into)
-        }))
+        AsyncTask::new(Job::new(move || inner.update(memory_id(id)?, update).map(Into::into)))
     }
 
     /// Every version of a memory, oldest first; the last one is current.
@@ -139,10 +130,7 @@ impl Memorable {
     /// Erase everything of a user; returns how many memories were removed.
     #[napi]
     pub fn forget_user(&self, user: String) -> napi::Result<i64, Code> {
-        self.inner
-            .forget_user(&user)
-            .map(|n| n as i64)
-            .map_err(sync_error)
+        self.inner.forget_user(&user).map(|n| n as i64).map_err(sync_error)
     }
 
     /// Counts, embedder in use, and health of the loaded indexes.

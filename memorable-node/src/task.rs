@@ -18,9 +18,7 @@ pub struct Job<T> {
 
 impl<T> Job<T> {
     pub fn new(work: impl FnOnce() -> core::Result<T> + Send + 'static) -> Self {
-        Job {
-            work: Some(Box::new(work)),
-        }
+        Job { work: Some(Box::new(work)) }
     }
 }
 
@@ -29,13 +27,9 @@ impl<T: ToNapiValue + TypeName + Send + 'static> Task for Job<T> {
     type JsValue = T;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
-        let work = self
-            .work
-            .take()
-            .ok_or_else(|| napi::Error::from_reason("task already ran"))?;
+        let work = self.work.take().ok_or_else(|| napi::Error::from_reason("task already ran"))?;
         // A panic must not unwind into libuv: report it as a PANIC error instead.
-        Ok(catch_unwind(AssertUnwindSafe(work))
-            .unwrap_or_else(|p| Err(core::Error::Panic(panic_message(p)))))
+        Ok(catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|p| Err(core::Error::Panic(panic_message(p)))))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<T> {

@@ -24,10 +24,7 @@ impl TypeName for Date {
 }
 
 impl ValidateNapiValue for Date {
-    unsafe fn validate(
-        env: sys::napi_env,
-        value: sys::napi_value,
-    ) -> napi::Result<sys::napi_value> {
+    unsafe fn validate(env: sys::napi_env, value: sys::napi_value) -> napi::Result<sys::napi_value> {
         let mut is_date = false;
         check_status!(unsafe { sys::napi_is_date(env, value, &mut is_date) })?;
         if !is_date {
@@ -40,18 +37,14 @@ impl ValidateNapiValue for Date {
 impl FromNapiValue for Date {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
         let mut ms = 0.0;
-        check_status!(
-            unsafe { sys::napi_get_date_value(env, value, &mut ms) },
-            "expected a Date"
-        )?;
+        check_status!(unsafe { sys::napi_get_date_value(env, value, &mut ms) }, "expected a Date")?;
         let at = if ms.is_finite() {
             OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok()
         } else {
             None
         };
-        at.map(Date).ok_or_else(|| {
-            napi::Error::new(Status::DateExpected, "invalid Date (out of range or NaN)")
-        })
+        at.map(Date)
+            .ok_or_else(|| napi::Error::new(Status::DateExpected, "invalid Date (out of range or NaN)"))
     }
 }
 
@@ -59,10 +52,7 @@ impl ToNapiValue for Date {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         let ms = (val.0.unix_timestamp_nanos() / 1_000_000) as f64;
         let mut out = ptr::null_mut();
-        check_status!(
-            unsafe { sys::napi_create_date(env, ms, &mut out) },
-            "creating a Date failed"
-        )?;
+        check_status!(unsafe { sys::napi_create_date(env, ms, &mut out) }, "creating a Date failed")?;
         Ok(out)
     }
 }
@@ -77,9 +67,8 @@ fn f32s(v: Vec<f64>) -> Vec<f32> {
 
 /// Memory ids are u64 in the core and plain JS numbers here (exact below 2^53).
 pub fn memory_id(id: i64) -> core::Result<core::MemoryId> {
-    u64::try_from(id).map_err(|_| {
-        core::Error::InvalidInput(format!("memory ids are non-negative integers, got {id}"))
-    })
+    u64::try_from(id)
+        .map_err(|_| core::Error::InvalidInput(format!("memory ids are non-negative integers, got {id}")))
 }
 
 fn js_id(id: core::MemoryId) -> i64 {
@@ -454,11 +443,9 @@ pub fn config_json(options: Option<Value>) -> String {
     }
     fn snake_keys(v: Value) -> Value {
         match v {
-            Value::Object(map) => Value::Object(
-                map.into_iter()
-                    .map(|(k, v)| (snake(&k), snake_keys(v)))
-                    .collect(),
-            ),
+            Value::Object(map) => {
+                Value::Object(map.into_iter().map(|(k, v)| (snake(&k), snake_keys(v))).collect())
+            }
             other => other,
         }
     }

@@ -6,9 +6,7 @@
 
 use memorable_core::{Error, NewMemory};
 use pyo3::prelude::*;
-use pyo3::types::{
-    PyBool, PyDateTime, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyTzInfo,
-};
+use pyo3::types::{PyBool, PyDateTime, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyTzInfo};
 use serde_json::{Map, Number, Value};
 use time::{OffsetDateTime, UtcDateTime};
 
@@ -25,9 +23,7 @@ pub fn json_from_py(obj: &Bound<'_, PyAny>) -> Result<Value, String> {
 
 fn json_from_py_at(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, String> {
     if depth > MAX_JSON_DEPTH {
-        return Err(format!(
-            "nested deeper than {MAX_JSON_DEPTH} levels (or cyclic)"
-        ));
+        return Err(format!("nested deeper than {MAX_JSON_DEPTH} levels (or cyclic)"));
     }
     if obj.is_none() {
         return Ok(Value::Null);
@@ -47,25 +43,16 @@ fn json_from_py_at(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, String
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         let f = f.value();
-        return Number::from_f64(f)
-            .map(Value::Number)
-            .ok_or_else(|| format!("{f} is not a JSON number"));
+        return Number::from_f64(f).map(Value::Number).ok_or_else(|| format!("{f} is not a JSON number"));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(
-            s.to_str().map_err(|e| e.to_string())?.to_owned(),
-        ));
+        return Ok(Value::String(s.to_str().map_err(|e| e.to_string())?.to_owned()));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
         let mut map = Map::with_capacity(d.len());
         for (k, v) in d.iter() {
-            let key = k
-                .cast::<PyString>()
-                .map_err(|_| format!("dict key {k:?} is not a str"))?;
-            map.insert(
-                key.to_str().map_err(|e| e.to_string())?.to_owned(),
-                json_from_py_at(&v, depth + 1)?,
-            );
+            let key = k.cast::<PyString>().map_err(|_| format!("dict key {k:?} is not a str"))?;
+            map.insert(key.to_str().map_err(|e| e.to_string())?.to_owned(), json_from_py_at(&v, depth + 1)?);
         }
         return Ok(Value::Object(map));
     }
@@ -77,14 +64,8 @@ fn json_from_py_at(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, String
             .collect::<Result<_, _>>()
             .map(Value::Array);
     }
-    let type_name = obj
-        .get_type()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "?".into());
-    Err(format!(
-        "a value of type {type_name} is not JSON-compatible"
-    ))
+    let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+    Err(format!("a value of type {type_name} is not JSON-compatible"))
 }
 
 /// A JSON value as the plain Python value (dict, list, str, int, float, bool, None).
@@ -98,14 +79,10 @@ pub fn json_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, Py
             _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
         },
         Value::String(s) => PyString::new(py, s).into_any(),
-        Value::Array(items) => PyList::new(
-            py,
-            items
-                .iter()
-                .map(|v| json_to_py(py, v))
-                .collect::<PyResult<Vec<_>>>()?,
-        )?
-        .into_any(),
+        Value::Array(items) => {
+            PyList::new(py, items.iter().map(|v| json_to_py(py, v)).collect::<PyResult<Vec<_>>>()?)?
+                .into_any()
+        }
         Value::Object(map) => map_to_py(py, map)?.into_any(),
     })
 }
@@ -138,8 +115,7 @@ pub fn datetime_from_py(obj: &Bound<'_, PyAny>) -> PyResult<OffsetDateTime> {
         ));
     }
     // Any tzinfo (zoneinfo included) → UTC, which the `time` conversion reads exactly.
-    dt.call_method1("astimezone", (PyTzInfo::utc(py)?,))?
-        .extract()
+    dt.call_method1("astimezone", (PyTzInfo::utc(py)?,))?.extract()
 }
 
 /// A core timestamp as a timezone-aware UTC `datetime`.
@@ -148,9 +124,7 @@ pub fn datetime_to_py(py: Python<'_>, at: OffsetDateTime) -> PyResult<Bound<'_, 
 }
 
 pub fn opt_datetime(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<OffsetDateTime>> {
-    obj.filter(|o| !o.is_none())
-        .map(datetime_from_py)
-        .transpose()
+    obj.filter(|o| !o.is_none()).map(datetime_from_py).transpose()
 }
 
 /// One item of `remember_batch`: a dict with `text`, `user` and `remember`'s keyword
@@ -182,10 +156,7 @@ pub fn new_memory_from_dict(obj: &Bound<'_, PyAny>) -> PyResult<NewMemory> {
             "lon" => m.lon = Some(value.extract()?),
             "embedding" => m.embedding = Some(value.extract()?),
             other => {
-                return Err(to_py(
-                    py,
-                    Error::InvalidInput(format!("unknown memory field {other:?}")),
-                ));
+                return Err(to_py(py, Error::InvalidInput(format!("unknown memory field {other:?}"))));
             }
         }
     }

@@ -17,9 +17,7 @@ use memorable_core::{self as core, Config, Error, MemoryUpdate, NewMemory, Recal
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyDict};
 
-use crate::convert::{
-    json_from_py, json_to_py, metadata_from_py, new_memory_from_dict, opt_datetime,
-};
+use crate::convert::{json_from_py, json_to_py, metadata_from_py, new_memory_from_dict, opt_datetime};
 use crate::errors::{to_py, OrRaise};
 use crate::types::{Memory, MemoryVersion, Recalled, ScoreBreakdown};
 
@@ -46,9 +44,7 @@ impl Memorable {
     #[pyo3(signature = (path, **config))]
     fn open(py: Python<'_>, path: PathBuf, config: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let config = config_from_kwargs(py, config)?;
-        let inner = py
-            .detach(|| core::Memorable::builder(path).config(config).open())
-            .or_raise(py)?;
+        let inner = py.detach(|| core::Memorable::builder(path).config(config).open()).or_raise(py)?;
         Ok(Memorable { inner })
     }
 
@@ -57,9 +53,7 @@ impl Memorable {
     #[pyo3(signature = (**config))]
     fn in_memory(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         let config = config_from_kwargs(py, config)?;
-        let inner = py
-            .detach(|| core::Builder::in_memory().config(config).open())
-            .or_raise(py)?;
+        let inner = py.detach(|| core::Builder::in_memory().config(config).open()).or_raise(py)?;
         Ok(Memorable { inner })
     }
 
@@ -98,10 +92,7 @@ impl Memorable {
             lat,
             lon,
             tags,
-            metadata: metadata
-                .filter(|m| !m.is_none())
-                .map(metadata_from_py)
-                .transpose()?,
+            metadata: metadata.filter(|m| !m.is_none()).map(metadata_from_py).transpose()?,
             importance,
             embedding,
         };
@@ -110,12 +101,9 @@ impl Memorable {
 
     /// Store many memories in one transaction (all or nothing).
     fn remember_batch(&self, py: Python<'_>, memories: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
-        let memories: Vec<NewMemory> = memories
-            .try_iter()?
-            .map(|item| new_memory_from_dict(&item?))
-            .collect::<PyResult<_>>()?;
-        py.detach(|| self.inner.remember_batch(memories))
-            .or_raise(py)
+        let memories: Vec<NewMemory> =
+            memories.try_iter()?.map(|item| new_memory_from_dict(&item?)).collect::<PyResult<_>>()?;
+        py.detach(|| self.inner.remember_batch(memories)).or_raise(py)
     }
 
     #[pyo3(signature = (
@@ -211,15 +199,10 @@ impl Memorable {
             topics,
             place,
             tags,
-            metadata: metadata
-                .filter(|m| !m.is_none())
-                .map(metadata_from_py)
-                .transpose()?,
+            metadata: metadata.filter(|m| !m.is_none()).map(metadata_from_py).transpose()?,
             importance,
         };
-        py.detach(|| self.inner.update(id, update))
-            .or_raise(py)
-            .map(Memory)
+        py.detach(|| self.inner.update(id, update)).or_raise(py).map(Memory)
     }
 
     fn history(&self, py: Python<'_>, id: u64) -> PyResult<Vec<MemoryVersion>> {

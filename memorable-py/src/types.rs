@@ -138,10 +138,7 @@ impl MemoryVersion {
     }
 
     fn __repr__(&self) -> String {
-        format!(
-            "MemoryVersion(version={}, text={:?})",
-            self.0.version, self.0.text
-        )
+        format!("MemoryVersion(version={}, text={:?})", self.0.version, self.0.text)
     }
 }
 
@@ -186,11 +183,7 @@ pub struct Recalled {
 #[pymethods]
 impl Recalled {
     fn __repr__(&self) -> String {
-        format!(
-            "Recalled(score={}, memory={})",
-            self.score,
-            self.memory.get().__repr__()
-        )
+        format!("Recalled(score={}, memory={})", self.score, self.memory.get().__repr__())
     }
 }
 

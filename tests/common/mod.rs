@@ -88,3 +88,16 @@ pub fn with_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
     let out = tracing::subscriber::with_default(subscriber, f);
     (out, buf.text())
 }
+
+/// A config using the hashing embedder: these tests are about the engine, not the model, and
+/// stay fast and lexical whether or not MiniLM is in the model cache.
+pub fn hashing_config() -> memorable::Config {
+    let mut config = memorable::Config::default();
+    config.embedder = "hashing".into();
+    config
+}
+
+/// `Memorable::open` with the hashing embedder.
+pub fn open_hashing(dir: &std::path::Path) -> Memorable {
+    Memorable::builder(dir).config(hashing_config()).open().unwrap()
+}

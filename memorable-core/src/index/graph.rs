@@ -124,8 +124,7 @@ pub(crate) fn load(
     }
     let [graph_path, data_path] = dump_files(dir, &man.basename);
     for (path, want) in [(&graph_path, man.graph_crc), (&data_path, man.data_crc)] {
-        let got = crc_file(path)
-            .map_err(|e| LoadFailure::Corrupt(format!("{}: {e}", path.display())))?;
+        let got = crc_file(path).map_err(|e| LoadFailure::Corrupt(format!("{}: {e}", path.display())))?;
         if got != want {
             return Err(LoadFailure::Corrupt(format!("checksum mismatch in {}", path.display())));
         }
@@ -161,17 +160,14 @@ pub(crate) fn dump(
 ) -> Result<()> {
     let dir = target.dir;
     fs::create_dir_all(dir)?;
-    let previous: Option<Manifest> = fs::read_to_string(manifest_path(dir, user_key))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let previous: Option<Manifest> =
+        fs::read_to_string(manifest_path(dir, user_key)).ok().and_then(|t| serde_json::from_str(&t).ok());
     // A fresh basename each time, so the files the current manifest names stay intact until
     // the new manifest replaces it.
     let generation = previous.as_ref().map_or(0, |p| generation_of(&p.basename) + 1);
     let wanted = format!("u{user_key}-g{generation}");
-    let basename = graph
-        .hnsw
-        .file_dump(dir, &wanted)
-        .map_err(|e| Error::Storage(format!("index dump failed: {e}")))?;
+    let basename =
+        graph.hnsw.file_dump(dir, &wanted).map_err(|e| Error::Storage(format!("index dump failed: {e}")))?;
     let [graph_path, data_path] = dump_files(dir, &basename);
     let man = Manifest {
         format: DUMP_FORMAT,
@@ -205,8 +201,7 @@ pub(crate) fn dump(
 /// Remove every file of a user's dump.
 pub(crate) fn remove(dir: &Path, user_key: UserKey) {
     let path = manifest_path(dir, user_key);
-    if let Some(man) =
-        fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<Manifest>(&t).ok())
+    if let Some(man) = fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<Manifest>(&t).ok())
     {
         for f in dump_files(dir, &man.basename) {
             let _ = fs::remove_file(f);

@@ -71,7 +71,9 @@ fn run(cache: &IndexCache, signal: &Signal) {
                 let _e = span.enter();
                 // A panic inside hnsw_rs must not kill indexing for everyone; the vectors stay
                 // pending (searched exactly) and the index is rebuilt at next load.
-                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| index.drain(DRAIN_CHUNK, false))).is_err() {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| index.drain(DRAIN_CHUNK, false)))
+                    .is_err()
+                {
                     tracing::error!(user_key = index.user_key, "indexing panicked; vectors stay pending");
                     break;
                 }

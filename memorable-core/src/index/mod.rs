@@ -226,19 +226,37 @@ impl UserIndex {
         let st = self.state.read();
         let eligible = |mid: &MemoryId| allowed.is_none_or(|a| a.contains(mid));
         let mut hits: Vec<(MemoryId, f32)> = Vec::with_capacity(k + st.pending.len().min(k));
-        if self.graph.hnsw.get_nb_point() > 0 {
-            let accept = |vid: &usize| st.live.get(&(*vid as VectorId)).is_some_and(eligible);
-            let in_graph = st.live.len() - st.pending.len();
-            let filtered = allowed.is_some() || self.graph.hnsw.get_nb_point() > in_graph;
-            let found = if filtered {
-                self.graph.hnsw.search_filter(query, k, ef.max(k), Some(&accept))
-            } else {
-                self.graph.hnsw.search(query, k, ef.max(k))
+        let points = self.graph.hnsw.get_nb_point();
+        if points > 0 {
+            let in_graph = st.live.len().saturating_sub(st.pending.len());
+            let tombstones = points.saturating_sub(in_graph);
+            // hnsw_rs' own filter keeps exploring the graph until it finds k accepted points,
+            // which costs far more than asking for a few more neighbours and dropping the
+            // rejected ones. Over-fetch by the expected rejection rate, and use the filter
+            // only when the accepted share is small (or over-fetching came up short).
+            let share = match allowed {
+                Some(a) => a.len() as f64 / in_graph.max(1) as f64,
+                None => in_graph as f64 / points as f64,
             };
-            hits.extend(found.into_iter().filter_map(|n| {
-                let mid = *st.live.get(&(n.d_id as VectorId))?;
-                Some((mid, 1.0 - n.distance))
-            }));
+            let accept = |vid: &usize| st.live.get(&(*vid as VectorId)).is_some_and(eligible);
+            let resolve = |found: Vec<hnsw_rs::prelude::Neighbour>| -> Vec<(MemoryId, f32)> {
+                found
+                    .into_iter()
+                    .filter(|n| accept(&n.d_id))
+                    .filter_map(|n| Some((*st.live.get(&(n.d_id as VectorId))?, 1.0 - n.distance)))
+                    .collect()
+            };
+            let mut found = Vec::new();
+            if allowed.is_none() && tombstones == 0 {
+                found = resolve(self.graph.hnsw.search(query, k, ef.max(k)));
+            } else if share >= 0.1 {
+                let wide = ((k as f64 / share) * 1.2).ceil() as usize + 8;
+                found = resolve(self.graph.hnsw.search(query, wide, ef.max(wide)));
+            }
+            if found.len() < k.min(in_graph) {
+                found = resolve(self.graph.hnsw.search_filter(query, k, ef.max(k), Some(&accept)));
+            }
+            hits.extend(found);
         }
         for (vid, mid, v) in &st.pending {
             if st.live.contains_key(vid) && eligible(mid) {

@@ -1,9 +1,28 @@
-//! Model backends. [`Embedder`] turns text into unit vectors; [`HashingEmbedder`] is the
-//! dependency-free fallback used when no model weights are present.
+//! Model backends. [`Embedder`] turns text into unit vectors; [`CandleBertEmbedder`] runs a
+//! sentence-transformers BERT (all-MiniLM-L6-v2 by default) with candle; [`HashingEmbedder`]
+//! is the dependency-free fallback used when no model weights are present. [`cache`] holds
+//! the model cache and its manifest, [`select`] picks a model for the machine.
 
+pub mod cache;
+#[cfg(feature = "candle")]
+pub mod candle_bert;
 mod hashing;
+pub mod select;
 
+#[cfg(feature = "candle")]
+pub use candle_bert::{BertOptions, CandleBertEmbedder};
 pub use hashing::HashingEmbedder;
+pub use select::{Profile, SelectionReport};
+
+/// Where the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    #[default]
+    Cpu,
+    Cuda,
+    Metal,
+}
 
 use crate::error::Result;
 

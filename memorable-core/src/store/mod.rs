@@ -48,9 +48,7 @@ impl Store {
             .map_err(|e| not_writable(dir, e))?;
         match lock.try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::Locked { path: dir.to_path_buf() })
-            }
+            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked { path: dir.to_path_buf() }),
             Err(std::fs::TryLockError::Error(e)) => return Err(not_writable(dir, e)),
         }
         let db = dir.join(DB_FILE);

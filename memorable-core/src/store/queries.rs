@@ -72,9 +72,7 @@ pub(crate) fn blob_to_vector(b: &[u8]) -> Result<Vec<f32>> {
 // ---- meta -------------------------------------------------------------------------------
 
 pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
 
 pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
@@ -103,7 +101,6 @@ pub(crate) fn ensure_user(conn: &Connection, user: &str, now: i64) -> Result<Use
         .execute(params![user, now])?;
     Ok(conn.last_insert_rowid())
 }
-
 
 // ---- memories ---------------------------------------------------------------------------
 
@@ -390,9 +387,8 @@ pub(crate) fn live_vector_ids(
     user_key: UserKey,
     model_id: &str,
 ) -> Result<Vec<(VectorId, MemoryId)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT vector_id, memory_id FROM vectors WHERE user_key = ?1 AND model_id = ?2",
-    )?;
+    let mut stmt = conn
+        .prepare_cached("SELECT vector_id, memory_id FROM vectors WHERE user_key = ?1 AND model_id = ?2")?;
     let rows = stmt.query_map(params![user_key, model_id], |r| {
         Ok((r.get::<_, i64>(0)? as VectorId, r.get::<_, i64>(1)? as MemoryId))
     })?;
@@ -548,4 +544,3 @@ pub(crate) fn counts(conn: &Connection) -> Result<Counts> {
         versions: one("SELECT count(*) FROM memory_versions")?,
     })
 }
-

@@ -1,0 +1,249 @@
+//! Sentence embeddings with a BERT model run by candle, from a sentence-transformers
+//! directory (config.json, tokenizer.json, model.safetensors, sentence_bert_config.json):
+//! tokenize, truncate at the model's `max_seq_length`, run BERT in length-sorted padded
+//! batches, mean-pool over the attention mask, L2-normalize. The same recipe as
+//! sentence-transformers, so vectors match it (cosine >= 0.9999 on the reference set).
+//!
+//! Thread safety: the embedder is `Send + Sync`; concurrent `embed` calls share one
+//! rayon pool of [`BertOptions::threads`] threads, which bounds the CPU it takes.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use tokenizers::{PaddingParams, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+use super::hashing::normalize;
+use super::{DeviceKind, Embedder};
+use crate::error::{Error, Result};
+
+/// How to load and run a [`CandleBertEmbedder`].
+#[derive(Debug, Clone)]
+pub struct BertOptions {
+    /// Stored beside every vector; must name the weights exactly.
+    pub model_id: String,
+    /// Threads of the embedder's rayon pool (CPU matmuls run on it).
+    pub threads: usize,
+    /// Texts per forward pass.
+    pub batch_size: usize,
+    pub device: DeviceKind,
+}
+
+impl Default for BertOptions {
+    fn default() -> Self {
+        BertOptions {
+            model_id: "sentence-transformers/all-MiniLM-L6-v2".into(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            batch_size: 32,
+            device: DeviceKind::Cpu,
+        }
+    }
+}
+
+/// A BERT sentence embedder (mean pooling, normalized), e.g. all-MiniLM-L6-v2.
+pub struct CandleBertEmbedder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+    pool: rayon::ThreadPool,
+    dim: usize,
+    max_seq_length: usize,
+    batch_size: usize,
+    model_id: String,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for CandleBertEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CandleBertEmbedder")
+            .field("model_id", &self.model_id)
+            .field("dir", &self.dir)
+            .field("dim", &self.dim)
+            .field("max_seq_length", &self.max_seq_length)
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
+fn model_err(dir: &Path, what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Model(format!("{what} in {}: {e}", dir.display()))
+}
+
+impl CandleBertEmbedder {
+    /// Load a sentence-transformers directory. Weights are memory-mapped while loading.
+    pub fn load(dir: impl AsRef<Path>, opts: BertOptions) -> Result<Self> {
+        let dir = dir.as_ref();
+        let _span = tracing::info_span!("load_bert", dir = %dir.display()).entered();
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name)).map_err(|e| model_err(dir, &format!("reading {name}"), e))
+        };
+        let config: BertConfig = serde_json::from_str(&read("config.json")?)
+            .map_err(|e| model_err(dir, "parsing config.json", e))?;
+        // sentence-transformers' own limit (256 for MiniLM) is below BERT's position table.
+        let max_seq_length = match read("sentence_bert_config.json") {
+            Ok(s) => serde_json::from_str::<serde_json::Value>(&s)
+                .map_err(|e| model_err(dir, "parsing sentence_bert_config.json", e))?
+                .get("max_seq_length")
+                .and_then(|v| v.as_u64())
+                .map_or(config.max_position_embeddings, |n| n as usize),
+            Err(_) => config.max_position_embeddings,
+        }
+        .min(config.max_position_embeddings);
+
+        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| model_err(dir, "loading tokenizer.json", e))?;
+        // The shipped tokenizer pads and truncates to a fixed 128; we truncate at the
+        // model's limit and pad per batch ourselves.
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: max_seq_length,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+                direction: TruncationDirection::Right,
+            }))
+            .map_err(|e| model_err(dir, "configuring truncation", e))?;
+        tokenizer.with_padding(None::<PaddingParams>);
+
+        let device = make_device(opts.device)?;
+        let weights = dir.join("model.safetensors");
+        // SAFETY: the file is mapped read-only and only while loading; the cache files are
+        // written once (atomically renamed into place) and never modified in place.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
+            .map_err(|e| model_err(dir, "mapping model.safetensors", e))?;
+        let model = BertModel::load(vb, &config).map_err(|e| model_err(dir, "loading BERT weights", e))?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads.max(1))
+            .thread_name(|i| format!("memorable-embed-{i}"))
+            .build()
+            .map_err(|e| Error::Internal(format!("embedding thread pool: {e}")))?;
+        Ok(CandleBertEmbedder {
+            model,
+            tokenizer,
+            device,
+            pool,
+            dim: config.hidden_size,
+            max_seq_length,
+            batch_size: opts.batch_size.max(1),
+            model_id: opts.model_id,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Longest input in tokens (special tokens included); longer texts are truncated.
+    pub fn max_seq_length(&self) -> usize {
+        self.max_seq_length
+    }
+
+    /// The device the model runs on.
+    pub fn device_kind(&self) -> DeviceKind {
+        if self.device.is_cuda() {
+            DeviceKind::Cuda
+        } else if self.device.is_metal() {
+            DeviceKind::Metal
+        } else {
+            DeviceKind::Cpu
+        }
+    }
+
+    /// Token ids of each text after truncation (special tokens included).
+    pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        texts
+            .iter()
+            .map(|t| {
+                if t.trim().is_empty() {
+                    return Err(Error::EmptyText);
+                }
+                let enc = self
+                    .tokenizer
+                    .encode_fast(*t, true)
+                    .map_err(|e| Error::Model(format!("tokenizing: {e}")))?;
+                Ok(enc.get_ids().to_vec())
+            })
+            .collect()
+    }
+
+    /// Number of tokens the model sees for each text (at most [`Self::max_seq_length`]).
+    pub fn token_counts(&self, texts: &[&str]) -> Result<Vec<usize>> {
+        Ok(self.tokenize(texts)?.iter().map(Vec::len).collect())
+    }
+
+    /// One forward pass over same-batch texts; returns normalized mean-pooled vectors.
+    fn forward(&self, batch: &[&[u32]]) -> candle_core::Result<Vec<Vec<f32>>> {
+        let n = batch.len();
+        let len = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
+        let mut ids = vec![0u32; n * len];
+        let mut mask = vec![0u32; n * len];
+        for (row, tokens) in batch.iter().enumerate() {
+            ids[row * len..row * len + tokens.len()].copy_from_slice(tokens);
+            mask[row * len..row * len + tokens.len()].fill(1);
+        }
+        let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
+        let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
+        let types = ids.zeros_like()?;
+        let hidden = self.model.forward(&ids, &types, Some(&mask))?; // (n, len, dim)
+        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)
+        let summed = hidden.broadcast_mul(&mask)?.sum(1)?; // (n, dim)
+        let counts = mask.sum(1)?; // (n, 1)
+        let mut vectors = summed.broadcast_div(&counts)?.to_vec2::<f32>()?;
+        vectors.iter_mut().for_each(|v| normalize(v));
+        Ok(vectors)
+    }
+}
+
+impl Embedder for CandleBertEmbedder {
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tokens = self.tokenize(texts)?;
+        // Sort by length so each batch pads to a similar length (less wasted compute).
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| tokens[i].len());
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        self.pool.install(|| -> Result<()> {
+            for chunk in order.chunks(self.batch_size) {
+                let batch: Vec<&[u32]> = chunk.iter().map(|&i| tokens[i].as_slice()).collect();
+                let vectors =
+                    self.forward(&batch).map_err(|e| Error::Model(format!("BERT forward pass: {e}")))?;
+                for (&i, v) in chunk.iter().zip(vectors) {
+                    out[i] = v;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+}
+
+fn make_device(kind: DeviceKind) -> Result<Device> {
+    let dev: candle_core::Result<Device> = match kind {
+        DeviceKind::Cpu => Ok(Device::Cpu),
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => Device::new_cuda(0),
+        #[cfg(feature = "metal")]
+        DeviceKind::Metal => Device::new_metal(0),
+        #[allow(unreachable_patterns)]
+        other => return Err(Error::Model(format!("device {other:?} is not compiled into this build"))),
+    };
+    dev.map_err(|e| Error::Model(format!("opening device {kind:?}: {e}")))
+}
+
+/// GPU backends usable right now (compiled in and a device answers).
+pub fn gpu_available() -> (bool, bool) {
+    #[cfg(feature = "cuda")]
+    let cuda = Device::new_cuda(0).is_ok();
+    #[cfg(not(feature = "cuda"))]
+    let cuda = false;
+    #[cfg(feature = "metal")]
+    let metal = Device::new_metal(0).is_ok();
+    #[cfg(not(feature = "metal"))]
+    let metal = false;
+    (cuda, metal)
+}

@@ -1,0 +1,757 @@
+//! Model selection: which model serves a role (embedding now; emotion and generation later),
+//! on which device, with which resource limits, and why.
+//!
+//! Selection is split so it can be tested without a machine to match:
+//! - [`Environment::detect`] reads the machine (profile, GPUs, memory, CPUs);
+//! - [`CacheState::inspect`] reads the model cache (every file checked against the manifest);
+//! - [`plan`] is a pure function of those two, the [`Catalog`] and the [`Request`]: the same
+//!   inputs always give the same ordered fallback chain, limits and reasons;
+//! - [`resolve_embedder`] walks the chain, loading each candidate until one works (a load
+//!   failure is recorded and the next one is tried, down to the hashing embedder), warms the
+//!   winner up, and returns it with a [`SelectionReport`] of every decision.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::cache::{self, Manifest};
+#[cfg(feature = "candle")]
+use super::candle_bert::{BertOptions, CandleBertEmbedder};
+pub use super::DeviceKind;
+use super::{Embedder, HashingEmbedder};
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// Name of the built-in fallback in the catalog (and in `Config.embedder`).
+pub const HASHING: &str = "hashing";
+/// `Config.embedder` value that lets selection choose.
+pub const AUTO: &str = "auto";
+
+/// Where the engine runs: an app on someone's machine, or a dedicated server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Share the machine: at most 4 threads, smaller batches.
+    #[default]
+    Local,
+    /// Own the machine: every core, larger batches, larger models when they fit.
+    Server,
+}
+
+impl std::str::FromStr for Profile {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "local" => Ok(Profile::Local),
+            "server" => Ok(Profile::Server),
+            other => {
+                Err(Error::InvalidConfig(format!("profile must be \"local\" or \"server\", got {other:?}")))
+            }
+        }
+    }
+}
+
+/// What a model is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Embedding,
+    Emotion,
+    Generation,
+}
+
+/// How a catalog model is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// A sentence-transformers BERT directory run by candle.
+    CandleBert,
+    /// The built-in hashing embedder (no files).
+    Hashing,
+}
+
+/// One model the engine knows how to use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    pub name: String,
+    pub role: Role,
+    pub model_id: String,
+    pub backend: Backend,
+    pub dim: usize,
+    /// Download size in MB (0 for built-ins).
+    pub size_mb: u64,
+    /// Resident memory it needs to run at the default batch size, in MB.
+    pub memory_mb: u64,
+    pub devices: Vec<DeviceKind>,
+    pub profiles: Vec<Profile>,
+    /// Higher is better; `auto` tries models best first.
+    pub quality: u32,
+}
+
+/// Every model per role, best first within a role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub entries: Vec<CatalogEntry>,
+}
+
+impl Catalog {
+    /// The models this build knows: the manifest's plus the hashing fallback.
+    pub fn builtin(hashing_dim: usize) -> Catalog {
+        let mut entries: Vec<CatalogEntry> = Manifest::builtin()
+            .models
+            .iter()
+            .filter(|m| m.role == "embedding" && m.backend == "candle-bert")
+            .map(|m| CatalogEntry {
+                name: m.name.clone(),
+                role: Role::Embedding,
+                model_id: m.model_id.clone(),
+                backend: Backend::CandleBert,
+                dim: m.dim,
+                size_mb: m.files.iter().map(|f| f.size).sum::<u64>().div_ceil(1 << 20),
+                // Weights + tokenizer + activations of a 32 x 256-token batch.
+                memory_mb: 300,
+                devices: vec![DeviceKind::Cpu, DeviceKind::Cuda, DeviceKind::Metal],
+                profiles: vec![Profile::Local, Profile::Server],
+                quality: 100,
+            })
+            .collect();
+        entries.push(hashing_entry(hashing_dim));
+        Catalog { entries }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&CatalogEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+
+    fn by_model_id(&self, model_id: &str) -> Option<&CatalogEntry> {
+        self.entries.iter().find(|e| e.model_id == model_id)
+    }
+
+    /// A role's entries, best first (ties keep catalog order).
+    fn ranked(&self, role: Role) -> Vec<&CatalogEntry> {
+        let mut v: Vec<&CatalogEntry> = self.entries.iter().filter(|e| e.role == role).collect();
+        v.sort_by_key(|e| std::cmp::Reverse(e.quality));
+        v
+    }
+}
+
+fn hashing_entry(dim: usize) -> CatalogEntry {
+    CatalogEntry {
+        name: HASHING.into(),
+        role: Role::Embedding,
+        model_id: HashingEmbedder::new(dim).model_id().to_owned(),
+        backend: Backend::Hashing,
+        dim,
+        size_mb: 0,
+        memory_mb: 1,
+        devices: vec![DeviceKind::Cpu],
+        profiles: vec![Profile::Local, Profile::Server],
+        quality: 0,
+    }
+}
+
+/// The facts about the machine that selection depends on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    pub profile: Profile,
+    /// A CUDA device answers (only checked in builds with the `cuda` feature).
+    pub cuda: bool,
+    /// A Metal device answers (only checked in builds with the `metal` feature).
+    pub metal: bool,
+    pub total_memory_mb: u64,
+    pub available_memory_mb: u64,
+    pub cpus: usize,
+    /// This build can run candle models (the `candle` feature).
+    pub candle: bool,
+}
+
+impl Environment {
+    /// Read the machine. `profile` comes from the config; else `MEMORABLE_PROFILE`; else local.
+    pub fn detect(profile: Option<Profile>) -> Environment {
+        let profile = profile
+            .or_else(|| std::env::var("MEMORABLE_PROFILE").ok().and_then(|p| p.parse().ok()))
+            .unwrap_or_default();
+        let (total, available) = memory_mb();
+        #[cfg(feature = "candle")]
+        let (cuda, metal) = super::candle_bert::gpu_available();
+        #[cfg(not(feature = "candle"))]
+        let (cuda, metal) = (false, false);
+        Environment {
+            profile,
+            cuda,
+            metal,
+            total_memory_mb: total,
+            available_memory_mb: available,
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            candle: cfg!(feature = "candle"),
+        }
+    }
+}
+
+/// (total, available) memory in MB from /proc/meminfo; elsewhere unknown, taken as ample.
+fn memory_mb() -> (u64, u64) {
+    let ample = (u64::MAX / 2, u64::MAX / 2);
+    let Ok(info) = std::fs::read_to_string("/proc/meminfo") else {
+        return ample;
+    };
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map(|kb| kb / 1024)
+    };
+    match (field("MemTotal:"), field("MemAvailable:")) {
+        (Some(t), Some(a)) => (t, a),
+        _ => ample,
+    }
+}
+
+/// State of one catalog model in the cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", content = "reason", rename_all = "lowercase")]
+pub enum CacheStatus {
+    /// Needs no files.
+    Builtin,
+    /// All files present and verified.
+    Ready,
+    /// Not fetched (or the cache location is unknown).
+    Missing(String),
+    /// Present but a file fails its size or SHA-256 check.
+    Corrupt(String),
+}
+
+impl CacheStatus {
+    fn usable(&self) -> bool {
+        matches!(self, CacheStatus::Builtin | CacheStatus::Ready)
+    }
+    fn reason(&self) -> String {
+        match self {
+            CacheStatus::Builtin => "built in".into(),
+            CacheStatus::Ready => "cached and verified".into(),
+            CacheStatus::Missing(r) => format!("missing: {r}"),
+            CacheStatus::Corrupt(r) => format!("corrupt: {r}"),
+        }
+    }
+}
+
+/// What the model cache holds, per catalog name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheState {
+    pub dir: Option<PathBuf>,
+    pub models: BTreeMap<String, CacheStatus>,
+}
+
+impl CacheState {
+    /// Check every catalog model in `dir` against the manifest.
+    pub fn inspect(dir: Option<&Path>, catalog: &Catalog) -> CacheState {
+        let manifest = Manifest::builtin();
+        let models = catalog
+            .entries
+            .iter()
+            .map(|e| {
+                let status = match (e.backend, dir, manifest.get(&e.name)) {
+                    (Backend::Hashing, _, _) => CacheStatus::Builtin,
+                    (_, None, _) => {
+                        CacheStatus::Missing("no model cache directory (set MEMORABLE_HOME)".into())
+                    }
+                    (_, _, None) => CacheStatus::Missing("not in models/manifest.json".into()),
+                    (_, Some(dir), Some(m)) => match cache::verify(&dir.join(&e.name), m) {
+                        Ok(()) => CacheStatus::Ready,
+                        Err(r) if r.starts_with("not in the model cache") => CacheStatus::Missing(r),
+                        Err(r) => CacheStatus::Corrupt(r),
+                    },
+                };
+                (e.name.clone(), status)
+            })
+            .collect();
+        CacheState { dir: dir.map(Path::to_path_buf), models }
+    }
+
+    fn status(&self, name: &str) -> CacheStatus {
+        self.models.get(name).cloned().unwrap_or_else(|| CacheStatus::Missing("not in the cache".into()))
+    }
+}
+
+/// What is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub role: Role,
+    /// `"auto"` or a catalog name.
+    pub choice: &'a str,
+    /// Model id of the vectors already in the store, if any.
+    pub stored_model_id: Option<&'a str>,
+}
+
+/// Threads and batch size the chosen model may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceLimits {
+    pub threads: usize,
+    pub batch_size: usize,
+}
+
+/// What happened to one model while selecting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Picked and loaded.
+    Chosen,
+    /// Eligible, waiting in the fallback chain (not tried because an earlier one loaded).
+    Candidate,
+    /// Not eligible here.
+    Skipped,
+    /// Tried and failed to load.
+    Failed,
+}
+
+/// One model considered, and why it was or was not used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub model: String,
+    pub outcome: Outcome,
+    pub reason: String,
+}
+
+/// The pure result of [`plan`]: models to try in order, and the limits to run them with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// (catalog name, device) best first; the last is the most reliable fallback.
+    pub chain: Vec<(String, DeviceKind)>,
+    pub limits: ResourceLimits,
+    pub decisions: Vec<Decision>,
+    pub notes: Vec<String>,
+}
+
+/// Threads and batch size from the profile and machine.
+pub fn limits(env: &Environment, device: DeviceKind) -> ResourceLimits {
+    let cpus = env.cpus.max(1);
+    let threads = match env.profile {
+        Profile::Local => cpus.min(4),
+        Profile::Server => cpus,
+    };
+    let mut batch_size = match env.profile {
+        Profile::Local => 16,
+        Profile::Server => 32,
+    };
+    if device != DeviceKind::Cpu {
+        batch_size = 64;
+    }
+    if env.available_memory_mb < 1024 {
+        batch_size = batch_size.min(8);
+    }
+    ResourceLimits { threads, batch_size }
+}
+
+fn fetch_hint(name: &str) -> String {
+    format!("run scripts/fetch-model.sh {name} or `memorable models fetch {name}`")
+}
+
+/// Choose the fallback chain for a request. Pure: same inputs, same plan.
+pub fn plan(catalog: &Catalog, env: &Environment, cache: &CacheState, req: &Request<'_>) -> Result<Plan> {
+    let mut decisions = Vec::new();
+    let mut notes = Vec::new();
+    let device_for = |e: &CatalogEntry| {
+        if e.backend == Backend::Hashing {
+            DeviceKind::Cpu
+        } else if env.cuda && e.devices.contains(&DeviceKind::Cuda) {
+            DeviceKind::Cuda
+        } else if env.metal && e.devices.contains(&DeviceKind::Metal) {
+            DeviceKind::Metal
+        } else {
+            DeviceKind::Cpu
+        }
+    };
+    let runnable = |e: &CatalogEntry| -> std::result::Result<(), String> {
+        if e.backend == Backend::CandleBert && !env.candle {
+            return Err("this build has no candle support (the `candle` feature is off)".into());
+        }
+        let status = cache.status(&e.name);
+        if !status.usable() {
+            return Err(format!("{}; {}", status.reason(), fetch_hint(&e.name)));
+        }
+        Ok(())
+    };
+
+    let chain: Vec<(String, DeviceKind)> = if req.choice != AUTO {
+        // An explicit choice is honoured or refused, never silently replaced.
+        let e = catalog.get(req.choice).filter(|e| e.role == req.role).ok_or_else(|| {
+            let names: Vec<&str> = catalog.ranked(req.role).iter().map(|e| e.name.as_str()).collect();
+            Error::InvalidConfig(format!(
+                "unknown embedder {:?}; choose \"auto\" or one of {}",
+                req.choice,
+                names.join(", ")
+            ))
+        })?;
+        if let Some(stored) = req.stored_model_id.filter(|s| *s != e.model_id) {
+            tracing::error!(
+                stored,
+                chosen = %e.model_id,
+                "the store's vectors were made by another model; open with embedder \"auto\" or re-embed it (`memorable reembed --model {}`)",
+                e.name
+            );
+            return Err(Error::ModelMismatch { stored: stored.to_owned(), current: e.model_id.clone() });
+        }
+        runnable(e).map_err(|r| Error::Model(format!("embedder {:?} cannot be used: {r}", e.name)))?;
+        if e.memory_mb > env.available_memory_mb {
+            notes.push(format!(
+                "{} needs ~{} MB but only {} MB are available; using it anyway because it was chosen explicitly",
+                e.name, e.memory_mb, env.available_memory_mb
+            ));
+        }
+        decisions.push(Decision {
+            model: e.name.clone(),
+            outcome: Outcome::Candidate,
+            reason: "chosen explicitly in the configuration".into(),
+        });
+        vec![(e.name.clone(), device_for(e))]
+    } else if let Some(stored) = req.stored_model_id {
+        // An existing store keeps the model its vectors were made with.
+        let Some(e) = catalog.by_model_id(stored).filter(|e| e.role == req.role) else {
+            let best = catalog.ranked(req.role).first().map(|e| e.model_id.clone()).unwrap_or_default();
+            return Err(Error::ModelMismatch { stored: stored.to_owned(), current: best });
+        };
+        runnable(e).map_err(|r| {
+            Error::Model(format!(
+                "the store's vectors were made by {stored} ({:?}), which cannot be used here: {r}",
+                e.name
+            ))
+        })?;
+        decisions.push(Decision {
+            model: e.name.clone(),
+            outcome: Outcome::Candidate,
+            reason: format!("the store's vectors were made by {stored}"),
+        });
+        if let Some(better) = catalog
+            .ranked(req.role)
+            .into_iter()
+            .find(|b| b.quality > e.quality && runnable(b).is_ok() && b.profiles.contains(&env.profile))
+        {
+            notes.push(format!(
+                "{} is available and better than {}; `memorable reembed --model {}` (Memorable::reembed) migrates this store to it",
+                better.name, e.name, better.name
+            ));
+        }
+        vec![(e.name.clone(), device_for(e))]
+    } else {
+        let mut chain = Vec::new();
+        for e in catalog.ranked(req.role) {
+            let verdict = if !e.profiles.contains(&env.profile) {
+                Err(format!("not meant for the {:?} profile", env.profile).to_lowercase())
+            } else if let Err(r) = runnable(e) {
+                Err(r)
+            } else if e.memory_mb > env.available_memory_mb {
+                Err(format!(
+                    "needs ~{} MB of memory, only {} MB available",
+                    e.memory_mb, env.available_memory_mb
+                ))
+            } else {
+                Ok(())
+            };
+            match verdict {
+                Ok(()) => {
+                    let device = device_for(e);
+                    decisions.push(Decision {
+                        model: e.name.clone(),
+                        outcome: Outcome::Candidate,
+                        reason: format!("fits: {} on {device:?}", cache.status(&e.name).reason())
+                            .to_lowercase(),
+                    });
+                    chain.push((e.name.clone(), device));
+                }
+                Err(reason) => {
+                    decisions.push(Decision { model: e.name.clone(), outcome: Outcome::Skipped, reason })
+                }
+            }
+        }
+        chain
+    };
+    let first_device = chain.first().map_or(DeviceKind::Cpu, |c| c.1);
+    Ok(Plan { chain, limits: limits(env, first_device), decisions, notes })
+}
+
+/// Every decision of a selection, for logs, `stats()` and `memorable models list`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelectionReport {
+    pub role: Role,
+    /// What was asked for (`"auto"`, a catalog name, or `"custom"` for `Builder::embedder`).
+    pub requested: String,
+    /// Catalog name of the model in use (`"custom"` for an application-supplied embedder).
+    pub chosen: String,
+    pub model_id: String,
+    pub device: DeviceKind,
+    /// True when the hashing fallback is in use.
+    pub fallback: bool,
+    /// Why the fallback is in use (`None` when it is not, or was chosen explicitly).
+    pub fallback_reason: Option<String>,
+    pub limits: ResourceLimits,
+    pub environment: Option<Environment>,
+    pub model_dir: Option<PathBuf>,
+    pub decisions: Vec<Decision>,
+    pub notes: Vec<String>,
+    /// Time to load the chosen model, and to embed one warm-up text, in milliseconds.
+    pub load_ms: f64,
+    pub warm_up_ms: f64,
+}
+
+impl SelectionReport {
+    /// The report for an embedder the application passed in itself.
+    pub fn custom(embedder: &dyn Embedder) -> SelectionReport {
+        SelectionReport {
+            role: Role::Embedding,
+            requested: "custom".into(),
+            chosen: "custom".into(),
+            model_id: embedder.model_id().to_owned(),
+            device: DeviceKind::Cpu,
+            fallback: embedder.is_fallback(),
+            fallback_reason: None,
+            limits: ResourceLimits { threads: 0, batch_size: 0 },
+            environment: None,
+            model_dir: None,
+            decisions: vec![Decision {
+                model: "custom".into(),
+                outcome: Outcome::Chosen,
+                reason: "embedder supplied by the application (Builder::embedder)".into(),
+            }],
+            notes: Vec::new(),
+            load_ms: 0.0,
+            warm_up_ms: 0.0,
+        }
+    }
+
+    /// A few lines for humans (the CLI prints this).
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{} model: {} ({}) on {}, {} threads, batch {}{}\n",
+            format!("{:?}", self.role).to_lowercase(),
+            self.chosen,
+            self.model_id,
+            format!("{:?}", self.device).to_lowercase(),
+            self.limits.threads,
+            self.limits.batch_size,
+            if self.fallback { " [FALLBACK]" } else { "" }
+        );
+        if let Some(r) = &self.fallback_reason {
+            s.push_str(&format!("  fallback because: {r}\n"));
+        }
+        for d in &self.decisions {
+            s.push_str(&format!(
+                "  {:<10} {:<9} {}\n",
+                d.model,
+                format!("{:?}", d.outcome).to_lowercase(),
+                d.reason
+            ));
+        }
+        for n in &self.notes {
+            s.push_str(&format!("  note: {n}\n"));
+        }
+        s
+    }
+}
+
+/// Load one catalog model.
+pub fn load_embedder(
+    entry: &CatalogEntry,
+    model_dir: Option<&Path>,
+    device: DeviceKind,
+    limits: ResourceLimits,
+) -> Result<Arc<dyn Embedder>> {
+    match entry.backend {
+        Backend::Hashing => Ok(Arc::new(HashingEmbedder::new(entry.dim))),
+        #[cfg(feature = "candle")]
+        Backend::CandleBert => {
+            let dir =
+                model_dir.ok_or_else(|| Error::Model("no model cache directory".into()))?.join(&entry.name);
+            let e = CandleBertEmbedder::load(
+                &dir,
+                BertOptions {
+                    model_id: entry.model_id.clone(),
+                    threads: limits.threads,
+                    batch_size: limits.batch_size,
+                    device,
+                },
+            )?;
+            if e.dim() != entry.dim {
+                return Err(Error::Model(format!(
+                    "{} makes {}-dimensional vectors, the catalog says {}",
+                    entry.name,
+                    e.dim(),
+                    entry.dim
+                )));
+            }
+            Ok(Arc::new(e))
+        }
+        #[cfg(not(feature = "candle"))]
+        Backend::CandleBert => {
+            let _ = (model_dir, device, limits);
+            Err(Error::Model("this build has no candle support".into()))
+        }
+    }
+}
+
+/// Select, load and warm up the embedder for a store, per `config.embedder`.
+pub fn resolve_embedder(
+    config: &Config,
+    stored_model_id: Option<&str>,
+) -> Result<(Arc<dyn Embedder>, SelectionReport)> {
+    let env = Environment::detect(config.profile);
+    let catalog = Catalog::builtin(config.hashing_dim);
+    let dir = cache::cache_dir(config.model_dir.as_deref());
+    let cache = CacheState::inspect(dir.as_deref(), &catalog);
+    let req = Request { role: Role::Embedding, choice: &config.embedder, stored_model_id };
+    resolve_with(&catalog, &env, &cache, &req)
+}
+
+/// [`resolve_embedder`] with every input given (tests inject environments and caches here).
+pub fn resolve_with(
+    catalog: &Catalog,
+    env: &Environment,
+    cache: &CacheState,
+    req: &Request<'_>,
+) -> Result<(Arc<dyn Embedder>, SelectionReport)> {
+    let plan = plan(catalog, env, cache, req)?;
+    let mut decisions = plan.decisions;
+    let mut failures: Vec<String> = Vec::new();
+    for (name, device) in &plan.chain {
+        let entry = catalog.get(name).expect("plan only names catalog entries");
+        let limits = limits(env, *device);
+        let started = Instant::now();
+        let loaded = load_embedder(entry, cache.dir.as_deref(), *device, limits).and_then(|e| {
+            let load_ms = started.elapsed().as_secs_f64() * 1e3;
+            let warm = Instant::now();
+            e.embed(&["warm-up"])?;
+            Ok((e, load_ms, warm.elapsed().as_secs_f64() * 1e3))
+        });
+        let slot = decisions.iter_mut().find(|d| &d.model == name);
+        match loaded {
+            Ok((embedder, load_ms, warm_up_ms)) => {
+                if let Some(d) = slot {
+                    d.outcome = Outcome::Chosen;
+                }
+                let fallback = embedder.is_fallback();
+                let skipped: Vec<String> = decisions
+                    .iter()
+                    .filter(|d| matches!(d.outcome, Outcome::Skipped | Outcome::Failed))
+                    .map(|d| format!("{}: {}", d.model, d.reason))
+                    .collect();
+                let fallback_reason = (fallback && req.choice == AUTO && req.stored_model_id.is_none())
+                    .then(|| skipped.join("; "))
+                    .or_else(|| {
+                        (fallback && req.stored_model_id.is_some() && req.choice == AUTO)
+                            .then(|| "the store's vectors were made by the hashing embedder".to_owned())
+                    });
+                let report = SelectionReport {
+                    role: req.role,
+                    requested: req.choice.to_owned(),
+                    chosen: name.clone(),
+                    model_id: embedder.model_id().to_owned(),
+                    device: *device,
+                    fallback,
+                    fallback_reason,
+                    limits,
+                    environment: Some(env.clone()),
+                    model_dir: cache.dir.clone(),
+                    decisions,
+                    notes: plan.notes,
+                    load_ms,
+                    warm_up_ms,
+                };
+                if fallback && report.fallback_reason.is_some() {
+                    tracing::warn!(
+                        reason = report.fallback_reason.as_deref().unwrap_or(""),
+                        "no sentence-embedding model available: using the hashing embedder (lexical matching only); run scripts/fetch-model.sh"
+                    );
+                } else {
+                    tracing::info!(model = %report.model_id, device = ?device, load_ms, "embedding model selected");
+                }
+                for n in &report.notes {
+                    tracing::info!("{n}");
+                }
+                return Ok((embedder, report));
+            }
+            Err(e) => {
+                tracing::warn!(model = %name, error = %e, "model failed to load; trying the next one");
+                failures.push(format!("{name}: {e}"));
+                if let Some(d) = slot {
+                    d.outcome = Outcome::Failed;
+                    d.reason = format!("failed to load: {e}");
+                }
+            }
+        }
+    }
+    Err(Error::Model(format!("no embedding model could be loaded: {}", failures.join("; "))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(profile: Profile, mem: u64) -> Environment {
+        Environment {
+            profile,
+            cuda: false,
+            metal: false,
+            total_memory_mb: 16_384,
+            available_memory_mb: mem,
+            cpus: 8,
+            candle: true,
+        }
+    }
+
+    fn cache(minilm: CacheStatus) -> CacheState {
+        let mut models = BTreeMap::new();
+        models.insert("minilm".to_owned(), minilm);
+        models.insert(HASHING.to_owned(), CacheStatus::Builtin);
+        CacheState { dir: Some("/nonexistent".into()), models }
+    }
+
+    fn req<'a>(choice: &'a str, stored: Option<&'a str>) -> Request<'a> {
+        Request { role: Role::Embedding, choice, stored_model_id: stored }
+    }
+
+    #[test]
+    fn plan_is_deterministic_and_explained() {
+        let cat = Catalog::builtin(384);
+        let p =
+            plan(&cat, &env(Profile::Server, 4096), &cache(CacheStatus::Ready), &req(AUTO, None)).unwrap();
+        assert_eq!(p.chain[0].0, "minilm");
+        assert_eq!(p.chain.last().unwrap().0, HASHING);
+        assert_eq!(p.limits, ResourceLimits { threads: 8, batch_size: 32 });
+        let again =
+            plan(&cat, &env(Profile::Server, 4096), &cache(CacheStatus::Ready), &req(AUTO, None)).unwrap();
+        assert_eq!(p, again);
+
+        let short =
+            plan(&cat, &env(Profile::Local, 200), &cache(CacheStatus::Ready), &req(AUTO, None)).unwrap();
+        assert_eq!(short.chain.len(), 1);
+        assert!(short.decisions[0].reason.contains("only 200 MB"));
+        assert_eq!(short.limits, ResourceLimits { threads: 4, batch_size: 8 });
+
+        let missing = plan(
+            &cat,
+            &env(Profile::Local, 4096),
+            &cache(CacheStatus::Missing("x".into())),
+            &req(AUTO, None),
+        )
+        .unwrap();
+        assert_eq!(missing.chain, vec![(HASHING.to_owned(), DeviceKind::Cpu)]);
+        assert!(missing.decisions[0].reason.contains("fetch-model.sh"));
+    }
+
+    #[test]
+    fn stored_model_wins_and_explicit_mismatch_errors() {
+        let cat = Catalog::builtin(384);
+        let e = env(Profile::Local, 4096);
+        let c = cache(CacheStatus::Ready);
+        let p = plan(&cat, &e, &c, &req(AUTO, Some("hashing-v1-384"))).unwrap();
+        assert_eq!(p.chain, vec![(HASHING.to_owned(), DeviceKind::Cpu)]);
+        assert!(p.notes[0].contains("reembed"));
+        let err = plan(&cat, &e, &c, &req("minilm", Some("hashing-v1-384"))).unwrap_err();
+        assert!(matches!(err, Error::ModelMismatch { .. }));
+        let err = plan(&cat, &e, &cache(CacheStatus::Missing("x".into())), &req("minilm", None)).unwrap_err();
+        assert!(err.to_string().contains("fetch-model.sh"), "{err}");
+        assert!(matches!(plan(&cat, &e, &c, &req("nope", None)), Err(Error::InvalidConfig(_))));
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Run every test of MemoRable: Rust (unit, integration, doc tests), C (plain, ASan/UBSan,
+# valgrind, examples), Python (fresh venv, pip install, mypy, pytest) and Node (npm install,
+# node:test, TypeScript, consumer install).
+#
+#   scripts/test.sh            # everything
+#   scripts/test.sh rust c     # a subset: any of rust, c, python, node
+#
+# Everything builds in the release profile into one target dir, so the core compiles once.
+# Tests that read ../shared/data run when that folder exists; the summary says which ran.
+set -uo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+export MEMORABLE_BIN="$CARGO_TARGET_DIR/release/memorable"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+suites=("$@")
+[[ ${#suites[@]} -eq 0 ]] && suites=(rust c python node)
+
+passed=0
+failed=0
+results=()
+run() {
+  local name="$1"; shift
+  printf '\n========== %s ==========\n' "$name"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); results+=("ok    $name ($((SECONDS - start)) s)")
+  else
+    failed=$((failed + 1)); results+=("FAIL  $name ($((SECONDS - start)) s)")
+  fi
+}
+
+if [[ -d "$repo/../shared/data" ]]; then
+  export MEMORABLE_SHARED_DATA="$repo/../shared/data"
+  shared_note="../shared/data found: data-driven checks enabled"
+else
+  shared_note="../shared/data absent: data-driven checks not run"
+fi
+
+for suite in "${suites[@]}"; do
+  case "$suite" in
+    rust)
+      run "rust: release CLI" cargo build --release --bin memorable
+      run "rust: cargo test (workspace default members)" cargo test --release --workspace
+      ;;
+    c) run "c: make -C memorable-c test" make -C memorable-c test ;;
+    python) run "python: memorable-py/test.sh" memorable-py/test.sh ;;
+    node) run "node: memorable-node/test.sh" memorable-node/test.sh ;;
+    *) echo "unknown suite: $suite (use rust, c, python, node)"; exit 2 ;;
+  esac
+done
+
+printf '\n========== summary ==========\n'
+printf '%s\n' "${results[@]}"
+echo "$shared_note"
+echo "suites: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
