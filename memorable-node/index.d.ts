@@ -30,10 +30,10 @@ export declare class Memorable {
   remember(text: string, options: RememberOptions): Promise<number>
   /** Store many memories in one transaction (all or nothing); resolves to their ids. */
   rememberBatch(items: Array<RememberItem>): Promise<Array<number>>
-  /** Find a user's memories by meaning and keywords, best first. */
+  /** Find a user's memories by meaning and keywords (or one of them, with `mode`), best first. */
   recall(query: string, options: RecallOptions): Promise<Array<Recalled>>
   /** A user's memories, newest first (by when they occurred), after the filters. */
-  recent(options: RecallOptions): Array<Memory>
+  recent(options: RecentOptions): Array<Memory>
   /** The memory with this id (code `NOT_FOUND` if there is none). */
   get(id: number): Memory
   /**
@@ -49,8 +49,25 @@ export declare class Memorable {
   forgetUser(user: string): number
   /** Counts, embedder in use, and health of the loaded indexes. */
   stats(): Stats
+  /** How the embedding model was chosen: environment, candidates, reasons, limits. */
+  selectionReport(): SelectionReport
+  /**
+   * Migrate the store's vectors to the catalog model `model` (e.g. `"minilm"`), batch by
+   * batch; resolves once it is done or paused. `onProgress` is called on the JS thread
+   * after every committed batch; returning `false` pauses (`completed: false`), and a later
+   * call resumes. If it throws, the migration pauses and the Promise rejects with that error.
+   */
+  reembed(model: string, onProgress?: (progress: ReembedProgress) => boolean | void): Promise<ReembedReport>
   /** Dump changed indexes and fold the write-ahead log into the database. */
   checkpoint(): void
+}
+
+/** One model considered while selecting, and why it was or was not used. */
+export interface Decision {
+  model: string
+  /** "chosen", "candidate", "skipped" or "failed". */
+  outcome: string
+  reason: string
 }
 
 /** The embedder in use. */
@@ -59,6 +76,21 @@ export interface EmbedderInfo {
   dim: number
   /** True when the hashing fallback is in use (no sentence-embedding model). */
   fallback: boolean
+  /** Why the fallback is in use (null when it is not, or was asked for explicitly). */
+  fallbackReason: string | null
+}
+
+/** The facts about the machine that model selection depends on. */
+export interface Environment {
+  /** "local", "server", ... (the core's `Profile`). */
+  profile: string
+  cuda: boolean
+  metal: boolean
+  totalMemoryMb: number
+  availableMemoryMb: number
+  cpus: number
+  /** This build can run candle models. */
+  candle: boolean
 }
 
 /** Health of one loaded index. */
@@ -66,7 +98,10 @@ export interface IndexStats {
   user: string
   /** Points in the graph, tombstones included. */
   points: number
+  /** Live vectors (in the graph or pending). */
   live: number
+  /** Committed vectors not yet in the graph (searched exactly meanwhile). */
+  pending: number
   tombstones: number
   /** "dump" or "rebuilt". */
   origin: string
@@ -119,7 +154,7 @@ export interface Recalled {
   breakdown: ScoreBreakdown
 }
 
-/** Options of `recall` and `recent`: whose memories, how many, and filters. */
+/** Options of `recall`: whose memories, how many, which sources, and filters. */
 export interface RecallOptions {
   user: string
   /** Number of results, 1..=1000 (default 10). */
@@ -134,6 +169,49 @@ export interface RecallOptions {
   since?: Date
   /** Occurred before (exclusive). */
   until?: Date
+  /**
+   * Candidate sources: "hybrid" (semantic and keyword, fused; the default), "semantic"
+   * or "keyword".
+   */
+  mode?: 'hybrid' | 'semantic' | 'keyword'
+}
+
+/** Options of `recent`: whose memories, how many, and filters (those of `recall`). */
+export interface RecentOptions {
+  user: string
+  /** Number of results, 1..=1000 (default 10). */
+  limit?: number
+  session?: string
+  speaker?: string
+  /** Only memories carrying every one of these tags. */
+  tags?: Array<string>
+  /** Only memories of one of these kinds. */
+  kinds?: Array<string>
+  /** Occurred at or after (inclusive). */
+  since?: Date
+  /** Occurred before (exclusive). */
+  until?: Date
+}
+
+/** Progress of `reembed` (passed to its callback; also `stats().reembed`). */
+export interface ReembedProgress {
+  /** Model id the store is migrating to. */
+  targetModelId: string
+  /** Memories whose vectors are made by the target model. */
+  done: number
+  /** Memories in the store. */
+  total: number
+}
+
+/** Result of `reembed`. */
+export interface ReembedReport {
+  previousModelId: string
+  /** The store's model id after the call (the target once completed). */
+  modelId: string
+  /** Vectors re-embedded by this call. */
+  reembedded: number
+  /** True when the store now uses the target model; false when the callback paused it. */
+  completed: boolean
 }
 
 /** One item of `rememberBatch`: the options of `remember` plus the text. */
@@ -179,6 +257,12 @@ export interface RememberOptions {
   embedding?: Array<number>
 }
 
+/** Threads and batch size the chosen model may use. */
+export interface ResourceLimits {
+  threads: number
+  batchSize: number
+}
+
 /** How a recall hit's score came about. */
 export interface ScoreBreakdown {
   /** Cosine similarity to the query, when the memory was a semantic candidate. */
@@ -191,6 +275,33 @@ export interface ScoreBreakdown {
   keywordRank: number | null
   /** Reciprocal-rank fusion of the two ranks (the final score). */
   fused: number
+}
+
+/** How the embedding model was chosen, from `selectionReport()` and `stats().selection`. */
+export interface SelectionReport {
+  /** "embedding". */
+  role: string
+  /** What was asked for ("auto", a catalog name, or "custom"). */
+  requested: string
+  /** Catalog name of the model in use. */
+  chosen: string
+  modelId: string
+  /** "cpu", "cuda" or "metal". */
+  device: string
+  /** True when the hashing fallback is in use. */
+  fallback: boolean
+  /** Why the fallback is in use (null when it is not, or was asked for explicitly). */
+  fallbackReason: string | null
+  limits: ResourceLimits
+  environment: Environment | null
+  /** Model cache directory. */
+  modelDir: string | null
+  decisions: Array<Decision>
+  notes: Array<string>
+  /** Time to load the chosen model, in milliseconds. */
+  loadMs: number
+  /** Time to embed one warm-up text, in milliseconds. */
+  warmUpMs: number
 }
 
 /** Counts and health of a store, from `stats()`. */
@@ -207,6 +318,10 @@ export interface Stats {
   storeBytes: number
   /** Indexes loaded right now. */
   loadedIndexes: Array<IndexStats>
+  /** How the embedding model was chosen. */
+  selection: SelectionReport
+  /** A re-embedding in progress (null when none is). */
+  reembed: ReembedProgress | null
 }
 
 /** Changes of `update`; absent fields stay as they are. */

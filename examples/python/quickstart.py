@@ -61,6 +61,17 @@ def quickstart(path: str) -> None:
         except NotFoundError as e:  # also a KeyError
             print(e.code)  # NOT_FOUND
 
+        # Keyword-only (BM25) or semantic-only recall; the default mode is "hybrid".
+        exact = mem.recall("slippers", user="alice", mode="keyword")
+        assert [h.memory.id for h in exact] == [slippers]
+
+        # Which embedding model is in use, and why. The default embedder "auto" picks MiniLM
+        # once scripts/fetch-model.sh has cached it, else falls back to hashing and says why.
+        report = mem.selection_report()
+        print(report["chosen"], report["model_id"], report["fallback_reason"])
+        for decision in report["decisions"]:
+            print(" ", decision["model"], decision["outcome"], decision["reason"])
+
         print(mem.stats()["memories"], "memories")
 
 

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
 import { Memorable } from '../index.js'
-import { tempDir } from './helpers.mjs'
+import { HASHING, tempDir } from './helpers.mjs'
 
 test('heavy calls return Promises', async () => {
-  const mem = Memorable.openInMemory()
+  const mem = Memorable.openInMemory(HASHING)
   const p = mem.remember('a promise', { user: 'alice' })
   assert.ok(p instanceof Promise)
   await p
@@ -17,7 +17,7 @@ test('heavy calls return Promises', async () => {
 })
 
 test('the event loop keeps running during a 10,000-item rememberBatch', async (t) => {
-  const mem = await Memorable.open(tempDir(t))
+  const mem = await Memorable.open(tempDir(t), HASHING)
   const items = Array.from({ length: 10_000 }, (_, i) => ({
     user: `user${i % 10}`,
     text: `memory number ${i} about topic ${i % 97} and thing ${(i * 7919) % 1013}`,
@@ -37,7 +37,7 @@ test('the event loop keeps running during a 10,000-item rememberBatch', async (t
 })
 
 test('concurrent Promises on one handle', async (t) => {
-  const mem = await Memorable.open(tempDir(t))
+  const mem = await Memorable.open(tempDir(t), HASHING)
   const writes = Array.from({ length: 40 }, (_, i) =>
     mem.remember(`concurrent note ${i} about ${i % 2 ? 'apples' : 'oranges'}`, { user: `u${i % 4}` }),
   )

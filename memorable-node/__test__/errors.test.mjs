@@ -3,10 +3,10 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
 import { Memorable } from '../index.js'
-import { assertCode, tempDir } from './helpers.mjs'
+import { assertCode, HASHING, tempDir } from './helpers.mjs'
 
 test('input errors', async () => {
-  const mem = Memorable.openInMemory({ maxTextChars: 100 })
+  const mem = Memorable.openInMemory({ ...HASHING, maxTextChars: 100 })
   await assertCode(assert, () => mem.remember('', { user: 'alice' }), 'EMPTY_TEXT')
   await assertCode(assert, () => mem.remember(' \n\t', { user: 'alice' }), 'EMPTY_TEXT')
   await assertCode(assert, () => mem.remember('x'.repeat(101), { user: 'alice' }), 'TEXT_TOO_LONG')
@@ -33,7 +33,7 @@ test('input errors', async () => {
 })
 
 test('a right-length embedding is accepted', async () => {
-  const mem = Memorable.openInMemory({ hashingDim: 8 })
+  const mem = Memorable.openInMemory({ ...HASHING, hashingDim: 8 })
   const id = await mem.remember('vector given', { user: 'alice', embedding: [1, 0, 0, 0, 0, 0, 0, 0] })
   assert.equal(mem.get(id).text, 'vector given')
   mem.close()
@@ -41,15 +41,15 @@ test('a right-length embedding is accepted', async () => {
 
 test('LOCKED: a store directory is held by one handle at a time', async (t) => {
   const dir = tempDir(t)
-  const first = await Memorable.open(dir)
-  await assertCode(assert, () => Memorable.open(dir), 'LOCKED')
+  const first = await Memorable.open(dir, HASHING)
+  await assertCode(assert, () => Memorable.open(dir, HASHING), 'LOCKED')
   first.close()
-  const second = await Memorable.open(dir) // released by close()
+  const second = await Memorable.open(dir, HASHING) // released by close()
   second.close()
 })
 
 test('CLOSED: every call after close fails cleanly', async () => {
-  const mem = Memorable.openInMemory()
+  const mem = Memorable.openInMemory(HASHING)
   const id = await mem.remember('before close', { user: 'alice' })
   mem.close()
   await assertCode(assert, () => mem.remember('after', { user: 'alice' }), 'CLOSED')
@@ -71,7 +71,7 @@ test('CLOSED: every call after close fails cleanly', async () => {
 })
 
 test('wrong argument types are TypeErrors from the binding layer', async () => {
-  const mem = Memorable.openInMemory()
+  const mem = Memorable.openInMemory(HASHING)
   assert.throws(() => mem.remember('no options'))
   assert.throws(() => mem.remember('no user', {}))
   assert.throws(() => mem.remember('bad date', { user: 'a', occurredAt: 'yesterday' }))

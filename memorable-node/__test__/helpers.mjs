@@ -3,6 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
+/**
+ * Open options of most tests: the built-in hashing embedder. Without them a store picks the
+ * best cached model (MiniLM once scripts/fetch-model.sh has run), which embeds ~100 texts/s.
+ */
+export const HASHING = Object.freeze({ embedder: 'hashing' })
+
 /** A fresh temporary directory, removed after the test. */
 export function tempDir(t, prefix = 'memorable-node-') {
   const dir = mkdtempSync(join(tmpdir(), prefix))

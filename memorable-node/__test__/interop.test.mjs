@@ -8,7 +8,7 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
 import { Memorable } from '../index.js'
-import { tempDir } from './helpers.mjs'
+import { HASHING, tempDir } from './helpers.mjs'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const bin = process.env.MEMORABLE_BIN || join(repo, 'target', 'release', 'memorable')
@@ -20,7 +20,7 @@ function cli(store, ...args) {
 
 test('a store written from Node is read by the CLI', async (t) => {
   const dir = tempDir(t)
-  const mem = await Memorable.open(dir)
+  const mem = await Memorable.open(dir, HASHING)
   const puppy = await mem.remember('I adopted a puppy named Biscuit', { user: 'alice' })
   await mem.rememberBatch([
     { user: 'alice', text: 'The quarterly report is due on Friday' },
@@ -40,6 +40,7 @@ test('a memory written by the CLI is read from Node', async (t) => {
   const dir = tempDir(t)
   const { id } = cli(dir, 'remember', '--user', 'alice', '--json', 'My sister lives in Lisbon')
   assert.equal(typeof id, 'number')
+  // No embedder option: an existing store is opened with the model its vectors were made with.
   const mem = await Memorable.open(dir)
   t.after(() => mem.close())
   assert.equal(mem.get(id).text, 'My sister lives in Lisbon')

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
 import { Memorable } from '../index.js'
-import { assertCode, tempDir } from './helpers.mjs'
+import { assertCode, HASHING, tempDir } from './helpers.mjs'
 
 test('round trip across reopen keeps every field', async (t) => {
   const dir = tempDir(t)
   const occurredAt = new Date('2024-03-04T05:06:07.890Z')
-  let mem = await Memorable.open(dir)
+  let mem = await Memorable.open(dir, HASHING)
   const id = await mem.remember('I adopted a puppy named Biscuit', {
     user: 'alice',
     session: 's1',
@@ -26,7 +26,7 @@ test('round trip across reopen keeps every field', async (t) => {
   assert.equal(typeof id, 'number')
   mem.close()
 
-  mem = await Memorable.open(dir)
+  mem = await Memorable.open(dir, HASHING)
   t.after(() => mem.close())
   const m = mem.get(id)
   assert.deepEqual(
@@ -67,7 +67,7 @@ test('round trip across reopen keeps every field', async (t) => {
 })
 
 test('defaults of a minimal memory', async () => {
-  const mem = Memorable.openInMemory()
+  const mem = Memorable.openInMemory(HASHING)
   const id = await mem.remember('hello there', { user: 'alice' })
   const m = mem.get(id)
   assert.equal(m.kind, 'message')
@@ -87,10 +87,10 @@ test('defaults of a minimal memory', async () => {
 })
 
 test('open options: camelCase and snake_case config fields', async (t) => {
-  const a = await Memorable.open(tempDir(t), { maxTextChars: 10, hnsw: { efSearch: 8 } })
+  const a = await Memorable.open(tempDir(t), { ...HASHING, maxTextChars: 10, hnsw: { efSearch: 8 } })
   await assertCode(assert, () => a.remember('x'.repeat(11), { user: 'u' }), 'TEXT_TOO_LONG')
   a.close()
-  const b = Memorable.openInMemory({ max_text_chars: 10, hashing_dim: 64 })
+  const b = Memorable.openInMemory({ embedder: 'hashing', max_text_chars: 10, hashing_dim: 64 })
   assert.equal(b.stats().embedder.dim, 64)
   await assertCode(assert, () => b.remember('x'.repeat(11), { user: 'u' }), 'TEXT_TOO_LONG')
   b.close()
@@ -99,7 +99,7 @@ test('open options: camelCase and snake_case config fields', async (t) => {
 })
 
 test('filters: session, speaker, tags, kinds, since/until', async () => {
-  const mem = Memorable.openInMemory()
+  const mem = Memorable.openInMemory(HASHING)
   const day = (d) => new Date(`2024-01-${String(d).padStart(2, '0')}T12:00:00Z`)
   const ids = await mem.rememberBatch([
     { user: 'alice', text: 'coffee with bob at the cafe', session: 's1', speaker: 'alice', tags: ['social'], occurredAt: day(1) },
@@ -129,7 +129,7 @@ test('filters: session, speaker, tags, kinds, since/until', async () => {
 })
 
 test('update and history', async () => {
-  const mem = Memorable.openInMemory()
+  const mem = Memorable.openInMemory(HASHING)
   const id = await mem.remember('I live in Berlin', { user: 'alice', tags: ['home'] })
   const updated = await mem.update(id, { text: 'I live in Lisbon', importance: 0.9, metadata: { moved: true } })
   assert.equal(updated.text, 'I live in Lisbon')
@@ -149,7 +149,7 @@ test('update and history', async () => {
 })
 
 test('forget erases one memory', async () => {
-  const mem = Memorable.openInMemory()
+  const mem = Memorable.openInMemory(HASHING)
   const [keep, gone] = await mem.rememberBatch([
     { user: 'alice', text: 'my cat is called Tom' },
     { user: 'alice', text: 'my cat likes tuna' },
@@ -165,7 +165,7 @@ test('forget erases one memory', async () => {
 })
 
 test('forgetUser erases a user and only that user', async () => {
-  const mem = Memorable.openInMemory()
+  const mem = Memorable.openInMemory(HASHING)
   await mem.rememberBatch([
     { user: 'alice', text: 'alice likes tea' },
     { user: 'alice', text: 'alice likes jazz' },
@@ -180,7 +180,7 @@ test('forgetUser erases a user and only that user', async () => {
 })
 
 test('users are isolated', async () => {
-  const mem = Memorable.openInMemory()
+  const mem = Memorable.openInMemory(HASHING)
   const a = await mem.remember('my secret password hint is blue whale', { user: 'alice' })
   const b = await mem.remember('bob enjoys sailing', { user: 'bob' })
   const bobs = await mem.recall('secret password blue whale', { user: 'bob', limit: 10 })
@@ -193,7 +193,7 @@ test('users are isolated', async () => {
 
 test('checkpoint, stats and reopen after checkpoint', async (t) => {
   const dir = tempDir(t)
-  const mem = await Memorable.open(dir)
+  const mem = await Memorable.open(dir, HASHING)
   await mem.remember('a durable thought', { user: 'alice' })
   await mem.recall('durable', { user: 'alice' })
   mem.checkpoint()
@@ -204,13 +204,13 @@ test('checkpoint, stats and reopen after checkpoint', async (t) => {
   assert.ok(['dump', 'rebuilt'].includes(s.loadedIndexes[0].origin))
   mem.close()
   mem.close() // closing twice is fine
-  const again = await Memorable.open(dir)
+  const again = await Memorable.open(dir, HASHING)
   assert.equal((await again.recall('durable', { user: 'alice' })).length, 1)
   again.close()
 })
 
 test('ids are plain numbers and negative ids are rejected', async () => {
-  const mem = Memorable.openInMemory()
+  const mem = Memorable.openInMemory(HASHING)
   const id = await mem.remember('x marks the spot', { user: 'alice' })
   assert.ok(Number.isSafeInteger(id) && id > 0)
   assert.throws(() => mem.get(-1), { code: 'INVALID_INPUT' })

@@ -1,7 +1,7 @@
 //! Node.js binding of MemoRable (napi-rs v3). Each method extracts its arguments, makes one
 //! core call and converts the result; all behaviour lives in `memorable-core`.
 //!
-//! Heavy calls (`open`, `remember`, `rememberBatch`, `recall`, `update`) run on the libuv
+//! Heavy calls (`open`, `remember`, `rememberBatch`, `recall`, `update`, `reembed`) run on the libuv
 //! thread pool as `AsyncTask`s and return Promises; cheap calls are synchronous. Errors are
 //! JS `Error`s whose `code` is the core's stable code name (`"EMPTY_TEXT"`, `"NOT_FOUND"`, ...).
 
@@ -15,10 +15,10 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::error::sync_error;
-use crate::task::Job;
+use crate::task::{Job, ProgressCallback, Reembed};
 use crate::types::{
-    config_json, memory_id, Memory, MemoryVersion, RecallOptions, Recalled, RememberItem, RememberOptions,
-    Stats, UpdateOptions,
+    config_json, memory_id, Memory, MemoryVersion, RecallOptions, Recalled, RecentOptions, RememberItem,
+    RememberOptions, SelectionReport, Stats, UpdateOptions,
 };
 
 /// Synchronous methods throw errors whose `code` is the core's stable code name.
@@ -80,18 +80,18 @@ impl Memorable {
         }))
     }
 
-    /// Find a user's memories by meaning and keywords, best first.
+    /// Find a user's memories by meaning and keywords (or one of them, with `mode`), best first.
     #[napi(ts_return_type = "Promise<Array<Recalled>>")]
     pub fn recall(&self, query: String, options: RecallOptions) -> AsyncTask<Job<Vec<Recalled>>> {
         let (inner, request) = (self.inner.clone(), options.into_core(query));
         AsyncTask::new(Job::new(move || {
-            inner.recall(&request).map(|hits| hits.into_iter().map(Into::into).collect())
+            inner.recall(&request?).map(|hits| hits.into_iter().map(Into::into).collect())
         }))
     }
 
     /// A user's memories, newest first (by when they occurred), after the filters.
     #[napi]
-    pub fn recent(&self, options: RecallOptions) -> napi::Result<Vec<Memory>, Code> {
+    pub fn recent(&self, options: RecentOptions) -> napi::Result<Vec<Memory>, Code> {
         let request = options.into_core(String::new());
         let memories = self.inner.recent(&request).map_err(sync_error)?;
         Ok(memories.into_iter().map(Into::into).collect())
@@ -137,6 +137,24 @@ impl Memorable {
     #[napi]
     pub fn stats(&self) -> napi::Result<Stats, Code> {
         self.inner.stats().map(Into::into).map_err(sync_error)
+    }
+
+    /// How the embedding model was chosen: environment, candidates, reasons, limits.
+    #[napi]
+    pub fn selection_report(&self) -> napi::Result<SelectionReport, Code> {
+        self.inner.selection_report().map(Into::into).map_err(sync_error)
+    }
+
+    /// Migrate the store's vectors to the catalog model `model` (e.g. `"minilm"`), batch by
+    /// batch; resolves once it is done or paused. `onProgress` is called on the JS thread
+    /// after every committed batch; returning `false` pauses (`completed: false`), and a later
+    /// call resumes. If it throws, the migration pauses and the Promise rejects with that error.
+    #[napi(
+        ts_args_type = "model: string, onProgress?: (progress: ReembedProgress) => boolean | void",
+        ts_return_type = "Promise<ReembedReport>"
+    )]
+    pub fn reembed(&self, model: String, on_progress: Option<ProgressCallback>) -> AsyncTask<Reembed> {
+        AsyncTask::new(Reembed::new(self.inner.clone(), model, on_progress))
     }
 
     /// Dump changed indexes and fold the write-ahead log into the database.

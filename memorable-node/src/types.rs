@@ -168,7 +168,7 @@ impl From<RememberItem> for core::NewMemory {
     }
 }
 
-/// Options of `recall` and `recent`: whose memories, how many, and filters.
+/// Options of `recall`: whose memories, how many, which sources, and filters.
 #[napi(object)]
 pub struct RecallOptions {
     pub user: String,
@@ -184,9 +184,58 @@ pub struct RecallOptions {
     pub since: Option<Date>,
     /// Occurred before (exclusive).
     pub until: Option<Date>,
+    /// Candidate sources: "hybrid" (semantic and keyword, fused; the default), "semantic"
+    /// or "keyword".
+    #[napi(ts_type = "'hybrid' | 'semantic' | 'keyword'")]
+    pub mode: Option<String>,
 }
 
 impl RecallOptions {
+    pub fn into_core(self, query: String) -> core::Result<core::Recall> {
+        let mode = self.mode.map(recall_mode).transpose()?;
+        let mut r = RecentOptions {
+            user: self.user,
+            limit: self.limit,
+            session: self.session,
+            speaker: self.speaker,
+            tags: self.tags,
+            kinds: self.kinds,
+            since: self.since,
+            until: self.until,
+        }
+        .into_core(query);
+        if let Some(mode) = mode {
+            r.mode = mode;
+        }
+        Ok(r)
+    }
+}
+
+/// `"hybrid" | "semantic" | "keyword"` → the core `RecallMode` (by its serde names).
+fn recall_mode(mode: String) -> core::Result<core::RecallMode> {
+    serde_json::from_value(Value::String(mode))
+        .map_err(|e| core::Error::InvalidInput(format!("recall mode: {e}")))
+}
+
+/// Options of `recent`: whose memories, how many, and filters (those of `recall`).
+#[napi(object)]
+pub struct RecentOptions {
+    pub user: String,
+    /// Number of results, 1..=1000 (default 10).
+    pub limit: Option<u32>,
+    pub session: Option<String>,
+    pub speaker: Option<String>,
+    /// Only memories carrying every one of these tags.
+    pub tags: Option<Vec<String>>,
+    /// Only memories of one of these kinds.
+    pub kinds: Option<Vec<String>>,
+    /// Occurred at or after (inclusive).
+    pub since: Option<Date>,
+    /// Occurred before (exclusive).
+    pub until: Option<Date>,
+}
+
+impl RecentOptions {
     pub fn into_core(self, query: String) -> core::Recall {
         // Assigned field by field so fields the core adds keep their defaults.
         let mut r = core::Recall::new(self.user, query);
@@ -352,13 +401,22 @@ impl From<core::MemoryVersion> for MemoryVersion {
     }
 }
 
+/// The serde name of a core enum value (e.g. `IndexOrigin::Dump` → "dump").
+macro_rules! serde_name {
+    ($v:expr) => {
+        serde_json::to_value($v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    };
+}
+
 /// The embedder in use.
-#[napi(object)]
+#[napi(object, use_nullable = true)]
 pub struct EmbedderInfo {
     pub model_id: String,
     pub dim: u32,
     /// True when the hashing fallback is in use (no sentence-embedding model).
     pub fallback: bool,
+    /// Why the fallback is in use (null when it is not, or was asked for explicitly).
+    pub fallback_reason: Option<String>,
 }
 
 /// Health of one loaded index.
@@ -367,12 +425,149 @@ pub struct IndexStats {
     pub user: String,
     /// Points in the graph, tombstones included.
     pub points: i64,
+    /// Live vectors (in the graph or pending).
     pub live: i64,
+    /// Committed vectors not yet in the graph (searched exactly meanwhile).
+    pub pending: i64,
     pub tombstones: i64,
     /// "dump" or "rebuilt".
     pub origin: String,
     /// True when it changed since its last dump.
     pub dirty: bool,
+}
+
+/// Threads and batch size the chosen model may use.
+#[napi(object)]
+pub struct ResourceLimits {
+    pub threads: u32,
+    pub batch_size: u32,
+}
+
+/// The facts about the machine that model selection depends on.
+#[napi(object)]
+pub struct Environment {
+    /// "local", "server", ... (the core's `Profile`).
+    pub profile: String,
+    pub cuda: bool,
+    pub metal: bool,
+    pub total_memory_mb: i64,
+    pub available_memory_mb: i64,
+    pub cpus: u32,
+    /// This build can run candle models.
+    pub candle: bool,
+}
+
+/// One model considered while selecting, and why it was or was not used.
+#[napi(object)]
+pub struct Decision {
+    pub model: String,
+    /// "chosen", "candidate", "skipped" or "failed".
+    pub outcome: String,
+    pub reason: String,
+}
+
+/// How the embedding model was chosen, from `selectionReport()` and `stats().selection`.
+#[napi(object, use_nullable = true)]
+pub struct SelectionReport {
+    /// "embedding".
+    pub role: String,
+    /// What was asked for ("auto", a catalog name, or "custom").
+    pub requested: String,
+    /// Catalog name of the model in use.
+    pub chosen: String,
+    pub model_id: String,
+    /// "cpu", "cuda" or "metal".
+    pub device: String,
+    /// True when the hashing fallback is in use.
+    pub fallback: bool,
+    /// Why the fallback is in use (null when it is not, or was asked for explicitly).
+    pub fallback_reason: Option<String>,
+    pub limits: ResourceLimits,
+    pub environment: Option<Environment>,
+    /// Model cache directory.
+    pub model_dir: Option<String>,
+    pub decisions: Vec<Decision>,
+    pub notes: Vec<String>,
+    /// Time to load the chosen model, in milliseconds.
+    pub load_ms: f64,
+    /// Time to embed one warm-up text, in milliseconds.
+    pub warm_up_ms: f64,
+}
+
+impl From<core::SelectionReport> for SelectionReport {
+    fn from(r: core::SelectionReport) -> Self {
+        SelectionReport {
+            role: serde_name!(r.role),
+            requested: r.requested,
+            chosen: r.chosen,
+            model_id: r.model_id,
+            device: serde_name!(r.device),
+            fallback: r.fallback,
+            fallback_reason: r.fallback_reason,
+            limits: ResourceLimits {
+                threads: r.limits.threads as u32,
+                batch_size: r.limits.batch_size as u32,
+            },
+            environment: r.environment.map(|e| Environment {
+                profile: serde_name!(e.profile),
+                cuda: e.cuda,
+                metal: e.metal,
+                total_memory_mb: e.total_memory_mb as i64,
+                available_memory_mb: e.available_memory_mb as i64,
+                cpus: e.cpus as u32,
+                candle: e.candle,
+            }),
+            model_dir: r.model_dir.map(|d| d.display().to_string()),
+            decisions: r
+                .decisions
+                .into_iter()
+                .map(|d| Decision { model: d.model, outcome: serde_name!(d.outcome), reason: d.reason })
+                .collect(),
+            notes: r.notes,
+            load_ms: r.load_ms,
+            warm_up_ms: r.warm_up_ms,
+        }
+    }
+}
+
+/// Progress of `reembed` (passed to its callback; also `stats().reembed`).
+#[napi(object)]
+pub struct ReembedProgress {
+    /// Model id the store is migrating to.
+    pub target_model_id: String,
+    /// Memories whose vectors are made by the target model.
+    pub done: i64,
+    /// Memories in the store.
+    pub total: i64,
+}
+
+impl From<core::ReembedProgress> for ReembedProgress {
+    fn from(p: core::ReembedProgress) -> Self {
+        ReembedProgress { target_model_id: p.target_model_id, done: p.done as i64, total: p.total as i64 }
+    }
+}
+
+/// Result of `reembed`.
+#[napi(object)]
+pub struct ReembedReport {
+    pub previous_model_id: String,
+    /// The store's model id after the call (the target once completed).
+    pub model_id: String,
+    /// Vectors re-embedded by this call.
+    pub reembedded: i64,
+    /// True when the store now uses the target model; false when the callback paused it.
+    pub completed: bool,
+}
+
+impl From<core::ReembedReport> for ReembedReport {
+    fn from(r: core::ReembedReport) -> Self {
+        ReembedReport {
+            previous_model_id: r.previous_model_id,
+            model_id: r.model_id,
+            reembedded: r.reembedded as i64,
+            completed: r.completed,
+        }
+    }
 }
 
 /// Counts and health of a store, from `stats()`.
@@ -390,6 +585,10 @@ pub struct Stats {
     pub store_bytes: i64,
     /// Indexes loaded right now.
     pub loaded_indexes: Vec<IndexStats>,
+    /// How the embedding model was chosen.
+    pub selection: SelectionReport,
+    /// A re-embedding in progress (null when none is).
+    pub reembed: Option<ReembedProgress>,
 }
 
 impl From<core::Stats> for Stats {
@@ -402,6 +601,7 @@ impl From<core::Stats> for Stats {
                 model_id: s.embedder.model_id,
                 dim: s.embedder.dim as u32,
                 fallback: s.embedder.fallback,
+                fallback_reason: s.embedder.fallback_reason,
             },
             schema_version: s.schema_version,
             path: s.path,
@@ -413,15 +613,14 @@ impl From<core::Stats> for Stats {
                     user: i.user,
                     points: i.points as i64,
                     live: i.live as i64,
+                    pending: i.pending as i64,
                     tombstones: i.tombstones as i64,
-                    // The core's own serde name of the origin ("dump" / "rebuilt").
-                    origin: serde_json::to_value(i.origin)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    origin: serde_name!(i.origin),
                     dirty: i.dirty,
                 })
                 .collect(),
+            selection: s.selection.into(),
+            reembed: s.reembed.map(Into::into),
         }
     }
 }

@@ -2,7 +2,9 @@
 
     python memorable-py/bench/bench_binding.py [--memories 10000] [--queries 500]
 
-Builds an on-disk store (default config, hashing embedder) of N memories for one user with
+Builds an on-disk store (default config, hashing embedder pinned with `embedder="hashing"`:
+the default "auto" would pick MiniLM when cached, timing the model instead of the binding)
+of N memories for one user with
 `remember_batch` (timed: N dicts in one call), then times `recall(limit=10)` from Python,
 one call at a time, and prints p50 / mean / p95 per recall. Compare the p50 with criterion's
 number for the core's recall on the same store shape to get the binding's overhead ratio.
@@ -43,7 +45,7 @@ def main() -> None:
     ]
     queries = [sentence(rng, 4) for _ in range(args.queries)]
 
-    with tempfile.TemporaryDirectory() as path, Memorable.open(path) as mem:
+    with tempfile.TemporaryDirectory() as path, Memorable.open(path, embedder="hashing") as mem:
         t0 = time.perf_counter()
         ids = mem.remember_batch(items)
         batch_s = time.perf_counter() - t0

@@ -13,9 +13,13 @@ mod types;
 
 use std::path::PathBuf;
 
-use memorable_core::{self as core, Config, Error, MemoryUpdate, NewMemory, Recall};
+use memorable_core::{
+    self as core, Config, Error, MemoryUpdate, NewMemory, Recall, RecallMode, ReembedProgress,
+};
 use pyo3::prelude::*;
-use pyo3::types::{PyAny, PyDict};
+use pyo3::types::{PyAny, PyDict, PyString};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::convert::{json_from_py, json_to_py, metadata_from_py, new_memory_from_dict, opt_datetime};
 use crate::errors::{to_py, OrRaise};
@@ -32,8 +36,53 @@ fn config_from_kwargs(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyR
     let Some(config) = config else {
         return Ok(Config::default());
     };
+    // `model_dir` may be an `os.PathLike` (e.g. a `pathlib.Path`), as `path` may.
+    let mut config = config.clone();
+    if let Some(dir) = config.get_item("model_dir")?.filter(|d| !d.is_instance_of::<PyString>()) {
+        if let Some(dir) = dir.extract::<PathBuf>().ok().and_then(|p| p.to_str().map(str::to_owned)) {
+            config = config.copy()?;
+            config.set_item("model_dir", dir)?;
+        }
+    }
     let json = json_from_py(config.as_any()).map_err(|e| to_py(py, Error::InvalidConfig(e)))?;
     Config::from_json(&json.to_string()).or_raise(py)
+}
+
+/// A core value as the plain Python value its serde form describes (dicts, lists, ...).
+fn serde_to_py<'py>(py: Python<'py>, value: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
+    let json = serde_json::to_value(value).map_err(|e| to_py(py, Error::from(e)))?;
+    json_to_py(py, &json)
+}
+
+/// `mode="hybrid" | "semantic" | "keyword"` → the core `RecallMode` (its serde names).
+fn recall_mode(py: Python<'_>, mode: String) -> PyResult<RecallMode> {
+    serde_json::from_value(Value::String(mode))
+        .map_err(|e| to_py(py, Error::InvalidInput(format!("recall mode: {e}"))))
+}
+
+/// Calls a Python progress callback from inside a GIL-free core call. An exception it
+/// raises pauses the work (the core sees `false`) and is kept to be raised afterwards.
+struct ProgressCallback {
+    callback: Option<Py<PyAny>>,
+    raised: Option<PyErr>,
+}
+
+impl ProgressCallback {
+    /// `True`, `None` or any truthy value continues; `False` (or another falsy value) pauses.
+    fn call(&mut self, value: &impl Serialize) -> bool {
+        let Some(callback) = &self.callback else {
+            return true;
+        };
+        Python::attach(|py| {
+            let outcome = serde_to_py(py, value)
+                .and_then(|arg| callback.bind(py).call1((arg,)))
+                .and_then(|ret| if ret.is_none() { Ok(true) } else { ret.is_truthy() });
+            outcome.unwrap_or_else(|e| {
+                self.raised = Some(e);
+                false
+            })
+        })
+    }
 }
 
 #[pymethods]
@@ -108,7 +157,7 @@ impl Memorable {
 
     #[pyo3(signature = (
         query, *, user, limit=10, session=None, speaker=None, tags=Vec::new(), kinds=Vec::new(),
-        since=None, until=None
+        since=None, until=None, mode=String::from("hybrid")
     ))]
     fn recall(
         &self,
@@ -122,6 +171,7 @@ impl Memorable {
         kinds: Vec<String>,
         since: Option<&Bound<'_, PyAny>>,
         until: Option<&Bound<'_, PyAny>>,
+        mode: String,
     ) -> PyResult<Vec<Recalled>> {
         let request = Recall {
             user,
@@ -133,7 +183,7 @@ impl Memorable {
             kinds,
             since: opt_datetime(since)?,
             until: opt_datetime(until)?,
-            ..Recall::default()
+            mode: recall_mode(py, mode)?,
         };
         let hits = py.detach(|| self.inner.recall(&request)).or_raise(py)?;
         hits.into_iter().map(|hit| Recalled::new(py, hit)).collect()
@@ -221,8 +271,40 @@ impl Memorable {
     /// The core `Stats`, as the dict its serde form describes.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let stats = py.detach(|| self.inner.stats()).or_raise(py)?;
-        let json = serde_json::to_value(stats).map_err(|e| to_py(py, Error::from(e)))?;
-        json_to_py(py, &json)
+        serde_to_py(py, &stats)
+    }
+
+    /// The core `SelectionReport` (how the embedding model was chosen), as a dict.
+    fn selection_report<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let report = py.detach(|| self.inner.selection_report()).or_raise(py)?;
+        serde_to_py(py, &report)
+    }
+
+    /// Migrate the store's vectors to catalog model `model`; the GIL is held only while
+    /// `progress` runs. An exception from `progress` pauses the migration and is raised
+    /// once the core call has returned.
+    #[pyo3(signature = (model, progress=None))]
+    fn reembed<'py>(
+        &self,
+        py: Python<'py>,
+        model: String,
+        progress: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let callback = progress.filter(|p| !p.is_none());
+        if let Some(p) = callback {
+            if !p.is_callable() {
+                let name = p.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "progress must be callable or None, not {name}"
+                )));
+            }
+        }
+        let mut progress = ProgressCallback { callback: callback.map(|p| p.clone().unbind()), raised: None };
+        let report = py.detach(|| self.inner.reembed(&model, &mut |p: &ReembedProgress| progress.call(p)));
+        if let Some(raised) = progress.raised {
+            return Err(raised);
+        }
+        serde_to_py(py, &report.or_raise(py)?)
     }
 
     fn checkpoint(&self, py: Python<'_>) -> PyResult<()> {

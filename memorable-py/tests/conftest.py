@@ -5,12 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from memorable import Memorable
 
 REPO = Path(__file__).resolve().parents[2]
+
+FETCH_HINT = (
+    "the MiniLM model is not in the model cache: run scripts/fetch-model.sh "
+    "(it downloads it into ~/.cache/memorable/models, or $MEMORABLE_MODEL_DIR)"
+)
 
 
 @pytest.fixture
@@ -19,9 +25,20 @@ def repo() -> Path:
 
 
 @pytest.fixture
-def mem() -> Iterator[Memorable]:
+def hashing() -> dict[str, Any]:
+    """Config keywords pinning the hashing embedder.
+
+    With MiniLM cached, the default embedder ("auto") is MiniLM (~100 sentences/s on a CPU);
+    tests that do not need meaning use these so the suite stays fast. Tests of model
+    selection and re-embedding (test_models.py) use the real models.
+    """
+    return {"embedder": "hashing"}
+
+
+@pytest.fixture
+def mem(hashing: dict[str, Any]) -> Iterator[Memorable]:
     """A small in-memory store (8-dimensional hashing embedder)."""
-    with Memorable.in_memory(hashing_dim=8) as m:
+    with Memorable.in_memory(hashing_dim=8, **hashing) as m:
         yield m
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,10 +44,12 @@ def test_hierarchy() -> None:
         ({"occurred_at": datetime(2024, 5, 8, 12, 0)}, "INVALID_INPUT", 1),  # naive
     ],
 )
-def test_invalid_input(kwargs: dict[str, object], code: str, number: int) -> None:
+def test_invalid_input(
+    kwargs: dict[str, object], code: str, number: int, hashing: dict[str, Any]
+) -> None:
     args: dict[str, object] = {"text": "hello", "user": "alice", **kwargs}
     text = args.pop("text")
-    with Memorable.in_memory() as mem:
+    with Memorable.in_memory(**hashing) as mem:
         with pytest.raises(InvalidInputError) as e:
             mem.remember(text, **args)  # type: ignore[arg-type]
         assert isinstance(e.value, ValueError)
@@ -65,6 +68,7 @@ def test_naive_datetimes_rejected_everywhere(mem: Memorable) -> None:
         lambda: mem.recall("q", user="alice", since=naive),
         lambda: mem.recall("q", user="alice", until=naive),
         lambda: mem.recent(user="alice", since=naive),
+        lambda: mem.recall("q", user="alice", mode="keyword", since=naive),
         lambda: mem.remember_batch([{"text": "t", "user": "alice", "occurred_at": naive}]),
     ]
     for call in calls:
@@ -79,6 +83,8 @@ def test_recall_input_errors(mem: Memorable) -> None:
         ({"user": ""}, "MISSING_USER"),
         ({"limit": 0}, "INVALID_INPUT"),
         ({"limit": 1001}, "INVALID_INPUT"),
+        ({"mode": "fuzzy"}, "INVALID_INPUT"),
+        ({"mode": "Keyword"}, "INVALID_INPUT"),
     ]:
         args: dict[str, object] = {"query": "q", "user": "alice", **kwargs}
         query = args.pop("query")
@@ -101,26 +107,26 @@ def test_unknown_id_is_not_found_and_key_error(mem: Memorable) -> None:
         assert str(e.value) == "no memory with id 12345"  # not quoted like a plain KeyError
 
 
-def test_store_locked_by_second_open(store_dir: Path) -> None:
-    with Memorable.open(store_dir):
+def test_store_locked_by_second_open(store_dir: Path, hashing: dict[str, Any]) -> None:
+    with Memorable.open(store_dir, **hashing):
         with pytest.raises(StorageError) as e:
-            Memorable.open(store_dir)
+            Memorable.open(store_dir, **hashing)
         assert isinstance(e.value, OSError)
         assert (e.value.code, e.value.code_number) == ("LOCKED", 21)
         assert "locked" in str(e.value)
 
 
-def test_model_mismatch_is_model_error(store_dir: Path) -> None:
-    with Memorable.open(store_dir, hashing_dim=8) as mem:
+def test_model_mismatch_is_model_error(store_dir: Path, hashing: dict[str, Any]) -> None:
+    with Memorable.open(store_dir, hashing_dim=8, **hashing) as mem:
         mem.remember("made with 8 dimensions", user="alice")
     with pytest.raises(ModelError) as e:
-        Memorable.open(store_dir, hashing_dim=16)
+        Memorable.open(store_dir, hashing_dim=16, **hashing)
     assert isinstance(e.value, RuntimeError)
     assert (e.value.code, e.value.code_number) == ("MODEL_MISMATCH", 31)
 
 
-def test_use_after_close_is_plain_memorable_error() -> None:
-    mem = Memorable.in_memory()
+def test_use_after_close_is_plain_memorable_error(hashing: dict[str, Any]) -> None:
+    mem = Memorable.in_memory(**hashing)
     mem.close()
     with pytest.raises(MemorableError) as e:
         mem.remember("x", user="alice")
@@ -128,8 +134,8 @@ def test_use_after_close_is_plain_memorable_error() -> None:
     assert e.value.code == "CLOSED"
 
 
-def test_errors_pickle() -> None:
-    mem = Memorable.in_memory()
+def test_errors_pickle(hashing: dict[str, Any]) -> None:
+    mem = Memorable.in_memory(**hashing)
     with pytest.raises(NotFoundError) as e:
         mem.get(7)
     again = pickle.loads(pickle.dumps(e.value))

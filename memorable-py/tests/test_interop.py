@@ -26,8 +26,9 @@ def run(cli: Path, store: Path, *args: str) -> Any:
     return json.loads(out.stdout)
 
 
-def test_python_writes_rust_reads(cli: Path, store_dir: Path) -> None:
-    with Memorable.open(store_dir) as mem:
+def test_python_writes_rust_reads(cli: Path, store_dir: Path, hashing: dict[str, Any]) -> None:
+    # The CLI opens with "auto", which for an existing store is the model of its vectors.
+    with Memorable.open(store_dir, **hashing) as mem:
         puppy = mem.remember(
             "I adopted a puppy named Biscuit",
             user="alice",
@@ -52,7 +53,7 @@ def test_python_writes_rust_reads(cli: Path, store_dir: Path) -> None:
     assert stats["users"] == 2
 
     # And the store is still Python's to reopen afterwards.
-    with Memorable.open(store_dir) as mem:
+    with Memorable.open(store_dir, **hashing) as mem:
         assert mem.stats()["memories"] == 22
 
 
@@ -64,7 +65,10 @@ def test_rust_writes_python_reads(cli: Path, store_dir: Path) -> None:
     second = run(cli, store_dir, "remember", "--user", "alice", "--json", "The dentist appointment is on Tuesday")
     assert isinstance(first["id"], int) and second["id"] > first["id"]
 
+    # The CLI created the store with "auto" (MiniLM when cached): Python's default "auto"
+    # opens it with the model its vectors were made with, whichever that was.
     with Memorable.open(store_dir) as mem:
+        model_id = mem.stats()["embedder"]["model_id"]
         m = mem.get(first["id"])
         assert m.text == "Bob recommended the ramen place on Rue Sainte"
         assert (m.user, m.speaker, m.session) == ("alice", "bob", "s1")
@@ -77,4 +81,6 @@ def test_rust_writes_python_reads(cli: Path, store_dir: Path) -> None:
 
     hits = run(cli, store_dir, "recall", "--user", "alice", "--limit", "5", "--json", "booked ramen Friday")
     assert hits[0]["id"] == added
-    assert run(cli, store_dir, "stats", "--json")["memories"] == 3
+    stats = run(cli, store_dir, "stats", "--json")
+    assert stats["memories"] == 3
+    assert stats["embedder"]["model_id"] == model_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,8 +32,8 @@ def test_version_is_the_core_version(repo: Path) -> None:
     assert memorable.__version__ == version.group(1)
 
 
-def test_round_trip_across_reopen(store_dir: Path) -> None:
-    with Memorable.open(store_dir) as mem:
+def test_round_trip_across_reopen(store_dir: Path, hashing: dict[str, Any]) -> None:
+    with Memorable.open(store_dir, **hashing) as mem:
         mid = mem.remember(
             "I adopted a puppy named Biscuit",
             user="alice",
@@ -49,7 +50,7 @@ def test_round_trip_across_reopen(store_dir: Path) -> None:
             lon=4.83,
         )
         before = mem.get(mid)
-    with Memorable.open(str(store_dir)) as mem:
+    with Memorable.open(str(store_dir), **hashing) as mem:
         m = mem.get(mid)
         assert m == before
         assert isinstance(m, Memory)
@@ -205,38 +206,53 @@ def test_precomputed_embedding(mem: Memorable) -> None:
     assert mem.get(mid).text == "vector given"
 
 
-def test_config_keywords() -> None:
-    with Memorable.in_memory(max_text_chars=5, hnsw={"m": 8, "ef_search": 20}, durability="full") as m:
+def test_config_keywords(hashing: dict[str, Any]) -> None:
+    with Memorable.in_memory(
+        max_text_chars=5, hnsw={"m": 8, "ef_search": 20}, durability="full", **hashing
+    ) as m:
         m.remember("short", user="alice")
         with pytest.raises(InvalidInputError) as e:
             m.remember("too long", user="alice")
         assert e.value.code == "TEXT_TOO_LONG"
-    for bad in ({"hnsw": {"m": 1}}, {"no_such_key": 1}, {"max_text_chars": "many"}):
+    for bad in (
+        {"hnsw": {"m": 1}},
+        {"no_such_key": 1},
+        {"max_text_chars": "many"},
+        {"embedder": "no-such-model"},
+        {"embedder": ""},
+        {"profile": "cloud"},
+        {"model_dir": 3},
+    ):
         with pytest.raises(InvalidInputError) as e:
             Memorable.in_memory(**bad)
         assert e.value.code == "INVALID_CONFIG"
 
 
-def test_stats_and_checkpoint(store_dir: Path) -> None:
-    with Memorable.open(store_dir, hashing_dim=16) as mem:
+def test_stats_and_checkpoint(store_dir: Path, hashing: dict[str, Any]) -> None:
+    with Memorable.open(store_dir, hashing_dim=16, **hashing) as mem:
         mem.remember("one", user="alice")
         mem.remember("two", user="bob")
         mem.recall("one", user="alice")
         mem.checkpoint()
         s = mem.stats()
         assert (s["memories"], s["users"], s["versions"]) == (2, 2, 0)
-        assert s["embedder"] == {"model_id": "hashing-v1-16", "dim": 16, "fallback": True}
+        # Chosen explicitly, so no fallback reason (None, but the key is always there).
+        assert s["embedder"] == {
+            "model_id": "hashing-v1-16", "dim": 16, "fallback": True, "fallback_reason": None}
+        assert s["selection"] == mem.selection_report()
+        assert s["reembed"] is None
         assert s["path"] == str(store_dir)
         assert s["store_bytes"] > 0
         assert isinstance(s["schema_version"], int)
         loaded = {i["user"]: i for i in s["loaded_indexes"]}
         assert "alice" in loaded  # recall loaded it
-        assert {"points", "live", "tombstones", "origin", "dirty"} <= set(loaded["alice"])
-    assert Memorable.in_memory().stats()["path"] is None
+        assert {"points", "live", "pending", "tombstones", "origin", "dirty"} <= set(loaded["alice"])
+        assert isinstance(loaded["alice"]["pending"], int)
+    assert Memorable.in_memory(**hashing).stats()["path"] is None
 
 
-def test_close_then_calls_fail_cleanly(store_dir: Path) -> None:
-    mem = Memorable.open(store_dir)
+def test_close_then_calls_fail_cleanly(store_dir: Path, hashing: dict[str, Any]) -> None:
+    mem = Memorable.open(store_dir, **hashing)
     mid = mem.remember("before close", user="alice")
     mem.close()
     mem.close()  # closing twice is fine
@@ -245,6 +261,8 @@ def test_close_then_calls_fail_cleanly(store_dir: Path) -> None:
         lambda: mem.recall("after", user="alice"),
         lambda: mem.get(mid),
         lambda: mem.stats(),
+        lambda: mem.selection_report(),
+        lambda: mem.reembed("hashing"),
         lambda: mem.checkpoint(),
     ):
         with pytest.raises(MemorableError) as e:
@@ -253,5 +271,5 @@ def test_close_then_calls_fail_cleanly(store_dir: Path) -> None:
         assert (e.value.code, e.value.code_number) == ("CLOSED", 40)
         assert "closed" in str(e.value)
     # The directory lock was released: the store opens again.
-    with Memorable.open(store_dir) as again:
+    with Memorable.open(store_dir, **hashing) as again:
         assert again.get(mid).text == "before close"

@@ -7,12 +7,13 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from memorable import Memorable
 
 
-def test_threads_share_one_handle(store_dir: Path) -> None:
-    with Memorable.open(store_dir, hashing_dim=64) as mem:
+def test_threads_share_one_handle(store_dir: Path, hashing: dict[str, Any]) -> None:
+    with Memorable.open(store_dir, hashing_dim=64, **hashing) as mem:
         seed = mem.remember_batch(
             [{"text": f"seed memory {i} about topic {i % 7}", "user": "alice"} for i in range(300)]
         )
@@ -43,13 +44,13 @@ def test_threads_share_one_handle(store_dir: Path) -> None:
         assert hits[0].memory.text == "thread 2 wrote note 39"
 
 
-def test_long_calls_release_the_gil() -> None:
+def test_long_calls_release_the_gil(hashing: dict[str, Any]) -> None:
     """A Python thread runs while remember_batch / recall work in Rust.
 
     With a very long switch interval the main thread only gives up the GIL when it blocks,
     so ticks stamped inside the call prove the call released it.
     """
-    with Memorable.in_memory() as mem:
+    with Memorable.in_memory(**hashing) as mem:
         items = [{"text": f"memory number {i} " * 20, "user": "alice"} for i in range(4000)]
         stamps: list[float] = []
         stop = threading.Event()
@@ -75,9 +76,9 @@ def test_long_calls_release_the_gil() -> None:
         assert any(t0 < s < t1 for s in stamps)
 
 
-def test_close_while_other_threads_work(store_dir: Path) -> None:
+def test_close_while_other_threads_work(store_dir: Path, hashing: dict[str, Any]) -> None:
     """Closing from one thread makes the others fail cleanly with CLOSED, never crash."""
-    mem = Memorable.open(store_dir)
+    mem = Memorable.open(store_dir, **hashing)
     mem.remember("hello world", user="alice")
     codes: set[str] = set()
     lock = threading.Lock()

@@ -1,11 +1,41 @@
 # Hand-kept type stubs of the Rust extension module `memorable._memorable`
 # (src/lib.rs, src/types.rs). Keep in step with the `#[pyo3(signature = ...)]` lines.
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from os import PathLike
 from types import TracebackType
-from typing import Any, final
+from typing import Any, Literal, TypedDict, final
+
+from typing_extensions import Unpack
+
+_RecallMode = Literal["hybrid", "semantic", "keyword"]
+
+class _HnswConfig(TypedDict, total=False):
+    m: int
+    ef_construction: int
+    ef_search: int
+
+class _Config(TypedDict, total=False):
+    """The core `Config` as keyword arguments of `open` / `in_memory` (all optional)."""
+
+    max_text_chars: int
+    hashing_dim: int
+    hnsw: _HnswConfig
+    max_loaded_indexes: int
+    tombstone_rebuild_ratio: float
+    exact_search_threshold: int
+    read_connections: int
+    durability: Literal["normal", "full"]
+    rrf_k: float
+    candidate_multiplier: int
+    embedder: str
+    """"auto" (default: the best cached model that fits; for an existing store, the model
+    of its vectors), "hashing", or a catalog name such as "minilm" (used or refused)."""
+    model_dir: str | PathLike[str] | None
+    """Model cache (default $MEMORABLE_MODEL_DIR, $MEMORABLE_HOME/models, ~/.cache/memorable/models)."""
+    profile: Literal["local", "server"] | None
+    """Deployment profile for model selection and limits (default $MEMORABLE_PROFILE, else local)."""
 
 __all__ = ["Memorable", "Memory", "MemoryVersion", "Recalled", "ScoreBreakdown", "__version__"]
 
@@ -108,13 +138,14 @@ class Memorable:
     """A MemoRable store. Safe to share between threads; long calls release the GIL.
 
     `config` keyword arguments are the fields of the core `Config`
-    (e.g. `max_text_chars=2000`, `hnsw={"m": 32}`, `durability="full"`).
+    (e.g. `max_text_chars=2000`, `hnsw={"m": 32}`, `durability="full"`,
+    `embedder="hashing"`, `model_dir=Path(...)`, `profile="server"`).
     """
 
     @staticmethod
-    def open(path: str | PathLike[str], **config: Any) -> Memorable: ...
+    def open(path: str | PathLike[str], **config: Unpack[_Config]) -> Memorable: ...
     @staticmethod
-    def in_memory(**config: Any) -> Memorable: ...
+    def in_memory(**config: Unpack[_Config]) -> Memorable: ...
     def remember(
         self,
         text: str,
@@ -147,7 +178,9 @@ class Memorable:
         kinds: Sequence[str] = (),
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> list[Recalled]: ...
+        mode: _RecallMode = "hybrid",
+    ) -> list[Recalled]:
+        """`mode`: "hybrid" (semantic + keyword, fused), "semantic" or "keyword" only."""
     def recent(
         self,
         *,
@@ -178,8 +211,24 @@ class Memorable:
     def forget(self, id: int) -> None: ...
     def forget_user(self, user: str) -> int: ...
     def stats(self) -> dict[str, Any]:
-        """The core `Stats`: memories, users, versions, embedder, schema_version, path,
-        store_bytes, loaded_indexes."""
+        """The core `Stats`: memories, users, versions, embedder (model_id, dim, fallback,
+        fallback_reason), schema_version, path, store_bytes, loaded_indexes, selection,
+        reembed."""
+    def selection_report(self) -> dict[str, Any]:
+        """How the embedding model was chosen (the core `SelectionReport`): role, requested,
+        chosen, model_id, device, fallback, fallback_reason, limits, environment, model_dir,
+        decisions ({model, outcome, reason}), notes, load_ms, warm_up_ms."""
+    def reembed(
+        self,
+        model: str,
+        progress: Callable[[dict[str, Any]], bool | None] | None = None,
+    ) -> dict[str, Any]:
+        """Migrate the store's vectors to catalog model `model`, in resumable batches.
+
+        `progress` gets {target_model_id, done, total} after each batch; returning False
+        pauses (call again to resume). An exception it raises pauses too and is re-raised.
+        Returns {previous_model_id, model_id, reembedded, completed}.
+        """
     def checkpoint(self) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> Memorable: ...
