@@ -20,6 +20,8 @@ int main(int argc, char **argv) {
     const char *path = argc > 1 ? argv[1] : "memorable-data";
     printf("libmemorable %s (header %s)\n", memorable_version(), MEMORABLE_VERSION);
 
+    /* NULL options: embedder "auto", the best model in the cache (MiniLM after
+     * scripts/fetch-model.sh), else the built-in hashing embedder. */
     memorable *m = NULL;
     memorable_error *err = memorable_open(path, NULL, &m);
     if (err) return report(err);

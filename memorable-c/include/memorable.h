@@ -195,6 +195,11 @@ typedef struct {
      * defaults. Unknown keys are an INVALID_CONFIG error.
      */
     const char *config_json;
+    /**
+     * NUL-terminated embedding model: "auto", "hashing" or a catalog name such as "minilm".
+     * NULL keeps the default ("auto", or the `embedder` key of `config_json`).
+     */
+    const char *embedder;
 } memorable_options;
 
 /**
@@ -239,6 +244,13 @@ typedef struct {
 } memorable_memory_options;
 
 /**
+ * Candidate sources of a recall (`memorable_recall_options.mode`): one of the
+ * `MEMORABLE_RECALL_*` values. A plain integer rather than a C enum, so that any value a
+ * caller stores is defined behaviour; an unknown value is INVALID_INPUT.
+ */
+typedef uint32_t memorable_recall_mode;
+
+/**
  * Filters of `memorable_recall` / `memorable_recent` (NULL = defaults). A zeroed struct
  * means defaults. Strings are NUL-terminated UTF-8; NULL means no filter.
  */
@@ -270,7 +282,36 @@ typedef struct {
      */
     bool has_until;
     int64_t until_ms;
+    /**
+     * Candidate sources: `MEMORABLE_RECALL_HYBRID` (0, the default), `_SEMANTIC` or
+     * `_KEYWORD`. Ignored by `memorable_recent`.
+     */
+    memorable_recall_mode mode;
 } memorable_recall_options;
+
+/**
+ * Progress callback of `memorable_reembed`, called after each committed batch with the
+ * memories migrated so far (`done`) out of `total`, and the caller's `user_data`. Return
+ * true to continue, false to pause (the call then returns with `"completed":false`; calling
+ * `memorable_reembed` again resumes). It runs on the thread that called `memorable_reembed`,
+ * and must not unwind (no C++ exception or longjmp out of it).
+ */
+typedef bool (*memorable_progress_fn)(uint64_t done, uint64_t total, void *user_data);
+
+/**
+ * Semantic (vector) and keyword (BM25) candidates, fused (the default; 0).
+ */
+#define MEMORABLE_RECALL_HYBRID 0
+
+/**
+ * Semantic (vector) candidates only.
+ */
+#define MEMORABLE_RECALL_SEMANTIC 1
+
+/**
+ * Keyword (BM25) candidates only.
+ */
+#define MEMORABLE_RECALL_KEYWORD 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -333,8 +374,9 @@ memorable_error *memorable_remember_batch(memorable *m,
                                           uint64_t *ids_out);
 
 /**
- * Find `user`'s memories by meaning and keywords, best first; `opts` may be NULL
- * (10 results, no filters). On success `*out` is a new results list (possibly empty).
+ * Find `user`'s memories by meaning and keywords, best first; `opts` may be NULL (10
+ * results, no filters, hybrid mode; `opts->mode` restricts the sources). On success `*out`
+ * is a new results list (possibly empty).
  */
 memorable_error *memorable_recall(memorable *m,
                                   const char *user,
@@ -388,10 +430,36 @@ memorable_error *memorable_forget_user(memorable *m,
 
 /**
  * Counts and health of the store as a JSON object (the core's `Stats`: memories, users,
- * versions, embedder, schema_version, path, store_bytes, loaded_indexes). `*json_out` is
- * released with `memorable_string_free`.
+ * versions, embedder, schema_version, path, store_bytes, loaded_indexes, selection (as
+ * `memorable_selection_report`), reembed (a paused migration's target_model_id, done and
+ * total, or null)). `*json_out` is released with `memorable_string_free`.
  */
 memorable_error *memorable_stats(memorable *m, char **json_out);
+
+/**
+ * How the embedding model was chosen, as a JSON object (the core's `SelectionReport`:
+ * requested, chosen, model_id, device, fallback, fallback_reason, limits, environment,
+ * model_dir, decisions (model, outcome, reason), notes, load_ms, warm_up_ms). `*json_out` is
+ * released with `memorable_string_free`.
+ */
+memorable_error *memorable_selection_report(memorable *m, char **json_out);
+
+/**
+ * Migrate the store's vectors to the embedding model `(model, model_len)` (e.g. "minilm",
+ * "hashing"), in batches; each batch is one transaction, so a pause or a crash resumes where
+ * it stopped on the next call. `progress` may be NULL (no callback, run to completion);
+ * `user_data` is passed to it untouched. On success `*report_json_out` is the core's
+ * `ReembedReport` as JSON (previous_model_id, model_id, reembedded, completed), released
+ * with `memorable_string_free`. Once completed the handle uses the new model. An unknown or
+ * uncached model is INVALID_CONFIG (7) or MODEL (30). Blocks the calling thread; other
+ * threads may keep using the handle meanwhile.
+ */
+memorable_error *memorable_reembed(memorable *m,
+                                   const char *model,
+                                   size_t model_len,
+                                   memorable_progress_fn progress,
+                                   void *user_data,
+                                   char **report_json_out);
 
 /**
  * Dump changed indexes and fold the write-ahead log into the database.
@@ -399,7 +467,8 @@ memorable_error *memorable_stats(memorable *m, char **json_out);
 memorable_error *memorable_checkpoint(memorable *m);
 
 /**
- * Release a string returned by this library (`memorable_stats`, `memorable_history`).
+ * Release a string returned by this library (`memorable_stats`, `memorable_history`,
+ * `memorable_selection_report`, `memorable_reembed`).
  * NULL is a no-op.
  */
 void memorable_string_free(char *s);

@@ -7,7 +7,7 @@
 
 use std::ffi::{c_char, CStr};
 
-use memorable_core::{Config, Error, NewMemory, Recall};
+use memorable_core::{Config, Error, NewMemory, Recall, RecallMode};
 use time::OffsetDateTime;
 
 use crate::error::Result;
@@ -25,6 +25,9 @@ pub struct memorable_options {
     /// NUL-terminated JSON object of the core configuration (see docs/c.md), or NULL for the
     /// defaults. Unknown keys are an INVALID_CONFIG error.
     pub config_json: *const c_char,
+    /// NUL-terminated embedding model: "auto", "hashing" or a catalog name such as "minilm".
+    /// NULL keeps the default ("auto", or the `embedder` key of `config_json`).
+    pub embedder: *const c_char,
 }
 
 /// Per-memory options of `memorable_remember` / `memorable_remember_batch` (NULL = defaults).
@@ -51,6 +54,18 @@ pub struct memorable_memory_options {
     pub metadata_json: *const c_char,
 }
 
+/// Candidate sources of a recall (`memorable_recall_options.mode`): one of the
+/// `MEMORABLE_RECALL_*` values. A plain integer rather than a C enum, so that any value a
+/// caller stores is defined behaviour; an unknown value is INVALID_INPUT.
+pub type memorable_recall_mode = u32;
+
+/// Semantic (vector) and keyword (BM25) candidates, fused (the default; 0).
+pub const MEMORABLE_RECALL_HYBRID: memorable_recall_mode = 0;
+/// Semantic (vector) candidates only.
+pub const MEMORABLE_RECALL_SEMANTIC: memorable_recall_mode = 1;
+/// Keyword (BM25) candidates only.
+pub const MEMORABLE_RECALL_KEYWORD: memorable_recall_mode = 2;
+
 /// Filters of `memorable_recall` / `memorable_recent` (NULL = defaults). A zeroed struct
 /// means defaults. Strings are NUL-terminated UTF-8; NULL means no filter.
 #[repr(C)]
@@ -70,6 +85,9 @@ pub struct memorable_recall_options {
     /// When true, only memories that occurred before `until_ms` (unix ms, exclusive).
     pub has_until: bool,
     pub until_ms: i64,
+    /// Candidate sources: `MEMORABLE_RECALL_HYBRID` (0, the default), `_SEMANTIC` or
+    /// `_KEYWORD`. Ignored by `memorable_recent`.
+    pub mode: memorable_recall_mode,
 }
 
 /// `memorable_memory_options` with nothing set (importance NAN, no occurred_at).
@@ -101,6 +119,7 @@ pub extern "C" fn memorable_recall_options_default() -> memorable_recall_options
         since_ms: 0,
         has_until: false,
         until_ms: 0,
+        mode: MEMORABLE_RECALL_HYBRID,
     }
 }
 
@@ -177,6 +196,9 @@ pub(crate) unsafe fn config(opts: *const memorable_options) -> Result<Config> {
     if opts.max_text_chars != 0 {
         config.max_text_chars = opts.max_text_chars;
     }
+    if let Some(embedder) = opt_cstr(opts.embedder, "embedder")? {
+        config.embedder = embedder.to_owned();
+    }
     Ok(config)
 }
 
@@ -206,6 +228,17 @@ pub(crate) unsafe fn new_memory(
     Ok(m)
 }
 
+fn recall_mode(mode: memorable_recall_mode) -> Result<RecallMode> {
+    match mode {
+        MEMORABLE_RECALL_HYBRID => Ok(RecallMode::Hybrid),
+        MEMORABLE_RECALL_SEMANTIC => Ok(RecallMode::Semantic),
+        MEMORABLE_RECALL_KEYWORD => Ok(RecallMode::Keyword),
+        other => Err(Error::InvalidInput(format!(
+            "mode must be MEMORABLE_RECALL_HYBRID (0), _SEMANTIC (1) or _KEYWORD (2), got {other}"
+        ))),
+    }
+}
+
 /// A `Recall` from `(user, query)` and optional filters.
 pub(crate) unsafe fn recall(
     user: &str,
@@ -226,5 +259,6 @@ pub(crate) unsafe fn recall(
     if o.has_until {
         r.until = Some(time_ms(o.until_ms, "until_ms")?);
     }
+    r.mode = recall_mode(o.mode)?;
     Ok(r)
 }

@@ -17,15 +17,18 @@
 
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, c_void, CString};
 
-use memorable_core::{Builder, Error, Memorable, MemoryUpdate, NewMemory};
+use memorable_core::{Builder, Error, Memorable, MemoryUpdate, NewMemory, ReembedProgress};
 
 mod convert;
 mod error;
 mod results;
 
-pub use convert::{memorable_memory_options, memorable_options, memorable_recall_options};
+pub use convert::{
+    memorable_memory_options, memorable_options, memorable_recall_mode, memorable_recall_options,
+    MEMORABLE_RECALL_HYBRID, MEMORABLE_RECALL_KEYWORD, MEMORABLE_RECALL_SEMANTIC,
+};
 pub use error::*;
 pub use results::memorable_results;
 
@@ -181,8 +184,9 @@ pub unsafe extern "C" fn memorable_remember_batch(
     })
 }
 
-/// Find `user`'s memories by meaning and keywords, best first; `opts` may be NULL
-/// (10 results, no filters). On success `*out` is a new results list (possibly empty).
+/// Find `user`'s memories by meaning and keywords, best first; `opts` may be NULL (10
+/// results, no filters, hybrid mode; `opts->mode` restricts the sources). On success `*out`
+/// is a new results list (possibly empty).
 #[no_mangle]
 pub unsafe extern "C" fn memorable_recall(
     m: *mut memorable,
@@ -300,8 +304,9 @@ pub unsafe extern "C" fn memorable_forget_user(
 }
 
 /// Counts and health of the store as a JSON object (the core's `Stats`: memories, users,
-/// versions, embedder, schema_version, path, store_bytes, loaded_indexes). `*json_out` is
-/// released with `memorable_string_free`.
+/// versions, embedder, schema_version, path, store_bytes, loaded_indexes, selection (as
+/// `memorable_selection_report`), reembed (a paused migration's target_model_id, done and
+/// total, or null)). `*json_out` is released with `memorable_string_free`.
 #[no_mangle]
 pub unsafe extern "C" fn memorable_stats(
     m: *mut memorable,
@@ -316,13 +321,71 @@ pub unsafe extern "C" fn memorable_stats(
     })
 }
 
+/// How the embedding model was chosen, as a JSON object (the core's `SelectionReport`:
+/// requested, chosen, model_id, device, fallback, fallback_reason, limits, environment,
+/// model_dir, decisions (model, outcome, reason), notes, load_ms, warm_up_ms). `*json_out` is
+/// released with `memorable_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_selection_report(
+    m: *mut memorable,
+    json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let json_out = out_ptr(json_out, "json_out")?;
+        let json = serde_json::to_string(&m.selection_report()?)?;
+        *json_out = owned_string(json)?;
+        Ok(())
+    })
+}
+
+/// Progress callback of `memorable_reembed`, called after each committed batch with the
+/// memories migrated so far (`done`) out of `total`, and the caller's `user_data`. Return
+/// true to continue, false to pause (the call then returns with `"completed":false`; calling
+/// `memorable_reembed` again resumes). It runs on the thread that called `memorable_reembed`,
+/// and must not unwind (no C++ exception or longjmp out of it).
+pub type memorable_progress_fn =
+    Option<unsafe extern "C" fn(done: u64, total: u64, user_data: *mut c_void) -> bool>;
+
+/// Migrate the store's vectors to the embedding model `(model, model_len)` (e.g. "minilm",
+/// "hashing"), in batches; each batch is one transaction, so a pause or a crash resumes where
+/// it stopped on the next call. `progress` may be NULL (no callback, run to completion);
+/// `user_data` is passed to it untouched. On success `*report_json_out` is the core's
+/// `ReembedReport` as JSON (previous_model_id, model_id, reembedded, completed), released
+/// with `memorable_string_free`. Once completed the handle uses the new model. An unknown or
+/// uncached model is INVALID_CONFIG (7) or MODEL (30). Blocks the calling thread; other
+/// threads may keep using the handle meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_reembed(
+    m: *mut memorable,
+    model: *const c_char,
+    model_len: usize,
+    progress: memorable_progress_fn,
+    user_data: *mut c_void,
+    report_json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let model = utf8(model, model_len, "model")?;
+        let report_json_out = out_ptr(report_json_out, "report_json_out")?;
+        let mut callback = |p: &ReembedProgress| match progress {
+            Some(f) => f(p.done, p.total, user_data),
+            None => true,
+        };
+        let json = serde_json::to_string(&m.reembed(model, &mut callback)?)?;
+        *report_json_out = owned_string(json)?;
+        Ok(())
+    })
+}
+
 /// Dump changed indexes and fold the write-ahead log into the database.
 #[no_mangle]
 pub unsafe extern "C" fn memorable_checkpoint(m: *mut memorable) -> *mut memorable_error {
     ffi_try!({ handle(m)?.checkpoint() })
 }
 
-/// Release a string returned by this library (`memorable_stats`, `memorable_history`).
+/// Release a string returned by this library (`memorable_stats`, `memorable_history`,
+/// `memorable_selection_report`, `memorable_reembed`).
 /// NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn memorable_string_free(s: *mut c_char) {

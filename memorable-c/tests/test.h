@@ -90,6 +90,22 @@ static inline void remove_dir(const char *path) {
     nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Options opening a store with the built-in hashing embedder: fast and deterministic. Every
+ * test that does not need a real sentence model uses them, because with MiniLM in the model
+ * cache NULL options load it (~100 sentences/s, far slower under valgrind). */
+static inline const memorable_options *hashing(void) {
+    static const memorable_options opts = {.config_json = "{\"embedder\": \"hashing\"}"};
+    return &opts;
+}
+
+/* The unsigned number after `"key":` in `json` (the tests' tiny JSON reader). */
+static inline bool json_u64(const char *json, const char *key, unsigned long long *out) {
+    char needle[64];
+    snprintf(needle, sizeof needle, "\"%s\":", key);
+    const char *at = json ? strstr(json, needle) : NULL;
+    return at != NULL && sscanf(at + strlen(needle), "%llu", out) == 1;
+}
+
 /* Whether `json` contains `needle` (the tests check JSON outputs by substring). */
 static inline bool contains(const char *json, const char *needle) {
     return json != NULL && strstr(json, needle) != NULL;

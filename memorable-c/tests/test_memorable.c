@@ -1,5 +1,6 @@
-/* Single-threaded tests of the C API: round trip through a reopen, recall filters, update and
- * history, forget, user isolation, batches, and every error path. */
+/* Single-threaded tests of the C API: round trip through a reopen, recall filters and modes,
+ * update and history, forget, user isolation, batches, selection report, reembed without a
+ * model, and every error path. Stores use the hashing embedder (see hashing() in test.h). */
 #include "test.h"
 
 #define DAY_MS 86400000LL
@@ -17,7 +18,7 @@ static bool test_version(void) {
 
 static bool round_trip_in(const char *dir) {
     memorable *m = NULL;
-    CHECK_OK(memorable_open(dir, NULL, &m));
+    CHECK_OK(memorable_open(dir, hashing(), &m));
     CHECK(m != NULL);
 
     const char *tags[] = {"pets", "family"};
@@ -40,7 +41,7 @@ static bool round_trip_in(const char *dir) {
     memorable_free(m);
 
     m = NULL;
-    CHECK_OK(memorable_open(dir, NULL, &m));
+    CHECK_OK(memorable_open(dir, hashing(), &m));
     memorable_results *r = NULL;
     CHECK_OK(memorable_get(m, id, &r));
     CHECK(memorable_results_len(r) == 1);
@@ -94,6 +95,7 @@ static bool test_in_memory_and_options(void) {
     memorable *m = NULL;
     memorable_options o = {0};
     o.max_text_chars = 10;
+    o.embedder = "hashing"; /* the convenience field; NULL = "auto" or config_json's */
     CHECK_OK(memorable_open_in_memory(&o, &m));
     uint64_t id = 0;
     CHECK_OK(memorable_remember(m, S("u"), S("short"), NULL, &id));
@@ -109,7 +111,27 @@ static bool test_in_memory_and_options(void) {
     CHECK_ERR(memorable_remember(m, S("u"), S("thirteen char"), NULL, &id),
               MEMORABLE_ERROR_TEXT_TOO_LONG);
     CHECK_OK(memorable_remember(m, S("u"), S("twelve chars"), NULL, &id));
+    char *json = NULL;
+    CHECK_OK(memorable_selection_report(m, &json));
+    CHECK(contains(json, "\"chosen\":\"hashing\""));
+    memorable_string_free(json);
     memorable_free(m);
+
+    /* `embedder` overrides the embedder of config_json. */
+    m = NULL;
+    o.config_json = "{\"embedder\": \"no-such-model\"}";
+    CHECK_OK(memorable_open_in_memory(&o, &m));
+    memorable_free(m);
+    m = NULL;
+    o.config_json = NULL;
+    o.embedder = "no-such-model";
+    CHECK_ERR(memorable_open_in_memory(&o, &m), MEMORABLE_ERROR_INVALID_CONFIG);
+    o.embedder = "";
+    CHECK_ERR(memorable_open_in_memory(&o, &m), MEMORABLE_ERROR_INVALID_CONFIG);
+    o.embedder = "caf\xc3";
+    CHECK_ERR(memorable_open_in_memory(&o, &m), MEMORABLE_ERROR_INVALID_UTF8);
+    CHECK(m == NULL);
+    o.embedder = "hashing";
 
     m = NULL;
     o.config_json = "{\"no_such_key\": 1}";
@@ -139,7 +161,7 @@ static bool remember_at(memorable *m, const char *user, const char *text, const 
 
 static bool test_recall_filters(void) {
     memorable *m = NULL;
-    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
     uint64_t a = 0, b = 0, c = 0;
     CHECK(remember_at(m, "alice", "we talked about hiking in the alps", "trip", "alice", 0,
                       "travel", &a));
@@ -215,7 +237,7 @@ static bool test_recall_filters(void) {
 
 static bool test_update_and_history(void) {
     memorable *m = NULL;
-    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
     uint64_t id = 0;
     CHECK_OK(memorable_remember(m, S("alice"), S("my favourite colour is blue"), NULL, &id));
     CHECK_OK(memorable_update(m, id, S("my favourite colour is green")));
@@ -238,7 +260,7 @@ static bool test_update_and_history(void) {
 
 static bool test_forget(void) {
     memorable *m = NULL;
-    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
     uint64_t keep = 0, drop = 0;
     CHECK_OK(memorable_remember(m, S("alice"), S("the wifi password is hunter2"), NULL, &drop));
     CHECK_OK(memorable_remember(m, S("alice"), S("the door code is 1234"), NULL, &keep));
@@ -266,7 +288,7 @@ static bool test_forget(void) {
 
 static bool test_user_isolation(void) {
     memorable *m = NULL;
-    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
     uint64_t id = 0;
     CHECK_OK(memorable_remember(m, S("alice"), S("alice's secret: the treasure is buried under the oak"),
                                 NULL, &id));
@@ -290,7 +312,7 @@ static bool test_user_isolation(void) {
 
 static bool test_batch(void) {
     memorable *m = NULL;
-    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
     const char *users[] = {"alice", "bob", "alice"};
     size_t user_lens[] = {5, 3, 5};
     const char *texts[] = {"first note", "second note", "third note"};
@@ -333,7 +355,7 @@ static bool test_batch(void) {
 
 static bool test_text_with_nul(void) {
     memorable *m = NULL;
-    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
     const char text[] = "before\0after";
     uint64_t id = 0;
     CHECK_OK(memorable_remember(m, S("alice"), text, sizeof text - 1, NULL, &id));
@@ -358,11 +380,13 @@ static bool test_null_pointers(void) {
     CHECK_ERR(memorable_close(NULL), MEMORABLE_ERROR_NULL_POINTER);
     CHECK_ERR(memorable_stats(NULL, &json), MEMORABLE_ERROR_NULL_POINTER);
     CHECK_ERR(memorable_checkpoint(NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_selection_report(NULL, &json), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_reembed(NULL, S("hashing"), NULL, NULL, &json), MEMORABLE_ERROR_NULL_POINTER);
     CHECK_ERR(memorable_open(NULL, NULL, &m), MEMORABLE_ERROR_NULL_POINTER);
     CHECK_ERR(memorable_open_in_memory(NULL, NULL), MEMORABLE_ERROR_NULL_POINTER);
     CHECK(m == NULL);
 
-    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
     CHECK_ERR(memorable_remember(m, S("u"), S("text"), NULL, NULL), MEMORABLE_ERROR_NULL_POINTER);
     CHECK_ERR(memorable_remember(m, NULL, 1, S("text"), NULL, &id), MEMORABLE_ERROR_NULL_POINTER);
     CHECK_ERR(memorable_remember(m, S("u"), NULL, 0, NULL, &id), MEMORABLE_ERROR_NULL_POINTER);
@@ -371,6 +395,7 @@ static bool test_null_pointers(void) {
     CHECK_ERR(memorable_get(m, 1, NULL), MEMORABLE_ERROR_NULL_POINTER);
     CHECK_ERR(memorable_history(m, 1, NULL), MEMORABLE_ERROR_NULL_POINTER);
     CHECK_ERR(memorable_stats(m, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_selection_report(m, NULL), MEMORABLE_ERROR_NULL_POINTER);
     CHECK_ERR(memorable_forget_user(m, S("u"), NULL), MEMORABLE_ERROR_NULL_POINTER);
     CHECK_ERR(memorable_update(m, 1, NULL, 3), MEMORABLE_ERROR_NULL_POINTER);
     memorable_memory_options o = memorable_memory_options_default();
@@ -399,7 +424,7 @@ static bool test_null_pointers(void) {
 
 static bool test_invalid_input(void) {
     memorable *m = NULL;
-    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
     uint64_t id = 42;
     memorable_results *r = NULL;
     const char bad[] = "caf\xc3 \xff\xfe";
@@ -452,12 +477,12 @@ static bool test_invalid_input(void) {
 
 static bool locked_in(const char *dir) {
     memorable *first = NULL, *second = NULL;
-    CHECK_OK(memorable_open(dir, NULL, &first));
-    CHECK_ERR(memorable_open(dir, NULL, &second), MEMORABLE_ERROR_LOCKED);
+    CHECK_OK(memorable_open(dir, hashing(), &first));
+    CHECK_ERR(memorable_open(dir, hashing(), &second), MEMORABLE_ERROR_LOCKED);
     CHECK(second == NULL);
     /* close releases the lock even before memorable_free. */
     CHECK_OK(memorable_close(first));
-    CHECK_OK(memorable_open(dir, NULL, &second));
+    CHECK_OK(memorable_open(dir, hashing(), &second));
     memorable_free(second);
     memorable_free(first);
     return true;
@@ -473,7 +498,7 @@ static bool test_locked(void) {
 
 static bool test_closed(void) {
     memorable *m = NULL;
-    CHECK_OK(memorable_open_in_memory(NULL, &m));
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
     uint64_t id = 0;
     CHECK_OK(memorable_remember(m, S("u"), S("text"), NULL, &id));
     CHECK_OK(memorable_close(m));
@@ -491,7 +516,127 @@ static bool test_closed(void) {
     CHECK_ERR(memorable_forget_user(m, S("u"), &n), MEMORABLE_ERROR_CLOSED);
     CHECK_ERR(memorable_stats(m, &json), MEMORABLE_ERROR_CLOSED);
     CHECK_ERR(memorable_checkpoint(m), MEMORABLE_ERROR_CLOSED);
+    CHECK_ERR(memorable_selection_report(m, &json), MEMORABLE_ERROR_CLOSED);
+    CHECK_ERR(memorable_reembed(m, S("hashing"), NULL, NULL, &json), MEMORABLE_ERROR_CLOSED);
     CHECK(r == NULL && json == NULL);
+    memorable_free(m);
+    return true;
+}
+
+static bool test_selection_report(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
+    char *json = NULL;
+    CHECK_OK(memorable_selection_report(m, &json));
+    CHECK(json != NULL && json[0] == '{');
+    CHECK(contains(json, "\"chosen\""));
+    CHECK(contains(json, "\"chosen\":\"hashing\""));
+    CHECK(contains(json, "\"requested\":\"hashing\""));
+    CHECK(contains(json, "\"decisions\":["));
+    memorable_string_free(json);
+
+    /* stats carries the same report, and no migration in progress. */
+    json = NULL;
+    CHECK_OK(memorable_stats(m, &json));
+    CHECK(contains(json, "\"selection\":{"));
+    CHECK(contains(json, "\"reembed\":null"));
+    memorable_string_free(json);
+    memorable_free(m);
+    return true;
+}
+
+static bool test_recall_modes(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
+    uint64_t cat = 0, tax = 0;
+    CHECK_OK(memorable_remember(m, S("alice"), S("my cat sleeps on the windowsill"), NULL, &cat));
+    CHECK_OK(memorable_remember(m, S("alice"), S("the tax return is due in April"), NULL, &tax));
+
+    memorable_results *r = NULL;
+    memorable_recall_options o = memorable_recall_options_default();
+    CHECK(o.mode == MEMORABLE_RECALL_HYBRID);
+    o.mode = MEMORABLE_RECALL_KEYWORD;
+    CHECK_OK(memorable_recall(m, S("alice"), S("windowsill"), &o, &r));
+    CHECK(memorable_results_len(r) == 1);
+    CHECK(memorable_results_id(r, 0) == cat);
+    CHECK(memorable_results_score(r, 0) > 0.0);
+    memorable_results_free(r);
+    /* Keyword mode finds nothing without a shared word; the vector search always answers. */
+    CHECK_OK(memorable_recall(m, S("alice"), S("zebra"), &o, &r));
+    CHECK(memorable_results_len(r) == 0);
+    memorable_results_free(r);
+    o.mode = MEMORABLE_RECALL_SEMANTIC;
+    CHECK_OK(memorable_recall(m, S("alice"), S("zebra"), &o, &r));
+    CHECK(memorable_results_len(r) == 2);
+    memorable_results_free(r);
+    o.mode = MEMORABLE_RECALL_HYBRID;
+    CHECK_OK(memorable_recall(m, S("alice"), S("tax return"), &o, &r));
+    CHECK(memorable_results_len(r) == 2);
+    CHECK(memorable_results_id(r, 0) == tax);
+    memorable_results_free(r);
+
+    /* Keyword mode with filters; recent ignores the mode. */
+    o = memorable_recall_options_default();
+    o.mode = MEMORABLE_RECALL_KEYWORD;
+    o.limit = 1;
+    CHECK_OK(memorable_recall(m, S("alice"), S("cat tax"), &o, &r));
+    CHECK(memorable_results_len(r) == 1);
+    memorable_results_free(r);
+    CHECK_OK(memorable_recent(m, S("alice"), &o, &r));
+    CHECK(memorable_results_len(r) == 1);
+    memorable_results_free(r);
+
+    r = (memorable_results *)0x1;
+    o.mode = 3;
+    CHECK_ERR(memorable_recall(m, S("alice"), S("cat"), &o, &r), MEMORABLE_ERROR_INVALID_INPUT);
+    o.mode = 0xffffffffu;
+    CHECK_ERR(memorable_recall(m, S("alice"), S("cat"), &o, &r), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK(r == (memorable_results *)0x1);
+    memorable_free(m);
+    return true;
+}
+
+static bool never_called(uint64_t done, uint64_t total, void *user_data) {
+    (void)done;
+    (void)total;
+    *(int *)user_data += 1;
+    return true;
+}
+
+/* reembed paths that need no model download (the MiniLM migration is in test_models.c). */
+static bool test_reembed_without_model(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
+    uint64_t id = 0;
+    CHECK_OK(memorable_remember(m, S("u"), S("already hashed"), NULL, &id));
+
+    /* To the model the store already uses: nothing to do, completed at once. */
+    char *json = NULL;
+    int calls = 0;
+    CHECK_OK(memorable_reembed(m, S("hashing"), never_called, &calls, &json));
+    CHECK(contains(json, "\"completed\":true"));
+    CHECK(contains(json, "\"reembedded\":0"));
+    CHECK(contains(json, "\"previous_model_id\":\"hashing"));
+    CHECK(calls == 0);
+    memorable_string_free(json);
+    json = NULL;
+    CHECK_OK(memorable_reembed(m, S("hashing"), NULL, NULL, &json)); /* NULL callback */
+    CHECK(contains(json, "\"completed\":true"));
+    memorable_string_free(json);
+
+    json = (char *)0x1; /* untouched on failure */
+    CHECK_ERR(memorable_reembed(m, S("no-such-model"), NULL, NULL, &json),
+              MEMORABLE_ERROR_INVALID_CONFIG);
+    CHECK_ERR(memorable_reembed(m, "caf\xc3", 4, NULL, NULL, &json), MEMORABLE_ERROR_INVALID_UTF8);
+    CHECK_ERR(memorable_reembed(m, NULL, 0, NULL, NULL, &json), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_reembed(m, S("hashing"), NULL, NULL, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK(json == (char *)0x1);
+
+    /* The memory is still there and found. */
+    memorable_results *r = NULL;
+    CHECK_OK(memorable_recall(m, S("u"), S("hashed"), NULL, &r));
+    CHECK(memorable_results_len(r) == 1 && memorable_results_id(r, 0) == id);
+    memorable_results_free(r);
     memorable_free(m);
     return true;
 }
@@ -511,6 +656,9 @@ int main(void) {
     run_test(test_invalid_input, "test_invalid_input", &passed);
     run_test(test_locked, "test_locked", &passed);
     run_test(test_closed, "test_closed", &passed);
+    run_test(test_selection_report, "test_selection_report", &passed);
+    run_test(test_recall_modes, "test_recall_modes", &passed);
+    run_test(test_reembed_without_model, "test_reembed_without_model", &passed);
     if (!passed) {
         fprintf(stderr, "test_memorable: FAILED\n");
         return 1;

@@ -76,7 +76,7 @@ static void *reader_main(void *arg) {
 
 static bool threads_in(const char *dir) {
     memorable *m = NULL;
-    CHECK_OK(memorable_open(dir, NULL, &m));
+    CHECK_OK(memorable_open(dir, hashing(), &m));
     pthread_t threads[WRITERS + READERS];
     worker workers[WRITERS + READERS];
     for (int i = 0; i < WRITERS + READERS; i++) {
@@ -110,7 +110,7 @@ static bool threads_in(const char *dir) {
 
     /* Everything survived the close. */
     m = NULL;
-    CHECK_OK(memorable_open(dir, NULL, &m));
+    CHECK_OK(memorable_open(dir, hashing(), &m));
     char *json = NULL;
     CHECK_OK(memorable_stats(m, &json));
     char needle[64];

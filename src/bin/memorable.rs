@@ -30,6 +30,9 @@ struct Cli {
     /// Only errors in the log.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Embedding model: auto (the store's own, else the best cached), hashing, or a catalog name.
+    #[arg(long, global = true, default_value = "auto", env = "MEMORABLE_EMBEDDER")]
+    embedder: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -196,9 +199,9 @@ fn init_logging(verbose: u8, quiet: bool) {
 
 fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
-        Command::Demo => demo(cli.json),
+        Command::Demo => demo(&cli.embedder, cli.json),
         Command::Remember(a) => {
-            let mem = open(&cli.store)?;
+            let mem = open(&cli.store, &cli.embedder)?;
             let mut m = NewMemory::new(&a.user, &a.text).tags(a.tags.clone());
             m.speaker = a.speaker.clone();
             m.session = a.session.clone();
@@ -222,13 +225,13 @@ fn run(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::Recall(a) => {
-            let mem = open(&cli.store)?;
+            let mem = open(&cli.store, &cli.embedder)?;
             let hits = mem.recall(&to_recall(&a.filters, &a.query)?)?;
             mem.close()?;
             print_hits(&hits, cli.json)
         }
         Command::Recent(a) => {
-            let mem = open(&cli.store)?;
+            let mem = open(&cli.store, &cli.embedder)?;
             let list = mem.recent(&to_recall(&a.filters, "")?)?;
             mem.close()?;
             if cli.json {
@@ -242,7 +245,7 @@ fn run(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::Get { id } => {
-            let mem = open(&cli.store)?;
+            let mem = open(&cli.store, &cli.embedder)?;
             let m = mem.get(*id)?;
             mem.close()?;
             if cli.json {
@@ -253,7 +256,7 @@ fn run(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::History { id } => {
-            let mem = open(&cli.store)?;
+            let mem = open(&cli.store, &cli.embedder)?;
             let versions = mem.history(*id)?;
             mem.close()?;
             if cli.json {
@@ -266,7 +269,7 @@ fn run(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::Update { id, text } => {
-            let mem = open(&cli.store)?;
+            let mem = open(&cli.store, &cli.embedder)?;
             let m = mem.update(*id, MemoryUpdate::default().text(text))?;
             mem.close()?;
             if cli.json {
@@ -277,7 +280,7 @@ fn run(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::Forget { id, user } => {
-            let mem = open(&cli.store)?;
+            let mem = open(&cli.store, &cli.embedder)?;
             let out = match (id, user) {
                 (Some(id), _) => {
                     mem.forget(*id)?;
@@ -295,7 +298,7 @@ fn run(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::Stats => {
-            let mem = open(&cli.store)?;
+            let mem = open(&cli.store, &cli.embedder)?;
             let stats = mem.stats()?;
             mem.close()?;
             if cli.json {
@@ -326,7 +329,7 @@ fn run(cli: &Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Import { file, batch } => import(&cli.store, file, *batch, cli.json),
+        Command::Import { file, batch } => import(&cli.store, &cli.embedder, file, *batch, cli.json),
         Command::Embed { model, file, texts } => embed(model, file.as_deref(), texts),
         Command::Models { command: ModelsCommand::List } => models_list(cli.json),
         Command::Models { command: ModelsCommand::Fetch { name } } => models_fetch(name, cli.json),
@@ -434,7 +437,8 @@ fn models_fetch(name: &str, as_json: bool) -> Result<()> {
 }
 
 fn reembed(dir: &Path, model: &str, as_json: bool) -> Result<()> {
-    let mem = open(dir)?;
+    // "auto" opens the store with the model its vectors were made with.
+    let mem = open(dir, "auto")?;
     let bar =
         if as_json || !std::io::stderr().is_terminal() { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(
@@ -461,8 +465,13 @@ fn reembed(dir: &Path, model: &str, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-fn open(dir: &Path) -> Result<Memorable> {
-    Memorable::open(dir).with_context(|| format!("cannot open store {}", dir.display()))
+fn open(dir: &Path, embedder: &str) -> Result<Memorable> {
+    let mut config = Config::default();
+    config.embedder = embedder.to_owned();
+    Memorable::builder(dir)
+        .config(config)
+        .open()
+        .with_context(|| format!("cannot open store {}", dir.display()))
 }
 
 fn parse_time(s: &str) -> Result<OffsetDateTime> {
@@ -520,7 +529,7 @@ fn describe(m: &Memory) -> String {
     format!("#{} [{}] {who}{}", m.id, fmt_time(m.context.occurred_at), m.text)
 }
 
-fn import(store: &Path, file: &Path, batch: usize, as_json: bool) -> Result<()> {
+fn import(store: &Path, embedder: &str, file: &Path, batch: usize, as_json: bool) -> Result<()> {
     if batch == 0 {
         bail!("--batch must be positive");
     }
@@ -541,7 +550,7 @@ fn import(store: &Path, file: &Path, batch: usize, as_json: bool) -> Result<()> 
     } else {
         ProgressBar::hidden()
     };
-    let mem = open(store)?;
+    let mem = open(store, embedder)?;
     let mut pending = Vec::with_capacity(batch);
     let mut imported = 0usize;
     for (n, line) in reader.lines().enumerate() {
@@ -595,9 +604,9 @@ const DEMO_QUERIES: &[&str] = &[
     "what happened to her knee?",
 ];
 
-fn demo(as_json: bool) -> Result<()> {
+fn demo(embedder: &str, as_json: bool) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let mem = Memorable::open(dir.path())?;
+    let mem = open(dir.path(), embedder)?;
     let stats = mem.stats()?;
     let batch: Vec<NewMemory> = DEMO_TURNS
         .iter()

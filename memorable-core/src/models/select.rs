@@ -661,7 +661,7 @@ pub fn resolve_with(
                 if fallback && report.fallback_reason.is_some() {
                     tracing::warn!(
                         reason = report.fallback_reason.as_deref().unwrap_or(""),
-                        "no sentence-embedding model available: using the hashing embedder (lexical matching only); run scripts/fetch-model.sh"
+                        "using the hashing embedder (lexical matching only); the selection report says why and how to change it"
                     );
                 } else {
                     tracing::info!(model = %report.model_id, device = ?device, load_ms, "embedding model selected");
