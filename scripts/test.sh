@@ -45,6 +45,7 @@ for suite in "${suites[@]}"; do
     rust)
       run "rust: release CLI" cargo build --release --bin memorable
       run "rust: cargo test (workspace default members)" cargo test --release --workspace
+      run "rust: examples/quickstart.rs" cargo run --release --quiet --example quickstart
       ;;
     c) run "c: make -C memorable-c test" make -C memorable-c test ;;
     python) run "python: memorable-py/test.sh" memorable-py/test.sh ;;
