@@ -8,7 +8,7 @@
 //!
 //! Needs the model (`scripts/fetch-model.sh`) and `../shared/data/goemotions/train.tsv`
 //! relative to the repository; it says so and exits when either is absent.
-//! Run: `cargo bench --bench embed`. Figures: docs/benchmarks-embed.md.
+//! Run: `cargo bench --bench embed`. Figures: docs/benchmarks.md.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
