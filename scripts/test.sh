@@ -13,7 +13,11 @@ set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
-export MEMORABLE_BIN="$CARGO_TARGET_DIR/release/memorable"
+# The napi CLI always builds with --target <triple>; building everything for the explicit
+# host triple puts cargo test, the C library, maturin and napi in one target/<triple>/release,
+# so the dependency tree compiles once (workspace-hack/ keeps their feature sets equal too).
+export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
+export MEMORABLE_BIN="$CARGO_TARGET_DIR/$CARGO_BUILD_TARGET/release/memorable"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 suites=("$@")
