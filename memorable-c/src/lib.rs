@@ -54,7 +54,7 @@ impl memorable {
     }
 }
 
-unsafe fn handle<'a>(m: *const memorable) -> Result<&'a Memorable> {
+pub(crate) unsafe fn handle<'a>(m: *const memorable) -> Result<&'a Memorable> {
     Ok(&non_null(m, "memorable handle")?.inner)
 }
 

@@ -469,6 +469,9 @@ impl Engine {
         let importance = validate_importance(m.importance.unwrap_or(DEFAULT_IMPORTANCE))?;
         let metadata = validate_metadata(m.metadata)?;
         let embedding = m.embedding.map(|v| validate_vector(v, self.embedder.dim())).transpose()?;
+        if let Some(e) = &m.emotion {
+            validate_emotion(e)?;
+        }
         let prepared = PreparedMemory {
             user: m.user,
             text: m.text,
@@ -483,6 +486,7 @@ impl Engine {
             tags: m.tags,
             metadata,
             importance,
+            emotion: m.emotion,
             vector: Vec::new(),
         };
         Ok((prepared, embedding))

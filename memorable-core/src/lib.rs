@@ -37,7 +37,9 @@ pub use config::{Config, Durability, HnswConfig};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
 pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats};
 pub use index::{IndexOrigin, IndexStats};
-pub use memory::{Context, Memory, MemoryId, MemoryUpdate, MemoryVersion, Metadata, NewMemory};
+pub use memory::{
+    Context, EmotionSnapshot, Memory, MemoryId, MemoryUpdate, MemoryVersion, Metadata, NewMemory,
+};
 #[cfg(feature = "candle")]
 pub use models::CandleBertEmbedder;
 pub use models::{Embedder, HashingEmbedder, Profile, SelectionReport};

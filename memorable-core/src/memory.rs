@@ -41,6 +41,25 @@ pub struct Context {
     pub lon: Option<f64>,
 }
 
+/// How the user felt when a memory was made: the fused emotional state of its session at
+/// storage time (with the text classifier's reading of the memory itself folded in), or a
+/// snapshot the caller supplied. Scores are by catalog expression id (`"joy"`,
+/// `"surprise_positive"`, ...), each in [0, 1]; only non-zero scores are kept.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmotionSnapshot {
+    /// Expression id → intensity in [0, 1].
+    pub scores: std::collections::BTreeMap<String, f32>,
+    /// The strongest expression, if any.
+    pub dominant: Option<String>,
+    /// Pleasantness in [-1, 1].
+    pub valence: f32,
+    /// Activation in [-1, 1] (calm -1 … excited +1).
+    pub arousal: f32,
+    /// How much to trust the snapshot, in [0, 1].
+    pub confidence: f32,
+}
+
 /// A stored memory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
@@ -59,6 +78,9 @@ pub struct Memory {
     pub updated_at: OffsetDateTime,
     /// 1 for a new memory, +1 on every [`crate::Memorable::update`].
     pub version: u32,
+    /// The emotional snapshot taken when the memory was stored, if any.
+    #[serde(default)]
+    pub emotion: Option<EmotionSnapshot>,
 }
 
 /// Input of [`crate::Memorable::remember`]: built with [`NewMemory::new`] and chained setters.
@@ -83,6 +105,10 @@ pub struct NewMemory {
     /// embedder make it. Its length must equal the embedder's dimension.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub embedding: Option<Vec<f32>>,
+    /// An emotional snapshot to store with the memory (validated: every number finite and
+    /// in range).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emotion: Option<EmotionSnapshot>,
 }
 
 impl NewMemory {
@@ -143,6 +169,11 @@ impl NewMemory {
     /// Use this embedding instead of embedding the text.
     pub fn embedding(mut self, embedding: Vec<f32>) -> Self {
         self.embedding = Some(embedding);
+        self
+    }
+    /// Store this emotional snapshot with the memory.
+    pub fn emotion(mut self, emotion: EmotionSnapshot) -> Self {
+        self.emotion = Some(emotion);
         self
     }
 }
@@ -249,6 +280,27 @@ pub(crate) fn validate_coordinates(lat: Option<f64>, lon: Option<f64>) -> Result
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
             return Err(Error::InvalidInput(format!("longitude must be in [-180, 180], got {lon}")));
         }
+    }
+    Ok(())
+}
+
+pub(crate) fn validate_emotion(e: &EmotionSnapshot) -> Result<()> {
+    let bad = |m: String| Err(Error::InvalidInput(format!("emotion snapshot: {m}")));
+    for (name, &v) in &e.scores {
+        if name.trim().is_empty() {
+            return bad("an expression name is blank".into());
+        }
+        if !v.is_finite() || !(0.0..=1.0).contains(&v) {
+            return bad(format!("score of {name:?} must be in [0, 1], got {v}"));
+        }
+    }
+    for (what, v) in [("valence", e.valence), ("arousal", e.arousal)] {
+        if !v.is_finite() || !(-1.0..=1.0).contains(&v) {
+            return bad(format!("{what} must be in [-1, 1], got {v}"));
+        }
+    }
+    if !e.confidence.is_finite() || !(0.0..=1.0).contains(&e.confidence) {
+        return bad(format!("confidence must be in [0, 1], got {}", e.confidence));
     }
     Ok(())
 }

@@ -28,7 +28,7 @@ type Code = &'static str;
 /// One process at a time may hold a store directory; `close()` releases it.
 #[napi]
 pub struct Memorable {
-    inner: core::Memorable,
+    pub(crate) inner: core::Memorable,
 }
 
 #[napi]

@@ -124,6 +124,7 @@ impl RememberOptions {
             metadata: self.metadata,
             importance: self.importance.map(|i| i as f32),
             embedding: self.embedding.map(f32s),
+            emotion: None,
         }
     }
 }
@@ -164,6 +165,7 @@ impl From<RememberItem> for core::NewMemory {
             metadata: i.metadata,
             importance: i.importance.map(|i| i as f32),
             embedding: i.embedding.map(f32s),
+            emotion: None,
         }
     }
 }

@@ -27,8 +27,8 @@ use crate::types::{Memory, MemoryVersion, Recalled, ScoreBreakdown};
 
 /// A MemoRable store: open one per directory and share it between threads.
 #[pyclass(frozen, module = "memorable")]
-struct Memorable {
-    inner: core::Memorable,
+pub(crate) struct Memorable {
+    pub(crate) inner: core::Memorable,
 }
 
 /// `**config` keyword arguments → the core `Config` (validated by the core).
@@ -144,6 +144,7 @@ impl Memorable {
             metadata: metadata.filter(|m| !m.is_none()).map(metadata_from_py).transpose()?,
             importance,
             embedding,
+            emotion: None,
         };
         py.detach(|| self.inner.remember(memory)).or_raise(py)
     }

@@ -6,11 +6,13 @@
 pub mod cache;
 #[cfg(feature = "candle")]
 pub mod candle_bert;
+pub mod emotion;
 mod hashing;
 pub mod select;
 
 #[cfg(feature = "candle")]
 pub use candle_bert::{BertOptions, CandleBertEmbedder};
+pub use emotion::EmotionClassifier;
 pub use hashing::HashingEmbedder;
 pub use select::{Profile, SelectionReport};
 

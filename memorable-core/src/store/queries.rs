@@ -7,7 +7,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToS
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::memory::{Context, Memory, MemoryId, MemoryVersion, Metadata};
+use crate::memory::{Context, EmotionSnapshot, Memory, MemoryId, MemoryVersion, Metadata};
 use crate::retrieval::Filters;
 
 /// Row id of a user in the `users` table (names are resolved once per call).
@@ -30,6 +30,7 @@ pub(crate) struct PreparedMemory {
     pub tags: Vec<String>,
     pub metadata: Metadata,
     pub importance: f32,
+    pub emotion: Option<EmotionSnapshot>,
     pub vector: Vec<f32>,
 }
 
@@ -114,8 +115,9 @@ pub(crate) fn insert_memory(
 ) -> Result<(MemoryId, VectorId)> {
     conn.prepare_cached(
         "INSERT INTO memories(user_key, text, kind, session, speaker, topics, occurred_at,
-                              place, lat, lon, tags, metadata, importance, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+                              place, lat, lon, tags, metadata, importance, created_at, updated_at,
+                              emotion)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15)",
     )?
     .execute(params![
         user_key,
@@ -132,6 +134,7 @@ pub(crate) fn insert_memory(
         serde_json::to_string(&m.metadata)?,
         f64::from(m.importance),
         now,
+        m.emotion.as_ref().map(serde_json::to_string).transpose()?,
     ])?;
     let id = conn.last_insert_rowid();
     insert_tags(conn, id, &m.tags)?;
@@ -164,7 +167,7 @@ fn insert_vector(
 
 const MEMORY_COLUMNS: &str = "m.id, u.name, m.text, m.kind, m.session, m.speaker, m.topics,
     m.occurred_at, m.place, m.lat, m.lon, m.tags, m.metadata, m.importance, m.created_at,
-    m.updated_at, m.version, m.user_key";
+    m.updated_at, m.version, m.user_key, m.emotion";
 
 fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<Memory> {
     let json_err = |i: usize, e: serde_json::Error| {
@@ -173,6 +176,7 @@ fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<Memory> {
     let topics: String = r.get(6)?;
     let tags: String = r.get(11)?;
     let metadata: String = r.get(12)?;
+    let emotion: Option<String> = r.get(18)?;
     Ok(Memory {
         id: r.get::<_, i64>(0)? as MemoryId,
         user: r.get(1)?,
@@ -193,6 +197,7 @@ fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<Memory> {
         created_at: from_ms(r.get(14)?),
         updated_at: from_ms(r.get(15)?),
         version: r.get(16)?,
+        emotion: emotion.as_deref().map(serde_json::from_str).transpose().map_err(|e| json_err(18, e))?,
     })
 }
 

@@ -1,0 +1,207 @@
+//! The memory commands: `remember`, `recall`, `recent`, `get`, `history`, `update`, `forget`,
+//! `stats`.
+
+use anyhow::{bail, Context as _, Result};
+use clap::Args;
+use memorable::{MemoryUpdate, NewMemory};
+use serde_json::{json, Value};
+
+use crate::util::{describe, fmt_time, indent, memory_json, open, parse_time, print_hits, to_recall};
+use crate::Cli;
+
+#[derive(Args)]
+pub(crate) struct RememberArgs {
+    #[arg(long)]
+    user: String,
+    #[arg(long)]
+    speaker: Option<String>,
+    #[arg(long)]
+    session: Option<String>,
+    /// When it happened (RFC 3339, e.g. 2024-05-08T13:56:00Z); default now.
+    #[arg(long)]
+    at: Option<String>,
+    #[arg(long)]
+    place: Option<String>,
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    #[arg(long)]
+    kind: Option<String>,
+    #[arg(long)]
+    importance: Option<f32>,
+    /// Metadata as a JSON object.
+    #[arg(long)]
+    metadata: Option<String>,
+    text: String,
+}
+
+#[derive(Args)]
+pub(crate) struct Filters {
+    #[arg(long)]
+    pub user: String,
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    #[arg(long)]
+    pub session: Option<String>,
+    #[arg(long)]
+    pub speaker: Option<String>,
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    #[arg(long = "kind")]
+    pub kinds: Vec<String>,
+    /// Only memories at or after this instant (RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only memories before this instant (RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct RecallArgs {
+    #[command(flatten)]
+    filters: Filters,
+    query: String,
+}
+
+#[derive(Args)]
+pub(crate) struct RecentArgs {
+    #[command(flatten)]
+    filters: Filters,
+}
+
+pub(crate) fn remember(cli: &Cli, a: &RememberArgs) -> Result<()> {
+    let mem = open(&cli.store, &cli.embedder)?;
+    let mut m = NewMemory::new(&a.user, &a.text).tags(a.tags.clone());
+    m.speaker = a.speaker.clone();
+    m.session = a.session.clone();
+    m.place = a.place.clone();
+    m.kind = a.kind.clone();
+    m.importance = a.importance;
+    m.occurred_at = a.at.as_deref().map(parse_time).transpose()?;
+    m.metadata = a
+        .metadata
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .context("--metadata is not valid JSON")?;
+    let id = mem.remember(m)?;
+    mem.close()?;
+    if cli.json {
+        println!("{}", json!({ "id": id }));
+    } else {
+        println!("remembered #{id}");
+    }
+    Ok(())
+}
+
+pub(crate) fn recall(cli: &Cli, a: &RecallArgs) -> Result<()> {
+    let mem = open(&cli.store, &cli.embedder)?;
+    let hits = mem.recall(&to_recall(&a.filters, &a.query)?)?;
+    mem.close()?;
+    print_hits(&hits, cli.json)
+}
+
+pub(crate) fn recent(cli: &Cli, a: &RecentArgs) -> Result<()> {
+    let mem = open(&cli.store, &cli.embedder)?;
+    let list = mem.recent(&to_recall(&a.filters, "")?)?;
+    mem.close()?;
+    if cli.json {
+        let arr: Vec<Value> = list.iter().map(memory_json).collect();
+        println!("{}", Value::Array(arr));
+    } else {
+        for m in &list {
+            println!("{}", describe(m));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn get(cli: &Cli, id: u64) -> Result<()> {
+    let mem = open(&cli.store, &cli.embedder)?;
+    let m = mem.get(id)?;
+    mem.close()?;
+    if cli.json {
+        println!("{}", memory_json(&m));
+    } else {
+        println!("{}", describe(&m));
+    }
+    Ok(())
+}
+
+pub(crate) fn history(cli: &Cli, id: u64) -> Result<()> {
+    let mem = open(&cli.store, &cli.embedder)?;
+    let versions = mem.history(id)?;
+    mem.close()?;
+    if cli.json {
+        println!("{}", serde_json::to_string(&versions)?);
+    } else {
+        for v in &versions {
+            println!("v{} {}  {}", v.version, fmt_time(v.valid_from), v.text);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn update(cli: &Cli, id: u64, text: &str) -> Result<()> {
+    let mem = open(&cli.store, &cli.embedder)?;
+    let m = mem.update(id, MemoryUpdate::default().text(text))?;
+    mem.close()?;
+    if cli.json {
+        println!("{}", memory_json(&m));
+    } else {
+        println!("updated #{} to version {}", m.id, m.version);
+    }
+    Ok(())
+}
+
+pub(crate) fn forget(cli: &Cli, id: Option<u64>, user: Option<&str>) -> Result<()> {
+    let mem = open(&cli.store, &cli.embedder)?;
+    let out = match (id, user) {
+        (Some(id), _) => {
+            mem.forget(id)?;
+            json!({ "forgotten": 1 })
+        }
+        (None, Some(user)) => json!({ "forgotten": mem.forget_user(user)? }),
+        (None, None) => bail!("give a memory id or --user"),
+    };
+    mem.close()?;
+    if cli.json {
+        println!("{out}");
+    } else {
+        println!("forgot {} memories", out["forgotten"]);
+    }
+    Ok(())
+}
+
+pub(crate) fn stats(cli: &Cli) -> Result<()> {
+    let mem = open(&cli.store, &cli.embedder)?;
+    let stats = mem.stats()?;
+    mem.close()?;
+    if cli.json {
+        println!("{}", serde_json::to_string(&stats)?);
+        return Ok(());
+    }
+    println!("store:      {}", stats.path.as_deref().unwrap_or("(in memory)"));
+    println!("memories:   {} of {} users", stats.memories, stats.users);
+    println!("versions:   {} previous versions kept", stats.versions);
+    println!(
+        "embedder:   {} ({} dims){}",
+        stats.embedder.model_id,
+        stats.embedder.dim,
+        if stats.embedder.fallback { " — fallback, lexical only" } else { "" }
+    );
+    if let Some(reason) = &stats.embedder.fallback_reason {
+        println!("            fallback because: {reason}");
+    }
+    if let Some(r) = &stats.reembed {
+        println!(
+            "reembed:    {} of {} memories migrated to {} (run `memorable reembed` to resume)",
+            r.done, r.total, r.target_model_id
+        );
+    }
+    println!("schema:     v{}", stats.schema_version);
+    println!("disk:       {} bytes", stats.store_bytes);
+    println!("selection:");
+    print!("{}", indent(&stats.selection.summary()));
+    Ok(())
+}

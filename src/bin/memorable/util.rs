@@ -1,0 +1,77 @@
+//! Helpers shared by the commands: opening a store, times, and printing memories.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use memorable::{Config, Memorable, Memory, Recall, Recalled};
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+pub(crate) fn open(dir: &Path, embedder: &str) -> Result<Memorable> {
+    let mut config = Config::default();
+    config.embedder = embedder.to_owned();
+    Memorable::builder(dir)
+        .config(config)
+        .open()
+        .with_context(|| format!("cannot open store {}", dir.display()))
+}
+
+pub(crate) fn parse_time(s: &str) -> Result<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).with_context(|| format!("{s:?} is not an RFC 3339 time"))
+}
+
+pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+pub(crate) fn to_recall(f: &crate::memory_cmds::Filters, query: &str) -> Result<Recall> {
+    let mut r = Recall::new(&f.user, query).limit(f.limit).tags(f.tags.clone()).kinds(f.kinds.clone());
+    r.session = f.session.clone();
+    r.speaker = f.speaker.clone();
+    r.since = f.since.as_deref().map(parse_time).transpose()?;
+    r.until = f.until.as_deref().map(parse_time).transpose()?;
+    Ok(r)
+}
+
+/// A memory as one flat JSON object (context fields at the top level).
+pub(crate) fn memory_json(m: &Memory) -> Value {
+    let mut v = serde_json::to_value(m).unwrap_or(Value::Null);
+    if let Some(obj) = v.as_object_mut() {
+        if let Some(Value::Object(ctx)) = obj.remove("context") {
+            obj.extend(ctx);
+        }
+    }
+    v
+}
+
+pub(crate) fn print_hits(hits: &[Recalled], as_json: bool) -> Result<()> {
+    if as_json {
+        let arr: Vec<Value> = hits
+            .iter()
+            .map(|h| {
+                let mut v = memory_json(&h.memory);
+                v["score"] = json!(h.score);
+                v["breakdown"] = serde_json::to_value(&h.breakdown).unwrap_or(Value::Null);
+                v
+            })
+            .collect();
+        println!("{}", Value::Array(arr));
+    } else if hits.is_empty() {
+        println!("(nothing found)");
+    } else {
+        for h in hits {
+            println!("{:.4}  {}", h.score, describe(&h.memory));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn describe(m: &Memory) -> String {
+    let who = m.context.speaker.as_deref().map(|s| format!("{s}: ")).unwrap_or_default();
+    format!("#{} [{}] {who}{}", m.id, fmt_time(m.context.occurred_at), m.text)
+}
+
+pub(crate) fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("  {l}\n")).collect()
+}
