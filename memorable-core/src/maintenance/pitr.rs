@@ -47,6 +47,20 @@ struct PastVersion {
     place: Option<Option<String>>,
 }
 
+impl PastVersion {
+    /// True when `m` already has every field this version restores.
+    fn matches(&self, m: &Memory) -> bool {
+        self.text == m.text
+            && self.kind == m.kind
+            && self.speaker == m.context.speaker
+            && self.tags == m.tags
+            && self.metadata == m.metadata
+            && self.importance == m.importance
+            && self.topics.as_ref().is_none_or(|t| *t == m.context.topics)
+            && self.place.as_ref().is_none_or(|p| *p == m.context.place)
+    }
+}
+
 enum Step {
     Keep,
     Remove,
@@ -166,6 +180,8 @@ fn plan(c: &Connection, user_key: UserKey, t: i64) -> Result<Vec<(Memory, Step)>
             Step::Keep
         } else {
             match version_at(c, id, t)? {
+                // Already equal (e.g. restored to this instant before): nothing to write.
+                Some(v) if v.matches(&m) => Step::Keep,
                 Some(v) => Step::Revert(Box::new(v)),
                 None => Step::Unrestorable,
             }

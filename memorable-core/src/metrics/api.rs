@@ -46,7 +46,7 @@ impl Memorable {
             },
             gauges: g,
             model_id: engine.model_id().to_owned(),
-            model_fallback: engine.selection.fallback,
+            model_fallback: engine.selection.fallback && engine.selection.fallback_reason.is_some(),
         })
     }
 

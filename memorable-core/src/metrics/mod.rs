@@ -239,7 +239,9 @@ pub struct MetricsSnapshot {
     pub errors_by_code: BTreeMap<String, u64>,
     pub latency: Latencies,
     pub gauges: Gauges,
-    /// Embedding model in use and whether it is the fallback.
+    /// Embedding model in use.
     pub model_id: String,
+    /// True when a fallback embedder serves because the chosen model could not load (not
+    /// when the hashing embedder was asked for).
     pub model_fallback: bool,
 }

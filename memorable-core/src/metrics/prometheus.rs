@@ -64,7 +64,7 @@ pub fn render(s: &MetricsSnapshot) -> String {
     for u in &g.memories_per_user {
         let _ = writeln!(out, "memorable_user_memories{{user=\"{}\"}} {}", escape(&u.user), u.memories);
     }
-    header(&mut out, "memorable_model_fallback", "1 when the embedder in use is the fallback.", "gauge");
+    header(&mut out, "memorable_model_fallback", "1 when a fallback embedder serves because the chosen model could not.", "gauge");
     let _ = writeln!(
         out,
         "memorable_model_fallback{{model=\"{}\"}} {}",
