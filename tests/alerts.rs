@@ -54,7 +54,10 @@ fn an_alert_fires_once_after_its_duration_and_resolves_once() {
     assert!(mem.active_alerts().is_empty());
 
     let seen = seen.lock().unwrap();
-    assert_eq!(seen.iter().map(|e| e.state).collect::<Vec<_>>(), vec![AlertState::Firing, AlertState::Resolved]);
+    assert_eq!(
+        seen.iter().map(|e| e.state).collect::<Vec<_>>(),
+        vec![AlertState::Firing, AlertState::Resolved]
+    );
     // The panicking callback was counted, and the engine carries on.
     let m = mem.metrics().unwrap();
     assert_eq!(m.counters.alert_callback_failures, 2);
@@ -65,7 +68,8 @@ fn an_alert_fires_once_after_its_duration_and_resolves_once() {
 #[test]
 fn latency_rules_use_the_window_since_the_last_evaluation() {
     // Any recall is "slow" against a 0 ms threshold; windows without recalls keep the state.
-    let mem = store_with(vec![AlertRule::above("slow_recall", AlertMetric::RecallP95Ms, 0.0, 0)], 10_000, false);
+    let mem =
+        store_with(vec![AlertRule::above("slow_recall", AlertMetric::RecallP95Ms, 0.0, 0)], 10_000, false);
     mem.remember(NewMemory::new("alice", "a memory")).unwrap();
     assert!(mem.evaluate_alerts_at(Duration::from_millis(0)).unwrap().is_empty(), "no recall yet: no data");
     mem.recall(&Recall::new("alice", "memory").limit(1)).unwrap();

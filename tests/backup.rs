@@ -18,8 +18,10 @@ fn backup_during_concurrent_writes_restores_every_acknowledged_memory() {
     let mem = common::open_hashing(&store);
     // Some users have loaded indexes with dumps on disk, so dumps are part of the backup.
     for u in 0..3 {
-        mem.remember_batch((0..50).map(|i| NewMemory::new(format!("user{u}"), format!("seed {i} of user {u}"))).collect())
-            .unwrap();
+        mem.remember_batch(
+            (0..50).map(|i| NewMemory::new(format!("user{u}"), format!("seed {i} of user {u}"))).collect(),
+        )
+        .unwrap();
     }
     mem.checkpoint().unwrap();
 
@@ -56,7 +58,11 @@ fn backup_during_concurrent_writes_restores_every_acknowledged_memory() {
     assert!(written > before.len(), "writers kept writing");
     assert!(report.memories >= 150 + before.len() as u64);
     assert!(report.index_files >= 3, "dumps of the loaded users are included");
-    eprintln!("backup: {} memories ({} acknowledged before, {during} when it returned)", report.memories, before.len());
+    eprintln!(
+        "backup: {} memories ({} acknowledged before, {during} when it returned)",
+        report.memories,
+        before.len()
+    );
 
     let v = memorable::verify(&file).unwrap();
     assert!(v.ok, "{:?}", v.problems);
@@ -115,7 +121,13 @@ fn corrupted_backups_fail_verify_and_are_refused_by_restore() {
     let bytes = std::fs::read(&file).unwrap();
     let n = bytes.len();
     // Header, inside the database, inside an index dump, the manifest, the footer.
-    for (what, at) in [("header", 3), ("database", 5000), ("late entry", n * 3 / 4), ("manifest", n - 120), ("footer", n - 3)] {
+    for (what, at) in [
+        ("header", 3),
+        ("database", 5000),
+        ("late entry", n * 3 / 4),
+        ("manifest", n - 120),
+        ("footer", n - 3),
+    ] {
         let mut damaged = bytes.clone();
         damaged[at] ^= 0x20;
         let case = tempfile::tempdir().unwrap();
@@ -172,11 +184,10 @@ fn in_memory_stores_back_up_too() {
     assert_eq!(report.memories, 6);
     memorable::restore(&file, dir.path().join("disk")).unwrap();
     let disk = common::open_hashing(&dir.path().join("disk"));
-    assert_eq!(disk.recall(&Recall::new("alice", "Lisbon").limit(1)).unwrap()[0].memory.text, mem
-        .recall(&Recall::new("alice", "Lisbon").limit(1))
-        .unwrap()[0]
-        .memory
-        .text);
+    assert_eq!(
+        disk.recall(&Recall::new("alice", "Lisbon").limit(1)).unwrap()[0].memory.text,
+        mem.recall(&Recall::new("alice", "Lisbon").limit(1)).unwrap()[0].memory.text
+    );
 }
 
 #[test]

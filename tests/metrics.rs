@@ -10,7 +10,9 @@ use memorable::{Builder, HealthStatus, MemoryUpdate, NewMemory, Recall};
 fn metrics_count_the_operations_performed() {
     let dir = tempfile::tempdir().unwrap();
     let mem = common::open_hashing(dir.path());
-    let ids: Vec<u64> = (0..5).map(|i| mem.remember(NewMemory::new("alice", format!("note {i} about tea"))).unwrap()).collect();
+    let ids: Vec<u64> = (0..5)
+        .map(|i| mem.remember(NewMemory::new("alice", format!("note {i} about tea"))).unwrap())
+        .collect();
     mem.remember_batch((0..3).map(|i| NewMemory::new("bob", format!("bob note {i}"))).collect()).unwrap();
     mem.remember(NewMemory::new("carol", "carol's only note")).unwrap();
     for q in ["tea", "note", "coffee", "bob"] {
@@ -41,13 +43,20 @@ fn metrics_count_the_operations_performed() {
     assert_eq!(c.calls, 7 + 4 + 2 + 2 + 4);
     assert_eq!(m.latency.remember.count, 7, "successful remember / remember_batch calls");
     assert_eq!(m.latency.recall.count, 4);
-    assert!(m.latency.embed.count >= 7 + 4 + 1, "every embedder call (remember, recall, the re-embedded update)");
+    assert!(
+        m.latency.embed.count >= 7 + 4 + 1,
+        "every embedder call (remember, recall, the re-embedded update)"
+    );
     for l in [&m.latency.remember, &m.latency.recall] {
-        assert!(l.p50_ms > 0.0 && l.p50_ms <= l.p95_ms && l.p95_ms <= l.p99_ms && l.p99_ms <= l.max_ms * 1.0001, "{l:?}");
+        assert!(
+            l.p50_ms > 0.0 && l.p50_ms <= l.p95_ms && l.p95_ms <= l.p99_ms && l.p99_ms <= l.max_ms * 1.0001,
+            "{l:?}"
+        );
     }
     let g = &m.gauges;
     assert_eq!((g.memories, g.users), (7, 2));
-    let per_user: Vec<(&str, u64)> = g.memories_per_user.iter().map(|u| (u.user.as_str(), u.memories)).collect();
+    let per_user: Vec<(&str, u64)> =
+        g.memories_per_user.iter().map(|u| (u.user.as_str(), u.memories)).collect();
     assert_eq!(per_user, vec![("alice", 4), ("bob", 3)]);
     assert_eq!(g.loaded_indexes, 2);
     assert_eq!(g.index_live, 7);
@@ -111,7 +120,9 @@ fn parse_prometheus(text: &str) -> HashMap<String, f64> {
             v => v.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
         };
         let (name, labels) = match series.split_once('{') {
-            Some((n, l)) => (n, Some(l.strip_suffix('}').unwrap_or_else(|| panic!("unclosed labels: {line}")))),
+            Some((n, l)) => {
+                (n, Some(l.strip_suffix('}').unwrap_or_else(|| panic!("unclosed labels: {line}"))))
+            }
             None => (series, None),
         };
         assert!(name_ok(name), "{line}");
@@ -140,12 +151,17 @@ fn parse_prometheus(text: &str) -> HashMap<String, f64> {
         }
         let family = types
             .keys()
-            .filter(|f| name == f.as_str() || name.strip_prefix(f.as_str()).is_some_and(|s| s == "_sum" || s == "_count"))
+            .filter(|f| {
+                name == f.as_str()
+                    || name.strip_prefix(f.as_str()).is_some_and(|s| s == "_sum" || s == "_count")
+            })
             .max_by_key(|f| f.len())
             .unwrap_or_else(|| panic!("sample of an undeclared family: {line}"));
         match types[family].as_str() {
             "counter" => assert!(family.ends_with("_total") && v >= 0.0, "{line}"),
-            "summary" if name == family => assert!(labels.is_some_and(|l| l.starts_with("quantile=\"")), "{line}"),
+            "summary" if name == family => {
+                assert!(labels.is_some_and(|l| l.starts_with("quantile=\"")), "{line}")
+            }
             _ => {}
         }
         samples.insert(series.to_owned(), v);

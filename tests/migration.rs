@@ -40,7 +40,10 @@ fn logical_dump(db: &Path) -> (u32, Vec<String>) {
             let cols = stmt.column_count();
             let rows = stmt
                 .query_map([], |r| {
-                    Ok((0..cols).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|"))
+                    Ok((0..cols)
+                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
                 })
                 .unwrap();
             for row in rows {

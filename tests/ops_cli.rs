@@ -23,7 +23,12 @@ fn json(out: &Output) -> Value {
 }
 
 fn ok(out: Output) -> Output {
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -72,7 +77,8 @@ fn backup_verify_restore_health_metrics_export_import() {
     let out = cli(&store, &["verify", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("UNSOUND"));
-    let out = cli(&store, &["restore", bad.to_str().unwrap(), dir.path().join("nope").to_str().unwrap(), "--json"]);
+    let out =
+        cli(&store, &["restore", bad.to_str().unwrap(), dir.path().join("nope").to_str().unwrap(), "--json"]);
     assert_eq!(json(&out)["error"]["code"], "CORRUPT");
     assert!(!dir.path().join("nope").exists());
 

@@ -18,7 +18,9 @@ fn instant() -> OffsetDateTime {
 }
 
 /// The fields a memory's history restores.
-fn restorable(m: &Memory) -> (String, String, Option<String>, Vec<String>, serde_json::Value, u32, Vec<String>, Option<String>) {
+fn restorable(
+    m: &Memory,
+) -> (String, String, Option<String>, Vec<String>, serde_json::Value, u32, Vec<String>, Option<String>) {
     (
         m.text.clone(),
         m.kind.clone(),
@@ -99,7 +101,11 @@ fn restore_user_brings_one_user_back_to_an_instant() {
     // Recall sees the restored text (vector re-embedded, index rebuilt), not the later one.
     let hits = mem.recall(&Recall::new("alice", "Lisbon cat").limit(3)).unwrap();
     assert_eq!(hits[0].memory.id, a2);
-    assert!(mem.recall(&Recall::new("alice", "Madrid").limit(5)).unwrap().iter().all(|h| !h.memory.text.contains("Madrid")));
+    assert!(mem
+        .recall(&Recall::new("alice", "Madrid").limit(5))
+        .unwrap()
+        .iter()
+        .all(|h| !h.memory.text.contains("Madrid")));
     assert!(mem.recall(&Recall::new("alice", "cello").limit(5)).unwrap().iter().all(|h| h.memory.id != a4));
 
     // B is unchanged, to the last field and version.

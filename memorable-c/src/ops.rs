@@ -16,7 +16,10 @@ use crate::{handle, memorable, owned_string};
 /// latency (remember, recall, embed: count, sum_ms, mean_ms, p50_ms, p95_ms, p99_ms, max_ms),
 /// gauges, model_id, model_fallback). `*json_out` is released with `memorable_string_free`.
 #[no_mangle]
-pub unsafe extern "C" fn memorable_metrics(m: *mut memorable, json_out: *mut *mut c_char) -> *mut memorable_error {
+pub unsafe extern "C" fn memorable_metrics(
+    m: *mut memorable,
+    json_out: *mut *mut c_char,
+) -> *mut memorable_error {
     ffi_try!({
         let m = handle(m)?;
         let json_out = out_ptr(json_out, "json_out")?;
@@ -44,7 +47,10 @@ pub unsafe extern "C" fn memorable_metrics_prometheus(
 /// Run every health check; `*json_out` is the core's `HealthReport` as JSON: status ("ok",
 /// "degraded" or "failing"), checks (name, status, reason, details), checked_at.
 #[no_mangle]
-pub unsafe extern "C" fn memorable_health(m: *mut memorable, json_out: *mut *mut c_char) -> *mut memorable_error {
+pub unsafe extern "C" fn memorable_health(
+    m: *mut memorable,
+    json_out: *mut *mut c_char,
+) -> *mut memorable_error {
     ffi_try!({
         let m = handle(m)?;
         let json_out = out_ptr(json_out, "json_out")?;
@@ -168,7 +174,11 @@ pub unsafe extern "C" fn memorable_verify(
         let path = cstr(path, "path")?;
         let sound_out = out_ptr(sound_out, "sound_out")?;
         let report = maintenance::verify(path)?;
-        let json = if report_json_out.is_null() { None } else { Some(owned_string(serde_json::to_string(&report)?)?) };
+        let json = if report_json_out.is_null() {
+            None
+        } else {
+            Some(owned_string(serde_json::to_string(&report)?)?)
+        };
         *sound_out = report.ok;
         if let Some(json) = json {
             *report_json_out = json;

@@ -22,8 +22,8 @@ use crate::memory::*;
 use crate::metrics::Metrics;
 use crate::models::select::{self, SelectionReport};
 use crate::models::Embedder;
-use crate::retrieval::{fts_query, fuse_rrf, Filters, Recall, RecallMode, Recalled, MAX_LIMIT};
 use crate::ops::Ops;
+use crate::retrieval::{fts_query, fuse_rrf, Filters, Recall, RecallMode, Recalled, MAX_LIMIT};
 use crate::store::{self, schema, PreparedMemory, Store, UpdatedFields, UserKey, VectorRow};
 
 /// Meta key recording the embedder whose vectors the store holds.
@@ -113,7 +113,8 @@ impl Builder {
             metrics.fallbacks_taken.inc();
         }
         let ops = Arc::new(Ops::new(&self.config));
-        let engine = Engine::new(self.config, Arc::new(store), index_dir, embedder, selection, metrics.clone());
+        let engine =
+            Engine::new(self.config, Arc::new(store), index_dir, embedder, selection, metrics.clone());
         let mem = Memorable { shared: Arc::new(RwLock::new(Some(Arc::new(engine)))), metrics, ops };
         crate::ops::start(&mem);
         Ok(mem)

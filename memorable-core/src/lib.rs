@@ -40,18 +40,18 @@ mod text;
 
 pub use alerts::{AlertEvent, AlertMetric, AlertRule, AlertState, AlertsConfig};
 pub use config::{Config, Durability, HnswConfig};
+pub use error::{Error, ErrorCategory, ErrorCode, Result};
+pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats};
 pub use health::{HealthCheck, HealthConfig, HealthReport, HealthStatus};
+pub use index::{IndexOrigin, IndexStats};
 pub use maintenance::{
     restore, verify, BackupConfig, BackupReport, BackupSchedule, ExportedMemory, ImportReport, RestoreReport,
     RestoreUserReport, Retention, VerifyReport,
 };
-pub use metrics::MetricsSnapshot;
-pub use error::{Error, ErrorCategory, ErrorCode, Result};
-pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats};
-pub use index::{IndexOrigin, IndexStats};
 pub use memory::{
     Context, EmotionSnapshot, Memory, MemoryId, MemoryUpdate, MemoryVersion, Metadata, NewMemory,
 };
+pub use metrics::MetricsSnapshot;
 #[cfg(feature = "candle")]
 pub use models::CandleBertEmbedder;
 pub use models::{Embedder, HashingEmbedder, Profile, SelectionReport};

@@ -328,7 +328,13 @@ mod tests {
     fn config_validation() {
         AlertsConfig::default().validate().unwrap();
         let mut c = AlertsConfig::default();
-        c.rules.push(AlertRule { name: "x".into(), metric: AlertMetric::Errors, above: None, below: None, for_ms: 0 });
+        c.rules.push(AlertRule {
+            name: "x".into(),
+            metric: AlertMetric::Errors,
+            above: None,
+            below: None,
+            for_ms: 0,
+        });
         assert!(c.validate().is_err());
         let mut c = AlertsConfig::default();
         c.rules.push(c.rules[0].clone());

@@ -17,7 +17,8 @@ pub(super) fn observe(
     previous: Option<&Recorded>,
 ) -> Result<HashMap<AlertMetric, Option<f64>>> {
     let engine = mem.engine()?;
-    let window = |cur: &crate::metrics::HistogramSnapshot, prev: Option<&crate::metrics::HistogramSnapshot>| {
+    let window = |cur: &crate::metrics::HistogramSnapshot,
+                  prev: Option<&crate::metrics::HistogramSnapshot>| {
         let delta = match prev {
             Some(p) => cur.since(p),
             None => cur.clone(),

@@ -27,7 +27,9 @@ pub(super) fn store(engine: &Engine, full: bool) -> HealthCheck {
     });
     let (version, quick) = match result {
         Ok(v) => v,
-        Err(e) => return HealthCheck::new("store", HealthStatus::Failing, format!("cannot read the store: {e}")),
+        Err(e) => {
+            return HealthCheck::new("store", HealthStatus::Failing, format!("cannot read the store: {e}"))
+        }
     };
     let details = json!({
         "schema_version": version,
@@ -39,21 +41,30 @@ pub(super) fn store(engine: &Engine, full: bool) -> HealthCheck {
         Some(rows) if rows.len() != 1 || rows[0] != "ok" => HealthCheck::new(
             "store",
             HealthStatus::Failing,
-            format!("SQLite quick_check found problems: {}", rows.iter().take(5).cloned().collect::<Vec<_>>().join("; ")),
+            format!(
+                "SQLite quick_check found problems: {}",
+                rows.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+            ),
         ),
         _ if version != schema::SCHEMA_VERSION => HealthCheck::new(
             "store",
             HealthStatus::Failing,
             format!("schema version {version}, this build expects {}", schema::SCHEMA_VERSION),
         ),
-        Some(_) => HealthCheck::new("store", HealthStatus::Ok, format!("quick_check ok, schema version {version}")),
-        None => HealthCheck::new("store", HealthStatus::Ok, format!("schema version {version} (quick_check skipped)")),
+        Some(_) => {
+            HealthCheck::new("store", HealthStatus::Ok, format!("quick_check ok, schema version {version}"))
+        }
+        None => HealthCheck::new(
+            "store",
+            HealthStatus::Ok,
+            format!("schema version {version} (quick_check skipped)"),
+        ),
     };
     check.with_details(details)
 }
 
 /// Loaded indexes hold exactly the store's live vectors; dumps are usable; the graph keeps up.
-pub(super) fn index(engine: &Engine, ) -> HealthCheck {
+pub(super) fn index(engine: &Engine) -> HealthCheck {
     let cfg: &HealthConfig = &engine.config.health;
     let model = engine.model_id();
     let loaded = engine.indexes.all();
@@ -64,7 +75,9 @@ pub(super) fn index(engine: &Engine, ) -> HealthCheck {
     };
     let counts = match counts {
         Ok(c) => c,
-        Err(e) => return HealthCheck::new("index", HealthStatus::Failing, format!("cannot count vectors: {e}")),
+        Err(e) => {
+            return HealthCheck::new("index", HealthStatus::Failing, format!("cannot count vectors: {e}"))
+        }
     };
     let mut problems = Vec::new();
     let mut pending = 0u64;
@@ -73,7 +86,10 @@ pub(super) fn index(engine: &Engine, ) -> HealthCheck {
         pending += st.pending as u64;
         let want = counts.get(&index.user_key).map_or(0, |c| c.0);
         if st.live as u64 != want {
-            problems.push(format!("index of user key {} holds {} live vectors, the store {}", index.user_key, st.live, want));
+            problems.push(format!(
+                "index of user key {} holds {} live vectors, the store {}",
+                index.user_key, st.live, want
+            ));
         }
     }
     let mut dump_problems = Vec::new();
@@ -104,7 +120,11 @@ pub(super) fn index(engine: &Engine, ) -> HealthCheck {
         "dump_problems": dump_problems,
     });
     let check = if !problems.is_empty() {
-        HealthCheck::new("index", HealthStatus::Degraded, format!("{} (it will be rebuilt from the store)", problems[0]))
+        HealthCheck::new(
+            "index",
+            HealthStatus::Degraded,
+            format!("{} (it will be rebuilt from the store)", problems[0]),
+        )
     } else if !dump_problems.is_empty() {
         HealthCheck::new(
             "index",
@@ -128,11 +148,16 @@ pub(super) fn index(engine: &Engine, ) -> HealthCheck {
 }
 
 /// (user key, vectors made by `model`, highest vector id) per user.
-pub(crate) fn vectors_per_user(conn: &rusqlite::Connection, model: &str) -> crate::Result<Vec<(UserKey, u64, u64)>> {
+pub(crate) fn vectors_per_user(
+    conn: &rusqlite::Connection,
+    model: &str,
+) -> crate::Result<Vec<(UserKey, u64, u64)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT user_key, count(*), max(vector_id) FROM vectors WHERE model_id = ?1 GROUP BY user_key",
     )?;
-    let rows = stmt.query_map([model], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)))?;
+    let rows = stmt.query_map([model], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -184,7 +209,11 @@ pub(super) fn disk(engine: &Engine) -> HealthCheck {
             format!("{free_mb} MB free, below {} MB: writes may fail", cfg.disk_free_failing_mb),
         )
     } else if free_mb < cfg.disk_free_degraded_mb {
-        HealthCheck::new("disk", HealthStatus::Degraded, format!("{free_mb} MB free, below {} MB", cfg.disk_free_degraded_mb))
+        HealthCheck::new(
+            "disk",
+            HealthStatus::Degraded,
+            format!("{free_mb} MB free, below {} MB", cfg.disk_free_degraded_mb),
+        )
     } else {
         HealthCheck::new("disk", HealthStatus::Ok, format!("{free_mb} MB free"))
     };
@@ -209,9 +238,15 @@ pub(super) fn memory(cfg: &HealthConfig) -> HealthCheck {
         (_, _, Some(avail)) if avail / MB < cfg.memory_available_degraded_mb => HealthCheck::new(
             "memory",
             HealthStatus::Degraded,
-            format!("only {} MB of memory available, below {} MB", avail / MB, cfg.memory_available_degraded_mb),
+            format!(
+                "only {} MB of memory available, below {} MB",
+                avail / MB,
+                cfg.memory_available_degraded_mb
+            ),
         ),
-        (_, _, Some(avail)) => HealthCheck::new("memory", HealthStatus::Ok, format!("{} MB available", avail / MB)),
+        (_, _, Some(avail)) => {
+            HealthCheck::new("memory", HealthStatus::Ok, format!("{} MB available", avail / MB))
+        }
         _ => HealthCheck::new("memory", HealthStatus::Ok, "available memory unknown on this platform"),
     };
     check.with_details(details)

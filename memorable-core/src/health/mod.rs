@@ -142,8 +142,10 @@ impl Memorable {
             checks::memory(&engine.config.health),
         ];
         for (name, probe) in self.ops.probes() {
-            let check = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| probe()))
-                .unwrap_or_else(|_| HealthCheck::new(&name, HealthStatus::Failing, "the health probe panicked"));
+            let check =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| probe())).unwrap_or_else(|_| {
+                    HealthCheck::new(&name, HealthStatus::Failing, "the health probe panicked")
+                });
             checks.push(check);
         }
         Ok(HealthReport::from_checks(checks))

@@ -107,7 +107,12 @@ impl ArchiveWriter {
             copied += n as u64;
             progress(n as u64);
         }
-        self.entries.push(BackupEntry { name: name.to_owned(), offset: data_offset, len, sha256: hex(&hasher.finalize()) });
+        self.entries.push(BackupEntry {
+            name: name.to_owned(),
+            offset: data_offset,
+            len,
+            sha256: hex(&hasher.finalize()),
+        });
         self.offset = data_offset + len;
         Ok(())
     }
@@ -143,7 +148,10 @@ impl Archive {
         let mut file = File::open(path)?;
         let len = file.metadata()?.len();
         if len < HEADER_LEN + FOOTER_LEN {
-            return Err(corrupt(path, format!("{len} bytes is too short to be a MemoRable backup (truncated?)")));
+            return Err(corrupt(
+                path,
+                format!("{len} bytes is too short to be a MemoRable backup (truncated?)"),
+            ));
         }
         let mut header = [0u8; HEADER_LEN as usize];
         file.read_exact(&mut header)?;
@@ -170,8 +178,8 @@ impl Archive {
         if Sha256::digest(&json).as_slice() != &footer[8..40] {
             return Err(corrupt(path, "the manifest checksum does not match: the file is damaged"));
         }
-        let manifest: BackupManifest =
-            serde_json::from_slice(&json).map_err(|e| corrupt(path, format!("the manifest does not parse: {e}")))?;
+        let manifest: BackupManifest = serde_json::from_slice(&json)
+            .map_err(|e| corrupt(path, format!("the manifest does not parse: {e}")))?;
         // Entries must tile the file from the header to the manifest, each behind its own
         // name and length prefix.
         let mut expect = HEADER_LEN;
@@ -227,7 +235,9 @@ impl Archive {
         let mut left = e.len;
         while left > 0 {
             let want = buf.len().min(left as usize);
-            reader.read_exact(&mut buf[..want]).map_err(|_| corrupt(path, format!("entry {} is truncated", e.name)))?;
+            reader
+                .read_exact(&mut buf[..want])
+                .map_err(|_| corrupt(path, format!("entry {} is truncated", e.name)))?;
             hasher.update(&buf[..want]);
             out.write_all(&buf[..want])?;
             left -= want as u64;
@@ -240,7 +250,13 @@ impl Archive {
     }
 
     /// Extract entry `e` to `dest` (created new), checking it.
-    pub fn extract(&mut self, path: &Path, e: &BackupEntry, dest: &Path, progress: &mut dyn FnMut(u64)) -> Result<()> {
+    pub fn extract(
+        &mut self,
+        path: &Path,
+        e: &BackupEntry,
+        dest: &Path,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<()> {
         let f = std::fs::OpenOptions::new().write(true).create_new(true).open(dest)?;
         let mut out = BufWriter::with_capacity(1 << 20, f);
         self.copy_entry(path, e, &mut out, progress)?;

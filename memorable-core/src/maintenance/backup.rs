@@ -115,7 +115,10 @@ fn capture_dumps(dir: &Path, into: &Path) -> Result<Vec<(String, PathBuf)>> {
         let mut files = vec![manifest];
         files.extend(crate::index::dump_manifest_files(dir, &man));
         if files.iter().any(|f| !f.is_file()) {
-            tracing::warn!(user_key = key, "index dump incomplete; left out of the backup (rebuilt after restore)");
+            tracing::warn!(
+                user_key = key,
+                "index dump incomplete; left out of the backup (rebuilt after restore)"
+            );
             continue;
         }
         // Data files first, manifest last, as a dump writes them.

@@ -139,7 +139,12 @@ impl Memorable {
         self.metrics.track(self.import_inner(input, batch, progress))
     }
 
-    fn import_inner(&self, input: &mut dyn BufRead, batch: usize, progress: &mut dyn FnMut(u64)) -> Result<ImportReport> {
+    fn import_inner(
+        &self,
+        input: &mut dyn BufRead,
+        batch: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ImportReport> {
         if batch == 0 {
             return Err(Error::InvalidInput("batch must be positive".into()));
         }

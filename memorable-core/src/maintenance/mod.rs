@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub use archive::{BackupEntry, BackupManifest};
-pub use backup::BackupReport;
 pub(crate) use backup::pre_migration_backup;
+pub use backup::BackupReport;
 pub use export::{ExportedMemory, ImportReport};
 pub use pitr::RestoreUserReport;
 pub use restore::{restore, restore_with_progress, RestoreReport};
@@ -117,7 +117,9 @@ fn parse_stamp(s: &str) -> Option<OffsetDateTime> {
         n(6..8)? as u8,
     )
     .ok()?;
-    let t = time::Time::from_hms_milli(n(9..11)? as u8, n(11..13)? as u8, n(13..15)? as u8, n(15..18)? as u16).ok()?;
+    let t =
+        time::Time::from_hms_milli(n(9..11)? as u8, n(11..13)? as u8, n(13..15)? as u8, n(15..18)? as u16)
+            .ok()?;
     Some(date.with_time(t).assume_utc())
 }
 
@@ -153,7 +155,8 @@ fn prune_at(dir: &Path, retention: &Retention, now: OffsetDateTime) -> Result<Ve
 /// One scheduled backup and its retention (called by the operations thread).
 pub(crate) fn scheduled_backup(mem: &Memorable, s: &BackupSchedule) -> Result<PathBuf> {
     std::fs::create_dir_all(&s.dir)?;
-    let path = s.dir.join(format!("{SCHEDULED_PREFIX}{}.{BACKUP_EXTENSION}", stamp(OffsetDateTime::now_utc())));
+    let path =
+        s.dir.join(format!("{SCHEDULED_PREFIX}{}.{BACKUP_EXTENSION}", stamp(OffsetDateTime::now_utc())));
     mem.backup(&path)?;
     let deleted = prune_backups(&s.dir, &Retention { keep_last: s.keep_last, max_age_secs: s.max_age_secs })?;
     tracing::info!(path = %path.display(), pruned = deleted.len(), "scheduled backup written");
@@ -202,7 +205,8 @@ mod tests {
         std::fs::write(dir.path().join("other.mrbak"), b"x").unwrap();
         let gone = prune_at(dir.path(), &Retention { keep_last: Some(5), max_age_secs: None }, now).unwrap();
         assert_eq!(gone.len(), 4);
-        let gone = prune_at(dir.path(), &Retention { keep_last: None, max_age_secs: Some(3 * 86_400) }, now).unwrap();
+        let gone = prune_at(dir.path(), &Retention { keep_last: None, max_age_secs: Some(3 * 86_400) }, now)
+            .unwrap();
         assert_eq!(gone.len(), 2, "days 4 and 5 are older than 3 days");
         // Everything too old: the newest still stays.
         let gone = prune_at(dir.path(), &Retention { keep_last: None, max_age_secs: Some(1) }, now).unwrap();

@@ -138,7 +138,13 @@ impl Memorable {
                         importance: v.importance,
                     };
                     let model = engine.model_id().to_owned();
-                    store::update_memory(&tx, old, &fields, vector.as_deref().map(|v| (v, model.as_str(), user_key)), now)?;
+                    store::update_memory(
+                        &tx,
+                        old,
+                        &fields,
+                        vector.as_deref().map(|v| (v, model.as_str(), user_key)),
+                        now,
+                    )?;
                     report.reverted.push(old.id);
                     tracing::debug!(id = old.id, to_version = v.version, "memory reverted");
                 }

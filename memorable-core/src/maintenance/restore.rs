@@ -51,7 +51,8 @@ pub fn restore_with_progress(
     // Build beside the target, then rename: the target appears complete or not at all.
     let parent = new_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;
-    let name = new_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "store".into());
+    let name =
+        new_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "store".into());
     let staging = parent.join(format!(".{name}.restoring-{}-{}", std::process::id(), crate::store::now_ms()));
     let result = (|| {
         std::fs::create_dir_all(staging.join(crate::handle::INDEX_DIR))?;
@@ -67,7 +68,10 @@ pub fn restore_with_progress(
         }
         let extracted = super::verify::verify(&staging)?;
         if !extracted.ok {
-            return Err(Error::Corrupt(format!("restored store failed verification: {}", extracted.problems.join("; "))));
+            return Err(Error::Corrupt(format!(
+                "restored store failed verification: {}",
+                extracted.problems.join("; ")
+            )));
         }
         check_target(new_dir)?;
         if new_dir.is_dir() {

@@ -72,7 +72,10 @@ pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport> {
 }
 
 /// [`verify`], calling `progress(bytes_done, bytes_total)` as it reads.
-pub fn verify_with_progress(path: impl AsRef<Path>, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
+pub fn verify_with_progress(
+    path: impl AsRef<Path>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport> {
     let path = path.as_ref();
     let meta = std::fs::metadata(path)
         .map_err(|e| Error::Storage(format!("cannot read {}: {e}", path.display())))?;
@@ -153,7 +156,8 @@ pub(crate) fn entry_name_ok(name: &str) -> bool {
 }
 
 pub(crate) fn open_read_only(db: &Path) -> Result<Connection> {
-    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let conn =
+        Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))?;
     Ok(conn)
@@ -174,9 +178,8 @@ pub(crate) struct DbFacts {
 pub(crate) fn facts(conn: &Connection) -> Result<DbFacts> {
     let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n as u64);
     let schema_version = schema::version(conn)?;
-    let model_id: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [META_MODEL_ID], |r| r.get(0))
-        .optional()?;
+    let model_id: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [META_MODEL_ID], |r| r.get(0)).optional()?;
     let dim: Option<i64> = conn.query_row("SELECT max(dim) FROM vectors", [], |r| r.get(0))?;
     Ok(DbFacts {
         schema_version,
@@ -197,11 +200,18 @@ fn check_database(conn: &Connection, manifest: Option<&BackupManifest>, r: &mut 
     }
 }
 
-fn check_database_inner(conn: &Connection, manifest: Option<&BackupManifest>, r: &mut VerifyReport) -> Result<()> {
+fn check_database_inner(
+    conn: &Connection,
+    manifest: Option<&BackupManifest>,
+    r: &mut VerifyReport,
+) -> Result<()> {
     let mut stmt = conn.prepare("PRAGMA integrity_check")?;
     let rows: Vec<String> = stmt.query_map([], |row| row.get(0))?.collect::<rusqlite::Result<_>>()?;
     if rows.len() != 1 || rows[0] != "ok" {
-        r.problems.push(format!("SQLite integrity_check: {}", rows.iter().take(5).cloned().collect::<Vec<_>>().join("; ")));
+        r.problems.push(format!(
+            "SQLite integrity_check: {}",
+            rows.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+        ));
         return Ok(());
     }
     let f = facts(conn)?;
@@ -228,15 +238,20 @@ fn check_database_inner(conn: &Connection, manifest: Option<&BackupManifest>, r:
             && m.vectors == f.vectors
             && m.max_memory_id == f.max_memory_id;
         if !same {
-            r.problems.push("the database does not match the backup's manifest (counts, model or schema)".into());
+            r.problems
+                .push("the database does not match the backup's manifest (counts, model or schema)".into());
         }
     }
     let count = |sql: &str| conn.query_row(sql, [], |row| row.get::<_, i64>(0));
-    let missing = count("SELECT count(*) FROM memories m WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.memory_id = m.id)")?;
+    let missing = count(
+        "SELECT count(*) FROM memories m WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.memory_id = m.id)",
+    )?;
     if missing > 0 {
         r.problems.push(format!("{missing} memories have no vector"));
     }
-    let orphans = count("SELECT count(*) FROM vectors v WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.id = v.memory_id)")?;
+    let orphans = count(
+        "SELECT count(*) FROM vectors v WHERE NOT EXISTS (SELECT 1 FROM memories m WHERE m.id = v.memory_id)",
+    )?;
     if orphans > 0 {
         r.problems.push(format!("{orphans} vectors belong to no memory"));
     }
@@ -299,7 +314,10 @@ fn check_index_dumps(dir: &Path, model: Option<&str>, r: &mut VerifyReport) {
     }
     for (key, man) in good {
         if model.is_some_and(|m| m != man.model_id) {
-            r.warnings.push(format!("index dump of user key {key} was made by model {}; it will be rebuilt", man.model_id));
+            r.warnings.push(format!(
+                "index dump of user key {key} was made by model {}; it will be rebuilt",
+                man.model_id
+            ));
         } else if let Err(e) = crate::index::check_dump_files(dir, &man) {
             r.warnings.push(format!("index dump of user key {key}: {e}; it will be rebuilt"));
         }

@@ -20,7 +20,11 @@ pub fn render(s: &MetricsSnapshot) -> String {
         ("memorable_memories_updated_total", "Memories changed.", c.memories_updated),
         ("memorable_memories_forgotten_total", "Memories erased.", c.memories_forgotten),
         ("memorable_recalls_total", "Recall calls.", c.recalls),
-        ("memorable_fallbacks_taken_total", "Fallbacks taken (e.g. the hashing embedder).", c.fallbacks_taken),
+        (
+            "memorable_fallbacks_taken_total",
+            "Fallbacks taken (e.g. the hashing embedder).",
+            c.fallbacks_taken,
+        ),
         ("memorable_readings_fused_total", "Emotion readings fused.", c.readings_fused),
         ("memorable_backups_total", "Backups written.", c.backups),
         (
@@ -64,7 +68,12 @@ pub fn render(s: &MetricsSnapshot) -> String {
     for u in &g.memories_per_user {
         let _ = writeln!(out, "memorable_user_memories{{user=\"{}\"}} {}", escape(&u.user), u.memories);
     }
-    header(&mut out, "memorable_model_fallback", "1 when a fallback embedder serves because the chosen model could not.", "gauge");
+    header(
+        &mut out,
+        "memorable_model_fallback",
+        "1 when a fallback embedder serves because the chosen model could not.",
+        "gauge",
+    );
     let _ = writeln!(
         out,
         "memorable_model_fallback{{model=\"{}\"}} {}",

@@ -68,7 +68,9 @@ pub(crate) fn health(cli: &Cli) -> Result<()> {
             r?
         }
         // A store that cannot be opened is failing; say why in the same shape.
-        Err(e) => HealthReport::from_checks(vec![HealthCheck::new("open", HealthStatus::Failing, format!("{e:#}"))]),
+        Err(e) => {
+            HealthReport::from_checks(vec![HealthCheck::new("open", HealthStatus::Failing, format!("{e:#}"))])
+        }
     };
     if cli.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -213,7 +215,8 @@ pub(crate) fn import(cli: &Cli, file: &Path, batch: usize) -> Result<()> {
         ProgressBar::hidden()
     };
     let mem = open(&cli.store, &cli.embedder)?;
-    let report = mem.import_jsonl(&mut reader, batch, &mut |lines| bar.set_message(format!("{lines} lines read")));
+    let report =
+        mem.import_jsonl(&mut reader, batch, &mut |lines| bar.set_message(format!("{lines} lines read")));
     bar.finish_and_clear();
     mem.close()?;
     let report = report?;
