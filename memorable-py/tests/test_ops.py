@@ -5,6 +5,7 @@ backup refused, per-user point-in-time restore, JSONL export / import."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
 import time
 from pathlib import Path
@@ -54,7 +55,11 @@ def test_health(tmp_path: Path, hashing: dict[str, Any]) -> None:
         assert mem.health()["status"] == "degraded"
 
 
-def test_alert_callbacks_fire_once_and_a_raising_callback_is_contained(hashing: dict[str, Any]) -> None:
+def test_alert_callbacks_fire_once_and_a_raising_callback_is_contained(
+    hashing: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raised: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", raised.append)
     rules = [{"name": "errs", "metric": "errors", "above": 0}]
     with Memorable.in_memory(alerts={"enabled": False, "rules": rules}, **hashing) as mem:
         seen: list[dict[str, Any]] = []
@@ -66,12 +71,12 @@ def test_alert_callbacks_fire_once_and_a_raising_callback_is_contained(hashing: 
         sub = mem.on_alert(seen.append)
         with pytest.raises(memorable.InvalidInputError):
             mem.remember("", user="alice")
-        with pytest.warns(pytest.PytestUnraisableExceptionWarning):
-            fired = mem.evaluate_alerts()
+        fired = mem.evaluate_alerts()
         assert [e["state"] for e in fired] == ["firing"]
+        assert len(raised) == 1 and isinstance(raised[0].exc_value, RuntimeError)
         assert mem.active_alerts()[0]["rule"] == "errs"
-        with pytest.warns(pytest.PytestUnraisableExceptionWarning):
-            resolved = mem.evaluate_alerts()
+        resolved = mem.evaluate_alerts()
+        assert len(raised) == 2, "the raising callback saw the resolution too"
         assert [e["state"] for e in resolved] == ["resolved"]
         assert [(e["rule"], e["state"]) for e in seen] == [("errs", "firing"), ("errs", "resolved")]
         assert mem.metrics()["counters"]["alert_callback_failures"] == 2
