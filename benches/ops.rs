@@ -81,8 +81,16 @@ fn one_shot() {
         mb_per_s(report.bytes, backup),
         report.index_files
     );
-    eprintln!("ops one-shot: verify backup: {:.2} s, {:.1} MB/s", verify.as_secs_f64(), mb_per_s(report.bytes, verify));
-    eprintln!("ops one-shot: restore: {:.2} s, {:.1} MB/s", restore.as_secs_f64(), mb_per_s(report.bytes, restore));
+    eprintln!(
+        "ops one-shot: verify backup: {:.2} s, {:.1} MB/s",
+        verify.as_secs_f64(),
+        mb_per_s(report.bytes, verify)
+    );
+    eprintln!(
+        "ops one-shot: restore: {:.2} s, {:.1} MB/s",
+        restore.as_secs_f64(),
+        mb_per_s(report.bytes, restore)
+    );
     eprintln!("ops one-shot: verify store dir: {:.2} s", verify_store.as_secs_f64());
     mem.close().unwrap();
 }

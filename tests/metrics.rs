@@ -43,10 +43,7 @@ fn metrics_count_the_operations_performed() {
     assert_eq!(c.calls, 7 + 4 + 2 + 2 + 4);
     assert_eq!(m.latency.remember.count, 7, "successful remember / remember_batch calls");
     assert_eq!(m.latency.recall.count, 4);
-    assert!(
-        m.latency.embed.count >= 7 + 4 + 1,
-        "every embedder call (remember, recall, the re-embedded update)"
-    );
+    assert!(m.latency.embed.count >= 12, "every embedder call (remember, recall, the re-embedded update)");
     for l in [&m.latency.remember, &m.latency.recall] {
         assert!(
             l.p50_ms > 0.0 && l.p50_ms <= l.p95_ms && l.p95_ms <= l.p99_ms && l.p99_ms <= l.max_ms * 1.0001,

@@ -18,19 +18,17 @@ fn instant() -> OffsetDateTime {
 }
 
 /// The fields a memory's history restores.
-fn restorable(
-    m: &Memory,
-) -> (String, String, Option<String>, Vec<String>, serde_json::Value, u32, Vec<String>, Option<String>) {
-    (
-        m.text.clone(),
-        m.kind.clone(),
-        m.context.speaker.clone(),
-        m.tags.clone(),
-        serde_json::Value::Object(m.metadata.clone()),
-        (m.importance * 1000.0).round() as u32,
-        m.context.topics.clone(),
-        m.context.place.clone(),
-    )
+fn restorable(m: &Memory) -> serde_json::Value {
+    json!({
+        "text": m.text,
+        "kind": m.kind,
+        "speaker": m.context.speaker,
+        "tags": m.tags,
+        "metadata": m.metadata,
+        "importance": (m.importance * 1000.0).round(),
+        "topics": m.context.topics,
+        "place": m.context.place,
+    })
 }
 
 #[test]

@@ -139,7 +139,7 @@ fn prune_at(dir: &Path, retention: &Retention, now: OffsetDateTime) -> Result<Ve
             Some((parse_stamp(stamp)?, e.path()))
         })
         .collect();
-    backups.sort_by(|a, b| b.0.cmp(&a.0));
+    backups.sort_by_key(|b| std::cmp::Reverse(b.0));
     let mut deleted = Vec::new();
     for (i, (at, path)) in backups.into_iter().enumerate() {
         let too_many = retention.keep_last.is_some_and(|k| i >= k.max(1));
