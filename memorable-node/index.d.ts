@@ -88,7 +88,10 @@ export declare class Memorable {
   checkpoint(): void
 }
 
-/** An alert that fired or resolved (TypeScript shape of the events `onAlert` receives). */
+/**
+ * An alert that fired or resolved (TypeScript shape of the events `onAlert` receives;
+ * they arrive as plain objects converted from the core's `AlertEvent`).
+ */
 export interface AlertEvent {
   rule: string
   metric: string
