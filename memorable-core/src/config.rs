@@ -83,6 +83,9 @@ pub struct Config {
     pub log_content: bool,
     /// Record metrics (default true; recording is a few relaxed atomic adds per call).
     pub metrics: bool,
+    /// Publish every metric to the `metrics` crate's global recorder on each operations tick
+    /// (`alerts.interval_ms`), for Rust hosts that run their own exporter (default false).
+    pub metrics_facade: bool,
     /// Thresholds of `health()`.
     pub health: HealthConfig,
     /// Alert rules and how often they are evaluated.
@@ -108,6 +111,7 @@ impl Default for Config {
             model_dir: None,
             profile: None,
             log_content: false,
+            metrics_facade: false,
             metrics: true,
             health: HealthConfig::default(),
             alerts: AlertsConfig::default(),

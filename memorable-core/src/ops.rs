@@ -1,6 +1,6 @@
 //! [`Ops`]: per-store operations state shared by every clone of a handle — the alert hub,
 //! health probes — and the background operations thread, which every `alerts.interval_ms`
-//! evaluates alert rules, takes scheduled backups and (with the `metrics-facade` feature)
+//! evaluates alert rules, takes scheduled backups and (with `Config::metrics_facade`)
 //! publishes metrics to the `metrics` crate.
 //!
 //! The thread holds only a weak reference to the engine: dropping every handle (or
@@ -24,13 +24,14 @@ pub(crate) struct Ops {
     wake: Condvar,
     tick: Option<Duration>,
     evaluate_alerts: bool,
+    publish_metrics: bool,
     schedule: Option<BackupSchedule>,
 }
 
 impl Ops {
     pub fn new(config: &Config) -> Ops {
         let alerts_on = config.alerts.enabled && !config.alerts.rules.is_empty();
-        let needed = alerts_on || config.backup.schedule.is_some();
+        let needed = alerts_on || config.backup.schedule.is_some() || config.metrics_facade;
         let interval = Duration::from_millis(config.alerts.interval_ms.max(1));
         Ops {
             alerts: AlertHub::new(&config.alerts),
@@ -39,6 +40,7 @@ impl Ops {
             wake: Condvar::new(),
             tick: needed.then_some(interval),
             evaluate_alerts: alerts_on,
+            publish_metrics: config.metrics_facade,
             schedule: config.backup.schedule.clone(),
         }
     }
@@ -102,6 +104,11 @@ fn run(shared: Shared, metrics: Arc<crate::metrics::Metrics>, ops: Arc<Ops>, tic
         if ops.evaluate_alerts {
             if let Err(e) = mem.evaluate_alerts() {
                 tracing::warn!(error = %e, "alert evaluation failed");
+            }
+        }
+        if ops.publish_metrics {
+            if let Err(e) = mem.publish_metrics() {
+                tracing::warn!(error = %e, "publishing metrics to the metrics facade failed");
             }
         }
         if let Some(schedule) = &ops.schedule {

@@ -55,6 +55,13 @@ impl Memorable {
         Ok(super::prometheus::render(&self.metrics()?))
     }
 
+    /// Publish [`Memorable::metrics`] to the `metrics` crate's global recorder (with
+    /// `Config::metrics_facade` the operations thread also does it on every tick).
+    pub fn publish_metrics(&self) -> Result<()> {
+        super::facade::publish(&self.metrics()?);
+        Ok(())
+    }
+
     /// The recording side of this store's metrics, for layers and hosts that record their
     /// own events (e.g. `metrics_registry().readings_fused.inc()`).
     pub fn metrics_registry(&self) -> &super::Metrics {

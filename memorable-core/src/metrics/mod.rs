@@ -7,6 +7,8 @@
 //! handle's [`Metrics`] (e.g. `metrics.readings_fused.inc()` from the emotion layer).
 
 mod api;
+pub mod facade;
+pub mod families;
 mod histogram;
 pub(crate) mod process;
 pub mod prometheus;
