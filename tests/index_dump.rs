@@ -111,9 +111,35 @@ fn only_new_vectors_are_indexed_after_reload() {
     let id = mem.remember(NewMemory::new("u", "a zebra crossed the savanna")).unwrap();
     let hits = mem.recall(&Recall::new("u", "a zebra crossed the savanna").limit(1)).unwrap();
     assert_eq!(hits[0].memory.id, id);
+    // The 300 dumped points came back as they were; only the new vector needs indexing
+    // (the background indexer may or may not have moved it from pending into the graph yet).
     let idx = &mem.stats().unwrap().loaded_indexes[0];
     assert_eq!(idx.origin, IndexOrigin::Dump);
-    assert_eq!((idx.points, idx.live), (301, 301));
+    assert_eq!((idx.points + idx.pending, idx.live), (301, 301), "{idx:?}");
+    assert!(idx.points >= 300, "{idx:?}");
+    mem.checkpoint().unwrap();
+    let idx = &mem.stats().unwrap().loaded_indexes[0];
+    assert_eq!((idx.points, idx.pending, idx.live), (301, 0, 301));
+}
+
+#[test]
+fn stale_dump_is_rebuilt_when_parameters_change() {
+    let dir = tempfile::tempdir().unwrap();
+    fill(dir.path(), 500);
+    let (want, origin) = results(dir.path());
+    assert_eq!(origin, IndexOrigin::Dump);
+    // Another M: the dump no longer describes the graph this configuration builds.
+    let mut config = Config::default();
+    config.hnsw.ef_search = 1_000;
+    config.hnsw.m = 8;
+    let mem =
+        Memorable::builder(dir.path()).config(config).embedder(Arc::new(DenseTestEmbedder)).open().unwrap();
+    let got: Vec<Vec<u64>> = QUERIES
+        .iter()
+        .map(|q| mem.recall(&Recall::new("u", *q).limit(10)).unwrap().iter().map(|h| h.memory.id).collect())
+        .collect();
+    assert_eq!(mem.stats().unwrap().loaded_indexes[0].origin, IndexOrigin::Rebuilt);
+    assert_eq!(got, want, "nothing lost");
 }
 
 fn corrupt_and_check(damage: impl FnOnce(&Path)) {

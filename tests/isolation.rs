@@ -6,6 +6,32 @@ use common::seed;
 use memorable::{Memorable, NewMemory, Recall};
 use proptest::prelude::*;
 
+/// The key of `user` in the users table.
+fn user_key(dir: &std::path::Path, user: &str) -> i64 {
+    let db = rusqlite::Connection::open(dir.join("memorable.db")).unwrap();
+    db.query_row("SELECT user_key FROM users WHERE name = ?1", [user], |r| r.get(0)).unwrap()
+}
+
+/// Rows of `user` in every table that holds memory data: memories, vectors, tags, previous
+/// versions, keyword-index entries (FTS rows whose memory belongs to the user), and a
+/// checksum of the memories' columns so a changed row shows.
+fn rows_of(dir: &std::path::Path, user: &str) -> [i64; 6] {
+    let db = rusqlite::Connection::open(dir.join("memorable.db")).unwrap();
+    let ids = "SELECT m.id FROM memories m JOIN users u ON u.user_key = m.user_key WHERE u.name = ?1";
+    let q = |sql: String| -> i64 { db.query_row(&sql, [user], |r| r.get(0)).unwrap() };
+    [
+        q(format!("SELECT count(*) FROM ({ids})")),
+        q("SELECT count(*) FROM vectors v JOIN users u ON u.user_key = v.user_key WHERE u.name = ?1".into()),
+        q(format!("SELECT count(*) FROM memory_tags WHERE memory_id IN ({ids})")),
+        q(format!("SELECT count(*) FROM memory_versions WHERE memory_id IN ({ids})")),
+        q(format!("SELECT count(*) FROM memories_fts WHERE rowid IN ({ids})")),
+        q(format!(
+            "SELECT coalesce(sum(length(m.text || m.tags || m.metadata || m.version || m.updated_at)), 0)
+             FROM memories m WHERE m.id IN ({ids})"
+        )),
+    ]
+}
+
 fn store() -> Memorable {
     let mem = memorable::Builder::in_memory().config(common::hashing_config()).open().unwrap();
     seed(&mem);
@@ -63,7 +89,11 @@ fn forget_user_leaves_others_untouched() {
             .collect()
     };
     let bob_recall_before = found(&mem);
+    mem.recall(&Recall::new("alice", "Biscuit").limit(1)).unwrap(); // alice's index is loaded
     mem.checkpoint().unwrap();
+    let alice_dump = dir.path().join("index").join(format!("u{}.json", user_key(dir.path(), "alice")));
+    assert!(alice_dump.is_file(), "alice's index was dumped");
+    let bob_rows = rows_of(dir.path(), "bob");
 
     assert_eq!(mem.forget_user("alice").unwrap(), 4);
     assert_eq!(mem.forget_user("alice").unwrap(), 0);
@@ -75,6 +105,23 @@ fn forget_user_leaves_others_untouched() {
     assert_eq!(found(&mem), bob_recall_before);
     let fts = mem.recall(&Recall::new("bob", "marathon").limit(1)).unwrap();
     assert_eq!(fts[0].breakdown.keyword_rank, Some(1));
+    // In the store itself: nothing of alice is left (rows, vectors, tags, versions, keywords,
+    // the user, the index dump) and every row of bob is exactly as before.
+    assert_eq!(rows_of(dir.path(), "alice"), [0; 6]);
+    assert_eq!(rows_of(dir.path(), "bob"), bob_rows);
+    let db = rusqlite::Connection::open(dir.path().join("memorable.db")).unwrap();
+    let users: i64 =
+        db.query_row("SELECT count(*) FROM users WHERE name = 'alice'", [], |r| r.get(0)).unwrap();
+    assert_eq!(users, 0);
+    let alice_words: i64 = db
+        .query_row(
+            "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'biscuit OR lisbon OR dumplings OR budget'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(alice_words, 0, "alice's words left the keyword index");
+    assert!(!alice_dump.exists(), "alice's index dump is removed");
     mem.close().unwrap();
 
     let mem = common::open_hashing(dir.path());

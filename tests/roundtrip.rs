@@ -112,6 +112,25 @@ fn forget_removes_from_recall_fts_and_history() {
     assert_eq!(mem.history(id).unwrap_err().code(), memorable::ErrorCode::NotFound);
     assert!(!ids(&mem, &Recall::new("alice", "Biscuit beagle puppy").limit(10)).contains(&id));
     assert_eq!(mem.forget(id).unwrap_err().code(), memorable::ErrorCode::NotFound);
+    // In the store itself: no row, vector, tag, previous version or keyword entry is left.
+    let db = rusqlite::Connection::open(dir.path().join("memorable.db")).unwrap();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [id as i64], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM memories WHERE id = ?1"), 0);
+    assert_eq!(count("SELECT count(*) FROM vectors WHERE memory_id = ?1"), 0);
+    assert_eq!(count("SELECT count(*) FROM memory_tags WHERE memory_id = ?1"), 0);
+    assert_eq!(count("SELECT count(*) FROM memory_versions WHERE memory_id = ?1"), 0);
+    // Both the current and the previous text's words are gone from the FTS index.
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'beagle OR biscuit' AND rowid = ?1"
+        ),
+        0
+    );
+    let fts_total: i64 = db
+        .query_row("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'beagle'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(fts_total, 0);
+    drop(db);
     mem.close().unwrap();
     // Nothing of it comes back after reopen (index dump included), and the ids are not reused.
     let mem = Memorable::open(dir.path()).unwrap();

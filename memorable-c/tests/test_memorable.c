@@ -3,6 +3,8 @@
  * model, and every error path. Stores use the hashing embedder (see hashing() in test.h). */
 #include "test.h"
 
+#include <sys/stat.h>
+
 #define DAY_MS 86400000LL
 /* 2024-01-01T00:00:00Z */
 #define JAN_2024_MS 1704067200000LL
@@ -496,6 +498,72 @@ static bool test_locked(void) {
     return ok;
 }
 
+/* Write `len` bytes of `data` at `offset` of `path`, opened with fopen `mode`. */
+static bool write_file(const char *path, const char *mode, long offset, const void *data, size_t len) {
+    FILE *f = fopen(path, mode);
+    if (f == NULL) return false;
+    bool ok = fseek(f, offset, SEEK_SET) == 0 && fwrite(data, 1, len, f) == len;
+    return fclose(f) == 0 && ok;
+}
+
+static bool store_problems_in(const char *dir) {
+    char path[512];
+    memorable *m = NULL;
+
+    /* A directory that cannot be created: a file is in the way. */
+    snprintf(path, sizeof path, "%s/plain-file", dir);
+    CHECK(write_file(path, "wb", 0, "x", 1));
+    snprintf(path, sizeof path, "%s/plain-file/store", dir);
+    CHECK_ERR(memorable_open(path, hashing(), &m), MEMORABLE_ERROR_NOT_WRITABLE);
+
+    /* A database file that is not one. */
+    snprintf(path, sizeof path, "%s/bogus", dir);
+    CHECK(mkdir(path, 0700) == 0);
+    snprintf(path, sizeof path, "%s/bogus/memorable.db", dir);
+    char junk[4096];
+    memset(junk, 7, sizeof junk);
+    CHECK(write_file(path, "wb", 0, junk, sizeof junk));
+    snprintf(path, sizeof path, "%s/bogus", dir);
+    CHECK_ERR(memorable_open(path, hashing(), &m), MEMORABLE_ERROR_CORRUPT);
+
+    /* A store from a newer MemoRable: SQLite keeps the schema version (user_version) at
+     * byte 60 of the database header, big-endian. Refused, and left as it is. */
+    snprintf(path, sizeof path, "%s/newer", dir);
+    CHECK_OK(memorable_open(path, hashing(), &m));
+    uint64_t id = 0;
+    CHECK_OK(memorable_remember(m, S("alice"), S("written by this version"), NULL, &id));
+    memorable_free(m); /* closes: the WAL is folded into the database file */
+    m = NULL;
+    snprintf(path, sizeof path, "%s/newer/memorable.db", dir);
+    const unsigned char v99[4] = {0, 0, 0, 99};
+    CHECK(write_file(path, "r+b", 60, v99, sizeof v99));
+    snprintf(path, sizeof path, "%s/newer", dir);
+    CHECK_ERR(memorable_open(path, hashing(), &m), MEMORABLE_ERROR_NEWER_VERSION);
+    CHECK(m == NULL);
+    snprintf(path, sizeof path, "%s/newer/memorable.db", dir);
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    unsigned char header[64];
+    size_t got = fread(header, 1, sizeof header, f);
+    fclose(f);
+    CHECK(got == sizeof header && memcmp(header + 60, v99, 4) == 0);
+
+    /* An explicit model that is not in the model cache: MODEL, never a silent fallback. */
+    snprintf(path, sizeof path, "{\"model_dir\": \"%s/bogus\"}", dir);
+    memorable_options minilm = {.config_json = path, .embedder = "minilm"};
+    CHECK_ERR(memorable_open_in_memory(&minilm, &m), MEMORABLE_ERROR_MODEL);
+    CHECK(m == NULL);
+    return true;
+}
+
+static bool test_store_problems(void) {
+    char dir[256];
+    CHECK(make_temp_dir(dir, sizeof dir));
+    bool ok = store_problems_in(dir);
+    remove_dir(dir);
+    return ok;
+}
+
 static bool test_closed(void) {
     memorable *m = NULL;
     CHECK_OK(memorable_open_in_memory(hashing(), &m));
@@ -655,6 +723,7 @@ int main(void) {
     run_test(test_null_pointers, "test_null_pointers", &passed);
     run_test(test_invalid_input, "test_invalid_input", &passed);
     run_test(test_locked, "test_locked", &passed);
+    run_test(test_store_problems, "test_store_problems", &passed);
     run_test(test_closed, "test_closed", &passed);
     run_test(test_selection_report, "test_selection_report", &passed);
     run_test(test_recall_modes, "test_recall_modes", &passed);

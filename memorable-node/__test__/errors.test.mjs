@@ -1,5 +1,7 @@
 // Every error code reaches JS as an Error with `code` = the core's stable code name.
 import assert from 'node:assert/strict'
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
 import { test } from 'node:test'
 
 import { Memorable } from '../index.js'
@@ -46,6 +48,35 @@ test('LOCKED: a store directory is held by one handle at a time', async (t) => {
   first.close()
   const second = await Memorable.open(dir, HASHING) // released by close()
   second.close()
+})
+
+test('store problems: NOT_WRITABLE, CORRUPT, NEWER_VERSION', async (t) => {
+  const dir = tempDir(t)
+  writeFileSync(join(dir, 'plain-file'), 'x')
+  await assertCode(assert, () => Memorable.open(join(dir, 'plain-file', 'store'), HASHING), 'NOT_WRITABLE')
+
+  const bogus = join(dir, 'bogus')
+  mkdirSync(bogus)
+  writeFileSync(join(bogus, 'memorable.db'), Buffer.alloc(4096, 7))
+  await assertCode(assert, () => Memorable.open(bogus, HASHING), 'CORRUPT')
+
+  // A newer schema version: SQLite keeps user_version at byte 60 of the header (big-endian).
+  const newer = join(dir, 'newer')
+  const mem = await Memorable.open(newer, HASHING)
+  await mem.remember('written by this version', { user: 'alice' })
+  mem.close() // checkpoints the WAL into the database file
+  const db = join(newer, 'memorable.db')
+  const header = Buffer.alloc(4)
+  header.writeUInt32BE(99)
+  const fd = openSync(db, 'r+')
+  writeSync(fd, header, 0, 4, 60)
+  closeSync(fd)
+  await assert.rejects(Memorable.open(newer, HASHING), (err) => err.code === 'NEWER_VERSION' && /newer/.test(err.message))
+})
+
+test('MODEL: an explicit model that is not in the cache is refused', async (t) => {
+  const empty = tempDir(t)
+  assert.throws(() => Memorable.openInMemory({ embedder: 'minilm', modelDir: empty }), { code: 'MODEL' })
 })
 
 test('CLOSED: every call after close fails cleanly', async () => {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,44 @@ def test_store_locked_by_second_open(store_dir: Path, hashing: dict[str, Any]) -
         assert isinstance(e.value, OSError)
         assert (e.value.code, e.value.code_number) == ("LOCKED", 21)
         assert "locked" in str(e.value)
+
+
+def test_store_problems_are_storage_errors(tmp_path: Path, hashing: dict[str, Any]) -> None:
+    # A directory that cannot be created (a file is in the way).
+    (tmp_path / "plain-file").write_text("x")
+    with pytest.raises(StorageError) as e:
+        Memorable.open(tmp_path / "plain-file" / "store", **hashing)
+    assert isinstance(e.value, OSError)
+    assert (e.value.code, e.value.code_number) == ("NOT_WRITABLE", 22)
+
+    # A database file that is not one.
+    bogus = tmp_path / "bogus"
+    bogus.mkdir()
+    (bogus / "memorable.db").write_bytes(bytes([7]) * 4096)
+    with pytest.raises(StorageError) as e:
+        Memorable.open(bogus, **hashing)
+    assert (e.value.code, e.value.code_number) == ("CORRUPT", 24)
+
+    # A store written by a newer MemoRable is refused and left untouched.
+    newer = tmp_path / "newer"
+    with Memorable.open(newer, **hashing) as mem:
+        mem.remember("written by this version", user="alice")
+    with sqlite3.connect(newer / "memorable.db") as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(StorageError) as e:
+        Memorable.open(newer, **hashing)
+    assert (e.value.code, e.value.code_number) == ("NEWER_VERSION", 23)
+    assert "newer" in str(e.value)
+    with sqlite3.connect(newer / "memorable.db") as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (99,)
+
+
+def test_missing_model_is_model_error(tmp_path: Path) -> None:
+    # An explicit model is used or refused, never replaced: MODEL when it is not cached.
+    with pytest.raises(ModelError) as e:
+        Memorable.in_memory(embedder="minilm", model_dir=str(tmp_path))
+    assert isinstance(e.value, RuntimeError)
+    assert (e.value.code, e.value.code_number) == ("MODEL", 30)
 
 
 def test_model_mismatch_is_model_error(store_dir: Path, hashing: dict[str, Any]) -> None:

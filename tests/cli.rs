@@ -1,0 +1,227 @@
+//! The `memorable` command line, run as a user runs it: every command on a store directory
+//! given by `--store` (default `./memorable-data`), `--json` output for scripts, JSONL import,
+//! the demo, and errors (with their stable code) including a store held by another process.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use memorable::{Memorable, NewMemory, Recall};
+use serde_json::Value;
+
+fn cli(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_memorable"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("MEMORABLE_STORE")
+        .env_remove("MEMORABLE_EMBEDDER")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Run a command that must succeed with `--json`, and parse what it printed.
+fn json(dir: &Path, args: &[&str]) -> Value {
+    let out = cli(dir, args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{args:?} failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {stdout}"))
+}
+
+/// Run a command that must fail; returns the error's code from its `--json` output.
+fn error_code(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = cli(dir, args);
+    assert!(!out.status.success(), "{args:?} should fail");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("a JSON error object");
+    assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    v["error"]["code"].as_str().map(str::to_owned)
+}
+
+#[test]
+fn remember_recall_get_forget_stats_with_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let s = store.to_str().unwrap();
+    let base = ["--store", s, "--embedder", "hashing", "--json"];
+    let run = |args: &[&str]| json(tmp.path(), &[&base[..], args].concat());
+
+    let puppy = run(&[
+        "remember",
+        "--user",
+        "alice",
+        "--speaker",
+        "bob",
+        "--session",
+        "chat-1",
+        "--at",
+        "2024-05-08T13:56:00Z",
+        "--tag",
+        "pets",
+        "I adopted a beagle puppy named Biscuit",
+    ])["id"]
+        .as_u64()
+        .unwrap();
+    let lisbon =
+        run(&["remember", "--user", "alice", "My sister Lena lives in Lisbon"])["id"].as_u64().unwrap();
+    run(&["remember", "--user", "bob", "Bob's own puppy is called Rex"]);
+    assert!(lisbon > puppy);
+
+    let hits = run(&["recall", "--user", "alice", "--limit", "5", "puppy Biscuit"]);
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 2, "alice has two memories; bob's never show: {hits:?}");
+    let top = &hits[0];
+    assert_eq!(top["id"], puppy);
+    assert_eq!(top["text"], "I adopted a beagle puppy named Biscuit");
+    assert!(top["score"].as_f64().unwrap() > hits[1]["score"].as_f64().unwrap());
+    assert_eq!(
+        (&top["user"], &top["speaker"], &top["session"]),
+        (&"alice".into(), &"bob".into(), &"chat-1".into())
+    );
+    assert_eq!(top["occurred_at"], "2024-05-08T13:56:00Z");
+    assert_eq!(top["tags"], serde_json::json!(["pets"]));
+    assert!(top["breakdown"]["keyword_rank"].is_number(), "{top}");
+    let limited = run(&["recall", "--user", "alice", "--limit", "1", "--speaker", "bob", "sister"]);
+    assert_eq!(limited.as_array().unwrap().len(), 1);
+    assert_eq!(limited[0]["id"], puppy, "the speaker filter applies");
+
+    assert_eq!(run(&["get", &puppy.to_string()])["text"], "I adopted a beagle puppy named Biscuit");
+    let stats = run(&["stats"]);
+    assert_eq!((stats["memories"].as_u64(), stats["users"].as_u64()), (Some(3), Some(2)));
+    assert_eq!(stats["embedder"]["model_id"], "hashing-v1-384");
+
+    assert_eq!(run(&["forget", &puppy.to_string()])["forgotten"], 1);
+    let hits = run(&["recall", "--user", "alice", "puppy Biscuit"]);
+    assert!(hits.as_array().unwrap().iter().all(|h| h["id"] != puppy));
+    assert_eq!(run(&["forget", "--user", "alice"])["forgotten"], 1);
+    assert_eq!(run(&["stats"])["memories"], 1);
+
+    // Without --json the same commands print for people.
+    let out = cli(tmp.path(), &["--store", s, "--embedder", "hashing", "recall", "--user", "bob", "puppy"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Bob's own puppy is called Rex"));
+}
+
+#[test]
+fn default_store_is_memorable_data_in_the_working_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = json(tmp.path(), &["--embedder", "hashing", "--json", "remember", "--user", "u", "hello"])["id"]
+        .as_u64()
+        .unwrap();
+    assert!(tmp.path().join("memorable-data").join("memorable.db").is_file());
+    let mem = Memorable::open(tmp.path().join("memorable-data")).unwrap();
+    assert_eq!(mem.get(id).unwrap().text, "hello");
+}
+
+#[test]
+fn import_jsonl_in_batches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("memories.jsonl");
+    let mut lines: Vec<String> = (0..2_500)
+        .map(|i| {
+            serde_json::json!({"user": "alice", "text": format!("imported note number {i}")}).to_string()
+        })
+        .collect();
+    lines.insert(10, String::new()); // blank lines are skipped
+    lines.push(
+        serde_json::json!({"user": "alice", "text": "The zebra crossing on Elm Street", "speaker": "carol",
+            "tags": ["walk"], "occurred_at": "2024-01-02T03:04:05Z", "metadata": {"src": "import"}})
+        .to_string(),
+    );
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let s = tmp.path().join("store");
+    let s = s.to_str().unwrap();
+    let base = ["--store", s, "--embedder", "hashing", "--json"];
+    let out = json(tmp.path(), &[&base[..], &["import", file.to_str().unwrap(), "--batch", "1000"]].concat());
+    assert_eq!(out["imported"], 2_501);
+    assert_eq!(json(tmp.path(), &[&base[..], &["stats"]].concat())["memories"], 2_501);
+    let hits =
+        json(tmp.path(), &[&base[..], &["recall", "--user", "alice", "--limit", "1", "zebra Elm"]].concat());
+    assert_eq!(hits[0]["text"], "The zebra crossing on Elm Street");
+    assert_eq!((&hits[0]["speaker"], &hits[0]["metadata"]["src"]), (&"carol".into(), &"import".into()));
+    assert_eq!(hits[0]["occurred_at"], "2024-01-02T03:04:05Z");
+
+    // A bad memory stops the import with its code; the line is named.
+    let bad = tmp.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"user\": \"alice\", \"text\": \"fine\"}\n{\"user\": \"alice\", \"text\": \"  \"}\n",
+    )
+    .unwrap();
+    assert_eq!(
+        error_code(tmp.path(), &[&base[..], &["import", bad.to_str().unwrap()]].concat()).as_deref(),
+        Some("EMPTY_TEXT")
+    );
+    std::fs::write(&bad, "not json\n").unwrap();
+    let out = cli(tmp.path(), &[&base[..], &["import", bad.to_str().unwrap()]].concat());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("line 1"));
+    assert_eq!(
+        json(tmp.path(), &[&base[..], &["stats"]].concat())["memories"],
+        2_501,
+        "nothing half-imported"
+    );
+}
+
+#[test]
+fn errors_carry_their_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = tmp.path().join("store");
+    let s = s.to_str().unwrap();
+    let base = ["--store", s, "--embedder", "hashing", "--json"];
+    let code = |args: &[&str]| error_code(tmp.path(), &[&base[..], args].concat());
+    assert_eq!(code(&["remember", "--user", "alice", "   "]).as_deref(), Some("EMPTY_TEXT"));
+    assert_eq!(code(&["remember", "--user", "", "text"]).as_deref(), Some("MISSING_USER"));
+    assert_eq!(
+        code(&["remember", "--user", "a", "--metadata", "[1]", "text"]).as_deref(),
+        Some("INVALID_METADATA")
+    );
+    assert_eq!(code(&["get", "4242"]).as_deref(), Some("NOT_FOUND"));
+    assert_eq!(code(&["forget", "4242"]).as_deref(), Some("NOT_FOUND"));
+    assert_eq!(code(&["recall", "--user", "a", "--limit", "0", "q"]).as_deref(), Some("INVALID_INPUT"));
+    // A malformed time is the CLI's own error (no core code), still reported as JSON.
+    assert_eq!(code(&["remember", "--user", "a", "--at", "yesterday", "text"]), None);
+    assert_eq!(json(tmp.path(), &[&base[..], &["stats"]].concat())["memories"], 0, "nothing was written");
+}
+
+#[test]
+fn a_store_open_in_another_process_is_locked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let mut config = memorable::Config::default();
+    config.embedder = "hashing".into();
+    let mem = Memorable::builder(&dir).config(config).open().unwrap();
+    let id = mem.remember(NewMemory::new("alice", "held by the test process")).unwrap();
+    let s = dir.to_str().unwrap();
+    assert_eq!(error_code(tmp.path(), &["--store", s, "--json", "stats"]).as_deref(), Some("LOCKED"));
+    assert_eq!(
+        error_code(tmp.path(), &["--store", s, "--json", "remember", "--user", "alice", "x"]).as_deref(),
+        Some("LOCKED")
+    );
+    // The refused process changed nothing; once closed here, the CLI opens it.
+    assert_eq!(mem.recall(&Recall::new("alice", "held").limit(10)).unwrap().len(), 1);
+    mem.close().unwrap();
+    assert_eq!(
+        json(tmp.path(), &["--store", s, "--json", "get", &id.to_string()])["text"],
+        "held by the test process"
+    );
+}
+
+#[test]
+fn demo_runs_on_a_fresh_machine() {
+    // What a newcomer runs first: the default embedder (MiniLM when cached, else the
+    // hashing fallback), a temporary store, four questions answered.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = json(tmp.path(), &["demo", "--json"]);
+    assert!(out["embedder"]["model_id"].as_str().is_some_and(|m| !m.is_empty()));
+    let queries = out["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), 4);
+    for q in queries {
+        let hits = q["hits"].as_array().unwrap();
+        assert!(!hits.is_empty() && hits.len() <= 3, "{q}");
+        assert!(hits.iter().all(|h| h["id"].is_u64() && h["text"].is_string() && h["score"].is_f64()));
+    }
+    assert!(!tmp.path().join("memorable-data").exists(), "the demo leaves no store behind");
+    let text = cli(tmp.path(), &["--embedder", "hashing", "demo"]);
+    assert!(text.status.success());
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("10 turns remembered") && text.contains("fallback"), "{text}");
+}
