@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::emotion::EmotionConfig;
 use crate::error::{Error, Result};
 use crate::models::select::{Profile, AUTO};
 
@@ -75,6 +76,9 @@ pub struct Config {
     /// Deployment profile for model selection and resource limits (default:
     /// `$MEMORABLE_PROFILE`, else local).
     pub profile: Option<Profile>,
+    /// The emotional layer: fusion half-life and weights, history bound, snapshots on
+    /// remember.
+    pub emotion: EmotionConfig,
 }
 
 impl Default for Config {
@@ -93,6 +97,7 @@ impl Default for Config {
             embedder: AUTO.into(),
             model_dir: None,
             profile: None,
+            emotion: EmotionConfig::default(),
         }
     }
 }
@@ -134,7 +139,7 @@ impl Config {
         if self.embedder.trim().is_empty() {
             return bad("embedder must be \"auto\" or a model name".into());
         }
-        Ok(())
+        self.emotion.validate()
     }
 
     /// Parse a config from JSON (unknown keys are an error, missing keys take defaults).

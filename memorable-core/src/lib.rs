@@ -24,6 +24,7 @@
 //! survives a crash of the process (see [`Durability`] for power loss).
 
 pub mod config;
+pub mod emotion;
 pub mod error;
 mod handle;
 pub mod index;
@@ -34,6 +35,7 @@ mod store;
 mod text;
 
 pub use config::{Config, Durability, HnswConfig};
+pub use emotion::{EmotionConfig, EmotionalState, HistoryRange, Reading, Semantics, Source};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
 pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats};
 pub use index::{IndexOrigin, IndexStats};
@@ -42,7 +44,7 @@ pub use memory::{
 };
 #[cfg(feature = "candle")]
 pub use models::CandleBertEmbedder;
-pub use models::{Embedder, HashingEmbedder, Profile, SelectionReport};
+pub use models::{Embedder, EmotionClassifier, HashingEmbedder, Profile, SelectionReport};
 pub use retrieval::{Recall, RecallMode, Recalled, ScoreBreakdown};
 
 /// Version of this crate (also the version of every binding).
