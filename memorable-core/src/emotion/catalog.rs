@@ -16,7 +16,6 @@
 //! `negative`), mapped to [-1, 1] by `2x - 1`. `entrancement` is not in the lexicon and uses
 //! its synonym `enchantment`. docs/emotion.md lists every expression with its source words.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -204,7 +203,17 @@ pub fn get(id: &str) -> Option<&'static Expression> {
 
 /// The catalog index of a canonical id.
 pub fn index_of(id: &str) -> Option<usize> {
-    EXPRESSIONS.iter().position(|e| e.id == id)
+    aliases().get(id).filter(|&i| EXPRESSIONS[i].id == id)
+}
+
+/// Catalog indices ordered by id (the order of every `BTreeMap` keyed by id).
+pub(crate) fn by_id() -> &'static [usize; LEN] {
+    static ORDER: OnceLock<[usize; LEN]> = OnceLock::new();
+    ORDER.get_or_init(|| {
+        let mut order: [usize; LEN] = std::array::from_fn(|i| i);
+        order.sort_by_key(|&i| EXPRESSIONS[i].id);
+        order
+    })
 }
 
 /// Resolve a name from any source vocabulary (or an id) to its catalog index.
@@ -215,11 +224,11 @@ pub fn index_of(id: &str) -> Option<usize> {
 /// `"Surprise (Positive)"` and `"surprise-positive"` resolve too. `None` means the name is
 /// not in the catalog: keep it as an extra dimension.
 pub fn resolve(name: &str) -> Option<usize> {
-    let map = aliases();
-    if let Some(&i) = map.get(name) {
-        return Some(i as usize);
+    let table = aliases();
+    if let Some(i) = table.get(name) {
+        return Some(i);
     }
-    map.get(normalize(name).as_str()).map(|&i| i as usize)
+    table.get(&normalize(name))
 }
 
 /// Lowercase, every run of characters other than ASCII letters and digits made one `_`,
@@ -241,49 +250,145 @@ pub fn normalize(name: &str) -> String {
     out
 }
 
-/// Exact spellings → catalog index (ids, display names, v1 lowercase names, GoEmotions
-/// labels). Built once.
-fn aliases() -> &'static HashMap<&'static str, u8, FastHash> {
-    static MAP: OnceLock<HashMap<&'static str, u8, FastHash>> = OnceLock::new();
-    MAP.get_or_init(|| {
-        let mut map = HashMap::with_capacity_and_hasher(LEN * 3, FastHash);
+/// Exact spellings (ids, display names, v1 lowercase names, GoEmotions labels) → catalog
+/// index, built once.
+///
+/// Every score of every reading is looked up here, so this is the fusion hot path: an
+/// open-addressing table keyed by a name's length and its first and last 8 bytes (which, for
+/// names up to 16 bytes, are the whole name), so a lookup is two loads, one multiply and
+/// usually one probe, without hashing byte by byte.
+fn aliases() -> &'static AliasTable {
+    static TABLE: OnceLock<AliasTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = AliasTable { slots: vec![None; ALIAS_SLOTS] };
         for (i, e) in EXPRESSIONS.iter().enumerate() {
-            map.insert(e.id, i as u8);
-            map.insert(e.name, i as u8);
+            t.insert(e.id, i as u8);
+            t.insert(e.name, i as u8);
             if e.in_vocabulary(Vocabulary::HumeLanguage) {
-                // The v1 spelling is the display name lowercased; leak-free: built from
-                // static strings once per process.
-                let lower: &'static str = Box::leak(e.name.to_lowercase().into_boxed_str());
-                map.insert(lower, i as u8);
+                // The v1 spelling is the display name lowercased (built once per process).
+                t.insert(Box::leak(e.name.to_lowercase().into_boxed_str()), i as u8);
             }
         }
-        map
+        t
     })
 }
 
-/// FNV-1a: expression names are short and trusted-ish, so a fast non-keyed hash beats
-/// SipHash on the fusion hot path (every score of every reading is looked up).
+const ALIAS_SLOTS: usize = 512;
+
+#[derive(Clone, Copy)]
+struct AliasSlot {
+    first: u64,
+    last: u64,
+    name: &'static str,
+    index: u8,
+}
+
+struct AliasTable {
+    slots: Vec<Option<AliasSlot>>,
+}
+
+/// Two words that, with the name's length, identify a name of up to 16 bytes: its first
+/// and last 8 bytes (shorter names are packed into the first word).
+#[inline]
+fn words(b: &[u8]) -> (u64, u64) {
+    let n = b.len();
+    if n >= 8 {
+        let first = u64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
+        let last = u64::from_le_bytes(b[n - 8..].try_into().expect("8 bytes"));
+        (first, last)
+    } else if n >= 4 {
+        // Two overlapping 4-byte loads cover every byte; with the length they are unique.
+        let lo = u32::from_le_bytes(b[..4].try_into().expect("4 bytes"));
+        let hi = u32::from_le_bytes(b[n - 4..].try_into().expect("4 bytes"));
+        (u64::from(lo) | u64::from(hi) << 32, 0)
+    } else {
+        (b.iter().rev().fold(0u64, |acc, &x| acc << 8 | u64::from(x)), 0)
+    }
+}
+
+#[inline]
+fn slot_of(first: u64, last: u64, len: usize) -> usize {
+    let h = (first ^ last.rotate_left(29) ^ ((len as u64) << 56)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> (64 - ALIAS_SLOTS.trailing_zeros())) as usize
+}
+
+impl AliasTable {
+    fn insert(&mut self, name: &'static str, index: u8) {
+        if self.get(name).is_some() {
+            return;
+        }
+        let (first, last) = words(name.as_bytes());
+        let mut i = slot_of(first, last, name.len());
+        while self.slots[i].is_some() {
+            i = (i + 1) % ALIAS_SLOTS;
+        }
+        self.slots[i] = Some(AliasSlot { first, last, name, index });
+    }
+
+    #[inline]
+    fn get(&self, name: &str) -> Option<usize> {
+        let b = name.as_bytes();
+        let (first, last) = words(b);
+        let mut i = slot_of(first, last, b.len());
+        loop {
+            let s = self.slots[i].as_ref()?;
+            // Up to 16 bytes the two words are the whole name; longer ones compare in full.
+            if s.first == first
+                && s.last == last
+                && s.name.len() == b.len()
+                && (b.len() <= 16 || s.name.as_bytes() == b)
+            {
+                return Some(s.index as usize);
+            }
+            i = (i + 1) % ALIAS_SLOTS;
+        }
+    }
+}
+
+/// A fast non-keyed hash (FxHash's word-at-a-time mix): expression names and context ids
+/// are short, and every score of every reading is looked up on the fusion hot path, where
+/// SipHash would cost more than the fusion itself. The maps it serves hold the catalog's
+/// aliases and an application's own contexts, so hash flooding is not a concern.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct FastHash;
 
 impl std::hash::BuildHasher for FastHash {
-    type Hasher = Fnv;
-    fn build_hasher(&self) -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
+    type Hasher = Fx;
+    fn build_hasher(&self) -> Fx {
+        Fx(0)
     }
 }
 
-pub(crate) struct Fnv(u64);
+pub(crate) struct Fx(u64);
 
-impl std::hash::Hasher for Fnv {
+impl Fx {
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for Fx {
+    #[inline]
     fn finish(&self) -> u64 {
         self.0
     }
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.mix(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
         }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(buf) ^ ((rest.len() as u64) << 59));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.mix(u64::from(i));
     }
 }
 

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use rusqlite::Connection;
 
 use super::config::EmotionConfig;
-use super::fusion::{at_item, ContextState};
+use super::fusion::{at_item, ContextState, HistoryRecord};
 use super::persist;
 use super::reading::{self, validate_context, Reading, Resolved, Source};
 use super::state::{ContextInfo, EmotionStats, EmotionalState, HistoryRange};
@@ -72,7 +72,7 @@ struct Work {
     contexts: Vec<ContextState>,
     by_name: HashMap<String, usize>,
     touched: Vec<HashSet<Source>>,
-    history: Vec<Vec<(i64, i64, EmotionalState)>>,
+    history: Vec<Vec<(i64, i64, HistoryRecord)>>,
     unknown: BTreeMap<String, u64>,
 }
 
@@ -116,28 +116,18 @@ impl Work {
     }
 
     /// Fold a reading into context `i`; with `record`, append the resulting state to its
-    /// history and return it.
-    fn apply(
-        &mut self,
-        i: usize,
-        source: &Source,
-        r: &Resolved,
-        config: &EmotionConfig,
-        record: bool,
-    ) -> Option<EmotionalState> {
+    /// history.
+    fn apply(&mut self, i: usize, source: &Source, r: &Resolved, config: &EmotionConfig, record: bool) {
         let ctx = &mut self.contexts[i];
         ctx.apply(source, r, config);
         self.touched[i].insert(source.clone());
         for (name, _) in &r.extras {
             *self.unknown.entry(name.clone()).or_default() += 1;
         }
-        if !record {
-            return None;
+        if record {
+            ctx.history_seq += 1;
+            self.history[i].push((ctx.history_seq, ctx.updated_at, ctx.history_record(config)));
         }
-        ctx.history_seq += 1;
-        let state = ctx.evaluate(ctx.updated_at, config);
-        self.history[i].push((ctx.history_seq, ctx.updated_at, state.clone()));
-        Some(state)
     }
 
     /// Write everything in the caller's transaction.
@@ -261,13 +251,18 @@ impl EmotionEngine {
             let i = work.slot(&mut cache, &tx, &r.context, true, now)?.expect("created");
             let left = remaining.get_mut(r.context.as_str()).expect("counted");
             *left -= 1;
-            last = work.apply(i, &r.source, res, &self.config, *left < self.config.history_limit);
+            work.apply(i, &r.source, res, &self.config, *left < self.config.history_limit);
+            last = Some(i);
         }
+        let last = match (want_last, last) {
+            (true, Some(i)) => Some(work.contexts[i].evaluate(work.contexts[i].updated_at, &self.config)),
+            _ => None,
+        };
         work.save(&tx, &self.config)?;
         tx.commit()?;
         drop(writer);
         work.install(&mut cache, &self.config);
-        Ok(if want_last { last } else { None })
+        Ok(last)
     }
 
     /// A context's fused state at `at_ms`.
@@ -297,7 +292,7 @@ impl EmotionEngine {
         }
         let _cache = self.cache.lock();
         store
-            .read(|c| persist::history(c, context, range))?
+            .read(|c| persist::history(c, context, range, self.config.top_k))?
             .ok_or_else(|| Error::ContextNotFound(context.to_owned()))
     }
 

@@ -228,91 +228,59 @@ impl ContextState {
         i
     }
 
-    /// The fused state at `at_ms` (ms since the epoch).
-    pub fn evaluate(&self, at_ms: i64, config: &EmotionConfig) -> EmotionalState {
+    /// Fuse the sources at `at_ms`: the catalog vector, the extras, the confidence.
+    fn fuse_at<'a>(&'a self, at_ms: i64, config: &EmotionConfig) -> (Fused<'a>, Vec<Weighted<'a>>) {
         let h = config.half_life_ms();
-        // Per source: weight, log2 of its decay at `at`, and its overall confidence.
-        struct S<'a> {
-            st: &'a SourceState,
-            w: f64,
-            log_decay: f64,
-            k: f64,
-        }
-        let srcs: Vec<S<'_>> = self
+        // Per source: weight, log2 of its decay at `at`, the decay, its overall confidence.
+        let srcs: Vec<Weighted<'_>> = self
             .sources
             .iter()
             .map(|st| {
                 let w = f64::from(config.weights.of(&st.source));
-                let age = (at_ms - st.t).max(0) as f64;
-                let log_decay = -age / h;
-                let k = (st.total * log_decay.exp2()).min(1.0);
-                S { st, w, log_decay, k }
+                let log_decay = -((at_ms - st.t).max(0) as f64) / h;
+                let decay = log_decay.exp2();
+                Weighted { st, w, log_decay, decay, k: (st.total * decay).min(1.0) }
             })
             .collect();
-        // F_i = Σ w k v / Σ w k, computed in log2 space so that weights of a very old state
-        // (2^-1100 underflows) still keep their ratios.
-        let fuse = |mass: &dyn Fn(&SourceState) -> f64, value: &dyn Fn(&SourceState) -> f64| -> f64 {
-            let mut logs = [(0.0f64, 0.0f64); 16];
-            let mut n = 0;
-            let mut max = f64::NEG_INFINITY;
-            let mut spill: Vec<(f64, f64)> = Vec::new();
-            for s in &srcs {
-                let m = mass(s.st);
-                if s.w <= 0.0 || m <= 0.0 {
-                    continue;
-                }
-                let l = s.w.log2() + (m.log2() + s.log_decay).min(0.0);
-                max = max.max(l);
-                if n < logs.len() {
-                    logs[n] = (l, value(s.st));
-                    n += 1;
-                } else {
-                    spill.push((l, value(s.st)));
-                }
-            }
-            if max == f64::NEG_INFINITY {
-                return 0.0;
-            }
-            let (mut num, mut den) = (0.0, 0.0);
-            for (l, v) in logs[..n].iter().chain(spill.iter()) {
-                let w = (l - max).exp2();
-                num += w * v;
-                den += w;
-            }
-            (num / den).clamp(0.0, 1.0)
-        };
-        let mut fused = [0.0f64; LEN];
-        for (i, f) in fused.iter_mut().enumerate() {
-            *f = fuse(&|st| st.mass[i], &|st| st.estimate(i));
+        let mut scores = [0.0f64; LEN];
+        for (i, f) in scores.iter_mut().enumerate() {
+            *f = fuse(&srcs, |st| (st.sum[i], st.mass[i]));
         }
-        let mut extra_names: Vec<&str> =
+        let mut names: Vec<&str> =
             self.sources.iter().flat_map(|s| s.extras.iter().map(|e| e.0.as_str())).collect();
-        extra_names.sort_unstable();
-        extra_names.dedup();
-        let extras: BTreeMap<String, f32> = extra_names
+        names.sort_unstable();
+        names.dedup();
+        let extras = names
             .into_iter()
             .map(|name| {
-                let get = |st: &SourceState| st.extras.iter().find(|e| e.0 == name).map(|e| (e.1, e.2));
-                let v = fuse(&|st| get(st).map_or(0.0, |e| e.1), &|st| {
-                    get(st).map_or(0.0, |(s, m)| if m > 0.0 { (s / m).clamp(0.0, 1.0) } else { 0.0 })
+                let v = fuse(&srcs, |st| {
+                    st.extras.iter().find(|e| e.0 == name).map_or((0.0, 0.0), |e| (e.1, e.2))
                 });
-                (name.to_owned(), v as f32)
+                (name, v)
             })
             .collect();
-
         let weight_sum: f64 = srcs.iter().filter(|s| s.w > 0.0).map(|s| s.w).sum();
         let wk_sum: f64 = srcs.iter().map(|s| s.w * s.k).sum();
         let confidence = if weight_sum > 0.0 { wk_sum / weight_sum } else { 0.0 };
+        (Fused { scores, extras, confidence, wk_sum }, srcs)
+    }
+
+    /// The fused state at `at_ms` (ms since the epoch), with the per-source breakdown.
+    pub fn evaluate(&self, at_ms: i64, config: &EmotionConfig) -> EmotionalState {
+        let (fused, srcs) = self.fuse_at(at_ms, config);
         let sources = srcs
             .iter()
             .map(|s| {
-                let own: Vec<f64> = (0..LEN).map(|i| s.st.estimate(i)).collect();
+                let mut own = [0.0f64; LEN];
+                for (i, o) in own.iter_mut().enumerate() {
+                    *o = s.st.estimate(i);
+                }
                 let (dominant, valence, arousal) = summarize(&own);
                 SourceBreakdown {
                     source: s.st.source.clone(),
                     weight: s.w as f32,
                     confidence: s.k as f32,
-                    share: if wk_sum > 0.0 { (s.w * s.k / wk_sum) as f32 } else { 0.0 },
+                    share: if fused.wk_sum > 0.0 { (s.w * s.k / fused.wk_sum) as f32 } else { 0.0 },
                     readings: s.st.readings,
                     updated_at: from_ms(s.st.t),
                     scores: own
@@ -334,33 +302,193 @@ impl ContextState {
                 }
             })
             .collect();
-        let (dominant, valence, arousal) = summarize(&fused);
-        let mut order: Vec<usize> = (0..LEN).filter(|&i| fused[i] > 0.0).collect();
-        order.sort_by(|&a, &b| fused[b].total_cmp(&fused[a]).then(a.cmp(&b)));
-        let top = order
-            .iter()
-            .take(config.top_k)
-            .map(|&i| ExpressionScore { id: catalog::expression(i).id.to_owned(), score: fused[i] as f32 })
-            .collect();
-        EmotionalState {
-            context: self.name.clone(),
-            at: from_ms(at_ms),
-            updated_at: from_ms(self.updated_at.max(0)),
-            scores: catalog::expressions()
-                .iter()
-                .zip(fused.iter())
-                .map(|(e, v)| (e.id.to_owned(), *v as f32))
-                .collect(),
-            extras,
-            dominant,
-            top,
+        let (dominant, valence, arousal) = summarize(&fused.scores);
+        let mut v = [0.0f32; LEN];
+        for (x, f) in v.iter_mut().zip(fused.scores.iter()) {
+            *x = *f as f32;
+        }
+        Summary {
+            at: at_ms,
+            updated_at: self.updated_at.max(0),
+            readings: self.readings,
+            confidence: fused.confidence as f32,
             valence,
             arousal,
-            confidence: confidence as f32,
+            dominant,
+        }
+        .into_state(
+            &self.name,
+            &v,
+            fused.extras.iter().map(|(n, x)| ((*n).to_owned(), *x as f32)).collect(),
+            sources,
+            config.top_k,
+        )
+    }
+
+    /// The state after the newest reading, in the compact form the history stores.
+    pub fn history_record(&self, config: &EmotionConfig) -> HistoryRecord {
+        let (fused, _) = self.fuse_at(self.updated_at, config);
+        HistoryRecord::new(self, self.updated_at, &fused)
+    }
+}
+
+/// Fusion's result at one instant.
+struct Fused<'a> {
+    scores: [f64; LEN],
+    extras: Vec<(&'a str, f64)>,
+    confidence: f64,
+    /// Σ weight × confidence over the sources (for shares).
+    wk_sum: f64,
+}
+
+/// A fused state without its per-source breakdown: what the history keeps (non-zero
+/// scores only, by catalog id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct HistoryRecord {
+    pub at: i64,
+    pub updated_at: i64,
+    pub readings: u64,
+    pub confidence: f32,
+    pub valence: f32,
+    pub arousal: f32,
+    pub dominant: Option<String>,
+    pub scores: BTreeMap<String, f32>,
+    #[serde(default)]
+    pub extras: BTreeMap<String, f32>,
+}
+
+impl HistoryRecord {
+    fn new(ctx: &ContextState, at_ms: i64, fused: &Fused<'_>) -> HistoryRecord {
+        let (dominant, valence, arousal) = summarize(&fused.scores);
+        HistoryRecord {
+            at: at_ms,
+            updated_at: ctx.updated_at.max(0),
+            readings: ctx.readings,
+            confidence: fused.confidence as f32,
+            valence,
+            arousal,
+            dominant,
+            scores: (0..LEN)
+                .filter(|&i| fused.scores[i] > 0.0)
+                .map(|i| (catalog::expression(i).id.to_owned(), fused.scores[i] as f32))
+                .collect(),
+            extras: fused.extras.iter().map(|(n, v)| ((*n).to_owned(), *v as f32)).collect(),
+        }
+    }
+
+    /// The full state: every catalog id in `scores`, `top` from the scores.
+    pub fn into_state(self, context: &str, sources: Vec<SourceBreakdown>, top_k: usize) -> EmotionalState {
+        let mut v = [0.0f32; LEN];
+        for (id, x) in &self.scores {
+            if let Some(i) = catalog::index_of(id) {
+                v[i] = *x;
+            }
+        }
+        Summary {
+            at: self.at,
+            updated_at: self.updated_at,
+            readings: self.readings,
+            confidence: self.confidence,
+            valence: self.valence,
+            arousal: self.arousal,
+            dominant: self.dominant,
+        }
+        .into_state(context, &v, self.extras, sources, top_k)
+    }
+}
+
+/// The scalar part of a state.
+struct Summary {
+    at: i64,
+    updated_at: i64,
+    readings: u64,
+    confidence: f32,
+    valence: f32,
+    arousal: f32,
+    dominant: Option<String>,
+}
+
+impl Summary {
+    fn into_state(
+        self,
+        context: &str,
+        v: &[f32; LEN],
+        extras: BTreeMap<String, f32>,
+        sources: Vec<SourceBreakdown>,
+        top_k: usize,
+    ) -> EmotionalState {
+        let mut top: Vec<usize> = (0..LEN).filter(|&i| v[i] > 0.0).collect();
+        top.sort_by(|&a, &b| v[b].total_cmp(&v[a]).then(a.cmp(&b)));
+        top.truncate(top_k);
+        EmotionalState {
+            context: context.to_owned(),
+            at: from_ms(self.at),
+            updated_at: from_ms(self.updated_at),
+            // Catalog indices in id order: the map is bulk-built from sorted input.
+            scores: catalog::by_id().iter().map(|&i| (catalog::expression(i).id.to_owned(), v[i])).collect(),
+            extras,
+            dominant: self.dominant,
+            top: top
+                .into_iter()
+                .map(|i| ExpressionScore { id: catalog::expression(i).id.to_owned(), score: v[i] })
+                .collect(),
+            valence: self.valence,
+            arousal: self.arousal,
+            confidence: self.confidence,
             sources,
             readings: self.readings,
         }
     }
+}
+
+/// A source as fusion sees it at one instant.
+struct Weighted<'a> {
+    st: &'a SourceState,
+    w: f64,
+    log_decay: f64,
+    decay: f64,
+    /// Overall confidence: min(1, evidence × decay).
+    k: f64,
+}
+
+/// `F = Σ_s w_s k_s v_s / Σ_s w_s k_s` over the sources with evidence on one dimension,
+/// where `dim` gives a source's (sum, mass) on it and `k_s = min(1, mass × decay)`. When the
+/// weights underflow (evidence thousands of half-lives old) the same ratio is taken in log2
+/// space, so an old state keeps its shape instead of collapsing to 0.
+#[inline]
+fn fuse(srcs: &[Weighted<'_>], dim: impl Fn(&SourceState) -> (f64, f64)) -> f64 {
+    let (mut num, mut den, mut evidence) = (0.0, 0.0, false);
+    for s in srcs {
+        let (sum, mass) = dim(s.st);
+        if s.w <= 0.0 || mass <= 0.0 {
+            continue;
+        }
+        evidence = true;
+        let wk = s.w * (mass * s.decay).min(1.0);
+        num += wk * (sum / mass);
+        den += wk;
+    }
+    if den > 1e-280 {
+        return (num / den).clamp(0.0, 1.0);
+    }
+    if !evidence {
+        return 0.0;
+    }
+    let logs: Vec<(f64, f64)> = srcs
+        .iter()
+        .filter_map(|s| {
+            let (sum, mass) = dim(s.st);
+            (s.w > 0.0 && mass > 0.0).then(|| (s.w.log2() + (mass.log2() + s.log_decay).min(0.0), sum / mass))
+        })
+        .collect();
+    let max = logs.iter().map(|l| l.0).fold(f64::NEG_INFINITY, f64::max);
+    let (mut num, mut den) = (0.0, 0.0);
+    for (l, v) in logs {
+        let w = (l - max).exp2();
+        num += w * v;
+        den += w;
+    }
+    (num / den).clamp(0.0, 1.0)
 }
 
 /// Dominant expression (first of the highest, `None` if all are 0), and score-weighted mean
@@ -370,7 +498,8 @@ fn summarize(v: &[f64]) -> (Option<String>, f32, f32) {
     let (mut total, mut val, mut aro) = (0.0, 0.0, 0.0);
     for (i, &x) in v.iter().enumerate() {
         if x > 0.0 {
-            if best.is_none_or(|b| x > v[b]) {
+            // Compared as the f32 the caller sees, so `dominant` is always `top[0]`.
+            if best.is_none_or(|b| x as f32 > v[b] as f32) {
                 best = Some(i);
             }
             let e = catalog::expression(i);
@@ -436,20 +565,29 @@ impl SourceState {
 pub struct Fusion {
     config: EmotionConfig,
     contexts: HashMap<String, ContextState, FastHash>,
+    scratch: Resolved,
 }
 
 impl Fusion {
     /// A fusion engine with this configuration (validated).
     pub fn new(config: EmotionConfig) -> Result<Fusion> {
         config.validate()?;
-        Ok(Fusion { config, contexts: HashMap::with_hasher(FastHash) })
+        let scratch = Resolved {
+            time_ms: 0,
+            confidence: 0.0,
+            semantics: Semantics::Dense,
+            catalog: Vec::with_capacity(64),
+            extras: Vec::new(),
+        };
+        Ok(Fusion { config, contexts: HashMap::with_hasher(FastHash), scratch })
     }
 
     /// Fold one reading into its context; `now` is the clock used for a missing timestamp
     /// and the future-timestamp check. Bad input is an error that changes nothing.
     pub fn observe(&mut self, reading: &Reading, now: OffsetDateTime) -> Result<()> {
         let now_ms = to_ms(now);
-        let r = reading::resolve(reading, now_ms, self.config.max_future_ms())?;
+        let r = &mut self.scratch;
+        reading::resolve_into(reading, now_ms, self.config.max_future_ms(), r)?;
         let ctx = match self.contexts.get_mut(reading.context.as_str()) {
             Some(c) => c,
             None => self
@@ -457,7 +595,7 @@ impl Fusion {
                 .entry(reading.context.clone())
                 .or_insert_with(|| ContextState::new(&reading.context, now_ms)),
         };
-        ctx.apply(&reading.source, &r, &self.config);
+        ctx.apply(&reading.source, r, &self.config);
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::fusion::{ContextState, SourceRecord, SourceState};
+use super::fusion::{ContextState, HistoryRecord, SourceRecord, SourceState};
 use super::reading::Source;
 use super::state::{ContextInfo, EmotionalState, HistoryRange};
 use crate::error::{Error, Result};
@@ -61,7 +61,7 @@ pub(crate) fn save_context(
     conn: &Connection,
     ctx: &mut ContextState,
     touched: &[usize],
-    history: &[(i64, i64, EmotionalState)],
+    history: &[(i64, i64, HistoryRecord)],
     history_limit: usize,
 ) -> Result<()> {
     let key =
@@ -164,6 +164,7 @@ pub(crate) fn history(
     conn: &Connection,
     name: &str,
     range: &HistoryRange,
+    top_k: usize,
 ) -> Result<Option<Vec<EmotionalState>>> {
     let key: Option<i64> = conn
         .prepare_cached("SELECT context_key FROM emotion_contexts WHERE name = ?1")?
@@ -179,7 +180,8 @@ pub(crate) fn history(
     let rows = stmt.query_map(params![key, since, until, range.limit as i64], |r| r.get::<_, String>(0))?;
     let mut out = Vec::new();
     for row in rows {
-        out.push(serde_json::from_str::<EmotionalState>(&row?).map_err(|e| corrupt("history state", e))?);
+        let record: HistoryRecord = serde_json::from_str(&row?).map_err(|e| corrupt("history state", e))?;
+        out.push(record.into_state(name, Vec::new(), top_k));
     }
     out.reverse();
     Ok(Some(out))

@@ -228,6 +228,20 @@ pub(crate) fn validate_context(context: &str) -> Result<()> {
 /// Check a reading and resolve its names. `now_ms` is the clock; timestamps more than
 /// `max_future_ms` ahead of it are refused.
 pub(crate) fn resolve(r: &Reading, now_ms: i64, max_future_ms: i64) -> Result<Resolved> {
+    let mut out = Resolved {
+        time_ms: 0,
+        confidence: 0.0,
+        semantics: Semantics::Dense,
+        catalog: Vec::with_capacity(r.scores.len()),
+        extras: Vec::new(),
+    };
+    resolve_into(r, now_ms, max_future_ms, &mut out)?;
+    Ok(out)
+}
+
+/// [`resolve`] into a reused buffer (the fusion hot path allocates nothing for a reading
+/// whose names are all in the catalog). On error `out` holds garbage.
+pub(crate) fn resolve_into(r: &Reading, now_ms: i64, max_future_ms: i64, out: &mut Resolved) -> Result<()> {
     let bad = |m: String| Err(Error::InvalidInput(m));
     validate_context(&r.context)?;
     if let Source::Custom(_) = &r.source {
@@ -251,7 +265,8 @@ pub(crate) fn resolve(r: &Reading, now_ms: i64, max_future_ms: i64) -> Result<Re
         return bad(format!("a reading has {} scores, over the limit of {MAX_SCORES}", r.scores.len()));
     }
     let time_ms = match r.timestamp {
-        Some(t) => crate::store::to_ms(t),
+        // Whole seconds and the millisecond field: no 128-bit division on the hot path.
+        Some(t) => t.unix_timestamp().saturating_mul(1000).saturating_add(i64::from(t.millisecond())),
         None => now_ms,
     };
     if time_ms > now_ms.saturating_add(max_future_ms) {
@@ -261,44 +276,42 @@ pub(crate) fn resolve(r: &Reading, now_ms: i64, max_future_ms: i64) -> Result<Re
             max_future_ms / 1000
         ));
     }
-    let mut catalog_scores: Vec<(u8, f32)> = Vec::with_capacity(r.scores.len());
-    let mut extras: Vec<(String, f32)> = Vec::new();
+    out.time_ms = time_ms;
+    out.confidence = f64::from(r.confidence);
+    out.semantics = r.semantics;
+    out.catalog.clear();
+    out.extras.clear();
+    let mut seen = [false; catalog::LEN];
     for (name, value) in &r.scores {
         if !value.is_finite() || !(0.0..=1.0).contains(value) {
             return bad(format!("score of {name:?} must be in [0, 1], got {value}"));
         }
-        let trimmed = name.trim();
-        if trimmed.is_empty() {
-            return bad("an expression name is blank".into());
-        }
-        if trimmed.len() > MAX_NAME_LEN {
-            return bad(format!("expression name {trimmed:?} is over {MAX_NAME_LEN} bytes"));
-        }
-        match catalog::resolve(trimmed) {
+        match catalog::resolve(name) {
             Some(i) => {
-                if catalog_scores.iter().any(|(j, _)| *j as usize == i) {
+                if std::mem::replace(&mut seen[i], true) {
                     return bad(format!(
                         "two scores name the expression {:?} (the second is {name:?})",
                         catalog::expression(i).id
                     ));
                 }
-                catalog_scores.push((i as u8, *value));
+                out.catalog.push((i as u8, *value));
             }
             None => {
-                if extras.iter().any(|(n, _)| n == trimmed) {
+                let trimmed = name.trim();
+                if trimmed.is_empty() {
+                    return bad("an expression name is blank".into());
+                }
+                if trimmed.len() > MAX_NAME_LEN {
+                    return bad(format!("expression name {trimmed:?} is over {MAX_NAME_LEN} bytes"));
+                }
+                if out.extras.iter().any(|(n, _)| n == trimmed) {
                     return bad(format!("the name {trimmed:?} is scored twice"));
                 }
-                extras.push((trimmed.to_owned(), *value));
+                out.extras.push((trimmed.to_owned(), *value));
             }
         }
     }
-    Ok(Resolved {
-        time_ms,
-        confidence: f64::from(r.confidence),
-        semantics: r.semantics,
-        catalog: catalog_scores,
-        extras,
-    })
+    Ok(())
 }
 
 /// `Vec<(String, f32)>` as a JSON object, keeping the producer's order and refusing a name

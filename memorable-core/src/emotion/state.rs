@@ -72,7 +72,8 @@ pub struct EmotionalState {
     pub arousal: f32,
     /// Weight-averaged confidence of the sources, in [0, 1] (fades as readings age).
     pub confidence: f32,
-    /// Per-source breakdown, in a stable order (evi, face, voice, text, custom by name).
+    /// Per-source breakdown, in a stable order (text, voice, face, evi, then custom sources
+    /// by name). Empty in the states of `emotional_history`, which keeps the fused state only.
     pub sources: Vec<SourceBreakdown>,
     /// Readings the context has received.
     pub readings: u64,
