@@ -228,7 +228,12 @@ trait InMemoryWith {
 }
 impl InMemoryWith for Memorable {
     fn builder_in_memory_with(config: Config) -> Memorable {
-        memorable::Builder::in_memory().config(config).open().unwrap()
+        // An explicit embedder skips model selection (which checksums the model cache).
+        memorable::Builder::in_memory()
+            .config(config)
+            .embedder(Arc::new(memorable::HashingEmbedder::new(384)))
+            .open()
+            .unwrap()
     }
 }
 
