@@ -34,6 +34,7 @@ pub enum Vocabulary {
     /// sarcasm.
     HumeLanguage,
     /// The 28 GoEmotions labels (27 emotions + neutral).
+    #[serde(rename = "goemotions")]
     GoEmotions,
 }
 

@@ -5,6 +5,7 @@
 //! and one line in `run`.
 
 mod demo;
+mod emotion_cmds;
 mod import_cmd;
 mod memory_cmds;
 mod models_cmds;
@@ -92,6 +93,11 @@ enum Command {
         #[command(subcommand)]
         command: models_cmds::ModelsCommand,
     },
+    /// Emotional contexts: observe readings, show fused states and their history.
+    Emotion {
+        #[command(subcommand)]
+        command: emotion_cmds::EmotionCommand,
+    },
     /// Migrate the store's vectors to another model (resumable; safe to interrupt).
     Reembed {
         /// Catalog name of the target model, e.g. "minilm".
@@ -150,6 +156,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Models { command: ModelsCommand::Fetch { name } } => {
             models_cmds::models_fetch(name, cli.json)
         }
+        Command::Emotion { command } => emotion_cmds::run(cli, command),
         Command::Reembed { model } => models_cmds::reembed(&cli.store, model, cli.json),
     }
 }
