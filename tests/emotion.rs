@@ -606,3 +606,38 @@ fn readings_and_remembers_from_many_threads() {
         assert_eq!(h.len() as u64, c.readings, "one history state per reading");
     }
 }
+
+// ---- docs -------------------------------------------------------------------------------
+
+/// docs/emotion.md quotes the runnable examples: every rust / python / js / c snippet in it
+/// must appear, line for line (ignoring indentation), in the example of its language.
+#[test]
+fn docs_snippets_come_from_the_examples() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let read = |p: &str| std::fs::read_to_string(format!("{root}/{p}")).unwrap();
+    let lines = |s: &str| -> Vec<String> {
+        s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+    };
+    let doc = read("docs/emotion.md");
+    let mut checked = 0;
+    for (lang, example) in [
+        ("rust", "examples/emotion.rs"),
+        ("python", "examples/python/emotion.py"),
+        ("js", "examples/node/emotion.mjs"),
+        ("c", "examples/c/emotion.c"),
+    ] {
+        let source = lines(&read(example));
+        let fence = format!("```{lang}\n");
+        for block in doc.split(&fence).skip(1) {
+            let snippet = lines(block.split("```").next().unwrap());
+            let found = source.windows(snippet.len()).any(|w| w == snippet.as_slice());
+            assert!(
+                found,
+                "a {lang} snippet of docs/emotion.md is not in {example}:\n{}",
+                snippet.join("\n")
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 4, "one snippet per language");
+}

@@ -43,6 +43,18 @@ const HUME_LANGUAGE: u8 = 2;
 const GOEMOTIONS: u8 = 4;
 
 impl Vocabulary {
+    /// Every vocabulary.
+    pub const ALL: [Vocabulary; 3] = [Vocabulary::Hume, Vocabulary::HumeLanguage, Vocabulary::GoEmotions];
+
+    /// The name used in JSON and configuration (`"hume"`, `"hume_language"`, `"goemotions"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vocabulary::Hume => "hume",
+            Vocabulary::HumeLanguage => "hume_language",
+            Vocabulary::GoEmotions => "goemotions",
+        }
+    }
+
     fn bit(self) -> u8 {
         match self {
             Vocabulary::Hume => HUME,
@@ -52,8 +64,9 @@ impl Vocabulary {
     }
 }
 
-/// One expression of the catalog.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// One expression of the catalog. Serialized (for every binding) with its `vocabularies` and
+/// `aliases` too.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Expression {
     /// Canonical id, snake_case (`"surprise_positive"`); stable across versions.
     pub id: &'static str,
@@ -66,14 +79,34 @@ pub struct Expression {
     pub valence: f32,
     /// Activation in [-1, 1] (NRC VAD arousal, rescaled).
     pub arousal: f32,
-    #[serde(skip)]
     vocabularies: u8,
+}
+
+impl Serialize for Expression {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let vocabularies = self.vocabularies();
+        let mut st = s.serialize_struct("Expression", 7)?;
+        st.serialize_field("id", self.id)?;
+        st.serialize_field("name", self.name)?;
+        st.serialize_field("color", self.color)?;
+        st.serialize_field("valence", &self.valence)?;
+        st.serialize_field("arousal", &self.arousal)?;
+        st.serialize_field("vocabularies", &vocabularies)?;
+        st.serialize_field("aliases", &self.aliases())?;
+        st.end()
+    }
 }
 
 impl Expression {
     /// Whether the expression belongs to a source vocabulary.
     pub fn in_vocabulary(&self, vocabulary: Vocabulary) -> bool {
         self.vocabularies & vocabulary.bit() != 0
+    }
+
+    /// The source vocabularies the expression belongs to.
+    pub fn vocabularies(&self) -> Vec<Vocabulary> {
+        Vocabulary::ALL.into_iter().filter(|v| self.in_vocabulary(*v)).collect()
     }
 
     /// Hume's legacy (and EVI) spelling, e.g. `"Surprise (positive)"`, for Hume's 53 names.
