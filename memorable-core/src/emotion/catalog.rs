@@ -299,8 +299,12 @@ fn aliases() -> &'static AliasTable {
             t.insert(e.id, i as u8);
             t.insert(e.name, i as u8);
             if e.in_vocabulary(Vocabulary::HumeLanguage) {
-                // The v1 spelling is the display name lowercased (built once per process).
-                t.insert(Box::leak(e.name.to_lowercase().into_boxed_str()), i as u8);
+                // The v1 spelling is the display name lowercased; most equal the id, and only
+                // the others are kept (for the life of the process: the table is static).
+                let lower = e.name.to_lowercase();
+                if t.get(&lower).is_none() {
+                    t.insert(Box::leak(lower.into_boxed_str()), i as u8);
+                }
             }
         }
         t
