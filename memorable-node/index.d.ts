@@ -41,6 +41,27 @@ export declare class Memorable {
   /** Import JSON Lines of memories (`exportUser`'s output, or memory objects). */
   importJsonl(path: string, options?: { batch?: number }): Promise<{ imported: number; vectorsKept: number; reembedded: number }>
   /**
+   * Fold one reading into its context (created on its first reading); returns the
+   * context's fused state right after it. Bad input throws (code `INVALID_INPUT`) and
+   * changes nothing.
+   */
+  observe(reading: Reading): EmotionalState
+  /** Fold many readings in one transaction (all or nothing); resolves to how many. */
+  observeBatch(readings: Array<Reading>): Promise<number>
+  /**
+   * A context's fused emotional state now, or as of `at` (code `NOT_FOUND` for a context
+   * that never had a reading).
+   */
+  emotionalState(context: string, at?: Date | undefined | null): EmotionalState
+  /** Past fused states of a context, oldest first. */
+  emotionalHistory(context: string, options?: HistoryOptions | undefined | null): Array<EmotionalState>
+  /** Every context with readings, open or closed. */
+  contexts(): Array<ContextInfo>
+  /** Close a context: its state and history are kept; a new reading reopens it. */
+  closeContext(context: string): void
+  /** The expression catalog (62 expressions), in catalog order. */
+  static emotionCatalog(): Array<Expression>
+  /**
    * Open (or create) the store in directory `path`. `options` are the core `Config` fields,
    * camelCase (`maxTextChars`) or snake_case (`max_text_chars`).
    */
@@ -103,6 +124,16 @@ export interface AlertEvent {
   durationMs: number
   at: string
   message: string
+/** A context, as listed by `contexts()`. */
+export interface ContextInfo {
+  context: string
+  createdAt: Date
+  updatedAt: Date
+  readings: number
+  sources: Array<string>
+  /** False once closed; a new reading reopens it. */
+  open: boolean
+  closedAt: Date | null
 }
 
 /** One model considered while selecting, and why it was or was not used. */
@@ -123,6 +154,55 @@ export interface EmbedderInfo {
   fallbackReason: string | null
 }
 
+/** The fused emotional state of a context at one instant. */
+export interface EmotionalState {
+  context: string
+  /** The instant it is evaluated at. */
+  at: Date
+  /** Time of the newest reading. */
+  updatedAt: Date
+  /** Every catalog id → fused score in [0, 1]. */
+  scores: Record<string, number>
+  /** Fused scores of names outside the catalog. */
+  extras: Record<string, number>
+  dominant: string | null
+  /** Strongest expressions, best first. */
+  top: Array<ExpressionScore>
+  valence: number
+  arousal: number
+  confidence: number
+  /** Per-source breakdown (empty in `emotionalHistory` states). */
+  sources: Array<SourceBreakdown>
+  readings: number
+}
+
+/** The emotional snapshot stored with a memory. */
+export interface EmotionSnapshot {
+  /** Catalog id → score (non-zero ones). */
+  scores: Record<string, number>
+  dominant: string | null
+  /** In [-1, 1]. */
+  valence: number
+  /** In [-1, 1]. */
+  arousal: number
+  /** In [0, 1]. */
+  confidence: number
+}
+
+/** The emotional layer's part of `stats()`. */
+export interface EmotionStats {
+  enabled: boolean
+  /** Whether remembered texts are classified. */
+  classification: boolean
+  classifier: string | null
+  classificationOffReason: string | null
+  contexts: number
+  openContexts: number
+  readings: number
+  /** Names outside the catalog → readings that carried them. */
+  unknownNames: Record<string, number>
+}
+
 /** The facts about the machine that model selection depends on. */
 export interface Environment {
   /** "local", "server", ... (the core's `Profile`). */
@@ -134,6 +214,36 @@ export interface Environment {
   cpus: number
   /** This build can run candle models. */
   candle: boolean
+}
+
+/** One expression of the catalog. */
+export interface Expression {
+  id: string
+  name: string
+  /** "#rrggbb". */
+  color: string
+  valence: number
+  arousal: number
+  /** "hume", "hume_language", "goemotions". */
+  vocabularies: Array<string>
+  /** Every spelling that resolves to it. */
+  aliases: Array<string>
+}
+
+/** One expression and its score. */
+export interface ExpressionScore {
+  id: string
+  score: number
+}
+
+/**
+ * Which past states `emotionalHistory` returns: the newest `limit` (default 100) within
+ * [since, until), oldest first.
+ */
+export interface HistoryOptions {
+  limit?: number
+  since?: Date
+  until?: Date
 }
 
 /** Health of one loaded index. */
@@ -173,6 +283,8 @@ export interface Memory {
   updatedAt: Date
   /** 1 when created, +1 on every update. */
   version: number
+  /** The emotional snapshot stored with the memory (null when none was taken). */
+  emotion: EmotionSnapshot | null
 }
 
 /** One version of a memory, from `history`. */
@@ -188,6 +300,25 @@ export interface MemoryVersion {
   validFrom: Date
   /** When it was replaced (null for the current version). */
   validTo: Date | null
+}
+
+/** One measurement of how someone felt. */
+export interface Reading {
+  /** Context (conversation / session) id; created on its first reading. */
+  context: string
+  /** "text", "voice", "face", "evi" or "custom:<name>". */
+  source: string
+  /**
+   * Expression name → score in [0, 1]. Names from any vocabulary ("Joy",
+   * "surprise (positive)", "gratitude"); unknown names are kept as extras.
+   */
+  scores: Record<string, number>
+  /** In [0, 1] (default 1). */
+  confidence?: number
+  /** When it was measured (default: now). */
+  timestamp?: Date
+  /** "dense" (default), "sparse", or the full form. */
+  semantics?: 'dense' | 'sparse' | Semantics
 }
 
 /** One recall hit. */
@@ -353,6 +484,42 @@ export interface SelectionReport {
   warmUpMs: number
 }
 
+/**
+ * How to read a reading's scores (see docs/emotion.md): `kind` "dense" (default: a name
+ * missing from the reading was not measured) or "sparse" (thresholded probabilities: a
+ * missing covered name was below the cutoff and counts as `missing`, default 0).
+ */
+export interface Semantics {
+  /** "dense" or "sparse". */
+  kind: string
+  /** Sparse only: the value a missing name stands for, in [0, 1] (default 0). */
+  missing?: number
+  /**
+   * Sparse only: the names the producer could report: "hume", "hume_language" or
+   * "goemotions" (default: the whole catalog).
+   */
+  vocabulary?: string
+}
+
+/** One source's part in a fused state. */
+export interface SourceBreakdown {
+  source: string
+  /** Configured fusion weight. */
+  weight: number
+  /** The source's decayed evidence at evaluation time, in [0, 1]. */
+  confidence: number
+  /** weight × confidence over the sum of them. */
+  share: number
+  readings: number
+  updatedAt: Date
+  /** The source's own estimate (non-zero catalog scores). */
+  scores: Record<string, number>
+  extras: Record<string, number>
+  dominant: string | null
+  valence: number
+  arousal: number
+}
+
 /** Counts and health of a store, from `stats()`. */
 export interface Stats {
   memories: number
@@ -371,6 +538,8 @@ export interface Stats {
   selection: SelectionReport
   /** A re-embedding in progress (null when none is). */
   reembed: ReembedProgress | null
+  /** The emotional layer: contexts, readings, unknown names, text classification. */
+  emotion: EmotionStats
 }
 
 /** Changes of `update`; absent fields stay as they are. */

@@ -50,6 +50,7 @@ for suite in "${suites[@]}"; do
       run "rust: release CLI" cargo build --release --bin memorable
       run "rust: cargo test (workspace default members)" cargo test --release --workspace
       run "rust: examples/quickstart.rs" cargo run --release --quiet --example quickstart
+      run "rust: examples/emotion.rs" cargo run --release --quiet --example emotion
       ;;
     c) run "c: make -C memorable-c test" make -C memorable-c test ;;
     python) run "python: memorable-py/test.sh" memorable-py/test.sh ;;

@@ -76,7 +76,11 @@ fn a_v1_store_migrates_after_an_automatic_backup() {
         std::fs::read_dir(store.join("backups")).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(backups.len(), 1, "{backups:?}");
     let name = backups[0].file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with("pre-migration-v1-to-v2-") && name.ends_with(".mrbak"), "{name}");
+    assert!(
+        name.starts_with(&format!("pre-migration-v1-to-v{}-", memorable::SCHEMA_VERSION))
+            && name.ends_with(".mrbak"),
+        "{name}"
+    );
     let v = memorable::verify(&backups[0]).unwrap();
     assert!(v.ok, "{:?}", v.problems);
     assert_eq!(v.schema_version, Some(1));

@@ -62,6 +62,12 @@
 #define MEMORABLE_VERSION_PATCH 0
 
 /**
+ * "Not set" for the time arguments of the emotion calls: a reading's timestamp (then: now),
+ * a state's evaluation time (now), a history bound (unbounded).
+ */
+#define MEMORABLE_TIME_UNSET INT64_MIN
+
+/**
  * Input rejected for a reason not covered by a more specific code.
  */
 #define MEMORABLE_ERROR_INVALID_INPUT 1
@@ -317,6 +323,52 @@ typedef bool (*memorable_progress_fn)(uint64_t done, uint64_t total, void *user_
  * unwind (no C++ exception or longjmp out of it).
  */
 typedef void (*memorable_alert_fn)(const char *event_json, size_t event_len, void *user_data);
+ * One reading for `memorable_observe` / `memorable_observe_batch`. Start from
+ * `memorable_reading_default()` (a zeroed struct has confidence 0, which is valid but
+ * weightless). Strings are `(pointer, length)` UTF-8 except `vocabulary`.
+ */
+typedef struct {
+    /**
+     * Context (conversation / session) id.
+     */
+    const char *context;
+    size_t context_len;
+    /**
+     * "text", "voice", "face", "evi" or "custom:<name>".
+     */
+    const char *source;
+    size_t source_len;
+    /**
+     * `count` scores: `names[i]` (`name_lens[i]` bytes of UTF-8) scored `scores[i]` in [0, 1].
+     */
+    size_t count;
+    const char *const *names;
+    const size_t *name_lens;
+    const float *scores;
+    /**
+     * In [0, 1] (1 in the default struct).
+     */
+    float confidence;
+    /**
+     * Unix milliseconds when it was measured, or `MEMORABLE_TIME_UNSET` for now.
+     */
+    int64_t timestamp_ms;
+    /**
+     * False: dense intensities (a name missing from the reading was not measured). True:
+     * sparse thresholded probabilities (a missing covered name was below the cutoff and
+     * counts as `missing`); an empty score set is then allowed.
+     */
+    bool sparse;
+    /**
+     * Sparse only: the value a missing name stands for, in [0, 1].
+     */
+    float missing;
+    /**
+     * Sparse only: NUL-terminated "hume", "hume_language" or "goemotions" (the names the
+     * producer could report), or NULL for the whole catalog.
+     */
+    const char *vocabulary;
+} memorable_reading;
 
 /**
  * Semantic (vector) and keyword (BM25) candidates, fused (the default; 0).
@@ -488,7 +540,7 @@ memorable_error *memorable_checkpoint(memorable *m);
 
 /**
  * Release a string returned by this library (`memorable_stats`, `memorable_history`,
- * `memorable_selection_report`, `memorable_reembed`).
+ * `memorable_selection_report`, `memorable_reembed`, and the emotion calls' JSON).
  * NULL is a no-op.
  */
 void memorable_string_free(char *s);
@@ -502,6 +554,73 @@ memorable_memory_options memorable_memory_options_default(void);
  * `memorable_recall_options` with nothing set (limit 10, no filters).
  */
 memorable_recall_options memorable_recall_options_default(void);
+
+/**
+ * A dense reading with confidence 1, timestamped now, and nothing else set.
+ */
+memorable_reading memorable_reading_default(void);
+
+/**
+ * Fold one reading into its context (created on its first reading). When `state_json_out`
+ * is not NULL it receives the context's fused state right after, as JSON (the core's
+ * `EmotionalState`: context, at, updated_at, scores (every catalog id), extras, dominant,
+ * top, valence, arousal, confidence, sources, readings). Bad input (a score outside [0, 1]
+ * or NaN, a negative confidence, no scores, a timestamp too far in the future, an unknown
+ * source) is INVALID_INPUT (1) and changes nothing.
+ */
+memorable_error *memorable_observe(memorable *m,
+                                   const memorable_reading *reading,
+                                   char **state_json_out);
+
+/**
+ * Fold `count` readings in one transaction: all or nothing (the error names the first bad
+ * reading). With `count` 0, `readings` may be NULL and nothing happens.
+ */
+memorable_error *memorable_observe_batch(memorable *m,
+                                         const memorable_reading *readings,
+                                         size_t count);
+
+/**
+ * A context's fused state as JSON (see `memorable_observe`), evaluated at `at_ms` (unix
+ * ms) or now with `MEMORABLE_TIME_UNSET`. A context that never had a reading is NOT_FOUND
+ * (10).
+ */
+memorable_error *memorable_emotional_state(memorable *m,
+                                           const char *context,
+                                           size_t context_len,
+                                           int64_t at_ms,
+                                           char **json_out);
+
+/**
+ * Past fused states of a context as a JSON array, oldest first: the newest `limit` (0 means
+ * 100) evaluated in `[since_ms, until_ms)` (`MEMORABLE_TIME_UNSET` = unbounded). History
+ * states have an empty `sources`.
+ */
+memorable_error *memorable_emotional_history(memorable *m,
+                                             const char *context,
+                                             size_t context_len,
+                                             size_t limit,
+                                             int64_t since_ms,
+                                             int64_t until_ms,
+                                             char **json_out);
+
+/**
+ * Every context with readings as a JSON array (context, created_at, updated_at, readings,
+ * sources, open, closed_at).
+ */
+memorable_error *memorable_contexts(memorable *m, char **json_out);
+
+/**
+ * Close a context: its state and history are kept, and a new reading reopens it. Unknown
+ * contexts are NOT_FOUND (10).
+ */
+memorable_error *memorable_close_context(memorable *m, const char *context, size_t context_len);
+
+/**
+ * The expression catalog as a JSON array (id, name, color, valence, arousal, vocabularies,
+ * aliases), in catalog order. Needs no store.
+ */
+memorable_error *memorable_emotion_catalog(char **json_out);
 
 /**
  * The stable code of an error (see `docs/c.md`; e.g. 8 = INVALID_UTF8, 9 = NULL_POINTER,
@@ -649,6 +768,12 @@ const char *memorable_results_speaker(const memorable_results *r, size_t i);
  * Session of memory `i`, borrowed like the text; NULL when it has none or out of range.
  */
 const char *memorable_results_session(const memorable_results *r, size_t i);
+
+/**
+ * The emotional snapshot stored with memory `i` as JSON (scores by catalog id, dominant,
+ * valence, arousal, confidence), or NULL when it has none. Borrowed from the list.
+ */
+const char *memorable_results_emotion_json(const memorable_results *r, size_t i);
 
 /**
  * Release a results list and every string borrowed from it. NULL is a no-op.

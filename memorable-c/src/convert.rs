@@ -174,7 +174,7 @@ unsafe fn tags(ptr: *const *const c_char, len: usize) -> Result<Vec<String>> {
     array(ptr, len, "tags")?.iter().map(|&t| cstr(t, "tag").map(str::to_owned)).collect()
 }
 
-fn time_ms(ms: i64, what: &'static str) -> Result<OffsetDateTime> {
+pub(crate) fn time_ms(ms: i64, what: &'static str) -> Result<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .map_err(|_| Error::InvalidInput(format!("{what} {ms} ms is out of range")))
 }

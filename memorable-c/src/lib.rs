@@ -22,6 +22,7 @@ use std::ffi::{c_char, c_void, CString};
 use memorable_core::{Builder, Error, Memorable, MemoryUpdate, NewMemory, ReembedProgress};
 
 mod convert;
+mod emotion;
 mod error;
 mod ops;
 mod results;
@@ -30,6 +31,7 @@ pub use convert::{
     memorable_memory_options, memorable_options, memorable_recall_mode, memorable_recall_options,
     MEMORABLE_RECALL_HYBRID, MEMORABLE_RECALL_KEYWORD, MEMORABLE_RECALL_SEMANTIC,
 };
+pub use emotion::{memorable_reading, MEMORABLE_TIME_UNSET};
 pub use error::*;
 pub use ops::*;
 pub use results::memorable_results;
@@ -61,7 +63,7 @@ pub(crate) unsafe fn handle<'a>(m: *const memorable) -> Result<&'a Memorable> {
 }
 
 /// A heap string for the caller, released by `memorable_string_free`.
-fn owned_string(s: String) -> Result<*mut c_char> {
+pub(crate) fn owned_string(s: String) -> Result<*mut c_char> {
     CString::new(s).map(CString::into_raw).map_err(|e| Error::Internal(e.to_string()))
 }
 
@@ -387,7 +389,7 @@ pub unsafe extern "C" fn memorable_checkpoint(m: *mut memorable) -> *mut memorab
 }
 
 /// Release a string returned by this library (`memorable_stats`, `memorable_history`,
-/// `memorable_selection_report`, `memorable_reembed`).
+/// `memorable_selection_report`, `memorable_reembed`, and the emotion calls' JSON).
 /// NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn memorable_string_free(s: *mut c_char) {

@@ -25,6 +25,8 @@ struct Item {
     text: NulText,
     speaker: Option<NulText>,
     session: Option<NulText>,
+    /// The memory's emotional snapshot as JSON.
+    emotion: Option<NulText>,
 }
 
 /// UTF-8 bytes followed by a NUL, so C can read them as a string; text containing NUL bytes
@@ -57,6 +59,12 @@ impl Item {
             text: NulText::new(&m.text),
             speaker: m.context.speaker.as_deref().map(NulText::new),
             session: m.session.as_deref().map(NulText::new),
+            emotion: m
+                .emotion
+                .as_ref()
+                .and_then(|e| serde_json::to_string(e).ok())
+                .as_deref()
+                .map(NulText::new),
         }
     }
 }
@@ -139,6 +147,18 @@ pub unsafe extern "C" fn memorable_results_speaker(r: *const memorable_results, 
 pub unsafe extern "C" fn memorable_results_session(r: *const memorable_results, i: usize) -> *const c_char {
     ffi_or!(std::ptr::null(), {
         item(r, i).and_then(|m| m.session.as_ref()).map_or(std::ptr::null(), NulText::ptr)
+    })
+}
+
+/// The emotional snapshot stored with memory `i` as JSON (scores by catalog id, dominant,
+/// valence, arousal, confidence), or NULL when it has none. Borrowed from the list.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_results_emotion_json(
+    r: *const memorable_results,
+    i: usize,
+) -> *const c_char {
+    ffi_or!(std::ptr::null(), {
+        item(r, i).and_then(|it| it.emotion.as_ref()).map_or(std::ptr::null(), NulText::ptr)
     })
 }
 

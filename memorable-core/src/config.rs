@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::AlertsConfig;
+use crate::emotion::EmotionConfig;
 use crate::error::{Error, Result};
 use crate::health::HealthConfig;
 use crate::maintenance::BackupConfig;
@@ -92,6 +93,9 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// Automatic (before a migration) and scheduled backups.
     pub backup: BackupConfig,
+    /// The emotional layer: fusion half-life and weights, history bound, snapshots on
+    /// remember.
+    pub emotion: EmotionConfig,
 }
 
 impl Default for Config {
@@ -116,6 +120,7 @@ impl Default for Config {
             health: HealthConfig::default(),
             alerts: AlertsConfig::default(),
             backup: BackupConfig::default(),
+            emotion: EmotionConfig::default(),
         }
     }
 }
@@ -160,6 +165,7 @@ impl Config {
         self.health.validate()?;
         self.alerts.validate()?;
         self.backup.validate()?;
+        self.emotion.validate()?;
         Ok(())
     }
 

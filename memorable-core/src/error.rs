@@ -168,6 +168,8 @@ pub enum Error {
     NullPointer { what: &'static str },
     #[error("no memory with id {0}")]
     NotFound(u64),
+    #[error("no emotion context {0:?} (a context exists once it has had a reading)")]
+    ContextNotFound(String),
     #[error("storage error: {0}")]
     Storage(String),
     #[error("store {path} is locked by another process (only one process may open a store)")]
@@ -211,7 +213,7 @@ impl Error {
             Error::InvalidConfig(_) => ErrorCode::InvalidConfig,
             Error::InvalidUtf8 { .. } => ErrorCode::InvalidUtf8,
             Error::NullPointer { .. } => ErrorCode::NullPointer,
-            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::NotFound(_) | Error::ContextNotFound(_) => ErrorCode::NotFound,
             Error::Storage(_) => ErrorCode::Storage,
             Error::Locked { .. } => ErrorCode::Locked,
             Error::NotWritable { .. } => ErrorCode::NotWritable,

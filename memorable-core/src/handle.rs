@@ -16,12 +16,14 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::emotion::engine::EmotionEngine;
+use crate::emotion::EmotionStats;
 use crate::error::{Error, Result};
 use crate::index::{dot, DumpTarget, IndexCache, IndexStats, Indexer, UserIndex, DRAIN_CHUNK};
 use crate::memory::*;
 use crate::metrics::Metrics;
 use crate::models::select::{self, SelectionReport};
-use crate::models::Embedder;
+use crate::models::{Embedder, EmotionClassifier};
 use crate::ops::Ops;
 use crate::retrieval::{fts_query, fuse_rrf, Filters, Recall, RecallMode, Recalled, MAX_LIMIT};
 use crate::store::{self, schema, PreparedMemory, Store, UpdatedFields, UserKey, VectorRow};
@@ -65,12 +67,13 @@ pub struct Builder {
     dir: Option<PathBuf>,
     config: Config,
     embedder: Option<Arc<dyn Embedder>>,
+    classifier: Option<Arc<dyn EmotionClassifier>>,
 }
 
 impl Builder {
     /// Start configuring an in-memory store (`Memorable::builder(dir)` for one on disk).
     pub fn in_memory() -> Builder {
-        Builder { dir: None, config: Config::default(), embedder: None }
+        Builder { dir: None, config: Config::default(), embedder: None, classifier: None }
     }
 
     /// Replace the whole configuration.
@@ -81,6 +84,14 @@ impl Builder {
     /// Use this embedder instead of the default.
     pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
         self.embedder = Some(embedder);
+        self
+    }
+    /// Classify the text of every remembered memory with this emotion classifier (its
+    /// reading goes into the memory's snapshot and its session's context). It is used only
+    /// if it was trained on the store's embedder; otherwise classification is off and
+    /// `stats()` says why.
+    pub fn emotion_classifier(mut self, classifier: Arc<dyn EmotionClassifier>) -> Self {
+        self.classifier = Some(classifier);
         self
     }
     /// Open the store (creating it if needed).
@@ -113,8 +124,17 @@ impl Builder {
             metrics.fallbacks_taken.inc();
         }
         let ops = Arc::new(Ops::new(&self.config));
-        let engine =
-            Engine::new(self.config, Arc::new(store), index_dir, embedder, selection, metrics.clone());
+        let emotion =
+            Arc::new(EmotionEngine::new(self.config.emotion.clone(), self.classifier, embedder.model_id()));
+        let engine = Engine::new(
+            self.config,
+            Arc::new(store),
+            index_dir,
+            embedder,
+            selection,
+            metrics.clone(),
+            emotion,
+        );
         let mem = Memorable { shared: Arc::new(RwLock::new(Some(Arc::new(engine)))), metrics, ops };
         crate::ops::start(&mem);
         Ok(mem)
@@ -141,6 +161,8 @@ pub struct Stats {
     pub selection: SelectionReport,
     /// A re-embedding in progress (see [`Memorable::reembed`]).
     pub reembed: Option<ReembedProgress>,
+    /// The emotional layer: contexts, readings, unknown names, text classification.
+    pub emotion: EmotionStats,
 }
 
 /// The embedder in use.
@@ -190,7 +212,12 @@ impl Memorable {
 
     /// Start configuring a store in `dir`.
     pub fn builder(dir: impl AsRef<Path>) -> Builder {
-        Builder { dir: Some(dir.as_ref().to_path_buf()), config: Config::default(), embedder: None }
+        Builder {
+            dir: Some(dir.as_ref().to_path_buf()),
+            config: Config::default(),
+            embedder: None,
+            classifier: None,
+        }
     }
 
     pub(crate) fn engine(&self) -> Result<Arc<Engine>> {
@@ -361,6 +388,7 @@ impl Memorable {
             // Calls already holding the old engine now fail cleanly with ModelMismatch on write.
             old.retire();
         }
+        let emotion = Arc::new(old.emotion.rebind(target.model_id()));
         let engine = Engine::new(
             old.config.clone(),
             old.store.clone(),
@@ -368,6 +396,7 @@ impl Memorable {
             target,
             selection,
             old.metrics.clone(),
+            emotion,
         );
         if let Some(dir) = &engine.index_dir {
             // Dumps of the old model are stale; indexes rebuild from the store on first use.
@@ -400,6 +429,8 @@ pub(crate) struct Engine {
     /// Shared so a finished [`Memorable::reembed`] can hand the store to a new engine.
     pub(crate) store: Arc<Store>,
     pub(crate) indexes: Arc<IndexCache>,
+    /// The emotional layer (classifier slot, context states).
+    pub(crate) emotion: Arc<EmotionEngine>,
     indexer: Indexer,
     pub(crate) index_dir: Option<PathBuf>,
     pub(crate) embedder: Arc<dyn Embedder>,
@@ -419,9 +450,11 @@ impl Engine {
         embedder: Arc<dyn Embedder>,
         selection: SelectionReport,
         metrics: Arc<Metrics>,
+        emotion: Arc<EmotionEngine>,
     ) -> Engine {
         let indexes = Arc::new(IndexCache::new(config.max_loaded_indexes));
         Engine {
+            emotion,
             indexer: Indexer::start(indexes.clone()),
             indexes,
             index_dir,
@@ -576,7 +609,7 @@ impl Engine {
             self.embed(&texts)?
         };
         let mut vectors = vectors.into_iter();
-        let prepared: Vec<PreparedMemory> = prepared
+        let mut prepared: Vec<PreparedMemory> = prepared
             .into_iter()
             .map(|(mut p, given)| {
                 p.vector = given.or_else(|| vectors.next()).unwrap_or_default();
@@ -594,8 +627,13 @@ impl Engine {
             }
         }
 
+        // The emotional snapshot: classify outside every lock, then (emotion lock before the
+        // writer lock) fold the readings into the sessions inside this same transaction.
+        let plan = self.emotion.plan(&prepared, now)?;
+        let mut emotion_guard = self.emotion.lock_for(&plan);
         let mut writer = self.store.writer();
         let tx = writer.transaction()?;
+        let emotion_work = self.emotion.attach(&mut emotion_guard, &tx, plan, &mut prepared, now)?;
         match store::meta_get(&tx, META_MODEL_ID)? {
             None => store::meta_set(&tx, META_MODEL_ID, self.model_id())?,
             // Only after a finished reembed switched the store under a call in flight.
@@ -627,6 +665,8 @@ impl Engine {
             rows.push((key, (vid, id, Vec::new())));
         }
         tx.commit()?;
+        self.emotion.install(&mut emotion_guard, emotion_work);
+        drop(emotion_guard);
         // Committed: the memories are durable. Now bring the indexes up to date, still under
         // the writer lock so index order is commit order. (An index evicted meanwhile picks
         // these rows up from the store when it loads again.)
@@ -937,6 +977,7 @@ impl Engine {
                 let done = store::meta_get(c, META_REEMBED_DONE)?.and_then(|d| d.parse().ok()).unwrap_or(0);
                 Ok(Some(ReembedProgress { target_model_id: target, done, total: counts.memories }))
             })?,
+            emotion: self.emotion.stats(&self.store)?,
         })
     }
 

@@ -25,6 +25,7 @@
 
 pub mod alerts;
 pub mod config;
+pub mod emotion;
 pub mod error;
 mod handle;
 pub mod health;
@@ -40,6 +41,7 @@ mod text;
 
 pub use alerts::{AlertEvent, AlertMetric, AlertRule, AlertState, AlertsConfig};
 pub use config::{Config, Durability, HnswConfig};
+pub use emotion::{EmotionConfig, EmotionalState, HistoryRange, Reading, Semantics, Source};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
 pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats};
 pub use health::{HealthCheck, HealthConfig, HealthReport, HealthStatus};
@@ -54,7 +56,7 @@ pub use memory::{
 pub use metrics::MetricsSnapshot;
 #[cfg(feature = "candle")]
 pub use models::CandleBertEmbedder;
-pub use models::{Embedder, HashingEmbedder, Profile, SelectionReport};
+pub use models::{Embedder, EmotionClassifier, HashingEmbedder, Profile, SelectionReport};
 pub use retrieval::{Recall, RecallMode, Recalled, ScoreBreakdown};
 
 /// Version of this crate (also the version of every binding).

@@ -1,7 +1,8 @@
 // Examples are tests: run examples/node/quickstart.mjs as a user would (`import 'memorable'`).
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -24,4 +25,14 @@ test('examples/node/quickstart.mjs runs', () => {
   assert.match(out, /I adopted a puppy named Biscuit/)
   assert.match(out, /rejected: EMPTY_TEXT/)
   assert.match(out, /3 memories/)
+})
+
+test('examples/node/emotion.mjs runs', (t) => {
+  linkExamples()
+  const dir = mkdtempSync(join(tmpdir(), 'memorable-emotion-example-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const out = execFileSync(process.execPath, [join(examples, 'emotion.mjs'), dir], { encoding: 'utf8' })
+  assert.match(out, /^joy /)
+  assert.match(out, /rejected: INVALID_INPUT/)
+  assert.match(out, /2 states in the history/)
 })

@@ -49,6 +49,7 @@ test('round trip across reopen keeps every field', async (t) => {
       createdAt: undefined,
       updatedAt: undefined,
       version: 1,
+      emotion: null, // no emotional state in session s1, no text classifier
     },
   )
   assert.ok(m.createdAt instanceof Date && m.updatedAt instanceof Date)

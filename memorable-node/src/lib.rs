@@ -5,6 +5,7 @@
 //! thread pool as `AsyncTask`s and return Promises; cheap calls are synchronous. Errors are
 //! JS `Error`s whose `code` is the core's stable code name (`"EMPTY_TEXT"`, `"NOT_FOUND"`, ...).
 
+mod emotion;
 mod error;
 mod ops;
 mod task;

@@ -77,7 +77,7 @@ fn js_id(id: core::MemoryId) -> i64 {
 
 /// An f32 as the JS number with the same shortest decimal form (0.7f32 → 0.7, not
 /// 0.699999988079071), so a value given to `remember` reads back as written.
-fn js_f32(x: f32) -> f64 {
+pub(crate) fn js_f32(x: f32) -> f64 {
     x.to_string().parse().unwrap_or(f64::from(x))
 }
 
@@ -305,6 +305,8 @@ pub struct Memory {
     pub updated_at: Date,
     /// 1 when created, +1 on every update.
     pub version: u32,
+    /// The emotional snapshot stored with the memory (null when none was taken).
+    pub emotion: Option<crate::emotion::EmotionSnapshot>,
 }
 
 impl From<core::Memory> for Memory {
@@ -327,6 +329,7 @@ impl From<core::Memory> for Memory {
             created_at: Date(m.created_at),
             updated_at: Date(m.updated_at),
             version: m.version,
+            emotion: m.emotion.map(Into::into),
         }
     }
 }
@@ -591,6 +594,8 @@ pub struct Stats {
     pub selection: SelectionReport,
     /// A re-embedding in progress (null when none is).
     pub reembed: Option<ReembedProgress>,
+    /// The emotional layer: contexts, readings, unknown names, text classification.
+    pub emotion: crate::emotion::EmotionStats,
 }
 
 impl From<core::Stats> for Stats {
@@ -623,6 +628,7 @@ impl From<core::Stats> for Stats {
                 .collect(),
             selection: s.selection.into(),
             reembed: s.reembed.map(Into::into),
+            emotion: s.emotion.into(),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! object may be shared by Python threads; calls run in parallel outside the GIL.
 
 mod convert;
+mod emotion;
 mod errors;
 mod ops;
 mod types;

@@ -83,6 +83,12 @@ impl Memory {
     fn version(&self) -> u32 {
         self.0.version
     }
+    /// The emotional snapshot stored with the memory (scores, dominant, valence, arousal,
+    /// confidence), or None.
+    #[getter]
+    fn emotion<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.0.emotion.as_ref().map(|e| crate::serde_to_py(py, e)).transpose()
+    }
 
     fn __repr__(&self) -> String {
         let m = &self.0;

@@ -9,10 +9,10 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// `MIGRATIONS[i]` takes a store from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -112,6 +112,42 @@ END;
 const V2: &str = r#"
 ALTER TABLE memory_versions ADD COLUMN topics TEXT;
 ALTER TABLE memory_versions ADD COLUMN place TEXT;
+"#;
+
+/// Schema 3: the emotional layer. Per-context fusion state (one row per context and source, the
+/// decayed sums as JSON keyed by expression id), a bounded history of fused states, and
+/// counts of expression names outside the catalog.
+const V3: &str = r#"
+CREATE TABLE emotion_contexts (
+    context_key INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    readings    INTEGER NOT NULL DEFAULT 0,
+    history_seq INTEGER NOT NULL DEFAULT 0,
+    closed_at   INTEGER
+);
+
+CREATE TABLE emotion_sources (
+    context_key INTEGER NOT NULL REFERENCES emotion_contexts(context_key),
+    source      TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    PRIMARY KEY (context_key, source)
+) WITHOUT ROWID;
+
+CREATE TABLE emotion_history (
+    context_key INTEGER NOT NULL REFERENCES emotion_contexts(context_key),
+    seq         INTEGER NOT NULL,
+    at          INTEGER NOT NULL,
+    state       TEXT NOT NULL,
+    PRIMARY KEY (context_key, seq)
+) WITHOUT ROWID;
+CREATE INDEX emotion_history_time ON emotion_history(context_key, at);
+
+CREATE TABLE emotion_unknown_names (
+    name  TEXT PRIMARY KEY,
+    count INTEGER NOT NULL
+) WITHOUT ROWID;
 "#;
 
 /// Bring the store to [`SCHEMA_VERSION`], or refuse it when it is newer. Every step runs in

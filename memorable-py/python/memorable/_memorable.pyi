@@ -1,5 +1,6 @@
 # Hand-kept type stubs of the Rust extension module `memorable._memorable`
-# (src/lib.rs, src/types.rs). Keep in step with the `#[pyo3(signature = ...)]` lines.
+# (src/lib.rs, src/types.rs, src/emotion.rs). Keep in step with the `#[pyo3(signature = ...)]`
+# lines.
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -46,6 +47,111 @@ class _Config(TypedDict, total=False):
     """Alert rules and interval, e.g. {"interval_ms": 5000, "rules": [{"name": ..., "metric": ..., "above": ..., "for_ms": ...}]}."""
     backup: Mapping[str, Any]
     """{"before_migration": bool, "schedule": {"dir": ..., "every_secs": ..., "keep_last": ..., "max_age_secs": ...}}."""
+    emotion: _EmotionConfig
+    """The emotional layer: fusion half-life and weights, history bound, snapshots on remember."""
+
+class _SourceWeights(TypedDict, total=False):
+    evi: float
+    face: float
+    voice: float
+    text: float
+    custom: float
+    custom_sources: Mapping[str, float]
+
+class _EmotionConfig(TypedDict, total=False):
+    enabled: bool
+    half_life_secs: float
+    weights: _SourceWeights
+    history_limit: int
+    top_k: int
+    max_future_secs: float
+    max_cached_contexts: int
+
+_Vocabulary = Literal["hume", "hume_language", "goemotions"]
+
+class _SparseSemantics(TypedDict, total=False):
+    kind: Literal["sparse", "dense"]
+    missing: float
+    vocabulary: _Vocabulary | None
+
+_Semantics = Literal["dense", "sparse"] | _SparseSemantics
+"""Dense intensities (default: a name missing from a reading was not measured) or sparse
+thresholded probabilities (a missing name was below the cutoff; see docs/emotion.md)."""
+
+_Scores = Mapping[str, float] | Iterable[tuple[str, float]]
+
+class _EmotionSnapshot(TypedDict):
+    """The emotional snapshot stored with a memory."""
+
+    scores: dict[str, float]
+    dominant: str | None
+    valence: float
+    arousal: float
+    confidence: float
+
+class _ExpressionScore(TypedDict):
+    id: str
+    score: float
+
+class _SourceBreakdown(TypedDict):
+    source: str
+    weight: float
+    confidence: float
+    share: float
+    readings: int
+    updated_at: str
+    scores: dict[str, float]
+    extras: dict[str, float]
+    dominant: str | None
+    valence: float
+    arousal: float
+
+class _EmotionalState(TypedDict):
+    """A context's fused state (times are RFC 3339 strings)."""
+
+    context: str
+    at: str
+    updated_at: str
+    scores: dict[str, float]
+    """Every catalog id → fused score in [0, 1]."""
+    extras: dict[str, float]
+    """Names outside the catalog, kept."""
+    dominant: str | None
+    top: list[_ExpressionScore]
+    valence: float
+    arousal: float
+    confidence: float
+    sources: list[_SourceBreakdown]
+    """Per-source breakdown (empty in `emotional_history` states)."""
+    readings: int
+
+class _ContextInfo(TypedDict):
+    context: str
+    created_at: str
+    updated_at: str
+    readings: int
+    sources: list[str]
+    open: bool
+    closed_at: str | None
+
+class _Expression(TypedDict):
+    id: str
+    name: str
+    color: str
+    valence: float
+    arousal: float
+    vocabularies: list[_Vocabulary]
+    aliases: list[str]
+
+class _Reading(TypedDict, total=False):
+    """One item of `observe_batch` (context, source and scores are required)."""
+
+    context: str
+    source: str
+    scores: _Scores
+    confidence: float
+    timestamp: datetime | None
+    semantics: _Semantics | None
 
 __all__ = [
     "Memorable",
@@ -104,6 +210,9 @@ class Memory:
     def updated_at(self) -> datetime: ...
     @property
     def version(self) -> int: ...
+    @property
+    def emotion(self) -> _EmotionSnapshot | None:
+        """The emotional snapshot stored with the memory, if any."""
     def __eq__(self, value: object, /) -> bool: ...
 
 @final
@@ -254,6 +363,35 @@ class Memorable:
         pauses (call again to resume). An exception it raises pauses too and is re-raised.
         Returns {previous_model_id, model_id, reembedded, completed}.
         """
+    def observe(
+        self,
+        context: str,
+        source: str,
+        scores: _Scores,
+        *,
+        confidence: float = 1.0,
+        timestamp: datetime | None = None,
+        semantics: _Semantics | None = None,
+    ) -> _EmotionalState:
+        """Fold one reading into `context` (created on its first reading); returns its fused
+        state right after. `source`: "text", "voice", "face", "evi" or "custom:<name>"."""
+    def observe_batch(self, readings: Iterable[_Reading]) -> int:
+        """Fold many readings in one transaction (all or nothing); returns how many."""
+    def emotional_state(self, context: str, *, at: datetime | None = None) -> _EmotionalState: ...
+    def emotional_history(
+        self,
+        context: str,
+        *,
+        limit: int = 100,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[_EmotionalState]:
+        """Past fused states, oldest first (the newest `limit` in [since, until))."""
+    def contexts(self) -> list[_ContextInfo]: ...
+    def close_context(self, context: str) -> None: ...
+    @staticmethod
+    def emotion_catalog() -> list[_Expression]:
+        """The 62 expressions: id, name, color, valence, arousal, vocabularies, aliases."""
     def checkpoint(self) -> None: ...
     def metrics(self) -> dict[str, Any]:
         """Counters, latency quantiles (ms) and gauges (`MetricsSnapshot`)."""

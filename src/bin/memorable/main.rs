@@ -5,6 +5,7 @@
 //! and one line in `run`.
 
 mod demo;
+mod emotion_cmds;
 mod memory_cmds;
 mod models_cmds;
 mod ops_cmds;
@@ -98,6 +99,11 @@ enum Command {
     Models {
         #[command(subcommand)]
         command: models_cmds::ModelsCommand,
+    },
+    /// Emotional contexts: observe readings, show fused states and their history.
+    Emotion {
+        #[command(subcommand)]
+        command: emotion_cmds::EmotionCommand,
     },
     /// Migrate the store's vectors to another model (resumable; safe to interrupt).
     Reembed {
@@ -201,6 +207,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Models { command: ModelsCommand::Fetch { name } } => {
             models_cmds::models_fetch(name, cli.json)
         }
+        Command::Emotion { command } => emotion_cmds::run(cli, command),
         Command::Reembed { model } => models_cmds::reembed(&cli.store, model, cli.json),
         Command::Metrics { prometheus } => ops_cmds::metrics(cli, *prometheus),
         Command::Health => ops_cmds::health(cli),

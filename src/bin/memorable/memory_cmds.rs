@@ -199,6 +199,19 @@ pub(crate) fn stats(cli: &Cli) -> Result<()> {
             r.done, r.total, r.target_model_id
         );
     }
+    let e = &stats.emotion;
+    println!(
+        "emotion:    {} contexts ({} open), {} readings, {} names outside the catalog",
+        e.contexts,
+        e.open_contexts,
+        e.readings,
+        e.unknown_names.len()
+    );
+    match (&e.classifier, &e.classification_off_reason) {
+        (Some(c), _) => println!("            text classification by {c}"),
+        (None, Some(why)) => println!("            text classification off: {why}"),
+        (None, None) => {}
+    }
     println!("schema:     v{}", stats.schema_version);
     println!("disk:       {} bytes", stats.store_bytes);
     println!("selection:");

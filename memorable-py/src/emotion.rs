@@ -1,0 +1,151 @@
+//! The emotional layer in Python: `observe`, `observe_batch`, `emotional_state`,
+//! `emotional_history`, `contexts`, `close_context`, and the expression catalog. States,
+//! histories and contexts are returned as the dicts their core serde form describes (times as
+//! RFC 3339 strings), like `stats()`.
+
+use memorable_core::emotion::{catalog, HistoryRange, Reading, Semantics, Source};
+use memorable_core::Error;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+
+use crate::convert::{json_from_py, opt_datetime};
+use crate::errors::{to_py, OrRaise};
+use crate::{serde_to_py, Memorable};
+
+/// `scores`: a mapping name → score, or an iterable of (name, score) pairs.
+fn scores_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, f32)>> {
+    if let Ok(d) = obj.cast::<PyDict>() {
+        return d.iter().map(|(k, v)| Ok((k.extract::<String>()?, v.extract::<f32>()?))).collect();
+    }
+    obj.try_iter()?.map(|item| item?.extract::<(String, f32)>()).collect()
+}
+
+/// `semantics`: None / "dense" / "sparse", or a dict like the core's serde form
+/// (`{"kind": "sparse", "missing": 0.0, "vocabulary": "hume"}`).
+fn semantics_from_py(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Semantics> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(Semantics::Dense);
+    };
+    let py = obj.py();
+    let json = if let Ok(s) = obj.cast::<PyString>() {
+        serde_json::json!({ "kind": s.to_str()? })
+    } else {
+        json_from_py(obj).map_err(|e| to_py(py, Error::InvalidInput(format!("semantics: {e}"))))?
+    };
+    serde_json::from_value(json).map_err(|e| to_py(py, Error::InvalidInput(format!("semantics: {e}"))))
+}
+
+fn source_from_py(py: Python<'_>, source: &str) -> PyResult<Source> {
+    source.parse().or_raise(py)
+}
+
+/// One reading of `observe_batch`: a dict with `context`, `source`, `scores` and optionally
+/// `confidence`, `timestamp`, `semantics`. Unknown keys are rejected.
+fn reading_from_dict(obj: &Bound<'_, PyAny>) -> PyResult<Reading> {
+    let py = obj.py();
+    let dict = obj.cast::<PyDict>()?;
+    let get = |k: &str| dict.get_item(k);
+    for key in dict.keys() {
+        let key: String = key.extract()?;
+        if !["context", "source", "scores", "confidence", "timestamp", "semantics"].contains(&key.as_str()) {
+            return Err(to_py(py, Error::InvalidInput(format!("unknown reading field {key:?}"))));
+        }
+    }
+    let context: String = get("context")?.map(|v| v.extract()).transpose()?.unwrap_or_default();
+    let source: String = get("source")?.map(|v| v.extract()).transpose()?.unwrap_or_default();
+    let mut r = Reading::new(context, source_from_py(py, &source)?);
+    if let Some(scores) = get("scores")? {
+        r.scores = scores_from_py(&scores)?;
+    }
+    if let Some(c) = get("confidence")?.filter(|c| !c.is_none()) {
+        r.confidence = c.extract()?;
+    }
+    r.timestamp = opt_datetime(get("timestamp")?.as_ref())?;
+    r.semantics = semantics_from_py(get("semantics")?.as_ref())?;
+    Ok(r)
+}
+
+#[pymethods]
+impl Memorable {
+    /// Fold one reading into its context (created on its first reading); returns the
+    /// context's fused state right after it.
+    #[pyo3(signature = (context, source, scores, *, confidence=1.0, timestamp=None, semantics=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn observe<'py>(
+        &self,
+        py: Python<'py>,
+        context: String,
+        source: String,
+        scores: &Bound<'py, PyAny>,
+        confidence: f32,
+        timestamp: Option<&Bound<'py, PyAny>>,
+        semantics: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut reading = Reading::new(context, source_from_py(py, &source)?).confidence(confidence);
+        reading.scores = scores_from_py(scores)?;
+        reading.timestamp = opt_datetime(timestamp)?;
+        reading.semantics = semantics_from_py(semantics)?;
+        let state = py.detach(|| self.inner.observe(reading)).or_raise(py)?;
+        serde_to_py(py, &state)
+    }
+
+    /// Fold many readings (dicts with `observe`'s arguments as keys) in one transaction: all
+    /// or nothing. Returns how many were observed.
+    fn observe_batch(&self, py: Python<'_>, readings: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let readings: Vec<Reading> =
+            readings.try_iter()?.map(|item| reading_from_dict(&item?)).collect::<PyResult<_>>()?;
+        py.detach(|| self.inner.observe_batch(readings)).or_raise(py)
+    }
+
+    /// A context's fused emotional state now, or as of the timezone-aware datetime `at`.
+    #[pyo3(signature = (context, *, at=None))]
+    fn emotional_state<'py>(
+        &self,
+        py: Python<'py>,
+        context: String,
+        at: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let at = opt_datetime(at)?;
+        let state = py
+            .detach(|| match at {
+                Some(at) => self.inner.emotional_state_at(&context, at),
+                None => self.inner.emotional_state(&context),
+            })
+            .or_raise(py)?;
+        serde_to_py(py, &state)
+    }
+
+    /// Past fused states of a context, oldest first: the newest `limit`, within
+    /// `[since, until)`.
+    #[pyo3(signature = (context, *, limit=100, since=None, until=None))]
+    fn emotional_history<'py>(
+        &self,
+        py: Python<'py>,
+        context: String,
+        limit: usize,
+        since: Option<&Bound<'py, PyAny>>,
+        until: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let range = HistoryRange { since: opt_datetime(since)?, until: opt_datetime(until)?, limit };
+        let states = py.detach(|| self.inner.emotional_history(&context, &range)).or_raise(py)?;
+        serde_to_py(py, &states)
+    }
+
+    /// Every context with readings, open or closed.
+    fn contexts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let list = py.detach(|| self.inner.contexts()).or_raise(py)?;
+        serde_to_py(py, &list)
+    }
+
+    /// Close a context; its state and history are kept, and a new reading reopens it.
+    fn close_context(&self, py: Python<'_>, context: String) -> PyResult<()> {
+        py.detach(|| self.inner.close_context(&context)).or_raise(py)
+    }
+
+    /// The expression catalog: a list of dicts (id, name, color, valence, arousal,
+    /// vocabularies, aliases), in catalog order.
+    #[staticmethod]
+    fn emotion_catalog(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        serde_to_py(py, &catalog::expressions().as_slice())
+    }
+}
