@@ -222,7 +222,7 @@ pub unsafe extern "C" fn memorable_recent(
         let m = handle(m)?;
         let user = utf8(user, user_len, "user")?;
         let out = out_ptr(out, "out")?;
-        let memories = m.recent(&convert::recall(user, "", opts)?)?;
+        let memories = m.recent_matching(&convert::recall(user, "", opts)?)?;
         *out = Box::into_raw(Box::new(memorable_results::memories(&memories)));
         Ok(())
     })

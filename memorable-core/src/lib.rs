@@ -35,7 +35,7 @@ mod text;
 
 pub use config::{Config, Durability, HnswConfig};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
-pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats};
+pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats, RECENT_LIMIT};
 pub use index::{IndexOrigin, IndexStats};
 pub use memory::{
     Context, EmotionSnapshot, Memory, MemoryId, MemoryUpdate, MemoryVersion, Metadata, NewMemory,
@@ -43,7 +43,9 @@ pub use memory::{
 #[cfg(feature = "candle")]
 pub use models::CandleBertEmbedder;
 pub use models::{Embedder, HashingEmbedder, Profile, SelectionReport};
-pub use retrieval::{Recall, RecallMode, Recalled, ScoreBreakdown};
+pub use retrieval::{
+    Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, TimeWindow, WindowConfig,
+};
 
 /// Version of this crate (also the version of every binding).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -93,7 +93,7 @@ impl Memorable {
     #[napi]
     pub fn recent(&self, options: RecentOptions) -> napi::Result<Vec<Memory>, Code> {
         let request = options.into_core(String::new());
-        let memories = self.inner.recent(&request).map_err(sync_error)?;
+        let memories = self.inner.recent_matching(&request).map_err(sync_error)?;
         Ok(memories.into_iter().map(Into::into).collect())
     }
 

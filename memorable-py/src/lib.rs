@@ -185,6 +185,7 @@ impl Memorable {
             since: opt_datetime(since)?,
             until: opt_datetime(until)?,
             mode: recall_mode(py, mode)?,
+            ..Recall::default()
         };
         let hits = py.detach(|| self.inner.recall(&request)).or_raise(py)?;
         hits.into_iter().map(|hit| Recalled::new(py, hit)).collect()
@@ -218,7 +219,7 @@ impl Memorable {
             until: opt_datetime(until)?,
             ..Recall::default()
         };
-        let memories = py.detach(|| self.inner.recent(&request)).or_raise(py)?;
+        let memories = py.detach(|| self.inner.recent_matching(&request)).or_raise(py)?;
         Ok(memories.into_iter().map(Memory).collect())
     }
 
