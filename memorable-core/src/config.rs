@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::models::select::{Profile, AUTO};
+use crate::attention::AttentionConfig;
 use crate::retrieval::WindowConfig;
 
 /// How hard a commit pushes data to disk.
@@ -69,6 +70,8 @@ pub struct Config {
     pub candidate_multiplier: usize,
     /// Lengths of the `short` / `medium` / `long` time windows.
     pub windows: WindowConfig,
+    /// Entity lists of the context frame (people and places always recognized).
+    pub attention: AttentionConfig,
     /// Embedding model: `"auto"` (the best cached model that fits the machine, or for an
     /// existing store the model its vectors were made with), `"hashing"`, or a catalog name
     /// such as `"minilm"` (an explicit name is used or refused, never replaced).
@@ -95,6 +98,7 @@ impl Default for Config {
             rrf_k: 60.0,
             candidate_multiplier: 5,
             windows: WindowConfig::default(),
+            attention: AttentionConfig::default(),
             embedder: AUTO.into(),
             model_dir: None,
             profile: None,

@@ -181,7 +181,7 @@ impl Memorable {
         Builder { dir: Some(dir.as_ref().to_path_buf()), config: Config::default(), embedder: None }
     }
 
-    fn engine(&self) -> Result<Arc<Engine>> {
+    pub(crate) fn engine(&self) -> Result<Arc<Engine>> {
         self.shared.read().clone().ok_or(Error::Closed)
     }
 

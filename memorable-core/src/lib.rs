@@ -23,6 +23,7 @@
 //! Durability: a call that returned `Ok` is committed to the store's write-ahead log and
 //! survives a crash of the process (see [`Durability`] for power loss).
 
+pub mod attention;
 pub mod config;
 pub mod error;
 mod handle;
@@ -33,6 +34,7 @@ pub mod retrieval;
 mod store;
 mod text;
 
+pub use attention::{AttentionConfig, ContextFrame, FrameWhen, Mention};
 pub use config::{Config, Durability, HnswConfig};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
 pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats, RECENT_LIMIT};
