@@ -2,8 +2,8 @@
 //!
 //! - **who**: a memory's speaker; every known speaker of the user and every configured
 //!   person its text mentions (whole words, case-insensitive); and capitalized name spans
-//!   (one or more capitalized words, not the first word of a sentence unless it is a known
-//!   name, not a function word, month or weekday) that are not places.
+//!   (one or more capitalized words, not a function word, month or weekday; a sentence's
+//!   first word only when it is a known name) that are not places.
 //! - **where**: a memory's `place`; configured places its text mentions; capitalized spans
 //!   right after "in", "at" or "near".
 //! - **what**: a memory's topics, then its content words (stopwords, names, places,
@@ -121,6 +121,14 @@ pub(crate) fn summarize(memories: &[Memory], known: &[String], cfg: &AttentionCo
         }
         for (span, before, starts) in spans(&m.text) {
             let known_name = people.iter().any(|p| p.eq_ignore_ascii_case(&span));
+            // A sentence's first word is capitalized anyway: "Ask Priya" names only Priya.
+            let (span, starts) = match span.split_once(' ') {
+                Some((first, rest)) if starts && !known_name && !people.iter().any(|p| p.eq_ignore_ascii_case(first)) => {
+                    (rest.to_owned(), false)
+                }
+                _ => (span, starts),
+            };
+            let known_name = known_name || people.iter().any(|p| p.eq_ignore_ascii_case(&span));
             if before.as_deref().is_some_and(|b| PLACE_CUES.contains(&b)) && !known_name {
                 m_places.insert(span);
             } else if !starts || known_name {
