@@ -24,6 +24,7 @@ use memorable_core::{Builder, Error, Memorable, MemoryUpdate, NewMemory, Reembed
 mod convert;
 mod error;
 mod results;
+mod retrieval;
 
 pub use convert::{
     memorable_memory_options, memorable_options, memorable_recall_mode, memorable_recall_options,
@@ -31,6 +32,7 @@ pub use convert::{
 };
 pub use error::*;
 pub use results::memorable_results;
+pub use retrieval::*;
 
 use convert::{array, non_null, out_ptr, utf8};
 use error::{ffi_or, ffi_try, Result};
@@ -59,7 +61,7 @@ pub(crate) unsafe fn handle<'a>(m: *const memorable) -> Result<&'a Memorable> {
 }
 
 /// A heap string for the caller, released by `memorable_string_free`.
-fn owned_string(s: String) -> Result<*mut c_char> {
+pub(crate) fn owned_string(s: String) -> Result<*mut c_char> {
     CString::new(s).map(CString::into_raw).map_err(|e| Error::Internal(e.to_string()))
 }
 
@@ -385,7 +387,7 @@ pub unsafe extern "C" fn memorable_checkpoint(m: *mut memorable) -> *mut memorab
 }
 
 /// Release a string returned by this library (`memorable_stats`, `memorable_history`,
-/// `memorable_selection_report`, `memorable_reembed`).
+/// `memorable_selection_report`, `memorable_reembed`, `memorable_context_frame`).
 /// NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn memorable_string_free(s: *mut c_char) {
