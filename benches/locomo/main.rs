@@ -257,6 +257,9 @@ fn main() -> Result<()> {
             })
             .collect();
         let ids = mem.remember_batch(items)?;
+        if !args.json {
+            eprintln!("{}: {} turns, {} questions", conv.name, conv.turns.len(), conv.questions.len());
+        }
         memories += ids.len();
         let dia_of: HashMap<u64, &str> = ids.iter().zip(&conv.turns).map(|(id, t)| (*id, t.dia_id.as_str())).collect();
         let known: std::collections::HashSet<&str> = conv.turns.iter().map(|t| t.dia_id.as_str()).collect();

@@ -84,29 +84,26 @@ impl Engine {
         if order.is_empty() {
             return Ok(Vec::new());
         }
-        let mut rows = self.store.read(|c| store::rank_rows(c, user_key, &order))?;
+        let model = use_sem.then(|| self.model_id());
+        let mut rows = self.store.read(|c| store::rank_rows(c, user_key, &order, model))?;
         order.retain(|id| rows.contains_key(id));
 
         // Session neighbours: join the set (when they pass the filters) and lend context.
         let turns = if w.context > 0.0 { w.context_turns } else { 0 };
         let windows = if turns > 0 {
-            self.neighbours(user_key, &filters, turns, &mut order, &mut seen, &mut rows)?
+            self.neighbours(user_key, &filters, turns, model, &mut order, &mut seen, &mut rows)?
         } else {
             HashMap::new()
         };
 
         // Exact source scores over the whole set.
-        let semantic: Vec<Option<f32>> = if use_sem {
-            let vecs = self.store.read(|c| store::vectors_of(c, self.model_id(), &order))?;
-            order
-                .iter()
-                .map(|id| {
-                    vecs.get(id).map(|v| qvecs.iter().map(|q| dot(q, v)).fold(f32::NEG_INFINITY, f32::max))
-                })
-                .collect()
-        } else {
-            vec![None; order.len()]
-        };
+        let semantic: Vec<Option<f32>> = order
+            .iter()
+            .map(|id| {
+                let v = rows[id].vector.as_ref()?;
+                Some(qvecs.iter().map(|q| dot(q, v)).fold(f32::NEG_INFINITY, f32::max))
+            })
+            .collect();
         let keyword: Vec<Option<f32>> = order.iter().map(|id| bm25.get(id).copied()).collect();
         let own = fuse(&SourceScores { semantic: &semantic, keyword: &keyword }, r.fusion, w, self.config.rrf_k);
         let sem_ranks = ranks(&semantic);
@@ -156,8 +153,8 @@ impl Engine {
         let ids: Vec<MemoryId> = hits.iter().map(|(id, _)| *id).collect();
         let mut memories = self.store.read(|c| store::get_memories(c, user_key, &ids))?;
         if r.track_access && !ids.is_empty() {
-            let writer = self.store.writer();
-            store::record_access(&writer, &ids, store::now_ms())?;
+            let mut writer = self.store.writer();
+            store::record_access(&mut writer, &ids, store::now_ms())?;
         }
         // A memory forgotten between candidate search and fetch is simply absent.
         Ok(hits
@@ -176,6 +173,7 @@ impl Engine {
         user_key: UserKey,
         filters: &Filters,
         turns: usize,
+        model: Option<&str>,
         order: &mut Vec<MemoryId>,
         seen: &mut HashSet<MemoryId>,
         rows: &mut HashMap<MemoryId, RankRow>,
@@ -215,7 +213,7 @@ impl Engine {
                 Some(self.store.read(|c| store::filtered_memory_ids(c, user_key, filters))?.into_iter().collect())
             };
             added.retain(|id| allowed.as_ref().is_none_or(|a| a.contains(id)));
-            rows.extend(self.store.read(|c| store::rank_rows(c, user_key, &added))?);
+            rows.extend(self.store.read(|c| store::rank_rows(c, user_key, &added, model))?);
             added.retain(|id| rows.contains_key(id));
             order.extend(&added);
         }
