@@ -53,7 +53,7 @@ pub struct RankWeights {
     /// Weight of the keyword (BM25) score in fusion (default 0.4).
     pub keyword: f32,
     /// Conversational context: weight of the relevance of a memory's neighbours in its
-    /// session (the turns around it, by time), added to its own (default 0.5).
+    /// session (the turns around it, by time), added to its own (default 1.0).
     pub context: f32,
     /// How many memories on each side count as neighbours (default 2; 0 turns context off).
     pub context_turns: usize,
@@ -72,7 +72,7 @@ pub struct RankWeights {
     /// a mood).
     pub mood: f32,
     /// Who-matching: the query names the memory's speaker (1) or a person its text
-    /// mentions (0.3) (default 1.0).
+    /// mentions (0.3) (default 2.0).
     pub who: f32,
     /// Date grounding: the query names a date (e.g. "on 8 May 2023", "in June 2023") and
     /// the memory occurred in it (default 0.5).
@@ -84,7 +84,7 @@ impl Default for RankWeights {
         RankWeights {
             semantic: 1.0,
             keyword: 0.4,
-            context: 0.5,
+            context: 1.0,
             context_turns: 2,
             recency: 0.1,
             recency_half_life_hours: 720.0,
@@ -92,7 +92,7 @@ impl Default for RankWeights {
             arousal: 0.1,
             access: 0.05,
             mood: 0.3,
-            who: 1.0,
+            who: 2.0,
             date: 0.5,
         }
     }
