@@ -11,16 +11,17 @@ fn context_frame_summarizes_who_what_when_where() {
     let mem = Builder::in_memory().config(config).open().unwrap();
     let now = OffsetDateTime::now_utc();
     let turn = |speaker: &str, text: &str, mins: i64| {
-        NewMemory::new("ann", text).speaker(speaker).session("chat").occurred_at(now - Duration::minutes(mins))
+        NewMemory::new("ann", text)
+            .speaker(speaker)
+            .session("chat")
+            .occurred_at(now - Duration::minutes(mins))
     };
     mem.remember_batch(vec![
         turn("Ann", "Two days ago I baked bread with Priya", 60 * 48),
         turn("Ann", "I am planning a trip to Lisbon with Priya", 50),
         turn("Ben", "Lisbon is lovely in spring, try the tram", 40),
         turn("Ann", "We booked a table at Cafe Roma for the trip", 10),
-        turn("Ben", "Ask Priya about the tram passes", 5)
-            .place("home")
-            .topics(["travel"]),
+        turn("Ben", "Ask Priya about the tram passes", 5).place("home").topics(["travel"]),
     ])
     .unwrap();
 

@@ -11,7 +11,8 @@ fn term(b: &ScoreBreakdown, name: &str) -> f32 {
 
 #[test]
 fn ranking_golden_cases() {
-    let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ranking.json")).unwrap();
+    let raw =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ranking.json")).unwrap();
     let fixture: Value = serde_json::from_str(&raw).unwrap();
     let user = fixture["user"].as_str().unwrap();
     let cases = fixture["cases"].as_array().unwrap();
@@ -41,13 +42,22 @@ fn ranking_golden_cases() {
         if let Some(order) = case["order"].as_array() {
             let pos: Vec<usize> = order
                 .iter()
-                .map(|k| got.iter().position(|g| g == k.as_str().unwrap()).unwrap_or_else(|| panic!("{name}: {k} missing from {got:?}")))
+                .map(|k| {
+                    got.iter()
+                        .position(|g| g == k.as_str().unwrap())
+                        .unwrap_or_else(|| panic!("{name}: {k} missing from {got:?}"))
+                })
                 .collect();
             assert!(pos.windows(2).all(|w| w[0] < w[1]), "{name}: order {order:?} not in {got:?}");
         }
         for z in case["zero"].as_array().into_iter().flatten() {
             for h in &hits {
-                assert_eq!(term(&h.breakdown, z.as_str().unwrap()), 0.0, "{name}: {z} must be 0: {:?}", h.breakdown);
+                assert_eq!(
+                    term(&h.breakdown, z.as_str().unwrap()),
+                    0.0,
+                    "{name}: {z} must be 0: {:?}",
+                    h.breakdown
+                );
             }
         }
         for p in case["positive"].as_array().into_iter().flatten() {
@@ -59,7 +69,10 @@ fn ranking_golden_cases() {
             assert!(term(&hit.breakdown, t) > 0.0, "{name}: {p} must be > 0: {:?}", hit.breakdown);
         }
         for h in &hits {
-            assert!((h.score - h.breakdown.total()).abs() < 1e-4, "{name}: score is the sum of the breakdown");
+            assert!(
+                (h.score - h.breakdown.total()).abs() < 1e-4,
+                "{name}: score is the sum of the breakdown"
+            );
         }
     }
 }

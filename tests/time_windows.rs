@@ -35,8 +35,13 @@ fn window_boundaries_are_inclusive_at_both_ends() {
     ] {
         mem.remember(NewMemory::new("u", format!("memory {text}")).occurred_at(when)).unwrap();
     }
-    let listed = |w: TimeWindow| texts(mem.recent_matching(&Recall::new("u", "").limit(100).window(w).at(at)).unwrap());
-    assert_eq!(listed(TimeWindow::Short), ["memory at anchor", "memory inside", "memory exactly twenty minutes"]);
+    let listed = |w: TimeWindow| {
+        texts(mem.recent_matching(&Recall::new("u", "").limit(100).window(w).at(at)).unwrap())
+    };
+    assert_eq!(
+        listed(TimeWindow::Short),
+        ["memory at anchor", "memory inside", "memory exactly twenty minutes"]
+    );
     assert_eq!(listed(TimeWindow::Medium).len(), 5);
     assert_eq!(listed(TimeWindow::Long).len(), 7);
     assert_eq!(listed(TimeWindow::Seconds(1)), ["memory at anchor"]);
@@ -59,7 +64,11 @@ fn explicit_range_is_half_open_and_intersects_a_window() {
     // Window [t0+2h40m, t0+4h] ∩ [t0+1h, t0+3h) = hour 3 excluded by until, hour 2 before the window.
     let r = r.clone().window(TimeWindow::Seconds(80 * 60)).at(t0 + Duration::hours(4));
     assert!(mem.recent_matching(&r).unwrap().is_empty());
-    let r = Recall::new("u", "").limit(100).since(t0 + Duration::hours(3)).window(TimeWindow::Medium).at(t0 + Duration::hours(4));
+    let r = Recall::new("u", "")
+        .limit(100)
+        .since(t0 + Duration::hours(3))
+        .window(TimeWindow::Medium)
+        .at(t0 + Duration::hours(4));
     assert_eq!(texts(mem.recent_matching(&r).unwrap()), ["hour 4", "hour 3"]);
     let bad = Recall::new("u", "x").between(t0 + Duration::hours(2), t0);
     assert_eq!(mem.recall(&bad).unwrap_err().code(), memorable::ErrorCode::InvalidInput);

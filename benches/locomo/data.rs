@@ -69,7 +69,8 @@ pub fn load(path: &std::path::Path) -> Result<Vec<Conversation>> {
 
 fn conversation(i: usize, item: &Value) -> Result<Conversation> {
     let conv = item.get("conversation").context("missing \"conversation\"")?;
-    let name = item.get("sample_id").and_then(Value::as_str).map_or_else(|| format!("conv-{i}"), str::to_owned);
+    let name =
+        item.get("sample_id").and_then(Value::as_str).map_or_else(|| format!("conv-{i}"), str::to_owned);
     let mut turns = Vec::new();
     for n in 1.. {
         let Some(list) = conv.get(format!("session_{n}")).and_then(Value::as_array) else { break };

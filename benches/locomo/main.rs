@@ -52,7 +52,8 @@ struct Args {
 }
 
 const KS: [usize; 3] = [1, 5, 10];
-const CATEGORIES: [(u8, &str); 4] = [(1, "multi_hop"), (2, "temporal"), (3, "open_domain"), (4, "single_hop")];
+const CATEGORIES: [(u8, &str); 4] =
+    [(1, "multi_hop"), (2, "temporal"), (3, "open_domain"), (4, "single_hop")];
 
 /// An embedder that counts the time spent in it (for latency excluding the query
 /// embedding) and remembers query embeddings, so the ablations after the default run do
@@ -107,18 +108,32 @@ fn plain(r: Recall) -> Recall {
 }
 
 fn variants(ablations: bool) -> Vec<Variant> {
-    let mut v = vec![Variant { name: "default", about: "fused + re-ranking (default Recall)", request: Box::new(|r| r) }];
+    let mut v = vec![Variant {
+        name: "default",
+        about: "fused + re-ranking (default Recall)",
+        request: Box::new(|r| r),
+    }];
     if !ablations {
         return v;
     }
     v.extend([
-        Variant { name: "bm25", about: "BM25 only", request: Box::new(|r| plain(r).mode(RecallMode::Keyword)) },
-        Variant { name: "dense", about: "dense only", request: Box::new(|r| plain(r).mode(RecallMode::Semantic)) },
+        Variant {
+            name: "bm25",
+            about: "BM25 only",
+            request: Box::new(|r| plain(r).mode(RecallMode::Keyword)),
+        },
+        Variant {
+            name: "dense",
+            about: "dense only",
+            request: Box::new(|r| plain(r).mode(RecallMode::Semantic)),
+        },
         Variant {
             name: "rrf",
             about: "RRF (k = 60) of BM25 and dense, equal weights",
             request: Box::new(|r| {
-                plain(r).fusion(Fusion::Rrf).weights(RankWeights { keyword: 1.0, ..RankWeights::fusion_only() })
+                plain(r)
+                    .fusion(Fusion::Rrf)
+                    .weights(RankWeights { keyword: 1.0, ..RankWeights::fusion_only() })
             }),
         },
         Variant { name: "fused", about: "z-score fusion, no re-ranking", request: Box::new(plain) },
@@ -173,7 +188,12 @@ impl Tally {
     }
     fn score(&self) -> Score {
         let d = self.n.max(1) as f64;
-        Score { recall_at_1: self.sums[0] / d, recall_at_5: self.sums[1] / d, recall_at_10: self.sums[2] / d, questions: self.n }
+        Score {
+            recall_at_1: self.sums[0] / d,
+            recall_at_5: self.sums[1] / d,
+            recall_at_10: self.sums[2] / d,
+            questions: self.n,
+        }
     }
 }
 
@@ -240,7 +260,11 @@ fn main() -> Result<()> {
     for json in &args.weights {
         let w: RankWeights = serde_json::from_str(json).context("--weights")?;
         let name: &'static str = Box::leak(format!("weights {json}").into_boxed_str());
-        variants.push(Variant { name, about: "study", request: Box::new(move |r| r.weights(w.clone()).track_access(false)) });
+        variants.push(Variant {
+            name,
+            about: "study",
+            request: Box::new(move |r| r.weights(w.clone()).track_access(false)),
+        });
     }
     let mut results: Vec<Results> = variants.iter().map(|_| Results::default()).collect();
     let mut memories = 0;
@@ -261,12 +285,14 @@ fn main() -> Result<()> {
             eprintln!("{}: {} turns, {} questions", conv.name, conv.turns.len(), conv.questions.len());
         }
         memories += ids.len();
-        let dia_of: HashMap<u64, &str> = ids.iter().zip(&conv.turns).map(|(id, t)| (*id, t.dia_id.as_str())).collect();
+        let dia_of: HashMap<u64, &str> =
+            ids.iter().zip(&conv.turns).map(|(id, t)| (*id, t.dia_id.as_str())).collect();
         let known: std::collections::HashSet<&str> = conv.turns.iter().map(|t| t.dia_id.as_str()).collect();
         // The default runs first, so its access statistics start from zero like a fresh store.
         for (v, res) in variants.iter().zip(results.iter_mut()) {
             for q in &conv.questions {
-                let evidence: Vec<&str> = q.evidence.iter().map(String::as_str).filter(|e| known.contains(e)).collect();
+                let evidence: Vec<&str> =
+                    q.evidence.iter().map(String::as_str).filter(|e| known.contains(e)).collect();
                 if evidence.is_empty() {
                     continue;
                 }
@@ -291,7 +317,10 @@ fn main() -> Result<()> {
         mem.close()?;
     }
     let cats = |r: &Results| -> BTreeMap<&'static str, Score> {
-        CATEGORIES.iter().map(|(c, name)| (*name, r.categories.get(c).map(Tally::score).unwrap_or_default())).collect()
+        CATEGORIES
+            .iter()
+            .map(|(c, name)| (*name, r.categories.get(c).map(Tally::score).unwrap_or_default()))
+            .collect()
     };
     let default = &mut results[0];
     let latency = Latency {
@@ -312,7 +341,9 @@ fn main() -> Result<()> {
             .iter()
             .zip(&results)
             .skip(1)
-            .map(|(v, r)| (v.name, VariantReport { about: v.about, overall: r.overall.score(), categories: cats(r) }))
+            .map(|(v, r)| {
+                (v.name, VariantReport { about: v.about, overall: r.overall.score(), categories: cats(r) })
+            })
             .collect(),
     };
     if args.json {

@@ -65,7 +65,10 @@ impl Item {
 
 impl memorable_results {
     pub(crate) fn recalled(hits: &[Recalled]) -> memorable_results {
-        let item = |h: &Recalled| Item { breakdown: Some(h.breakdown.clone()), ..Item::new(&h.memory, f64::from(h.score)) };
+        let item = |h: &Recalled| Item {
+            breakdown: Some(h.breakdown.clone()),
+            ..Item::new(&h.memory, f64::from(h.score))
+        };
         memorable_results { items: hits.iter().map(item).collect() }
     }
 
@@ -156,6 +159,9 @@ pub unsafe extern "C" fn memorable_results_free(r: *mut memorable_results) {
 }
 
 /// The score breakdown of hit `i` (recall results only).
-pub(crate) unsafe fn breakdown<'a>(r: *const memorable_results, i: usize) -> Option<&'a memorable_core::ScoreBreakdown> {
+pub(crate) unsafe fn breakdown<'a>(
+    r: *const memorable_results,
+    i: usize,
+) -> Option<&'a memorable_core::ScoreBreakdown> {
     item(r, i)?.breakdown.as_ref()
 }

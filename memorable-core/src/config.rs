@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::attention::AttentionConfig;
 use crate::error::{Error, Result};
 use crate::models::select::{Profile, AUTO};
-use crate::attention::AttentionConfig;
 use crate::retrieval::WindowConfig;
 
 /// How hard a commit pushes data to disk.

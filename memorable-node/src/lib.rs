@@ -92,7 +92,9 @@ impl Memorable {
     /// A user's memories, newest first (by when they occurred): `recent(user, window?)` for
     /// the memories in a window before now ("short" | "medium" | "long" | seconds), or
     /// `recent(options)` with the filters of `recall`.
-    #[napi(ts_args_type = "userOrOptions: string | RecentOptions, window?: 'short' | 'medium' | 'long' | number")]
+    #[napi(
+        ts_args_type = "userOrOptions: string | RecentOptions, window?: 'short' | 'medium' | 'long' | number"
+    )]
     pub fn recent(
         &self,
         user_or_options: Either<String, RecentOptions>,
@@ -122,7 +124,11 @@ impl Memorable {
         ts_args_type = "user: string, window?: 'short' | 'medium' | 'long' | number",
         ts_return_type = "ContextFrame"
     )]
-    pub fn context_frame(&self, user: String, window: Option<serde_json::Value>) -> napi::Result<serde_json::Value, Code> {
+    pub fn context_frame(
+        &self,
+        user: String,
+        window: Option<serde_json::Value>,
+    ) -> napi::Result<serde_json::Value, Code> {
         let window = types::window(window).map_err(sync_error)?;
         let frame = self.inner.context_frame(&user, window).map_err(sync_error)?;
         serde_json::to_value(frame).map_err(|e| sync_error(core::Error::from(e)))

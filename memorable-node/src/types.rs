@@ -249,9 +249,13 @@ pub fn window(v: Option<Value>) -> core::Result<Option<core::TimeWindow>> {
         Some(Value::String(s)) => core::TimeWindow::parse(&s).map(Some),
         Some(Value::Number(n)) => match n.as_f64() {
             Some(x) if x >= 1.0 && x.fract() == 0.0 => Ok(Some(core::TimeWindow::Seconds(x as u64))),
-            _ => Err(core::Error::InvalidInput(format!("time window must be a positive whole number of seconds, got {n}"))),
+            _ => Err(core::Error::InvalidInput(format!(
+                "time window must be a positive whole number of seconds, got {n}"
+            ))),
         },
-        Some(other) => Err(core::Error::InvalidInput(format!("time window must be a name or seconds, got {other}"))),
+        Some(other) => {
+            Err(core::Error::InvalidInput(format!("time window must be a name or seconds, got {other}")))
+        }
     }
 }
 

@@ -16,7 +16,10 @@ pub fn window_from_py(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>) -> PyResul
     let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
     if let Ok(secs) = obj.extract::<i64>() {
         if secs <= 0 {
-            return Err(to_py(py, Error::InvalidInput(format!("time window must be positive, got {secs} seconds"))));
+            return Err(to_py(
+                py,
+                Error::InvalidInput(format!("time window must be positive, got {secs} seconds")),
+            ));
         }
         return Ok(Some(TimeWindow::Seconds(secs as u64)));
     }

@@ -24,14 +24,34 @@ pub(crate) struct Summary {
 }
 
 const CALENDAR: &[&str] = &[
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    "today", "tomorrow", "yesterday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "today",
+    "tomorrow",
+    "yesterday",
 ];
 /// Words that open a place name: "in Lisbon", "at Café Roma", "near Central Park".
 const PLACE_CUES: &[&str] = &["in", "at", "near"];
 /// Capitalized words that are not names (greetings, interjections, pronoun "I").
-const NOT_NAMES: &[&str] = &["hey", "hi", "hello", "thanks", "thank", "wow", "yes", "yeah", "oh", "ok", "okay", "i", "im"];
+const NOT_NAMES: &[&str] =
+    &["hey", "hi", "hello", "thanks", "thank", "wow", "yes", "yeah", "oh", "ok", "okay", "i", "im"];
 
 fn is_name_word(w: &str) -> bool {
     let mut chars = w.chars();
@@ -123,7 +143,9 @@ pub(crate) fn summarize(memories: &[Memory], known: &[String], cfg: &AttentionCo
             let known_name = people.iter().any(|p| p.eq_ignore_ascii_case(&span));
             // A sentence's first word is capitalized anyway: "Ask Priya" names only Priya.
             let (span, starts) = match span.split_once(' ') {
-                Some((first, rest)) if starts && !known_name && !people.iter().any(|p| p.eq_ignore_ascii_case(first)) => {
+                Some((first, rest))
+                    if starts && !known_name && !people.iter().any(|p| p.eq_ignore_ascii_case(first)) =>
+                {
                     (rest.to_owned(), false)
                 }
                 _ => (span, starts),

@@ -96,7 +96,12 @@ impl Memorable {
 }
 
 impl Engine {
-    fn context_frame(&self, user: &str, window: Option<TimeWindow>, at: OffsetDateTime) -> Result<ContextFrame> {
+    fn context_frame(
+        &self,
+        user: &str,
+        window: Option<TimeWindow>,
+        at: OffsetDateTime,
+    ) -> Result<ContextFrame> {
         validate_user(user)?;
         let mut r = Recall::new(user, "").limit(FRAME_MEMORIES).at(at);
         r.window = window;
@@ -111,7 +116,8 @@ impl Engine {
         };
         let counts = |w: TimeWindow| -> Result<u32> {
             let (since, until) = w.bounds(at, &self.config.windows)?;
-            Ok(memories.iter().filter(|m| (since..until).contains(&to_ms(m.context.occurred_at))).count() as u32)
+            Ok(memories.iter().filter(|m| (since..until).contains(&to_ms(m.context.occurred_at))).count()
+                as u32)
         };
         let when = FrameWhen {
             first: memories.iter().map(|m| m.context.occurred_at).min(),

@@ -95,7 +95,8 @@ mod tests {
         let off = RankWeights { keyword: 0.0, ..w };
         let f = fuse(&SourceScores { semantic: &sem, keyword: &kw }, Fusion::Zscore, &off, 60.0);
         assert!(f[1] - f[2] < 0.1, "keyword weight 0 must ignore BM25: {f:?}");
-        let flat = fuse(&SourceScores { semantic: &[Some(0.3); 3], keyword: &[None; 3] }, Fusion::Zscore, &w, 60.0);
+        let flat =
+            fuse(&SourceScores { semantic: &[Some(0.3); 3], keyword: &[None; 3] }, Fusion::Zscore, &w, 60.0);
         assert_eq!(flat, vec![0.0; 3]);
     }
 }

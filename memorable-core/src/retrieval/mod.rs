@@ -14,6 +14,6 @@ mod signals;
 pub mod window;
 
 pub use pipeline::MIN_POOL;
-pub use request::{Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, MAX_LIMIT};
 pub(crate) use request::Filters;
+pub use request::{Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, MAX_LIMIT};
 pub use window::{TimeWindow, WindowConfig};

@@ -72,7 +72,8 @@ impl Engine {
         let mut bm25: HashMap<MemoryId, f32> = HashMap::new();
         if use_kw {
             if let Some(q) = fts_query(&qa.keyword_terms) {
-                let hits = self.store.read(|c| store::keyword_candidates(c, user_key, &q, &filters, pool * 2))?;
+                let hits =
+                    self.store.read(|c| store::keyword_candidates(c, user_key, &q, &filters, pool * 2))?;
                 for (id, s) in hits {
                     bm25.insert(id, s);
                     if seen.insert(id) {
@@ -105,7 +106,8 @@ impl Engine {
             })
             .collect();
         let keyword: Vec<Option<f32>> = order.iter().map(|id| bm25.get(id).copied()).collect();
-        let own = fuse(&SourceScores { semantic: &semantic, keyword: &keyword }, r.fusion, w, self.config.rrf_k);
+        let own =
+            fuse(&SourceScores { semantic: &semantic, keyword: &keyword }, r.fusion, w, self.config.rrf_k);
         let sem_ranks = ranks(&semantic);
         let kw_ranks = ranks(&keyword);
         let pos: HashMap<MemoryId, usize> = order.iter().enumerate().map(|(i, id)| (*id, i)).collect();
@@ -141,7 +143,9 @@ impl Engine {
                 importance: w.importance * row.importance,
                 arousal: w.arousal * signals::arousal(row.emotion.as_ref()),
                 access: w.access * signals::access(row.access_count),
-                mood: mood.as_ref().map_or(0.0, |m| w.mood * signals::mood_congruence(m, row.emotion.as_ref())),
+                mood: mood
+                    .as_ref()
+                    .map_or(0.0, |m| w.mood * signals::mood_congruence(m, row.emotion.as_ref())),
                 who: w.who * signals::who(&qa, row),
                 date: w.date * signals::date(&qa, row.occurred_at),
             };
@@ -210,7 +214,12 @@ impl Engine {
             let allowed: Option<HashSet<MemoryId>> = if filters.is_empty() {
                 None
             } else {
-                Some(self.store.read(|c| store::filtered_memory_ids(c, user_key, filters))?.into_iter().collect())
+                Some(
+                    self.store
+                        .read(|c| store::filtered_memory_ids(c, user_key, filters))?
+                        .into_iter()
+                        .collect(),
+                )
             };
             added.retain(|id| allowed.as_ref().is_none_or(|a| a.contains(id)));
             rows.extend(self.store.read(|c| store::rank_rows(c, user_key, &added, model))?);
@@ -304,4 +313,3 @@ impl Engine {
         Ok(self.index(user_key, user)?.search(query, pool, ef.max(pool * 2), Some(&allowed)))
     }
 }
-

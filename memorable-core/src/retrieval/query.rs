@@ -114,9 +114,9 @@ fn first_person(query: &str, toks: &[(usize, &str)], speaker: &str) -> Option<St
         let (replacement, consumed) = if is_name {
             // "Caroline's" → "my"; "Caroline" → "I" ("me" after a preposition-like word is
             // not worth the guess: embeddings barely tell them apart).
-            let next_is_s = toks.get(i + name.len()).is_some_and(|(p, t)| {
-                t.eq_ignore_ascii_case("s") && query[..*p].ends_with(['\'', '’'])
-            });
+            let next_is_s = toks
+                .get(i + name.len())
+                .is_some_and(|(p, t)| t.eq_ignore_ascii_case("s") && query[..*p].ends_with(['\'', '’']));
             if next_is_s {
                 ("my", name.len() + 1)
             } else {
@@ -222,9 +222,10 @@ fn dates(words: &[String]) -> Vec<(i64, i64)> {
             continue;
         }
         if let Some(y) = year(w) {
-            if let (Ok(a), Ok(b)) =
-                (Date::from_calendar_date(y, Month::January, 1), Date::from_calendar_date(y + 1, Month::January, 1))
-            {
+            if let (Ok(a), Ok(b)) = (
+                Date::from_calendar_date(y, Month::January, 1),
+                Date::from_calendar_date(y + 1, Month::January, 1),
+            ) {
                 spans.push((ms(a), ms(b)));
             }
         }
@@ -289,7 +290,10 @@ mod tests {
 
     #[test]
     fn fts_query_quotes_words() {
-        assert_eq!(fts_query(&text::content_words("Biscuit's AND \"NEAR\" near")).unwrap(), "\"biscuit\" OR \"near\" OR \"near\"");
+        assert_eq!(
+            fts_query(&text::content_words("Biscuit's AND \"NEAR\" near")).unwrap(),
+            "\"biscuit\" OR \"near\" OR \"near\""
+        );
         assert!(fts_query(&[]).is_none());
     }
 }
