@@ -34,8 +34,11 @@ fn harness_runs_on_a_small_conversation() {
     assert_eq!(report["conversations"], 1);
     assert_eq!(report["memories"], 12);
     assert_eq!(report["overall"]["questions"], 6, "category 5 is left out");
-    assert!(report["overall"]["recall_at_10"].as_f64().unwrap() > 0.9, "{report:#}");
-    assert!(report["overall"]["recall_at_1"].as_f64().unwrap() >= 0.5, "{report:#}");
+    // 12 turns: the top 10 holds nearly everything, so the check is at k = 5, where the
+    // default (re-ranked) must find what plain fusion misses.
+    let r5 = |v: &Value| v["overall"]["recall_at_5"].as_f64().unwrap();
+    assert!(r5(&report) >= 0.8, "{report:#}");
+    assert!(r5(&report) > r5(&report["ablations"]["fused"]), "{report:#}");
     for a in ["bm25", "dense", "rrf", "fused", "no_context", "no_who", "no_date"] {
         assert!(report["ablations"][a]["overall"]["recall_at_10"].is_number(), "ablation {a}");
     }
