@@ -364,9 +364,10 @@ typedef struct {
 typedef bool (*memorable_progress_fn)(uint64_t done, uint64_t total, void *user_data);
 
 /**
- * How a hit's score came about: `score = fused + context + recency + importance + arousal
- * + access + mood + who + date` (each term already weighted). `semantic` / `keyword` are
- * NAN and their ranks 0 when the source did not score the memory.
+ * How a hit's score came about: the score is the sum of `fused`, `context`, `recency`,
+ * `importance`, `arousal`, `access`, `mood`, `who` and `date` (each term already
+ * weighted). `semantic` / `keyword` are NAN and their ranks 0 when the source did not
+ * score the memory.
  */
 typedef struct {
     double semantic;

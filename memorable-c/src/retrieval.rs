@@ -73,21 +73,21 @@ pub struct memorable_rank_weights {
 }
 
 impl memorable_rank_weights {
-    pub(crate) fn to_core(&self) -> RankWeights {
-        let mut w = RankWeights::default();
-        w.semantic = self.semantic as f32;
-        w.keyword = self.keyword as f32;
-        w.context = self.context as f32;
-        w.context_turns = self.context_turns;
-        w.recency = self.recency as f32;
-        w.recency_half_life_hours = self.recency_half_life_hours as f32;
-        w.importance = self.importance as f32;
-        w.arousal = self.arousal as f32;
-        w.access = self.access as f32;
-        w.mood = self.mood as f32;
-        w.who = self.who as f32;
-        w.date = self.date as f32;
-        w
+    pub(crate) fn to_core(self) -> RankWeights {
+        RankWeights {
+            semantic: self.semantic as f32,
+            keyword: self.keyword as f32,
+            context: self.context as f32,
+            context_turns: self.context_turns,
+            recency: self.recency as f32,
+            recency_half_life_hours: self.recency_half_life_hours as f32,
+            importance: self.importance as f32,
+            arousal: self.arousal as f32,
+            access: self.access as f32,
+            mood: self.mood as f32,
+            who: self.who as f32,
+            date: self.date as f32,
+        }
     }
 }
 
@@ -111,9 +111,10 @@ pub extern "C" fn memorable_rank_weights_default() -> memorable_rank_weights {
     }
 }
 
-/// How a hit's score came about: `score = fused + context + recency + importance + arousal
-/// + access + mood + who + date` (each term already weighted). `semantic` / `keyword` are
-/// NAN and their ranks 0 when the source did not score the memory.
+/// How a hit's score came about: the score is the sum of `fused`, `context`, `recency`,
+/// `importance`, `arousal`, `access`, `mood`, `who` and `date` (each term already
+/// weighted). `semantic` / `keyword` are NAN and their ranks 0 when the source did not
+/// score the memory.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct memorable_score_breakdown {

@@ -86,7 +86,7 @@ fn spans(text: &str) -> Vec<(String, Option<String>, bool)> {
             cur.clear();
         }
         // A span ends at punctuation after the word, too.
-        let ends = piece.ends_with(|c: char| matches!(c, ',' | '.' | '!' | '?' | ';' | ':'));
+        let ends = piece.ends_with([',', '.', '!', '?', ';', ':']);
         if ends && !cur.is_empty() {
             out.push((cur.join(" "), before.take(), cur_starts));
             cur.clear();
@@ -153,12 +153,11 @@ pub(crate) fn summarize(memories: &[Memory], known: &[String], cfg: &AttentionCo
             let known_name = known_name || people.iter().any(|p| p.eq_ignore_ascii_case(&span));
             if before.as_deref().is_some_and(|b| PLACE_CUES.contains(&b)) && !known_name {
                 m_places.insert(span);
-            } else if !starts || known_name {
-                if !m_places.iter().any(|p| p.eq_ignore_ascii_case(&span))
-                    && !m_who.iter().any(|p| p.eq_ignore_ascii_case(&span))
-                {
-                    m_who.insert(span);
-                }
+            } else if (!starts || known_name)
+                && !m_places.iter().any(|p| p.eq_ignore_ascii_case(&span))
+                && !m_who.iter().any(|p| p.eq_ignore_ascii_case(&span))
+            {
+                m_who.insert(span);
             }
         }
         let named: BTreeSet<String> =

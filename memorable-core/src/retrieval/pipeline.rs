@@ -172,6 +172,8 @@ impl Engine {
 
     /// Add the session neighbours of every candidate in `order` (those passing `filters`)
     /// and return, for each memory of the set, its neighbours with their distance in turns.
+    /// (`order`, `seen` and `rows` are the candidate set being built by `recall`.)
+    #[allow(clippy::too_many_arguments)]
     fn neighbours(
         &self,
         user_key: UserKey,
@@ -203,9 +205,9 @@ impl Engine {
                 }
                 let lo = p.saturating_sub(turns);
                 let hi = (p + turns).min(tl.len() - 1);
-                for q in lo..=hi {
-                    if q != p && seen.insert(tl[q]) {
-                        added.push(tl[q]);
+                for (q, &nid) in tl.iter().enumerate().take(hi + 1).skip(lo) {
+                    if q != p && seen.insert(nid) {
+                        added.push(nid);
                     }
                 }
             }

@@ -423,8 +423,8 @@ impl Filters {
     }
 }
 
-/// How a hit's score came about: `score = fused + context + recency + importance + arousal
-/// + access + mood + who + date`. Each re-ranking term is already multiplied by its weight,
+/// How a hit's score came about: the score is the sum of `fused`, `context`, `recency`,
+/// `importance`, `arousal`, `access`, `mood`, `who` and `date`. Each re-ranking term is already multiplied by its weight,
 /// so a weight of 0 shows as 0.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
