@@ -10,8 +10,8 @@ use serde_json::json;
 /// What a caller can observe of a store: counts, every memory, and a recall.
 fn snapshot(mem: &Memorable) -> (u64, u64, Vec<memorable::Memory>, Vec<u64>) {
     let s = mem.stats().unwrap();
-    let mut all = mem.recent(&Recall::new("alice", "").limit(1000)).unwrap();
-    all.extend(mem.recent(&Recall::new("bob", "").limit(1000)).unwrap());
+    let mut all = mem.recent_matching(&Recall::new("alice", "").limit(1000)).unwrap();
+    all.extend(mem.recent_matching(&Recall::new("bob", "").limit(1000)).unwrap());
     (s.memories, s.versions, all, common::ids(mem, &Recall::new("alice", "puppy Biscuit")))
 }
 

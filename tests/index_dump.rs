@@ -188,7 +188,7 @@ fn tombstones_trigger_rebuild_and_stay_hidden() {
     fill(dir.path(), 400);
     let mem = open(dir.path());
     let victims: Vec<u64> =
-        mem.recent(&Recall::new("u", "").limit(150)).unwrap().iter().map(|m| m.id).collect();
+        mem.recent_matching(&Recall::new("u", "").limit(150)).unwrap().iter().map(|m| m.id).collect();
     mem.recall(&Recall::new("u", "warm up").limit(1)).unwrap();
     for (i, id) in victims.iter().enumerate() {
         mem.forget(*id).unwrap();

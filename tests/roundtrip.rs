@@ -64,7 +64,7 @@ fn filters_restrict_results() {
     assert!(times
         .iter()
         .all(|t| *t >= datetime!(2024-05-02 09:00 UTC) && *t < datetime!(2024-05-04 09:00 UTC)));
-    let recent = mem.recent(&Recall::new("alice", "").limit(2)).unwrap();
+    let recent = mem.recent_matching(&Recall::new("alice", "").limit(2)).unwrap();
     assert_eq!(recent[0].context.occurred_at, datetime!(2024-05-04 09:00 UTC));
     assert_eq!(recent.len(), 2);
 }

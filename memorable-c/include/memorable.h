@@ -267,6 +267,36 @@ typedef struct {
 typedef uint32_t memorable_recall_mode;
 
 /**
+ * A time window (`memorable_recall_options.window`, `memorable_context_frame`): one of the
+ * `MEMORABLE_WINDOW_*` constants.
+ */
+typedef uint32_t memorable_window;
+
+/**
+ * Score fusion (`memorable_recall_options.fusion`).
+ */
+typedef uint32_t memorable_fusion;
+
+/**
+ * Weights of the ranking signals (0 turns a signal off). Start from
+ * `memorable_rank_weights_default()`; the core validates them (INVALID_INPUT).
+ */
+typedef struct {
+    double semantic;
+    double keyword;
+    double context;
+    size_t context_turns;
+    double recency;
+    double recency_half_life_hours;
+    double importance;
+    double arousal;
+    double access;
+    double mood;
+    double who;
+    double date;
+} memorable_rank_weights;
+
+/**
  * Filters of `memorable_recall` / `memorable_recent` (NULL = defaults). A zeroed struct
  * means defaults. Strings are NUL-terminated UTF-8; NULL means no filter.
  */
@@ -303,6 +333,41 @@ typedef struct {
      * `_KEYWORD`. Ignored by `memorable_recent`.
      */
     memorable_recall_mode mode;
+    /**
+     * Only memories in a window before `at_ms` (or now), both ends inclusive:
+     * `MEMORABLE_WINDOW_NONE` (0), `_SHORT`, `_MEDIUM`, `_LONG` or `_SECONDS`
+     * (`window_secs` long).
+     */
+    memorable_window window;
+    uint64_t window_secs;
+    /**
+     * When true, `at_ms` (unix ms) anchors the window and recency instead of now.
+     */
+    bool has_at;
+    int64_t at_ms;
+    /**
+     * Score fusion: `MEMORABLE_FUSION_ZSCORE` (0, the default) or `_RRF`.
+     */
+    memorable_fusion fusion;
+    /**
+     * Weights of the ranking signals; NULL = defaults (`memorable_rank_weights_default`).
+     */
+    const memorable_rank_weights *weights;
+    /**
+     * Mood to rank by: valence / arousal in [-1, 1] when the `has_` flag is set.
+     */
+    bool has_mood_valence;
+    double mood_valence;
+    bool has_mood_arousal;
+    double mood_arousal;
+    /**
+     * Use the user's current emotional state as the mood (no effect until one exists).
+     */
+    bool current_mood;
+    /**
+     * When true, this recall is not counted in the hits' access statistics.
+     */
+    bool no_track_access;
 } memorable_recall_options;
 
 /**
@@ -369,6 +434,26 @@ typedef struct {
      */
     const char *vocabulary;
 } memorable_reading;
+ * How a hit's score came about: the score is the sum of `fused`, `context`, `recency`,
+ * `importance`, `arousal`, `access`, `mood`, `who` and `date` (each term already
+ * weighted). `semantic` / `keyword` are NAN and their ranks 0 when the source did not
+ * score the memory.
+ */
+typedef struct {
+    double semantic;
+    uint32_t semantic_rank;
+    double keyword;
+    uint32_t keyword_rank;
+    double fused;
+    double context;
+    double recency;
+    double importance;
+    double arousal;
+    double access;
+    double mood;
+    double who;
+    double date;
+} memorable_score_breakdown;
 
 /**
  * Semantic (vector) and keyword (BM25) candidates, fused (the default; 0).
@@ -384,6 +469,41 @@ typedef struct {
  * Keyword (BM25) candidates only.
  */
 #define MEMORABLE_RECALL_KEYWORD 2
+
+/**
+ * No window (all memories).
+ */
+#define MEMORABLE_WINDOW_NONE 0
+
+/**
+ * The short window (20 minutes by default).
+ */
+#define MEMORABLE_WINDOW_SHORT 1
+
+/**
+ * The medium window (1 hour by default).
+ */
+#define MEMORABLE_WINDOW_MEDIUM 2
+
+/**
+ * The long window (24 hours by default).
+ */
+#define MEMORABLE_WINDOW_LONG 3
+
+/**
+ * A window of `window_secs` seconds.
+ */
+#define MEMORABLE_WINDOW_SECONDS 4
+
+/**
+ * z-scored semantic and keyword scores, weighted (the default).
+ */
+#define MEMORABLE_FUSION_ZSCORE 0
+
+/**
+ * Reciprocal rank fusion.
+ */
+#define MEMORABLE_FUSION_RRF 1
 
 #ifdef __cplusplus
 extern "C" {
@@ -541,6 +661,7 @@ memorable_error *memorable_checkpoint(memorable *m);
 /**
  * Release a string returned by this library (`memorable_stats`, `memorable_history`,
  * `memorable_selection_report`, `memorable_reembed`, and the emotion calls' JSON).
+ * `memorable_selection_report`, `memorable_reembed`, `memorable_context_frame`).
  * NULL is a no-op.
  */
 void memorable_string_free(char *s);
@@ -779,6 +900,32 @@ const char *memorable_results_emotion_json(const memorable_results *r, size_t i)
  * Release a results list and every string borrowed from it. NULL is a no-op.
  */
 void memorable_results_free(memorable_results *r);
+
+/**
+ * The default weights (those of a recall with `weights` NULL).
+ */
+memorable_rank_weights memorable_rank_weights_default(void);
+
+/**
+ * Write the score breakdown of hit `i` of a recall's results to `*out`; returns false (and
+ * writes nothing) for an index out of range, results of `recent` / `get`, or NULL pointers.
+ */
+bool memorable_results_breakdown(const memorable_results *r,
+                                 size_t i,
+                                 memorable_score_breakdown *out);
+
+/**
+ * Who / what / when / where of `user`'s memories in a window before now (`window` one of
+ * `MEMORABLE_WINDOW_*`, `window_secs` for `_SECONDS`), as a JSON object (the core's
+ * `ContextFrame`: user, window, at, memories, who, what, when {first, last, short, medium,
+ * long}, where, emotion). `*json_out` is released with `memorable_string_free`.
+ */
+memorable_error *memorable_context_frame(memorable *m,
+                                         const char *user,
+                                         size_t user_len,
+                                         memorable_window window_kind,
+                                         uint64_t window_secs,
+                                         char **json_out);
 
 #ifdef __cplusplus
 }  // extern "C"

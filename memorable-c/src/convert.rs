@@ -88,6 +88,27 @@ pub struct memorable_recall_options {
     /// Candidate sources: `MEMORABLE_RECALL_HYBRID` (0, the default), `_SEMANTIC` or
     /// `_KEYWORD`. Ignored by `memorable_recent`.
     pub mode: memorable_recall_mode,
+    /// Only memories in a window before `at_ms` (or now), both ends inclusive:
+    /// `MEMORABLE_WINDOW_NONE` (0), `_SHORT`, `_MEDIUM`, `_LONG` or `_SECONDS`
+    /// (`window_secs` long).
+    pub window: crate::retrieval::memorable_window,
+    pub window_secs: u64,
+    /// When true, `at_ms` (unix ms) anchors the window and recency instead of now.
+    pub has_at: bool,
+    pub at_ms: i64,
+    /// Score fusion: `MEMORABLE_FUSION_ZSCORE` (0, the default) or `_RRF`.
+    pub fusion: crate::retrieval::memorable_fusion,
+    /// Weights of the ranking signals; NULL = defaults (`memorable_rank_weights_default`).
+    pub weights: *const crate::retrieval::memorable_rank_weights,
+    /// Mood to rank by: valence / arousal in [-1, 1] when the `has_` flag is set.
+    pub has_mood_valence: bool,
+    pub mood_valence: f64,
+    pub has_mood_arousal: bool,
+    pub mood_arousal: f64,
+    /// Use the user's current emotional state as the mood (no effect until one exists).
+    pub current_mood: bool,
+    /// When true, this recall is not counted in the hits' access statistics.
+    pub no_track_access: bool,
 }
 
 /// `memorable_memory_options` with nothing set (importance NAN, no occurred_at).
@@ -120,6 +141,18 @@ pub extern "C" fn memorable_recall_options_default() -> memorable_recall_options
         has_until: false,
         until_ms: 0,
         mode: MEMORABLE_RECALL_HYBRID,
+        window: crate::retrieval::MEMORABLE_WINDOW_NONE,
+        window_secs: 0,
+        has_at: false,
+        at_ms: 0,
+        fusion: crate::retrieval::MEMORABLE_FUSION_ZSCORE,
+        weights: std::ptr::null(),
+        has_mood_valence: false,
+        mood_valence: 0.0,
+        has_mood_arousal: false,
+        mood_arousal: 0.0,
+        current_mood: false,
+        no_track_access: false,
     }
 }
 
@@ -260,5 +293,22 @@ pub(crate) unsafe fn recall(
         r.until = Some(time_ms(o.until_ms, "until_ms")?);
     }
     r.mode = recall_mode(o.mode)?;
+    r.window = crate::retrieval::window(o.window, o.window_secs)?;
+    if o.has_at {
+        r.at = Some(time_ms(o.at_ms, "at_ms")?);
+    }
+    r.fusion = crate::retrieval::fusion(o.fusion)?;
+    if let Some(w) = o.weights.as_ref() {
+        r.weights = w.to_core();
+    }
+    if o.has_mood_valence || o.has_mood_arousal {
+        r.mood = Some(memorable_core::Mood {
+            valence: o.has_mood_valence.then_some(o.mood_valence as f32),
+            arousal: o.has_mood_arousal.then_some(o.mood_arousal as f32),
+            ..Default::default()
+        });
+    }
+    r.current_mood = o.current_mood;
+    r.track_access = !o.no_track_access;
     Ok(r)
 }

@@ -26,6 +26,7 @@ mod emotion;
 mod error;
 mod ops;
 mod results;
+mod retrieval;
 
 pub use convert::{
     memorable_memory_options, memorable_options, memorable_recall_mode, memorable_recall_options,
@@ -35,6 +36,7 @@ pub use emotion::{memorable_reading, MEMORABLE_TIME_UNSET};
 pub use error::*;
 pub use ops::*;
 pub use results::memorable_results;
+pub use retrieval::*;
 
 use convert::{array, non_null, out_ptr, utf8};
 use error::{ffi_or, ffi_try, Result};
@@ -226,7 +228,7 @@ pub unsafe extern "C" fn memorable_recent(
         let m = handle(m)?;
         let user = utf8(user, user_len, "user")?;
         let out = out_ptr(out, "out")?;
-        let memories = m.recent(&convert::recall(user, "", opts)?)?;
+        let memories = m.recent_matching(&convert::recall(user, "", opts)?)?;
         *out = Box::into_raw(Box::new(memorable_results::memories(&memories)));
         Ok(())
     })
@@ -389,7 +391,8 @@ pub unsafe extern "C" fn memorable_checkpoint(m: *mut memorable) -> *mut memorab
 }
 
 /// Release a string returned by this library (`memorable_stats`, `memorable_history`,
-/// `memorable_selection_report`, `memorable_reembed`, and the emotion calls' JSON).
+/// `memorable_selection_report`, `memorable_reembed`, `memorable_context_frame`, and the
+/// emotion calls' JSON).
 /// NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn memorable_string_free(s: *mut c_char) {

@@ -19,6 +19,7 @@ pub struct memorable_results {
 struct Item {
     id: u64,
     score: f64,
+    breakdown: Option<memorable_core::ScoreBreakdown>,
     occurred_at_ms: i64,
     created_at_ms: i64,
     user: NulText,
@@ -53,6 +54,7 @@ impl Item {
         Item {
             id: m.id,
             score,
+            breakdown: None,
             occurred_at_ms: to_ms(m.context.occurred_at),
             created_at_ms: to_ms(m.created_at),
             user: NulText::new(&m.user),
@@ -71,7 +73,11 @@ impl Item {
 
 impl memorable_results {
     pub(crate) fn recalled(hits: &[Recalled]) -> memorable_results {
-        memorable_results { items: hits.iter().map(|h| Item::new(&h.memory, f64::from(h.score))).collect() }
+        let item = |h: &Recalled| Item {
+            breakdown: Some(h.breakdown.clone()),
+            ..Item::new(&h.memory, f64::from(h.score))
+        };
+        memorable_results { items: hits.iter().map(item).collect() }
     }
 
     /// Unranked memories (recent, get): their score is NAN.
@@ -170,4 +176,12 @@ pub unsafe extern "C" fn memorable_results_free(r: *mut memorable_results) {
             drop(Box::from_raw(r));
         }
     })
+}
+
+/// The score breakdown of hit `i` (recall results only).
+pub(crate) unsafe fn breakdown<'a>(
+    r: *const memorable_results,
+    i: usize,
+) -> Option<&'a memorable_core::ScoreBreakdown> {
+    item(r, i)?.breakdown.as_ref()
 }

@@ -6,11 +6,13 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::AlertsConfig;
+use crate::attention::AttentionConfig;
 use crate::emotion::EmotionConfig;
 use crate::error::{Error, Result};
 use crate::health::HealthConfig;
 use crate::maintenance::BackupConfig;
 use crate::models::select::{Profile, AUTO};
+use crate::retrieval::WindowConfig;
 
 /// How hard a commit pushes data to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -67,8 +69,13 @@ pub struct Config {
     pub durability: Durability,
     /// Reciprocal-rank-fusion constant `k` (score = Σ 1 / (k + rank)).
     pub rrf_k: f32,
-    /// Candidate pool per source, as a multiple of the requested limit.
+    /// Candidate pool per source, as a multiple of the requested limit (at least
+    /// [`crate::retrieval::MIN_POOL`]).
     pub candidate_multiplier: usize,
+    /// Lengths of the `short` / `medium` / `long` time windows.
+    pub windows: WindowConfig,
+    /// Entity lists of the context frame (people and places always recognized).
+    pub attention: AttentionConfig,
     /// Embedding model: `"auto"` (the best cached model that fits the machine, or for an
     /// existing store the model its vectors were made with), `"hashing"`, or a catalog name
     /// such as `"minilm"` (an explicit name is used or refused, never replaced).
@@ -111,6 +118,8 @@ impl Default for Config {
             durability: Durability::Normal,
             rrf_k: 60.0,
             candidate_multiplier: 5,
+            windows: WindowConfig::default(),
+            attention: AttentionConfig::default(),
             embedder: AUTO.into(),
             model_dir: None,
             profile: None,
@@ -159,6 +168,7 @@ impl Config {
         if self.candidate_multiplier == 0 {
             return bad("candidate_multiplier must be positive".into());
         }
+        self.windows.validate()?;
         if self.embedder.trim().is_empty() {
             return bad("embedder must be \"auto\" or a model name".into());
         }

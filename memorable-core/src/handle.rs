@@ -19,13 +19,13 @@ use crate::config::Config;
 use crate::emotion::engine::EmotionEngine;
 use crate::emotion::EmotionStats;
 use crate::error::{Error, Result};
-use crate::index::{dot, DumpTarget, IndexCache, IndexStats, Indexer, UserIndex, DRAIN_CHUNK};
+use crate::index::{DumpTarget, IndexCache, IndexStats, Indexer, UserIndex, DRAIN_CHUNK};
 use crate::memory::*;
 use crate::metrics::Metrics;
 use crate::models::select::{self, SelectionReport};
 use crate::models::{Embedder, EmotionClassifier};
 use crate::ops::Ops;
-use crate::retrieval::{fts_query, fuse_rrf, Filters, Recall, RecallMode, Recalled, MAX_LIMIT};
+use crate::retrieval::{Recall, Recalled, TimeWindow};
 use crate::store::{self, schema, PreparedMemory, Store, UpdatedFields, UserKey, VectorRow};
 
 /// Meta key recording the embedder whose vectors the store holds.
@@ -35,6 +35,8 @@ pub(crate) const META_REEMBED_TARGET: &str = "reembed_target_model_id";
 const META_REEMBED_DONE: &str = "reembed_done";
 /// Directory of index dumps inside a store directory.
 pub(crate) const INDEX_DIR: &str = "index";
+/// Most memories [`Memorable::recent`] returns (use `recent_matching` to page further).
+pub const RECENT_LIMIT: usize = 1_000;
 /// Texts per embedding call in `remember_batch` (each call runs on one rayon thread).
 const EMBED_CHUNK: usize = 64;
 
@@ -251,10 +253,25 @@ impl Memorable {
         Ok(hits)
     }
 
-    /// A user's memories, newest first (by when they occurred), after the request's filters;
-    /// the query text is ignored.
-    pub fn recent(&self, request: &Recall) -> Result<Vec<Memory>> {
-        self.metrics.track(self.engine().and_then(|e| e.recent(request)))
+    /// A user's memories that occurred in `window` before now (`None`: all of them), newest
+    /// first (by `occurred_at`, ties newest id first), at most [`RECENT_LIMIT`]. A window
+    /// includes both its ends (see [`crate::retrieval::window`]).
+    ///
+    /// ```
+    /// # let mem = memorable_core::Memorable::open_in_memory()?;
+    /// use memorable_core::TimeWindow;
+    /// let last_20_minutes = mem.recent("alice", TimeWindow::Short)?;
+    /// let everything = mem.recent("alice", None)?;
+    /// # Ok::<(), memorable_core::Error>(())
+    /// ```
+    pub fn recent(&self, user: &str, window: impl Into<Option<TimeWindow>>) -> Result<Vec<Memory>> {
+        self.metrics.track(self.engine().and_then(|e| e.recent(user, window.into(), RECENT_LIMIT)))
+    }
+
+    /// A user's memories after the request's filters (range, window, session, speaker, tags,
+    /// kinds), newest first, at most `request.limit`; the query text is ignored.
+    pub fn recent_matching(&self, request: &Recall) -> Result<Vec<Memory>> {
+        self.metrics.track(self.engine().and_then(|e| e.recent_matching(request)))
     }
 
     /// The memory with this id.
@@ -708,7 +725,7 @@ impl Engine {
     }
 
     /// The loaded index of a user, loading it (dump + newer vectors, or a rebuild) if needed.
-    fn index(&self, user_key: UserKey, user: &str) -> Result<Arc<UserIndex>> {
+    pub(crate) fn index(&self, user_key: UserKey, user: &str) -> Result<Arc<UserIndex>> {
         if let Some(i) = self.indexes.get(user_key) {
             return Ok(i);
         }
@@ -762,100 +779,6 @@ impl Engine {
                 tracing::warn!(user_key = index.user_key, error = %e, "index dump failed; it will be rebuilt at next load");
             }
         }
-    }
-
-    fn recall(&self, r: &Recall) -> Result<Vec<Recalled>> {
-        let span = tracing::debug_span!(
-            "recall",
-            limit = r.limit,
-            user = tracing::field::Empty,
-            query = tracing::field::Empty
-        );
-        if self.config.log_content {
-            span.record("user", r.user.as_str());
-            span.record("query", r.query.as_str());
-        }
-        let _span = span.entered();
-        validate_user(&r.user)?;
-        validate_text(&r.query, self.config.max_text_chars)?;
-        if r.limit == 0 || r.limit > MAX_LIMIT {
-            return Err(Error::InvalidInput(format!("limit must be in 1..={MAX_LIMIT}, got {}", r.limit)));
-        }
-        validate_range(r)?;
-        let Some(user_key) = self.store.read(|c| store::user_key(c, &r.user))? else {
-            return Ok(Vec::new());
-        };
-        let query = match r.mode {
-            RecallMode::Keyword => Vec::new(),
-            _ => self.embed(&[r.query.as_str()])?.pop().unwrap_or_default(),
-        };
-        let pool = r.limit * self.config.candidate_multiplier;
-        let filters = r.filters();
-        let semantic = match r.mode {
-            RecallMode::Keyword => Vec::new(),
-            _ => self.semantic_candidates(user_key, &r.user, &query, &filters, pool)?,
-        };
-        let keyword = match (r.mode, fts_query(&r.query)) {
-            (RecallMode::Semantic, _) | (_, None) => Vec::new(),
-            (_, Some(q)) => {
-                self.store.read(|c| store::keyword_candidates(c, user_key, &q, &filters, pool))?
-            }
-        };
-        let mut fused = fuse_rrf(&semantic, &keyword, self.config.rrf_k);
-        fused.truncate(r.limit);
-        let ids: Vec<MemoryId> = fused.iter().map(|(id, _)| *id).collect();
-        let mut memories = self.store.read(|c| store::get_memories(c, user_key, &ids))?;
-        // A memory forgotten between candidate search and fetch is simply absent.
-        Ok(fused
-            .into_iter()
-            .filter_map(|(id, breakdown)| {
-                let memory = memories.remove(&id)?;
-                Some(Recalled { memory, score: breakdown.fused, breakdown })
-            })
-            .collect())
-    }
-
-    /// Nearest memories by cosine: exact over a small filtered set, else HNSW.
-    fn semantic_candidates(
-        &self,
-        user_key: UserKey,
-        user: &str,
-        query: &[f32],
-        filters: &Filters,
-        pool: usize,
-    ) -> Result<Vec<(MemoryId, f32)>> {
-        let ef = self.config.hnsw.ef_search;
-        if filters.is_empty() {
-            return Ok(self.index(user_key, user)?.search(query, pool, ef, None));
-        }
-        let exact = self
-            .store
-            .read(|c| store::filtered_vectors(c, user_key, filters, self.config.exact_search_threshold))?;
-        if let Some(rows) = exact {
-            let mut scored: Vec<(MemoryId, f32)> = rows
-                .iter()
-                .filter(|(_, _, v)| v.len() == query.len())
-                .map(|(_, mid, v)| (*mid, dot(query, v)))
-                .collect();
-            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            scored.truncate(pool);
-            return Ok(scored);
-        }
-        let allowed: HashSet<MemoryId> =
-            self.store.read(|c| store::filtered_memory_ids(c, user_key, filters))?.into_iter().collect();
-        Ok(self.index(user_key, user)?.search(query, pool, ef.max(pool * 2), Some(&allowed)))
-    }
-
-    fn recent(&self, r: &Recall) -> Result<Vec<Memory>> {
-        validate_user(&r.user)?;
-        if r.limit == 0 || r.limit > MAX_LIMIT {
-            return Err(Error::InvalidInput(format!("limit must be in 1..={MAX_LIMIT}, got {}", r.limit)));
-        }
-        validate_range(r)?;
-        let Some(user_key) = self.store.read(|c| store::user_key(c, &r.user))? else {
-            return Ok(Vec::new());
-        };
-        self.store.read(|c| store::list_memories(c, user_key, &r.filters(), r.limit))
     }
 
     fn update(&self, id: MemoryId, u: MemoryUpdate) -> Result<Memory> {
@@ -1011,15 +934,6 @@ impl Drop for Engine {
             tracing::warn!(error = %e, "persisting on drop failed; indexes will be rebuilt at next open");
         }
     }
-}
-
-fn validate_range(r: &Recall) -> Result<()> {
-    if let (Some(a), Some(b)) = (r.since, r.until) {
-        if a > b {
-            return Err(Error::InvalidInput("time range starts after it ends".into()));
-        }
-    }
-    Ok(())
 }
 
 /// Name the failing item of a batch in its error (same code, clearer message).

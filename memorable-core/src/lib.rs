@@ -24,6 +24,7 @@
 //! survives a crash of the process (see [`Durability`] for power loss).
 
 pub mod alerts;
+pub mod attention;
 pub mod config;
 pub mod emotion;
 pub mod error;
@@ -40,10 +41,11 @@ mod store;
 mod text;
 
 pub use alerts::{AlertEvent, AlertMetric, AlertRule, AlertState, AlertsConfig};
+pub use attention::{AttentionConfig, ContextFrame, FrameWhen, Mention};
 pub use config::{Config, Durability, HnswConfig};
 pub use emotion::{EmotionConfig, EmotionalState, HistoryRange, Reading, Semantics, Source};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
-pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats};
+pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats, RECENT_LIMIT};
 pub use health::{HealthCheck, HealthConfig, HealthReport, HealthStatus};
 pub use index::{IndexOrigin, IndexStats};
 pub use maintenance::{
@@ -57,7 +59,9 @@ pub use metrics::MetricsSnapshot;
 #[cfg(feature = "candle")]
 pub use models::CandleBertEmbedder;
 pub use models::{Embedder, EmotionClassifier, HashingEmbedder, Profile, SelectionReport};
-pub use retrieval::{Recall, RecallMode, Recalled, ScoreBreakdown};
+pub use retrieval::{
+    Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, TimeWindow, WindowConfig,
+};
 
 /// Version of this crate (also the version of every binding).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

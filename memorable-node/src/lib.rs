@@ -12,7 +12,7 @@ mod task;
 mod types;
 
 use memorable_core as core;
-use napi::bindgen_prelude::AsyncTask;
+use napi::bindgen_prelude::{AsyncTask, Either};
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -91,12 +91,49 @@ impl Memorable {
         }))
     }
 
-    /// A user's memories, newest first (by when they occurred), after the filters.
-    #[napi]
-    pub fn recent(&self, options: RecentOptions) -> napi::Result<Vec<Memory>, Code> {
-        let request = options.into_core(String::new());
-        let memories = self.inner.recent(&request).map_err(sync_error)?;
+    /// A user's memories, newest first (by when they occurred): `recent(user, window?)` for
+    /// the memories in a window before now ("short" | "medium" | "long" | seconds), or
+    /// `recent(options)` with the filters of `recall`.
+    #[napi(
+        ts_args_type = "userOrOptions: string | RecentOptions, window?: 'short' | 'medium' | 'long' | number"
+    )]
+    pub fn recent(
+        &self,
+        user_or_options: Either<String, RecentOptions>,
+        window: Option<serde_json::Value>,
+    ) -> napi::Result<Vec<Memory>, Code> {
+        let request = match user_or_options {
+            Either::A(user) => {
+                let mut r = core::Recall::new(user, "").limit(core::RECENT_LIMIT);
+                r.window = types::window(window).map_err(sync_error)?;
+                r
+            }
+            Either::B(options) => {
+                let mut r = options.into_core(String::new()).map_err(sync_error)?;
+                if let Some(w) = types::window(window).map_err(sync_error)? {
+                    r.window = Some(w);
+                }
+                r
+            }
+        };
+        let memories = self.inner.recent_matching(&request).map_err(sync_error)?;
         Ok(memories.into_iter().map(Into::into).collect())
+    }
+
+    /// Who / what / when / where of the user's memories in `window` before now (all of them
+    /// when omitted); `emotion` is the current dominant emotion or null.
+    #[napi(
+        ts_args_type = "user: string, window?: 'short' | 'medium' | 'long' | number",
+        ts_return_type = "ContextFrame"
+    )]
+    pub fn context_frame(
+        &self,
+        user: String,
+        window: Option<serde_json::Value>,
+    ) -> napi::Result<serde_json::Value, Code> {
+        let window = types::window(window).map_err(sync_error)?;
+        let frame = self.inner.context_frame(&user, window).map_err(sync_error)?;
+        serde_json::to_value(frame).map_err(|e| sync_error(core::Error::from(e)))
     }
 
     /// The memory with this id (code `NOT_FOUND` if there is none).

@@ -190,6 +190,73 @@ pub struct RecallOptions {
     /// or "keyword".
     #[napi(ts_type = "'hybrid' | 'semantic' | 'keyword'")]
     pub mode: Option<String>,
+    /// Only memories in this window before `at` (both ends inclusive): "short" (20 min),
+    /// "medium" (1 h), "long" (24 h) by default, or a number of seconds.
+    #[napi(ts_type = "'short' | 'medium' | 'long' | number")]
+    pub window: Option<Value>,
+    /// Anchor of `window` and of recency (default: now).
+    pub at: Option<Date>,
+    /// Score fusion: "zscore" (default) or "rrf".
+    #[napi(ts_type = "'zscore' | 'rrf'")]
+    pub fusion: Option<String>,
+    /// Weights of the ranking signals (snake_case keys of the core `RankWeights`, e.g.
+    /// `{ recency: 0.5, recency_half_life_hours: 24, who: 0 }`); missing keys keep defaults.
+    #[napi(ts_type = "RankWeights")]
+    pub weights: Option<Value>,
+    /// Rank memories whose emotional snapshot resembles this mood higher.
+    #[napi(ts_type = "Mood")]
+    pub mood: Option<Value>,
+    /// Use the user's current emotional state as the mood (no effect until one exists).
+    pub current_mood: Option<bool>,
+    /// Count this recall in the hits' access statistics (default true).
+    pub track_access: Option<bool>,
+}
+
+/// Weights of the ranking signals (0 turns a signal off).
+#[napi(object)]
+pub struct RankWeights {
+    pub semantic: Option<f64>,
+    pub keyword: Option<f64>,
+    pub context: Option<f64>,
+    pub context_turns: Option<u32>,
+    pub recency: Option<f64>,
+    pub recency_half_life_hours: Option<f64>,
+    pub importance: Option<f64>,
+    pub arousal: Option<f64>,
+    pub access: Option<f64>,
+    pub mood: Option<f64>,
+    pub who: Option<f64>,
+    pub date: Option<f64>,
+}
+
+/// An emotional state to rank by: expression scores in [0, 1], valence / arousal in [-1, 1].
+#[napi(object)]
+pub struct Mood {
+    pub scores: Option<std::collections::HashMap<String, f64>>,
+    pub valence: Option<f64>,
+    pub arousal: Option<f64>,
+}
+
+/// A core value from its serde form (a JS object / string as JSON).
+pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> core::Result<T> {
+    serde_json::from_value(v).map_err(|e| core::Error::InvalidInput(format!("{what}: {e}")))
+}
+
+/// `"short" | "medium" | "long"` or seconds → a core `TimeWindow`.
+pub fn window(v: Option<Value>) -> core::Result<Option<core::TimeWindow>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => core::TimeWindow::parse(&s).map(Some),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(x) if x >= 1.0 && x.fract() == 0.0 => Ok(Some(core::TimeWindow::Seconds(x as u64))),
+            _ => Err(core::Error::InvalidInput(format!(
+                "time window must be a positive whole number of seconds, got {n}"
+            ))),
+        },
+        Some(other) => {
+            Err(core::Error::InvalidInput(format!("time window must be a name or seconds, got {other}")))
+        }
+    }
 }
 
 impl RecallOptions {
@@ -204,11 +271,22 @@ impl RecallOptions {
             kinds: self.kinds,
             since: self.since,
             until: self.until,
+            window: self.window,
+            at: self.at,
         }
-        .into_core(query);
+        .into_core(query)?;
         if let Some(mode) = mode {
             r.mode = mode;
         }
+        if let Some(f) = self.fusion {
+            r.fusion = from_json("fusion", Value::String(f))?;
+        }
+        if let Some(w) = self.weights {
+            r.weights = from_json("weights", w)?;
+        }
+        r.mood = self.mood.filter(|m| !m.is_null()).map(|m| from_json("mood", m)).transpose()?;
+        r.current_mood = self.current_mood.unwrap_or(false);
+        r.track_access = self.track_access.unwrap_or(true);
         Ok(r)
     }
 }
@@ -235,10 +313,15 @@ pub struct RecentOptions {
     pub since: Option<Date>,
     /// Occurred before (exclusive).
     pub until: Option<Date>,
+    /// Only memories in this window before `at` (both ends inclusive).
+    #[napi(ts_type = "'short' | 'medium' | 'long' | number")]
+    pub window: Option<Value>,
+    /// Anchor of `window` (default: now).
+    pub at: Option<Date>,
 }
 
 impl RecentOptions {
-    pub fn into_core(self, query: String) -> core::Recall {
+    pub fn into_core(self, query: String) -> core::Result<core::Recall> {
         // Assigned field by field so fields the core adds keep their defaults.
         let mut r = core::Recall::new(self.user, query);
         if let Some(limit) = self.limit {
@@ -250,7 +333,9 @@ impl RecentOptions {
         r.kinds = self.kinds.unwrap_or_default();
         r.since = date(self.since);
         r.until = date(self.until);
-        r
+        r.window = window(self.window)?;
+        r.at = date(self.at);
+        Ok(r)
     }
 }
 
@@ -345,8 +430,17 @@ pub struct ScoreBreakdown {
     pub keyword: Option<f64>,
     /// 1-based rank among keyword candidates.
     pub keyword_rank: Option<u32>,
-    /// Reciprocal-rank fusion of the two ranks (the final score).
+    /// Relevance of the memory itself: fused semantic and keyword scores.
     pub fused: f64,
+    /// Weighted relevance of its session neighbours.
+    pub context: f64,
+    pub recency: f64,
+    pub importance: f64,
+    pub arousal: f64,
+    pub access: f64,
+    pub mood: f64,
+    pub who: f64,
+    pub date: f64,
 }
 
 /// One recall hit.
@@ -369,6 +463,14 @@ impl From<core::Recalled> for Recalled {
                 keyword: b.keyword.map(js_f32),
                 keyword_rank: b.keyword_rank,
                 fused: js_f32(b.fused),
+                context: js_f32(b.context),
+                recency: js_f32(b.recency),
+                importance: js_f32(b.importance),
+                arousal: js_f32(b.arousal),
+                access: js_f32(b.access),
+                mood: js_f32(b.mood),
+                who: js_f32(b.who),
+                date: js_f32(b.date),
             },
         }
     }
@@ -662,4 +764,37 @@ pub fn config_json(options: Option<Value>) -> String {
         None | Some(Value::Null) => "{}".to_owned(),
         Some(v) => snake_keys(v).to_string(),
     }
+}
+
+/// A name and how many memories of the window carry it (context frame).
+#[napi(object)]
+pub struct Mention {
+    pub name: String,
+    pub count: u32,
+}
+
+/// When the window's memories happened (context frame; times are RFC 3339 strings).
+#[napi(object, use_nullable = true)]
+pub struct FrameWhen {
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub short: u32,
+    pub medium: u32,
+    pub long: u32,
+}
+
+/// The 4W summary returned by `contextFrame` (the core's serde form).
+#[napi(object, use_nullable = true)]
+pub struct ContextFrame {
+    pub user: String,
+    #[napi(ts_type = "'short' | 'medium' | 'long' | { seconds: number } | null")]
+    pub window: Option<Value>,
+    pub at: String,
+    pub memories: u32,
+    pub who: Vec<Mention>,
+    pub what: Vec<Mention>,
+    pub when: FrameWhen,
+    #[napi(js_name = "where")]
+    pub where_: Vec<Mention>,
+    pub emotion: Option<String>,
 }

@@ -11,6 +11,7 @@ mod convert;
 mod emotion;
 mod errors;
 mod ops;
+mod retrieval;
 mod types;
 
 use std::path::PathBuf;
@@ -160,7 +161,8 @@ impl Memorable {
 
     #[pyo3(signature = (
         query, *, user, limit=10, session=None, speaker=None, tags=Vec::new(), kinds=Vec::new(),
-        since=None, until=None, mode=String::from("hybrid")
+        since=None, until=None, mode=String::from("hybrid"), window=None, at=None,
+        fusion=String::from("zscore"), weights=None, mood=None, current_mood=false, track_access=true
     ))]
     fn recall(
         &self,
@@ -175,31 +177,45 @@ impl Memorable {
         since: Option<&Bound<'_, PyAny>>,
         until: Option<&Bound<'_, PyAny>>,
         mode: String,
+        window: Option<&Bound<'_, PyAny>>,
+        at: Option<&Bound<'_, PyAny>>,
+        fusion: String,
+        weights: Option<&Bound<'_, PyAny>>,
+        mood: Option<&Bound<'_, PyAny>>,
+        current_mood: bool,
+        track_access: bool,
     ) -> PyResult<Vec<Recalled>> {
-        let request = Recall {
-            user,
-            query,
-            limit,
-            session,
-            speaker,
-            tags,
-            kinds,
-            since: opt_datetime(since)?,
-            until: opt_datetime(until)?,
-            mode: recall_mode(py, mode)?,
-        };
+        let mut request = Recall::new(user, query).limit(limit);
+        request.session = session;
+        request.speaker = speaker;
+        request.tags = tags;
+        request.kinds = kinds;
+        request.since = opt_datetime(since)?;
+        request.until = opt_datetime(until)?;
+        request.mode = recall_mode(py, mode)?;
+        request.window = retrieval::window_from_py(py, window)?;
+        request.at = opt_datetime(at)?;
+        request.fusion = retrieval::serde_from_str(py, "fusion", &fusion)?;
+        if let Some(w) = weights {
+            request.weights = retrieval::serde_from_py(py, "weights", w)?;
+        }
+        request.mood = mood.map(|m| retrieval::serde_from_py(py, "mood", m)).transpose()?;
+        request.current_mood = current_mood;
+        request.track_access = track_access;
         let hits = py.detach(|| self.inner.recall(&request)).or_raise(py)?;
         hits.into_iter().map(|hit| Recalled::new(py, hit)).collect()
     }
 
+    /// `recent(user, window=None)`: memories in the window before now (or `at`), newest first.
     #[pyo3(signature = (
-        *, user, limit=10, session=None, speaker=None, tags=Vec::new(), kinds=Vec::new(),
-        since=None, until=None
+        user, window=None, *, limit=10, session=None, speaker=None, tags=Vec::new(), kinds=Vec::new(),
+        since=None, until=None, at=None
     ))]
     fn recent(
         &self,
         py: Python<'_>,
         user: String,
+        window: Option<&Bound<'_, PyAny>>,
         limit: usize,
         session: Option<String>,
         speaker: Option<String>,
@@ -207,20 +223,18 @@ impl Memorable {
         kinds: Vec<String>,
         since: Option<&Bound<'_, PyAny>>,
         until: Option<&Bound<'_, PyAny>>,
+        at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<Memory>> {
-        let request = Recall {
-            user,
-            query: String::new(),
-            limit,
-            session,
-            speaker,
-            tags,
-            kinds,
-            since: opt_datetime(since)?,
-            until: opt_datetime(until)?,
-            ..Recall::default()
-        };
-        let memories = py.detach(|| self.inner.recent(&request)).or_raise(py)?;
+        let mut request = Recall::new(user, String::new()).limit(limit);
+        request.session = session;
+        request.speaker = speaker;
+        request.tags = tags;
+        request.kinds = kinds;
+        request.since = opt_datetime(since)?;
+        request.until = opt_datetime(until)?;
+        request.window = retrieval::window_from_py(py, window)?;
+        request.at = opt_datetime(at)?;
+        let memories = py.detach(|| self.inner.recent_matching(&request)).or_raise(py)?;
         Ok(memories.into_iter().map(Memory).collect())
     }
 

@@ -157,18 +157,35 @@ pub struct ScoreBreakdown {
     keyword: Option<f32>,
     keyword_rank: Option<u32>,
     fused: f32,
+    context: f32,
+    recency: f32,
+    importance: f32,
+    arousal: f32,
+    access: f32,
+    mood: f32,
+    who: f32,
+    date: f32,
 }
 
 #[pymethods]
 impl ScoreBreakdown {
     fn __repr__(&self) -> String {
         format!(
-            "ScoreBreakdown(semantic={}, semantic_rank={}, keyword={}, keyword_rank={}, fused={})",
+            "ScoreBreakdown(semantic={}, semantic_rank={}, keyword={}, keyword_rank={}, fused={}, \
+             context={}, recency={}, importance={}, arousal={}, access={}, mood={}, who={}, date={})",
             py_opt(self.semantic),
             py_opt(self.semantic_rank),
             py_opt(self.keyword),
             py_opt(self.keyword_rank),
-            self.fused
+            self.fused,
+            self.context,
+            self.recency,
+            self.importance,
+            self.arousal,
+            self.access,
+            self.mood,
+            self.who,
+            self.date
         )
     }
 }
@@ -207,6 +224,14 @@ impl Recalled {
                     keyword: b.keyword,
                     keyword_rank: b.keyword_rank,
                     fused: b.fused,
+                    context: b.context,
+                    recency: b.recency,
+                    importance: b.importance,
+                    arousal: b.arousal,
+                    access: b.access,
+                    mood: b.mood,
+                    who: b.who,
+                    date: b.date,
                 },
             )?,
         })

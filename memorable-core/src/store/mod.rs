@@ -7,6 +7,7 @@
 //! [`Error::Locked`] instead of a corrupted store.
 
 mod queries;
+mod recall_sql;
 pub mod schema;
 
 use std::fs::{File, OpenOptions};
@@ -17,6 +18,7 @@ use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags};
 
 pub(crate) use queries::*;
+pub(crate) use recall_sql::*;
 
 use crate::config::{Config, Durability};
 use crate::error::{Error, Result};

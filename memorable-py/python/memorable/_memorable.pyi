@@ -11,6 +11,68 @@ from typing import Any, Literal, TypedDict, final
 from typing_extensions import Unpack
 
 _RecallMode = Literal["hybrid", "semantic", "keyword"]
+_Fusion = Literal["zscore", "rrf"]
+TimeWindow = Literal["short", "medium", "long"] | int | str
+"""A named window ("short" 20 min, "medium" 1 h, "long" 24 h by default) or seconds."""
+
+class RankWeights(TypedDict, total=False):
+    """Weights of the ranking signals (0 turns a signal off); missing keys keep defaults."""
+
+    semantic: float
+    keyword: float
+    context: float
+    context_turns: int
+    recency: float
+    recency_half_life_hours: float
+    importance: float
+    arousal: float
+    access: float
+    mood: float
+    who: float
+    date: float
+
+class Mood(TypedDict, total=False):
+    """An emotional state to rank by: expression scores in [0, 1], valence/arousal in [-1, 1]."""
+
+    scores: Mapping[str, float]
+    valence: float
+    arousal: float
+
+class _WindowConfig(TypedDict, total=False):
+    short_secs: int
+    medium_secs: int
+    long_secs: int
+
+class _AttentionConfig(TypedDict, total=False):
+    people: Sequence[str]
+    places: Sequence[str]
+
+class Mention(TypedDict):
+    name: str
+    count: int
+
+class FrameWhen(TypedDict):
+    first: str | None
+    """RFC 3339 time of the earliest memory."""
+    last: str | None
+    short: int
+    medium: int
+    long: int
+
+ContextFrame = TypedDict(
+    "ContextFrame",
+    {
+        "user": str,
+        "window": str | dict[str, int] | None,
+        "at": str,
+        "memories": int,
+        "who": list[Mention],
+        "what": list[Mention],
+        "when": FrameWhen,
+        "where": list[Mention],
+        "emotion": str | None,
+    },
+)
 
 class _HnswConfig(TypedDict, total=False):
     m: int
@@ -30,6 +92,8 @@ class _Config(TypedDict, total=False):
     durability: Literal["normal", "full"]
     rrf_k: float
     candidate_multiplier: int
+    windows: _WindowConfig
+    attention: _AttentionConfig
     embedder: str
     """"auto" (default: the best cached model that fits; for an existing store, the model
     of its vectors), "hashing", or a catalog name such as "minilm" (used or refused)."""
@@ -254,6 +318,22 @@ class ScoreBreakdown:
     def keyword_rank(self) -> int | None: ...
     @property
     def fused(self) -> float: ...
+    @property
+    def context(self) -> float: ...
+    @property
+    def recency(self) -> float: ...
+    @property
+    def importance(self) -> float: ...
+    @property
+    def arousal(self) -> float: ...
+    @property
+    def access(self) -> float: ...
+    @property
+    def mood(self) -> float: ...
+    @property
+    def who(self) -> float: ...
+    @property
+    def date(self) -> float: ...
     def __eq__(self, value: object, /) -> bool: ...
 
 @final
@@ -313,12 +393,20 @@ class Memorable:
         since: datetime | None = None,
         until: datetime | None = None,
         mode: _RecallMode = "hybrid",
+        window: TimeWindow | None = None,
+        at: datetime | None = None,
+        fusion: _Fusion = "zscore",
+        weights: RankWeights | None = None,
+        mood: Mood | None = None,
+        current_mood: bool = False,
+        track_access: bool = True,
     ) -> list[Recalled]:
         """`mode`: "hybrid" (semantic + keyword, fused), "semantic" or "keyword" only."""
     def recent(
         self,
-        *,
         user: str,
+        window: TimeWindow | None = None,
+        *,
         limit: int = 10,
         session: str | None = None,
         speaker: str | None = None,
@@ -326,7 +414,9 @@ class Memorable:
         kinds: Sequence[str] = (),
         since: datetime | None = None,
         until: datetime | None = None,
+        at: datetime | None = None,
     ) -> list[Memory]: ...
+    def context_frame(self, user: str, window: TimeWindow | None = None) -> ContextFrame: ...
     def get(self, id: int) -> Memory: ...
     def update(
         self,

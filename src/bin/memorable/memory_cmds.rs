@@ -103,7 +103,7 @@ pub(crate) fn recall(cli: &Cli, a: &RecallArgs) -> Result<()> {
 
 pub(crate) fn recent(cli: &Cli, a: &RecentArgs) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
-    let list = mem.recent(&to_recall(&a.filters, "")?)?;
+    let list = mem.recent_matching(&to_recall(&a.filters, "")?)?;
     mem.close()?;
     if cli.json {
         let arr: Vec<Value> = list.iter().map(memory_json).collect();

@@ -1,0 +1,19 @@
+//! Retrieval: finding the memories a person meant.
+//!
+//! [`Recall`] says what is asked (query, filters, time range or window, weights, mood);
+//! the pipeline ([`pipeline`]) gathers candidates from the user's HNSW index and FTS5 BM25,
+//! adds their session neighbours, fuses the scores ([`Fusion`]) and re-ranks by recency,
+//! salience, mood congruence, who-matching and date grounding ([`RankWeights`]); every hit
+//! carries its [`ScoreBreakdown`]. Time windows live in [`window`].
+
+mod fusion;
+mod pipeline;
+mod query;
+mod request;
+mod signals;
+pub mod window;
+
+pub use pipeline::MIN_POOL;
+pub(crate) use request::Filters;
+pub use request::{Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, MAX_LIMIT};
+pub use window::{TimeWindow, WindowConfig};

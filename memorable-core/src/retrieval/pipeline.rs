@@ -1,0 +1,328 @@
+//! The recall pipeline, from request to ranked hits:
+//!
+//! 1. analyse the query ([`super::query`]): keyword terms, people, dates, first-person form;
+//! 2. candidates: the user's nearest memories by cosine (HNSW, or exact over a small
+//!    filtered set) for the query and its first-person form, and the best BM25 matches, a
+//!    pool of `limit × candidate_multiplier` (at least [`MIN_POOL`]) from each;
+//! 3. conversational context: each candidate's session neighbours (`context_turns` on each
+//!    side, by `occurred_at` then id) join the set, so an answer given in the turn after a
+//!    question-like turn is found;
+//! 4. every memory of the set is scored exactly (cosine against its stored vector, BM25 from
+//!    the keyword pool), the scores fused ([`super::fusion`]), and each memory's relevance
+//!    raised by the weighted mean relevance of its neighbours;
+//! 5. re-ranking signals ([`super::signals`]) are added with the request's weights, the
+//!    best `limit` fetched, and their access counted.
+
+use std::collections::{HashMap, HashSet};
+
+use super::fusion::{fuse, ranks, SourceScores};
+use super::query::{analyze, fts_query};
+use super::request::{Filters, Mood, Recall, RecallMode, Recalled, ScoreBreakdown};
+use super::signals;
+use super::window::TimeWindow;
+use crate::error::Result;
+use crate::handle::Engine;
+use crate::index::dot;
+use crate::memory::{validate_text, validate_user, Memory, MemoryId};
+use crate::store::{self, to_ms, RankRow, UserKey};
+
+/// Smallest candidate pool per source, whatever the limit: fusion and context need a few
+/// dozen candidates to be meaningful.
+pub const MIN_POOL: usize = 50;
+/// Sessions longer than this contribute neighbours only among their first memories.
+const SESSION_CAP: usize = 100_000;
+
+impl Engine {
+    pub(crate) fn recall(&self, r: &Recall) -> Result<Vec<Recalled>> {
+        let span = tracing::debug_span!(
+            "recall",
+            limit = r.limit,
+            user = tracing::field::Empty,
+            query = tracing::field::Empty
+        );
+        // Text and user ids reach the logs only when the application allows it.
+        if self.config.log_content {
+            span.record("user", r.user.as_str());
+            span.record("query", r.query.as_str());
+        }
+        let _span = span.entered();
+        validate_user(&r.user)?;
+        validate_text(&r.query, self.config.max_text_chars)?;
+        r.validate_options()?;
+        let filters = r.filters(&self.config.windows)?;
+        let Some(user_key) = self.store.read(|c| store::user_key(c, &r.user))? else {
+            return Ok(Vec::new());
+        };
+        if filters.is_void() {
+            return Ok(Vec::new());
+        }
+        let w = &r.weights;
+        let known = self.store.read(|c| store::speakers(c, user_key))?;
+        let qa = analyze(&r.query, &known);
+        let use_sem = r.mode != RecallMode::Keyword && w.semantic > 0.0;
+        let use_kw = r.mode != RecallMode::Semantic && w.keyword > 0.0;
+
+        // Query vectors: the query, and its first-person form when speaker-aware.
+        let mut texts = vec![r.query.as_str()];
+        if let (true, true, Some(fp)) = (use_sem, w.who > 0.0, qa.first_person.as_deref()) {
+            texts.push(fp);
+        }
+        let qvecs = if use_sem { self.embed(&texts)? } else { Vec::new() };
+
+        // Candidates from each source.
+        let pool = (r.limit * self.config.candidate_multiplier).max(MIN_POOL);
+        let mut order: Vec<MemoryId> = Vec::new();
+        let mut seen: HashSet<MemoryId> = HashSet::new();
+        for q in &qvecs {
+            for (id, _) in self.semantic_candidates(user_key, &r.user, q, &filters, pool)? {
+                if seen.insert(id) {
+                    order.push(id);
+                }
+            }
+        }
+        let mut bm25: HashMap<MemoryId, f32> = HashMap::new();
+        if use_kw {
+            if let Some(q) = fts_query(&qa.keyword_terms) {
+                let hits =
+                    self.store.read(|c| store::keyword_candidates(c, user_key, &q, &filters, pool * 2))?;
+                for (id, s) in hits {
+                    bm25.insert(id, s);
+                    if seen.insert(id) {
+                        order.push(id);
+                    }
+                }
+            }
+        }
+        if order.is_empty() {
+            return Ok(Vec::new());
+        }
+        let model = use_sem.then(|| self.model_id());
+        let mut rows = self.store.read(|c| store::rank_rows(c, user_key, &order, model))?;
+        order.retain(|id| rows.contains_key(id));
+
+        // Session neighbours: join the set (when they pass the filters) and lend context.
+        let turns = if w.context > 0.0 { w.context_turns } else { 0 };
+        let windows = if turns > 0 {
+            self.neighbours(user_key, &filters, turns, model, &mut order, &mut seen, &mut rows)?
+        } else {
+            HashMap::new()
+        };
+
+        // Exact source scores over the whole set.
+        let semantic: Vec<Option<f32>> = order
+            .iter()
+            .map(|id| {
+                let v = rows[id].vector.as_ref()?;
+                Some(qvecs.iter().map(|q| dot(q, v)).fold(f32::NEG_INFINITY, f32::max))
+            })
+            .collect();
+        let keyword: Vec<Option<f32>> = order.iter().map(|id| bm25.get(id).copied()).collect();
+        let own =
+            fuse(&SourceScores { semantic: &semantic, keyword: &keyword }, r.fusion, w, self.config.rrf_k);
+        let sem_ranks = ranks(&semantic);
+        let kw_ranks = ranks(&keyword);
+        let pos: HashMap<MemoryId, usize> = order.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+
+        let anchor = to_ms(r.anchor());
+        let mood = self.mood_for(r);
+        let mut hits: Vec<(MemoryId, ScoreBreakdown)> = Vec::with_capacity(order.len());
+        for (i, id) in order.iter().enumerate() {
+            let row = &rows[id];
+            let context = windows.get(id).map_or(0.0, |ns| {
+                let (mut sum, mut norm) = (0.0, 0.0);
+                for &(nid, dist) in ns {
+                    if let Some(&j) = pos.get(&nid) {
+                        let g = 1.0 / dist as f32;
+                        sum += g * own[j];
+                        norm += g;
+                    }
+                }
+                if norm > 0.0 {
+                    w.context * sum / norm
+                } else {
+                    0.0
+                }
+            });
+            let b = ScoreBreakdown {
+                semantic: semantic[i],
+                semantic_rank: sem_ranks[i],
+                keyword: keyword[i],
+                keyword_rank: kw_ranks[i],
+                fused: own[i],
+                context,
+                recency: w.recency * signals::recency(row.occurred_at, anchor, w.recency_half_life_hours),
+                importance: w.importance * row.importance,
+                arousal: w.arousal * signals::arousal(row.emotion.as_ref()),
+                access: w.access * signals::access(row.access_count),
+                mood: mood
+                    .as_ref()
+                    .map_or(0.0, |m| w.mood * signals::mood_congruence(m, row.emotion.as_ref())),
+                who: w.who * signals::who(&qa, row),
+                date: w.date * signals::date(&qa, row.occurred_at),
+            };
+            hits.push((*id, b));
+        }
+        hits.sort_by(|a, b| b.1.total().total_cmp(&a.1.total()).then(a.0.cmp(&b.0)));
+        hits.truncate(r.limit);
+
+        let ids: Vec<MemoryId> = hits.iter().map(|(id, _)| *id).collect();
+        let mut memories = self.store.read(|c| store::get_memories(c, user_key, &ids))?;
+        if r.track_access && !ids.is_empty() {
+            let mut writer = self.store.writer();
+            store::record_access(&mut writer, &ids, store::now_ms())?;
+        }
+        // A memory forgotten between candidate search and fetch is simply absent.
+        Ok(hits
+            .into_iter()
+            .filter_map(|(id, breakdown)| {
+                let memory = memories.remove(&id)?;
+                Some(Recalled { memory, score: breakdown.total(), breakdown })
+            })
+            .collect())
+    }
+
+    /// Add the session neighbours of every candidate in `order` (those passing `filters`)
+    /// and return, for each memory of the set, its neighbours with their distance in turns.
+    /// (`order`, `seen` and `rows` are the candidate set being built by `recall`.)
+    #[allow(clippy::too_many_arguments)]
+    fn neighbours(
+        &self,
+        user_key: UserKey,
+        filters: &Filters,
+        turns: usize,
+        model: Option<&str>,
+        order: &mut Vec<MemoryId>,
+        seen: &mut HashSet<MemoryId>,
+        rows: &mut HashMap<MemoryId, RankRow>,
+    ) -> Result<HashMap<MemoryId, Vec<(MemoryId, usize)>>> {
+        let mut sessions: Vec<String> = Vec::new();
+        for id in order.iter() {
+            if let Some(s) = &rows[id].session {
+                if !sessions.contains(s) {
+                    sessions.push(s.clone());
+                }
+            }
+        }
+        let timelines: Vec<Vec<MemoryId>> = self.store.read(|c| {
+            sessions.iter().map(|s| store::session_timeline(c, user_key, s, SESSION_CAP)).collect()
+        })?;
+        let mut added: Vec<MemoryId> = Vec::new();
+        let mut windows: HashMap<MemoryId, Vec<(MemoryId, usize)>> = HashMap::new();
+        let members: HashSet<MemoryId> = order.iter().copied().collect();
+        for tl in &timelines {
+            for (p, id) in tl.iter().enumerate() {
+                if !members.contains(id) {
+                    continue;
+                }
+                let lo = p.saturating_sub(turns);
+                let hi = (p + turns).min(tl.len() - 1);
+                for (q, &nid) in tl.iter().enumerate().take(hi + 1).skip(lo) {
+                    if q != p && seen.insert(nid) {
+                        added.push(nid);
+                    }
+                }
+            }
+        }
+        if !added.is_empty() {
+            let allowed: Option<HashSet<MemoryId>> = if filters.is_empty() {
+                None
+            } else {
+                Some(
+                    self.store
+                        .read(|c| store::filtered_memory_ids(c, user_key, filters))?
+                        .into_iter()
+                        .collect(),
+                )
+            };
+            added.retain(|id| allowed.as_ref().is_none_or(|a| a.contains(id)));
+            rows.extend(self.store.read(|c| store::rank_rows(c, user_key, &added, model))?);
+            added.retain(|id| rows.contains_key(id));
+            order.extend(&added);
+        }
+        let in_set: HashSet<MemoryId> = order.iter().copied().collect();
+        for tl in &timelines {
+            for (p, id) in tl.iter().enumerate() {
+                if !in_set.contains(id) {
+                    continue;
+                }
+                let lo = p.saturating_sub(turns);
+                let hi = (p + turns).min(tl.len() - 1);
+                let ns: Vec<(MemoryId, usize)> =
+                    (lo..=hi).filter(|&q| q != p).map(|q| (tl[q], p.abs_diff(q))).collect();
+                windows.insert(*id, ns);
+            }
+        }
+        Ok(windows)
+    }
+
+    /// The mood to rank by: the request's, else (when asked) the user's current state.
+    fn mood_for(&self, r: &Recall) -> Option<Mood> {
+        if let Some(m) = r.mood.as_ref().filter(|m| !m.is_empty()) {
+            return Some(m.clone());
+        }
+        if r.current_mood {
+            return self.current_mood(&r.user);
+        }
+        None
+    }
+
+    /// The user's current emotional state as a mood.
+    ///
+    /// Hook for the emotion layer: it returns the fused state of the user's active session
+    /// once that layer keeps one; until then there is no current state.
+    pub(crate) fn current_mood(&self, _user: &str) -> Option<Mood> {
+        None
+    }
+
+    /// A user's memories in a window before now, newest first (all when `window` is None).
+    pub(crate) fn recent(&self, user: &str, window: Option<TimeWindow>, limit: usize) -> Result<Vec<Memory>> {
+        let mut r = Recall::new(user, "").limit(limit);
+        r.window = window;
+        self.recent_matching(&r)
+    }
+
+    /// A user's memories after the request's filters (window included), newest first.
+    pub(crate) fn recent_matching(&self, r: &Recall) -> Result<Vec<Memory>> {
+        validate_user(&r.user)?;
+        r.validate_options()?;
+        let filters = r.filters(&self.config.windows)?;
+        let Some(user_key) = self.store.read(|c| store::user_key(c, &r.user))? else {
+            return Ok(Vec::new());
+        };
+        if filters.is_void() {
+            return Ok(Vec::new());
+        }
+        self.store.read(|c| store::list_memories(c, user_key, &filters, r.limit))
+    }
+
+    /// Nearest memories by cosine: exact over a small filtered set, else HNSW.
+    fn semantic_candidates(
+        &self,
+        user_key: UserKey,
+        user: &str,
+        query: &[f32],
+        filters: &Filters,
+        pool: usize,
+    ) -> Result<Vec<(MemoryId, f32)>> {
+        let ef = self.config.hnsw.ef_search;
+        if filters.is_empty() {
+            return Ok(self.index(user_key, user)?.search(query, pool, ef, None));
+        }
+        let exact = self
+            .store
+            .read(|c| store::filtered_vectors(c, user_key, filters, self.config.exact_search_threshold))?;
+        if let Some(rows) = exact {
+            let mut scored: Vec<(MemoryId, f32)> = rows
+                .iter()
+                .filter(|(_, _, v)| v.len() == query.len())
+                .map(|(_, mid, v)| (*mid, dot(query, v)))
+                .collect();
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            scored.truncate(pool);
+            return Ok(scored);
+        }
+        let allowed: HashSet<MemoryId> =
+            self.store.read(|c| store::filtered_memory_ids(c, user_key, filters))?.into_iter().collect();
+        Ok(self.index(user_key, user)?.search(query, pool, ef.max(pool * 2), Some(&allowed)))
+    }
+}

@@ -1,0 +1,299 @@
+//! Query analysis: what a recall's text says beyond its words. Deterministic, no model.
+//!
+//! - **Keyword terms** for BM25: content words (question words and other stopwords
+//!   stripped; FTS5's porter tokenizer stems both sides), minus the names of people the
+//!   query is about (those are matched through who-matching instead, since a person's own
+//!   turns rarely contain their name while turns addressed to them do).
+//! - **People**: known speakers of the user's memories named in the query (case-insensitive
+//!   whole words, possessives included), and other capitalized names (not first word).
+//! - **First-person variant**: when the query is about exactly one known speaker, the same
+//!   question phrased as that person would say it ("What did Caroline research?" →
+//!   "What did I research?"); the semantic score takes the better of both phrasings.
+//! - **Dates** named in the query ("8 May 2023", "May 8, 2023", "June 2023", "2022"): the
+//!   spans they cover, for date grounding against `occurred_at`.
+
+use time::{Date, Month, PrimitiveDateTime, Time};
+
+use crate::store::to_ms;
+use crate::text;
+
+/// What the ranking needs to know about a query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct QueryAnalysis {
+    /// Lowercased content words for BM25 (never empty unless the query has no words).
+    pub keyword_terms: Vec<String>,
+    /// Known speakers the query names (as stored).
+    pub speakers: Vec<String>,
+    /// Other capitalized names in the query, lowercased.
+    pub names: Vec<String>,
+    /// The query phrased in the first person of the one speaker it is about.
+    pub first_person: Option<String>,
+    /// `[start, end)` unix-millisecond spans of the dates the query names.
+    pub dates: Vec<(i64, i64)>,
+}
+
+/// Words with their byte spans, case kept.
+fn tokens(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((s, &text[s..i]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, &text[s..]));
+    }
+    out
+}
+
+/// Analyse `query` against the user's known speakers.
+pub(crate) fn analyze(query: &str, known_speakers: &[String]) -> QueryAnalysis {
+    let toks = tokens(query);
+    let lower: Vec<String> = toks.iter().map(|(_, w)| w.to_lowercase()).collect();
+    let mut speakers: Vec<String> = Vec::new();
+    for s in known_speakers {
+        let parts: Vec<String> = text::words(s).collect();
+        if parts.is_empty() {
+            continue;
+        }
+        let hit = lower.windows(parts.len()).any(|w| w == parts.as_slice());
+        if hit && !speakers.contains(s) {
+            speakers.push(s.clone());
+        }
+    }
+    let speaker_words: Vec<String> = speakers.iter().flat_map(|s| text::words(s)).collect();
+    let mut names = Vec::new();
+    for (i, (_, w)) in toks.iter().enumerate() {
+        let capitalized = w.chars().next().is_some_and(char::is_uppercase) && w.chars().count() > 1;
+        let l = &lower[i];
+        if i > 0
+            && capitalized
+            && !text::is_stopword(l)
+            && month(l).is_none()
+            && !speaker_words.contains(l)
+            && !names.contains(l)
+        {
+            names.push(l.clone());
+        }
+    }
+    let mut keyword_terms: Vec<String> = Vec::new();
+    for w in text::content_words(query) {
+        if !speaker_words.contains(&w) && !keyword_terms.contains(&w) {
+            keyword_terms.push(w);
+        }
+    }
+    if keyword_terms.is_empty() {
+        keyword_terms = text::content_words(query);
+        keyword_terms.dedup();
+    }
+    let first_person = match speakers.as_slice() {
+        [one] => first_person(query, &toks, one),
+        _ => None,
+    };
+    QueryAnalysis { keyword_terms, speakers, names, first_person, dates: dates(&lower) }
+}
+
+/// The query with `speaker` and third-person pronouns turned into the first person.
+fn first_person(query: &str, toks: &[(usize, &str)], speaker: &str) -> Option<String> {
+    let name: Vec<String> = text::words(speaker).collect();
+    let mut out = String::with_capacity(query.len());
+    let mut last = 0;
+    let mut i = 0;
+    let mut changed = false;
+    while i < toks.len() {
+        let (pos, w) = toks[i];
+        let l = w.to_lowercase();
+        let is_name = i + name.len() <= toks.len()
+            && toks[i..i + name.len()].iter().zip(&name).all(|((_, t), n)| t.to_lowercase() == *n);
+        let (replacement, consumed) = if is_name {
+            // "Caroline's" → "my"; "Caroline" → "I" ("me" after a preposition-like word is
+            // not worth the guess: embeddings barely tell them apart).
+            let next_is_s = toks
+                .get(i + name.len())
+                .is_some_and(|(p, t)| t.eq_ignore_ascii_case("s") && query[..*p].ends_with(['\'', '’']));
+            if next_is_s {
+                ("my", name.len() + 1)
+            } else {
+                ("I", name.len())
+            }
+        } else {
+            match l.as_str() {
+                "she" | "he" => ("I", 1),
+                "her" | "his" => ("my", 1),
+                "him" => ("me", 1),
+                "hers" => ("mine", 1),
+                "herself" | "himself" => ("myself", 1),
+                _ => ("", 0),
+            }
+        };
+        if consumed == 0 {
+            i += 1;
+            continue;
+        }
+        let end_tok = &toks[i + consumed - 1];
+        out.push_str(&query[last..pos]);
+        out.push_str(replacement);
+        last = end_tok.0 + end_tok.1.len();
+        i += consumed;
+        changed = true;
+    }
+    out.push_str(&query[last..]);
+    changed.then_some(out)
+}
+
+fn month(w: &str) -> Option<Month> {
+    let m = match w {
+        "january" | "jan" => Month::January,
+        "february" | "feb" => Month::February,
+        "march" | "mar" => Month::March,
+        "april" | "apr" => Month::April,
+        "may" => Month::May,
+        "june" | "jun" => Month::June,
+        "july" | "jul" => Month::July,
+        "august" | "aug" => Month::August,
+        "september" | "sep" | "sept" => Month::September,
+        "october" | "oct" => Month::October,
+        "november" | "nov" => Month::November,
+        "december" | "dec" => Month::December,
+        _ => return None,
+    };
+    Some(m)
+}
+
+fn year(w: &str) -> Option<i32> {
+    let y: i32 = w.parse().ok()?;
+    (w.len() == 4 && (1900..=2199).contains(&y)).then_some(y)
+}
+
+fn day(w: &str) -> Option<u8> {
+    let digits = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let suffix_ok = matches!(&w[digits.len()..], "" | "st" | "nd" | "rd" | "th");
+    let d: u8 = digits.parse().ok()?;
+    (suffix_ok && (1..=31).contains(&d) && digits.len() <= 2).then_some(d)
+}
+
+fn ms(date: Date) -> i64 {
+    to_ms(PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_utc())
+}
+
+/// Spans of the dates named in lowercased words: a day (±1 day, for time zones and
+/// "that night"), a month, or a year. A month without a year matches no span (it would
+/// need a reference year); a bare number is a year only when it has four digits.
+fn dates(words: &[String]) -> Vec<(i64, i64)> {
+    let mut spans = Vec::new();
+    let mut used = vec![false; words.len()];
+    for i in 0..words.len() {
+        let Some(m) = month(&words[i]) else { continue };
+        // "may" is also a verb: only a month next to a day or a year.
+        let before_day = i.checked_sub(1).and_then(|j| day(&words[j]).map(|d| (j, d)));
+        let after_day = words.get(i + 1).and_then(|w| day(w)).map(|d| (i + 1, d));
+        let day_at = before_day.or(after_day);
+        let year_at = (i + 1..(i + 3).min(words.len())).find_map(|j| year(&words[j]).map(|y| (j, y)));
+        let Some((yj, y)) = year_at else { continue };
+        used[yj] = true;
+        used[i] = true;
+        match day_at.and_then(|(j, d)| Date::from_calendar_date(y, m, d).ok().map(|dt| (j, dt))) {
+            Some((j, date)) => {
+                used[j] = true;
+                let start = ms(date) - 86_400_000;
+                spans.push((start, start + 3 * 86_400_000));
+            }
+            None => {
+                let Ok(first) = Date::from_calendar_date(y, m, 1) else { continue };
+                let next = if m == Month::December {
+                    Date::from_calendar_date(y + 1, Month::January, 1)
+                } else {
+                    Date::from_calendar_date(y, m.next(), 1)
+                };
+                if let Ok(next) = next {
+                    spans.push((ms(first), ms(next)));
+                }
+            }
+        }
+    }
+    for (i, w) in words.iter().enumerate() {
+        if used[i] {
+            continue;
+        }
+        if let Some(y) = year(w) {
+            if let (Ok(a), Ok(b)) = (
+                Date::from_calendar_date(y, Month::January, 1),
+                Date::from_calendar_date(y + 1, Month::January, 1),
+            ) {
+                spans.push((ms(a), ms(b)));
+            }
+        }
+    }
+    spans
+}
+
+/// True when `at` falls in one of `spans`.
+pub(crate) fn in_spans(at: i64, spans: &[(i64, i64)]) -> bool {
+    spans.iter().any(|&(a, b)| a <= at && at < b)
+}
+
+/// An FTS5 query matching any of `terms`: each quoted, so FTS syntax in user text is inert,
+/// and OR-ed. `None` when there are no terms.
+pub(crate) fn fts_query(terms: &[String]) -> Option<String> {
+    let quoted: Vec<String> = terms.iter().map(|w| format!("\"{}\"", w.replace('"', ""))).collect();
+    (!quoted.is_empty()).then(|| quoted.join(" OR "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn known() -> Vec<String> {
+        vec!["Caroline".into(), "Melanie".into(), "Jean Luc".into()]
+    }
+
+    #[test]
+    fn names_terms_and_first_person() {
+        let a = analyze("What did Caroline research about adoption?", &known());
+        assert_eq!(a.speakers, vec!["Caroline".to_string()]);
+        assert_eq!(a.keyword_terms, vec!["research", "adoption"]);
+        assert_eq!(a.first_person.as_deref(), Some("What did I research about adoption?"));
+        let a = analyze("What is Caroline's identity and how does she feel?", &known());
+        assert_eq!(a.first_person.as_deref(), Some("What is my identity and how does I feel?"));
+        let a = analyze("Did Melanie and Caroline meet Bob in Paris?", &known());
+        assert_eq!(a.speakers.len(), 2);
+        assert!(a.first_person.is_none());
+        assert_eq!(a.names, vec!["bob", "paris"]);
+        let a = analyze("where does jean luc live", &known());
+        assert_eq!(a.speakers, vec!["Jean Luc".to_string()]);
+        assert_eq!(a.first_person.as_deref(), Some("where does I live"));
+    }
+
+    #[test]
+    fn dates_are_grounded() {
+        let day = |w: &str| dates(&text::words(w).collect::<Vec<_>>());
+        let may8 = to_ms(datetime!(2023-05-08 13:56 UTC));
+        let spans = day("What did Melanie do on 8 May, 2023?");
+        assert_eq!(spans.len(), 1);
+        assert!(in_spans(may8, &spans));
+        assert!(!in_spans(to_ms(datetime!(2023-05-11 00:00 UTC)), &spans));
+        assert!(in_spans(may8, &day("on May 8th 2023")));
+        let june = day("in June 2023");
+        assert!(in_spans(to_ms(datetime!(2023-06-30 23:59 UTC)), &june));
+        assert!(!in_spans(to_ms(datetime!(2023-07-01 00:00 UTC)), &june));
+        assert!(in_spans(may8, &day("back in 2023")));
+        assert!(day("you may go").is_empty());
+        assert!(day("in May").is_empty());
+    }
+
+    #[test]
+    fn fts_query_quotes_words() {
+        assert_eq!(
+            fts_query(&text::content_words("Biscuit's AND \"NEAR\" near")).unwrap(),
+            "\"biscuit\" OR \"near\" OR \"near\""
+        );
+        assert!(fts_query(&[]).is_none());
+    }
+}

@@ -1,0 +1,105 @@
+//! Re-ranking signals, each in [0, 1] before its weight: recency, salience (importance,
+//! arousal, access count), mood congruence, who-matching and date grounding.
+
+use super::query::{in_spans, QueryAnalysis};
+use super::request::Mood;
+use crate::memory::EmotionSnapshot;
+use crate::store::RankRow;
+
+/// `0.5 ^ (age / half_life)`; a memory from the anchor's future counts as brand new.
+pub(crate) fn recency(occurred_at: i64, anchor: i64, half_life_hours: f32) -> f32 {
+    let age_h = (anchor - occurred_at).max(0) as f64 / 3_600_000.0;
+    0.5f64.powf(age_h / f64::from(half_life_hours)) as f32
+}
+
+/// Arousal of the snapshot mapped from [-1, 1] to [0, 1] (0 without a snapshot).
+pub(crate) fn arousal(e: Option<&EmotionSnapshot>) -> f32 {
+    e.map_or(0.0, |e| ((e.arousal + 1.0) / 2.0).clamp(0.0, 1.0))
+}
+
+/// `ln(1 + n) / ln(101)`, capped at 1: the hundredth access counts fully.
+pub(crate) fn access(count: u64) -> f32 {
+    ((1.0 + count as f64).ln() / 101f64.ln()).min(1.0) as f32
+}
+
+/// Similarity in [0, 1] of a memory's snapshot to a mood: the mean of the parts both
+/// carry — cosine of the expression scores, and closeness in the valence-arousal plane
+/// (1 − distance / 2√2). 0 without a snapshot or with nothing in common.
+pub(crate) fn mood_congruence(mood: &Mood, e: Option<&EmotionSnapshot>) -> f32 {
+    let Some(e) = e else { return 0.0 };
+    let mut parts = Vec::with_capacity(2);
+    if !mood.scores.is_empty() && !e.scores.is_empty() {
+        let dot: f32 = mood.scores.iter().filter_map(|(k, v)| e.scores.get(k).map(|w| v * w)).sum();
+        let n1 = mood.scores.values().map(|v| v * v).sum::<f32>().sqrt();
+        let n2 = e.scores.values().map(|v| v * v).sum::<f32>().sqrt();
+        if n1 > 0.0 && n2 > 0.0 {
+            parts.push((dot / (n1 * n2)).clamp(0.0, 1.0));
+        }
+    }
+    if mood.valence.is_some() || mood.arousal.is_some() {
+        let dv = mood.valence.map_or(0.0, |v| v - e.valence);
+        let da = mood.arousal.map_or(0.0, |a| a - e.arousal);
+        parts.push(1.0 - (dv * dv + da * da).sqrt() / (2.0 * std::f32::consts::SQRT_2));
+    }
+    if parts.is_empty() {
+        0.0
+    } else {
+        parts.iter().sum::<f32>() / parts.len() as f32
+    }
+}
+
+/// 1 when the query names the memory's speaker; 0.3 when the memory's text mentions a
+/// person the query names; else 0.
+pub(crate) fn who(q: &QueryAnalysis, row: &RankRow) -> f32 {
+    if q.speakers.is_empty() && q.names.is_empty() {
+        return 0.0;
+    }
+    if let Some(s) = &row.speaker {
+        if q.speakers.iter().any(|n| n.eq_ignore_ascii_case(s)) {
+            return 1.0;
+        }
+    }
+    let words: Vec<String> = crate::text::words(&row.text).collect();
+    let mentions = |name: &str| {
+        let parts: Vec<String> = crate::text::words(name).collect();
+        !parts.is_empty() && words.windows(parts.len()).any(|w| w == parts.as_slice())
+    };
+    if q.speakers.iter().any(|s| mentions(s)) || q.names.iter().any(|n| mentions(n)) {
+        0.3
+    } else {
+        0.0
+    }
+}
+
+/// 1 when the memory occurred in a date span the query names.
+pub(crate) fn date(q: &QueryAnalysis, occurred_at: i64) -> f32 {
+    if in_spans(occurred_at, &q.dates) {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_ranges() {
+        assert!((recency(0, 3_600_000 * 720, 720.0) - 0.5).abs() < 1e-6);
+        assert_eq!(recency(10, 0, 1.0), 1.0);
+        assert_eq!(access(0), 0.0);
+        assert_eq!(access(100), 1.0);
+        let happy = EmotionSnapshot { valence: 0.8, arousal: 0.6, ..Default::default() };
+        let mood = Mood { valence: Some(0.8), arousal: Some(0.6), ..Default::default() };
+        assert!((mood_congruence(&mood, Some(&happy)) - 1.0).abs() < 1e-6);
+        let sad = Mood { valence: Some(-0.8), arousal: Some(-0.6), ..Default::default() };
+        // Distance 2.0 of the largest possible 2√2 in the valence-arousal square.
+        assert!(mood_congruence(&sad, Some(&happy)) < 0.3);
+        let opposite = EmotionSnapshot { valence: 1.0, arousal: 1.0, ..Default::default() };
+        let corner = Mood { valence: Some(-1.0), arousal: Some(-1.0), ..Default::default() };
+        assert!(mood_congruence(&corner, Some(&opposite)).abs() < 1e-6);
+        assert_eq!(mood_congruence(&mood, None), 0.0);
+        assert_eq!(arousal(Some(&happy)), 0.8);
+    }
+}
