@@ -152,7 +152,14 @@ fn selection_picks_minilm_and_is_deterministic() {
     let a = select::plan(&catalog, &e, &cache, &auto()).unwrap();
     let b = select::plan(&catalog, &e, &cache, &auto()).unwrap();
     assert_eq!(a, b);
-    assert_eq!(a.chain, vec![("minilm".into(), DeviceKind::Cpu), ("hashing".into(), DeviceKind::Cpu)]);
+    assert_eq!(
+        a.chain,
+        vec![
+            ("minilm".into(), DeviceKind::Cpu),
+            ("minilm-candle".into(), DeviceKind::Cpu),
+            ("hashing".into(), DeviceKind::Cpu)
+        ]
+    );
     assert_eq!(a.limits.threads, 2);
     assert_eq!(a.limits.batch_size, 32);
 

@@ -41,7 +41,7 @@ pub use memory::{
     Context, EmotionSnapshot, Memory, MemoryId, MemoryUpdate, MemoryVersion, Metadata, NewMemory,
 };
 #[cfg(feature = "candle")]
-pub use models::CandleBertEmbedder;
+pub use models::{BertEmbedder, CandleBertEmbedder};
 pub use models::{Embedder, HashingEmbedder, Profile, SelectionReport};
 pub use retrieval::{Recall, RecallMode, Recalled, ScoreBreakdown};
 
