@@ -113,14 +113,13 @@ fn gemm_gflops() -> (f64, f64) {
         let mut y = vec![0f32; m * n];
         // Rows split across the pool as the encoder does for a batch (one task per half).
         let half = m / THREADS * k;
-        let native = flop
-            / best_of(|| {
+        let native =
+            flop / best_of(|| {
                 use rayon::prelude::*;
                 y.par_chunks_mut(m / THREADS * n)
                     .zip(x.par_chunks(half))
                     .for_each(|(y, x)| linear(x, m / THREADS, &packed, y, Epilogue::None, 1));
-            })
-            / 1e9;
+            }) / 1e9;
         (native, candle)
     })
 }

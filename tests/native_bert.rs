@@ -17,7 +17,10 @@ fn model_dir() -> PathBuf {
     let dir = cache::cache_dir(None).expect("no model cache directory: set MEMORABLE_HOME or HOME");
     let minilm = Manifest::builtin().get("minilm").unwrap().clone();
     if let Err(reason) = cache::verify(&dir.join("minilm"), &minilm) {
-        panic!("all-MiniLM-L6-v2 is not usable in {}: {reason}. Run scripts/fetch-model.sh first.", dir.display());
+        panic!(
+            "all-MiniLM-L6-v2 is not usable in {}: {reason}. Run scripts/fetch-model.sh first.",
+            dir.display()
+        );
     }
     dir.join("minilm")
 }
@@ -83,9 +86,11 @@ fn parity_with_sentence_transformers() {
 fn agrees_with_the_candle_backend() {
     let r = reference();
     let texts = texts(&r);
-    let candle =
-        CandleBertEmbedder::load(model_dir(), BertOptions { threads: 2, batch_size: 8, ..BertOptions::default() })
-            .unwrap();
+    let candle = CandleBertEmbedder::load(
+        model_dir(),
+        BertOptions { threads: 2, batch_size: 8, ..BertOptions::default() },
+    )
+    .unwrap();
     let a = native().embed(&texts).unwrap();
     let b = candle.embed(&texts).unwrap();
     for ((x, y), t) in a.iter().zip(&b).zip(&texts) {
@@ -136,7 +141,10 @@ fn edge_cases_and_errors() {
     .unwrap_err();
     assert_eq!(err.code(), memorable::ErrorCode::Model);
     let empty = tempfile::tempdir().unwrap();
-    assert_eq!(BertEmbedder::load(empty.path(), BertOptions::default()).unwrap_err().code(), memorable::ErrorCode::Model);
+    assert_eq!(
+        BertEmbedder::load(empty.path(), BertOptions::default()).unwrap_err().code(),
+        memorable::ErrorCode::Model
+    );
 }
 
 #[test]

@@ -17,9 +17,9 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::cache::{self, Manifest};
 #[cfg(feature = "candle")]
 use super::bert::{self, BertEmbedder};
+use super::cache::{self, Manifest};
 #[cfg(feature = "candle")]
 use super::candle_bert::{BertOptions, CandleBertEmbedder};
 pub use super::DeviceKind;
@@ -461,7 +461,10 @@ pub fn plan(catalog: &Catalog, env: &Environment, cache: &CacheState, req: &Requ
                 decisions.push(Decision {
                     model: other.name.clone(),
                     outcome: Outcome::Candidate,
-                    reason: format!("same model as {} through another backend; used if it fails to load", e.name),
+                    reason: format!(
+                        "same model as {} through another backend; used if it fails to load",
+                        e.name
+                    ),
                 });
                 chain.push((other.name.clone(), device_for(other)));
             }
@@ -570,7 +573,7 @@ impl SelectionReport {
         }
         for d in &self.decisions {
             s.push_str(&format!(
-                "  {:<10} {:<9} {}\n",
+                "  {:<14} {:<9} {}\n",
                 d.model,
                 format!("{:?}", d.outcome).to_lowercase(),
                 d.reason

@@ -57,7 +57,8 @@ impl StTokenizer {
         if text.trim().is_empty() {
             return Err(Error::EmptyText);
         }
-        let enc = self.tokenizer.encode_fast(text, true).map_err(|e| Error::Model(format!("tokenizing: {e}")))?;
+        let enc =
+            self.tokenizer.encode_fast(text, true).map_err(|e| Error::Model(format!("tokenizing: {e}")))?;
         Ok(enc.get_ids().to_vec())
     }
 }

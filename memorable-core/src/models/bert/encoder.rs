@@ -114,7 +114,10 @@ impl Encoder {
                 )));
             }
             if let Some(bad) = seq.iter().find(|&&t| t as usize >= cfg.vocab_size) {
-                return Err(Error::Model(format!("token id {bad} outside the vocabulary of {}", cfg.vocab_size)));
+                return Err(Error::Model(format!(
+                    "token id {bad} outside the vocabulary of {}",
+                    cfg.vocab_size
+                )));
             }
             batch.seqs.push(row..row + seq.len());
             row += seq.len();
@@ -174,7 +177,10 @@ impl Encoder {
             let rows = batch.seqs[end_seq - 1].end - start;
             let (mine, tail) = std::mem::take(&mut rest).split_at_mut(rows * d);
             rest = tail;
-            parts.push((mine, batch.seqs[s..end_seq].iter().map(|r| r.start - start..r.end - start).collect()));
+            parts.push((
+                mine,
+                batch.seqs[s..end_seq].iter().map(|r| r.start - start..r.end - start).collect(),
+            ));
             s = end_seq;
         }
         parts.into_par_iter().for_each(|(x, seqs)| self.run_group(weights, x, &seqs, layers.clone(), 1));
@@ -182,7 +188,14 @@ impl Encoder {
 
     /// The layers over one group of sequences; `split` > 1 divides each product's columns and
     /// the attention heads among that many tasks.
-    fn run_group(&self, w: &BertWeights, x: &mut [f32], seqs: &[Range<usize>], layers: Range<usize>, split: usize) {
+    fn run_group(
+        &self,
+        w: &BertWeights,
+        x: &mut [f32],
+        seqs: &[Range<usize>],
+        layers: Range<usize>,
+        split: usize,
+    ) {
         let mut s = self.scratch.take();
         for l in layers {
             self.layer(w.layer(l), x, seqs, &mut s, split);
@@ -259,10 +272,38 @@ impl Encoder {
         a.scores.resize_scratch(len * padded);
         let q = qkv.as_ptr().add(r.start * ld + h * dh);
         let kt_b = BMat { ptr: a.kt.as_ptr(), ldb: nr, panel_stride: dh * nr, k: dh, panels: padded / nr };
-        gemm_panels(self.isa, len, q, ld, kt_b, 0, padded / nr, a.scores.as_mut_ptr(), padded, Epilogue::None);
+        gemm_panels(
+            self.isa,
+            len,
+            q,
+            ld,
+            kt_b,
+            0,
+            padded / nr,
+            a.scores.as_mut_ptr(),
+            padded,
+            Epilogue::None,
+        );
         ops::softmax_rows(self.isa, &mut a.scores, len, padded, len, 1.0 / (dh as f32).sqrt());
-        let v = BMat { ptr: qkv.as_ptr().add(r.start * ld + 2 * d + h * dh), ldb: ld, panel_stride: nr, k: len, panels: dh / nr };
-        gemm_panels(self.isa, len, a.scores.as_ptr(), padded, v, 0, dh / nr, ctx.0.add(r.start * d + h * dh), d, Epilogue::None);
+        let v = BMat {
+            ptr: qkv.as_ptr().add(r.start * ld + 2 * d + h * dh),
+            ldb: ld,
+            panel_stride: nr,
+            k: len,
+            panels: dh / nr,
+        };
+        gemm_panels(
+            self.isa,
+            len,
+            a.scores.as_ptr(),
+            padded,
+            v,
+            0,
+            dh / nr,
+            ctx.0.add(r.start * d + h * dh),
+            d,
+            Epilogue::None,
+        );
     }
 
     /// Mean of each sequence's rows (mean pooling), L2-normalized when `normalize`.

@@ -172,11 +172,11 @@ pub(crate) struct BMat {
     pub panels: usize,
 }
 
-/// One micro-kernel call: `rows` (<= the kernel's MR) x panel width.
+/// One micro-kernel call: `rows` (<= the kernel's MR) x panel width. A is packed k-major:
+/// row `i` of step `kk` at `a[kk * rows + i]`.
 struct Tile {
     k: usize,
     a: *const f32,
-    lda: usize,
     b: *const f32,
     ldb: usize,
     c: *mut f32,
@@ -224,52 +224,78 @@ pub(crate) unsafe fn gemm_panels(
         Epilogue::BiasResidual(b, r, ldr) => (b.as_ptr(), r.as_ptr(), ldr, false),
     };
     let k = b.k;
-    let mut m0 = 0;
-    while m0 < m {
-        let mc = MC.min(m - m0);
-        let mut k0 = 0;
-        while k0 < k.max(1) {
-            let kc = KC.min(k - k0);
-            let last = k0 + kc >= k;
-            let mut pc = p0;
-            while pc < p1 {
-                let pc_end = (pc + ncp).min(p1);
+    APACK.with(|buf| {
+        let mut apack = buf.borrow_mut();
+        let mut m0 = 0;
+        while m0 < m {
+            let mc = MC.min(m - m0);
+            let mut k0 = 0;
+            while k0 < k.max(1) {
+                let kc = KC.min(k - k0);
+                let last = k0 + kc >= k;
+                // A's block, packed once and reused for every panel: micro-block at row i
+                // (i a multiple of mr) holds its rows k-major at offset i * kc.
+                apack.resize_scratch(mc * kc);
                 let mut i = 0;
                 while i < mc {
                     let rows = mr.min(mc - i);
-                    let row = m0 + i;
-                    for p in pc..pc_end {
-                        let t = Tile {
-                            k: kc,
-                            a: a.add(row * lda + k0),
-                            lda,
-                            b: b.ptr.add(p * b.panel_stride + k0 * b.ldb),
-                            ldb: b.ldb,
-                            c: c.add(row * ldc + p * nr),
-                            ldc,
-                            accumulate: k0 > 0,
-                            bias: if last && !bias.is_null() { bias.add(p * nr) } else { std::ptr::null() },
-                            residual: if last && !residual.is_null() {
-                                residual.add(row * ldr + p * nr)
-                            } else {
-                                std::ptr::null()
-                            },
-                            ldr,
-                            gelu: last && gelu,
-                        };
-                        kernel(isa, rows, &t);
+                    let dst = &mut apack[i * kc..(i + rows) * kc];
+                    for r in 0..rows {
+                        let src = std::slice::from_raw_parts(a.add((m0 + i + r) * lda + k0), kc);
+                        for (kk, v) in src.iter().enumerate() {
+                            dst[kk * rows + r] = *v;
+                        }
                     }
                     i += rows;
                 }
-                pc = pc_end;
+                let mut pc = p0;
+                while pc < p1 {
+                    let pc_end = (pc + ncp).min(p1);
+                    let mut i = 0;
+                    while i < mc {
+                        let rows = mr.min(mc - i);
+                        let row = m0 + i;
+                        for p in pc..pc_end {
+                            let t = Tile {
+                                k: kc,
+                                a: apack.as_ptr().add(i * kc),
+                                b: b.ptr.add(p * b.panel_stride + k0 * b.ldb),
+                                ldb: b.ldb,
+                                c: c.add(row * ldc + p * nr),
+                                ldc,
+                                accumulate: k0 > 0,
+                                bias: if last && !bias.is_null() {
+                                    bias.add(p * nr)
+                                } else {
+                                    std::ptr::null()
+                                },
+                                residual: if last && !residual.is_null() {
+                                    residual.add(row * ldr + p * nr)
+                                } else {
+                                    std::ptr::null()
+                                },
+                                ldr,
+                                gelu: last && gelu,
+                            };
+                            kernel(isa, rows, &t);
+                        }
+                        i += rows;
+                    }
+                    pc = pc_end;
+                }
+                k0 += kc;
+                if k == 0 {
+                    break;
+                }
             }
-            k0 += kc;
-            if k == 0 {
-                break;
-            }
+            m0 += mc;
         }
-        m0 += mc;
-    }
+    });
+}
+
+thread_local! {
+    /// Packed blocks of A (at most MC x KC values); `gemm_panels` never re-enters itself.
+    static APACK: std::cell::RefCell<AVec> = std::cell::RefCell::new(AVec::default());
 }
 
 /// Dispatch on instruction set and row count (the tail rows get their own kernels).
@@ -321,7 +347,7 @@ unsafe fn kportable<const MR: usize>(t: &Tile) {
     for kk in 0..t.k {
         let b = std::slice::from_raw_parts(t.b.add(kk * t.ldb), NR);
         for (i, row) in acc.iter_mut().enumerate() {
-            let a = *t.a.add(i * t.lda + kk);
+            let a = *t.a.add(kk * MR + i);
             for (v, bv) in row.iter_mut().zip(b) {
                 *v = a.mul_add(*bv, *v);
             }
@@ -336,6 +362,9 @@ unsafe fn kportable<const MR: usize>(t: &Tile) {
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
+
+/// k-steps ahead the AVX-512 kernel prefetches B.
+const PREFETCH: usize = 12;
 
 /// AVX-512 kernel: MR x 32 (two zmm per row, up to 24 accumulators), A broadcast from memory.
 #[cfg(target_arch = "x86_64")]
@@ -352,14 +381,17 @@ unsafe fn k512<const MR: usize>(t: &Tile) {
     let mut a = t.a;
     let mut b = t.b;
     for _ in 0..t.k {
+        // Weights stream from memory for small batches: ask for them well ahead.
+        _mm_prefetch::<_MM_HINT_T0>(b.add(PREFETCH * 32) as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>(b.add(PREFETCH * 32 + 16) as *const i8);
         let b0 = _mm512_loadu_ps(b);
         let b1 = _mm512_loadu_ps(b.add(16));
         for i in 0..MR {
-            let av = _mm512_set1_ps(*a.add(i * t.lda));
+            let av = _mm512_set1_ps(*a.add(i));
             c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
             c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
         }
-        a = a.add(1);
+        a = a.add(MR);
         b = b.add(t.ldb);
     }
     for i in 0..MR {
@@ -388,11 +420,11 @@ unsafe fn k256<const MR: usize>(t: &Tile) {
         let b0 = _mm256_loadu_ps(b);
         let b1 = _mm256_loadu_ps(b.add(8));
         for i in 0..MR {
-            let av = _mm256_broadcast_ss(&*a.add(i * t.lda));
+            let av = _mm256_broadcast_ss(&*a.add(i));
             c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);
             c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);
         }
-        a = a.add(1);
+        a = a.add(MR);
         b = b.add(t.ldb);
     }
     for i in 0..MR {
@@ -414,20 +446,15 @@ unsafe impl<T> Sync for SendPtr<T> {}
 /// `m x n` (`ldc` = n). When `split` > 1 the columns are divided among that many rayon tasks
 /// on the current pool (for small `m`, where rows are too few to divide).
 #[allow(clippy::too_many_arguments)]
-pub fn linear(
-    x: &[f32],
-    m: usize,
-    w: &PackedMatrix,
-    out: &mut [f32],
-    epi: Epilogue<'_>,
-    split: usize,
-) {
+pub fn linear(x: &[f32], m: usize, w: &PackedMatrix, out: &mut [f32], epi: Epilogue<'_>, split: usize) {
     let (k, n) = (w.k, w.n);
     assert!(x.len() >= m * k && out.len() >= m * n, "linear: buffers too small");
     match epi {
         Epilogue::None => {}
         Epilogue::Bias(b) | Epilogue::BiasGelu(b) => assert!(b.len() >= n),
-        Epilogue::BiasResidual(b, r, ldr) => assert!(b.len() >= n && ldr >= n && r.len() >= (m.max(1) - 1) * ldr + n),
+        Epilogue::BiasResidual(b, r, ldr) => {
+            assert!(b.len() >= n && ldr >= n && r.len() >= (m.max(1) - 1) * ldr + n)
+        }
     }
     assert!(w.isa <= Isa::detect(), "weights packed for an instruction set this CPU lacks");
     let b = w.as_b();
@@ -493,7 +520,7 @@ mod tests {
                 for (i, v) in y.iter().enumerate() {
                     assert_eq!(*v, want[i] + bias[i % n] + res[i], "{isa:?}");
                 }
-                linear(&x, m, &p, &mut y, Epilogue::BiasGelu(&bias, ), split);
+                linear(&x, m, &p, &mut y, Epilogue::BiasGelu(&bias), split);
                 for (i, v) in y.iter().enumerate() {
                     assert_eq!(*v, super::super::ops::gelu(want[i] + bias[i % n]), "{isa:?}");
                 }

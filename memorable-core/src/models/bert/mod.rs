@@ -142,7 +142,10 @@ impl BertEmbedder {
         let dir = dir.as_ref();
         let _span = tracing::info_span!("load_bert_native", dir = %dir.display(), isa = isa.name()).entered();
         if opts.device != DeviceKind::Cpu {
-            return Err(Error::Model(format!("the native BERT forward runs on the CPU, not {:?}", opts.device)));
+            return Err(Error::Model(format!(
+                "the native BERT forward runs on the CPU, not {:?}",
+                opts.device
+            )));
         }
         if isa > Isa::detect() {
             return Err(Error::Model(format!("this CPU cannot run {} kernels", isa.name())));

@@ -61,9 +61,11 @@ impl BertConfig {
         if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
             return Err("hidden size not divisible by the number of heads".into());
         }
-        for (what, n) in
-            [("hidden size", self.hidden_size), ("intermediate size", self.intermediate_size), ("head size", self.head_dim())]
-        {
+        for (what, n) in [
+            ("hidden size", self.hidden_size),
+            ("intermediate size", self.intermediate_size),
+            ("head size", self.head_dim()),
+        ] {
             if n % 32 != 0 {
                 return Err(format!("{what} {n} is not a multiple of 32"));
             }
@@ -81,7 +83,13 @@ pub struct Linear {
 
 impl Linear {
     /// From a PyTorch-layout weight (`[out][in]`, row-major) and bias (`[out]`).
-    pub fn from_dense(weight: &[f32], bias: &[f32], out_features: usize, in_features: usize, isa: Isa) -> Result<Linear> {
+    pub fn from_dense(
+        weight: &[f32],
+        bias: &[f32],
+        out_features: usize,
+        in_features: usize,
+        isa: Isa,
+    ) -> Result<Linear> {
         if weight.len() != out_features * in_features || bias.len() != out_features {
             return Err(Error::Model(format!(
                 "linear layer: weight of {} values and bias of {} for {out_features}x{in_features}",
@@ -90,9 +98,14 @@ impl Linear {
             )));
         }
         if out_features % 32 != 0 {
-            return Err(Error::Model(format!("linear layer: {out_features} outputs is not a multiple of 32")));
+            return Err(Error::Model(format!(
+                "linear layer: {out_features} outputs is not a multiple of 32"
+            )));
         }
-        Ok(Linear { w: PackedMatrix::from_weight(weight, out_features, in_features, isa), bias: AVec::from_slice(bias) })
+        Ok(Linear {
+            w: PackedMatrix::from_weight(weight, out_features, in_features, isa),
+            bias: AVec::from_slice(bias),
+        })
     }
 
     /// The weight (`[out][in]`) and bias, unpacked.
@@ -181,43 +194,58 @@ impl BertWeights {
     /// Read `config.json` and `model.safetensors` (f32; a `bert.` name prefix is accepted)
     /// from a Hugging Face / sentence-transformers directory, packing for `isa`.
     pub fn load(dir: &Path, isa: Isa) -> Result<BertWeights> {
-        let err = |what: &str, e: &dyn std::fmt::Display| Error::Model(format!("{what} in {}: {e}", dir.display()));
+        let err =
+            |what: &str, e: &dyn std::fmt::Display| Error::Model(format!("{what} in {}: {e}", dir.display()));
         let config: BertConfig = serde_json::from_str(
             &std::fs::read_to_string(dir.join("config.json")).map_err(|e| err("reading config.json", &e))?,
         )
         .map_err(|e| err("parsing config.json", &e))?;
         config.check_supported().map_err(|e| err("unsupported BERT variant", &e))?;
-        let bytes = std::fs::read(dir.join("model.safetensors")).map_err(|e| err("reading model.safetensors", &e))?;
+        let bytes =
+            std::fs::read(dir.join("model.safetensors")).map_err(|e| err("reading model.safetensors", &e))?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| err("parsing model.safetensors", &e))?;
         let prefix = if st.names().iter().any(|n| n.starts_with("bert.")) { "bert." } else { "" };
-        let get = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
+        let get = |name: &str, shape: &[usize]| -> Result<AVec> {
             let full = format!("{prefix}{name}");
             let t = st.tensor(&full).map_err(|e| err(&format!("tensor {full}"), &e))?;
             if t.shape() != shape {
-                return Err(err(&format!("tensor {full}"), &format!("shape {:?}, expected {shape:?}", t.shape())));
+                return Err(err(
+                    &format!("tensor {full}"),
+                    &format!("shape {:?}, expected {shape:?}", t.shape()),
+                ));
             }
             if t.dtype() != Dtype::F32 {
-                return Err(err(&format!("tensor {full}"), &format!("dtype {:?} (only F32 is supported)", t.dtype())));
+                return Err(err(
+                    &format!("tensor {full}"),
+                    &format!("dtype {:?} (only F32 is supported)", t.dtype()),
+                ));
             }
-            Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+            let mut v = AVec::zeros(shape.iter().product());
+            for (d, b) in v.iter_mut().zip(t.data().chunks_exact(4)) {
+                *d = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+            Ok(v)
         };
         let (h, i) = (config.hidden_size, config.intermediate_size);
         let norm = |name: &str| -> Result<Norm> {
             Ok(Norm {
-                gamma: AVec::from_slice(&get(&format!("{name}.weight"), &[h])?),
-                beta: AVec::from_slice(&get(&format!("{name}.bias"), &[h])?),
+                gamma: get(&format!("{name}.weight"), &[h])?,
+                beta: get(&format!("{name}.bias"), &[h])?,
             })
         };
         let linear = |name: &str, out: usize, inp: usize| -> Result<Linear> {
-            Linear::from_dense(&get(&format!("{name}.weight"), &[out, inp])?, &get(&format!("{name}.bias"), &[out])?, out, inp, isa)
+            Linear::from_dense(
+                &get(&format!("{name}.weight"), &[out, inp])?,
+                &get(&format!("{name}.bias"), &[out])?,
+                out,
+                inp,
+                isa,
+            )
         };
         let embeddings = Embeddings {
-            word: AVec::from_slice(&get("embeddings.word_embeddings.weight", &[config.vocab_size, h])?),
-            position: AVec::from_slice(&get(
-                "embeddings.position_embeddings.weight",
-                &[config.max_position_embeddings, h],
-            )?),
-            token_type: AVec::from_slice(&get("embeddings.token_type_embeddings.weight", &[config.type_vocab_size, h])?),
+            word: get("embeddings.word_embeddings.weight", &[config.vocab_size, h])?,
+            position: get("embeddings.position_embeddings.weight", &[config.max_position_embeddings, h])?,
+            token_type: get("embeddings.token_type_embeddings.weight", &[config.type_vocab_size, h])?,
             norm: norm("embeddings.LayerNorm")?,
         };
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
@@ -226,8 +254,8 @@ impl BertWeights {
             let mut qkv_w = Vec::with_capacity(3 * h * h);
             let mut qkv_b = Vec::with_capacity(3 * h);
             for part in ["query", "key", "value"] {
-                qkv_w.extend(get(&format!("{p}.attention.self.{part}.weight"), &[h, h])?);
-                qkv_b.extend(get(&format!("{p}.attention.self.{part}.bias"), &[h])?);
+                qkv_w.extend_from_slice(&get(&format!("{p}.attention.self.{part}.weight"), &[h, h])?);
+                qkv_b.extend_from_slice(&get(&format!("{p}.attention.self.{part}.bias"), &[h])?);
             }
             layers.push(Arc::new(LayerWeights {
                 qkv: Linear::from_dense(&qkv_w, &qkv_b, 3 * h, h, isa)?,
@@ -270,7 +298,9 @@ impl BertWeights {
         ];
         let packs = [&layer.qkv, &layer.attn_out, &layer.ffn_in, &layer.ffn_out].map(|l| l.w.isa());
         if shapes.iter().any(|(a, b, c, d)| (a, b) != (c, d)) || packs.iter().any(|p| *p != self.isa) {
-            return Err(Error::Model(format!("replacement layer {i} does not match the model's shapes or packing")));
+            return Err(Error::Model(format!(
+                "replacement layer {i} does not match the model's shapes or packing"
+            )));
         }
         let mut out = self.clone();
         out.layers[i] = Arc::new(layer);
@@ -280,7 +310,10 @@ impl BertWeights {
     /// Bytes of weights held (the shared parts counted once per set).
     pub fn bytes(&self) -> usize {
         let e = &self.embeddings;
-        e.word.bytes() + e.position.bytes() + e.token_type.bytes() + self.layers.iter().map(|l| l.bytes()).sum::<usize>()
+        e.word.bytes()
+            + e.position.bytes()
+            + e.token_type.bytes()
+            + self.layers.iter().map(|l| l.bytes()).sum::<usize>()
     }
 
     /// True when layer `i` of both sets is the same allocation (shared, not copied).
