@@ -58,7 +58,7 @@ impl BertConfig {
         if self.position_embedding_type.as_deref().is_some_and(|p| p != "absolute") {
             return Err(format!("position embeddings {:?}", self.position_embedding_type));
         }
-        if self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+        if self.num_attention_heads == 0 || !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err("hidden size not divisible by the number of heads".into());
         }
         for (what, n) in [
@@ -66,7 +66,7 @@ impl BertConfig {
             ("intermediate size", self.intermediate_size),
             ("head size", self.head_dim()),
         ] {
-            if n % 32 != 0 {
+            if !n.is_multiple_of(32) {
                 return Err(format!("{what} {n} is not a multiple of 32"));
             }
         }
@@ -97,7 +97,7 @@ impl Linear {
                 bias.len()
             )));
         }
-        if out_features % 32 != 0 {
+        if !out_features.is_multiple_of(32) {
             return Err(Error::Model(format!(
                 "linear layer: {out_features} outputs is not a multiple of 32"
             )));
@@ -119,7 +119,7 @@ impl Linear {
     pub fn add_to_rows(&self, first_row: usize, delta: &[f32]) -> Result<Linear> {
         let (mut w, b) = self.dense();
         let k = self.in_features();
-        if delta.len() % k != 0 || first_row * k + delta.len() > w.len() {
+        if !delta.len().is_multiple_of(k) || first_row * k + delta.len() > w.len() {
             return Err(Error::Model(format!(
                 "delta of {} values does not fit rows {first_row}.. of a {}x{k} weight",
                 delta.len(),
