@@ -5,24 +5,19 @@
 //!
 //! Needs the real weights (`scripts/fetch-model.sh`); fails, never skips, without them.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
+
+use common::{assert_matches_reference, cache_root, cos, reference, Reference};
 
 use memorable::models::bert::{Batch, BertEmbedder, Isa};
-use memorable::models::cache::{self, Manifest};
 use memorable::models::select::{self, CacheState, Catalog, Environment, Profile, Request, Role};
 use memorable::models::{BertOptions, CandleBertEmbedder};
 use memorable::{Embedder, Error};
 
 fn model_dir() -> PathBuf {
-    let dir = cache::cache_dir(None).expect("no model cache directory: set MEMORABLE_HOME or HOME");
-    let minilm = Manifest::builtin().get("minilm").unwrap().clone();
-    if let Err(reason) = cache::verify(&dir.join("minilm"), &minilm) {
-        panic!(
-            "all-MiniLM-L6-v2 is not usable in {}: {reason}. Run scripts/fetch-model.sh first.",
-            dir.display()
-        );
-    }
-    dir.join("minilm")
+    cache_root().join("minilm")
 }
 
 fn load(threads: usize, batch_size: usize) -> BertEmbedder {
@@ -32,30 +27,6 @@ fn load(threads: usize, batch_size: usize) -> BertEmbedder {
 fn native() -> &'static BertEmbedder {
     static E: std::sync::OnceLock<BertEmbedder> = std::sync::OnceLock::new();
     E.get_or_init(|| load(2, 8))
-}
-
-fn cos(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>()
-        / (a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt())
-}
-
-#[derive(serde::Deserialize)]
-struct Reference {
-    model: String,
-    max_seq_length: usize,
-    items: Vec<RefItem>,
-}
-
-#[derive(serde::Deserialize)]
-struct RefItem {
-    text: String,
-    token_count: usize,
-    embedding: Vec<f32>,
-}
-
-fn reference() -> Reference {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm-reference.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn texts(r: &Reference) -> Vec<&str> {
@@ -72,14 +43,7 @@ fn parity_with_sentence_transformers() {
     let texts = texts(&r);
     let counts = e.token_counts(&texts).unwrap();
     let vectors = e.embed(&texts).unwrap();
-    assert!(r.items.iter().any(|i| i.token_count == r.max_seq_length), "fixture has a truncated text");
-    for ((item, n), v) in r.items.iter().zip(&counts).zip(&vectors) {
-        assert_eq!(*n, item.token_count, "token count of {:?}", item.text);
-        let c = cos(v, &item.embedding);
-        assert!(c >= 0.9999, "cosine {c} for {:?}", item.text);
-        let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        assert!((norm - 1.0).abs() < 1e-4);
-    }
+    assert_matches_reference(&r, &counts, &vectors);
 }
 
 #[test]
