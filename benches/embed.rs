@@ -124,12 +124,23 @@ fn gemm_gflops() -> (f64, f64) {
     })
 }
 
-fn per_second(e: &dyn Embedder, texts: &[&str], batch: usize) -> f64 {
-    let t = Instant::now();
+/// CPU seconds this process has used (user + system), from /proc/self/stat.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    (ticks(11) + ticks(12)) / 100.0 // USER_HZ is 100 on Linux
+}
+
+/// Sentences per wall-clock second and per CPU second (the latter barely moves when other
+/// processes share the cores, so runs on a busy machine stay comparable).
+fn per_second(e: &dyn Embedder, texts: &[&str], batch: usize) -> (f64, f64) {
+    let (t, cpu) = (Instant::now(), cpu_seconds());
     for chunk in texts.chunks(batch) {
         e.embed(chunk).unwrap();
     }
-    texts.len() as f64 / t.elapsed().as_secs_f64()
+    let n = texts.len() as f64;
+    (n / t.elapsed().as_secs_f64(), n / (cpu_seconds() - cpu))
 }
 
 fn one_shot() {
@@ -157,6 +168,12 @@ fn one_shot() {
     let (gflops, candle_gflops) = gemm_gflops();
     let limit = gflops * 1e9 / (FLOP_PER_TOKEN * mean_tokens);
     let share = |x: f64| 100.0 * x / limit;
+    let line = |what: &str, (wall, cpu): (f64, f64)| {
+        println!(
+            "{what:<24}{wall:.1} sentences/s ({:.0}% of GEMM-bound limit); {cpu:.1} per CPU-second",
+            share(wall)
+        )
+    };
     println!(
         "== embed one-shot: all-MiniLM-L6-v2, {THREADS} threads, {} GoEmotions texts (candle: first {CANDLE_TEXTS}) ==",
         refs.len()
@@ -164,13 +181,17 @@ fn one_shot() {
     println!("mean tokens per text (with [CLS]/[SEP]): {mean_tokens:.1}");
     println!("kernels: {} (runtime dispatch)", Isa::detect().name());
     println!("cold model load (native): {:.0} ms", cold_load.as_secs_f64() * 1e3);
-    println!("native batch 32:        {b32:.1} sentences/s ({:.0}% of GEMM-bound limit)", share(b32));
-    println!("native batch 1:         {b1:.1} sentences/s ({:.0}% of GEMM-bound limit)", share(b1));
+    line("native batch 32:", b32);
+    line("native batch 1:", b1);
     println!("peak RSS, native (VmHWM): {rss:.0} MB");
-    println!("candle batch 32:        {c32:.1} sentences/s ({:.0}% of GEMM-bound limit)", share(c32));
-    println!("candle batch 1:         {c1:.1} sentences/s ({:.0}% of GEMM-bound limit)", share(c1));
+    line("candle batch 32:", c32);
+    line("candle batch 1:", c1);
     println!("f32 GEMM 640x384x1536:  native {gflops:.1} GFLOP/s, candle {candle_gflops:.1} GFLOP/s");
     println!("GEMM-bound limit (native GEMM): {limit:.1} sentences/s");
+    println!(
+        "load average at the end: {}",
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+    );
     println!(
         "cpu: avx512f={} avx2={} fma={}",
         std::arch::is_x86_feature_detected!("avx512f"),

@@ -155,7 +155,10 @@ impl Encoder {
         let threads = rayon::current_num_threads();
         let d = batch.dim;
         if batch.seqs.len() < 2 || threads < 2 {
-            self.run_group(weights, &mut batch.hidden, &batch.seqs, layers, threads);
+            // Twice as many column tasks as threads: if a thread is descheduled (a busy
+            // machine), the others take over its share instead of waiting for it.
+            let split = if threads < 2 { 1 } else { 2 * threads };
+            self.run_group(weights, &mut batch.hidden, &batch.seqs, layers, split);
             return;
         }
         // Whole sequences per task, balanced by tokens; a multiple of the pool's threads.
