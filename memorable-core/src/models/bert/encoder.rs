@@ -286,6 +286,7 @@ impl Encoder {
             a.scores.as_mut_ptr(),
             padded,
             Epilogue::None,
+            false,
         );
         ops::softmax_rows(self.isa, &mut a.scores, len, padded, len, 1.0 / (dh as f32).sqrt());
         let v = BMat {
@@ -306,6 +307,7 @@ impl Encoder {
             ctx.0.add(r.start * d + h * dh),
             d,
             Epilogue::None,
+            false,
         );
     }
 

@@ -172,11 +172,12 @@ pub(crate) struct BMat {
     pub panels: usize,
 }
 
-/// One micro-kernel call: `rows` (<= the kernel's MR) x panel width. A is packed k-major:
-/// row `i` of step `kk` at `a[kk * rows + i]`.
+/// One micro-kernel call: `rows` (<= the kernel's MR) x panel width. A is either packed
+/// k-major (row `i` of step `kk` at `a[kk * rows + i]`) or read in place (`a[i * lda + kk]`).
 struct Tile {
     k: usize,
     a: *const f32,
+    lda: usize,
     b: *const f32,
     ldb: usize,
     c: *mut f32,
@@ -191,6 +192,9 @@ struct Tile {
 
 /// `C[m x n] = A[m x k] B` + epilogue for the panels `[p0, p1)` of B (columns
 /// `p0 * nr ..`), on the calling thread.
+///
+/// `pack_a` copies blocks of A k-major first (worth it when B has many panels; small
+/// products read A in place).
 ///
 /// # Safety
 /// `a` has `m` rows of `b.k` readable values `lda` apart; `c` has `m` rows of writable
@@ -209,6 +213,7 @@ pub(crate) unsafe fn gemm_panels(
     c: *mut f32,
     ldc: usize,
     epi: Epilogue<'_>,
+    pack_a: bool,
 ) {
     let nr = panel_width(isa);
     let mr = match isa {
@@ -235,9 +240,9 @@ pub(crate) unsafe fn gemm_panels(
                 let last = k0 + kc >= k;
                 // A's block, packed once and reused for every panel: micro-block at row i
                 // (i a multiple of mr) holds its rows k-major at offset i * kc.
-                apack.resize_scratch(mc * kc);
+                apack.resize_scratch(if pack_a { mc * kc } else { 0 });
                 let mut i = 0;
-                while i < mc {
+                while pack_a && i < mc {
                     let rows = mr.min(mc - i);
                     let dst = &mut apack[i * kc..(i + rows) * kc];
                     for r in 0..rows {
@@ -258,7 +263,8 @@ pub(crate) unsafe fn gemm_panels(
                         for p in pc..pc_end {
                             let t = Tile {
                                 k: kc,
-                                a: apack.as_ptr().add(i * kc),
+                                a: if pack_a { apack.as_ptr().add(i * kc) } else { a.add(row * lda + k0) },
+                                lda,
                                 b: b.ptr.add(p * b.panel_stride + k0 * b.ldb),
                                 ldb: b.ldb,
                                 c: c.add(row * ldc + p * nr),
@@ -277,7 +283,7 @@ pub(crate) unsafe fn gemm_panels(
                                 ldr,
                                 gelu: last && gelu,
                             };
-                            kernel(isa, rows, &t);
+                            kernel(isa, rows, pack_a, &t);
                         }
                         i += rows;
                     }
@@ -299,10 +305,13 @@ thread_local! {
 }
 
 /// Dispatch on instruction set and row count (the tail rows get their own kernels).
-unsafe fn kernel(isa: Isa, rows: usize, t: &Tile) {
+unsafe fn kernel(isa: Isa, rows: usize, packed: bool, t: &Tile) {
     macro_rules! by_rows {
         ($f:ident; $($r:literal)*) => {
-            match rows { $($r => $f::<$r>(t),)* _ => unreachable!("rows {rows}") }
+            match (rows, packed) {
+                $(($r, true) => $f::<$r, true>(t), ($r, false) => $f::<$r, false>(t),)*
+                _ => unreachable!("rows {rows}"),
+            }
         };
     }
     match isa {
@@ -336,7 +345,7 @@ unsafe fn finish_row<const NR: usize>(t: &Tile, c: *mut f32, i: usize) {
 }
 
 /// Portable kernel: MR x 16, one `mul_add` chain per element (NEON `fmla` on aarch64).
-unsafe fn kportable<const MR: usize>(t: &Tile) {
+unsafe fn kportable<const MR: usize, const PACKED: bool>(t: &Tile) {
     const NR: usize = 16;
     let mut acc = [[0f32; NR]; MR];
     if t.accumulate {
@@ -347,7 +356,7 @@ unsafe fn kportable<const MR: usize>(t: &Tile) {
     for kk in 0..t.k {
         let b = std::slice::from_raw_parts(t.b.add(kk * t.ldb), NR);
         for (i, row) in acc.iter_mut().enumerate() {
-            let a = *t.a.add(kk * MR + i);
+            let a = if PACKED { *t.a.add(kk * MR + i) } else { *t.a.add(i * t.lda + kk) };
             for (v, bv) in row.iter_mut().zip(b) {
                 *v = a.mul_add(*bv, *v);
             }
@@ -369,7 +378,7 @@ const PREFETCH: usize = 12;
 /// AVX-512 kernel: MR x 32 (two zmm per row, up to 24 accumulators), A broadcast from memory.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-unsafe fn k512<const MR: usize>(t: &Tile) {
+unsafe fn k512<const MR: usize, const PACKED: bool>(t: &Tile) {
     let mut c0 = [_mm512_setzero_ps(); MR];
     let mut c1 = [_mm512_setzero_ps(); MR];
     if t.accumulate {
@@ -387,11 +396,11 @@ unsafe fn k512<const MR: usize>(t: &Tile) {
         let b0 = _mm512_loadu_ps(b);
         let b1 = _mm512_loadu_ps(b.add(16));
         for i in 0..MR {
-            let av = _mm512_set1_ps(*a.add(i));
+            let av = _mm512_set1_ps(if PACKED { *a.add(i) } else { *a.add(i * t.lda) });
             c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
             c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
         }
-        a = a.add(MR);
+        a = a.add(if PACKED { MR } else { 1 });
         b = b.add(t.ldb);
     }
     for i in 0..MR {
@@ -405,7 +414,7 @@ unsafe fn k512<const MR: usize>(t: &Tile) {
 /// AVX2+FMA kernel: MR x 16 (two ymm per row, up to 12 accumulators).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn k256<const MR: usize>(t: &Tile) {
+unsafe fn k256<const MR: usize, const PACKED: bool>(t: &Tile) {
     let mut c0 = [_mm256_setzero_ps(); MR];
     let mut c1 = [_mm256_setzero_ps(); MR];
     if t.accumulate {
@@ -420,11 +429,11 @@ unsafe fn k256<const MR: usize>(t: &Tile) {
         let b0 = _mm256_loadu_ps(b);
         let b1 = _mm256_loadu_ps(b.add(8));
         for i in 0..MR {
-            let av = _mm256_broadcast_ss(&*a.add(i));
+            let av = _mm256_broadcast_ss(&*if PACKED { a.add(i) } else { a.add(i * t.lda) });
             c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);
             c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);
         }
-        a = a.add(MR);
+        a = a.add(if PACKED { MR } else { 1 });
         b = b.add(t.ldb);
     }
     for i in 0..MR {
@@ -464,7 +473,7 @@ pub fn linear(x: &[f32], m: usize, w: &PackedMatrix, out: &mut [f32], epi: Epilo
     let run = move |p0: usize, p1: usize| {
         let (c, xs, b) = (c, xs, b);
         // SAFETY: bounds asserted above; tasks write disjoint column ranges of `out`.
-        unsafe { gemm_panels(w.isa, m, xs.0, k, b.0, p0, p1, c.0, n, epi) }
+        unsafe { gemm_panels(w.isa, m, xs.0, k, b.0, p0, p1, c.0, n, epi, true) }
     };
     let panels = b.0.panels;
     let split = split.clamp(1, panels);
@@ -512,6 +521,14 @@ mod tests {
         for isa in Isa::available() {
             let p = PackedMatrix::from_weight(&w, n, k, isa);
             assert_eq!(p.to_weight(), w);
+            // A read in place instead of packed (as attention does).
+            let mut y = vec![0f32; m * n];
+            let b = p.as_b();
+            // SAFETY: x is m x k, y is m x n, b is p's own layout for this CPU's isa.
+            unsafe {
+                gemm_panels(isa, m, x.as_ptr(), k, b, 0, b.panels, y.as_mut_ptr(), n, Epilogue::None, false)
+            };
+            assert_eq!(y, want, "{isa:?} unpacked A");
             for split in [1, 3] {
                 let mut y = vec![0f32; m * n];
                 linear(&x, m, &p, &mut y, Epilogue::None, split);
