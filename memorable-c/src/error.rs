@@ -40,8 +40,12 @@ pub const MEMORABLE_ERROR_LOCKED: u32 = 21;
 pub const MEMORABLE_ERROR_NOT_WRITABLE: u32 = 22;
 /// The store was written by a newer MemoRable.
 pub const MEMORABLE_ERROR_NEWER_VERSION: u32 = 23;
-/// On-disk data failed an integrity check.
+/// On-disk data failed an integrity check (also: a damaged backup).
 pub const MEMORABLE_ERROR_CORRUPT: u32 = 24;
+/// A backup or restore target already exists (nothing is ever overwritten).
+pub const MEMORABLE_ERROR_DESTINATION_EXISTS: u32 = 25;
+/// A schema migration failed and was rolled back (the store is unchanged).
+pub const MEMORABLE_ERROR_MIGRATION_FAILED: u32 = 26;
 /// The embedding model failed or is missing.
 pub const MEMORABLE_ERROR_MODEL: u32 = 30;
 /// The store's vectors were made by a different embedding model.
@@ -183,6 +187,16 @@ mod tests {
             (MEMORABLE_ERROR_NOT_WRITABLE, "MEMORABLE_ERROR_NOT_WRITABLE", ErrorCode::NotWritable),
             (MEMORABLE_ERROR_NEWER_VERSION, "MEMORABLE_ERROR_NEWER_VERSION", ErrorCode::NewerVersion),
             (MEMORABLE_ERROR_CORRUPT, "MEMORABLE_ERROR_CORRUPT", ErrorCode::Corrupt),
+            (
+                MEMORABLE_ERROR_DESTINATION_EXISTS,
+                "MEMORABLE_ERROR_DESTINATION_EXISTS",
+                ErrorCode::DestinationExists,
+            ),
+            (
+                MEMORABLE_ERROR_MIGRATION_FAILED,
+                "MEMORABLE_ERROR_MIGRATION_FAILED",
+                ErrorCode::MigrationFailed,
+            ),
             (MEMORABLE_ERROR_MODEL, "MEMORABLE_ERROR_MODEL", ErrorCode::Model),
             (MEMORABLE_ERROR_MODEL_MISMATCH, "MEMORABLE_ERROR_MODEL_MISMATCH", ErrorCode::ModelMismatch),
             (MEMORABLE_ERROR_CLOSED, "MEMORABLE_ERROR_CLOSED", ErrorCode::Closed),

@@ -21,6 +21,8 @@ from memorable._memorable import (
     Recalled,
     ScoreBreakdown,
     __version__,
+    restore,
+    verify,
 )
 
 __all__ = [
@@ -34,5 +36,7 @@ __all__ = [
     "NotFoundError",
     "StorageError",
     "ModelError",
+    "verify",
+    "restore",
     "__version__",
 ]
