@@ -96,6 +96,11 @@ fn edge_cases_and_errors() {
     assert!(e.embed(&[]).unwrap().is_empty());
     assert!(matches!(e.embed(&[""]), Err(Error::EmptyText)));
     assert!(matches!(e.embed(&["fine", "  "]), Err(Error::EmptyText)));
+    let mut batch = Batch::default();
+    let enc = e.encoder();
+    assert!(enc.embed_tokens(&[&[101, 102], &[]], &mut batch).is_err(), "empty token sequence");
+    assert!(enc.embed_tokens(&[&[101, 999_999, 102]], &mut batch).is_err(), "id outside the vocabulary");
+    assert!(enc.embed_tokens(&[&vec![101; 513]], &mut batch).is_err(), "more tokens than positions");
     // The embedder still works after an error (its scratch buffers went back to the pool).
     assert_eq!(e.embed(&["a"]).unwrap().len(), 1);
     let err = BertEmbedder::load(

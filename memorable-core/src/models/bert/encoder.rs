@@ -106,6 +106,9 @@ impl Encoder {
         batch.seqs.clear();
         let mut row = 0;
         for seq in ids {
+            if seq.is_empty() {
+                return Err(Error::Model("an empty token sequence has no embedding".into()));
+            }
             if seq.len() > cfg.max_position_embeddings {
                 return Err(Error::Model(format!(
                     "{} tokens exceed the model's {} positions",
