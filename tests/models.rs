@@ -5,29 +5,19 @@
 //! These tests need the real weights: run `scripts/fetch-model.sh` first. A test that cannot
 //! find them fails (it never skips), so CI cannot pass without exercising the model.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use memorable::models::cache::{self, Manifest};
+use common::{assert_matches_reference, cache_root, cos, reference};
+
+use memorable::models::cache::Manifest;
 use memorable::models::select::{
     self, CacheState, CacheStatus, Catalog, DeviceKind, Environment, Outcome, Profile, Request, Role,
 };
 use memorable::models::{BertOptions, CandleBertEmbedder};
 use memorable::{Config, Embedder, Error, Memorable, NewMemory, Recall};
-
-/// The verified MiniLM folder in the model cache, or a failure telling how to get it.
-fn cache_root() -> PathBuf {
-    let dir = cache::cache_dir(None).expect("no model cache directory: set MEMORABLE_HOME or HOME");
-    let minilm = Manifest::builtin().get("minilm").unwrap().clone();
-    if let Err(reason) = cache::verify(&dir.join("minilm"), &minilm) {
-        panic!(
-            "all-MiniLM-L6-v2 is not usable in the model cache {}: {reason}.\n\
-             Run scripts/fetch-model.sh (or `memorable models fetch minilm`) before these tests.",
-            dir.display()
-        );
-    }
-    dir
-}
 
 fn minilm() -> &'static CandleBertEmbedder {
     static E: std::sync::OnceLock<CandleBertEmbedder> = std::sync::OnceLock::new();
@@ -40,30 +30,6 @@ fn minilm() -> &'static CandleBertEmbedder {
     })
 }
 
-fn cos(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>()
-        / (a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt())
-}
-
-#[derive(serde::Deserialize)]
-struct Reference {
-    model: String,
-    max_seq_length: usize,
-    items: Vec<RefItem>,
-}
-
-#[derive(serde::Deserialize)]
-struct RefItem {
-    text: String,
-    token_count: usize,
-    embedding: Vec<f32>,
-}
-
-fn reference() -> Reference {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm-reference.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 #[test]
 fn parity_with_sentence_transformers() {
     let r = reference();
@@ -74,14 +40,7 @@ fn parity_with_sentence_transformers() {
     let texts: Vec<&str> = r.items.iter().map(|i| i.text.as_str()).collect();
     let counts = e.token_counts(&texts).unwrap();
     let vectors = e.embed(&texts).unwrap();
-    assert!(r.items.iter().any(|i| i.token_count == r.max_seq_length), "fixture has a truncated text");
-    for ((item, n), v) in r.items.iter().zip(&counts).zip(&vectors) {
-        assert_eq!(*n, item.token_count, "token count of {:?}", item.text);
-        let c = cos(v, &item.embedding);
-        assert!(c >= 0.9999, "cosine {c} for {:?}", item.text);
-        let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        assert!((norm - 1.0).abs() < 1e-4);
-    }
+    assert_matches_reference(&r, &counts, &vectors);
 }
 
 #[test]
@@ -152,7 +111,14 @@ fn selection_picks_minilm_and_is_deterministic() {
     let a = select::plan(&catalog, &e, &cache, &auto()).unwrap();
     let b = select::plan(&catalog, &e, &cache, &auto()).unwrap();
     assert_eq!(a, b);
-    assert_eq!(a.chain, vec![("minilm".into(), DeviceKind::Cpu), ("hashing".into(), DeviceKind::Cpu)]);
+    assert_eq!(
+        a.chain,
+        vec![
+            ("minilm".into(), DeviceKind::Cpu),
+            ("minilm-candle".into(), DeviceKind::Cpu),
+            ("hashing".into(), DeviceKind::Cpu)
+        ]
+    );
     assert_eq!(a.limits.threads, 2);
     assert_eq!(a.limits.batch_size, 32);
 

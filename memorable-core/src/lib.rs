@@ -57,7 +57,7 @@ pub use memory::{
 };
 pub use metrics::MetricsSnapshot;
 #[cfg(feature = "candle")]
-pub use models::CandleBertEmbedder;
+pub use models::{BertEmbedder, CandleBertEmbedder};
 pub use models::{Embedder, EmotionClassifier, HashingEmbedder, Profile, SelectionReport};
 pub use retrieval::{
     Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, TimeWindow, WindowConfig,

@@ -101,3 +101,58 @@ pub fn hashing_config() -> memorable::Config {
 pub fn open_hashing(dir: &std::path::Path) -> Memorable {
     Memorable::builder(dir).config(hashing_config()).open().unwrap()
 }
+
+/// The verified MiniLM cache root (the folder holding `minilm/`), or a failure telling how
+/// to get it: model tests fail, never skip, without the weights.
+pub fn cache_root() -> std::path::PathBuf {
+    use memorable::models::cache::{self, Manifest};
+    let dir = cache::cache_dir(None).expect("no model cache directory: set MEMORABLE_HOME or HOME");
+    let minilm = Manifest::builtin().get("minilm").unwrap().clone();
+    if let Err(reason) = cache::verify(&dir.join("minilm"), &minilm) {
+        panic!(
+            "all-MiniLM-L6-v2 is not usable in the model cache {}: {reason}.\n\
+             Run scripts/fetch-model.sh (or `memorable models fetch minilm`) before these tests.",
+            dir.display()
+        );
+    }
+    dir
+}
+
+pub fn cos(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>()
+        / (a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt())
+}
+
+/// tests/fixtures/minilm-reference.json: texts embedded by sentence-transformers.
+#[derive(serde::Deserialize)]
+pub struct Reference {
+    pub model: String,
+    pub max_seq_length: usize,
+    pub items: Vec<RefItem>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct RefItem {
+    pub text: String,
+    pub token_count: usize,
+    pub embedding: Vec<f32>,
+}
+
+pub fn reference() -> Reference {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm-reference.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Token counts and vectors of the reference texts match sentence-transformers' (cosine >=
+/// 0.9999, unit norm).
+pub fn assert_matches_reference(r: &Reference, counts: &[usize], vectors: &[Vec<f32>]) {
+    assert_eq!(vectors.len(), r.items.len());
+    assert!(r.items.iter().any(|i| i.token_count == r.max_seq_length), "fixture has a truncated text");
+    for ((item, n), v) in r.items.iter().zip(counts).zip(vectors) {
+        assert_eq!(*n, item.token_count, "token count of {:?}", item.text);
+        let c = cos(v, &item.embedding);
+        assert!(c >= 0.9999, "cosine {c} for {:?}", item.text);
+        let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4);
+    }
+}

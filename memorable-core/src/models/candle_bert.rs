@@ -12,43 +12,20 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config as BertConfig};
-use tokenizers::{PaddingParams, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
+pub use super::bert::BertOptions;
 use super::hashing::normalize;
+use super::st_dir::{model_err, StTokenizer};
 use super::{DeviceKind, Embedder};
 use crate::error::{Error, Result};
-
-/// How to load and run a [`CandleBertEmbedder`].
-#[derive(Debug, Clone)]
-pub struct BertOptions {
-    /// Stored beside every vector; must name the weights exactly.
-    pub model_id: String,
-    /// Threads of the embedder's rayon pool (CPU matmuls run on it).
-    pub threads: usize,
-    /// Texts per forward pass.
-    pub batch_size: usize,
-    pub device: DeviceKind,
-}
-
-impl Default for BertOptions {
-    fn default() -> Self {
-        BertOptions {
-            model_id: "sentence-transformers/all-MiniLM-L6-v2".into(),
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            batch_size: 32,
-            device: DeviceKind::Cpu,
-        }
-    }
-}
 
 /// A BERT sentence embedder (mean pooling, normalized), e.g. all-MiniLM-L6-v2.
 pub struct CandleBertEmbedder {
     model: BertModel,
-    tokenizer: Tokenizer,
+    tokenizer: StTokenizer,
     device: Device,
     pool: rayon::ThreadPool,
     dim: usize,
-    max_seq_length: usize,
     batch_size: usize,
     model_id: String,
     dir: PathBuf,
@@ -60,14 +37,10 @@ impl std::fmt::Debug for CandleBertEmbedder {
             .field("model_id", &self.model_id)
             .field("dir", &self.dir)
             .field("dim", &self.dim)
-            .field("max_seq_length", &self.max_seq_length)
+            .field("max_seq_length", &self.tokenizer.max_seq_length())
             .field("device", &self.device)
             .finish()
     }
-}
-
-fn model_err(dir: &Path, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Model(format!("{what} in {}: {e}", dir.display()))
 }
 
 impl CandleBertEmbedder {
@@ -80,30 +53,7 @@ impl CandleBertEmbedder {
         };
         let config: BertConfig = serde_json::from_str(&read("config.json")?)
             .map_err(|e| model_err(dir, "parsing config.json", e))?;
-        // sentence-transformers' own limit (256 for MiniLM) is below BERT's position table.
-        let max_seq_length = match read("sentence_bert_config.json") {
-            Ok(s) => serde_json::from_str::<serde_json::Value>(&s)
-                .map_err(|e| model_err(dir, "parsing sentence_bert_config.json", e))?
-                .get("max_seq_length")
-                .and_then(|v| v.as_u64())
-                .map_or(config.max_position_embeddings, |n| n as usize),
-            Err(_) => config.max_position_embeddings,
-        }
-        .min(config.max_position_embeddings);
-
-        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
-            .map_err(|e| model_err(dir, "loading tokenizer.json", e))?;
-        // The shipped tokenizer pads and truncates to a fixed 128; we truncate at the
-        // model's limit and pad per batch ourselves.
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: max_seq_length,
-                strategy: TruncationStrategy::LongestFirst,
-                stride: 0,
-                direction: TruncationDirection::Right,
-            }))
-            .map_err(|e| model_err(dir, "configuring truncation", e))?;
-        tokenizer.with_padding(None::<PaddingParams>);
+        let tokenizer = StTokenizer::load(dir, config.max_position_embeddings)?;
 
         let device = make_device(opts.device)?;
         let weights = dir.join("model.safetensors");
@@ -123,7 +73,6 @@ impl CandleBertEmbedder {
             device,
             pool,
             dim: config.hidden_size,
-            max_seq_length,
             batch_size: opts.batch_size.max(1),
             model_id: opts.model_id,
             dir: dir.to_path_buf(),
@@ -132,7 +81,7 @@ impl CandleBertEmbedder {
 
     /// Longest input in tokens (special tokens included); longer texts are truncated.
     pub fn max_seq_length(&self) -> usize {
-        self.max_seq_length
+        self.tokenizer.max_seq_length()
     }
 
     /// The device the model runs on.
@@ -148,19 +97,7 @@ impl CandleBertEmbedder {
 
     /// Token ids of each text after truncation (special tokens included).
     pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
-        texts
-            .iter()
-            .map(|t| {
-                if t.trim().is_empty() {
-                    return Err(Error::EmptyText);
-                }
-                let enc = self
-                    .tokenizer
-                    .encode_fast(*t, true)
-                    .map_err(|e| Error::Model(format!("tokenizing: {e}")))?;
-                Ok(enc.get_ids().to_vec())
-            })
-            .collect()
+        texts.iter().map(|t| self.tokenizer.encode(t)).collect()
     }
 
     /// Number of tokens the model sees for each text (at most [`Self::max_seq_length`]).

@@ -1,17 +1,25 @@
-//! Model backends. [`Embedder`] turns text into unit vectors; [`CandleBertEmbedder`] runs a
-//! sentence-transformers BERT (all-MiniLM-L6-v2 by default) with candle; [`HashingEmbedder`]
-//! is the dependency-free fallback used when no model weights are present. [`cache`] holds
-//! the model cache and its manifest, [`select`] picks a model for the machine.
+//! Model backends. [`Embedder`] turns text into unit vectors; [`BertEmbedder`] runs a
+//! sentence-transformers BERT (all-MiniLM-L6-v2 by default) on the CPU with a hand-written
+//! forward ([`bert`]), [`CandleBertEmbedder`] runs the same model with candle (GPUs, and the
+//! reference); [`HashingEmbedder`] is the dependency-free fallback used when no model
+//! weights are present. [`cache`] holds the model cache and its manifest, [`select`] picks
+//! a model for the machine.
 
+#[cfg(feature = "candle")]
+pub mod bert;
 pub mod cache;
 #[cfg(feature = "candle")]
 pub mod candle_bert;
 pub mod emotion;
 mod hashing;
 pub mod select;
+#[cfg(feature = "candle")]
+mod st_dir;
 
 #[cfg(feature = "candle")]
-pub use candle_bert::{BertOptions, CandleBertEmbedder};
+pub use bert::{BertEmbedder, BertOptions};
+#[cfg(feature = "candle")]
+pub use candle_bert::CandleBertEmbedder;
 pub use emotion::EmotionClassifier;
 pub use hashing::HashingEmbedder;
 pub use select::{Profile, SelectionReport};

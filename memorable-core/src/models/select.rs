@@ -17,6 +17,8 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "candle")]
+use super::bert::{self, BertEmbedder};
 use super::cache::{self, Manifest};
 #[cfg(feature = "candle")]
 use super::candle_bert::{BertOptions, CandleBertEmbedder};
@@ -67,6 +69,9 @@ pub enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Backend {
+    /// A sentence-transformers BERT directory: the native forward ([`super::bert`]) on the
+    /// CPU, candle on GPUs (and on x86-64 CPUs without AVX2+FMA).
+    Bert,
     /// A sentence-transformers BERT directory run by candle.
     CandleBert,
     /// The built-in hashing embedder (no files).
@@ -80,6 +85,10 @@ pub struct CatalogEntry {
     pub role: Role,
     pub model_id: String,
     pub backend: Backend,
+    /// Folder in the model cache (and name in models/manifest.json) holding the files;
+    /// entries running the same weights with different backends share it. Empty for
+    /// built-ins.
+    pub files: String,
     pub dim: usize,
     /// Download size in MB (0 for built-ins).
     pub size_mb: u64,
@@ -98,24 +107,34 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The models this build knows: the manifest's plus the hashing fallback.
+    /// The models this build knows: the manifest's plus the hashing fallback. Each BERT
+    /// model is listed twice: `NAME` (native forward on CPU, candle on GPU) and
+    /// `NAME-candle` (always candle; the reference, and the fallback if the native forward
+    /// cannot load the model). Both make the same vectors (same `model_id`).
     pub fn builtin(hashing_dim: usize) -> Catalog {
         let mut entries: Vec<CatalogEntry> = Manifest::builtin()
             .models
             .iter()
             .filter(|m| m.role == "embedding" && m.backend == "candle-bert")
-            .map(|m| CatalogEntry {
-                name: m.name.clone(),
-                role: Role::Embedding,
-                model_id: m.model_id.clone(),
-                backend: Backend::CandleBert,
-                dim: m.dim,
-                size_mb: m.files.iter().map(|f| f.size).sum::<u64>().div_ceil(1 << 20),
-                // Weights + tokenizer + activations of a 32 x 256-token batch.
-                memory_mb: 300,
-                devices: vec![DeviceKind::Cpu, DeviceKind::Cuda, DeviceKind::Metal],
-                profiles: vec![Profile::Local, Profile::Server],
-                quality: 100,
+            .flat_map(|m| {
+                let entry = |name: String, backend: Backend, quality: u32| CatalogEntry {
+                    name,
+                    role: Role::Embedding,
+                    model_id: m.model_id.clone(),
+                    backend,
+                    files: m.name.clone(),
+                    dim: m.dim,
+                    size_mb: m.files.iter().map(|f| f.size).sum::<u64>().div_ceil(1 << 20),
+                    // Weights + tokenizer + activations of a 32 x 256-token batch.
+                    memory_mb: 300,
+                    devices: vec![DeviceKind::Cpu, DeviceKind::Cuda, DeviceKind::Metal],
+                    profiles: vec![Profile::Local, Profile::Server],
+                    quality,
+                };
+                [
+                    entry(m.name.clone(), Backend::Bert, 100),
+                    entry(format!("{}-candle", m.name), Backend::CandleBert, 90),
+                ]
             })
             .collect();
         entries.push(hashing_entry(hashing_dim));
@@ -144,6 +163,7 @@ fn hashing_entry(dim: usize) -> CatalogEntry {
         role: Role::Embedding,
         model_id: HashingEmbedder::new(dim).model_id().to_owned(),
         backend: Backend::Hashing,
+        files: String::new(),
         dim,
         size_mb: 0,
         memory_mb: 1,
@@ -253,13 +273,13 @@ impl CacheState {
             .entries
             .iter()
             .map(|e| {
-                let status = match (e.backend, dir, manifest.get(&e.name)) {
+                let status = match (e.backend, dir, manifest.get(&e.files)) {
                     (Backend::Hashing, _, _) => CacheStatus::Builtin,
                     (_, None, _) => {
                         CacheStatus::Missing("no model cache directory (set MEMORABLE_HOME)".into())
                     }
                     (_, _, None) => CacheStatus::Missing("not in models/manifest.json".into()),
-                    (_, Some(dir), Some(m)) => match cache::verify(&dir.join(&e.name), m) {
+                    (_, Some(dir), Some(m)) => match cache::verify(&dir.join(&e.files), m) {
                         Ok(()) => CacheStatus::Ready,
                         Err(r) if r.starts_with("not in the model cache") => CacheStatus::Missing(r),
                         Err(r) => CacheStatus::Corrupt(r),
@@ -365,12 +385,12 @@ pub fn plan(catalog: &Catalog, env: &Environment, cache: &CacheState, req: &Requ
         }
     };
     let runnable = |e: &CatalogEntry| -> std::result::Result<(), String> {
-        if e.backend == Backend::CandleBert && !env.candle {
+        if e.backend != Backend::Hashing && !env.candle {
             return Err("this build has no candle support (the `candle` feature is off)".into());
         }
         let status = cache.status(&e.name);
         if !status.usable() {
-            return Err(format!("{}; {}", status.reason(), fetch_hint(&e.name)));
+            return Err(format!("{}; {}", status.reason(), fetch_hint(&e.files)));
         }
         Ok(())
     };
@@ -434,7 +454,22 @@ pub fn plan(catalog: &Catalog, env: &Environment, cache: &CacheState, req: &Requ
                 better.name, e.name, better.name
             ));
         }
-        vec![(e.name.clone(), device_for(e))]
+        let mut chain = vec![(e.name.clone(), device_for(e))];
+        // The same weights through another backend make the same vectors: a fallback.
+        for other in catalog.ranked(req.role) {
+            if other.model_id == e.model_id && other.name != e.name && runnable(other).is_ok() {
+                decisions.push(Decision {
+                    model: other.name.clone(),
+                    outcome: Outcome::Candidate,
+                    reason: format!(
+                        "same model as {} through another backend; used if it fails to load",
+                        e.name
+                    ),
+                });
+                chain.push((other.name.clone(), device_for(other)));
+            }
+        }
+        chain
     } else {
         let mut chain = Vec::new();
         for e in catalog.ranked(req.role) {
@@ -538,7 +573,7 @@ impl SelectionReport {
         }
         for d in &self.decisions {
             s.push_str(&format!(
-                "  {:<10} {:<9} {}\n",
+                "  {:<14} {:<9} {}\n",
                 d.model,
                 format!("{:?}", d.outcome).to_lowercase(),
                 d.reason
@@ -548,6 +583,18 @@ impl SelectionReport {
             s.push_str(&format!("  note: {n}\n"));
         }
         s
+    }
+}
+
+/// The engine that runs a catalog model on `device` (for the selection report).
+pub fn engine(entry: &CatalogEntry, device: DeviceKind) -> String {
+    match entry.backend {
+        Backend::Hashing => "built-in hashing embedder".into(),
+        #[cfg(feature = "candle")]
+        Backend::Bert if device == DeviceKind::Cpu && bert::native_supported() => {
+            format!("native BERT forward ({} kernels)", bert::Isa::detect().name())
+        }
+        Backend::Bert | Backend::CandleBert => "candle".into(),
     }
 }
 
@@ -561,18 +608,21 @@ pub fn load_embedder(
     match entry.backend {
         Backend::Hashing => Ok(Arc::new(HashingEmbedder::new(entry.dim))),
         #[cfg(feature = "candle")]
-        Backend::CandleBert => {
+        Backend::Bert | Backend::CandleBert => {
             let dir =
-                model_dir.ok_or_else(|| Error::Model("no model cache directory".into()))?.join(&entry.name);
-            let e = CandleBertEmbedder::load(
-                &dir,
-                BertOptions {
-                    model_id: entry.model_id.clone(),
-                    threads: limits.threads,
-                    batch_size: limits.batch_size,
-                    device,
-                },
-            )?;
+                model_dir.ok_or_else(|| Error::Model("no model cache directory".into()))?.join(&entry.files);
+            let opts = BertOptions {
+                model_id: entry.model_id.clone(),
+                threads: limits.threads,
+                batch_size: limits.batch_size,
+                device,
+            };
+            let e: Arc<dyn Embedder> =
+                if entry.backend == Backend::Bert && device == DeviceKind::Cpu && bert::native_supported() {
+                    Arc::new(BertEmbedder::load(&dir, opts)?)
+                } else {
+                    Arc::new(CandleBertEmbedder::load(&dir, opts)?)
+                };
             if e.dim() != entry.dim {
                 return Err(Error::Model(format!(
                     "{} makes {}-dimensional vectors, the catalog says {}",
@@ -581,10 +631,10 @@ pub fn load_embedder(
                     entry.dim
                 )));
             }
-            Ok(Arc::new(e))
+            Ok(e)
         }
         #[cfg(not(feature = "candle"))]
-        Backend::CandleBert => {
+        Backend::Bert | Backend::CandleBert => {
             let _ = (model_dir, device, limits);
             Err(Error::Model("this build has no candle support".into()))
         }
@@ -629,6 +679,7 @@ pub fn resolve_with(
             Ok((embedder, load_ms, warm_up_ms)) => {
                 if let Some(d) = slot {
                     d.outcome = Outcome::Chosen;
+                    d.reason = format!("{}; runs on the {}", d.reason, engine(entry, *device));
                 }
                 let fallback = embedder.is_fallback();
                 let skipped: Vec<String> = decisions

@@ -68,7 +68,7 @@ pub(crate) fn models_list(as_json: bool) -> Result<()> {
         dir.as_deref().map_or("(unknown: set MEMORABLE_HOME)".into(), |d| d.display().to_string())
     );
     println!(
-        "{:<10} {:<10} {:<40} {:>5} {:>8} {:>8}  cache",
+        "{:<14} {:<10} {:<40} {:>5} {:>8} {:>8}  cache",
         "name", "role", "model id", "dim", "size MB", "mem MB"
     );
     for e in &catalog.entries {
@@ -79,7 +79,7 @@ pub(crate) fn models_list(as_json: bool) -> Result<()> {
             select::CacheStatus::Corrupt(r) => format!("CORRUPT ({r})"),
         };
         println!(
-            "{:<10} {:<10} {:<40} {:>5} {:>8} {:>8}  {status}",
+            "{:<14} {:<10} {:<40} {:>5} {:>8} {:>8}  {status}",
             e.name,
             format!("{:?}", e.role).to_lowercase(),
             e.model_id,
