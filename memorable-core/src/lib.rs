@@ -26,6 +26,7 @@
 pub mod config;
 pub mod error;
 mod handle;
+pub mod hume;
 pub mod index;
 pub mod memory;
 pub mod models;
