@@ -12,6 +12,7 @@ from memorable._errors import (
     MemorableError,
     ModelError,
     NotFoundError,
+    RemoteError,
     StorageError,
 )
 from memorable._memorable import (
@@ -34,5 +35,6 @@ __all__ = [
     "NotFoundError",
     "StorageError",
     "ModelError",
+    "RemoteError",
     "__version__",
 ]
