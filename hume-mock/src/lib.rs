@@ -102,6 +102,12 @@ pub enum Fault {
     IdleTimeout { attempt: usize, after_frames: u64 },
     /// Audio: `error` `internal_error` (not retryable), `session.closed` `error`, close 1008.
     InternalError { attempt: usize, after_frames: u64 },
+    /// Stop reading (and so answering pings) without closing: a stalled connection that only
+    /// the client's keep-alive notices.
+    Stall { attempt: usize, after_frames: u64 },
+    /// Answer `session.update` with `config_invalid` (not retryable), then close 1008, as a
+    /// server that refuses the config does.
+    RejectUpdate { attempt: usize },
 }
 
 /// What the mock saw of one realtime session (for tests to assert on).

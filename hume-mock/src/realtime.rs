@@ -400,8 +400,9 @@ impl Session {
             | Fault::Close { attempt: a, after_frames: n, .. }
             | Fault::ServerShutdown { attempt: a, after_frames: n }
             | Fault::IdleTimeout { attempt: a, after_frames: n }
-            | Fault::InternalError { attempt: a, after_frames: n } => *a == attempt && *n == frames,
-            Fault::RejectHandshake { .. } => false,
+            | Fault::InternalError { attempt: a, after_frames: n }
+            | Fault::Stall { attempt: a, after_frames: n } => *a == attempt && *n == frames,
+            Fault::RejectHandshake { .. } | Fault::RejectUpdate { .. } => false,
         });
         match due.cloned() {
             None => Next::Continue,
@@ -423,7 +424,15 @@ impl Session {
                 Next::Stop
             }
             Some(Fault::InternalError { .. }) => self.fatal("internal_error", "audio inference failed").await,
-            Some(Fault::RejectHandshake { .. }) => Next::Continue,
+            Some(Fault::Stall { .. }) => {
+                // Hold the socket open, reading nothing, until the client gives up on it.
+                self.record(|r| r.close_code = Some(1006));
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_secs(30), std::future::pending::<()>())
+                        .await;
+                Next::Stop
+            }
+            Some(Fault::RejectHandshake { .. } | Fault::RejectUpdate { .. }) => Next::Continue,
         }
     }
 }
