@@ -226,6 +226,10 @@ impl Session {
                         )
                         .await;
                 }
+                let attempt = self.attempt;
+                if self.shared.config.faults.contains(&Fault::RejectUpdate { attempt }) {
+                    return self.fatal("config_invalid", "the config part is not valid (scripted)").await;
+                }
                 match self.validate(&msg) {
                     Ok(config) => {
                         self.config = config;

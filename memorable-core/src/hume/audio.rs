@@ -134,8 +134,23 @@ enum Cmd {
 /// How a session stands, for the caller's side.
 #[derive(Default)]
 struct Shared {
-    /// Set when the session has ended: the error further calls get.
-    ended: Option<(u32, String)>,
+    /// Set when the session has ended: what `close` returns from then on.
+    ended: Option<Result<SessionSummary>>,
+}
+
+impl Shared {
+    /// The error calls get once the session has ended.
+    fn ended_error(&self) -> Option<Error> {
+        self.ended.as_ref().map(|r| match r {
+            Ok(s) => Error::HumeSessionClosed(s.reason.clone()),
+            Err(e) => Error::HumeSessionClosed(e.to_string()),
+        })
+    }
+
+    /// The final result, for a `close` after the end.
+    fn outcome(&self) -> Option<Result<SessionSummary>> {
+        self.ended.as_ref().map(|r| r.as_ref().map(Clone::clone).map_err(clone_error))
+    }
 }
 
 /// A realtime audio session. Feed it PCM with [`AudioSession::send_pcm`]; results arrive as
@@ -201,8 +216,12 @@ impl HumeClient {
 
 impl AudioSession {
     fn ended_error(&self) -> Option<Error> {
-        let shared = self.shared.lock().expect("session lock");
-        shared.ended.as_ref().map(|(_, why)| Error::HumeSessionClosed(why.clone()))
+        self.shared.lock().expect("session lock").ended_error()
+    }
+
+    fn outcome(&self) -> Result<SessionSummary> {
+        let outcome = self.shared.lock().expect("session lock").outcome();
+        outcome.unwrap_or_else(|| Err(Error::HumeSessionClosed("the session task stopped".into())))
     }
 
     fn push(&self, cmd: Cmd) -> Result<()> {
@@ -263,11 +282,9 @@ impl AudioSession {
             tracing::warn!("dropping a trailing odd byte of audio (s16le needs whole samples): {odd}");
         }
         if self.cmd.blocking_send(Cmd::Close(tx)).is_err() {
-            return Err(self
-                .ended_error()
-                .unwrap_or_else(|| Error::HumeSessionClosed("the session ended".into())));
+            return self.outcome();
         }
-        rx.blocking_recv().map_err(|_| Error::HumeSessionClosed("the session ended".into()))?
+        rx.blocking_recv().unwrap_or_else(|_| self.outcome())
     }
 }
 
@@ -386,12 +403,9 @@ impl AudioTask {
             Outcome::Ended(reason) => (reason.clone(), Ok(reason)),
             Outcome::Failed(e) => (e.to_string(), Err(e)),
         };
-        {
-            let mut shared = self.shared.lock().expect("session lock");
-            let code = result.as_ref().err().map_or(0, |e| e.code() as u32);
-            shared.ended = Some((code, reason.clone()));
-        }
         self.summary.reason = reason.clone();
+        self.shared.lock().expect("session lock").ended =
+            Some(result.as_ref().map(|_| self.summary.clone()).map_err(clone_error));
         if let Some(ready) = self.ready.take() {
             let _ = ready.send(result.as_ref().map(|_| ()).map_err(clone_error));
         }

@@ -10,9 +10,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::config::{ApiKey, HumeConfig};
 use super::parse::HumeMessage;
@@ -195,10 +194,13 @@ impl HumeClient {
     pub fn new(config: HumeConfig) -> Result<HumeClient> {
         config.validate()?;
         let key = config.resolve_key()?;
-        HeaderValue::from_str(key.expose()).map_err(|_| {
-            Error::InvalidConfig("the Hume API key has characters a header cannot carry".into())
-        })?;
+        if key.expose().is_empty() || key.expose().bytes().any(|b| !(0x21..0x7F).contains(&b)) {
+            return Err(Error::InvalidConfig(
+                "the Hume API key must be printable ASCII without spaces".into(),
+            ));
+        }
         let (http_base, ws_base) = config.urls();
+        authority(&http_base).map_err(Error::InvalidConfig)?;
         let tls = ws_base.starts_with("wss://").then(tls_config);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -260,61 +262,148 @@ pub(crate) enum ConnectError {
 
 /// Open a WebSocket to `path` with the key in the handshake header. Returns the socket and
 /// how long the handshake took (a first estimate of the round trip).
+///
+/// The upgrade request is written here rather than by tungstenite's client handshake,
+/// which logs the raw request (and so the key) at trace level.
 pub(crate) async fn connect(
     inner: &ClientInner,
     path: &str,
 ) -> std::result::Result<(Ws, Duration), ConnectError> {
-    let url = format!("{}{path}", inner.ws_base);
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| ConnectError::Fatal(Error::InvalidConfig(format!("bad Hume URL {url}: {e}"))))?;
-    let mut key = HeaderValue::from_str(inner.key.expose())
-        .map_err(|_| ConnectError::Fatal(Error::InvalidConfig("unusable API key".into())))?;
-    key.set_sensitive(true);
-    request.headers_mut().insert("X-Hume-Api-Key", key);
-    let connector = match &inner.tls {
-        Some(tls) => Connector::Rustls(tls.clone()),
-        None => Connector::Plain,
-    };
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default();
     let started = Instant::now();
     let timeout = inner.clock.real(inner.config.connect_timeout_ms as f64);
-    let attempt =
-        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, Some(connector));
-    match tokio::time::timeout(timeout, attempt).await {
+    match tokio::time::timeout(timeout, handshake(inner, path)).await {
         Err(_) => Err(ConnectError::Retry(format!(
             "handshake timed out after {} ms",
             inner.config.connect_timeout_ms
         ))),
-        Ok(Ok((ws, _response))) => Ok((ws, started.elapsed())),
-        Ok(Err(e)) => Err(handshake_error(e)),
+        Ok(Ok(ws)) => Ok((ws, started.elapsed())),
+        Ok(Err(e)) => Err(e),
     }
 }
 
-fn handshake_error(e: tokio_tungstenite::tungstenite::Error) -> ConnectError {
-    use tokio_tungstenite::tungstenite::Error as WsError;
-    match e {
-        WsError::Http(response) => {
-            let status = response.status().as_u16();
-            let message = response
-                .body()
-                .as_deref()
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
-                .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-                .unwrap_or_default();
-            if status == 401 || status == 403 {
-                ConnectError::Fatal(Error::HumeAuth(format!(
-                    "HTTP {status} on the WebSocket handshake: {message}"
-                )))
-            } else if super::policy::handshake_retryable(Some(status)) {
-                ConnectError::Retry(format!("HTTP {status} on the WebSocket handshake: {message}"))
-            } else {
-                ConnectError::Fatal(Error::HumeRejected { code: format!("http_{status}"), message })
-            }
+/// `host`, `port` and path prefix of the base URL.
+pub(crate) fn authority(base: &str) -> std::result::Result<(String, u16, String), String> {
+    let (tls, rest) = match base.split_once("://") {
+        Some(("https" | "wss", rest)) => (true, rest),
+        Some(("http" | "ws", rest)) => (false, rest),
+        _ => return Err(format!("unsupported URL {base:?}")),
+    };
+    let (hostport, prefix) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/').to_owned()),
+        None => (rest, String::new()),
+    };
+    let default_port = if tls { 443 } else { 80 };
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => (h, p.parse().map_err(|_| format!("bad port in {base:?}"))?),
+        _ => (hostport, default_port),
+    };
+    if host.is_empty() {
+        return Err(format!("no host in {base:?}"));
+    }
+    Ok((host.trim_start_matches('[').trim_end_matches(']').to_owned(), port, prefix))
+}
+
+async fn handshake(inner: &ClientInner, path: &str) -> std::result::Result<Ws, ConnectError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (host, port, prefix) =
+        authority(&inner.ws_base).map_err(|e| ConnectError::Fatal(Error::InvalidConfig(e)))?;
+    let tcp = TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| ConnectError::Retry(format!("connect to {host}:{port}: {e}")))?;
+    let _ = tcp.set_nodelay(true);
+    let mut stream = match &inner.tls {
+        None => MaybeTlsStream::Plain(tcp),
+        Some(tls) => {
+            let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| {
+                ConnectError::Fatal(Error::InvalidConfig(format!("bad TLS server name {host:?}")))
+            })?;
+            let tls = tokio_rustls::TlsConnector::from(tls.clone())
+                .connect(name, tcp)
+                .await
+                .map_err(|e| ConnectError::Retry(format!("TLS with {host}: {e}")))?;
+            MaybeTlsStream::Rustls(tls)
         }
-        WsError::Url(u) => ConnectError::Fatal(Error::InvalidConfig(format!("bad Hume URL: {u}"))),
-        other => ConnectError::Retry(other.to_string()),
+    };
+    let nonce = tokio_tungstenite::tungstenite::handshake::client::generate_key();
+    let host_header = if (inner.tls.is_some() && port == 443) || (inner.tls.is_none() && port == 80) {
+        host.clone()
+    } else {
+        format!("{host}:{port}")
+    };
+    let request = format!(
+        "GET {prefix}{path} HTTP/1.1\r\nHost: {host_header}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {nonce}\r\nUser-Agent: memorable/{}\r\n\
+         X-Hume-Api-Key: {}\r\n\r\n",
+        crate::VERSION,
+        inner.key.expose()
+    );
+    let io = |e: std::io::Error| ConnectError::Retry(format!("handshake with {host}: {e}"));
+    stream.write_all(request.as_bytes()).await.map_err(io)?;
+    stream.flush().await.map_err(io)?;
+    // Read the response head (and whatever follows it).
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    let (status, accept, head_len, content_length) = loop {
+        let n = stream.read(&mut chunk).await.map_err(io)?;
+        if n == 0 {
+            return Err(ConnectError::Retry(format!("{host} closed the connection during the handshake")));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut headers);
+        match response.parse(&buf) {
+            Ok(httparse::Status::Complete(len)) => {
+                let header = |name: &str| {
+                    response
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case(name))
+                        .and_then(|h| std::str::from_utf8(h.value).ok())
+                        .map(str::to_owned)
+                };
+                let length = header("content-length").and_then(|l| l.trim().parse::<usize>().ok());
+                break (response.code.unwrap_or(0), header("sec-websocket-accept"), len, length);
+            }
+            Ok(httparse::Status::Partial) if buf.len() < 64 * 1024 => continue,
+            _ => return Err(ConnectError::Retry(format!("{host} sent a malformed handshake response"))),
+        }
+    };
+    if status == 101 {
+        let expected = tokio_tungstenite::tungstenite::handshake::derive_accept_key(nonce.as_bytes());
+        if accept.as_deref() != Some(expected.as_str()) {
+            return Err(ConnectError::Retry(format!(
+                "{host} answered the upgrade with a wrong Sec-WebSocket-Accept"
+            )));
+        }
+        let leftover = buf.split_off(head_len);
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default();
+        let ws = WebSocketStream::from_partially_read(stream, leftover, Role::Client, Some(config)).await;
+        return Ok(ws);
+    }
+    // A refusal: read its (small) body for Hume's message.
+    let want = content_length.unwrap_or(0).min(64 * 1024);
+    let mut body = buf.split_off(head_len);
+    while body.len() < want {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    Err(refusal(status, &body))
+}
+
+/// Classify a refused handshake (any status but 101).
+fn refusal(status: u16, body: &[u8]) -> ConnectError {
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_default();
+    if status == 401 || status == 403 {
+        ConnectError::Fatal(Error::HumeAuth(format!("HTTP {status} on the WebSocket handshake: {message}")))
+    } else if super::policy::handshake_retryable(Some(status)) {
+        ConnectError::Retry(format!("HTTP {status} on the WebSocket handshake: {message}"))
+    } else {
+        ConnectError::Fatal(Error::HumeRejected { code: format!("http_{status}"), message })
     }
 }
 
