@@ -11,6 +11,7 @@
 //! The protocol reference is `docs/hume.md` (and the research notes it cites).
 
 pub mod parse;
+pub mod wav;
 
 #[cfg(feature = "hume")]
 mod audio;

@@ -74,7 +74,11 @@ impl Jitter {
             let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
             t.as_nanos() as u64 ^ (std::process::id() as u64) << 32
         });
-        Jitter(seed | 1)
+        // splitmix64 spreads nearby seeds (0, 1, 2, ...) over the whole state space.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Jitter((z ^ (z >> 31)) | 1)
     }
 
     /// Uniform in [0, 1).
