@@ -276,32 +276,124 @@ struct V1Face {
     descriptions: Option<Vec<V1Score>>,
 }
 
-/// `message` is text in errors and an object in EVI chat messages.
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// `message` is text in errors and an object in EVI chat messages. (Read by hand rather
+/// than `#[serde(untagged)]`, which would buffer the value first.)
 enum MessageField {
     Text(String),
     Chat { content: Option<String> },
-    Other(serde::de::IgnoredAny),
+    Other,
 }
 
-/// A field whose shape depends on the family: the typed value, or the raw JSON to report
-/// (or ignore) once the family is known.
 #[derive(Deserialize)]
-#[serde(untagged)]
+struct ChatMessage {
+    content: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for MessageField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = MessageField;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a message text or object")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<MessageField, E> {
+                Ok(MessageField::Text(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<MessageField, A::Error> {
+                let chat = ChatMessage::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(MessageField::Chat { content: chat.content })
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<MessageField, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(MessageField::Other)
+            }
+            fn visit_unit<E>(self) -> std::result::Result<MessageField, E> {
+                Ok(MessageField::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<MessageField, E> {
+                Ok(MessageField::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<MessageField, E> {
+                Ok(MessageField::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<MessageField, E> {
+                Ok(MessageField::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<MessageField, E> {
+                Ok(MessageField::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A field whose shape depends on the family: an object read as `T`, or anything else kept
+/// aside (by its JSON type) to report or ignore once the family is known. Objects are read
+/// in place, without buffering.
 enum Lenient<T> {
     Typed(T),
-    Other(serde_json::Value),
+    Other(&'static str),
 }
 
-impl<T: serde::de::DeserializeOwned> Lenient<T> {
-    /// The typed value, or the error its raw JSON gives.
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = Lenient<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Lenient<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Lenient::Typed)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Lenient<T>, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Lenient::Other("an array"))
+            }
+            fn visit_str<E>(self, _: &str) -> std::result::Result<Lenient<T>, E> {
+                Ok(Lenient::Other("a string"))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Lenient<T>, E> {
+                Ok(Lenient::Other("null"))
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<Lenient<T>, E> {
+                Ok(Lenient::Other("a boolean"))
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<Lenient<T>, E> {
+                Ok(Lenient::Other("a number"))
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<Lenient<T>, E> {
+                Ok(Lenient::Other("a number"))
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<Lenient<T>, E> {
+                Ok(Lenient::Other("a number"))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+impl<T> Lenient<T> {
+    /// The typed value, or an error naming the key.
     fn typed(self, key: &str) -> Result<T> {
         match self {
             Lenient::Typed(t) => Ok(t),
-            Lenient::Other(v) => serde_json::from_value(v).map_err(|e| {
-                Error::InvalidInput(format!("Hume message has an unexpected shape: `{key}`: {e}"))
-            }),
+            Lenient::Other(what) => Err(Error::InvalidInput(format!(
+                "Hume message has an unexpected shape: `{key}` is {what}, expected an object"
+            ))),
         }
     }
 }
@@ -879,6 +971,8 @@ mod tests {
         assert!(e.contains("unexpected shape"), "{e}");
         // A legacy model key with the wrong shape, once the message is legacy.
         let e = parse("{\"prosody\": {\"predictions\": 7}}").unwrap_err().to_string();
-        assert!(e.contains("`prosody`"), "{e}");
+        assert!(e.contains("unexpected shape"), "{e}");
+        let e = parse("{\"prosody\": \"x\"}").unwrap_err().to_string();
+        assert!(e.contains("`prosody` is a string"), "{e}");
     }
 }
