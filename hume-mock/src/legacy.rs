@@ -135,7 +135,7 @@ async fn close(ws: &mut WebSocketStream<TcpStream>, code: u16) {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
 }
 
-pub async fn serve_legacy(stream: TcpStream, req: http::Request, shared: Arc<Shared>) {
+pub(crate) async fn serve_legacy(stream: TcpStream, req: http::Request, shared: Arc<Shared>) {
     shared.stats.lock().expect("stats lock").legacy_connections += 1;
     let Some(mut ws) = crate::upgrade(stream, req).await else { return };
     let mut jobs = 0u64;
@@ -290,7 +290,7 @@ pub fn legacy_reply(text: &str, jobs: &mut u64) -> Value {
     error("E0200", "Unknown media format.")
 }
 
-pub async fn serve_evi(stream: TcpStream, req: http::Request, shared: Arc<Shared>) {
+pub(crate) async fn serve_evi(stream: TcpStream, req: http::Request, shared: Arc<Shared>) {
     shared.stats.lock().expect("stats lock").evi_connections += 1;
     let verbose = req.query.get("verbose_transcription").is_some_and(|v| v == "true");
     let Some(mut ws) = crate::upgrade(stream, req).await else { return };

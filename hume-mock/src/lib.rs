@@ -20,8 +20,9 @@
 //! ```
 
 pub mod audio;
+mod exchange;
 mod http;
-mod legacy;
+pub mod legacy;
 mod realtime;
 mod upload;
 pub mod video;
@@ -31,6 +32,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream};
+
+pub use exchange::{exchange, Exchange};
+pub use legacy::{base64_decode, LEGACY_48};
 
 /// The API key the mock accepts unless configured otherwise.
 pub const TEST_API_KEY: &str = "test-hume-key";
