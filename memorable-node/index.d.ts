@@ -14,6 +14,32 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * One process at a time may hold a store directory; `close()` releases it.
  */
 export declare class Memorable {
+  /** Counters, latency quantiles (ms) and gauges of the store (the core's MetricsSnapshot). */
+  metrics(): { uptimeSeconds: number; counters: Record<string, number>; errorsByCode: Record<string, number>; latency: Record<'remember' | 'recall' | 'embed', { count: number; sumMs: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number }>; gauges: Record<string, any>; modelId: string; modelFallback: boolean }
+  /** The metrics in the Prometheus text format (serve it on a `/metrics` route). */
+  metricsPrometheus(): string
+  /** Run every health check (SQLite quick_check included) off the JS thread. */
+  health(): Promise<{ status: 'ok' | 'degraded' | 'failing'; checks: Array<{ name: string; status: 'ok' | 'degraded' | 'failing'; reason: string; details: unknown }>; checkedAt: string }>
+  /**
+   * Call `callback(event)` for every alert that fires or resolves (on the JS thread);
+   * returns an id for `removeAlertCallback`. A callback that throws is counted in
+   * `metrics().counters.alertCallbackFailures` and otherwise ignored.
+   */
+  onAlert(callback: (event: AlertEvent) => void): number
+  /** Stop calling a callback; returns whether `id` was registered. */
+  removeAlertCallback(id: number): boolean
+  /** Evaluate the alert rules now; returns what fired or resolved (callbacks get it too). */
+  evaluateAlerts(): Array<AlertEvent>
+  /** Alerts firing now. */
+  activeAlerts(): Array<AlertEvent>
+  /** Write an online backup into the new file `path` (writers may keep writing). */
+  backup(path: string): Promise<{ path: string; bytes: number; schemaVersion: number; modelId: string | null; memories: number; users: number; vectors: number; indexFiles: number; durationMs: number }>
+  /** Bring `user`'s memories back to how they were at `at`; other users are untouched. */
+  restoreUser(user: string, at: Date): Promise<{ user: string; at: string; reverted: Array<number>; removed: Array<number>; unchanged: number; unrestorable: Array<number> }>
+  /** Write `user`'s memories as JSON Lines into the new file `path`; resolves to how many. */
+  exportUser(user: string, path: string, options?: { vectors?: boolean }): Promise<number>
+  /** Import JSON Lines of memories (`exportUser`'s output, or memory objects). */
+  importJsonl(path: string, options?: { batch?: number }): Promise<{ imported: number; vectorsKept: number; reembedded: number }>
   /**
    * Open (or create) the store in directory `path`. `options` are the core `Config` fields,
    * camelCase (`maxTextChars`) or snake_case (`max_text_chars`).
@@ -60,6 +86,23 @@ export declare class Memorable {
   reembed(model: string, onProgress?: (progress: ReembedProgress) => boolean | void): Promise<ReembedReport>
   /** Dump changed indexes and fold the write-ahead log into the database. */
   checkpoint(): void
+}
+
+/**
+ * An alert that fired or resolved (TypeScript shape of the events `onAlert` receives;
+ * they arrive as plain objects converted from the core's `AlertEvent`).
+ */
+export interface AlertEvent {
+  rule: string
+  metric: string
+  state: 'firing' | 'resolved'
+  value: number
+  threshold: number
+  condition: 'above' | 'below'
+  forMs: number
+  durationMs: number
+  at: string
+  message: string
 }
 
 /** One model considered while selecting, and why it was or was not used. */
@@ -263,6 +306,12 @@ export interface ResourceLimits {
   batchSize: number
 }
 
+/**
+ * Restore the backup file into the new directory `newDir` (never over an existing store); a
+ * damaged backup rejects with code CORRUPT and writes nothing.
+ */
+export declare function restore(backup: string, newDir: string): Promise<{ path: string; schemaVersion: number; modelId: string | null; memories: number; users: number; indexFiles: number }>
+
 /** How a recall hit's score came about. */
 export interface ScoreBreakdown {
   /** Cosine similarity to the query, when the memory was a semantic candidate. */
@@ -336,3 +385,6 @@ export interface UpdateOptions {
   metadata?: any
   importance?: number
 }
+
+/** Check a backup file or a store directory; `ok` is true only when it is sound. */
+export declare function verify(path: string): Promise<{ path: string; kind: 'backup' | 'store'; ok: boolean; problems: Array<string>; warnings: Array<string>; schemaVersion: number | null; modelId: string | null; memories: number; users: number; vectors: number; bytes: number; manifest: unknown }>

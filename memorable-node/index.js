@@ -836,3 +836,5 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Memorable = nativeBinding.Memorable
+module.exports.restore = nativeBinding.restore
+module.exports.verify = nativeBinding.verify

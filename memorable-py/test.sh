@@ -4,7 +4,8 @@
 #   memorable-py/test.sh
 #
 # 1. creates a fresh virtualenv under target/py-venv (target/ is gitignored),
-# 2. installs maturin, pytest and mypy from PyPI,
+# 2. installs maturin, pytest, mypy and prometheus_client (the reference parser of the
+#    metrics text format, for test_ops.py) from PyPI,
 # 3. `pip install ./memorable-py` (what a user does; one release build of the extension,
 #    sharing <repo>/target with the rest of the workspace),
 #    then `maturin build --release` (a cache hit: checks the abi3 wheel),
@@ -28,7 +29,7 @@ rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
 VPY="$VENV/bin/python"
 "$VPY" -m pip install --quiet --disable-pip-version-check --upgrade pip </dev/null
-"$VPY" -m pip install --quiet --disable-pip-version-check maturin pytest mypy </dev/null
+"$VPY" -m pip install --quiet --disable-pip-version-check maturin pytest mypy prometheus_client </dev/null
 
 step "pip install ./memorable-py (release build of the extension)"
 "$VPY" -m pip install --disable-pip-version-check ./memorable-py </dev/null

@@ -132,9 +132,19 @@
 #define MEMORABLE_ERROR_NEWER_VERSION 23
 
 /**
- * On-disk data failed an integrity check.
+ * On-disk data failed an integrity check (also: a damaged backup).
  */
 #define MEMORABLE_ERROR_CORRUPT 24
+
+/**
+ * A backup or restore target already exists (nothing is ever overwritten).
+ */
+#define MEMORABLE_ERROR_DESTINATION_EXISTS 25
+
+/**
+ * A schema migration failed and was rolled back (the store is unchanged).
+ */
+#define MEMORABLE_ERROR_MIGRATION_FAILED 26
 
 /**
  * The embedding model failed or is missing.
@@ -297,6 +307,16 @@ typedef struct {
  * and must not unwind (no C++ exception or longjmp out of it).
  */
 typedef bool (*memorable_progress_fn)(uint64_t done, uint64_t total, void *user_data);
+
+/**
+ * Alert callback: `event_json` (NUL-terminated, `event_len` bytes, valid only during the
+ * call) is the core's `AlertEvent` (rule, metric, state "firing" / "resolved", value,
+ * threshold, condition, for_ms, duration_ms, at, message); `user_data` is what was given to
+ * `memorable_on_alert`. It runs on the thread evaluating alerts (the store's operations
+ * thread, or the caller of `memorable_evaluate_alerts`), must be thread-safe, and must not
+ * unwind (no C++ exception or longjmp out of it).
+ */
+typedef void (*memorable_alert_fn)(const char *event_json, size_t event_len, void *user_data);
 
 /**
  * Semantic (vector) and keyword (BM25) candidates, fused (the default; 0).
@@ -499,6 +519,84 @@ const char *memorable_error_message(const memorable_error *e);
  * Release an error. NULL is a no-op.
  */
 void memorable_error_free(memorable_error *e);
+
+/**
+ * Metrics of the store as JSON (the core's `MetricsSnapshot`: uptime_seconds, counters
+ * (calls, memories_written, memories_updated, memories_forgotten, recalls, errors,
+ * fallbacks_taken, readings_fused, backups, alert_callback_failures), errors_by_code,
+ * latency (remember, recall, embed: count, sum_ms, mean_ms, p50_ms, p95_ms, p99_ms, max_ms),
+ * gauges, model_id, model_fallback). `*json_out` is released with `memorable_string_free`.
+ */
+memorable_error *memorable_metrics(memorable *m, char **json_out);
+
+/**
+ * Metrics in the Prometheus text format (what a `/metrics` route serves). `*text_out` is
+ * released with `memorable_string_free`.
+ */
+memorable_error *memorable_metrics_prometheus(memorable *m, char **text_out);
+
+/**
+ * Run every health check; `*json_out` is the core's `HealthReport` as JSON: status ("ok",
+ * "degraded" or "failing"), checks (name, status, reason, details), checked_at.
+ */
+memorable_error *memorable_health(memorable *m, char **json_out);
+
+/**
+ * Call `callback(event_json, len, user_data)` for every alert that fires or resolves, until
+ * `memorable_remove_alert_callback(m, *id_out)` or the handle is freed.
+ */
+memorable_error *memorable_on_alert(memorable *m,
+                                    memorable_alert_fn callback,
+                                    void *user_data,
+                                    uint64_t *id_out);
+
+/**
+ * Stop calling the callback registered as `id`; `*removed_out` (may be NULL) tells whether
+ * it was registered.
+ */
+memorable_error *memorable_remove_alert_callback(memorable *m, uint64_t id, bool *removed_out);
+
+/**
+ * Evaluate the alert rules now; callbacks get what fires or resolves, and `*json_out` (may
+ * be NULL) is the array of those events.
+ */
+memorable_error *memorable_evaluate_alerts(memorable *m, char **json_out);
+
+/**
+ * Write an online backup of the store into the new file `path` (NUL-terminated UTF-8; it
+ * must not exist: DESTINATION_EXISTS (25)). Writers may keep writing meanwhile.
+ * `*report_json_out` (may be NULL) is the core's `BackupReport` (path, bytes,
+ * schema_version, model_id, memories, users, vectors, index_files, duration_ms).
+ */
+memorable_error *memorable_backup(memorable *m, const char *path, char **report_json_out);
+
+/**
+ * Verify a backup file or a store directory at `path`. `*sound_out` is true only when it
+ * is sound; `*report_json_out` (may be NULL) is the core's `VerifyReport` (kind, ok,
+ * problems, warnings, counts). An unreadable path is an error; an unsound one is not.
+ */
+memorable_error *memorable_verify(const char *path, bool *sound_out, char **report_json_out);
+
+/**
+ * Restore the backup file `backup_path` into the new directory `new_dir` (must not exist
+ * or be empty: DESTINATION_EXISTS (25)). A backup that fails verification is CORRUPT (24);
+ * in both cases nothing is written. `*report_json_out` (may be NULL) is the core's
+ * `RestoreReport`.
+ */
+memorable_error *memorable_restore(const char *backup_path,
+                                   const char *new_dir,
+                                   char **report_json_out);
+
+/**
+ * Bring `user`'s memories back to how they were at `at_ms` (Unix milliseconds, UTC), from
+ * the version history; other users are untouched. `*report_json_out` (may be NULL) is the
+ * core's `RestoreUserReport` (user, at, reverted, removed, unchanged, unrestorable).
+ */
+memorable_error *memorable_restore_user(memorable *m,
+                                        const char *user,
+                                        size_t user_len,
+                                        int64_t at_ms,
+                                        char **report_json_out);
 
 /**
  * Number of memories in the list (0 for NULL).

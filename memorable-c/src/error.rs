@@ -40,8 +40,12 @@ pub const MEMORABLE_ERROR_LOCKED: u32 = 21;
 pub const MEMORABLE_ERROR_NOT_WRITABLE: u32 = 22;
 /// The store was written by a newer MemoRable.
 pub const MEMORABLE_ERROR_NEWER_VERSION: u32 = 23;
-/// On-disk data failed an integrity check.
+/// On-disk data failed an integrity check (also: a damaged backup).
 pub const MEMORABLE_ERROR_CORRUPT: u32 = 24;
+/// A backup or restore target already exists (nothing is ever overwritten).
+pub const MEMORABLE_ERROR_DESTINATION_EXISTS: u32 = 25;
+/// A schema migration failed and was rolled back (the store is unchanged).
+pub const MEMORABLE_ERROR_MIGRATION_FAILED: u32 = 26;
 /// The embedding model failed or is missing.
 pub const MEMORABLE_ERROR_MODEL: u32 = 30;
 /// The store's vectors were made by a different embedding model.
@@ -52,6 +56,18 @@ pub const MEMORABLE_ERROR_CLOSED: u32 = 40;
 pub const MEMORABLE_ERROR_PANIC: u32 = 50;
 /// A bug: an invariant did not hold.
 pub const MEMORABLE_ERROR_INTERNAL: u32 = 60;
+/// Hume rejected the credentials (HTTP 401/403), or no API key was configured.
+pub const MEMORABLE_ERROR_HUME_AUTH: u32 = 70;
+/// Hume could not be reached (network, TLS, timeout), after the retries allowed.
+pub const MEMORABLE_ERROR_HUME_CONNECTION: u32 = 71;
+/// Hume rejected a request or ended a session with an error that needs a change by the caller.
+pub const MEMORABLE_ERROR_HUME_REJECTED: u32 = 72;
+/// Hume kept answering HTTP 429 after every retry.
+pub const MEMORABLE_ERROR_HUME_RATE_LIMITED: u32 = 73;
+/// Input over one of Hume's limits, refused before anything was sent.
+pub const MEMORABLE_ERROR_HUME_LIMIT: u32 = 74;
+/// The Hume session already ended.
+pub const MEMORABLE_ERROR_HUME_SESSION_CLOSED: u32 = 75;
 
 /// An error returned by a fallible call. Owned by the caller: read it with
 /// `memorable_error_code` / `memorable_error_message`, release it with `memorable_error_free`.
@@ -183,11 +199,35 @@ mod tests {
             (MEMORABLE_ERROR_NOT_WRITABLE, "MEMORABLE_ERROR_NOT_WRITABLE", ErrorCode::NotWritable),
             (MEMORABLE_ERROR_NEWER_VERSION, "MEMORABLE_ERROR_NEWER_VERSION", ErrorCode::NewerVersion),
             (MEMORABLE_ERROR_CORRUPT, "MEMORABLE_ERROR_CORRUPT", ErrorCode::Corrupt),
+            (
+                MEMORABLE_ERROR_DESTINATION_EXISTS,
+                "MEMORABLE_ERROR_DESTINATION_EXISTS",
+                ErrorCode::DestinationExists,
+            ),
+            (
+                MEMORABLE_ERROR_MIGRATION_FAILED,
+                "MEMORABLE_ERROR_MIGRATION_FAILED",
+                ErrorCode::MigrationFailed,
+            ),
             (MEMORABLE_ERROR_MODEL, "MEMORABLE_ERROR_MODEL", ErrorCode::Model),
             (MEMORABLE_ERROR_MODEL_MISMATCH, "MEMORABLE_ERROR_MODEL_MISMATCH", ErrorCode::ModelMismatch),
             (MEMORABLE_ERROR_CLOSED, "MEMORABLE_ERROR_CLOSED", ErrorCode::Closed),
             (MEMORABLE_ERROR_PANIC, "MEMORABLE_ERROR_PANIC", ErrorCode::Panic),
             (MEMORABLE_ERROR_INTERNAL, "MEMORABLE_ERROR_INTERNAL", ErrorCode::Internal),
+            (MEMORABLE_ERROR_HUME_AUTH, "MEMORABLE_ERROR_HUME_AUTH", ErrorCode::HumeAuth),
+            (MEMORABLE_ERROR_HUME_CONNECTION, "MEMORABLE_ERROR_HUME_CONNECTION", ErrorCode::HumeConnection),
+            (MEMORABLE_ERROR_HUME_REJECTED, "MEMORABLE_ERROR_HUME_REJECTED", ErrorCode::HumeRejected),
+            (
+                MEMORABLE_ERROR_HUME_RATE_LIMITED,
+                "MEMORABLE_ERROR_HUME_RATE_LIMITED",
+                ErrorCode::HumeRateLimited,
+            ),
+            (MEMORABLE_ERROR_HUME_LIMIT, "MEMORABLE_ERROR_HUME_LIMIT", ErrorCode::HumeLimit),
+            (
+                MEMORABLE_ERROR_HUME_SESSION_CLOSED,
+                "MEMORABLE_ERROR_HUME_SESSION_CLOSED",
+                ErrorCode::HumeSessionClosed,
+            ),
         ];
         for (value, name, code) in table {
             assert_eq!(value, code as u32, "{name}");

@@ -23,6 +23,7 @@ use memorable_core::{Builder, Error, Memorable, MemoryUpdate, NewMemory, Reembed
 
 mod convert;
 mod error;
+mod ops;
 mod results;
 
 pub use convert::{
@@ -30,6 +31,7 @@ pub use convert::{
     MEMORABLE_RECALL_HYBRID, MEMORABLE_RECALL_KEYWORD, MEMORABLE_RECALL_SEMANTIC,
 };
 pub use error::*;
+pub use ops::*;
 pub use results::memorable_results;
 
 use convert::{array, non_null, out_ptr, utf8};

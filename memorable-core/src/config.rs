@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::alerts::AlertsConfig;
 use crate::error::{Error, Result};
+use crate::health::HealthConfig;
+use crate::maintenance::BackupConfig;
 use crate::models::select::{Profile, AUTO};
 
 /// How hard a commit pushes data to disk.
@@ -75,6 +78,17 @@ pub struct Config {
     /// Deployment profile for model selection and resource limits (default:
     /// `$MEMORABLE_PROFILE`, else local).
     pub profile: Option<Profile>,
+    /// Put memory text, queries and user ids into log records (default false: logs carry
+    /// only ids, counts and timings).
+    pub log_content: bool,
+    /// Record metrics (default true; recording is a few relaxed atomic adds per call).
+    pub metrics: bool,
+    /// Thresholds of `health()`.
+    pub health: HealthConfig,
+    /// Alert rules and how often they are evaluated.
+    pub alerts: AlertsConfig,
+    /// Automatic (before a migration) and scheduled backups.
+    pub backup: BackupConfig,
 }
 
 impl Default for Config {
@@ -93,6 +107,11 @@ impl Default for Config {
             embedder: AUTO.into(),
             model_dir: None,
             profile: None,
+            log_content: false,
+            metrics: true,
+            health: HealthConfig::default(),
+            alerts: AlertsConfig::default(),
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -134,6 +153,9 @@ impl Config {
         if self.embedder.trim().is_empty() {
             return bad("embedder must be \"auto\" or a model name".into());
         }
+        self.health.validate()?;
+        self.alerts.validate()?;
+        self.backup.validate()?;
         Ok(())
     }
 

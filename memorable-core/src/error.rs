@@ -45,6 +45,10 @@ pub enum ErrorCode {
     NewerVersion = 23,
     /// On-disk data failed an integrity check.
     Corrupt = 24,
+    /// A backup or restore target already exists (nothing is ever overwritten).
+    DestinationExists = 25,
+    /// A schema migration failed and was rolled back (the store is as it was).
+    MigrationFailed = 26,
     /// The embedding model failed or is missing.
     Model = 30,
     /// The store's vectors were made by a different embedding model.
@@ -91,6 +95,8 @@ impl ErrorCode {
             ErrorCode::NotWritable => "NOT_WRITABLE",
             ErrorCode::NewerVersion => "NEWER_VERSION",
             ErrorCode::Corrupt => "CORRUPT",
+            ErrorCode::DestinationExists => "DESTINATION_EXISTS",
+            ErrorCode::MigrationFailed => "MIGRATION_FAILED",
             ErrorCode::Model => "MODEL",
             ErrorCode::ModelMismatch => "MODEL_MISMATCH",
             ErrorCode::Closed => "CLOSED",
@@ -104,6 +110,38 @@ impl ErrorCode {
             ErrorCode::HumeSessionClosed => "HUME_SESSION_CLOSED",
         }
     }
+
+    /// Every code, in numeric order (metrics count errors by code).
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::InvalidInput,
+        ErrorCode::EmptyText,
+        ErrorCode::TextTooLong,
+        ErrorCode::MissingUser,
+        ErrorCode::InvalidVector,
+        ErrorCode::InvalidMetadata,
+        ErrorCode::InvalidConfig,
+        ErrorCode::InvalidUtf8,
+        ErrorCode::NullPointer,
+        ErrorCode::NotFound,
+        ErrorCode::Storage,
+        ErrorCode::Locked,
+        ErrorCode::NotWritable,
+        ErrorCode::NewerVersion,
+        ErrorCode::Corrupt,
+        ErrorCode::DestinationExists,
+        ErrorCode::MigrationFailed,
+        ErrorCode::Model,
+        ErrorCode::ModelMismatch,
+        ErrorCode::Closed,
+        ErrorCode::Panic,
+        ErrorCode::Internal,
+        ErrorCode::HumeAuth,
+        ErrorCode::HumeConnection,
+        ErrorCode::HumeRejected,
+        ErrorCode::HumeRateLimited,
+        ErrorCode::HumeLimit,
+        ErrorCode::HumeSessionClosed,
+    ];
 
     /// The broad family of the code, used by bindings to pick an exception class.
     pub fn category(self) -> ErrorCategory {
@@ -172,6 +210,10 @@ pub enum Error {
     NewerVersion { found: u32, supported: u32 },
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    #[error("{path} already exists; choose a new path (nothing is ever overwritten)")]
+    DestinationExists { path: PathBuf },
+    #[error("migration of the store schema from version {from} to {to} failed and was rolled back (the store is unchanged{backup}): {reason}")]
+    MigrationFailed { from: u32, to: u32, reason: String, backup: String },
     #[error("model error: {0}")]
     Model(String),
     #[error(
@@ -217,6 +259,8 @@ impl Error {
             Error::NotWritable { .. } => ErrorCode::NotWritable,
             Error::NewerVersion { .. } => ErrorCode::NewerVersion,
             Error::Corrupt(_) => ErrorCode::Corrupt,
+            Error::DestinationExists { .. } => ErrorCode::DestinationExists,
+            Error::MigrationFailed { .. } => ErrorCode::MigrationFailed,
             Error::Model(_) => ErrorCode::Model,
             Error::ModelMismatch { .. } => ErrorCode::ModelMismatch,
             Error::Closed => ErrorCode::Closed,
@@ -267,5 +311,13 @@ mod tests {
         assert_eq!(ErrorCode::HumeAuth as u32, 70);
         assert_eq!(ErrorCode::HumeSessionClosed as u32, 75);
         assert_eq!(ErrorCode::HumeLimit.category(), ErrorCategory::Remote);
+        assert_eq!(ErrorCode::DestinationExists as u32, 25);
+        assert_eq!(ErrorCode::MigrationFailed as u32, 26);
+        assert_eq!(ErrorCode::MigrationFailed.category(), ErrorCategory::Storage);
+        let mut last = 0;
+        for c in ErrorCode::ALL {
+            assert!(*c as u32 > last, "ErrorCode::ALL is in numeric order");
+            last = *c as u32;
+        }
     }
 }

@@ -19,25 +19,31 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::index::{dot, DumpTarget, IndexCache, IndexStats, Indexer, UserIndex, DRAIN_CHUNK};
 use crate::memory::*;
+use crate::metrics::Metrics;
 use crate::models::select::{self, SelectionReport};
 use crate::models::Embedder;
+use crate::ops::Ops;
 use crate::retrieval::{fts_query, fuse_rrf, Filters, Recall, RecallMode, Recalled, MAX_LIMIT};
 use crate::store::{self, schema, PreparedMemory, Store, UpdatedFields, UserKey, VectorRow};
 
 /// Meta key recording the embedder whose vectors the store holds.
-const META_MODEL_ID: &str = "embedder_model_id";
+pub(crate) const META_MODEL_ID: &str = "embedder_model_id";
 /// Meta keys of a re-embedding in progress (target model id, memories done so far).
-const META_REEMBED_TARGET: &str = "reembed_target_model_id";
+pub(crate) const META_REEMBED_TARGET: &str = "reembed_target_model_id";
 const META_REEMBED_DONE: &str = "reembed_done";
 /// Directory of index dumps inside a store directory.
-const INDEX_DIR: &str = "index";
+pub(crate) const INDEX_DIR: &str = "index";
 /// Texts per embedding call in `remember_batch` (each call runs on one rayon thread).
 const EMBED_CHUNK: usize = 64;
 
 /// The MemoRable engine handle. See the crate docs for a quick start.
 #[derive(Clone)]
 pub struct Memorable {
-    shared: Arc<RwLock<Option<Arc<Engine>>>>,
+    pub(crate) shared: Arc<RwLock<Option<Arc<Engine>>>>,
+    /// Shared by every clone and kept across a reembed's engine switch.
+    pub(crate) metrics: Arc<Metrics>,
+    /// Alert callbacks, health probes and the background operations thread.
+    pub(crate) ops: Arc<Ops>,
 }
 
 impl std::fmt::Debug for Memorable {
@@ -102,8 +108,16 @@ impl Builder {
             }
         }
         let index_dir = self.dir.as_ref().map(|d| d.join(INDEX_DIR));
-        let engine = Engine::new(self.config, Arc::new(store), index_dir, embedder, selection);
-        Ok(Memorable { shared: Arc::new(RwLock::new(Some(Arc::new(engine)))) })
+        let metrics = Arc::new(Metrics::new(self.config.metrics));
+        if selection.fallback && selection.fallback_reason.is_some() {
+            metrics.fallbacks_taken.inc();
+        }
+        let ops = Arc::new(Ops::new(&self.config));
+        let engine =
+            Engine::new(self.config, Arc::new(store), index_dir, embedder, selection, metrics.clone());
+        let mem = Memorable { shared: Arc::new(RwLock::new(Some(Arc::new(engine)))), metrics, ops };
+        crate::ops::start(&mem);
+        Ok(mem)
     }
 }
 
@@ -179,45 +193,63 @@ impl Memorable {
         Builder { dir: Some(dir.as_ref().to_path_buf()), config: Config::default(), embedder: None }
     }
 
-    fn engine(&self) -> Result<Arc<Engine>> {
+    pub(crate) fn engine(&self) -> Result<Arc<Engine>> {
         self.shared.read().clone().ok_or(Error::Closed)
     }
 
     /// Store one memory; returns its id once it is durable.
     pub fn remember(&self, memory: NewMemory) -> Result<MemoryId> {
-        let ids = self.engine()?.remember(vec![memory], false)?;
+        let start = self.metrics.start();
+        let ids = self.metrics.track(self.engine().and_then(|e| e.remember(vec![memory], false)))?;
+        self.metrics.finish(&self.metrics.remember_latency, start);
+        self.metrics.memories_written.add(ids.len() as u64);
         Ok(ids[0])
     }
 
     /// Store many memories in one transaction (all or nothing), embedding them in parallel.
     pub fn remember_batch(&self, memories: Vec<NewMemory>) -> Result<Vec<MemoryId>> {
-        self.engine()?.remember(memories, true)
+        let start = self.metrics.start();
+        let ids = self.metrics.track(self.engine().and_then(|e| e.remember(memories, true)))?;
+        self.metrics.finish(&self.metrics.remember_latency, start);
+        self.metrics.memories_written.add(ids.len() as u64);
+        Ok(ids)
     }
 
     /// Find a user's memories by meaning and keywords, best first.
     pub fn recall(&self, request: &Recall) -> Result<Vec<Recalled>> {
-        self.engine()?.recall(request)
+        let start = self.metrics.start();
+        let hits = self.metrics.track(self.engine().and_then(|e| e.recall(request)))?;
+        self.metrics.finish(&self.metrics.recall_latency, start);
+        self.metrics.recalls.inc();
+        Ok(hits)
     }
 
     /// A user's memories, newest first (by when they occurred), after the request's filters;
     /// the query text is ignored.
     pub fn recent(&self, request: &Recall) -> Result<Vec<Memory>> {
-        self.engine()?.recent(request)
+        self.metrics.track(self.engine().and_then(|e| e.recent(request)))
     }
 
     /// The memory with this id.
     pub fn get(&self, id: MemoryId) -> Result<Memory> {
-        let engine = self.engine()?;
-        engine.store.read(|c| store::get_memory(c, id))?.map(|(m, _)| m).ok_or(Error::NotFound(id))
+        self.metrics.track(self.engine().and_then(|engine| {
+            engine.store.read(|c| store::get_memory(c, id))?.map(|(m, _)| m).ok_or(Error::NotFound(id))
+        }))
     }
 
     /// Change a memory; a new text is re-embedded and the previous version kept in history.
     pub fn update(&self, id: MemoryId, update: MemoryUpdate) -> Result<Memory> {
-        self.engine()?.update(id, update)
+        let updated = self.metrics.track(self.engine().and_then(|e| e.update(id, update)))?;
+        self.metrics.memories_updated.inc();
+        Ok(updated)
     }
 
     /// Every version of a memory, oldest first; the last one is current.
     pub fn history(&self, id: MemoryId) -> Result<Vec<MemoryVersion>> {
+        self.metrics.track(self.history_inner(id))
+    }
+
+    fn history_inner(&self, id: MemoryId) -> Result<Vec<MemoryVersion>> {
         let engine = self.engine()?;
         engine.store.read(|c| {
             let (current, _) = store::get_memory(c, id)?.ok_or(Error::NotFound(id))?;
@@ -239,18 +271,22 @@ impl Memorable {
 
     /// Erase a memory: its row, vector, keywords and history. Unknown ids are `NotFound`.
     pub fn forget(&self, id: MemoryId) -> Result<()> {
-        self.engine()?.forget(id)
+        self.metrics.track(self.engine().and_then(|e| e.forget(id)))?;
+        self.metrics.memories_forgotten.inc();
+        Ok(())
     }
 
     /// Erase everything of a user (memories, vectors, history, index); returns how many
     /// memories were removed (0 for an unknown user).
     pub fn forget_user(&self, user: &str) -> Result<u64> {
-        self.engine()?.forget_user(user)
+        let n = self.metrics.track(self.engine().and_then(|e| e.forget_user(user)))?;
+        self.metrics.memories_forgotten.add(n);
+        Ok(n)
     }
 
     /// Counts, embedder in use, and health of the loaded indexes.
     pub fn stats(&self) -> Result<Stats> {
-        self.engine()?.stats()
+        self.metrics.track(self.engine().and_then(|e| e.stats()))
     }
 
     /// How the embedding model was chosen: environment, candidates, reasons, limits.
@@ -268,6 +304,14 @@ impl Memorable {
     /// that may miss not-yet-loaded users' migrated memories until completion. Vectors given
     /// explicitly with `NewMemory::embedding` are replaced by the model's.
     pub fn reembed(
+        &self,
+        model: &str,
+        progress: &mut dyn FnMut(&ReembedProgress) -> bool,
+    ) -> Result<ReembedReport> {
+        self.metrics.track(self.reembed_inner(model, progress))
+    }
+
+    fn reembed_inner(
         &self,
         model: &str,
         progress: &mut dyn FnMut(&ReembedProgress) -> bool,
@@ -317,8 +361,14 @@ impl Memorable {
             // Calls already holding the old engine now fail cleanly with ModelMismatch on write.
             old.retire();
         }
-        let engine =
-            Engine::new(old.config.clone(), old.store.clone(), old.index_dir.clone(), target, selection);
+        let engine = Engine::new(
+            old.config.clone(),
+            old.store.clone(),
+            old.index_dir.clone(),
+            target,
+            selection,
+            old.metrics.clone(),
+        );
         if let Some(dir) = &engine.index_dir {
             // Dumps of the old model are stale; indexes rebuild from the store on first use.
             let _ = std::fs::remove_dir_all(dir);
@@ -330,12 +380,13 @@ impl Memorable {
 
     /// Dump changed indexes and fold the WAL into the database.
     pub fn checkpoint(&self) -> Result<()> {
-        self.engine()?.checkpoint()
+        self.metrics.track(self.engine().and_then(|e| e.checkpoint()))
     }
 
     /// Persist everything and release the store; later calls fail with `Closed`.
     /// Closing twice is fine.
     pub fn close(&self) -> Result<()> {
+        self.ops.stop();
         let engine = self.shared.write().take();
         match engine {
             Some(e) => e.shutdown(),
@@ -344,19 +395,20 @@ impl Memorable {
     }
 }
 
-struct Engine {
-    config: Config,
+pub(crate) struct Engine {
+    pub(crate) config: Config,
     /// Shared so a finished [`Memorable::reembed`] can hand the store to a new engine.
-    store: Arc<Store>,
-    indexes: Arc<IndexCache>,
+    pub(crate) store: Arc<Store>,
+    pub(crate) indexes: Arc<IndexCache>,
     indexer: Indexer,
-    index_dir: Option<PathBuf>,
-    embedder: Arc<dyn Embedder>,
-    selection: SelectionReport,
+    pub(crate) index_dir: Option<PathBuf>,
+    pub(crate) embedder: Arc<dyn Embedder>,
+    pub(crate) selection: SelectionReport,
     /// Bumped whenever vectors are deleted, so an index load can tell whether its
     /// snapshot of live vectors went stale while it was loading.
-    deletes: AtomicU64,
+    pub(crate) deletes: AtomicU64,
     shut: AtomicBool,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl Engine {
@@ -366,6 +418,7 @@ impl Engine {
         index_dir: Option<PathBuf>,
         embedder: Arc<dyn Embedder>,
         selection: SelectionReport,
+        metrics: Arc<Metrics>,
     ) -> Engine {
         let indexes = Arc::new(IndexCache::new(config.max_loaded_indexes));
         Engine {
@@ -378,10 +431,11 @@ impl Engine {
             selection,
             deletes: AtomicU64::new(0),
             shut: AtomicBool::new(false),
+            metrics,
         }
     }
 
-    fn model_id(&self) -> &str {
+    pub(crate) fn model_id(&self) -> &str {
         self.embedder.model_id()
     }
 
@@ -450,8 +504,10 @@ impl Engine {
     }
 
     /// Embed texts, checking every vector the embedder returns.
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    pub(crate) fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let start = self.metrics.start();
         let vectors = self.embedder.embed(texts)?;
+        self.metrics.finish(&self.metrics.embed_latency, start);
         if vectors.len() != texts.len() {
             return Err(Error::Model(format!(
                 "embedder returned {} vectors for {} texts",
@@ -493,7 +549,13 @@ impl Engine {
     }
 
     fn remember(&self, memories: Vec<NewMemory>, batch: bool) -> Result<Vec<MemoryId>> {
-        let _span = tracing::debug_span!("remember", n = memories.len()).entered();
+        let span = tracing::debug_span!("remember", n = memories.len(), user = tracing::field::Empty);
+        if self.config.log_content {
+            if let Some(m) = memories.first() {
+                span.record("user", m.user.as_str());
+            }
+        }
+        let _span = span.entered();
         if memories.is_empty() {
             return Ok(Vec::new());
         }
@@ -645,7 +707,7 @@ impl Engine {
         Ok(index)
     }
 
-    fn dump_target(&self) -> Option<DumpTarget<'_>> {
+    pub(crate) fn dump_target(&self) -> Option<DumpTarget<'_>> {
         Some(DumpTarget {
             dir: self.index_dir.as_deref()?,
             model_id: self.model_id(),
@@ -663,7 +725,17 @@ impl Engine {
     }
 
     fn recall(&self, r: &Recall) -> Result<Vec<Recalled>> {
-        let _span = tracing::debug_span!("recall", limit = r.limit).entered();
+        let span = tracing::debug_span!(
+            "recall",
+            limit = r.limit,
+            user = tracing::field::Empty,
+            query = tracing::field::Empty
+        );
+        if self.config.log_content {
+            span.record("user", r.user.as_str());
+            span.record("query", r.query.as_str());
+        }
+        let _span = span.entered();
         validate_user(&r.user)?;
         validate_text(&r.query, self.config.max_text_chars)?;
         if r.limit == 0 || r.limit > MAX_LIMIT {

@@ -23,24 +23,36 @@
 //! Durability: a call that returned `Ok` is committed to the store's write-ahead log and
 //! survives a crash of the process (see [`Durability`] for power loss).
 
+pub mod alerts;
 pub mod config;
 pub mod error;
 mod handle;
+pub mod health;
 pub mod hume;
 pub mod index;
+pub mod maintenance;
 pub mod memory;
+pub mod metrics;
 pub mod models;
+mod ops;
 pub mod retrieval;
 mod store;
 mod text;
 
+pub use alerts::{AlertEvent, AlertMetric, AlertRule, AlertState, AlertsConfig};
 pub use config::{Config, Durability, HnswConfig};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
 pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats};
+pub use health::{HealthCheck, HealthConfig, HealthReport, HealthStatus};
 pub use index::{IndexOrigin, IndexStats};
+pub use maintenance::{
+    restore, verify, BackupConfig, BackupReport, BackupSchedule, ExportedMemory, ImportReport, RestoreReport,
+    RestoreUserReport, Retention, VerifyReport,
+};
 pub use memory::{
     Context, EmotionSnapshot, Memory, MemoryId, MemoryUpdate, MemoryVersion, Metadata, NewMemory,
 };
+pub use metrics::MetricsSnapshot;
 #[cfg(feature = "candle")]
 pub use models::CandleBertEmbedder;
 pub use models::{Embedder, HashingEmbedder, Profile, SelectionReport};

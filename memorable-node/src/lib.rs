@@ -6,6 +6,7 @@
 //! JS `Error`s whose `code` is the core's stable code name (`"EMPTY_TEXT"`, `"NOT_FOUND"`, ...).
 
 mod error;
+mod ops;
 mod task;
 mod types;
 

@@ -647,6 +647,8 @@ pub fn config_json(options: Option<Value>) -> String {
             Value::Object(map) => {
                 Value::Object(map.into_iter().map(|(k, v)| (snake(&k), snake_keys(v))).collect())
             }
+            // e.g. `alerts.rules`: a list of objects.
+            Value::Array(items) => Value::Array(items.into_iter().map(snake_keys).collect()),
             other => other,
         }
     }

@@ -9,6 +9,7 @@
 
 mod convert;
 mod errors;
+mod ops;
 mod types;
 
 use std::path::PathBuf;
@@ -49,7 +50,7 @@ fn config_from_kwargs(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyR
 }
 
 /// A core value as the plain Python value its serde form describes (dicts, lists, ...).
-fn serde_to_py<'py>(py: Python<'py>, value: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn serde_to_py<'py>(py: Python<'py>, value: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
     let json = serde_json::to_value(value).map_err(|e| to_py(py, Error::from(e)))?;
     json_to_py(py, &json)
 }
@@ -340,6 +341,8 @@ fn _memorable(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MemoryVersion>()?;
     m.add_class::<Recalled>()?;
     m.add_class::<ScoreBreakdown>()?;
+    m.add_function(wrap_pyfunction!(ops::verify, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::restore, m)?)?;
     m.add("__version__", core::VERSION)?;
     Ok(())
 }

@@ -213,3 +213,40 @@ pub(crate) fn remove(dir: &Path, user_key: UserKey) {
 fn generation_of(basename: &str) -> u64 {
     basename.rsplit("-g").next().and_then(|g| g.split('-').next()).and_then(|g| g.parse().ok()).unwrap_or(0)
 }
+
+/// Every dump manifest in `dir`: (user key, manifest) of those that parse, and the file
+/// names of those that do not.
+pub(crate) fn manifests(dir: &Path) -> (Vec<(UserKey, Manifest)>, Vec<String>) {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else { return (good, bad) };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(key) = name.strip_prefix('u').and_then(|n| n.strip_suffix(".json")) else { continue };
+        let Ok(key) = key.parse::<UserKey>() else { continue };
+        match fs::read_to_string(e.path()).ok().and_then(|t| serde_json::from_str::<Manifest>(&t).ok()) {
+            Some(m) => good.push((key, m)),
+            None => bad.push(name),
+        }
+    }
+    good.sort_by_key(|(k, _)| *k);
+    bad.sort();
+    (good, bad)
+}
+
+/// The two data files a manifest names (graph, data).
+pub(crate) fn manifest_files(dir: &Path, man: &Manifest) -> [PathBuf; 2] {
+    dump_files(dir, &man.basename)
+}
+
+/// Check a dump's files against its manifest's checksums (without loading the graph).
+pub(crate) fn check_files(dir: &Path, man: &Manifest) -> std::result::Result<(), String> {
+    let [graph_path, data_path] = dump_files(dir, &man.basename);
+    for (path, want) in [(&graph_path, man.graph_crc), (&data_path, man.data_crc)] {
+        let got = crc_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if got != want {
+            return Err(format!("checksum mismatch in {}", path.display()));
+        }
+    }
+    Ok(())
+}

@@ -23,7 +23,8 @@ use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 pub use distance::dot;
-pub(crate) use graph::LoadFailure;
+pub(crate) use graph::{check_files as check_dump_files, manifest_files as dump_manifest_files};
+pub(crate) use graph::{manifests as dump_manifests, LoadFailure};
 pub(crate) use indexer::Indexer;
 
 use crate::config::HnswConfig;

@@ -59,7 +59,14 @@ impl Store {
             .query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
             .map_err(|e| open_error(dir, e))?;
         configure(&writer, config, true)?;
-        schema::migrate(&mut writer)?;
+        let found = schema::version(&writer)?;
+        // An older store is backed up (into DIR/backups/) before it is migrated forward.
+        let backup = if found > 0 && found < schema::SCHEMA_VERSION && config.backup.before_migration {
+            Some(crate::maintenance::pre_migration_backup(&writer, dir, found, schema::SCHEMA_VERSION)?)
+        } else {
+            None
+        };
+        schema::migrate(&mut writer, backup.as_deref())?;
         let readers = (0..config.read_connections)
             .map(|_| {
                 let c = Connection::open_with_flags(
@@ -83,7 +90,7 @@ impl Store {
     pub fn open_in_memory(config: &Config) -> Result<Store> {
         let mut conn = Connection::open_in_memory()?;
         configure(&conn, config, true)?;
-        schema::migrate(&mut conn)?;
+        schema::migrate(&mut conn, None)?;
         Ok(Store {
             path: None,
             writer: Mutex::new(conn),

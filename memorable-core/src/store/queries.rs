@@ -263,8 +263,8 @@ pub(crate) fn update_memory(
     let id = old.id as i64;
     conn.prepare_cached(
         "INSERT INTO memory_versions(memory_id, version, text, kind, speaker, tags, metadata,
-                                     importance, valid_from, valid_to)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                     importance, valid_from, valid_to, topics, place)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         id,
@@ -277,6 +277,8 @@ pub(crate) fn update_memory(
         f64::from(old.importance),
         to_ms(old.updated_at),
         now,
+        serde_json::to_string(&old.context.topics)?,
+        old.context.place,
     ])?;
     conn.prepare_cached(
         "UPDATE memories SET text = ?2, kind = ?3, speaker = ?4, topics = ?5, place = ?6,

@@ -9,10 +9,10 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// `MIGRATIONS[i]` takes a store from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -105,8 +105,19 @@ CREATE TRIGGER memories_fts_update AFTER UPDATE OF text ON memories BEGIN
 END;
 "#;
 
-/// Bring the store to [`SCHEMA_VERSION`], or refuse it when it is newer.
-pub fn migrate(conn: &mut Connection) -> Result<()> {
+/// Schema 2: versions record the topics and place they replaced, so a point-in-time
+/// restore brings them back too. Versions written at schema 1 keep NULL there ("not
+/// recorded"); a recorded version always has topics (a JSON array), so a NULL place next to
+/// them means "no place".
+const V2: &str = r#"
+ALTER TABLE memory_versions ADD COLUMN topics TEXT;
+ALTER TABLE memory_versions ADD COLUMN place TEXT;
+"#;
+
+/// Bring the store to [`SCHEMA_VERSION`], or refuse it when it is newer. Every step runs in
+/// one transaction: a failure rolls all of them back ([`Error::MigrationFailed`]) and the
+/// store stays at its version. `backup` names the backup taken before, for the error.
+pub fn migrate(conn: &mut Connection, backup: Option<&std::path::Path>) -> Result<()> {
     let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {
         return Err(Error::NewerVersion { found, supported: SCHEMA_VERSION });
@@ -114,14 +125,23 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     if found == SCHEMA_VERSION {
         return Ok(());
     }
+    let failed = |reason: String| Error::MigrationFailed {
+        from: found,
+        to: SCHEMA_VERSION,
+        reason,
+        backup: backup.map(|b| format!("; a backup taken before is at {}", b.display())).unwrap_or_default(),
+    };
     let tx = conn.transaction()?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        tracing::info!(from = i, to = i + 1, "migrating store schema");
-        tx.execute_batch(sql)
-            .map_err(|e| Error::Storage(format!("migration to schema {} failed: {e}", i + 1)))?;
+        let to = i as u32 + 1;
+        tracing::info!(from = i, to, "migrating store schema");
+        tx.execute_batch(sql).map_err(|e| failed(format!("step to schema {to}: {e}")))?;
+        if found > 0 && crate::maintenance::testing::take_migration_failure(to) {
+            return Err(failed(format!("step to schema {to}: failure injected by a test")));
+        }
     }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    tx.commit()?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(|e| failed(e.to_string()))?;
+    tx.commit().map_err(|e| failed(e.to_string()))?;
     Ok(())
 }
 

@@ -22,6 +22,8 @@ from memorable._memorable import (
     Recalled,
     ScoreBreakdown,
     __version__,
+    restore,
+    verify,
 )
 
 __all__ = [
@@ -36,5 +38,7 @@ __all__ = [
     "StorageError",
     "ModelError",
     "RemoteError",
+    "verify",
+    "restore",
     "__version__",
 ]

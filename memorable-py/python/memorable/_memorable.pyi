@@ -36,8 +36,33 @@ class _Config(TypedDict, total=False):
     """Model cache (default $MEMORABLE_MODEL_DIR, $MEMORABLE_HOME/models, ~/.cache/memorable/models)."""
     profile: Literal["local", "server"] | None
     """Deployment profile for model selection and limits (default $MEMORABLE_PROFILE, else local)."""
+    log_content: bool
+    """Let log records carry memory text, queries and user ids (default False)."""
+    metrics: bool
+    """Record metrics (default True)."""
+    health: Mapping[str, Any]
+    """Health thresholds (docs/operations.md), e.g. {"disk_free_degraded_mb": 2048}."""
+    alerts: Mapping[str, Any]
+    """Alert rules and interval, e.g. {"interval_ms": 5000, "rules": [{"name": ..., "metric": ..., "above": ..., "for_ms": ...}]}."""
+    backup: Mapping[str, Any]
+    """{"before_migration": bool, "schedule": {"dir": ..., "every_secs": ..., "keep_last": ..., "max_age_secs": ...}}."""
 
-__all__ = ["Memorable", "Memory", "MemoryVersion", "Recalled", "ScoreBreakdown", "__version__"]
+__all__ = [
+    "Memorable",
+    "Memory",
+    "MemoryVersion",
+    "Recalled",
+    "ScoreBreakdown",
+    "__version__",
+    "verify",
+    "restore",
+]
+
+def verify(path: str | PathLike[str]) -> dict[str, Any]:
+    """Check a backup file or a store directory (`VerifyReport`: kind, ok, problems, warnings, counts)."""
+
+def restore(backup: str | PathLike[str], new_dir: str | PathLike[str]) -> dict[str, Any]:
+    """Restore a backup into a new directory (`RestoreReport`); CORRUPT or DESTINATION_EXISTS write nothing."""
 
 __version__: str
 
@@ -230,6 +255,26 @@ class Memorable:
         Returns {previous_model_id, model_id, reembedded, completed}.
         """
     def checkpoint(self) -> None: ...
+    def metrics(self) -> dict[str, Any]:
+        """Counters, latency quantiles (ms) and gauges (`MetricsSnapshot`)."""
+    def metrics_prometheus(self) -> str:
+        """The metrics in the Prometheus text format."""
+    def health(self) -> dict[str, Any]:
+        """`HealthReport`: status ("ok" | "degraded" | "failing"), checks, checked_at."""
+    def on_alert(self, callback: Callable[[dict[str, Any]], object]) -> int:
+        """Call `callback(event)` for every alert that fires or resolves; returns an id."""
+    def remove_alert_callback(self, id: int) -> bool: ...
+    def evaluate_alerts(self) -> list[dict[str, Any]]:
+        """Evaluate the rules now; returns (and delivers) what fired or resolved."""
+    def active_alerts(self) -> list[dict[str, Any]]: ...
+    def backup(self, path: str | PathLike[str]) -> dict[str, Any]:
+        """Online backup into the new file `path` (`BackupReport`)."""
+    def restore_user(self, user: str, at: datetime) -> dict[str, Any]:
+        """Bring `user`'s memories back to instant `at` (`RestoreUserReport`)."""
+    def export_user(self, user: str, path: str | PathLike[str], *, vectors: bool = False) -> int:
+        """Write `user`'s memories as JSON Lines into the new file `path`."""
+    def import_jsonl(self, path: str | PathLike[str], *, batch: int = 1000) -> dict[str, Any]:
+        """Import JSON Lines of memories (`ImportReport`)."""
     def close(self) -> None: ...
     def __enter__(self) -> Memorable: ...
     def __exit__(

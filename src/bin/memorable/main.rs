@@ -5,16 +5,16 @@
 //! and one line in `run`.
 
 mod demo;
-mod import_cmd;
 mod memory_cmds;
 mod models_cmds;
+mod ops_cmds;
 mod util;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use memory_cmds::{RecallArgs, RecentArgs, RememberArgs};
@@ -35,6 +35,12 @@ pub(crate) struct Cli {
     /// Only errors in the log.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Log record format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "MEMORABLE_LOG_FORMAT")]
+    log_format: LogFormat,
+    /// Let log records carry memory text, queries and user ids (off by default).
+    #[arg(long, global = true)]
+    log_content: bool,
     /// Embedding model: auto (the store's own, else the best cached), hashing, or a catalog name.
     #[arg(long, global = true, default_value = "auto", env = "MEMORABLE_EMBEDDER")]
     pub embedder: String,
@@ -69,7 +75,8 @@ enum Command {
     },
     /// Counts, embedder and index health.
     Stats,
-    /// Import memories from a JSONL file (one memory object per line; `-` for stdin).
+    /// Import memories from a JSONL file (one memory object per line, e.g. from `export`;
+    /// `-` for stdin). Exported vectors of the store's model are kept, others re-embedded.
     Import {
         file: PathBuf,
         /// Memories per transaction.
@@ -98,13 +105,54 @@ enum Command {
         #[arg(long)]
         model: String,
     },
+    /// Counters, latency quantiles and gauges of the store.
+    Metrics {
+        /// Print the Prometheus text format.
+        #[arg(long)]
+        prometheus: bool,
+    },
+    /// Check the store: integrity, indexes, model, disk, memory. Exits 1 when failing.
+    Health,
+    /// Write an online backup of the store into FILE (which must not exist).
+    Backup { file: PathBuf },
+    /// Check a backup file or a store directory. Exits 0 only when sound.
+    Verify { path: PathBuf },
+    /// Restore the backup FILE into NEW_DIR (which must not exist or be empty).
+    Restore { file: PathBuf, new_dir: PathBuf },
+    /// Bring one user's memories back to how they were at an instant (from the history).
+    RestoreUser {
+        user: String,
+        /// The instant (RFC 3339, e.g. 2024-05-08T13:56:00Z).
+        #[arg(long)]
+        at: String,
+    },
+    /// Write one user's memories as JSON Lines (to stdout, or --out FILE).
+    Export {
+        #[arg(long)]
+        user: String,
+        /// Include each memory's embedding and the model that made it.
+        #[arg(long)]
+        vectors: bool,
+        /// Write to this new file instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose, cli.quiet);
+    init_logging(cli.verbose, cli.quiet, cli.log_format);
+    util::LOG_CONTENT.store(cli.log_content, std::sync::atomic::Ordering::Relaxed);
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The report was printed; its verdict is the exit code.
+        Err(e) if e.is::<ops_cmds::Unsound>() => ExitCode::FAILURE,
         Err(e) => {
             if cli.json {
                 let code = e.downcast_ref::<memorable::Error>().map(|m| m.code().name());
@@ -118,7 +166,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -128,7 +176,12 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MEMORABLE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        // One JSON object a line, span fields included: for log shippers.
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).init(),
+    }
 }
 
 fn run(cli: &Cli) -> Result<()> {
@@ -142,14 +195,19 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Update { id, text } => memory_cmds::update(cli, *id, text),
         Command::Forget { id, user } => memory_cmds::forget(cli, *id, user.as_deref()),
         Command::Stats => memory_cmds::stats(cli),
-        Command::Import { file, batch } => {
-            import_cmd::import(&cli.store, &cli.embedder, file, *batch, cli.json)
-        }
+        Command::Import { file, batch } => ops_cmds::import(cli, file, *batch),
         Command::Embed { model, file, texts } => models_cmds::embed(model, file.as_deref(), texts),
         Command::Models { command: ModelsCommand::List } => models_cmds::models_list(cli.json),
         Command::Models { command: ModelsCommand::Fetch { name } } => {
             models_cmds::models_fetch(name, cli.json)
         }
         Command::Reembed { model } => models_cmds::reembed(&cli.store, model, cli.json),
+        Command::Metrics { prometheus } => ops_cmds::metrics(cli, *prometheus),
+        Command::Health => ops_cmds::health(cli),
+        Command::Backup { file } => ops_cmds::backup(cli, file),
+        Command::Verify { path } => ops_cmds::verify(cli, path),
+        Command::Restore { file, new_dir } => ops_cmds::restore(cli, file, new_dir),
+        Command::RestoreUser { user, at } => ops_cmds::restore_user(cli, user, at),
+        Command::Export { user, vectors, out } => ops_cmds::export(cli, user, *vectors, out.as_deref()),
     }
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the commands: opening a store, times, and printing memories.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, Result};
 use memorable::{Config, Memorable, Memory, Recall, Recalled};
@@ -8,9 +9,13 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+/// `--log-content`: let log records carry memory text, queries and user ids.
+pub(crate) static LOG_CONTENT: AtomicBool = AtomicBool::new(false);
+
 pub(crate) fn open(dir: &Path, embedder: &str) -> Result<Memorable> {
     let mut config = Config::default();
     config.embedder = embedder.to_owned();
+    config.log_content = LOG_CONTENT.load(Ordering::Relaxed);
     Memorable::builder(dir)
         .config(config)
         .open()

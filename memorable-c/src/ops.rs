@@ -1,0 +1,233 @@
+//! Operations over the C ABI: metrics (JSON and Prometheus text), health, alert callbacks
+//! (a function pointer + user data), backup, verify, restore and per-user point-in-time
+//! restore. Reports are JSON strings released with `memorable_string_free`.
+
+use std::ffi::{c_char, c_void};
+
+use memorable_core::{maintenance, AlertEvent};
+
+use crate::convert::{cstr, out_ptr, utf8};
+use crate::error::{ffi_try, memorable_error};
+use crate::{handle, memorable, owned_string};
+
+/// Metrics of the store as JSON (the core's `MetricsSnapshot`: uptime_seconds, counters
+/// (calls, memories_written, memories_updated, memories_forgotten, recalls, errors,
+/// fallbacks_taken, readings_fused, backups, alert_callback_failures), errors_by_code,
+/// latency (remember, recall, embed: count, sum_ms, mean_ms, p50_ms, p95_ms, p99_ms, max_ms),
+/// gauges, model_id, model_fallback). `*json_out` is released with `memorable_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_metrics(
+    m: *mut memorable,
+    json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let json_out = out_ptr(json_out, "json_out")?;
+        let json = serde_json::to_string(&m.metrics()?)?;
+        *json_out = owned_string(json)?;
+        Ok(())
+    })
+}
+
+/// Metrics in the Prometheus text format (what a `/metrics` route serves). `*text_out` is
+/// released with `memorable_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_metrics_prometheus(
+    m: *mut memorable,
+    text_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let text_out = out_ptr(text_out, "text_out")?;
+        *text_out = owned_string(m.metrics_prometheus()?)?;
+        Ok(())
+    })
+}
+
+/// Run every health check; `*json_out` is the core's `HealthReport` as JSON: status ("ok",
+/// "degraded" or "failing"), checks (name, status, reason, details), checked_at.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_health(
+    m: *mut memorable,
+    json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let json_out = out_ptr(json_out, "json_out")?;
+        let json = serde_json::to_string(&m.health()?)?;
+        *json_out = owned_string(json)?;
+        Ok(())
+    })
+}
+
+/// Alert callback: `event_json` (NUL-terminated, `event_len` bytes, valid only during the
+/// call) is the core's `AlertEvent` (rule, metric, state "firing" / "resolved", value,
+/// threshold, condition, for_ms, duration_ms, at, message); `user_data` is what was given to
+/// `memorable_on_alert`. It runs on the thread evaluating alerts (the store's operations
+/// thread, or the caller of `memorable_evaluate_alerts`), must be thread-safe, and must not
+/// unwind (no C++ exception or longjmp out of it).
+pub type memorable_alert_fn =
+    Option<unsafe extern "C" fn(event_json: *const c_char, event_len: usize, user_data: *mut c_void)>;
+
+/// `user_data` crosses threads with the callback: the caller promises it may.
+struct UserData(*mut c_void);
+// SAFETY: the C caller registers user_data for a callback that runs on other threads, and
+// documents that it is safe to use there.
+unsafe impl Send for UserData {}
+unsafe impl Sync for UserData {}
+
+/// Call `callback(event_json, len, user_data)` for every alert that fires or resolves, until
+/// `memorable_remove_alert_callback(m, *id_out)` or the handle is freed.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_on_alert(
+    m: *mut memorable,
+    callback: memorable_alert_fn,
+    user_data: *mut c_void,
+    id_out: *mut u64,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let id_out = out_ptr(id_out, "id_out")?;
+        let Some(f) = callback else {
+            return Err(memorable_core::Error::NullPointer { what: "callback" });
+        };
+        let data = UserData(user_data);
+        let id = m.on_alert(move |e: &AlertEvent| {
+            let data = &data;
+            if let Ok(json) = serde_json::to_string(e) {
+                let len = json.len();
+                if let Ok(c) = std::ffi::CString::new(json) {
+                    // SAFETY: `f` is the caller's callback, `c` lives for the call.
+                    unsafe { f(c.as_ptr(), len, data.0) };
+                }
+            }
+        });
+        *id_out = id;
+        Ok(())
+    })
+}
+
+/// Stop calling the callback registered as `id`; `*removed_out` (may be NULL) tells whether
+/// it was registered.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_remove_alert_callback(
+    m: *mut memorable,
+    id: u64,
+    removed_out: *mut bool,
+) -> *mut memorable_error {
+    ffi_try!({
+        let removed = handle(m)?.remove_alert_callback(id);
+        if !removed_out.is_null() {
+            *removed_out = removed;
+        }
+        Ok(())
+    })
+}
+
+/// Evaluate the alert rules now; callbacks get what fires or resolves, and `*json_out` (may
+/// be NULL) is the array of those events.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_evaluate_alerts(
+    m: *mut memorable,
+    json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let events = handle(m)?.evaluate_alerts()?;
+        if !json_out.is_null() {
+            *json_out = owned_string(serde_json::to_string(&events)?)?;
+        }
+        Ok(())
+    })
+}
+
+/// Write an online backup of the store into the new file `path` (NUL-terminated UTF-8; it
+/// must not exist: DESTINATION_EXISTS (25)). Writers may keep writing meanwhile.
+/// `*report_json_out` (may be NULL) is the core's `BackupReport` (path, bytes,
+/// schema_version, model_id, memories, users, vectors, index_files, duration_ms).
+#[no_mangle]
+pub unsafe extern "C" fn memorable_backup(
+    m: *mut memorable,
+    path: *const c_char,
+    report_json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let path = cstr(path, "path")?;
+        let report = m.backup(path)?;
+        if !report_json_out.is_null() {
+            *report_json_out = owned_string(serde_json::to_string(&report)?)?;
+        }
+        Ok(())
+    })
+}
+
+/// Verify a backup file or a store directory at `path`. `*sound_out` is true only when it
+/// is sound; `*report_json_out` (may be NULL) is the core's `VerifyReport` (kind, ok,
+/// problems, warnings, counts). An unreadable path is an error; an unsound one is not.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_verify(
+    path: *const c_char,
+    sound_out: *mut bool,
+    report_json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let path = cstr(path, "path")?;
+        let sound_out = out_ptr(sound_out, "sound_out")?;
+        let report = maintenance::verify(path)?;
+        let json = if report_json_out.is_null() {
+            None
+        } else {
+            Some(owned_string(serde_json::to_string(&report)?)?)
+        };
+        *sound_out = report.ok;
+        if let Some(json) = json {
+            *report_json_out = json;
+        }
+        Ok(())
+    })
+}
+
+/// Restore the backup file `backup_path` into the new directory `new_dir` (must not exist
+/// or be empty: DESTINATION_EXISTS (25)). A backup that fails verification is CORRUPT (24);
+/// in both cases nothing is written. `*report_json_out` (may be NULL) is the core's
+/// `RestoreReport`.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_restore(
+    backup_path: *const c_char,
+    new_dir: *const c_char,
+    report_json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let backup = cstr(backup_path, "backup_path")?;
+        let new_dir = cstr(new_dir, "new_dir")?;
+        let report = maintenance::restore(backup, new_dir)?;
+        if !report_json_out.is_null() {
+            *report_json_out = owned_string(serde_json::to_string(&report)?)?;
+        }
+        Ok(())
+    })
+}
+
+/// Bring `user`'s memories back to how they were at `at_ms` (Unix milliseconds, UTC), from
+/// the version history; other users are untouched. `*report_json_out` (may be NULL) is the
+/// core's `RestoreUserReport` (user, at, reverted, removed, unchanged, unrestorable).
+#[no_mangle]
+pub unsafe extern "C" fn memorable_restore_user(
+    m: *mut memorable,
+    user: *const c_char,
+    user_len: usize,
+    at_ms: i64,
+    report_json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let user = utf8(user, user_len, "user")?;
+        let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
+            .map_err(|e| memorable_core::Error::InvalidInput(format!("at_ms: {e}")))?;
+        let report = m.restore_user(user, at)?;
+        if !report_json_out.is_null() {
+            *report_json_out = owned_string(serde_json::to_string(&report)?)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,113 @@
+//! `restore`: a backup file into a new store directory. The backup is checked completely
+//! (every checksum, then the extracted database's integrity and vectors) before the
+//! directory appears; it is built in a hidden sibling and renamed into place, so a failed
+//! restore leaves nothing behind and an existing store is never touched.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::archive::Archive;
+use super::backup::sync_parent;
+use super::verify::{entry_name_ok, verify_with_progress};
+use crate::error::{Error, Result};
+use crate::store::DB_FILE;
+
+/// What [`restore`] brought back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreReport {
+    /// The new store directory.
+    pub path: String,
+    pub schema_version: u32,
+    pub model_id: Option<String>,
+    pub memories: u64,
+    pub users: u64,
+    pub index_files: usize,
+}
+
+/// Restore the backup file `backup` into `new_dir`, which must not exist (or be an empty
+/// directory): [`Error::DestinationExists`] otherwise, and [`Error::Corrupt`] for a backup
+/// that fails verification — in both cases nothing is written.
+pub fn restore(backup: impl AsRef<Path>, new_dir: impl AsRef<Path>) -> Result<RestoreReport> {
+    restore_with_progress(backup, new_dir, &mut |_, _| {})
+}
+
+/// [`restore`], calling `progress(bytes_done, bytes_total)`: verification reads the backup
+/// once, extraction once more.
+pub fn restore_with_progress(
+    backup: impl AsRef<Path>,
+    new_dir: impl AsRef<Path>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<RestoreReport> {
+    let (backup, new_dir) = (backup.as_ref(), new_dir.as_ref());
+    let _span = tracing::info_span!("restore").entered();
+    check_target(new_dir)?;
+    if std::fs::metadata(backup).map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::InvalidInput(format!("{} is a directory, not a backup file", backup.display())));
+    }
+    let total = std::fs::metadata(backup)?.len();
+    let verified = verify_with_progress(backup, &mut |done, _| progress(done, total * 2))?.into_result()?;
+    let mut archive = Archive::open(backup)?;
+    // Build beside the target, then rename: the target appears complete or not at all.
+    let parent = new_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let name =
+        new_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "store".into());
+    let staging = parent.join(format!(".{name}.restoring-{}-{}", std::process::id(), crate::store::now_ms()));
+    let result = (|| {
+        std::fs::create_dir_all(staging.join(crate::handle::INDEX_DIR))?;
+        let mut done = total;
+        for e in archive.manifest.entries.clone() {
+            if !entry_name_ok(&e.name) {
+                return Err(Error::Corrupt(format!("backup entry {:?} is not allowed", e.name)));
+            }
+            archive.extract(backup, &e, &staging.join(&e.name), &mut |n| {
+                done += n;
+                progress(done.min(total * 2), total * 2);
+            })?;
+        }
+        let extracted = super::verify::verify(&staging)?;
+        if !extracted.ok {
+            return Err(Error::Corrupt(format!(
+                "restored store failed verification: {}",
+                extracted.problems.join("; ")
+            )));
+        }
+        check_target(new_dir)?;
+        if new_dir.is_dir() {
+            std::fs::remove_dir(new_dir)?;
+        }
+        std::fs::rename(&staging, new_dir)?;
+        sync_parent(new_dir);
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    progress(total * 2, total * 2);
+    let m = verified.manifest.unwrap_or(archive.manifest);
+    tracing::info!(memories = m.memories, "store restored");
+    Ok(RestoreReport {
+        path: new_dir.display().to_string(),
+        schema_version: m.schema_version,
+        model_id: m.model_id,
+        memories: m.memories,
+        users: m.users,
+        index_files: m.entries.iter().filter(|e| e.name != super::archive::DB_ENTRY).count(),
+    })
+}
+
+/// The target must not exist, or be an empty directory.
+fn check_target(dir: &Path) -> Result<()> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() || dir.join(DB_FILE).exists() {
+                return Err(Error::DestinationExists { path: dir.to_path_buf() });
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) => Err(Error::DestinationExists { path: dir.to_path_buf() }),
+    }
+}

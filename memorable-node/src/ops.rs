@@ -1,0 +1,235 @@
+//! Operations: metrics, health, alert callbacks (a JS function called through a
+//! ThreadsafeFunction), backup / verify / restore, per-user point-in-time restore, JSONL
+//! export / import. Reports are the core's serde shapes with camelCase keys.
+
+use std::io::{BufReader, BufWriter};
+
+use memorable_core as core;
+use napi::bindgen_prelude::{AsyncTask, ToNapiValue, TypeName, Unknown};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{sys, Status, ValueType};
+use napi_derive::napi;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::sync_error;
+use crate::task::Job;
+use crate::types::Date;
+use crate::Memorable;
+
+/// A core report as a plain JS object (keys in camelCase).
+pub struct Json(Value);
+
+impl Json {
+    fn of(v: &impl Serialize) -> core::Result<Json> {
+        Ok(Json(camel_keys(serde_json::to_value(v)?)))
+    }
+}
+
+impl TypeName for Json {
+    fn type_name() -> &'static str {
+        "object"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for Json {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        unsafe { Value::to_napi_value(env, val.0) }
+    }
+}
+
+/// snake_case keys (`checked_at`) → camelCase (`checkedAt`); other keys (error code names,
+/// user ids) stay as they are.
+fn camel_keys(v: Value) -> Value {
+    fn camel(k: String) -> String {
+        if !k.contains('_') || !k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return k;
+        }
+        let mut out = String::with_capacity(k.len());
+        let mut up = false;
+        for c in k.chars() {
+            match (c, up) {
+                ('_', _) => up = true,
+                (c, true) => {
+                    out.push(c.to_ascii_uppercase());
+                    up = false
+                }
+                (c, false) => out.push(c),
+            }
+        }
+        out
+    }
+    match v {
+        Value::Object(map) => {
+            // Map-like objects keyed by data (errors by code) keep their keys.
+            Value::Object(map.into_iter().map(|(k, v)| (camel(k), camel_keys(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(camel_keys).collect()),
+        other => other,
+    }
+}
+
+/// The JS alert callback, called on the JS thread; weak, so it never keeps Node running.
+pub type AlertCallback = ThreadsafeFunction<Value, Unknown<'static>, Value, Status, false, true>;
+
+#[napi]
+impl Memorable {
+    /// Counters, latency quantiles (ms) and gauges of the store (the core's MetricsSnapshot).
+    #[napi(
+        ts_return_type = "{ uptimeSeconds: number; counters: Record<string, number>; errorsByCode: Record<string, number>; latency: Record<'remember' | 'recall' | 'embed', { count: number; sumMs: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number }>; gauges: Record<string, any>; modelId: string; modelFallback: boolean }"
+    )]
+    pub fn metrics(&self) -> napi::Result<Json, &'static str> {
+        self.inner.metrics().and_then(|m| Json::of(&m)).map_err(sync_error)
+    }
+
+    /// The metrics in the Prometheus text format (serve it on a `/metrics` route).
+    #[napi]
+    pub fn metrics_prometheus(&self) -> napi::Result<String, &'static str> {
+        self.inner.metrics_prometheus().map_err(sync_error)
+    }
+
+    /// Run every health check (SQLite quick_check included) off the JS thread.
+    #[napi(
+        ts_return_type = "Promise<{ status: 'ok' | 'degraded' | 'failing'; checks: Array<{ name: string; status: 'ok' | 'degraded' | 'failing'; reason: string; details: unknown }>; checkedAt: string }>"
+    )]
+    pub fn health(&self) -> AsyncTask<Job<Json>> {
+        let inner = self.inner.clone();
+        AsyncTask::new(Job::new(move || Json::of(&inner.health()?)))
+    }
+
+    /// Call `callback(event)` for every alert that fires or resolves (on the JS thread);
+    /// returns an id for `removeAlertCallback`. A callback that throws is counted in
+    /// `metrics().counters.alertCallbackFailures` and otherwise ignored.
+    #[napi(ts_args_type = "callback: (event: AlertEvent) => void")]
+    pub fn on_alert(&self, callback: AlertCallback) -> i64 {
+        let metrics = self.inner.clone();
+        let id = self.inner.on_alert(move |e: &core::AlertEvent| {
+            let Ok(Json(event)) = Json::of(e) else { return };
+            let metrics = metrics.clone();
+            let _ = callback.call_with_return_value(
+                event,
+                ThreadsafeFunctionCallMode::NonBlocking,
+                move |ret, _env| {
+                    if ret.is_err() {
+                        metrics.metrics_registry().alert_callback_failures.inc();
+                    }
+                    Ok(())
+                },
+            );
+        });
+        id as i64
+    }
+
+    /// Stop calling a callback; returns whether `id` was registered.
+    #[napi]
+    pub fn remove_alert_callback(&self, id: i64) -> bool {
+        u64::try_from(id).is_ok_and(|id| self.inner.remove_alert_callback(id))
+    }
+
+    /// Evaluate the alert rules now; returns what fired or resolved (callbacks get it too).
+    #[napi(ts_return_type = "Array<AlertEvent>")]
+    pub fn evaluate_alerts(&self) -> napi::Result<Json, &'static str> {
+        self.inner.evaluate_alerts().and_then(|e| Json::of(&e)).map_err(sync_error)
+    }
+
+    /// Alerts firing now.
+    #[napi(ts_return_type = "Array<AlertEvent>")]
+    pub fn active_alerts(&self) -> napi::Result<Json, &'static str> {
+        Json::of(&self.inner.active_alerts()).map_err(sync_error)
+    }
+
+    /// Write an online backup into the new file `path` (writers may keep writing).
+    #[napi(
+        ts_return_type = "Promise<{ path: string; bytes: number; schemaVersion: number; modelId: string | null; memories: number; users: number; vectors: number; indexFiles: number; durationMs: number }>"
+    )]
+    pub fn backup(&self, path: String) -> AsyncTask<Job<Json>> {
+        let inner = self.inner.clone();
+        AsyncTask::new(Job::new(move || Json::of(&inner.backup(&path)?)))
+    }
+
+    /// Bring `user`'s memories back to how they were at `at`; other users are untouched.
+    #[napi(
+        ts_return_type = "Promise<{ user: string; at: string; reverted: Array<number>; removed: Array<number>; unchanged: number; unrestorable: Array<number> }>"
+    )]
+    pub fn restore_user(&self, user: String, at: Date) -> AsyncTask<Job<Json>> {
+        let inner = self.inner.clone();
+        AsyncTask::new(Job::new(move || Json::of(&inner.restore_user(&user, at.0)?)))
+    }
+
+    /// Write `user`'s memories as JSON Lines into the new file `path`; resolves to how many.
+    #[napi(
+        ts_args_type = "user: string, path: string, options?: { vectors?: boolean }",
+        ts_return_type = "Promise<number>"
+    )]
+    pub fn export_user(&self, user: String, path: String, options: Option<Value>) -> AsyncTask<Job<i64>> {
+        let inner = self.inner.clone();
+        let vectors =
+            options.as_ref().and_then(|o| o.get("vectors")).and_then(Value::as_bool).unwrap_or(false);
+        AsyncTask::new(Job::new(move || {
+            let f =
+                std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| match e
+                    .kind()
+                {
+                    std::io::ErrorKind::AlreadyExists => {
+                        core::Error::DestinationExists { path: path.clone().into() }
+                    }
+                    _ => core::Error::from(e),
+                })?;
+            inner.export_user(&user, vectors, &mut BufWriter::new(f)).map(|n| n as i64)
+        }))
+    }
+
+    /// Import JSON Lines of memories (`exportUser`'s output, or memory objects).
+    #[napi(
+        ts_args_type = "path: string, options?: { batch?: number }",
+        ts_return_type = "Promise<{ imported: number; vectorsKept: number; reembedded: number }>"
+    )]
+    pub fn import_jsonl(&self, path: String, options: Option<Value>) -> AsyncTask<Job<Json>> {
+        let inner = self.inner.clone();
+        let batch =
+            options.as_ref().and_then(|o| o.get("batch")).and_then(Value::as_u64).unwrap_or(1000) as usize;
+        AsyncTask::new(Job::new(move || {
+            let f = std::fs::File::open(&path)?;
+            Json::of(&inner.import_jsonl(&mut BufReader::new(f), batch, &mut |_| {})?)
+        }))
+    }
+}
+
+/// Check a backup file or a store directory; `ok` is true only when it is sound.
+#[napi(
+    ts_return_type = "Promise<{ path: string; kind: 'backup' | 'store'; ok: boolean; problems: Array<string>; warnings: Array<string>; schemaVersion: number | null; modelId: string | null; memories: number; users: number; vectors: number; bytes: number; manifest: unknown }>"
+)]
+pub fn verify(path: String) -> AsyncTask<Job<Json>> {
+    AsyncTask::new(Job::new(move || Json::of(&core::verify(&path)?)))
+}
+
+/// Restore the backup file into the new directory `newDir` (never over an existing store); a
+/// damaged backup rejects with code CORRUPT and writes nothing.
+#[napi(
+    ts_return_type = "Promise<{ path: string; schemaVersion: number; modelId: string | null; memories: number; users: number; indexFiles: number }>"
+)]
+pub fn restore(backup: String, new_dir: String) -> AsyncTask<Job<Json>> {
+    AsyncTask::new(Job::new(move || Json::of(&core::restore(&backup, &new_dir)?)))
+}
+
+/// An alert that fired or resolved (TypeScript shape of the events `onAlert` receives;
+/// they arrive as plain objects converted from the core's `AlertEvent`).
+#[napi(object)]
+#[allow(dead_code)]
+pub struct AlertEvent {
+    pub rule: String,
+    pub metric: String,
+    #[napi(ts_type = "'firing' | 'resolved'")]
+    pub state: String,
+    pub value: f64,
+    pub threshold: f64,
+    #[napi(ts_type = "'above' | 'below'")]
+    pub condition: String,
+    pub for_ms: f64,
+    pub duration_ms: f64,
+    pub at: String,
+    pub message: String,
+}

@@ -1,0 +1,117 @@
+//! Update procedure: a store written at schema 1 (the fixture tests/fixtures/store-v1, made
+//! by MemoRable 0.1.0) migrates forward after an automatic backup; a failure mid-migration
+//! rolls back and leaves the store as it was.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use memorable::{ErrorCode, Recall};
+
+/// The failure hook is process-wide: these tests take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v1/memorable.db");
+    std::fs::copy(src, store.join("memorable.db")).unwrap();
+    (dir, store)
+}
+
+/// Every table's schema and rows, as text: equal dumps mean an equal database.
+fn logical_dump(db: &Path) -> (u32, Vec<String>) {
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let mut out = Vec::new();
+    let tables: Vec<(String, String)> = conn
+        .prepare("SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type IN ('table','index','trigger') ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (name, sql) in tables {
+        out.push(sql.clone());
+        if sql.starts_with("CREATE TABLE") {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM \"{name}\"")).unwrap();
+            let cols = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((0..cols)
+                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap();
+            for row in rows {
+                out.push(format!("{name}: {}", row.unwrap()));
+            }
+        }
+    }
+    (version, out)
+}
+
+#[test]
+fn a_v1_store_migrates_after_an_automatic_backup() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (_dir, store) = fixture_copy();
+    let before = logical_dump(&store.join("memorable.db"));
+    assert_eq!(before.0, 1);
+
+    let mem = common::open_hashing(&store);
+    let stats = mem.stats().unwrap();
+    assert_eq!(stats.schema_version, memorable::SCHEMA_VERSION);
+    assert_eq!(stats.memories, 3);
+    assert_eq!(mem.history(1).unwrap().len(), 2, "history survives the migration");
+    assert_eq!(mem.recall(&Recall::new("alice", "puppy").limit(1)).unwrap()[0].memory.id, 1);
+    // Versions written from now on record topics and place: a v1 version restores without them.
+    assert_eq!(mem.health().unwrap().status, memorable::HealthStatus::Ok);
+    mem.close().unwrap();
+
+    // The automatic backup holds the store as it was (schema 1) and restores to it.
+    let backups: Vec<PathBuf> =
+        std::fs::read_dir(store.join("backups")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    let name = backups[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("pre-migration-v1-to-v2-") && name.ends_with(".mrbak"), "{name}");
+    let v = memorable::verify(&backups[0]).unwrap();
+    assert!(v.ok, "{:?}", v.problems);
+    assert_eq!(v.schema_version, Some(1));
+    let rolled_back = store.parent().unwrap().join("rolled-back");
+    memorable::restore(&backups[0], &rolled_back).unwrap();
+    assert_eq!(logical_dump(&rolled_back.join("memorable.db")), before);
+}
+
+#[test]
+fn a_failed_migration_leaves_the_store_as_it_was() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (_dir, store) = fixture_copy();
+    let db = store.join("memorable.db");
+    let before = logical_dump(&db);
+
+    memorable::maintenance::testing::fail_next_migration_to(2);
+    let err = memorable::Memorable::builder(&store).config(common::hashing_config()).open().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::MigrationFailed, "{err}");
+    assert!(err.to_string().contains("rolled back"), "{err}");
+    assert!(err.to_string().contains("backup"), "the error says where the backup is: {err}");
+    // Schema, tables and rows are exactly as before.
+    assert_eq!(logical_dump(&db), before);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let cols: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('memory_versions')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!cols.contains(&"topics".to_string()), "no column of schema 2 was left behind");
+    drop(conn);
+
+    // Without the injected failure the same store migrates.
+    let mem = common::open_hashing(&store);
+    assert_eq!(mem.stats().unwrap().schema_version, memorable::SCHEMA_VERSION);
+    assert_eq!(mem.stats().unwrap().memories, 3);
+}
