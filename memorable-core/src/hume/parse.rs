@@ -227,7 +227,7 @@ struct Envelope<'a> {
     measurements: Option<Vec<V1Measurement>>,
     // Errors (v1 realtime and HTTP, EVI, legacy top level).
     code: Option<String>,
-    message: Option<MessageField>,
+    message: Option<Lenient<ChatMessage>>,
     retryable: Option<bool>,
     slug: Option<String>,
     // Legacy. Other families reuse some of these keys with other shapes (EVI's
@@ -276,69 +276,18 @@ struct V1Face {
     descriptions: Option<Vec<V1Score>>,
 }
 
-/// `message` is text in errors and an object in EVI chat messages. (Read by hand rather
-/// than `#[serde(untagged)]`, which would buffer the value first.)
-enum MessageField {
-    Text(String),
-    Chat { content: Option<String> },
-    Other,
-}
-
+/// EVI's `message` object (`message` is text in errors).
 #[derive(Deserialize)]
 struct ChatMessage {
     content: Option<String>,
 }
 
-impl<'de> Deserialize<'de> for MessageField {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = MessageField;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a message text or object")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<MessageField, E> {
-                Ok(MessageField::Text(v.to_owned()))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> std::result::Result<MessageField, A::Error> {
-                let chat = ChatMessage::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(MessageField::Chat { content: chat.content })
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> std::result::Result<MessageField, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(MessageField::Other)
-            }
-            fn visit_unit<E>(self) -> std::result::Result<MessageField, E> {
-                Ok(MessageField::Other)
-            }
-            fn visit_bool<E>(self, _: bool) -> std::result::Result<MessageField, E> {
-                Ok(MessageField::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> std::result::Result<MessageField, E> {
-                Ok(MessageField::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> std::result::Result<MessageField, E> {
-                Ok(MessageField::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> std::result::Result<MessageField, E> {
-                Ok(MessageField::Other)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A field whose shape depends on the family: an object read as `T`, or anything else kept
-/// aside (by its JSON type) to report or ignore once the family is known. Objects are read
-/// in place, without buffering.
+/// A field whose shape depends on the family: an object read as `T`, a string kept as is,
+/// or anything else kept aside (by its JSON type) to report or ignore once the family is
+/// known. Read in place (`#[serde(untagged)]` would buffer the value first).
 enum Lenient<T> {
     Typed(T),
+    Text(String),
     Other(&'static str),
 }
 
@@ -363,8 +312,8 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
                 Ok(Lenient::Other("an array"))
             }
-            fn visit_str<E>(self, _: &str) -> std::result::Result<Lenient<T>, E> {
-                Ok(Lenient::Other("a string"))
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Lenient<T>, E> {
+                Ok(Lenient::Text(v.to_owned()))
             }
             fn visit_unit<E>(self) -> std::result::Result<Lenient<T>, E> {
                 Ok(Lenient::Other("null"))
@@ -391,6 +340,9 @@ impl<T> Lenient<T> {
     fn typed(self, key: &str) -> Result<T> {
         match self {
             Lenient::Typed(t) => Ok(t),
+            Lenient::Text(_) => Err(Error::InvalidInput(format!(
+                "Hume message has an unexpected shape: `{key}` is a string, expected an object"
+            ))),
             Lenient::Other(what) => Err(Error::InvalidInput(format!(
                 "Hume message has an unexpected shape: `{key}` is {what}, expected an object"
             ))),
@@ -581,7 +533,7 @@ impl Envelope<'_> {
                     legacy_model(key, model.typed(key)?, out);
                 }
             }
-        } else if let Some(MessageField::Text(message)) = self.message {
+        } else if let Some(Lenient::Text(message)) = self.message {
             // A gateway error (`{"message": ...}`, maybe with a `request_id`).
             out.family = Family::V1Upload;
             out.notices.push(notice(Severity::Error, self.code, message, None));
@@ -596,7 +548,7 @@ impl Envelope<'_> {
         }
         let Some(prosody) = self.models.and_then(|m| m.prosody) else { return };
         let text = match self.message {
-            Some(MessageField::Chat { content }) => content,
+            Some(Lenient::Typed(chat)) => chat.content,
             _ => None,
         };
         readings.push(HumeReading {
@@ -620,9 +572,9 @@ fn notice(severity: Severity, code: Option<String>, message: String, model: Opti
     Notice { severity, code, message, model: model.map(str::to_owned), retryable: None }
 }
 
-fn message_text(m: Option<MessageField>) -> String {
+fn message_text(m: Option<Lenient<ChatMessage>>) -> String {
     match m {
-        Some(MessageField::Text(t)) => t,
+        Some(Lenient::Text(t)) => t,
         _ => String::new(),
     }
 }

@@ -72,21 +72,13 @@ impl HumeClient {
         let config =
             measurement_timer_ms.map(|ms| serde_json::json!({"measurement_timer_ms": ms}).to_string());
         let wav = file.starts_with(b"RIFF");
-        let mut parts = vec![Part {
+        let parts = vec![Part {
             name: "file",
             filename: Some(if wav { "audio.wav" } else { "audio.pcm" }),
             content_type: if wav { "audio/wav" } else { "application/octet-stream" },
             data: file,
         }];
-        if let Some(c) = &config {
-            parts.push(Part {
-                name: "config",
-                filename: None,
-                content_type: "application/json",
-                data: c.as_bytes(),
-            });
-        }
-        self.post(AUDIO_UPLOAD_PATH, &parts)
+        self.post(AUDIO_UPLOAD_PATH, parts, config.as_deref())
     }
 
     /// Measure the faces in one or more JPEG images (each at most 2 MB). `config` is the
@@ -107,7 +99,7 @@ impl HumeClient {
             }
         }
         let config = config.map(Value::to_string);
-        let mut parts: Vec<Part<'_>> = images
+        let parts: Vec<Part<'_>> = images
             .iter()
             .map(|img| Part {
                 name: "file",
@@ -116,7 +108,17 @@ impl HumeClient {
                 data: img,
             })
             .collect();
-        if let Some(c) = &config {
+        self.post(IMAGE_UPLOAD_PATH, parts, config.as_deref())
+    }
+
+    /// POST the parts (and the JSON config part, if any) with retries.
+    fn post<'a>(
+        &self,
+        path: &str,
+        mut parts: Vec<Part<'a>>,
+        config: Option<&'a str>,
+    ) -> Result<UploadResult> {
+        if let Some(c) = config {
             parts.push(Part {
                 name: "config",
                 filename: None,
@@ -124,14 +126,10 @@ impl HumeClient {
                 data: c.as_bytes(),
             });
         }
-        self.post(IMAGE_UPLOAD_PATH, &parts)
-    }
-
-    fn post(&self, path: &str, parts: &[Part<'_>]) -> Result<UploadResult> {
         let inner = &self.inner;
         let mut jitter = Jitter::new(inner.next_seed());
         let boundary = format!("memorable-{:016x}", (jitter.next_f64() * u64::MAX as f64) as u64);
-        let body = multipart(&boundary, parts);
+        let body = multipart(&boundary, &parts);
         if body.len() > MAX_UPLOAD_BYTES {
             return Err(Error::HumeLimit(format!(
                 "the upload body is {} bytes, over Hume's 25 MB limit (about 13 minutes of 16 kHz audio)",
