@@ -25,6 +25,9 @@ const ATTRIBUTE_CUTOFF: f32 = 0.725;
 /// `expressions` are listed from this probability on (the mock's per-expression threshold).
 pub const EXPRESSION_CUTOFF: f32 = 0.3;
 
+/// Named probabilities, as a v1 array lists them.
+pub type Scores = Vec<(String, f32)>;
+
 fn round4(x: f64) -> f32 {
     ((x.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0) as f32
 }
@@ -45,7 +48,7 @@ pub fn features(samples: &[i16]) -> (f64, f64) {
 /// does. Loud speech reads as excited and interested, quiet speech as calm; high pitch (many
 /// zero crossings) adds joy and surprise. `"feeling uplifted"` is a v1 audio name outside
 /// the legacy 48 (so clients meet an unknown name).
-pub fn audio_scores(samples: &[i16]) -> (Vec<(String, f32)>, Vec<(String, f32)>) {
+pub fn audio_scores(samples: &[i16]) -> (Scores, Scores) {
     let (rms, zcr) = features(samples);
     let expressions = [
         ("interest", 0.3 + 2.0 * rms),
@@ -174,12 +177,11 @@ impl Analyzer {
                     out.push(self.result(id, start, end_ms, "interval"));
                 }
             }
-            Some(u) => {
-                if end_ms >= u.last_speech_ms + END_SILENCE_MS {
-                    let u = self.utterance.take().expect("matched Some");
-                    self.end_utterance(u, out);
-                }
+            Some(u) if end_ms >= u.last_speech_ms + END_SILENCE_MS => {
+                let u = self.utterance.take().expect("matched Some");
+                self.end_utterance(u, out);
             }
+            Some(_) => {}
         }
     }
 
@@ -235,7 +237,7 @@ pub fn decode_upload(data: &[u8]) -> Result<Vec<u8>, AudioError> {
         }
         return wav_pcm(data).map_err(AudioError::Decode);
     }
-    if data.is_empty() || data.len() % 2 != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(2) {
         return Err(AudioError::Decode("raw audio must be a non-empty, even number of bytes (s16le)".into()));
     }
     Ok(data.to_vec())
@@ -269,7 +271,7 @@ pub fn wav_pcm(data: &[u8]) -> Result<Vec<u8>, String> {
                     return Err("WAV data chunk before its fmt chunk".into());
                 }
                 let pcm = data.get(body..body + len).ok_or("WAV data chunk is truncated")?;
-                if pcm.is_empty() || pcm.len() % 2 != 0 {
+                if pcm.is_empty() || !pcm.len().is_multiple_of(2) {
                     return Err("WAV data chunk is empty or has an odd length".into());
                 }
                 return Ok(pcm.to_vec());

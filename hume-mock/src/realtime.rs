@@ -315,7 +315,7 @@ impl Session {
                 .fatal("message_too_large", &format!("message of {} bytes is over 1 MiB", data.len()))
                 .await;
         }
-        if data.is_empty() || data.len() % 2 != 0 || data.len() > AUDIO_MAX_FRAME {
+        if data.is_empty() || !data.len().is_multiple_of(2) || data.len() > AUDIO_MAX_FRAME {
             self.record(|r| r.frames_invalid += 1);
             let why =
                 format!("audio frames must be 2..={AUDIO_MAX_FRAME} bytes of s16le (got {})", data.len());

@@ -149,7 +149,10 @@ impl Shared {
 
     /// The final result, for a `close` after the end.
     fn outcome(&self) -> Option<Result<SessionSummary>> {
-        self.ended.as_ref().map(|r| r.as_ref().map(Clone::clone).map_err(clone_error))
+        self.ended.as_ref().map(|r| match r {
+            Ok(s) => Ok(s.clone()),
+            Err(e) => Err(clone_error(e)),
+        })
     }
 }
 
@@ -312,7 +315,7 @@ pub fn check_frame(frame: &[u8]) -> Result<()> {
             frame.len()
         )));
     }
-    if frame.is_empty() || frame.len() % 2 != 0 {
+    if frame.is_empty() || !frame.len().is_multiple_of(2) {
         return Err(Error::InvalidInput(format!(
             "an audio frame must be a non-empty, even number of bytes of s16le (got {})",
             frame.len()
@@ -898,11 +901,7 @@ impl AudioTask {
                         Some(f) => f.rejected = true,
                         None => tracing::warn!("rate_limited with no frame in flight; its audio is lost"),
                     },
-                    "invalid_audio_frame" => {
-                        if conn.inflight.take().is_some() {
-                            self.summary.dropped += 1;
-                        }
-                    }
+                    "invalid_audio_frame" if conn.inflight.take().is_some() => self.summary.dropped += 1,
                     _ if !retryable => {
                         conn.ending.fatal_error = Some(code.clone());
                         let message = notice.map(|n| n.message).unwrap_or_default();

@@ -135,6 +135,26 @@ fn decode(bytes: &[u8], tag: u16, channels: u16, rate: u32, bits: u16) -> Result
     Ok((pcm, info))
 }
 
+/// A WAV file (16-bit PCM, 16 kHz, mono) around s16le bytes: what Hume's upload endpoint
+/// takes.
+pub fn pcm_to_wav(pcm: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(44 + pcm.len());
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&TARGET_RATE.to_le_bytes());
+    out.extend_from_slice(&(TARGET_RATE * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
+    out.extend_from_slice(pcm);
+    out
+}
+
 /// Resample with a Hann-windowed sinc whose cutoff is the lower Nyquist frequency.
 pub fn resample(input: &[f32], from: u32, to: u32) -> Vec<f32> {
     if from == to || input.is_empty() {
@@ -208,6 +228,14 @@ mod tests {
     fn rms(pcm: &[u8]) -> f64 {
         let s: Vec<f64> = pcm.chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]]) as f64 / 32768.0).collect();
         (s.iter().map(|x| x * x).sum::<f64>() / s.len() as f64).sqrt()
+    }
+
+    #[test]
+    fn pcm_to_wav_round_trips() {
+        let pcm: Vec<u8> = (0..200i16).flat_map(|s| (s * 97).to_le_bytes()).collect();
+        let (back, info) = wav_to_pcm16k(&pcm_to_wav(&pcm)).unwrap();
+        assert_eq!(back, pcm);
+        assert_eq!((info.sample_rate, info.channels, info.bits_per_sample), (16_000, 1, 16));
     }
 
     #[test]
