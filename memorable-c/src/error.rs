@@ -56,6 +56,18 @@ pub const MEMORABLE_ERROR_CLOSED: u32 = 40;
 pub const MEMORABLE_ERROR_PANIC: u32 = 50;
 /// A bug: an invariant did not hold.
 pub const MEMORABLE_ERROR_INTERNAL: u32 = 60;
+/// Hume rejected the credentials (HTTP 401/403), or no API key was configured.
+pub const MEMORABLE_ERROR_HUME_AUTH: u32 = 70;
+/// Hume could not be reached (network, TLS, timeout), after the retries allowed.
+pub const MEMORABLE_ERROR_HUME_CONNECTION: u32 = 71;
+/// Hume rejected a request or ended a session with an error that needs a change by the caller.
+pub const MEMORABLE_ERROR_HUME_REJECTED: u32 = 72;
+/// Hume kept answering HTTP 429 after every retry.
+pub const MEMORABLE_ERROR_HUME_RATE_LIMITED: u32 = 73;
+/// Input over one of Hume's limits, refused before anything was sent.
+pub const MEMORABLE_ERROR_HUME_LIMIT: u32 = 74;
+/// The Hume session already ended.
+pub const MEMORABLE_ERROR_HUME_SESSION_CLOSED: u32 = 75;
 
 /// An error returned by a fallible call. Owned by the caller: read it with
 /// `memorable_error_code` / `memorable_error_message`, release it with `memorable_error_free`.
@@ -202,6 +214,20 @@ mod tests {
             (MEMORABLE_ERROR_CLOSED, "MEMORABLE_ERROR_CLOSED", ErrorCode::Closed),
             (MEMORABLE_ERROR_PANIC, "MEMORABLE_ERROR_PANIC", ErrorCode::Panic),
             (MEMORABLE_ERROR_INTERNAL, "MEMORABLE_ERROR_INTERNAL", ErrorCode::Internal),
+            (MEMORABLE_ERROR_HUME_AUTH, "MEMORABLE_ERROR_HUME_AUTH", ErrorCode::HumeAuth),
+            (MEMORABLE_ERROR_HUME_CONNECTION, "MEMORABLE_ERROR_HUME_CONNECTION", ErrorCode::HumeConnection),
+            (MEMORABLE_ERROR_HUME_REJECTED, "MEMORABLE_ERROR_HUME_REJECTED", ErrorCode::HumeRejected),
+            (
+                MEMORABLE_ERROR_HUME_RATE_LIMITED,
+                "MEMORABLE_ERROR_HUME_RATE_LIMITED",
+                ErrorCode::HumeRateLimited,
+            ),
+            (MEMORABLE_ERROR_HUME_LIMIT, "MEMORABLE_ERROR_HUME_LIMIT", ErrorCode::HumeLimit),
+            (
+                MEMORABLE_ERROR_HUME_SESSION_CLOSED,
+                "MEMORABLE_ERROR_HUME_SESSION_CLOSED",
+                ErrorCode::HumeSessionClosed,
+            ),
         ];
         for (value, name, code) in table {
             assert_eq!(value, code as u32, "{name}");

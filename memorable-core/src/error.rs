@@ -59,6 +59,21 @@ pub enum ErrorCode {
     Panic = 50,
     /// A bug: an invariant did not hold.
     Internal = 60,
+    /// Hume rejected the credentials (HTTP 401/403), or no API key was configured.
+    HumeAuth = 70,
+    /// Hume could not be reached (network, TLS, timeout, handshake), after the retries the
+    /// reconnect policy allows.
+    HumeConnection = 71,
+    /// Hume rejected a request or ended a session with an error that needs a change on the
+    /// caller's side (`config_invalid`, `audio_decode_failed`, ...); carries Hume's code.
+    HumeRejected = 72,
+    /// Hume kept answering HTTP 429 after every retry.
+    HumeRateLimited = 73,
+    /// Input over one of Hume's limits (frame, message or upload size), refused before
+    /// anything was sent.
+    HumeLimit = 74,
+    /// The Hume session already ended (closed, failed, or timed out).
+    HumeSessionClosed = 75,
 }
 
 impl ErrorCode {
@@ -87,6 +102,12 @@ impl ErrorCode {
             ErrorCode::Closed => "CLOSED",
             ErrorCode::Panic => "PANIC",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::HumeAuth => "HUME_AUTH",
+            ErrorCode::HumeConnection => "HUME_CONNECTION",
+            ErrorCode::HumeRejected => "HUME_REJECTED",
+            ErrorCode::HumeRateLimited => "HUME_RATE_LIMITED",
+            ErrorCode::HumeLimit => "HUME_LIMIT",
+            ErrorCode::HumeSessionClosed => "HUME_SESSION_CLOSED",
         }
     }
 
@@ -114,6 +135,12 @@ impl ErrorCode {
         ErrorCode::Closed,
         ErrorCode::Panic,
         ErrorCode::Internal,
+        ErrorCode::HumeAuth,
+        ErrorCode::HumeConnection,
+        ErrorCode::HumeRejected,
+        ErrorCode::HumeRateLimited,
+        ErrorCode::HumeLimit,
+        ErrorCode::HumeSessionClosed,
     ];
 
     /// The broad family of the code, used by bindings to pick an exception class.
@@ -123,6 +150,7 @@ impl ErrorCode {
             10..=19 => ErrorCategory::NotFound,
             20..=29 => ErrorCategory::Storage,
             30..=39 => ErrorCategory::Model,
+            70..=79 => ErrorCategory::Remote,
             _ => ErrorCategory::Other,
         }
     }
@@ -141,6 +169,8 @@ pub enum ErrorCategory {
     NotFound,
     Storage,
     Model,
+    /// A remote service (Hume) failed or refused.
+    Remote,
     Other,
 }
 
@@ -198,6 +228,18 @@ pub enum Error {
     Panic(String),
     #[error("internal error: {0}")]
     Internal(String),
+    #[error("Hume authentication failed: {0}")]
+    HumeAuth(String),
+    #[error("cannot reach Hume: {0}")]
+    HumeConnection(String),
+    #[error("Hume rejected the request ({code}): {message}")]
+    HumeRejected { code: String, message: String },
+    #[error("Hume is rate-limiting requests (HTTP 429) and every retry was refused: {0}")]
+    HumeRateLimited(String),
+    #[error("{0} (a Hume limit, checked before sending: nothing was sent)")]
+    HumeLimit(String),
+    #[error("the Hume session has ended: {0}")]
+    HumeSessionClosed(String),
 }
 
 impl Error {
@@ -226,6 +268,12 @@ impl Error {
             Error::Closed => ErrorCode::Closed,
             Error::Panic(_) => ErrorCode::Panic,
             Error::Internal(_) => ErrorCode::Internal,
+            Error::HumeAuth(_) => ErrorCode::HumeAuth,
+            Error::HumeConnection(_) => ErrorCode::HumeConnection,
+            Error::HumeRejected { .. } => ErrorCode::HumeRejected,
+            Error::HumeRateLimited(_) => ErrorCode::HumeRateLimited,
+            Error::HumeLimit(_) => ErrorCode::HumeLimit,
+            Error::HumeSessionClosed(_) => ErrorCode::HumeSessionClosed,
         }
     }
 }
@@ -262,6 +310,9 @@ mod tests {
         assert_eq!(Error::TextTooLong { chars: 2, limit: 1 }.code(), ErrorCode::TextTooLong);
         assert_eq!(ErrorCode::Locked.category(), ErrorCategory::Storage);
         assert_eq!(ErrorCode::Closed.category(), ErrorCategory::Other);
+        assert_eq!(ErrorCode::HumeAuth as u32, 70);
+        assert_eq!(ErrorCode::HumeSessionClosed as u32, 75);
+        assert_eq!(ErrorCode::HumeLimit.category(), ErrorCategory::Remote);
         assert_eq!(ErrorCode::DestinationExists as u32, 25);
         assert_eq!(ErrorCode::MigrationFailed as u32, 26);
         assert_eq!(ErrorCode::MigrationFailed.category(), ErrorCategory::Storage);

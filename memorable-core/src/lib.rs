@@ -30,6 +30,7 @@ pub mod emotion;
 pub mod error;
 mod handle;
 pub mod health;
+pub mod hume;
 pub mod index;
 pub mod maintenance;
 pub mod memory;

@@ -17,6 +17,7 @@ static INVALID_INPUT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static NOT_FOUND_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static STORAGE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static MODEL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static REMOTE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// Convert a core error into the matching Python exception.
 pub fn to_py(py: Python<'_>, err: Error) -> PyErr {
@@ -26,6 +27,7 @@ pub fn to_py(py: Python<'_>, err: Error) -> PyErr {
         ErrorCategory::NotFound => (&NOT_FOUND_ERROR, "NotFoundError"),
         ErrorCategory::Storage => (&STORAGE_ERROR, "StorageError"),
         ErrorCategory::Model => (&MODEL_ERROR, "ModelError"),
+        ErrorCategory::Remote => (&REMOTE_ERROR, "RemoteError"),
         // CLOSED, PANIC, INTERNAL and any future family.
         ErrorCategory::Other => (&MEMORABLE_ERROR, "MemorableError"),
     };

@@ -12,6 +12,7 @@ from memorable._errors import (
     MemorableError,
     ModelError,
     NotFoundError,
+    RemoteError,
     StorageError,
 )
 from memorable._memorable import (
@@ -36,6 +37,7 @@ __all__ = [
     "NotFoundError",
     "StorageError",
     "ModelError",
+    "RemoteError",
     "verify",
     "restore",
     "__version__",

@@ -14,6 +14,7 @@ __all__ = [
     "NotFoundError",
     "StorageError",
     "ModelError",
+    "RemoteError",
 ]
 
 
@@ -52,3 +53,7 @@ class StorageError(MemorableError, OSError):
 
 class ModelError(MemorableError, RuntimeError):
     """The embedding model failed or does not match the store (codes 30-39)."""
+
+
+class RemoteError(MemorableError, ConnectionError):
+    """A remote service (Hume) failed or refused (codes 70-79: HUME_AUTH, HUME_CONNECTION, ...)."""

@@ -6,6 +6,7 @@
 
 mod demo;
 mod emotion_cmds;
+mod hume_cmds;
 mod memory_cmds;
 mod models_cmds;
 mod ops_cmds;
@@ -143,6 +144,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Hume: stream or upload audio / images, feed recorded Hume messages into a context.
+    Hume {
+        #[command(subcommand)]
+        command: hume_cmds::HumeCommand,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -216,5 +222,6 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Restore { file, new_dir } => ops_cmds::restore(cli, file, new_dir),
         Command::RestoreUser { user, at } => ops_cmds::restore_user(cli, user, at),
         Command::Export { user, vectors, out } => ops_cmds::export(cli, user, *vectors, out.as_deref()),
+        Command::Hume { command } => hume_cmds::run(cli, command),
     }
 }
