@@ -127,6 +127,8 @@ pub struct Stats {
     pub selection: SelectionReport,
     /// A re-embedding in progress (see [`Memorable::reembed`]).
     pub reembed: Option<ReembedProgress>,
+    /// Whether text emotion classification is available, and if not, why.
+    pub classifier: crate::classify::ClassifierStatus,
 }
 
 /// The embedder in use.
@@ -179,7 +181,7 @@ impl Memorable {
         Builder { dir: Some(dir.as_ref().to_path_buf()), config: Config::default(), embedder: None }
     }
 
-    fn engine(&self) -> Result<Arc<Engine>> {
+    pub(crate) fn engine(&self) -> Result<Arc<Engine>> {
         self.shared.read().clone().ok_or(Error::Closed)
     }
 
@@ -344,8 +346,8 @@ impl Memorable {
     }
 }
 
-struct Engine {
-    config: Config,
+pub(crate) struct Engine {
+    pub(crate) config: Config,
     /// Shared so a finished [`Memorable::reembed`] can hand the store to a new engine.
     store: Arc<Store>,
     indexes: Arc<IndexCache>,
@@ -353,6 +355,8 @@ struct Engine {
     index_dir: Option<PathBuf>,
     embedder: Arc<dyn Embedder>,
     selection: SelectionReport,
+    /// The emotion classifier behind [`Memorable::classify`] (see `classify.rs`).
+    pub(crate) classifier: crate::classify::ClassifierSlot,
     /// Bumped whenever vectors are deleted, so an index load can tell whether its
     /// snapshot of live vectors went stale while it was loading.
     deletes: AtomicU64,
@@ -368,7 +372,13 @@ impl Engine {
         selection: SelectionReport,
     ) -> Engine {
         let indexes = Arc::new(IndexCache::new(config.max_loaded_indexes));
+        let classifier = crate::classify::ClassifierSlot::default_for(
+            embedder.model_id(),
+            config.model_dir.clone(),
+            selection.limits.threads,
+        );
         Engine {
+            classifier,
             indexer: Indexer::start(indexes.clone()),
             indexes,
             index_dir,
@@ -865,6 +875,7 @@ impl Engine {
                 let done = store::meta_get(c, META_REEMBED_DONE)?.and_then(|d| d.parse().ok()).unwrap_or(0);
                 Ok(Some(ReembedProgress { target_model_id: target, done, total: counts.memories }))
             })?,
+            classifier: self.classifier.status(),
         })
     }
 

@@ -23,6 +23,7 @@
 //! Durability: a call that returned `Ok` is committed to the store's write-ahead log and
 //! survives a crash of the process (see [`Durability`] for power loss).
 
+mod classify;
 pub mod config;
 pub mod error;
 mod handle;
@@ -32,7 +33,10 @@ pub mod models;
 pub mod retrieval;
 mod store;
 mod text;
+#[cfg(feature = "candle")]
+pub mod training;
 
+pub use classify::{classify_with, Classified, ClassifierStatus};
 pub use config::{Config, Durability, HnswConfig};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
 pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats};

@@ -3,16 +3,25 @@
 //! is the dependency-free fallback used when no model weights are present. [`cache`] holds
 //! the model cache and its manifest, [`select`] picks a model for the machine.
 
+#[cfg(feature = "candle")]
+pub mod bert_lora;
 pub mod cache;
 #[cfg(feature = "candle")]
 pub mod candle_bert;
 pub mod emotion;
+#[cfg(feature = "candle")]
+pub mod emotion_adapter;
+#[cfg(feature = "candle")]
+pub mod emotion_manifest;
+pub mod emotion_metrics;
 mod hashing;
 pub mod select;
 
 #[cfg(feature = "candle")]
 pub use candle_bert::{BertOptions, CandleBertEmbedder};
-pub use emotion::EmotionClassifier;
+pub use emotion::{EmbeddedEmotions, EmotionClassifier};
+#[cfg(feature = "candle")]
+pub use emotion_adapter::{AdapterEmotionClassifier, ClassifierOptions};
 pub use hashing::HashingEmbedder;
 pub use select::{Profile, SelectionReport};
 

@@ -4,10 +4,12 @@
 //! One module per command family; a new capability adds its module, one `Command` variant
 //! and one line in `run`.
 
+mod classify_cmd;
 mod demo;
 mod import_cmd;
 mod memory_cmds;
 mod models_cmds;
+mod train_cmds;
 mod util;
 
 use std::path::PathBuf;
@@ -87,10 +89,27 @@ enum Command {
         #[arg(required_unless_present = "file")]
         texts: Vec<String>,
     },
+    /// Emotion readings of texts; prints one JSON object a line:
+    /// {"text": ..., "scores": {label: probability}, "labels": [labels over their thresholds]}.
+    Classify {
+        /// Use the trained classifier in this directory instead of the shipped one.
+        #[arg(long)]
+        classifier: Option<PathBuf>,
+        /// Read texts from this file, one a line (`-` for stdin).
+        #[arg(long, conflicts_with = "texts")]
+        file: Option<PathBuf>,
+        #[arg(required_unless_present = "file")]
+        texts: Vec<String>,
+    },
     /// The model catalog, the model cache, and what selection picks on this machine.
     Models {
         #[command(subcommand)]
         command: models_cmds::ModelsCommand,
+    },
+    /// Train a model (the text emotion classifier) from a labelled data set.
+    Train {
+        #[command(subcommand)]
+        command: train_cmds::TrainCommand,
     },
     /// Migrate the store's vectors to another model (resumable; safe to interrupt).
     Reembed {
@@ -146,10 +165,14 @@ fn run(cli: &Cli) -> Result<()> {
             import_cmd::import(&cli.store, &cli.embedder, file, *batch, cli.json)
         }
         Command::Embed { model, file, texts } => models_cmds::embed(model, file.as_deref(), texts),
+        Command::Classify { classifier, file, texts } => {
+            classify_cmd::classify(classifier.as_deref(), file.as_deref(), texts)
+        }
         Command::Models { command: ModelsCommand::List } => models_cmds::models_list(cli.json),
         Command::Models { command: ModelsCommand::Fetch { name } } => {
             models_cmds::models_fetch(name, cli.json)
         }
         Command::Reembed { model } => models_cmds::reembed(&cli.store, model, cli.json),
+        Command::Train { command } => train_cmds::train(command, cli.json),
     }
 }
