@@ -7,6 +7,7 @@
 //! Thread safety: the handle wraps the core's `Send + Sync` handle, so one `Memorable`
 //! object may be shared by Python threads; calls run in parallel outside the GIL.
 
+mod classify;
 mod convert;
 mod errors;
 mod types;
@@ -49,7 +50,7 @@ fn config_from_kwargs(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyR
 }
 
 /// A core value as the plain Python value its serde form describes (dicts, lists, ...).
-fn serde_to_py<'py>(py: Python<'py>, value: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn serde_to_py<'py>(py: Python<'py>, value: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
     let json = serde_json::to_value(value).map_err(|e| to_py(py, Error::from(e)))?;
     json_to_py(py, &json)
 }

@@ -171,6 +171,40 @@ impl Dropout {
     }
 }
 
+/// A dense layer whose weights are frozen, as one graph node: its backward pass computes only
+/// the input's gradient. (candle's matmul backward also computes the weight's gradient,
+/// even for a constant weight: a third of a layer's backward arithmetic, thrown away.)
+struct FrozenLinear(Linear);
+
+impl candle_core::CustomOp1 for FrozenLinear {
+    fn name(&self) -> &'static str {
+        "frozen-linear"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let (Some((start, end)), candle_core::CpuStorage::F32(data)) = (layout.contiguous_offsets(), storage)
+        else {
+            candle_core::bail!("frozen-linear takes a contiguous f32 input");
+        };
+        let x = Tensor::from_slice(&data[start..end], layout.shape(), &Device::Cpu)?;
+        let y = self.0.forward(&x)?.flatten_all()?.to_vec1::<f32>()?;
+        let mut dims = layout.shape().dims().to_vec();
+        *dims.last_mut().expect("rank >= 1") = self.0.weight().dim(0)?;
+        Ok((candle_core::CpuStorage::F32(y), dims.into()))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let out = grad.dim(candle_core::D::Minus1)?;
+        let rows = grad.elem_count() / out;
+        let g = grad.contiguous()?.reshape((rows, out))?.matmul(self.0.weight())?;
+        Ok(Some(g.reshape(arg.shape())?))
+    }
+}
+
 /// LayerNorm weights.
 #[derive(Clone, Debug)]
 pub struct Norm {
@@ -222,8 +256,18 @@ impl Layer {
         })
     }
 
-    fn project(&self, p: Proj, x: &Tensor, lora: Option<&LayerLora>) -> candle_core::Result<Tensor> {
-        let y = self.dense[p.index()].forward(x)?;
+    fn project(
+        &self,
+        p: Proj,
+        x: &Tensor,
+        lora: Option<&LayerLora>,
+        mode: Mode,
+    ) -> candle_core::Result<Tensor> {
+        let dense = &self.dense[p.index()];
+        let y = match mode {
+            Mode::Infer => dense.forward(x)?,
+            Mode::Train => x.contiguous()?.apply_op1(FrozenLinear(dense.clone()))?,
+        };
         match lora.and_then(|l| l.get(p)) {
             Some(pair) => y + pair.apply(x)?,
             None => Ok(y),
@@ -245,27 +289,27 @@ impl Layer {
         let head_dim = hidden / self.heads;
         let split = |t: Tensor| t.reshape((n, len, self.heads, head_dim))?.transpose(1, 2)?.contiguous();
         // Scaling q before the product is the same as scaling the scores, on fewer numbers.
-        let q = split((self.project(Proj::Query, x, lora)? / (head_dim as f64).sqrt())?)?;
-        let k = split(self.project(Proj::Key, x, lora)?)?;
-        let v = split(self.project(Proj::Value, x, lora)?)?;
+        let q = split((self.project(Proj::Query, x, lora, mode)? / (head_dim as f64).sqrt())?)?;
+        let k = split(self.project(Proj::Key, x, lora, mode)?)?;
+        let v = split(self.project(Proj::Value, x, lora, mode)?)?;
         let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?; // (n, heads, len, len)
         let probs = match mode {
             Mode::Infer => candle_nn::ops::softmax_last_dim(&scores)?,
             Mode::Train => candle_nn::ops::softmax(&scores, D::Minus1)?,
         };
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((n, len, hidden))?;
-        let mut attn = self.project(Proj::AttnOut, &ctx, lora)?;
+        let mut attn = self.project(Proj::AttnOut, &ctx, lora, mode)?;
         if let Some(d) = drop {
             attn = d.apply(&attn)?;
         }
         let x = self.attn_norm.forward(&(attn + x)?, mode)?;
-        let inner = self.project(Proj::FfnIn, &x, lora)?;
+        let inner = self.project(Proj::FfnIn, &x, lora, mode)?;
         let inner = match self.act {
             HiddenAct::Gelu => inner.gelu_erf()?,
             HiddenAct::GeluApproximate => inner.gelu()?,
             HiddenAct::Relu => inner.relu()?,
         };
-        let mut out = self.project(Proj::FfnOut, &inner, lora)?;
+        let mut out = self.project(Proj::FfnOut, &inner, lora, mode)?;
         if let Some(d) = drop {
             out = d.apply(&out)?;
         }
@@ -534,6 +578,29 @@ mod tests {
         let grads = loss.backward().unwrap();
         let g = grads.get(b.as_tensor()).expect("gradient for B").abs().unwrap().sum_all().unwrap();
         assert!(g.to_scalar::<f32>().unwrap() > 1e-6);
+    }
+
+    #[test]
+    fn frozen_linear_matches_linear_forward_and_input_gradient() {
+        let mut rng = SplitMix::new(5);
+        let mut rand = |shape: &[usize]| {
+            let n: usize = shape.iter().product();
+            Tensor::from_vec((0..n).map(|_| rng.next_f32() - 0.5).collect::<Vec<f32>>(), shape, &Device::Cpu)
+                .unwrap()
+        };
+        let lin = Linear::new(rand(&[5, 3]), Some(rand(&[5])));
+        let x = candle_core::Var::from_tensor(&rand(&[2, 4, 3])).unwrap();
+        let plain = lin.forward(x.as_tensor()).unwrap();
+        let frozen = x.as_tensor().apply_op1(FrozenLinear(lin.clone())).unwrap();
+        let fwd = (&plain - &frozen).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(fwd < 1e-6, "{fwd}");
+        let g_plain = plain.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let g_frozen = frozen.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let (a, b) = (g_plain.get(x.as_tensor()).unwrap(), g_frozen.get(x.as_tensor()).unwrap());
+        let bwd = (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(bwd < 1e-5, "{bwd}");
+        // Only the input gets a gradient: the weight is not part of the graph.
+        assert!(g_frozen.get(lin.weight()).is_none());
     }
 
     #[test]

@@ -37,6 +37,15 @@ class _Config(TypedDict, total=False):
     profile: Literal["local", "server"] | None
     """Deployment profile for model selection and limits (default $MEMORABLE_PROFILE, else local)."""
 
+class _Classified(TypedDict):
+    """One text's emotion reading (`Memorable.classify`)."""
+
+    text: str
+    scores: dict[str, float]
+    """Probability of every label (the 28 GoEmotions labels for the shipped classifier)."""
+    labels: list[str]
+    """Labels at or above their thresholds, most probable first."""
+
 __all__ = ["Memorable", "Memory", "MemoryVersion", "Recalled", "ScoreBreakdown", "__version__"]
 
 __version__: str
@@ -213,7 +222,7 @@ class Memorable:
     def stats(self) -> dict[str, Any]:
         """The core `Stats`: memories, users, versions, embedder (model_id, dim, fallback,
         fallback_reason), schema_version, path, store_bytes, loaded_indexes, selection,
-        reembed."""
+        reembed, classifier (available, loaded, model_id, reason)."""
     def selection_report(self) -> dict[str, Any]:
         """How the embedding model was chosen (the core `SelectionReport`): role, requested,
         chosen, model_id, device, fallback, fallback_reason, limits, environment, model_dir,
@@ -229,6 +238,11 @@ class Memorable:
         pauses (call again to resume). An exception it raises pauses too and is re-raised.
         Returns {previous_model_id, model_id, reembedded, completed}.
         """
+    def classify(self, texts: Sequence[str]) -> list[_Classified]:
+        """Emotion readings of `texts` from the engine's emotion classifier (the shipped
+        GoEmotions classifier when the store embeds with MiniLM). Raises ModelError
+        CLASSIFIER_UNAVAILABLE (35) saying why when there is none; `stats()["classifier"]`
+        tells ahead of time."""
     def checkpoint(self) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> Memorable: ...
