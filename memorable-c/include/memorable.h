@@ -147,6 +147,16 @@
 #define MEMORABLE_ERROR_MODEL_MISMATCH 31
 
 /**
+ * No emotion classifier is available (the message says why).
+ */
+#define MEMORABLE_ERROR_CLASSIFIER_UNAVAILABLE 35
+
+/**
+ * An emotion classifier was paired with an encoder other than the one it was trained on.
+ */
+#define MEMORABLE_ERROR_CLASSIFIER_MISMATCH 36
+
+/**
  * The handle was closed (`memorable_close`).
  */
 #define MEMORABLE_ERROR_CLOSED 40
@@ -166,6 +176,14 @@
  * (writes are serialized inside, reads run in parallel). Release with `memorable_free`.
  */
 typedef struct memorable memorable;
+
+/**
+ * Emotion readings of a batch of texts (from `memorable_classify`). Labels are numbered
+ * 0..`memorable_classification_label_count` in the order of `memorable_classification_label`
+ * (alphabetical). Owned by the caller; release with `memorable_classification_free`. Not
+ * thread-safe: use one handle from one thread at a time.
+ */
+typedef struct memorable_classification memorable_classification;
 
 /**
  * An error returned by a fallible call. Owned by the caller: read it with
@@ -432,7 +450,9 @@ memorable_error *memorable_forget_user(memorable *m,
  * Counts and health of the store as a JSON object (the core's `Stats`: memories, users,
  * versions, embedder, schema_version, path, store_bytes, loaded_indexes, selection (as
  * `memorable_selection_report`), reembed (a paused migration's target_model_id, done and
- * total, or null)). `*json_out` is released with `memorable_string_free`.
+ * total, or null), classifier (available, loaded, model_id, reason: whether
+ * `memorable_classify` can run, and if not, why)). `*json_out` is released with
+ * `memorable_string_free`.
  */
 memorable_error *memorable_stats(memorable *m, char **json_out);
 
@@ -472,6 +492,57 @@ memorable_error *memorable_checkpoint(memorable *m);
  * NULL is a no-op.
  */
 void memorable_string_free(char *s);
+
+/**
+ * Classify `count` texts (`(texts[i], text_lens[i])`, UTF-8) with the store's emotion
+ * classifier (the shipped GoEmotions classifier when the store embeds with MiniLM). On
+ * success `*out` is a new `memorable_classification`. Blank text is EMPTY_TEXT (2); without a
+ * usable classifier the call fails with CLASSIFIER_UNAVAILABLE (35), its message saying why
+ * (`memorable_stats` tells ahead of time, under "classifier"). With `count` 0 the arrays may
+ * be NULL and the result is empty.
+ */
+memorable_error *memorable_classify(memorable *m,
+                                    size_t count,
+                                    const char *const *texts,
+                                    const size_t *text_lens,
+                                    memorable_classification **out);
+
+/**
+ * Number of texts classified (0 for NULL).
+ */
+size_t memorable_classification_len(const memorable_classification *c);
+
+/**
+ * Number of labels (28 for the GoEmotions classifier; 0 for NULL or an empty result).
+ */
+size_t memorable_classification_label_count(const memorable_classification *c);
+
+/**
+ * Name of label `label`: borrowed, NUL-terminated, valid until
+ * `memorable_classification_free`; NULL if out of range.
+ */
+const char *memorable_classification_label(const memorable_classification *c, size_t label);
+
+/**
+ * Probability (0..1) of label `label` for text `text`; NAN if either is out of range.
+ */
+float memorable_classification_score(const memorable_classification *c, size_t text, size_t label);
+
+/**
+ * Number of labels of text `text` at or above their thresholds (0 if out of range).
+ */
+size_t memorable_classification_present_len(const memorable_classification *c, size_t text);
+
+/**
+ * The `k`-th label of text `text` over its threshold, most probable first, as a label
+ * number (for `memorable_classification_label` / `_score`); `SIZE_MAX` if out of range.
+ */
+size_t memorable_classification_present(const memorable_classification *c, size_t text, size_t k);
+
+/**
+ * Release a classification and every string borrowed from it. NULL is a no-op.
+ */
+void memorable_classification_free(memorable_classification *c);
 
 /**
  * `memorable_memory_options` with nothing set (importance NAN, no occurred_at).

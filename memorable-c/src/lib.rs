@@ -21,6 +21,7 @@ use std::ffi::{c_char, c_void, CString};
 
 use memorable_core::{Builder, Error, Memorable, MemoryUpdate, NewMemory, ReembedProgress};
 
+mod classify;
 mod convert;
 mod error;
 mod results;
@@ -29,6 +30,7 @@ pub use convert::{
     memorable_memory_options, memorable_options, memorable_recall_mode, memorable_recall_options,
     MEMORABLE_RECALL_HYBRID, MEMORABLE_RECALL_KEYWORD, MEMORABLE_RECALL_SEMANTIC,
 };
+pub use classify::memorable_classification;
 pub use error::*;
 pub use results::memorable_results;
 
@@ -306,7 +308,9 @@ pub unsafe extern "C" fn memorable_forget_user(
 /// Counts and health of the store as a JSON object (the core's `Stats`: memories, users,
 /// versions, embedder, schema_version, path, store_bytes, loaded_indexes, selection (as
 /// `memorable_selection_report`), reembed (a paused migration's target_model_id, done and
-/// total, or null)). `*json_out` is released with `memorable_string_free`.
+/// total, or null), classifier (available, loaded, model_id, reason: whether
+/// `memorable_classify` can run, and if not, why)). `*json_out` is released with
+/// `memorable_string_free`.
 #[no_mangle]
 pub unsafe extern "C" fn memorable_stats(
     m: *mut memorable,

@@ -591,6 +591,8 @@ pub struct Stats {
     pub selection: SelectionReport,
     /// A re-embedding in progress (null when none is).
     pub reembed: Option<ReembedProgress>,
+    /// Whether text emotion classification is available, and if not, why.
+    pub classifier: crate::classify::ClassifierStatus,
 }
 
 impl From<core::Stats> for Stats {
@@ -623,6 +625,7 @@ impl From<core::Stats> for Stats {
                 .collect(),
             selection: s.selection.into(),
             reembed: s.reembed.map(Into::into),
+            classifier: s.classifier.into(),
         }
     }
 }
