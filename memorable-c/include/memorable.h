@@ -163,6 +163,16 @@
 #define MEMORABLE_ERROR_MODEL_MISMATCH 31
 
 /**
+ * No emotion classifier is available (the message says why).
+ */
+#define MEMORABLE_ERROR_CLASSIFIER_UNAVAILABLE 35
+
+/**
+ * An emotion classifier was paired with an encoder other than the one it was trained on.
+ */
+#define MEMORABLE_ERROR_CLASSIFIER_MISMATCH 36
+
+/**
  * The handle was closed (`memorable_close`).
  */
 #define MEMORABLE_ERROR_CLOSED 40
@@ -178,10 +188,48 @@
 #define MEMORABLE_ERROR_INTERNAL 60
 
 /**
+ * Hume rejected the credentials (HTTP 401/403), or no API key was configured.
+ */
+#define MEMORABLE_ERROR_HUME_AUTH 70
+
+/**
+ * Hume could not be reached (network, TLS, timeout), after the retries allowed.
+ */
+#define MEMORABLE_ERROR_HUME_CONNECTION 71
+
+/**
+ * Hume rejected a request or ended a session with an error that needs a change by the caller.
+ */
+#define MEMORABLE_ERROR_HUME_REJECTED 72
+
+/**
+ * Hume kept answering HTTP 429 after every retry.
+ */
+#define MEMORABLE_ERROR_HUME_RATE_LIMITED 73
+
+/**
+ * Input over one of Hume's limits, refused before anything was sent.
+ */
+#define MEMORABLE_ERROR_HUME_LIMIT 74
+
+/**
+ * The Hume session already ended.
+ */
+#define MEMORABLE_ERROR_HUME_SESSION_CLOSED 75
+
+/**
  * An open MemoRable store. Thread-safe: one handle may be used from many threads at once
  * (writes are serialized inside, reads run in parallel). Release with `memorable_free`.
  */
 typedef struct memorable memorable;
+
+/**
+ * Emotion readings of a batch of texts (from `memorable_classify`). Labels are numbered
+ * 0..`memorable_classification_label_count` in the order of `memorable_classification_label`
+ * (alphabetical). Owned by the caller; release with `memorable_classification_free`. Not
+ * thread-safe: use one handle from one thread at a time.
+ */
+typedef struct memorable_classification memorable_classification;
 
 /**
  * An error returned by a fallible call. Owned by the caller: read it with
@@ -380,14 +428,6 @@ typedef struct {
 typedef bool (*memorable_progress_fn)(uint64_t done, uint64_t total, void *user_data);
 
 /**
- * Alert callback: `event_json` (NUL-terminated, `event_len` bytes, valid only during the
- * call) is the core's `AlertEvent` (rule, metric, state "firing" / "resolved", value,
- * threshold, condition, for_ms, duration_ms, at, message); `user_data` is what was given to
- * `memorable_on_alert`. It runs on the thread evaluating alerts (the store's operations
- * thread, or the caller of `memorable_evaluate_alerts`), must be thread-safe, and must not
- * unwind (no C++ exception or longjmp out of it).
- */
-typedef void (*memorable_alert_fn)(const char *event_json, size_t event_len, void *user_data);
  * One reading for `memorable_observe` / `memorable_observe_batch`. Start from
  * `memorable_reading_default()` (a zeroed struct has confidence 0, which is valid but
  * weightless). Strings are `(pointer, length)` UTF-8 except `vocabulary`.
@@ -434,6 +474,18 @@ typedef struct {
      */
     const char *vocabulary;
 } memorable_reading;
+
+/**
+ * Alert callback: `event_json` (NUL-terminated, `event_len` bytes, valid only during the
+ * call) is the core's `AlertEvent` (rule, metric, state "firing" / "resolved", value,
+ * threshold, condition, for_ms, duration_ms, at, message); `user_data` is what was given to
+ * `memorable_on_alert`. It runs on the thread evaluating alerts (the store's operations
+ * thread, or the caller of `memorable_evaluate_alerts`), must be thread-safe, and must not
+ * unwind (no C++ exception or longjmp out of it).
+ */
+typedef void (*memorable_alert_fn)(const char *event_json, size_t event_len, void *user_data);
+
+/**
  * How a hit's score came about: the score is the sum of `fused`, `context`, `recency`,
  * `importance`, `arousal`, `access`, `mood`, `who` and `date` (each term already
  * weighted). `semantic` / `keyword` are NAN and their ranks 0 when the source did not
@@ -624,7 +676,9 @@ memorable_error *memorable_forget_user(memorable *m,
  * Counts and health of the store as a JSON object (the core's `Stats`: memories, users,
  * versions, embedder, schema_version, path, store_bytes, loaded_indexes, selection (as
  * `memorable_selection_report`), reembed (a paused migration's target_model_id, done and
- * total, or null)). `*json_out` is released with `memorable_string_free`.
+ * total, or null), classifier (available, loaded, model_id, reason: whether
+ * `memorable_classify` can run, and if not, why)). `*json_out` is released with
+ * `memorable_string_free`.
  */
 memorable_error *memorable_stats(memorable *m, char **json_out);
 
@@ -660,11 +714,62 @@ memorable_error *memorable_checkpoint(memorable *m);
 
 /**
  * Release a string returned by this library (`memorable_stats`, `memorable_history`,
- * `memorable_selection_report`, `memorable_reembed`, and the emotion calls' JSON).
- * `memorable_selection_report`, `memorable_reembed`, `memorable_context_frame`).
+ * `memorable_selection_report`, `memorable_reembed`, `memorable_context_frame`, and the
+ * emotion calls' JSON).
  * NULL is a no-op.
  */
 void memorable_string_free(char *s);
+
+/**
+ * Classify `count` texts (`(texts[i], text_lens[i])`, UTF-8) with the store's emotion
+ * classifier (the shipped GoEmotions classifier when the store embeds with MiniLM). On
+ * success `*out` is a new `memorable_classification`. Blank text is EMPTY_TEXT (2); without a
+ * usable classifier the call fails with CLASSIFIER_UNAVAILABLE (35), its message saying why
+ * (`memorable_stats` tells ahead of time, under "classifier"). With `count` 0 the arrays may
+ * be NULL and the result is empty.
+ */
+memorable_error *memorable_classify(memorable *m,
+                                    size_t count,
+                                    const char *const *texts,
+                                    const size_t *text_lens,
+                                    memorable_classification **out);
+
+/**
+ * Number of texts classified (0 for NULL).
+ */
+size_t memorable_classification_len(const memorable_classification *c);
+
+/**
+ * Number of labels (28 for the GoEmotions classifier; 0 for NULL or an empty result).
+ */
+size_t memorable_classification_label_count(const memorable_classification *c);
+
+/**
+ * Name of label `label`: borrowed, NUL-terminated, valid until
+ * `memorable_classification_free`; NULL if out of range.
+ */
+const char *memorable_classification_label(const memorable_classification *c, size_t label);
+
+/**
+ * Probability (0..1) of label `label` for text `text`; NAN if either is out of range.
+ */
+float memorable_classification_score(const memorable_classification *c, size_t text, size_t label);
+
+/**
+ * Number of labels of text `text` at or above their thresholds (0 if out of range).
+ */
+size_t memorable_classification_present_len(const memorable_classification *c, size_t text);
+
+/**
+ * The `k`-th label of text `text` over its threshold, most probable first, as a label
+ * number (for `memorable_classification_label` / `_score`); `SIZE_MAX` if out of range.
+ */
+size_t memorable_classification_present(const memorable_classification *c, size_t text, size_t k);
+
+/**
+ * Release a classification and every string borrowed from it. NULL is a no-op.
+ */
+void memorable_classification_free(memorable_classification *c);
 
 /**
  * `memorable_memory_options` with nothing set (importance NAN, no occurred_at).

@@ -50,6 +50,10 @@ pub const MEMORABLE_ERROR_MIGRATION_FAILED: u32 = 26;
 pub const MEMORABLE_ERROR_MODEL: u32 = 30;
 /// The store's vectors were made by a different embedding model.
 pub const MEMORABLE_ERROR_MODEL_MISMATCH: u32 = 31;
+/// No emotion classifier is available (the message says why).
+pub const MEMORABLE_ERROR_CLASSIFIER_UNAVAILABLE: u32 = 35;
+/// An emotion classifier was paired with an encoder other than the one it was trained on.
+pub const MEMORABLE_ERROR_CLASSIFIER_MISMATCH: u32 = 36;
 /// The handle was closed (`memorable_close`).
 pub const MEMORABLE_ERROR_CLOSED: u32 = 40;
 /// A Rust panic was caught inside the library.
@@ -211,6 +215,16 @@ mod tests {
             ),
             (MEMORABLE_ERROR_MODEL, "MEMORABLE_ERROR_MODEL", ErrorCode::Model),
             (MEMORABLE_ERROR_MODEL_MISMATCH, "MEMORABLE_ERROR_MODEL_MISMATCH", ErrorCode::ModelMismatch),
+            (
+                MEMORABLE_ERROR_CLASSIFIER_UNAVAILABLE,
+                "MEMORABLE_ERROR_CLASSIFIER_UNAVAILABLE",
+                ErrorCode::ClassifierUnavailable,
+            ),
+            (
+                MEMORABLE_ERROR_CLASSIFIER_MISMATCH,
+                "MEMORABLE_ERROR_CLASSIFIER_MISMATCH",
+                ErrorCode::ClassifierMismatch,
+            ),
             (MEMORABLE_ERROR_CLOSED, "MEMORABLE_ERROR_CLOSED", ErrorCode::Closed),
             (MEMORABLE_ERROR_PANIC, "MEMORABLE_ERROR_PANIC", ErrorCode::Panic),
             (MEMORABLE_ERROR_INTERNAL, "MEMORABLE_ERROR_INTERNAL", ErrorCode::Internal),

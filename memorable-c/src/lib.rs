@@ -21,6 +21,7 @@ use std::ffi::{c_char, c_void, CString};
 
 use memorable_core::{Builder, Error, Memorable, MemoryUpdate, NewMemory, ReembedProgress};
 
+mod classify;
 mod convert;
 mod emotion;
 mod error;
@@ -28,6 +29,7 @@ mod ops;
 mod results;
 mod retrieval;
 
+pub use classify::memorable_classification;
 pub use convert::{
     memorable_memory_options, memorable_options, memorable_recall_mode, memorable_recall_options,
     MEMORABLE_RECALL_HYBRID, MEMORABLE_RECALL_KEYWORD, MEMORABLE_RECALL_SEMANTIC,
@@ -312,7 +314,9 @@ pub unsafe extern "C" fn memorable_forget_user(
 /// Counts and health of the store as a JSON object (the core's `Stats`: memories, users,
 /// versions, embedder, schema_version, path, store_bytes, loaded_indexes, selection (as
 /// `memorable_selection_report`), reembed (a paused migration's target_model_id, done and
-/// total, or null)). `*json_out` is released with `memorable_string_free`.
+/// total, or null), classifier (available, loaded, model_id, reason: whether
+/// `memorable_classify` can run, and if not, why)). `*json_out` is released with
+/// `memorable_string_free`.
 #[no_mangle]
 pub unsafe extern "C" fn memorable_stats(
     m: *mut memorable,

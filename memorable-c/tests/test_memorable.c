@@ -709,6 +709,43 @@ static bool test_reembed_without_model(void) {
     return true;
 }
 
+/* A hashing store has no emotion classifier: memorable_classify fails with the reason, and
+ * writes nothing; NULL arguments and NULL results are handled. (With MiniLM: test_classify.c.) */
+static bool test_classify_without_classifier(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
+    char *json = NULL;
+    CHECK_OK(memorable_stats(m, &json));
+    CHECK(contains(json, "\"classifier\":{\"available\":false"));
+    CHECK(contains(json, "all-MiniLM-L6-v2"));
+    memorable_string_free(json);
+    const char *texts[] = {"hello"};
+    size_t lens[] = {5};
+    memorable_classification *c = NULL;
+    CHECK_ERR(memorable_classify(m, 1, texts, lens, &c), MEMORABLE_ERROR_CLASSIFIER_UNAVAILABLE);
+    CHECK(c == NULL);
+    CHECK_ERR(memorable_classify(NULL, 1, texts, lens, &c), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_classify(m, 1, NULL, lens, &c), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_classify(m, 1, texts, NULL, &c), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_classify(m, 1, texts, lens, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    /* An empty batch needs no classifier. */
+    CHECK_OK(memorable_classify(m, 0, NULL, NULL, &c));
+    CHECK(memorable_classification_len(c) == 0 && memorable_classification_label_count(c) == 0);
+    memorable_classification_free(c);
+    /* Accessors on NULL, and free(NULL), are harmless. */
+    CHECK(memorable_classification_len(NULL) == 0);
+    CHECK(isnan(memorable_classification_score(NULL, 0, 0)));
+    CHECK(memorable_classification_label(NULL, 0) == NULL);
+    CHECK(memorable_classification_present(NULL, 0, 0) == SIZE_MAX);
+    memorable_classification_free(NULL);
+    CHECK_OK(memorable_close(m));
+    c = NULL;
+    CHECK_ERR(memorable_classify(m, 1, texts, lens, &c), MEMORABLE_ERROR_CLOSED);
+    CHECK(c == NULL);
+    memorable_free(m);
+    return true;
+}
+
 int main(void) {
     bool passed = true;
     run_test(test_version, "test_version", &passed);
@@ -728,6 +765,7 @@ int main(void) {
     run_test(test_selection_report, "test_selection_report", &passed);
     run_test(test_recall_modes, "test_recall_modes", &passed);
     run_test(test_reembed_without_model, "test_reembed_without_model", &passed);
+    run_test(test_classify_without_classifier, "test_classify_without_classifier", &passed);
     if (!passed) {
         fprintf(stderr, "test_memorable: FAILED\n");
         return 1;

@@ -53,6 +53,11 @@ pub enum ErrorCode {
     Model = 30,
     /// The store's vectors were made by a different embedding model.
     ModelMismatch = 31,
+    /// No emotion classifier is available (none shipped for this embedder, a file failed
+    /// its checksum, or classification is off); the message says which.
+    ClassifierUnavailable = 35,
+    /// An emotion classifier was paired with an encoder other than the one it was trained on.
+    ClassifierMismatch = 36,
     /// The handle was closed.
     Closed = 40,
     /// A Rust panic was caught at an FFI boundary.
@@ -99,6 +104,8 @@ impl ErrorCode {
             ErrorCode::MigrationFailed => "MIGRATION_FAILED",
             ErrorCode::Model => "MODEL",
             ErrorCode::ModelMismatch => "MODEL_MISMATCH",
+            ErrorCode::ClassifierUnavailable => "CLASSIFIER_UNAVAILABLE",
+            ErrorCode::ClassifierMismatch => "CLASSIFIER_MISMATCH",
             ErrorCode::Closed => "CLOSED",
             ErrorCode::Panic => "PANIC",
             ErrorCode::Internal => "INTERNAL",
@@ -222,6 +229,12 @@ pub enum Error {
         "the store's vectors were made by model {stored:?} but the embedder in use is {current:?}; open it with the same embedder, or re-embed it"
     )]
     ModelMismatch { stored: String, current: String },
+    #[error("emotion classification is unavailable: {0}")]
+    ClassifierUnavailable(String),
+    #[error(
+        "the emotion classifier was trained on {trained_on:?} but the encoder offered is {offered:?}; it only runs on the encoder it was trained on"
+    )]
+    ClassifierMismatch { trained_on: String, offered: String },
     #[error("this Memorable handle is closed")]
     Closed,
     #[error("panic: {0}")]
@@ -265,6 +278,8 @@ impl Error {
             Error::MigrationFailed { .. } => ErrorCode::MigrationFailed,
             Error::Model(_) => ErrorCode::Model,
             Error::ModelMismatch { .. } => ErrorCode::ModelMismatch,
+            Error::ClassifierUnavailable(_) => ErrorCode::ClassifierUnavailable,
+            Error::ClassifierMismatch { .. } => ErrorCode::ClassifierMismatch,
             Error::Closed => ErrorCode::Closed,
             Error::Panic(_) => ErrorCode::Panic,
             Error::Internal(_) => ErrorCode::Internal,
@@ -307,6 +322,9 @@ mod tests {
         assert_eq!(ErrorCode::NotFound as u32, 10);
         assert_eq!(ErrorCode::NewerVersion as u32, 23);
         assert_eq!(ErrorCode::Panic as u32, 50);
+        assert_eq!(ErrorCode::ClassifierUnavailable as u32, 35);
+        assert_eq!(ErrorCode::ClassifierMismatch as u32, 36);
+        assert_eq!(ErrorCode::ClassifierMismatch.category(), ErrorCategory::Model);
         assert_eq!(Error::TextTooLong { chars: 2, limit: 1 }.code(), ErrorCode::TextTooLong);
         assert_eq!(ErrorCode::Locked.category(), ErrorCategory::Storage);
         assert_eq!(ErrorCode::Closed.category(), ErrorCategory::Other);

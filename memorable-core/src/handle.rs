@@ -15,6 +15,7 @@ use parking_lot::RwLock;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::classify::ClassifierSlot;
 use crate::config::Config;
 use crate::emotion::engine::EmotionEngine;
 use crate::emotion::EmotionStats;
@@ -126,8 +127,19 @@ impl Builder {
             metrics.fallbacks_taken.inc();
         }
         let ops = Arc::new(Ops::new(&self.config));
+        // One classifier for `classify` and for the emotional layer: the application's, else
+        // the shipped one (loaded on first use) when the store embeds with its MiniLM.
+        let slot = Arc::new(match self.classifier {
+            Some(c) => ClassifierSlot::given(c),
+            None => ClassifierSlot::default_for(
+                embedder.model_id(),
+                self.config.model_dir.clone(),
+                selection.limits.threads,
+            ),
+        });
+        let for_emotion = slot.get_given().or_else(|| slot.lazy_default());
         let emotion =
-            Arc::new(EmotionEngine::new(self.config.emotion.clone(), self.classifier, embedder.model_id()));
+            Arc::new(EmotionEngine::new(self.config.emotion.clone(), for_emotion, embedder.model_id()));
         let engine = Engine::new(
             self.config,
             Arc::new(store),
@@ -136,6 +148,7 @@ impl Builder {
             selection,
             metrics.clone(),
             emotion,
+            slot,
         );
         let mem = Memorable { shared: Arc::new(RwLock::new(Some(Arc::new(engine)))), metrics, ops };
         crate::ops::start(&mem);
@@ -165,6 +178,8 @@ pub struct Stats {
     pub reembed: Option<ReembedProgress>,
     /// The emotional layer: contexts, readings, unknown names, text classification.
     pub emotion: EmotionStats,
+    /// Whether text emotion classification is available, and if not, why.
+    pub classifier: crate::classify::ClassifierStatus,
 }
 
 /// The embedder in use.
@@ -406,6 +421,7 @@ impl Memorable {
             old.retire();
         }
         let emotion = Arc::new(old.emotion.rebind(target.model_id()));
+        let classifier = old.classifier.rebind(target.model_id());
         let engine = Engine::new(
             old.config.clone(),
             old.store.clone(),
@@ -414,6 +430,7 @@ impl Memorable {
             selection,
             old.metrics.clone(),
             emotion,
+            classifier,
         );
         if let Some(dir) = &engine.index_dir {
             // Dumps of the old model are stale; indexes rebuild from the store on first use.
@@ -452,6 +469,8 @@ pub(crate) struct Engine {
     pub(crate) index_dir: Option<PathBuf>,
     pub(crate) embedder: Arc<dyn Embedder>,
     pub(crate) selection: SelectionReport,
+    /// The emotion classifier behind [`Memorable::classify`] (see `classify.rs`).
+    pub(crate) classifier: Arc<ClassifierSlot>,
     /// Bumped whenever vectors are deleted, so an index load can tell whether its
     /// snapshot of live vectors went stale while it was loading.
     pub(crate) deletes: AtomicU64,
@@ -468,10 +487,12 @@ impl Engine {
         selection: SelectionReport,
         metrics: Arc<Metrics>,
         emotion: Arc<EmotionEngine>,
+        classifier: Arc<ClassifierSlot>,
     ) -> Engine {
         let indexes = Arc::new(IndexCache::new(config.max_loaded_indexes));
         Engine {
             emotion,
+            classifier,
             indexer: Indexer::start(indexes.clone()),
             indexes,
             index_dir,
@@ -901,6 +922,7 @@ impl Engine {
                 Ok(Some(ReembedProgress { target_model_id: target, done, total: counts.memories }))
             })?,
             emotion: self.emotion.stats(&self.store)?,
+            classifier: self.classifier.status(),
         })
     }
 

@@ -25,6 +25,7 @@
 
 pub mod alerts;
 pub mod attention;
+mod classify;
 pub mod config;
 pub mod emotion;
 pub mod error;
@@ -40,9 +41,12 @@ mod ops;
 pub mod retrieval;
 mod store;
 mod text;
+#[cfg(feature = "candle")]
+pub mod training;
 
 pub use alerts::{AlertEvent, AlertMetric, AlertRule, AlertState, AlertsConfig};
 pub use attention::{AttentionConfig, ContextFrame, FrameWhen, Mention};
+pub use classify::{classify_with, Classified, ClassifierStatus};
 pub use config::{Config, Durability, HnswConfig};
 pub use emotion::{EmotionConfig, EmotionalState, HistoryRange, Reading, Semantics, Source};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};

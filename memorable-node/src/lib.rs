@@ -1,10 +1,12 @@
 //! Node.js binding of MemoRable (napi-rs v3). Each method extracts its arguments, makes one
 //! core call and converts the result; all behaviour lives in `memorable-core`.
 //!
-//! Heavy calls (`open`, `remember`, `rememberBatch`, `recall`, `update`, `reembed`) run on the libuv
-//! thread pool as `AsyncTask`s and return Promises; cheap calls are synchronous. Errors are
-//! JS `Error`s whose `code` is the core's stable code name (`"EMPTY_TEXT"`, `"NOT_FOUND"`, ...).
+//! Heavy calls (`open`, `remember`, `rememberBatch`, `recall`, `update`, `reembed`,
+//! `classify`) run on the libuv thread pool as `AsyncTask`s and return Promises; cheap calls
+//! are synchronous. Errors are JS `Error`s whose `code` is the core's stable code name
+//! (`"EMPTY_TEXT"`, `"NOT_FOUND"`, ...).
 
+mod classify;
 mod emotion;
 mod error;
 mod ops;

@@ -698,6 +698,8 @@ pub struct Stats {
     pub reembed: Option<ReembedProgress>,
     /// The emotional layer: contexts, readings, unknown names, text classification.
     pub emotion: crate::emotion::EmotionStats,
+    /// Whether text emotion classification is available, and if not, why.
+    pub classifier: crate::classify::ClassifierStatus,
 }
 
 impl From<core::Stats> for Stats {
@@ -731,6 +733,7 @@ impl From<core::Stats> for Stats {
             selection: s.selection.into(),
             reembed: s.reembed.map(Into::into),
             emotion: s.emotion.into(),
+            classifier: s.classifier.into(),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! Thread safety: the handle wraps the core's `Send + Sync` handle, so one `Memorable`
 //! object may be shared by Python threads; calls run in parallel outside the GIL.
 
+mod classify;
 mod convert;
 mod emotion;
 mod errors;

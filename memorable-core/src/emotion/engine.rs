@@ -185,7 +185,10 @@ impl EmotionEngine {
     ) -> EmotionEngine {
         let off_reason = match &configured {
             _ if !config.enabled => Some("emotion is disabled (emotion.enabled = false)".to_owned()),
-            None => Some("no emotion classifier is configured (Builder::emotion_classifier)".to_owned()),
+            None => Some(
+                "no emotion classifier: configure one (Builder::emotion_classifier), or embed with the MiniLM the shipped one runs on"
+                    .to_owned(),
+            ),
             Some(c) if c.embedder_model_id() != embedder_model_id => Some(format!(
                 "the emotion classifier {:?} was trained on embedder {:?}, but this store uses {:?}",
                 c.model_id(),
@@ -355,12 +358,24 @@ impl EmotionEngine {
             }
             Ok(out)
         };
-        let probs: Vec<Vec<f32>> = if texts.len() > CLASSIFY_CHUNK {
-            let chunks: Vec<Vec<Vec<f32>>> =
-                texts.par_chunks(CLASSIFY_CHUNK).map(classify).collect::<Result<_>>()?;
-            chunks.into_iter().flatten().collect()
+        let probs: Result<Vec<Vec<f32>>> = if texts.len() > CLASSIFY_CHUNK {
+            texts
+                .par_chunks(CLASSIFY_CHUNK)
+                .map(classify)
+                .collect::<Result<Vec<_>>>()
+                .map(|chunks| chunks.into_iter().flatten().collect())
         } else {
-            classify(&texts)?
+            classify(&texts)
+        };
+        let probs = match probs {
+            // The shipped classifier loads on first use; when it cannot (its encoder missing
+            // or failing its checksums), memories are remembered without a text reading and
+            // `stats().classifier` says why.
+            Err(Error::ClassifierUnavailable(reason)) => {
+                tracing::debug!(%reason, "remembering without a text emotion reading");
+                return Ok(RememberPlan { readings: vec![None; memories.len()], needs_contexts });
+            }
+            other => other?,
         };
         let labels = classifier.labels();
         let max_future = self.config.max_future_ms();

@@ -43,6 +43,58 @@ impl std::fmt::Debug for CandleBertEmbedder {
     }
 }
 
+/// What a sentence-transformers directory says about its BERT: the config and the tokenizer
+/// set up the way sentence-transformers runs it (truncating at its maximum sequence length).
+/// Shared by the candle forwards over such a directory (the emotion adapter, training).
+pub(crate) struct SentenceBertDir {
+    pub config: BertConfig,
+    pub tokenizer: StTokenizer,
+}
+
+impl SentenceBertDir {
+    pub fn open(dir: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(dir.join("config.json"))
+            .map_err(|e| model_err(dir, "reading config.json", e))?;
+        let config: BertConfig =
+            serde_json::from_str(&text).map_err(|e| model_err(dir, "parsing config.json", e))?;
+        let tokenizer = StTokenizer::load(dir, config.max_position_embeddings)?;
+        Ok(SentenceBertDir { config, tokenizer })
+    }
+}
+
+/// Token ids of each text after truncation (special tokens included); blank texts are
+/// [`Error::EmptyText`].
+pub(crate) fn tokenize(tokenizer: &StTokenizer, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+    texts.iter().map(|t| tokenizer.encode(t)).collect()
+}
+
+/// Padded `(ids, mask)` tensors of shape `(n, longest)` for a batch of token id lists.
+pub(crate) fn pad_batch(batch: &[&[u32]], device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
+    let n = batch.len();
+    let len = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
+    let mut ids = vec![0u32; n * len];
+    let mut mask = vec![0u32; n * len];
+    for (row, tokens) in batch.iter().enumerate() {
+        ids[row * len..row * len + tokens.len()].copy_from_slice(tokens);
+        mask[row * len..row * len + tokens.len()].fill(1);
+    }
+    Ok((Tensor::from_vec(ids, (n, len), device)?, Tensor::from_vec(mask, (n, len), device)?))
+}
+
+/// Mean of `hidden` (n, len, dim) over the positions where `mask` (n, len) is 1.
+pub(crate) fn mean_pool(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    let mask = mask.to_dtype(hidden.dtype())?.unsqueeze(2)?; // (n, len, 1)
+    let summed = hidden.broadcast_mul(&mask)?.sum(1)?; // (n, dim)
+    summed.broadcast_div(&mask.sum(1)?)
+}
+
+/// Length-sorted order of texts, so each batch pads to a similar length (less wasted compute).
+pub(crate) fn length_order(tokens: &[Vec<u32>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..tokens.len()).collect();
+    order.sort_by_key(|&i| tokens[i].len());
+    order
+}
+
 impl CandleBertEmbedder {
     /// Load a sentence-transformers directory. Weights are memory-mapped while loading.
     pub fn load(dir: impl AsRef<Path>, opts: BertOptions) -> Result<Self> {
@@ -97,7 +149,7 @@ impl CandleBertEmbedder {
 
     /// Token ids of each text after truncation (special tokens included).
     pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
-        texts.iter().map(|t| self.tokenizer.encode(t)).collect()
+        tokenize(&self.tokenizer, texts)
     }
 
     /// Number of tokens the model sees for each text (at most [`Self::max_seq_length`]).
@@ -107,22 +159,10 @@ impl CandleBertEmbedder {
 
     /// One forward pass over same-batch texts; returns normalized mean-pooled vectors.
     fn forward(&self, batch: &[&[u32]]) -> candle_core::Result<Vec<Vec<f32>>> {
-        let n = batch.len();
-        let len = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
-        let mut ids = vec![0u32; n * len];
-        let mut mask = vec![0u32; n * len];
-        for (row, tokens) in batch.iter().enumerate() {
-            ids[row * len..row * len + tokens.len()].copy_from_slice(tokens);
-            mask[row * len..row * len + tokens.len()].fill(1);
-        }
-        let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
-        let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
+        let (ids, mask) = pad_batch(batch, &self.device)?;
         let types = ids.zeros_like()?;
         let hidden = self.model.forward(&ids, &types, Some(&mask))?; // (n, len, dim)
-        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (n, len, 1)
-        let summed = hidden.broadcast_mul(&mask)?.sum(1)?; // (n, dim)
-        let counts = mask.sum(1)?; // (n, 1)
-        let mut vectors = summed.broadcast_div(&counts)?.to_vec2::<f32>()?;
+        let mut vectors = mean_pool(&hidden, &mask)?.to_vec2::<f32>()?;
         vectors.iter_mut().for_each(|v| normalize(v));
         Ok(vectors)
     }
@@ -134,9 +174,7 @@ impl Embedder for CandleBertEmbedder {
             return Ok(Vec::new());
         }
         let tokens = self.tokenize(texts)?;
-        // Sort by length so each batch pads to a similar length (less wasted compute).
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| tokens[i].len());
+        let order = length_order(&tokens);
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
         self.pool.install(|| -> Result<()> {
             for chunk in order.chunks(self.batch_size) {
@@ -159,7 +197,7 @@ impl Embedder for CandleBertEmbedder {
     }
 }
 
-fn make_device(kind: DeviceKind) -> Result<Device> {
+pub(crate) fn make_device(kind: DeviceKind) -> Result<Device> {
     let dev: candle_core::Result<Device> = match kind {
         DeviceKind::Cpu => Ok(Device::Cpu),
         #[cfg(feature = "cuda")]

@@ -21,4 +21,23 @@ pub trait EmotionClassifier: Send + Sync {
     fn model_id(&self) -> &str;
     /// Model id of the embedder the classifier was trained on; it is only used with that one.
     fn embedder_model_id(&self) -> &str;
+    /// The plain embeddings of [`EmotionClassifier::embedder_model_id`] and the emotion
+    /// probabilities from one encoder pass, for backends that share their encoder with that
+    /// embedder (the adapter classifier runs the shared lower layers once). `None` when the
+    /// backend cannot; callers then embed and classify separately.
+    ///
+    /// The embeddings are the embedder's own vectors (what a memory is stored with), not
+    /// adapted ones.
+    fn embed_and_classify(&self, texts: &[&str]) -> Result<Option<EmbeddedEmotions>> {
+        let _ = texts;
+        Ok(None)
+    }
+}
+
+/// What [`EmotionClassifier::embed_and_classify`] returns: per text, its embedding and its
+/// probability vector (label order of [`EmotionClassifier::labels`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddedEmotions {
+    pub embeddings: Vec<Vec<f32>>,
+    pub scores: Vec<Vec<f32>>,
 }

@@ -7,10 +7,16 @@
 
 #[cfg(feature = "candle")]
 pub mod bert;
+pub mod bert_lora;
 pub mod cache;
 #[cfg(feature = "candle")]
 pub mod candle_bert;
 pub mod emotion;
+#[cfg(feature = "candle")]
+pub mod emotion_adapter;
+#[cfg(feature = "candle")]
+pub mod emotion_manifest;
+pub mod emotion_metrics;
 mod hashing;
 pub mod select;
 #[cfg(feature = "candle")]
@@ -20,7 +26,9 @@ mod st_dir;
 pub use bert::{BertEmbedder, BertOptions};
 #[cfg(feature = "candle")]
 pub use candle_bert::CandleBertEmbedder;
-pub use emotion::EmotionClassifier;
+pub use emotion::{EmbeddedEmotions, EmotionClassifier};
+#[cfg(feature = "candle")]
+pub use emotion_adapter::{AdapterEmotionClassifier, ClassifierOptions};
 pub use hashing::HashingEmbedder;
 pub use select::{Profile, SelectionReport};
 

@@ -233,6 +233,16 @@ def verify(path: str | PathLike[str]) -> dict[str, Any]:
 
 def restore(backup: str | PathLike[str], new_dir: str | PathLike[str]) -> dict[str, Any]:
     """Restore a backup into a new directory (`RestoreReport`); CORRUPT or DESTINATION_EXISTS write nothing."""
+class _Classified(TypedDict):
+    """One text's emotion reading (`Memorable.classify`)."""
+
+    text: str
+    scores: dict[str, float]
+    """Probability of every label (the 28 GoEmotions labels for the shipped classifier)."""
+    labels: list[str]
+    """Labels at or above their thresholds, most probable first."""
+
+__all__ = ["Memorable", "Memory", "MemoryVersion", "Recalled", "ScoreBreakdown", "__version__"]
 
 __version__: str
 
@@ -437,7 +447,7 @@ class Memorable:
     def stats(self) -> dict[str, Any]:
         """The core `Stats`: memories, users, versions, embedder (model_id, dim, fallback,
         fallback_reason), schema_version, path, store_bytes, loaded_indexes, selection,
-        reembed."""
+        reembed, classifier (available, loaded, model_id, reason)."""
     def selection_report(self) -> dict[str, Any]:
         """How the embedding model was chosen (the core `SelectionReport`): role, requested,
         chosen, model_id, device, fallback, fallback_reason, limits, environment, model_dir,
@@ -482,6 +492,11 @@ class Memorable:
     @staticmethod
     def emotion_catalog() -> list[_Expression]:
         """The 62 expressions: id, name, color, valence, arousal, vocabularies, aliases."""
+    def classify(self, texts: Sequence[str]) -> list[_Classified]:
+        """Emotion readings of `texts` from the engine's emotion classifier (the shipped
+        GoEmotions classifier when the store embeds with MiniLM). Raises ModelError
+        CLASSIFIER_UNAVAILABLE (35) saying why when there is none; `stats()["classifier"]`
+        tells ahead of time."""
     def checkpoint(self) -> None: ...
     def metrics(self) -> dict[str, Any]:
         """Counters, latency quantiles (ms) and gauges (`MetricsSnapshot`)."""

@@ -4,12 +4,14 @@
 //! One module per command family; a new capability adds its module, one `Command` variant
 //! and one line in `run`.
 
+mod classify_cmd;
 mod demo;
 mod emotion_cmds;
 mod hume_cmds;
 mod memory_cmds;
 mod models_cmds;
 mod ops_cmds;
+mod train_cmds;
 mod util;
 
 use std::path::PathBuf;
@@ -96,6 +98,18 @@ enum Command {
         #[arg(required_unless_present = "file")]
         texts: Vec<String>,
     },
+    /// Emotion readings of texts; prints one JSON object a line:
+    /// {"text": ..., "scores": {label: probability}, "labels": [labels over their thresholds]}.
+    Classify {
+        /// Use the trained classifier in this directory instead of the shipped one.
+        #[arg(long)]
+        classifier: Option<PathBuf>,
+        /// Read texts from this file, one a line (`-` for stdin).
+        #[arg(long, conflicts_with = "texts")]
+        file: Option<PathBuf>,
+        #[arg(required_unless_present = "file")]
+        texts: Vec<String>,
+    },
     /// The model catalog, the model cache, and what selection picks on this machine.
     Models {
         #[command(subcommand)]
@@ -105,6 +119,11 @@ enum Command {
     Emotion {
         #[command(subcommand)]
         command: emotion_cmds::EmotionCommand,
+    },
+    /// Train a model (the text emotion classifier) from a labelled data set.
+    Train {
+        #[command(subcommand)]
+        command: train_cmds::TrainCommand,
     },
     /// Migrate the store's vectors to another model (resumable; safe to interrupt).
     Reembed {
@@ -209,6 +228,9 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Stats => memory_cmds::stats(cli),
         Command::Import { file, batch } => ops_cmds::import(cli, file, *batch),
         Command::Embed { model, file, texts } => models_cmds::embed(model, file.as_deref(), texts),
+        Command::Classify { classifier, file, texts } => {
+            classify_cmd::classify(classifier.as_deref(), file.as_deref(), texts)
+        }
         Command::Models { command: ModelsCommand::List } => models_cmds::models_list(cli.json),
         Command::Models { command: ModelsCommand::Fetch { name } } => {
             models_cmds::models_fetch(name, cli.json)
@@ -223,5 +245,6 @@ fn run(cli: &Cli) -> Result<()> {
         Command::RestoreUser { user, at } => ops_cmds::restore_user(cli, user, at),
         Command::Export { user, vectors, out } => ops_cmds::export(cli, user, *vectors, out.as_deref()),
         Command::Hume { command } => hume_cmds::run(cli, command),
+        Command::Train { command } => train_cmds::train(command, cli.json),
     }
 }

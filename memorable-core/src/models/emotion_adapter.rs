@@ -1,0 +1,389 @@
+//! The trained text emotion classifier: LoRA adapters on the top layers of the MiniLM
+//! encoder plus a small head, multi-label sigmoid outputs, one threshold per label.
+//!
+//! Layers below the adapted ones are shared with the plain encoder, so
+//! [`AdapterEmotionClassifier::embed_and_classify`] gets a memory's plain MiniLM embedding
+//! and its emotion scores from one pass over those layers; only the adapted top layers run
+//! twice (once plain, once with the adapters folded into their weights).
+//!
+//! A classifier is a directory holding `manifest.json` ([`EmotionManifest`]) and
+//! `adapter.safetensors`. It is refused unless the adapter file matches the manifest's
+//! SHA-256 and the encoder weights match the SHA-256 of the encoder it was trained on.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::{DType, Module, Tensor};
+use candle_nn::Linear;
+
+use super::bert_lora::{Dropout, Layer, LayerLora, LoraBert, LoraPair, Mode};
+use super::candle_bert::{length_order, make_device, mean_pool, pad_batch, tokenize, SentenceBertDir};
+use super::emotion::{EmbeddedEmotions, EmotionClassifier};
+use super::emotion_manifest::{EmotionManifest, ADAPTER_FILE};
+use super::hashing::normalize;
+use super::DeviceKind;
+use crate::error::{Error, Result};
+use crate::models::cache;
+
+/// How a classifier runs.
+#[derive(Debug, Clone)]
+pub struct ClassifierOptions {
+    /// Threads of the classifier's rayon pool.
+    pub threads: usize,
+    /// Texts per forward pass.
+    pub batch_size: usize,
+    pub device: DeviceKind,
+}
+
+impl Default for ClassifierOptions {
+    fn default() -> Self {
+        ClassifierOptions {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            batch_size: 32,
+            device: DeviceKind::Cpu,
+        }
+    }
+}
+
+/// The head on pooled token states: an optional GELU hidden layer, then one logit per label.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub hidden: Option<Linear>,
+    pub out: Linear,
+}
+
+impl Head {
+    /// Logits (n, labels) for pooled states (n, dim); `drop` applies dropout (training).
+    pub fn forward(&self, pooled: &Tensor, drop: Option<&Dropout>) -> candle_core::Result<Tensor> {
+        let mut x = pooled.clone();
+        if let Some(h) = &self.hidden {
+            if let Some(d) = drop {
+                x = d.apply(&x)?;
+            }
+            x = h.forward(&x)?.gelu_erf()?;
+        }
+        if let Some(d) = drop {
+            x = d.apply(&x)?;
+        }
+        self.out.forward(&x)
+    }
+}
+
+/// Tensor names inside `adapter.safetensors`.
+pub fn lora_a_name(layer: usize, proj: super::bert_lora::Proj) -> String {
+    format!("layer.{layer}.{}.lora_a", proj.name())
+}
+pub fn lora_b_name(layer: usize, proj: super::bert_lora::Proj) -> String {
+    format!("layer.{layer}.{}.lora_b", proj.name())
+}
+pub const HEAD_HIDDEN_WEIGHT: &str = "head.hidden.weight";
+pub const HEAD_HIDDEN_BIAS: &str = "head.hidden.bias";
+pub const HEAD_OUT_WEIGHT: &str = "head.out.weight";
+pub const HEAD_OUT_BIAS: &str = "head.out.bias";
+
+/// LoRA adapters on the top layers of a BERT sentence encoder, plus a classification head.
+pub struct AdapterEmotionClassifier {
+    bert: LoraBert,
+    tokenizer: super::st_dir::StTokenizer,
+    /// Layers `[0, split)` are shared with the plain encoder.
+    split: usize,
+    /// Layers `[split, L)` with the adapters merged into their weights.
+    adapted: Vec<Layer>,
+    head: Head,
+    manifest: EmotionManifest,
+    pool: rayon::ThreadPool,
+    batch_size: usize,
+}
+
+impl std::fmt::Debug for AdapterEmotionClassifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdapterEmotionClassifier")
+            .field("model_id", &self.manifest.model_id)
+            .field("embedder", &self.manifest.embedder.model_id)
+            .field("adapted_layers", &self.manifest.adapter.layers)
+            .finish()
+    }
+}
+
+fn unavailable(what: impl std::fmt::Display) -> Error {
+    Error::ClassifierUnavailable(what.to_string())
+}
+
+/// Hex SHA-256 of bytes.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl AdapterEmotionClassifier {
+    /// Load the classifier in `dir` on top of the encoder in `encoder_dir` (a
+    /// sentence-transformers folder). The encoder's weights are hashed and must be the ones
+    /// the classifier was trained on.
+    pub fn load_dir(dir: &Path, encoder_dir: &Path, opts: ClassifierOptions) -> Result<Self> {
+        let manifest = EmotionManifest::read(dir)?;
+        let path = dir.join(&manifest.adapter.file);
+        let adapter =
+            std::fs::read(&path).map_err(|e| unavailable(format!("cannot read {}: {e}", path.display())))?;
+        let weights = encoder_dir.join("model.safetensors");
+        let encoder_sha = cache::sha256_file(&weights)
+            .map_err(|e| unavailable(format!("cannot read {}: {e}", weights.display())))?;
+        Self::from_parts(manifest, &adapter, encoder_dir, &encoder_sha, opts)
+    }
+
+    /// Load from a parsed manifest and the adapter file's bytes, on the encoder in
+    /// `encoder_dir` whose `model.safetensors` has SHA-256 `encoder_sha256` (the caller
+    /// vouches for that, e.g. after [`cache::verify`]).
+    pub fn from_parts(
+        manifest: EmotionManifest,
+        adapter: &[u8],
+        encoder_dir: &Path,
+        encoder_sha256: &str,
+        opts: ClassifierOptions,
+    ) -> Result<Self> {
+        if encoder_sha256 != manifest.embedder.weights_sha256 {
+            return Err(Error::ClassifierMismatch {
+                trained_on: format!(
+                    "{} (weights sha256 {})",
+                    manifest.embedder.model_id, manifest.embedder.weights_sha256
+                ),
+                offered: format!("{} (weights sha256 {encoder_sha256})", encoder_dir.display()),
+            });
+        }
+        let digest = sha256_hex(adapter);
+        if digest != manifest.adapter.sha256 || adapter.len() as u64 != manifest.adapter.bytes {
+            return Err(unavailable(format!(
+                "{} fails its checksum ({} bytes, sha256 {digest}; the manifest says {} bytes, {})",
+                manifest.adapter.file,
+                adapter.len(),
+                manifest.adapter.bytes,
+                manifest.adapter.sha256
+            )));
+        }
+        let device = make_device(opts.device)?;
+        let SentenceBertDir { config, tokenizer, .. } = SentenceBertDir::open(encoder_dir)?;
+        let bert = LoraBert::load(encoder_dir, &config, &device)?;
+        let tensors = candle_core::safetensors::load_buffer(adapter, &device)
+            .map_err(|e| unavailable(format!("{ADAPTER_FILE} does not parse: {e}")))?;
+        let (adapters, head) = read_adapter(&manifest, &tensors, &bert)?;
+        let layers = bert.layers().len();
+        let split = layers - adapters.len();
+        let adapted = adapters
+            .iter()
+            .zip(&bert.layers()[split..])
+            .map(|(lora, layer)| layer.merged(lora))
+            .collect::<candle_core::Result<Vec<_>>>()
+            .map_err(|e| Error::Model(format!("merging adapters: {e}")))?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads.max(1))
+            .thread_name(|i| format!("memorable-emotion-{i}"))
+            .build()
+            .map_err(|e| Error::Internal(format!("classifier thread pool: {e}")))?;
+        Ok(AdapterEmotionClassifier {
+            bert,
+            tokenizer,
+            split,
+            adapted,
+            head,
+            manifest,
+            pool,
+            batch_size: opts.batch_size.max(1),
+        })
+    }
+
+    pub fn manifest(&self) -> &EmotionManifest {
+        &self.manifest
+    }
+
+    /// One batch: probabilities, and the plain normalized embeddings when `embed`.
+    fn forward(&self, batch: &[&[u32]], embed: bool) -> candle_core::Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+        let (ids, mask) = pad_batch(batch, self.bert.device())?;
+        let bias = LoraBert::attention_bias(&mask)?;
+        let layers = self.bert.layers().len();
+        let shared = self.bert.run(self.bert.embed(&ids)?, &bias, 0..self.split, &[], Mode::Infer, None)?;
+        let mut emotion = shared.clone();
+        for layer in &self.adapted {
+            emotion = layer.forward(&emotion, &bias, None, Mode::Infer, None)?;
+        }
+        let logits = self.head.forward(&mean_pool(&emotion, &mask)?, None)?;
+        let probs = candle_nn::ops::sigmoid(&logits)?.to_vec2::<f32>()?;
+        let embeddings = if embed {
+            let plain = self.bert.run(shared, &bias, self.split..layers, &[], Mode::Infer, None)?;
+            let mut v = mean_pool(&plain, &mask)?.to_vec2::<f32>()?;
+            v.iter_mut().for_each(|v| normalize(v));
+            v
+        } else {
+            Vec::new()
+        };
+        Ok((embeddings, probs))
+    }
+
+    fn run(&self, texts: &[&str], embed: bool) -> Result<EmbeddedEmotions> {
+        let tokens = tokenize(&self.tokenizer, texts)?;
+        let order = length_order(&tokens);
+        let mut scores = vec![Vec::new(); texts.len()];
+        let mut embeddings = vec![Vec::new(); if embed { texts.len() } else { 0 }];
+        self.pool.install(|| -> Result<()> {
+            for chunk in order.chunks(self.batch_size) {
+                let batch: Vec<&[u32]> = chunk.iter().map(|&i| tokens[i].as_slice()).collect();
+                let (e, p) = self
+                    .forward(&batch, embed)
+                    .map_err(|e| Error::Model(format!("emotion classifier forward pass: {e}")))?;
+                for (k, &i) in chunk.iter().enumerate() {
+                    scores[i] = p[k].clone();
+                    if embed {
+                        embeddings[i] = e[k].clone();
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        Ok(EmbeddedEmotions { embeddings, scores })
+    }
+}
+
+/// The adapters (one per adapted layer, bottom first) and the head stored in an adapter file.
+pub(crate) fn read_adapter(
+    manifest: &EmotionManifest,
+    tensors: &std::collections::HashMap<String, Tensor>,
+    bert: &LoraBert,
+) -> Result<(Vec<LayerLora>, Head)> {
+    let spec = &manifest.adapter;
+    let layers = bert.layers().len();
+    let split = layers.saturating_sub(spec.layers.len());
+    if spec.layers.iter().copied().ne(split..layers) {
+        return Err(unavailable(format!(
+            "adapted layers {:?} are not the top layers of a {layers}-layer encoder",
+            spec.layers
+        )));
+    }
+    let get = |name: &str, shape: &[usize]| -> Result<Tensor> {
+        let t =
+            tensors.get(name).ok_or_else(|| unavailable(format!("{ADAPTER_FILE} lacks tensor {name}")))?;
+        if t.dims() != shape {
+            return Err(unavailable(format!(
+                "{ADAPTER_FILE}: tensor {name} has shape {:?}, expected {shape:?}",
+                t.dims()
+            )));
+        }
+        t.to_dtype(DType::F32).map_err(|e| unavailable(e))
+    };
+    let mut adapters = Vec::new();
+    for &l in &spec.layers {
+        let mut lora = LayerLora::default();
+        for &p in &spec.projections {
+            let (inp, out) = p.shape(bert.hidden, bert.intermediate);
+            lora.set(
+                p,
+                LoraPair {
+                    a: get(&lora_a_name(l, p), &[spec.rank, inp])?,
+                    b: get(&lora_b_name(l, p), &[out, spec.rank])?,
+                    scale: spec.scale(),
+                },
+            );
+        }
+        adapters.push(lora);
+    }
+    let labels = manifest.labels.len();
+    let (hidden, head_in) = if spec.head_hidden > 0 {
+        let w = get(HEAD_HIDDEN_WEIGHT, &[spec.head_hidden, bert.hidden])?;
+        let b = get(HEAD_HIDDEN_BIAS, &[spec.head_hidden])?;
+        (Some(Linear::new(w, Some(b))), spec.head_hidden)
+    } else {
+        (None, bert.hidden)
+    };
+    let out = Linear::new(get(HEAD_OUT_WEIGHT, &[labels, head_in])?, Some(get(HEAD_OUT_BIAS, &[labels])?));
+    Ok((adapters, Head { hidden, out }))
+}
+
+impl EmotionClassifier for AdapterEmotionClassifier {
+    fn labels(&self) -> &[String] {
+        &self.manifest.labels
+    }
+    fn thresholds(&self) -> &[f32] {
+        &self.manifest.thresholds
+    }
+    fn classify(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.run(texts, false)?.scores)
+    }
+    fn model_id(&self) -> &str {
+        &self.manifest.model_id
+    }
+    fn embedder_model_id(&self) -> &str {
+        &self.manifest.embedder.model_id
+    }
+    fn embed_and_classify(&self, texts: &[&str]) -> Result<Option<EmbeddedEmotions>> {
+        if texts.is_empty() {
+            return Ok(Some(EmbeddedEmotions { embeddings: Vec::new(), scores: Vec::new() }));
+        }
+        self.run(texts, true).map(Some)
+    }
+}
+
+/// The classifier shipped with this build (`models/emotion/goemotions-minilm/`, compiled in
+/// so every binding has it): its manifest.
+pub const BUILTIN_MANIFEST: &str = include_str!("../../../models/emotion/goemotions-minilm/manifest.json");
+/// The shipped adapter + head weights.
+pub const BUILTIN_ADAPTER: &[u8] =
+    include_bytes!("../../../models/emotion/goemotions-minilm/adapter.safetensors");
+
+/// The shipped classifier's manifest.
+pub fn builtin_manifest() -> EmotionManifest {
+    EmotionManifest::parse(BUILTIN_MANIFEST)
+        .expect("the shipped emotion manifest is valid (checked by tests)")
+}
+
+/// Why the shipped classifier cannot serve an engine whose embedder is `embedder_model_id`,
+/// judged without loading anything (`None`: it can, pending the checksum checks of
+/// [`load_default`]).
+pub fn default_unavailable_reason(embedder_model_id: &str) -> Option<String> {
+    let manifest = builtin_manifest();
+    (embedder_model_id != manifest.embedder.model_id).then(|| {
+        format!(
+            "the shipped emotion classifier runs on {}, and this engine embeds with {embedder_model_id}",
+            manifest.embedder.model_id
+        )
+    })
+}
+
+/// The shipped GoEmotions classifier for an engine whose embedder is `embedder_model_id`,
+/// loaded on the MiniLM in the model cache (`model_dir` overrides the cache location, as
+/// `Config::model_dir` does).
+///
+/// Refuses (code 35, `ClassifierUnavailable`, with the reason) when the embedder is another
+/// model, the cached MiniLM is missing or fails its checksums, or the shipped adapter fails
+/// its own; refuses with code 36 (`ClassifierMismatch`) when the cache's MiniLM weights are
+/// not the ones the classifier was trained on. Verifying hashes the encoder weights once.
+pub fn load_default(
+    embedder_model_id: &str,
+    model_dir: Option<&Path>,
+    opts: ClassifierOptions,
+) -> Result<Arc<dyn EmotionClassifier>> {
+    if let Some(reason) = default_unavailable_reason(embedder_model_id) {
+        return Err(unavailable(reason));
+    }
+    let manifest = builtin_manifest();
+    let catalog = cache::Manifest::builtin();
+    let entry = catalog
+        .models
+        .iter()
+        .find(|m| m.model_id == manifest.embedder.model_id)
+        .ok_or_else(|| unavailable(format!("{} is not a fetchable model", manifest.embedder.model_id)))?;
+    let weights_sha = entry
+        .files
+        .iter()
+        .find(|f| f.path == "model.safetensors")
+        .map(|f| f.sha256.clone())
+        .ok_or_else(|| unavailable(format!("the model manifest lists no weights for {}", entry.name)))?;
+    let dir = cache::cache_dir(model_dir)
+        .ok_or_else(|| unavailable("no model cache directory (set MEMORABLE_HOME)"))?
+        .join(&entry.name);
+    cache::verify(&dir, entry).map_err(|reason| {
+        unavailable(format!("{}: {reason}; run `memorable models fetch {}`", entry.name, entry.name))
+    })?;
+    let classifier =
+        AdapterEmotionClassifier::from_parts(manifest, BUILTIN_ADAPTER, &dir, &weights_sha, opts)?;
+    Ok(Arc::new(classifier))
+}
