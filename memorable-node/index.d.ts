@@ -14,6 +14,33 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * One process at a time may hold a store directory; `close()` releases it.
  */
 export declare class Memorable {
+  /**
+   * Emotion readings of `texts` from the engine's emotion classifier (the shipped
+   * GoEmotions classifier when the store embeds with MiniLM). Rejects with code
+   * `CLASSIFIER_UNAVAILABLE` saying why when there is none.
+   */
+  classify(texts: Array<string>): Promise<Array<Classified>>
+  /**
+   * Fold one reading into its context (created on its first reading); returns the
+   * context's fused state right after it. Bad input throws (code `INVALID_INPUT`) and
+   * changes nothing.
+   */
+  observe(reading: Reading): EmotionalState
+  /** Fold many readings in one transaction (all or nothing); resolves to how many. */
+  observeBatch(readings: Array<Reading>): Promise<number>
+  /**
+   * A context's fused emotional state now, or as of `at` (code `NOT_FOUND` for a context
+   * that never had a reading).
+   */
+  emotionalState(context: string, at?: Date | undefined | null): EmotionalState
+  /** Past fused states of a context, oldest first. */
+  emotionalHistory(context: string, options?: HistoryOptions | undefined | null): Array<EmotionalState>
+  /** Every context with readings, open or closed. */
+  contexts(): Array<ContextInfo>
+  /** Close a context: its state and history are kept; a new reading reopens it. */
+  closeContext(context: string): void
+  /** The expression catalog (62 expressions), in catalog order. */
+  static emotionCatalog(): Array<Expression>
   /** Counters, latency quantiles (ms) and gauges of the store (the core's MetricsSnapshot). */
   metrics(): { uptimeSeconds: number; counters: Record<string, number>; errorsByCode: Record<string, number>; latency: Record<'remember' | 'recall' | 'embed', { count: number; sumMs: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number }>; gauges: Record<string, any>; modelId: string; modelFallback: boolean }
   /** The metrics in the Prometheus text format (serve it on a `/metrics` route). */
@@ -41,27 +68,6 @@ export declare class Memorable {
   /** Import JSON Lines of memories (`exportUser`'s output, or memory objects). */
   importJsonl(path: string, options?: { batch?: number }): Promise<{ imported: number; vectorsKept: number; reembedded: number }>
   /**
-   * Fold one reading into its context (created on its first reading); returns the
-   * context's fused state right after it. Bad input throws (code `INVALID_INPUT`) and
-   * changes nothing.
-   */
-  observe(reading: Reading): EmotionalState
-  /** Fold many readings in one transaction (all or nothing); resolves to how many. */
-  observeBatch(readings: Array<Reading>): Promise<number>
-  /**
-   * A context's fused emotional state now, or as of `at` (code `NOT_FOUND` for a context
-   * that never had a reading).
-   */
-  emotionalState(context: string, at?: Date | undefined | null): EmotionalState
-  /** Past fused states of a context, oldest first. */
-  emotionalHistory(context: string, options?: HistoryOptions | undefined | null): Array<EmotionalState>
-  /** Every context with readings, open or closed. */
-  contexts(): Array<ContextInfo>
-  /** Close a context: its state and history are kept; a new reading reopens it. */
-  closeContext(context: string): void
-  /** The expression catalog (62 expressions), in catalog order. */
-  static emotionCatalog(): Array<Expression>
-  /**
    * Open (or create) the store in directory `path`. `options` are the core `Config` fields,
    * camelCase (`maxTextChars`) or snake_case (`max_text_chars`).
    */
@@ -79,8 +85,17 @@ export declare class Memorable {
   rememberBatch(items: Array<RememberItem>): Promise<Array<number>>
   /** Find a user's memories by meaning and keywords (or one of them, with `mode`), best first. */
   recall(query: string, options: RecallOptions): Promise<Array<Recalled>>
-  /** A user's memories, newest first (by when they occurred), after the filters. */
-  recent(options: RecentOptions): Array<Memory>
+  /**
+   * A user's memories, newest first (by when they occurred): `recent(user, window?)` for
+   * the memories in a window before now ("short" | "medium" | "long" | seconds), or
+   * `recent(options)` with the filters of `recall`.
+   */
+  recent(userOrOptions: string | RecentOptions, window?: 'short' | 'medium' | 'long' | number): Array<Memory>
+  /**
+   * Who / what / when / where of the user's memories in `window` before now (all of them
+   * when omitted); `emotion` is the current dominant emotion or null.
+   */
+  contextFrame(user: string, window?: 'short' | 'medium' | 'long' | number): ContextFrame
   /** The memory with this id (code `NOT_FOUND` if there is none). */
   get(id: number): Memory
   /**
@@ -124,6 +139,41 @@ export interface AlertEvent {
   durationMs: number
   at: string
   message: string
+}
+
+/** One text's emotion reading. */
+export interface Classified {
+  text: string
+  /** Probability of every label (the 28 GoEmotions labels for the shipped classifier). */
+  scores: Record<string, number>
+  /** Labels at or above their thresholds, most probable first. */
+  labels: Array<string>
+}
+
+/** Whether text emotion classification is available (`stats().classifier`). */
+export interface ClassifierStatus {
+  /** True when `classify` can run (checksums are verified on first use). */
+  available: boolean
+  /** True once the classifier is loaded. */
+  loaded: boolean
+  modelId: string | null
+  /** Why classification is off (null when it is available). */
+  reason: string | null
+}
+
+/** The 4W summary returned by `contextFrame` (the core's serde form). */
+export interface ContextFrame {
+  user: string
+  window: 'short' | 'medium' | 'long' | { seconds: number } | null | null
+  at: string
+  memories: number
+  who: Array<Mention>
+  what: Array<Mention>
+  when: FrameWhen
+  where: Array<Mention>
+  emotion: string | null
+}
+
 /** A context, as listed by `contexts()`. */
 export interface ContextInfo {
   context: string
@@ -236,6 +286,15 @@ export interface ExpressionScore {
   score: number
 }
 
+/** When the window's memories happened (context frame; times are RFC 3339 strings). */
+export interface FrameWhen {
+  first: string | null
+  last: string | null
+  short: number
+  medium: number
+  long: number
+}
+
 /**
  * Which past states `emotionalHistory` returns: the newest `limit` (default 100) within
  * [since, until), oldest first.
@@ -302,6 +361,35 @@ export interface MemoryVersion {
   validTo: Date | null
 }
 
+/** A name and how many memories of the window carry it (context frame). */
+export interface Mention {
+  name: string
+  count: number
+}
+
+/** An emotional state to rank by: expression scores in [0, 1], valence / arousal in [-1, 1]. */
+export interface Mood {
+  scores?: Record<string, number>
+  valence?: number
+  arousal?: number
+}
+
+/** Weights of the ranking signals (0 turns a signal off). */
+export interface RankWeights {
+  semantic?: number
+  keyword?: number
+  context?: number
+  contextTurns?: number
+  recency?: number
+  recencyHalfLifeHours?: number
+  importance?: number
+  arousal?: number
+  access?: number
+  mood?: number
+  who?: number
+  date?: number
+}
+
 /** One measurement of how someone felt. */
 export interface Reading {
   /** Context (conversation / session) id; created on its first reading. */
@@ -348,6 +436,26 @@ export interface RecallOptions {
    * or "keyword".
    */
   mode?: 'hybrid' | 'semantic' | 'keyword'
+  /**
+   * Only memories in this window before `at` (both ends inclusive): "short" (20 min),
+   * "medium" (1 h), "long" (24 h) by default, or a number of seconds.
+   */
+  window?: 'short' | 'medium' | 'long' | number
+  /** Anchor of `window` and of recency (default: now). */
+  at?: Date
+  /** Score fusion: "zscore" (default) or "rrf". */
+  fusion?: 'zscore' | 'rrf'
+  /**
+   * Weights of the ranking signals (snake_case keys of the core `RankWeights`, e.g.
+   * `{ recency: 0.5, recency_half_life_hours: 24, who: 0 }`); missing keys keep defaults.
+   */
+  weights?: RankWeights
+  /** Rank memories whose emotional snapshot resembles this mood higher. */
+  mood?: Mood
+  /** Use the user's current emotional state as the mood (no effect until one exists). */
+  currentMood?: boolean
+  /** Count this recall in the hits' access statistics (default true). */
+  trackAccess?: boolean
 }
 
 /** Options of `recent`: whose memories, how many, and filters (those of `recall`). */
@@ -365,6 +473,10 @@ export interface RecentOptions {
   since?: Date
   /** Occurred before (exclusive). */
   until?: Date
+  /** Only memories in this window before `at` (both ends inclusive). */
+  window?: 'short' | 'medium' | 'long' | number
+  /** Anchor of `window` (default: now). */
+  at?: Date
 }
 
 /** Progress of `reembed` (passed to its callback; also `stats().reembed`). */
@@ -453,8 +565,17 @@ export interface ScoreBreakdown {
   keyword: number | null
   /** 1-based rank among keyword candidates. */
   keywordRank: number | null
-  /** Reciprocal-rank fusion of the two ranks (the final score). */
+  /** Relevance of the memory itself: fused semantic and keyword scores. */
   fused: number
+  /** Weighted relevance of its session neighbours. */
+  context: number
+  recency: number
+  importance: number
+  arousal: number
+  access: number
+  mood: number
+  who: number
+  date: number
 }
 
 /** How the embedding model was chosen, from `selectionReport()` and `stats().selection`. */
@@ -540,6 +661,8 @@ export interface Stats {
   reembed: ReembedProgress | null
   /** The emotional layer: contexts, readings, unknown names, text classification. */
   emotion: EmotionStats
+  /** Whether text emotion classification is available, and if not, why. */
+  classifier: ClassifierStatus
 }
 
 /** Changes of `update`; absent fields stay as they are. */

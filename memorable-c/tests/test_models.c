@@ -93,7 +93,14 @@ static bool reembed_in(const char *dir) {
     memorable_string_free(json);
     memorable_results *r = NULL;
     CHECK_OK(memorable_recall(m, S("alice"), S("puppy Biscuit"), NULL, &r));
-    CHECK(memorable_results_len(r) > 0 && memorable_results_id(r, 0) == puppy);
+    /* Mid-migration the puppy's vector is already MiniLM's, so only BM25 scores it against
+       the hashing query: it must be found, though a filler's hashing collision may rank
+       above it until the migration finishes. */
+    bool found = false;
+    for (size_t i = 0; i < memorable_results_len(r); i++) {
+        found = found || memorable_results_id(r, i) == puppy;
+    }
+    CHECK(found);
     memorable_results_free(r);
 
     /* Resume in a new process's worth of state: close, reopen (auto keeps the store's model). */

@@ -213,6 +213,8 @@ pub struct RecallOptions {
 }
 
 /// Weights of the ranking signals (0 turns a signal off).
+// Declares the TypeScript type only: the values cross as JSON through serde.
+#[allow(dead_code)]
 #[napi(object)]
 pub struct RankWeights {
     pub semantic: Option<f64>,
@@ -230,6 +232,8 @@ pub struct RankWeights {
 }
 
 /// An emotional state to rank by: expression scores in [0, 1], valence / arousal in [-1, 1].
+// Declares the TypeScript type only: the values cross as JSON through serde.
+#[allow(dead_code)]
 #[napi(object)]
 pub struct Mood {
     pub scores: Option<std::collections::HashMap<String, f64>>,
@@ -770,6 +774,8 @@ pub fn config_json(options: Option<Value>) -> String {
 }
 
 /// A name and how many memories of the window carry it (context frame).
+// Declares the TypeScript type only: the values cross as JSON through serde.
+#[allow(dead_code)]
 #[napi(object)]
 pub struct Mention {
     pub name: String,
@@ -777,6 +783,8 @@ pub struct Mention {
 }
 
 /// When the window's memories happened (context frame; times are RFC 3339 strings).
+// Declares the TypeScript type only: the values cross as JSON through serde.
+#[allow(dead_code)]
 #[napi(object, use_nullable = true)]
 pub struct FrameWhen {
     pub first: Option<String>,
@@ -787,6 +795,8 @@ pub struct FrameWhen {
 }
 
 /// The 4W summary returned by `contextFrame` (the core's serde form).
+// Declares the TypeScript type only: the values cross as JSON through serde.
+#[allow(dead_code)]
 #[napi(object, use_nullable = true)]
 pub struct ContextFrame {
     pub user: String,
