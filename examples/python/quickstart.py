@@ -65,6 +65,23 @@ def quickstart(path: str) -> None:
         exact = mem.recall("slippers", user="alice", mode="keyword")
         assert [h.memory.id for h in exact] == [slippers]
 
+        # Retrieval options (docs/python.md quotes this block).
+        hits = mem.recall(
+            "what is my puppy called?", user="alice", limit=10,
+            window="long",                 # "short" (20 min) | "medium" (1 h) | "long" (24 h) | seconds
+            at=datetime.now(timezone.utc), # anchor of the window and of recency (default now)
+            fusion="zscore",               # or "rrf"
+            weights={"recency": 0.5, "recency_half_life_hours": 24, "who": 1.0},  # RankWeights keys
+            mood={"valence": -0.6, "arousal": 0.2, "scores": {"sadness": 0.8}},  # mood congruence
+            current_mood=False,            # use the user's current emotional state (emotion layer)
+            track_access=True,             # count this recall in the hits' access statistics
+        )
+        b = hits[0].breakdown  # semantic, keyword (+ ranks), fused, context, recency, importance,
+                               # arousal, access, mood, who, date; score == sum of the terms
+        mem.recent("alice", "short")       # memories of the last 20 minutes, newest first
+        frame = mem.context_frame("alice", "long")  # dict: who / what / when / where / emotion
+        print(len(hits), b.fused, frame["memories"])
+
         # Which embedding model is in use, and why. The default embedder "auto" picks MiniLM
         # once scripts/fetch-model.sh has cached it, else falls back to hashing and says why.
         report = mem.selection_report()

@@ -138,7 +138,7 @@ static bool test_context_frame(void) {
     uint64_t id = 0;
     memorable_memory_options o = memorable_memory_options_default();
     o.speaker = "Ann";
-    CHECK_OK(memorable_remember(m, S("ann"), S("I am planning a trip to Lisbon with Priya"), &o, &id));
+    CHECK_OK(memorable_remember(m, S("ann"), S("I am planning a trip, a week in Lisbon with Priya"), &o, &id));
     o.speaker = "Ben";
     CHECK_OK(memorable_remember(m, S("ann"), S("The trip sounds great, book a table at Cafe Roma"), &o, &id));
     char *json = NULL;

@@ -56,13 +56,24 @@ test('round trip across reopen keeps every field', async (t) => {
   const hits = await mem.recall('what is my puppy called?', { user: 'alice', limit: 5 })
   assert.equal(hits[0].memory.id, id)
   assert.equal(typeof hits[0].score, 'number')
-  assert.equal(hits[0].score, hits[0].breakdown.fused)
-  assert.deepEqual(Object.keys(hits[0].breakdown).sort(), [
+  // The score is the sum of the breakdown's terms (docs/node.md).
+  const b = hits[0].breakdown
+  const terms = [b.fused, b.context, b.recency, b.importance, b.arousal, b.access, b.mood, b.who, b.date]
+  assert.ok(Math.abs(hits[0].score - terms.reduce((x, y) => x + y, 0)) < 1e-5)
+  assert.deepEqual(Object.keys(b).sort(), [
+    'access',
+    'arousal',
+    'context',
+    'date',
     'fused',
+    'importance',
     'keyword',
     'keywordRank',
+    'mood',
+    'recency',
     'semantic',
     'semanticRank',
+    'who',
   ])
   assert.equal(mem.stats().memories, 1)
 })

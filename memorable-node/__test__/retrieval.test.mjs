@@ -80,7 +80,7 @@ test('contextFrame summarizes who / what / when / where', async (t) => {
   const mem = Memorable.openInMemory(HASHING)
   t.after(() => mem.close())
   const now = Date.now()
-  await mem.remember('I am planning a trip to Lisbon with Priya', { user: 'ann', speaker: 'Ann', occurredAt: new Date(now - 50 * 60e3) })
+  await mem.remember('I am planning a trip, a week in Lisbon with Priya', { user: 'ann', speaker: 'Ann', occurredAt: new Date(now - 50 * 60e3) })
   await mem.remember('The trip sounds great, book a table at Cafe Roma', { user: 'ann', speaker: 'Ben', occurredAt: new Date(now - 10 * 60e3) })
   const frame = mem.contextFrame('ann', 'long')
   assert.equal(frame.memories, 2)

@@ -97,7 +97,8 @@ def test_recall_returns_scored_hits(mem: Memorable) -> None:
     assert isinstance(hit, Recalled)
     assert hit.memory.id == mid
     b = hit.breakdown
-    assert hit.score == pytest.approx(b.fused)
+    terms = (b.fused, b.context, b.recency, b.importance, b.arousal, b.access, b.mood, b.who, b.date)
+    assert hit.score == pytest.approx(sum(terms), abs=1e-5)  # the score is the sum of its terms
     assert b.keyword_rank == 1 and b.keyword is not None
     assert b.semantic_rank is not None and b.semantic is not None
     assert "Recalled(" in repr(hit) and "ScoreBreakdown(" in repr(b)

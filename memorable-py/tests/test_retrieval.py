@@ -93,7 +93,7 @@ def test_context_frame(hashing: dict[str, Any]) -> None:
     now = datetime.now(UTC)
     with Memorable.in_memory(**hashing) as mem:
         for speaker, text, mins in [
-            ("Ann", "I am planning a trip to Lisbon with Priya", 50),
+            ("Ann", "I am planning a trip, a week in Lisbon with Priya", 50),
             ("Ben", "The trip sounds great, book a table at Cafe Roma", 10),
         ]:
             mem.remember(text, user="ann", speaker=speaker, occurred_at=now - timedelta(minutes=mins))
