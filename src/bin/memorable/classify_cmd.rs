@@ -1,7 +1,7 @@
 //! `memorable classify`: emotion readings of texts from the shipped classifier (or a trained
 //! classifier directory), one JSON object a line: `{"text", "scores", "labels"}`.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
@@ -25,15 +25,7 @@ pub(crate) fn classify(classifier_dir: Option<&Path>, file: Option<&Path>, texts
             )
         }
     };
-    let lines: Vec<String> = match file {
-        Some(p) if p == Path::new("-") => std::io::stdin().lock().lines().collect::<std::io::Result<_>>()?,
-        Some(p) => std::fs::read_to_string(p)
-            .with_context(|| format!("cannot read {}", p.display()))?
-            .lines()
-            .map(str::to_owned)
-            .collect(),
-        None => texts.to_vec(),
-    };
+    let lines = crate::util::input_lines(file, texts)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for chunk in lines.chunks(256) {

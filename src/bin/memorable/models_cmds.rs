@@ -1,6 +1,6 @@
 //! `memorable embed | models list | models fetch | reembed`: inspect and manage embedding models.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
@@ -31,15 +31,7 @@ pub(crate) fn embed(model: &str, file: Option<&Path>, texts: &[String]) -> Resul
     if report.fallback && model == select::AUTO {
         eprintln!("warning: using the hashing fallback: {}", report.fallback_reason.unwrap_or_default());
     }
-    let lines: Vec<String> = match file {
-        Some(p) if p == Path::new("-") => std::io::stdin().lock().lines().collect::<std::io::Result<_>>()?,
-        Some(p) => std::fs::read_to_string(p)
-            .with_context(|| format!("cannot read {}", p.display()))?
-            .lines()
-            .map(str::to_owned)
-            .collect(),
-        None => texts.to_vec(),
-    };
+    let lines = crate::util::input_lines(file, texts)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for chunk in lines.chunks(256) {

@@ -22,6 +22,20 @@ pub(crate) fn open(dir: &Path, embedder: &str) -> Result<Memorable> {
         .with_context(|| format!("cannot open store {}", dir.display()))
 }
 
+/// The texts of a command: one a line from `file` (`-` for stdin), else the arguments.
+pub(crate) fn input_lines(file: Option<&Path>, texts: &[String]) -> Result<Vec<String>> {
+    use std::io::BufRead;
+    Ok(match file {
+        Some(p) if p == Path::new("-") => std::io::stdin().lock().lines().collect::<std::io::Result<_>>()?,
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read {}", p.display()))?
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+        None => texts.to_vec(),
+    })
+}
+
 pub(crate) fn parse_time(s: &str) -> Result<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).with_context(|| format!("{s:?} is not an RFC 3339 time"))
 }
