@@ -230,3 +230,73 @@ fn cli_ingest_then_emotion_state() {
     let state = json(&memorable(&store, &["--json", "emotion", "state", "--context", "call"], None));
     assert_eq!(state["readings"], 2);
 }
+
+// ---- end to end: a WAV through the realtime client into a context -----------------------
+
+/// A WAV (16 kHz mono s16le) streamed through the realtime client against the offline server,
+/// each result fused into the context as it arrives (the session's callback): the context's
+/// state goes from nothing to what the server measured, and a memory remembered in that
+/// session carries it. Client and server share a fast clock (20 virtual ms per real ms).
+#[cfg(feature = "hume")]
+#[test]
+fn a_wav_streamed_through_the_client_moves_the_context() {
+    use std::sync::Arc;
+
+    use hume_mock::{MockConfig, MockServer, TEST_API_KEY};
+    use memorable::hume::{wav, ApiKey, AudioOptions, HumeClient, HumeConfig, HumeEvent};
+
+    const SCALE: f64 = 20.0;
+    let server = MockServer::start(MockConfig {
+        clock_scale: SCALE,
+        idle_timeout_ms: 600_000_000,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut config = HumeConfig::new(server.base_url(), ApiKey::new(TEST_API_KEY));
+    config.clock_scale = SCALE;
+    // Only the fast clock is short: a loaded machine must not fake a lost connection.
+    config.connect_timeout_ms = 1_000_000;
+    config.close_timeout_ms = 1_000_000;
+    config.keepalive_interval_ms = 100_000_000;
+    config.keepalive_timeout_ms = 100_000_000;
+    config.seed = Some(42);
+    let client = HumeClient::new(config).unwrap();
+
+    // 200 ms of silence, then 4 s of a loud 440 Hz tone: the mock reads loud speech as
+    // excitement (probability 1) over interest (~0.72).
+    let mut pcm = vec![0u8; 200 * 16 * 2];
+    pcm.extend((0..4000 * 16).flat_map(|i| {
+        let t = f64::from(i) / 16_000.0;
+        ((0.3 * 32767.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16).to_le_bytes()
+    }));
+    let (pcm16k, _) = wav::wav_to_pcm16k(&wav::pcm_to_wav(&pcm)).unwrap();
+
+    let (_dir, mem) = store();
+    let mem = Arc::new(mem);
+    assert_eq!(mem.emotional_state("call").unwrap_err().code(), ErrorCode::NotFound);
+    let (sink, fused) = (mem.clone(), Arc::new(std::sync::atomic::AtomicUsize::new(0)));
+    let counter = fused.clone();
+    let options = AudioOptions::new().on_event(move |e| {
+        if let HumeEvent::Message { message, .. } = e {
+            let report = sink.ingest_hume_message("call", message).unwrap();
+            counter.fetch_add(report.readings, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let session = client.audio_session(options).unwrap();
+    session.send_pcm(&pcm16k).unwrap();
+    let summary = session.close().unwrap();
+    assert_eq!(summary.results, 2, "an interval result and the final one");
+    assert_eq!(fused.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    let state = mem.emotional_state("call").unwrap();
+    assert_eq!(state.readings, 2);
+    assert_eq!(state.dominant.as_deref(), Some("excitement"), "{:?}", state.top);
+    assert!(state.score("interest") > 0.5 && state.score("excitement") > state.score("interest"));
+    assert!(state.extras.contains_key("feeling uplifted"), "unknown v1 names are kept");
+    assert_eq!(state.sources.iter().map(|s| s.source.clone()).collect::<Vec<_>>(), vec![Source::Voice]);
+
+    let id = mem.remember(NewMemory::new("alice", "I got the job!").session("call")).unwrap();
+    let snap = mem.get(id).unwrap().emotion.expect("the session's fused state is attached");
+    assert_eq!(snap.dominant.as_deref(), Some("excitement"));
+    assert!((snap.scores["excitement"] - state.score("excitement")).abs() < 1e-3);
+}
