@@ -83,7 +83,7 @@ fn recorded_messages_move_the_fused_state() {
     assert_eq!(state.sources[0].source, Source::Face);
     // The report is the bindings' wire format.
     let json: Value =
-        serde_json::to_value(&mem.ingest_hume("cam", sample("v1 image upload")).unwrap()).unwrap();
+        serde_json::to_value(mem.ingest_hume("cam", sample("v1 image upload")).unwrap()).unwrap();
     assert_eq!(json["sources"], serde_json::json!(["face"]));
     assert_eq!(json["state"]["dominant"], "joy");
 }
