@@ -300,3 +300,42 @@ fn a_wav_streamed_through_the_client_moves_the_context() {
     assert_eq!(snap.dominant.as_deref(), Some("excitement"));
     assert!((snap.scores["excitement"] - state.score("excitement")).abs() < 1e-3);
 }
+
+/// `memorable hume upload --audio FILE.wav --context C` against the offline server: the
+/// measured results go into the context of the store, and `emotion state` shows them.
+#[cfg(feature = "hume")]
+#[test]
+fn cli_upload_fuses_its_results_into_the_context() {
+    use hume_mock::{MockConfig, MockServer, TEST_API_KEY};
+
+    let server = MockServer::start(MockConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let wav_path = dir.path().join("speech.wav");
+    // 200 ms of silence, then 2 s of a loud tone (excitement, interest).
+    let mut pcm = vec![0u8; 200 * 16 * 2];
+    pcm.extend((0..2000 * 16).flat_map(|i| {
+        let t = f64::from(i) / 16_000.0;
+        ((0.3 * 32767.0 * (2.0 * std::f64::consts::PI * 440.0 * t).sin()) as i16).to_le_bytes()
+    }));
+    std::fs::write(&wav_path, memorable::hume::wav::pcm_to_wav(&pcm)).unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_memorable"))
+        .arg("--store")
+        .arg(&store)
+        .args(["--embedder", "hashing", "--quiet", "--json", "hume", "upload", "--audio"])
+        .arg(&wav_path)
+        .args(["--context", "call"])
+        .env("HUME_BASE_URL", server.base_url())
+        .env("HUME_API_KEY", TEST_API_KEY)
+        .output()
+        .unwrap();
+    let out = json(&out);
+    let fused = out["ingest"]["readings"].as_u64().unwrap();
+    assert!(fused >= 1, "{out}");
+    assert_eq!(out["ingest"]["state"]["dominant"], "excitement", "{out}");
+
+    let state = json(&memorable(&store, &["--json", "emotion", "state", "--context", "call"], None));
+    assert_eq!(state["dominant"], "excitement");
+    assert_eq!(state["readings"].as_u64(), Some(fused));
+}
