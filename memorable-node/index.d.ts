@@ -41,6 +41,12 @@ export declare class Memorable {
   closeContext(context: string): void
   /** The expression catalog (62 expressions), in catalog order. */
   static emotionCatalog(): Array<Expression>
+  /**
+   * Parse one Hume message (v1 realtime or upload, legacy stream, EVI chat; JSON text or
+   * an object) and fuse its readings into `context`. Bad JSON throws (code
+   * `INVALID_INPUT`) and changes nothing.
+   */
+  ingestHume(context: string, message: string | object): HumeIngestReport
   /** Counters, latency quantiles (ms) and gauges of the store (the core's MetricsSnapshot). */
   metrics(): { uptimeSeconds: number; counters: Record<string, number>; errorsByCode: Record<string, number>; latency: Record<'remember' | 'recall' | 'embed', { count: number; sumMs: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number }>; gauges: Record<string, any>; modelId: string; modelFallback: boolean }
   /** The metrics in the Prometheus text format (serve it on a `/metrics` route). */
@@ -303,6 +309,37 @@ export interface HistoryOptions {
   limit?: number
   since?: Date
   until?: Date
+}
+
+/** What `ingestHume` did. */
+export interface HumeIngestReport {
+  context: string
+  /** Messages read (1). */
+  messages: number
+  /** Readings fused (0 for messages that carry no measurement). */
+  readings: number
+  /** Sources of the fused readings ("voice", "face", "evi", "text"). */
+  sources: Array<string>
+  /** Message families ("v1_realtime", "v1_upload", "legacy", "evi", "unknown"). */
+  families: Array<string>
+  notices: Array<HumeNotice>
+  /** What the conversion adjusted (e.g. legacy scores clamped to [0, 1]). */
+  warnings: Array<string>
+  /** The context's fused state afterwards (null while it never had a reading). */
+  state: EmotionalState | null
+}
+
+/** A warning or error a Hume message carried instead of (or besides) readings. */
+export interface HumeNotice {
+  /** "warning" or "error". */
+  severity: string
+  /** Hume's code ("W0103", "E0203", "rate_limited", ...). */
+  code: string | null
+  message: string
+  /** Legacy: the model key a nested warning sat under. */
+  model: string | null
+  /** v1 realtime errors: whether the session survives it. */
+  retryable: boolean | null
 }
 
 /** Health of one loaded index. */

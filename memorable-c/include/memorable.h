@@ -866,6 +866,23 @@ const char *memorable_error_message(const memorable_error *e);
 void memorable_error_free(memorable_error *e);
 
 /**
+ * Parse one Hume message (`json_len` bytes of UTF-8 JSON: a v1 realtime or upload message,
+ * a legacy stream response, an EVI chat message) and fuse its readings into `context` in
+ * one transaction. When `report_json_out` is not NULL it receives the report as JSON
+ * (context, messages, readings (fused), sources, families, notices (Hume's warnings and
+ * errors), warnings, state: the context's fused state afterwards or null). Text that is
+ * not JSON, a message that is not an object, a known field with the wrong shape, or a bad
+ * context is INVALID_INPUT (1) and changes nothing; messages without a measurement fuse
+ * nothing and succeed.
+ */
+memorable_error *memorable_ingest_hume(memorable *m,
+                                       const char *context,
+                                       size_t context_len,
+                                       const char *json,
+                                       size_t json_len,
+                                       char **report_json_out);
+
+/**
  * Metrics of the store as JSON (the core's `MetricsSnapshot`: uptime_seconds, counters
  * (calls, memories_written, memories_updated, memories_forgotten, recalls, errors,
  * fallbacks_taken, readings_fused, backups, alert_callback_failures), errors_by_code,

@@ -25,6 +25,7 @@ mod classify;
 mod convert;
 mod emotion;
 mod error;
+mod hume;
 mod ops;
 mod results;
 mod retrieval;

@@ -366,6 +366,60 @@ static bool test_snapshot_on_remember(void) {
     return true;
 }
 
+/* memorable_ingest_hume: recorded Hume messages (an EVI user_message, a v1 audio result) move a
+ * context's fused state; messages without a measurement fuse nothing; bad JSON and NULLs are
+ * refused, write nothing, and change nothing. */
+static bool test_ingest_hume(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
+    const char *voice = "{\"type\":\"measurement.result\",\"measurement_id\":0,\"utterance_id\":0,"
+                        "\"audio_start_ms\":0,\"audio_end_ms\":3000,\"trigger\":\"interval\","
+                        "\"expressions\":[{\"name\":\"interest\",\"probability\":0.62},"
+                        "{\"name\":\"feeling uplifted\",\"probability\":0.4}]}";
+    const char *evi = "{\"type\":\"user_message\",\"message\":{\"role\":\"user\",\"content\":\"I got the job!\"},"
+                      "\"models\":{\"prosody\":{\"scores\":{\"Joy\":0.8,\"Excitement\":0.5,\"Interest\":0.1}}},"
+                      "\"time\":{\"begin\":0,\"end\":900},\"from_text\":false,\"interim\":false}";
+    char *report = NULL;
+    CHECK_OK(memorable_ingest_hume(m, S("call"), S(voice), &report));
+    jval *r = j_parse(report);
+    CHECK(r != NULL);
+    CHECK(j_num(r, "readings", -1) == 1);
+    const char *dominant = j_str(j_get(r, "state"), "dominant");
+    CHECK(dominant != NULL && strcmp(dominant, "interest") == 0);
+    CHECK(j_get(j_get(j_get(r, "state"), "extras"), "feeling uplifted") != NULL); /* unknown name kept */
+    CHECK(contains(report, "\"sources\":[\"voice\"]"));
+    j_free(r);
+    memorable_string_free(report);
+    report = NULL;
+
+    CHECK_OK(memorable_ingest_hume(m, S("call"), S(evi), NULL)); /* the report is optional */
+    char *state = NULL;
+    CHECK_OK(memorable_emotional_state(m, S("call"), MEMORABLE_TIME_UNSET, &state));
+    CHECK(contains(state, "\"dominant\":\"joy\""));
+    CHECK(contains(state, "\"readings\":2"));
+
+    /* No measurement: nothing fused, the notice reported, no state for a new context. */
+    CHECK_OK(memorable_ingest_hume(m, S("quiet"), S("{\"error\":\"Audio too long\",\"code\":\"E0203\"}"), &report));
+    CHECK(contains(report, "\"readings\":0") && contains(report, "\"code\":\"E0203\"") &&
+          contains(report, "\"state\":null"));
+    memorable_string_free(report);
+    report = NULL;
+
+    CHECK_ERR(memorable_ingest_hume(m, S("call"), S("{not json"), &report), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK_ERR(memorable_ingest_hume(m, S(" "), S(evi), &report), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK_ERR(memorable_ingest_hume(m, S("call"), "\xff\xfe", 2, &report), MEMORABLE_ERROR_INVALID_UTF8);
+    CHECK_ERR(memorable_ingest_hume(m, S("call"), NULL, 3, &report), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_ingest_hume(NULL, S("call"), S(evi), &report), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK(report == NULL); /* nothing written on failure */
+    char *after = NULL;
+    CHECK_OK(memorable_emotional_state(m, S("call"), MEMORABLE_TIME_UNSET, &after));
+    CHECK(contains(after, "\"readings\":2"));
+    memorable_string_free(state);
+    memorable_string_free(after);
+    memorable_free(m);
+    return true;
+}
+
 int main(void) {
     bool passed = true;
     if (!make_temp_dir(empty_model_dir, sizeof empty_model_dir)) return 1;
@@ -374,6 +428,7 @@ int main(void) {
     run_test(test_persistence, "test_persistence", &passed);
     run_test(test_bad_input, "test_bad_input", &passed);
     run_test(test_snapshot_on_remember, "test_snapshot_on_remember", &passed);
+    run_test(test_ingest_hume, "test_ingest_hume", &passed);
     if (!passed) {
         fprintf(stderr, "test_emotion: FAILED\n");
         return 1;

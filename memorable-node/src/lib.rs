@@ -9,6 +9,7 @@
 mod classify;
 mod emotion;
 mod error;
+mod hume;
 mod ops;
 mod task;
 mod types;

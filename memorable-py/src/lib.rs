@@ -11,6 +11,7 @@ mod classify;
 mod convert;
 mod emotion;
 mod errors;
+mod hume;
 mod ops;
 mod retrieval;
 mod types;

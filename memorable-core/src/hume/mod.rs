@@ -4,12 +4,15 @@
 //!   Measurement realtime and upload messages, legacy stream responses, EVI chat messages —
 //!   into [`HumeReading`]s. An app that already talks to Hume itself forwards its messages
 //!   through it.
+//! - [`crate::Memorable::ingest_hume`] (always compiled) parses a message and fuses its
+//!   readings into a context's emotional state ([`IngestReport`] says what it did).
 //! - The realtime and upload client (cargo feature `hume`): [`HumeClient`] streams audio
 //!   ([`AudioSession`]) and video ([`VideoSession`]) to Hume's v1 API with the pacing, rate
 //!   limiting and reconnect rules of Hume's own SDKs, and uploads recordings and images.
 //!
 //! The protocol reference is `docs/hume.md` (and the research notes it cites).
 
+mod ingest;
 pub mod parse;
 pub mod wav;
 
@@ -26,6 +29,7 @@ mod upload;
 #[cfg(feature = "hume")]
 mod video;
 
+pub use ingest::IngestReport;
 pub use parse::{
     parse, FaceRef, Family, HumeMessage, HumeModel, HumeReading, HumeSource, Notice, Score, Semantics,
     Severity, TimeWindow,

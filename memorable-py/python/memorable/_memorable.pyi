@@ -207,6 +207,29 @@ class _Expression(TypedDict):
     vocabularies: list[_Vocabulary]
     aliases: list[str]
 
+class _HumeNotice(TypedDict):
+    """A warning or error a Hume message carried (legacy W0xxx / E0xxx, v1 / EVI errors)."""
+
+    severity: Literal["warning", "error"]
+    code: str | None
+    message: str
+    model: str | None
+    retryable: bool | None
+
+class _HumeIngestReport(TypedDict):
+    """What `ingest_hume` did."""
+
+    context: str
+    messages: int
+    readings: int
+    """Readings fused (0 for messages that carry no measurement)."""
+    sources: list[str]
+    families: list[str]
+    notices: list[_HumeNotice]
+    warnings: list[str]
+    state: _EmotionalState | None
+    """The context's fused state afterwards (None while it has never had a reading)."""
+
 class _Reading(TypedDict, total=False):
     """One item of `observe_batch` (context, source and scores are required)."""
 
@@ -477,6 +500,10 @@ class Memorable:
         state right after. `source`: "text", "voice", "face", "evi" or "custom:<name>"."""
     def observe_batch(self, readings: Iterable[_Reading]) -> int:
         """Fold many readings in one transaction (all or nothing); returns how many."""
+    def ingest_hume(self, context: str, message: str | Mapping[str, Any]) -> _HumeIngestReport:
+        """Parse one Hume message (v1 realtime or upload, legacy stream, EVI chat; JSON text or
+        a dict) and fuse its readings into `context`. Bad JSON raises InvalidInputError and
+        changes nothing."""
     def emotional_state(self, context: str, *, at: datetime | None = None) -> _EmotionalState: ...
     def emotional_history(
         self,
