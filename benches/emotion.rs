@@ -145,7 +145,7 @@ fn bench(c: &mut Criterion) {
     println!("fusion/state: a context with {sources} sources");
     if let Some(cpu0) = thread_cpu_ns() {
         for _ in 0..10_000 {
-            criterion::black_box(fed.state("session-7", at).unwrap());
+            std::hint::black_box(fed.state("session-7", at).unwrap());
         }
         let cpu = (thread_cpu_ns().unwrap() - cpu0) as f64 / 1e9;
         println!("fusion/state one-shot: {:.1} µs of CPU time per state", cpu / 10_000.0 * 1e6);

@@ -479,6 +479,8 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
+    // Every part is built by `open` (or handed over by `reembed`) before the engine exists.
+    #[allow(clippy::too_many_arguments)]
     fn new(
         config: Config,
         store: Arc<Store>,

@@ -199,6 +199,8 @@ impl Memorable {
 }
 
 /// Check a backup file or a store directory; `ok` is true only when it is sound.
+// Exported to JavaScript by #[napi]; the Rust unit tests do not call it.
+#[cfg_attr(test, allow(dead_code))]
 #[napi(
     ts_return_type = "Promise<{ path: string; kind: 'backup' | 'store'; ok: boolean; problems: Array<string>; warnings: Array<string>; schemaVersion: number | null; modelId: string | null; memories: number; users: number; vectors: number; bytes: number; manifest: unknown }>"
 )]
@@ -208,6 +210,8 @@ pub fn verify(path: String) -> AsyncTask<Job<Json>> {
 
 /// Restore the backup file into the new directory `newDir` (never over an existing store); a
 /// damaged backup rejects with code CORRUPT and writes nothing.
+// Exported to JavaScript by #[napi]; the Rust unit tests do not call it.
+#[cfg_attr(test, allow(dead_code))]
 #[napi(
     ts_return_type = "Promise<{ path: string; schemaVersion: number; modelId: string | null; memories: number; users: number; indexFiles: number }>"
 )]

@@ -646,9 +646,7 @@ mod tests {
     }
 
     fn fusion(half_life_secs: f64) -> Fusion {
-        let mut c = EmotionConfig::default();
-        c.half_life_secs = half_life_secs;
-        Fusion::new(c).unwrap()
+        Fusion::new(EmotionConfig { half_life_secs, ..EmotionConfig::default() }).unwrap()
     }
 
     fn close(a: f32, b: f64) {

@@ -25,6 +25,9 @@ use super::DeviceKind;
 use crate::error::{Error, Result};
 use crate::models::cache;
 
+/// One row of floats per text.
+type Rows = Vec<Vec<f32>>;
+
 /// How a classifier runs.
 #[derive(Debug, Clone)]
 pub struct ClassifierOptions {
@@ -195,7 +198,7 @@ impl AdapterEmotionClassifier {
     }
 
     /// One batch: probabilities, and the plain normalized embeddings when `embed`.
-    fn forward(&self, batch: &[&[u32]], embed: bool) -> candle_core::Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+    fn forward(&self, batch: &[&[u32]], embed: bool) -> candle_core::Result<(Rows, Rows)> {
         let (ids, mask) = pad_batch(batch, self.bert.device())?;
         let bias = LoraBert::attention_bias(&mask)?;
         let layers = self.bert.layers().len();
@@ -265,7 +268,7 @@ pub(crate) fn read_adapter(
                 t.dims()
             )));
         }
-        t.to_dtype(DType::F32).map_err(|e| unavailable(e))
+        t.to_dtype(DType::F32).map_err(unavailable)
     };
     let mut adapters = Vec::new();
     for &l in &spec.layers {
