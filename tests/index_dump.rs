@@ -46,6 +46,8 @@ impl Embedder for DenseTestEmbedder {
 fn open(dir: &Path) -> Memorable {
     let mut config = Config::default();
     config.hnsw.ef_search = 1_000;
+    // Walk the graph even at this size (a small index is otherwise scanned exactly).
+    config.exact_search_threshold = 0;
     Memorable::builder(dir).config(config).embedder(Arc::new(DenseTestEmbedder)).open().unwrap()
 }
 
@@ -132,6 +134,7 @@ fn stale_dump_is_rebuilt_when_parameters_change() {
     let mut config = Config::default();
     config.hnsw.ef_search = 1_000;
     config.hnsw.m = 8;
+    config.exact_search_threshold = 0;
     let mem =
         Memorable::builder(dir.path()).config(config).embedder(Arc::new(DenseTestEmbedder)).open().unwrap();
     let got: Vec<Vec<u64>> = QUERIES

@@ -119,3 +119,26 @@ fn a_failed_migration_leaves_the_store_as_it_was() {
     assert_eq!(mem.stats().unwrap().schema_version, memorable::SCHEMA_VERSION);
     assert_eq!(mem.stats().unwrap().memories, 3);
 }
+
+/// Schema 4 keeps a memory's arousal in a column of its own (ranking reads it instead of
+/// parsing the snapshot): a schema-3 store gets it filled from the snapshots it holds.
+#[test]
+fn a_v3_store_gets_the_arousal_of_its_snapshots() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let excited = memorable::EmotionSnapshot { valence: 0.5, arousal: 0.8, ..Default::default() };
+    let mem = common::open_hashing(dir.path());
+    let id = mem.remember(memorable::NewMemory::new("u", "We won the final!").emotion(excited)).unwrap();
+    mem.close().unwrap();
+    // Turn it back into the schema-3 layout: no arousal column.
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("memorable.db")).unwrap();
+        conn.execute_batch("ALTER TABLE memories DROP COLUMN arousal; PRAGMA user_version = 3;").unwrap();
+    }
+    let mem = common::open_hashing(dir.path());
+    assert_eq!(mem.stats().unwrap().schema_version, memorable::SCHEMA_VERSION);
+    let hits = mem.recall(&Recall::new("u", "final")).unwrap();
+    assert_eq!(hits[0].memory.id, id);
+    // The default arousal weight (0.1) times arousal mapped to [0, 1]: (0.8 + 1) / 2.
+    assert!((hits[0].breakdown.arousal - 0.09).abs() < 1e-4, "{:?}", hits[0].breakdown);
+}

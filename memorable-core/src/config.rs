@@ -61,7 +61,8 @@ pub struct Config {
     pub max_loaded_indexes: usize,
     /// Rebuild a user's index once tombstones exceed this share of its points.
     pub tombstone_rebuild_ratio: f32,
-    /// Searches over a filtered set at most this large are exact (brute force) rather than HNSW.
+    /// Semantic searches over at most this many vectors (a filtered set, or a user's whole
+    /// index) are exact (brute force) rather than an HNSW walk; 0 always walks the graph.
     pub exact_search_threshold: usize,
     /// Number of read connections (concurrent recalls) for an on-disk store.
     pub read_connections: usize,

@@ -474,6 +474,8 @@ pub(crate) struct Engine {
     /// Bumped whenever vectors are deleted, so an index load can tell whether its
     /// snapshot of live vectors went stale while it was loading.
     pub(crate) deletes: AtomicU64,
+    /// Speakers and session timelines recall reads on every query.
+    pub(crate) recall_cache: crate::retrieval::RecallCache,
     shut: AtomicBool,
     pub(crate) metrics: Arc<Metrics>,
 }
@@ -503,6 +505,7 @@ impl Engine {
             embedder,
             selection,
             deletes: AtomicU64::new(0),
+            recall_cache: Default::default(),
             shut: AtomicBool::new(false),
             metrics,
         }

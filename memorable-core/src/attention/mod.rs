@@ -112,7 +112,7 @@ impl Engine {
         }
         let memories = self.recent_matching(&r)?;
         let known = match self.store.read(|c| store::user_key(c, user))? {
-            Some(k) => self.store.read(|c| store::speakers(c, k))?,
+            Some(k) => self.recall_cache.speakers(&self.store, k)?.to_vec(),
             None => Vec::new(),
         };
         let counts = |w: TimeWindow| -> Result<u32> {

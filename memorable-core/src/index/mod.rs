@@ -216,13 +216,16 @@ impl UserIndex {
     }
 
     /// Nearest live memories to `query`: (memory id, cosine similarity), best first.
-    /// With `allowed`, only those memories are eligible.
+    /// With `allowed`, only those memories are eligible. A graph of at most `exact_max`
+    /// points is scanned point by point instead of walked: exact, and at that size no
+    /// slower than a walk at the usual ef (~50 µs for 2,000 384-d vectors).
     pub fn search(
         &self,
         query: &[f32],
         k: usize,
         ef: usize,
         allowed: Option<&HashSet<MemoryId>>,
+        exact_max: usize,
     ) -> Vec<(MemoryId, f32)> {
         let st = self.state.read();
         let eligible = |mid: &MemoryId| allowed.is_none_or(|a| a.contains(mid));
@@ -248,13 +251,23 @@ impl UserIndex {
                     .collect()
             };
             let mut found = Vec::new();
-            if allowed.is_none() && tombstones == 0 {
+            if points <= exact_max {
+                // (One layer at a time: hnsw_rs' all-layer iterator takes its read lock
+                // twice, which deadlocks against a waiting inserter.)
+                let index = self.graph.hnsw.get_point_indexation();
+                for layer in 0..=usize::from(self.graph.hnsw.get_max_level_observed()) {
+                    found.extend(index.get_layer_iterator(layer).filter_map(|p| {
+                        let mid = *st.live.get(&(p.get_origin_id() as VectorId))?;
+                        eligible(&mid).then(|| (mid, dot(query, p.get_v())))
+                    }));
+                }
+            } else if allowed.is_none() && tombstones == 0 {
                 found = resolve(self.graph.hnsw.search(query, k, ef.max(k)));
             } else if share >= 0.1 {
                 let wide = ((k as f64 / share) * 1.2).ceil() as usize + 8;
                 found = resolve(self.graph.hnsw.search(query, wide, ef.max(wide)));
             }
-            if found.len() < k.min(in_graph) {
+            if points > exact_max && found.len() < k.min(in_graph) {
                 found = resolve(self.graph.hnsw.search_filter(query, k, ef.max(k), Some(&accept)));
             }
             hits.extend(found);

@@ -6,6 +6,7 @@
 //! salience, mood congruence, who-matching and date grounding ([`RankWeights`]); every hit
 //! carries its [`ScoreBreakdown`]. Time windows live in [`window`].
 
+mod cache;
 mod fusion;
 mod pipeline;
 mod query;
@@ -13,6 +14,7 @@ mod request;
 mod signals;
 pub mod window;
 
+pub(crate) use cache::RecallCache;
 pub use pipeline::MIN_POOL;
 pub(crate) use request::Filters;
 pub use request::{Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, MAX_LIMIT};

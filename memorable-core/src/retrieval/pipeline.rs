@@ -24,13 +24,11 @@ use crate::error::Result;
 use crate::handle::Engine;
 use crate::index::dot;
 use crate::memory::{validate_text, validate_user, Memory, MemoryId};
-use crate::store::{self, to_ms, RankRow, UserKey};
+use crate::store::{self, to_ms, RankFetch, RankRow, UserKey};
 
 /// Smallest candidate pool per source, whatever the limit: fusion and context need a few
 /// dozen candidates to be meaningful.
 pub const MIN_POOL: usize = 50;
-/// Sessions longer than this contribute neighbours only among their first memories.
-const SESSION_CAP: usize = 100_000;
 
 impl Engine {
     pub(crate) fn recall(&self, r: &Recall) -> Result<Vec<Recalled>> {
@@ -57,7 +55,7 @@ impl Engine {
             return Ok(Vec::new());
         }
         let w = &r.weights;
-        let known = self.store.read(|c| store::speakers(c, user_key))?;
+        let known = self.recall_cache.speakers(&self.store, user_key)?;
         let qa = analyze(&r.query, &known);
         let use_sem = r.mode != RecallMode::Keyword && w.semantic > 0.0;
         let use_kw = r.mode != RecallMode::Semantic && w.keyword > 0.0;
@@ -96,14 +94,18 @@ impl Engine {
         if order.is_empty() {
             return Ok(Vec::new());
         }
-        let model = use_sem.then(|| self.model_id());
-        let mut rows = self.store.read(|c| store::rank_rows(c, user_key, &order, model))?;
+        let mood = self.mood_for(r);
+        let fetch = RankFetch {
+            model_id: use_sem.then(|| self.model_id()),
+            snapshot: mood.is_some() && w.mood > 0.0,
+        };
+        let mut rows = self.store.read(|c| store::rank_rows(c, user_key, &order, fetch))?;
         order.retain(|id| rows.contains_key(id));
 
         // Session neighbours: join the set (when they pass the filters) and lend context.
         let turns = if w.context > 0.0 { w.context_turns } else { 0 };
         let windows = if turns > 0 {
-            self.neighbours(user_key, &filters, turns, model, &mut order, &mut seen, &mut rows)?
+            self.neighbours(user_key, &filters, turns, fetch, &mut order, &mut seen, &mut rows)?
         } else {
             HashMap::new()
         };
@@ -124,7 +126,6 @@ impl Engine {
         let pos: HashMap<MemoryId, usize> = order.iter().enumerate().map(|(i, id)| (*id, i)).collect();
 
         let anchor = to_ms(r.anchor());
-        let mood = self.mood_for(r);
         let mut hits: Vec<(MemoryId, ScoreBreakdown)> = Vec::with_capacity(order.len());
         for (i, id) in order.iter().enumerate() {
             let row = &rows[id];
@@ -152,7 +153,7 @@ impl Engine {
                 context,
                 recency: w.recency * signals::recency(row.occurred_at, anchor, w.recency_half_life_hours),
                 importance: w.importance * row.importance,
-                arousal: w.arousal * signals::arousal(row.emotion.as_ref()),
+                arousal: w.arousal * signals::arousal(row.arousal),
                 access: w.access * signals::access(row.access_count),
                 mood: mood
                     .as_ref()
@@ -168,7 +169,7 @@ impl Engine {
         let ids: Vec<MemoryId> = hits.iter().map(|(id, _)| *id).collect();
         let mut memories = self.store.read(|c| store::get_memories(c, user_key, &ids))?;
         if r.track_access && !ids.is_empty() {
-            let mut writer = self.store.writer();
+            let mut writer = self.store.bookkeeping_writer();
             store::record_access(&mut writer, &ids, store::now_ms())?;
         }
         // A memory forgotten between candidate search and fetch is simply absent.
@@ -190,7 +191,7 @@ impl Engine {
         user_key: UserKey,
         filters: &Filters,
         turns: usize,
-        model: Option<&str>,
+        fetch: RankFetch<'_>,
         order: &mut Vec<MemoryId>,
         seen: &mut HashSet<MemoryId>,
         rows: &mut HashMap<MemoryId, RankRow>,
@@ -203,9 +204,7 @@ impl Engine {
                 }
             }
         }
-        let timelines: Vec<Vec<MemoryId>> = self.store.read(|c| {
-            sessions.iter().map(|s| store::session_timeline(c, user_key, s, SESSION_CAP)).collect()
-        })?;
+        let timelines = self.recall_cache.timelines(&self.store, user_key, &sessions)?;
         let mut added: Vec<MemoryId> = Vec::new();
         let mut windows: HashMap<MemoryId, Vec<(MemoryId, usize)>> = HashMap::new();
         let members: HashSet<MemoryId> = order.iter().copied().collect();
@@ -235,7 +234,7 @@ impl Engine {
                 )
             };
             added.retain(|id| allowed.as_ref().is_none_or(|a| a.contains(id)));
-            rows.extend(self.store.read(|c| store::rank_rows(c, user_key, &added, model))?);
+            rows.extend(self.store.read(|c| store::rank_rows(c, user_key, &added, fetch))?);
             added.retain(|id| rows.contains_key(id));
             order.extend(&added);
         }
@@ -306,7 +305,13 @@ impl Engine {
     ) -> Result<Vec<(MemoryId, f32)>> {
         let ef = self.config.hnsw.ef_search;
         if filters.is_empty() {
-            return Ok(self.index(user_key, user)?.search(query, pool, ef, None));
+            return Ok(self.index(user_key, user)?.search(
+                query,
+                pool,
+                ef,
+                None,
+                self.config.exact_search_threshold,
+            ));
         }
         let exact = self
             .store
@@ -323,6 +328,12 @@ impl Engine {
         }
         let allowed: HashSet<MemoryId> =
             self.store.read(|c| store::filtered_memory_ids(c, user_key, filters))?.into_iter().collect();
-        Ok(self.index(user_key, user)?.search(query, pool, ef.max(pool * 2), Some(&allowed)))
+        Ok(self.index(user_key, user)?.search(
+            query,
+            pool,
+            ef.max(pool * 2),
+            Some(&allowed),
+            self.config.exact_search_threshold,
+        ))
     }
 }

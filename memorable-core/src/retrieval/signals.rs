@@ -13,8 +13,8 @@ pub(crate) fn recency(occurred_at: i64, anchor: i64, half_life_hours: f32) -> f3
 }
 
 /// Arousal of the snapshot mapped from [-1, 1] to [0, 1] (0 without a snapshot).
-pub(crate) fn arousal(e: Option<&EmotionSnapshot>) -> f32 {
-    e.map_or(0.0, |e| ((e.arousal + 1.0) / 2.0).clamp(0.0, 1.0))
+pub(crate) fn arousal(a: Option<f32>) -> f32 {
+    a.map_or(0.0, |a| ((a + 1.0) / 2.0).clamp(0.0, 1.0))
 }
 
 /// `ln(1 + n) / ln(101)`, capped at 1: the hundredth access counts fully.
@@ -51,7 +51,7 @@ pub(crate) fn mood_congruence(mood: &Mood, e: Option<&EmotionSnapshot>) -> f32 {
 /// 1 when the query names the memory's speaker; 0.3 when the memory's text mentions a
 /// person the query names; else 0.
 pub(crate) fn who(q: &QueryAnalysis, row: &RankRow) -> f32 {
-    if q.speakers.is_empty() && q.names.is_empty() {
+    if q.mentions.is_empty() {
         return 0.0;
     }
     if let Some(s) = &row.speaker {
@@ -59,12 +59,14 @@ pub(crate) fn who(q: &QueryAnalysis, row: &RankRow) -> f32 {
             return 1.0;
         }
     }
-    let words: Vec<String> = crate::text::words(&row.text).collect();
-    let mentions = |name: &str| {
-        let parts: Vec<String> = crate::text::words(name).collect();
-        !parts.is_empty() && words.windows(parts.len()).any(|w| w == parts.as_slice())
-    };
-    if q.speakers.iter().any(|s| mentions(s)) || q.names.iter().any(|n| mentions(n)) {
+    // Words of the text as slices (no per-word allocation: this runs for hundreds of rows).
+    let words: Vec<&str> = row.text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let same = |word: &str, lower: &String| word.chars().flat_map(char::to_lowercase).eq(lower.chars());
+    let mentioned = q
+        .mentions
+        .iter()
+        .any(|name| words.windows(name.len()).any(|w| w.iter().zip(name).all(|(a, b)| same(a, b))));
+    if mentioned {
         0.3
     } else {
         0.0
@@ -100,6 +102,6 @@ mod tests {
         let corner = Mood { valence: Some(-1.0), arousal: Some(-1.0), ..Default::default() };
         assert!(mood_congruence(&corner, Some(&opposite)).abs() < 1e-6);
         assert_eq!(mood_congruence(&mood, None), 0.0);
-        assert_eq!(arousal(Some(&happy)), 0.8);
+        assert_eq!(arousal(Some(happy.arousal)), 0.8);
     }
 }

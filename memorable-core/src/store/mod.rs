@@ -11,8 +11,9 @@ mod recall_sql;
 pub mod schema;
 
 use std::fs::{File, OpenOptions};
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags};
@@ -22,6 +23,34 @@ pub(crate) use recall_sql::*;
 
 use crate::config::{Config, Durability};
 use crate::error::{Error, Result};
+
+/// The locked writer connection; see [`Store::writer`].
+pub(crate) struct WriteGuard<'a> {
+    conn: MutexGuard<'a, Connection>,
+    generation: Option<&'a AtomicU64>,
+}
+
+impl Deref for WriteGuard<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl DerefMut for WriteGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+impl Drop for WriteGuard<'_> {
+    // Runs before the mutex is released, so no later writer's commit can slip in between.
+    fn drop(&mut self) {
+        if let Some(g) = self.generation {
+            g.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
 
 /// File name of the SQLite database inside a store directory.
 pub const DB_FILE: &str = "memorable.db";
@@ -33,6 +62,8 @@ pub(crate) struct Store {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Bumped after every write that may change memories (see [`Store::generation`]).
+    generation: AtomicU64,
     // Held for the life of the store; dropping it releases the OS lock.
     _lock: Option<File>,
 }
@@ -84,6 +115,7 @@ impl Store {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
             _lock: Some(lock),
         })
     }
@@ -98,6 +130,7 @@ impl Store {
             writer: Mutex::new(conn),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
             _lock: None,
         })
     }
@@ -107,8 +140,22 @@ impl Store {
     }
 
     /// The writer connection. Holding it serializes writes, which also orders vector ids.
-    pub fn writer(&self) -> MutexGuard<'_, Connection> {
-        self.writer.lock()
+    /// Releasing it bumps [`Store::generation`].
+    pub fn writer(&self) -> WriteGuard<'_> {
+        WriteGuard { conn: self.writer.lock(), generation: Some(&self.generation) }
+    }
+
+    /// The writer connection for bookkeeping that changes nothing a cache of memories
+    /// holds (access counts): releasing it leaves [`Store::generation`] alone.
+    pub fn bookkeeping_writer(&self) -> WriteGuard<'_> {
+        WriteGuard { conn: self.writer.lock(), generation: None }
+    }
+
+    /// A counter that changes after every write to memories. Read it *before* reading
+    /// what you cache, and the cached value is current as long as the counter is unchanged
+    /// (a write that commits meanwhile bumps it after its commit).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Run `f` on a read connection (a consistent snapshot of the last commit).
@@ -147,6 +194,9 @@ impl Store {
 
 fn configure(conn: &Connection, config: &Config, writer: bool) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // `rarray(?)`: a list of ids bound as one parameter, so ranking's statements with
+    // id lists of any length are prepared once and cached.
+    rusqlite::vtab::array::load_module(conn)?;
     if writer {
         // journal_mode returns a row, so it is read rather than executed.
         let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;

@@ -67,7 +67,19 @@ pub(crate) fn blob_to_vector(b: &[u8]) -> Result<Vec<f32>> {
     if !b.len().is_multiple_of(4) {
         return Err(Error::Corrupt(format!("vector blob of {} bytes is not f32-aligned", b.len())));
     }
-    Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    let mut v = vec![0f32; b.len() / 4];
+    // Little-endian targets store f32 as the blob does: one copy (recall reads hundreds).
+    #[cfg(target_endian = "little")]
+    // SAFETY: `v` owns exactly `b.len()` bytes, any bit pattern is a valid f32, and the two
+    // buffers cannot overlap.
+    unsafe {
+        std::ptr::copy_nonoverlapping(b.as_ptr(), v.as_mut_ptr().cast::<u8>(), b.len())
+    };
+    #[cfg(not(target_endian = "little"))]
+    for (x, c) in v.iter_mut().zip(b.chunks_exact(4)) {
+        *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+    }
+    Ok(v)
 }
 
 // ---- meta -------------------------------------------------------------------------------
@@ -116,8 +128,8 @@ pub(crate) fn insert_memory(
     conn.prepare_cached(
         "INSERT INTO memories(user_key, text, kind, session, speaker, topics, occurred_at,
                               place, lat, lon, tags, metadata, importance, created_at, updated_at,
-                              emotion)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15)",
+                              emotion, arousal)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16)",
     )?
     .execute(params![
         user_key,
@@ -135,6 +147,7 @@ pub(crate) fn insert_memory(
         f64::from(m.importance),
         now,
         m.emotion.as_ref().map(serde_json::to_string).transpose()?,
+        m.emotion.as_ref().map(|e| f64::from(e.arousal)),
     ])?;
     let id = conn.last_insert_rowid();
     insert_tags(conn, id, &m.tags)?;
@@ -218,16 +231,19 @@ pub(crate) fn get_memories(
     user_key: UserKey,
     ids: &[MemoryId],
 ) -> Result<HashMap<MemoryId, Memory>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(out);
+    }
     let sql = format!(
         "SELECT {MEMORY_COLUMNS} FROM memories m JOIN users u ON u.user_key = m.user_key
-         WHERE m.id = ?1 AND m.user_key = ?2"
+         WHERE m.id IN rarray(?1) AND +m.user_key = ?2"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut out = HashMap::with_capacity(ids.len());
-    for &id in ids {
-        if let Some(m) = stmt.query_row(params![id as i64, user_key], memory_from_row).optional()? {
-            out.insert(id, m);
-        }
+    let rows = stmt.query_map(params![super::recall_sql::id_array(ids), user_key], memory_from_row)?;
+    for m in rows {
+        let m = m?;
+        out.insert(m.id, m);
     }
     Ok(out)
 }

@@ -9,10 +9,10 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// `MIGRATIONS[i]` takes a store from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -148,6 +148,14 @@ CREATE TABLE emotion_unknown_names (
     name  TEXT PRIMARY KEY,
     count INTEGER NOT NULL
 ) WITHOUT ROWID;
+"#;
+
+/// Schema 4: a memory's arousal (from its emotional snapshot) as a column of its own, so
+/// ranking reads a number instead of parsing the snapshot's JSON for every candidate.
+const V4: &str = r#"
+ALTER TABLE memories ADD COLUMN arousal REAL;
+UPDATE memories SET arousal = json_extract(emotion, '$.arousal')
+ WHERE emotion IS NOT NULL AND json_valid(emotion);
 "#;
 
 /// Bring the store to [`SCHEMA_VERSION`], or refuse it when it is newer. Every step runs in
