@@ -127,6 +127,8 @@ impl Engine {
 
         let anchor = to_ms(r.anchor());
         let mut hits: Vec<(MemoryId, ScoreBreakdown)> = Vec::with_capacity(order.len());
+        // Accesses counted since the log was last written (see `store::access`).
+        let pending = self.store.access.pending();
         for (i, id) in order.iter().enumerate() {
             let row = &rows[id];
             let context = windows.get(id).map_or(0.0, |ns| {
@@ -154,7 +156,7 @@ impl Engine {
                 recency: w.recency * signals::recency(row.occurred_at, anchor, w.recency_half_life_hours),
                 importance: w.importance * row.importance,
                 arousal: w.arousal * signals::arousal(row.arousal),
-                access: w.access * signals::access(row.access_count),
+                access: w.access * signals::access(row.access_count + pending.get(id).map_or(0, |p| p.0)),
                 mood: mood
                     .as_ref()
                     .map_or(0.0, |m| w.mood * signals::mood_congruence(m, row.emotion.as_ref())),
@@ -163,14 +165,14 @@ impl Engine {
             };
             hits.push((*id, b));
         }
+        drop(pending);
         hits.sort_by(|a, b| b.1.total().total_cmp(&a.1.total()).then(a.0.cmp(&b.0)));
         hits.truncate(r.limit);
 
         let ids: Vec<MemoryId> = hits.iter().map(|(id, _)| *id).collect();
         let mut memories = self.store.read(|c| store::get_memories(c, user_key, &ids))?;
         if r.track_access && !ids.is_empty() {
-            let mut writer = self.store.bookkeeping_writer();
-            store::record_access(&mut writer, &ids, store::now_ms())?;
+            self.store.record_access(&ids, store::now_ms())?;
         }
         // A memory forgotten between candidate search and fetch is simply absent.
         Ok(hits

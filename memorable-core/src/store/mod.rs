@@ -6,6 +6,7 @@
 //! The directory is locked with an OS file lock, so a second process gets a clear
 //! [`Error::Locked`] instead of a corrupted store.
 
+mod access;
 mod queries;
 mod recall_sql;
 pub mod schema;
@@ -27,7 +28,7 @@ use crate::error::{Error, Result};
 /// The locked writer connection; see [`Store::writer`].
 pub(crate) struct WriteGuard<'a> {
     conn: MutexGuard<'a, Connection>,
-    generation: Option<&'a AtomicU64>,
+    generation: &'a AtomicU64,
 }
 
 impl Deref for WriteGuard<'_> {
@@ -46,9 +47,7 @@ impl DerefMut for WriteGuard<'_> {
 impl Drop for WriteGuard<'_> {
     // Runs before the mutex is released, so no later writer's commit can slip in between.
     fn drop(&mut self) {
-        if let Some(g) = self.generation {
-            g.fetch_add(1, Ordering::AcqRel);
-        }
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -64,6 +63,8 @@ pub(crate) struct Store {
     next_reader: AtomicUsize,
     /// Bumped after every write that may change memories (see [`Store::generation`]).
     generation: AtomicU64,
+    /// Recall's access counts not yet written (see [`access`]).
+    pub(crate) access: access::AccessLog,
     // Held for the life of the store; dropping it releases the OS lock.
     _lock: Option<File>,
 }
@@ -116,6 +117,7 @@ impl Store {
             readers,
             next_reader: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
+            access: Default::default(),
             _lock: Some(lock),
         })
     }
@@ -131,6 +133,7 @@ impl Store {
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
+            access: Default::default(),
             _lock: None,
         })
     }
@@ -142,13 +145,19 @@ impl Store {
     /// The writer connection. Holding it serializes writes, which also orders vector ids.
     /// Releasing it bumps [`Store::generation`].
     pub fn writer(&self) -> WriteGuard<'_> {
-        WriteGuard { conn: self.writer.lock(), generation: Some(&self.generation) }
+        WriteGuard { conn: self.writer.lock(), generation: &self.generation }
     }
 
-    /// The writer connection for bookkeeping that changes nothing a cache of memories
-    /// holds (access counts): releasing it leaves [`Store::generation`] alone.
-    pub fn bookkeeping_writer(&self) -> WriteGuard<'_> {
-        WriteGuard { conn: self.writer.lock(), generation: None }
+    /// Count an access of each of `ids` (see [`access`]); writes the log out when it is
+    /// full and the writer is free, never waiting for it.
+    pub fn record_access(&self, ids: &[crate::memory::MemoryId], now: i64) -> Result<()> {
+        if self.access.record(ids, now) {
+            if let Some(mut conn) = self.writer.try_lock() {
+                // Access counts change nothing a cache of memories holds: no generation bump.
+                self.access.flush(&mut conn)?;
+            }
+        }
+        Ok(())
     }
 
     /// A counter that changes after every write to memories. Read it *before* reading
@@ -185,6 +194,7 @@ impl Store {
 
     /// Fold the WAL back into the database file.
     pub fn checkpoint(&self) -> Result<()> {
+        self.access.flush(&mut self.writer.lock())?;
         if self.path.is_some() {
             self.writer().execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         }
@@ -209,8 +219,10 @@ fn configure(conn: &Connection, config: &Config, writer: bool) -> Result<()> {
              PRAGMA wal_autocheckpoint = 8192;"
         ))?;
     }
-    // 32 MiB of page cache per connection: the vector blobs of a large batch fit.
-    conn.execute_batch("PRAGMA cache_size = -32768;")?;
+    // 32 MiB of page cache per connection: the vector blobs of a large batch fit. And up to
+    // 1 GiB of the database file mapped: reads of mapped pages need no copy and survive the
+    // cache reset a connection does when another one committed.
+    conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }

@@ -133,19 +133,3 @@ pub(crate) fn speakers(conn: &Connection, user_key: UserKey) -> Result<Vec<Strin
     let rows = stmt.query_map([user_key], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
-
-/// Count one access of each memory in `ids`, at `now` (unix ms).
-/// One transaction, so a recall costs one commit however many hits it counts.
-pub(crate) fn record_access(conn: &mut Connection, ids: &[MemoryId], now: i64) -> Result<()> {
-    let tx = conn.transaction()?;
-    {
-        let mut stmt = tx.prepare_cached(
-            "UPDATE memories SET access_count = access_count + 1, last_accessed_at = ?2 WHERE id = ?1",
-        )?;
-        for &id in ids {
-            stmt.execute(params![id as i64, now])?;
-        }
-    }
-    tx.commit()?;
-    Ok(())
-}

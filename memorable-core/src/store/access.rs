@@ -1,0 +1,97 @@
+//! Access counting for ranking's salience signal, kept off the read path.
+//!
+//! A recall adds its hits to an in-memory log instead of committing a write: a write per
+//! recall would serialize readers behind the writer lock and, in WAL mode, make every read
+//! connection drop its page cache at its next read. The log is written in one transaction
+//! when it holds [`FLUSH_AT`] memories (by the recall that crosses it, only if the writer is
+//! free), at checkpoint and at close. Ranking adds the pending counts to the stored ones, so
+//! the signal is the same as if every recall had written. A crash loses at most the pending
+//! counts: statistics, never an acknowledged write.
+
+use std::collections::HashMap;
+
+use parking_lot::{Mutex, MutexGuard};
+use rusqlite::{params, Connection};
+
+use crate::error::Result;
+use crate::memory::MemoryId;
+
+/// Distinct memories held before a recall writes the log out.
+pub(crate) const FLUSH_AT: usize = 1_024;
+
+/// Per memory: accesses not yet written, and the time (unix ms) of the last one.
+#[derive(Default)]
+pub(crate) struct AccessLog {
+    pending: Mutex<HashMap<MemoryId, (u64, i64)>>,
+}
+
+impl AccessLog {
+    /// Count one access of each of `ids` at `now`; true when the log should be written out.
+    pub fn record(&self, ids: &[MemoryId], now: i64) -> bool {
+        let mut pending = self.pending.lock();
+        for &id in ids {
+            let e = pending.entry(id).or_insert((0, now));
+            e.0 += 1;
+            e.1 = now;
+        }
+        pending.len() >= FLUSH_AT
+    }
+
+    /// The pending counts, for ranking to add to the stored ones.
+    pub fn pending(&self) -> MutexGuard<'_, HashMap<MemoryId, (u64, i64)>> {
+        self.pending.lock()
+    }
+
+    /// Write the pending counts in one transaction on `conn` (the writer) and clear them.
+    /// On failure they stay pending.
+    pub fn flush(&self, conn: &mut Connection) -> Result<()> {
+        let batch: Vec<(MemoryId, (u64, i64))> = {
+            let mut pending = self.pending.lock();
+            if pending.is_empty() {
+                return Ok(());
+            }
+            pending.drain().collect()
+        };
+        let written = write(conn, &batch);
+        if written.is_err() {
+            let mut pending = self.pending.lock();
+            for (id, (n, at)) in batch {
+                let e = pending.entry(id).or_insert((0, at));
+                e.0 += n;
+                e.1 = e.1.max(at);
+            }
+        }
+        written
+    }
+}
+
+fn write(conn: &mut Connection, batch: &[(MemoryId, (u64, i64))]) -> Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE memories SET access_count = access_count + ?2,
+                    last_accessed_at = max(coalesce(last_accessed_at, 0), ?3)
+             WHERE id = ?1",
+        )?;
+        for (id, (n, at)) in batch {
+            stmt.execute(params![*id as i64, *n as i64, at])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_accumulate_until_flushed() {
+        let log = AccessLog::default();
+        assert!(!log.record(&[1, 2], 10));
+        log.record(&[1], 20);
+        assert_eq!(log.pending().get(&1), Some(&(2, 20)));
+        let many: Vec<MemoryId> = (0..FLUSH_AT as u64).collect();
+        assert!(log.record(&many, 30), "a full log asks to be written");
+    }
+}
