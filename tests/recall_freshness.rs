@@ -1,8 +1,9 @@
-//! Recall keeps a user's speakers and session timelines between queries (see
-//! `retrieval::cache`); a write must make them current again at once. These tests recall,
-//! write, and recall again on an on-disk store (read connections see the new commit).
+//! Recall keeps a user's speakers, session timelines and the rows it ranks between queries
+//! (see `retrieval::cache`); a write must make them current again at once. These tests
+//! recall, write, and recall again on an on-disk store (read connections see the new
+//! commit).
 
-use memorable::{Config, Memorable, NewMemory, Recall};
+use memorable::{Config, Memorable, MemoryUpdate, NewMemory, Recall};
 use time::macros::datetime;
 use time::Duration;
 
@@ -47,4 +48,59 @@ fn a_new_turn_joins_its_session_neighbours_at_once() {
     let second = mem.recall(&query).unwrap();
     let hit = second.iter().find(|h| h.memory.id == answer).expect("the new neighbour is a candidate");
     assert!(hit.breakdown.context > 0.0, "the new turn borrows its neighbour's relevance: {hit:#?}");
+}
+
+#[test]
+fn an_updated_memory_is_ranked_and_returned_as_it_is_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let mem = open(dir.path());
+    let id = mem.remember(NewMemory::new("u", "I play the violin in a quartet").importance(0.1)).unwrap();
+    mem.remember(NewMemory::new("u", "We hiked up the ridge at dawn")).unwrap();
+    let before = mem.recall(&Recall::new("u", "violin quartet")).unwrap();
+    assert_eq!(before[0].memory.id, id);
+
+    mem.update(id, MemoryUpdate::default().text("I play the cello in a quartet").importance(0.9)).unwrap();
+    let after = mem.recall(&Recall::new("u", "cello quartet")).unwrap();
+    let hit = after.iter().find(|h| h.memory.id == id).expect("the updated memory is recalled");
+    assert_eq!(hit.memory.text, "I play the cello in a quartet");
+    assert!(hit.breakdown.keyword.is_some(), "its new words match: {hit:#?}");
+    let weight = Recall::new("u", "").weights.importance;
+    assert!((hit.breakdown.importance - weight * 0.9).abs() < 1e-6, "new importance: {hit:#?}");
+    let old = mem.recall(&Recall::new("u", "violin")).unwrap();
+    assert!(old.iter().all(|h| !h.memory.text.contains("violin")), "no stale text: {old:#?}");
+}
+
+#[test]
+fn a_forgotten_memory_is_not_recalled_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mem = open(dir.path());
+    let gone = mem.remember(NewMemory::new("u", "My locker code is 4512")).unwrap();
+    let kept = mem.remember(NewMemory::new("u", "My bike lock code is 9031")).unwrap();
+    let query = Recall::new("u", "code");
+    assert_eq!(mem.recall(&query).unwrap().len(), 2);
+    mem.forget(gone).unwrap();
+    let after = mem.recall(&query).unwrap();
+    assert_eq!(after.iter().map(|h| h.memory.id).collect::<Vec<_>>(), vec![kept]);
+}
+
+#[test]
+fn access_counts_are_neither_lost_nor_doubled_when_written_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let mem = open(dir.path());
+    let id = mem.remember(NewMemory::new("u", "The spare key is under the blue pot")).unwrap();
+    mem.remember(NewMemory::new("u", "Lunch was a lentil soup")).unwrap();
+    let query = Recall::new("u", "spare key");
+    for _ in 0..5 {
+        mem.recall(&query).unwrap();
+    }
+    let peek = || {
+        let hits = mem.recall(&query.clone().track_access(false)).unwrap();
+        hits.iter().find(|h| h.memory.id == id).unwrap().breakdown.access
+    };
+    let pending = peek();
+    assert!(pending > 0.0, "five accesses count before they are written");
+    mem.checkpoint().unwrap();
+    assert_eq!(peek(), pending, "written out: the same count");
+    mem.recall(&query).unwrap();
+    assert!(peek() > pending, "a new access still counts");
 }

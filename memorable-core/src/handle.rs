@@ -674,7 +674,8 @@ impl Engine {
         // writer lock) fold the readings into the sessions inside this same transaction.
         let plan = self.emotion.plan(&prepared, now)?;
         let mut emotion_guard = self.emotion.lock_for(&plan);
-        let mut writer = self.store.writer();
+        // Only adds memories: what recall caches of existing ones stays valid.
+        let mut writer = self.store.appender();
         let tx = writer.transaction()?;
         let emotion_work = self.emotion.attach(&mut emotion_guard, &tx, plan, &mut prepared, now)?;
         match store::meta_get(&tx, META_MODEL_ID)? {

@@ -25,6 +25,18 @@ pub(crate) fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
 }
 
+/// The lowercased [`words`] of `text` joined by single spaces, with a space before and
+/// after: a phrase of words occurs in the text when `" phrase words "` occurs in the line.
+pub(crate) fn word_line(text: &str) -> String {
+    let mut line = String::with_capacity(text.len() + 2);
+    line.push(' ');
+    for w in words(text) {
+        line.push_str(&w);
+        line.push(' ');
+    }
+    line
+}
+
 /// `words` without stopwords, unless that would leave nothing.
 pub(crate) fn content_words(text: &str) -> Vec<String> {
     let all: Vec<String> = words(text).collect();

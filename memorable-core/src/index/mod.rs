@@ -14,7 +14,9 @@ mod distance;
 mod graph;
 mod indexer;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -215,73 +217,98 @@ impl UserIndex {
         tombstones > 64 && tombstones as f32 > rebuild_ratio * points as f32
     }
 
-    /// Nearest live memories to `query`: (memory id, cosine similarity), best first.
-    /// With `allowed`, only those memories are eligible. A graph of at most `exact_max`
-    /// points is scanned point by point instead of walked: exact, and at that size no
-    /// slower than a walk at the usual ef (~50 µs for 2,000 384-d vectors).
+    /// For each of `queries`, its `k` nearest live memories: (memory id, cosine
+    /// similarity), best first. With `allowed`, only those memories are eligible. A graph
+    /// of at most `exact_max` points is scanned point by point instead of walked (once for
+    /// all queries): exact, and at that size no slower than a walk at the usual ef.
     pub fn search(
         &self,
-        query: &[f32],
+        queries: &[Vec<f32>],
         k: usize,
         ef: usize,
         allowed: Option<&HashSet<MemoryId>>,
         exact_max: usize,
-    ) -> Vec<(MemoryId, f32)> {
+    ) -> Vec<Vec<(MemoryId, f32)>> {
         let st = self.state.read();
         let eligible = |mid: &MemoryId| allowed.is_none_or(|a| a.contains(mid));
-        let mut hits: Vec<(MemoryId, f32)> = Vec::with_capacity(k + st.pending.len().min(k));
+        let mut hits: Vec<Vec<(MemoryId, f32)>> = vec![Vec::new(); queries.len()];
         let points = self.graph.hnsw.get_nb_point();
-        if points > 0 {
-            let in_graph = st.live.len().saturating_sub(st.pending.len());
-            let tombstones = points.saturating_sub(in_graph);
-            // hnsw_rs' own filter keeps exploring the graph until it finds k accepted points,
-            // which costs far more than asking for a few more neighbours and dropping the
-            // rejected ones. Over-fetch by the expected rejection rate, and use the filter
-            // only when the accepted share is small (or over-fetching came up short).
-            let share = match allowed {
-                Some(a) => a.len() as f64 / in_graph.max(1) as f64,
-                None => in_graph as f64 / points as f64,
-            };
-            let accept = |vid: &usize| st.live.get(&(*vid as VectorId)).is_some_and(eligible);
-            let resolve = |found: Vec<hnsw_rs::prelude::Neighbour>| -> Vec<(MemoryId, f32)> {
-                found
-                    .into_iter()
-                    .filter(|n| accept(&n.d_id))
-                    .filter_map(|n| Some((*st.live.get(&(n.d_id as VectorId))?, 1.0 - n.distance)))
-                    .collect()
-            };
-            let mut found = Vec::new();
-            if points <= exact_max {
-                // (One layer at a time: hnsw_rs' all-layer iterator takes its read lock
-                // twice, which deadlocks against a waiting inserter.)
-                let index = self.graph.hnsw.get_point_indexation();
-                for layer in 0..=usize::from(self.graph.hnsw.get_max_level_observed()) {
-                    found.extend(index.get_layer_iterator(layer).filter_map(|p| {
-                        let mid = *st.live.get(&(p.get_origin_id() as VectorId))?;
-                        eligible(&mid).then(|| (mid, dot(query, p.get_v())))
-                    }));
+        if points > 0 && points <= exact_max {
+            // (One layer at a time: hnsw_rs' all-layer iterator takes its read lock
+            // twice, which deadlocks against a waiting inserter.)
+            let index = self.graph.hnsw.get_point_indexation();
+            for layer in 0..=usize::from(self.graph.hnsw.get_max_level_observed()) {
+                for p in index.get_layer_iterator(layer) {
+                    let Some(mid) = st.live.get(&(p.get_origin_id() as VectorId)).filter(|m| eligible(m))
+                    else {
+                        continue;
+                    };
+                    for (q, h) in queries.iter().zip(hits.iter_mut()) {
+                        h.push((*mid, dot(q, p.get_v())));
+                    }
                 }
-            } else if allowed.is_none() && tombstones == 0 {
-                found = resolve(self.graph.hnsw.search(query, k, ef.max(k)));
-            } else if share >= 0.1 {
-                let wide = ((k as f64 / share) * 1.2).ceil() as usize + 8;
-                found = resolve(self.graph.hnsw.search(query, wide, ef.max(wide)));
             }
-            if points > exact_max && found.len() < k.min(in_graph) {
-                found = resolve(self.graph.hnsw.search_filter(query, k, ef.max(k), Some(&accept)));
+        } else if points > 0 {
+            for (q, h) in queries.iter().zip(hits.iter_mut()) {
+                *h = self.walk(&st, q, k, ef, allowed, points);
             }
-            hits.extend(found);
         }
         for (vid, mid, v) in &st.pending {
             if st.live.contains_key(vid) && eligible(mid) {
-                hits.push((*mid, dot(query, v)));
+                for (q, h) in queries.iter().zip(hits.iter_mut()) {
+                    h.push((*mid, dot(q, v)));
+                }
             }
         }
-        hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut seen = HashSet::with_capacity(hits.len());
-        hits.retain(|(mid, _)| seen.insert(*mid));
-        hits.truncate(k);
+        for h in &mut hits {
+            h.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let mut seen = HashSet::with_capacity_and_hasher(h.len(), Default::default());
+            h.retain(|(mid, _)| seen.insert(*mid));
+            h.truncate(k);
+        }
         hits
+    }
+
+    /// Nearest live graph points to `query` by a walk of the graph.
+    fn walk(
+        &self,
+        st: &State,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        allowed: Option<&HashSet<MemoryId>>,
+        points: usize,
+    ) -> Vec<(MemoryId, f32)> {
+        let eligible = |mid: &MemoryId| allowed.is_none_or(|a| a.contains(mid));
+        let in_graph = st.live.len().saturating_sub(st.pending.len());
+        let tombstones = points.saturating_sub(in_graph);
+        // hnsw_rs' own filter keeps exploring the graph until it finds k accepted points,
+        // which costs far more than asking for a few more neighbours and dropping the
+        // rejected ones. Over-fetch by the expected rejection rate, and use the filter
+        // only when the accepted share is small (or over-fetching came up short).
+        let share = match allowed {
+            Some(a) => a.len() as f64 / in_graph.max(1) as f64,
+            None => in_graph as f64 / points as f64,
+        };
+        let accept = |vid: &usize| st.live.get(&(*vid as VectorId)).is_some_and(eligible);
+        let resolve = |found: Vec<hnsw_rs::prelude::Neighbour>| -> Vec<(MemoryId, f32)> {
+            found
+                .into_iter()
+                .filter(|n| accept(&n.d_id))
+                .filter_map(|n| Some((*st.live.get(&(n.d_id as VectorId))?, 1.0 - n.distance)))
+                .collect()
+        };
+        let mut found = Vec::new();
+        if allowed.is_none() && tombstones == 0 {
+            found = resolve(self.graph.hnsw.search(query, k, ef.max(k)));
+        } else if share >= 0.1 {
+            let wide = ((k as f64 / share) * 1.2).ceil() as usize + 8;
+            found = resolve(self.graph.hnsw.search(query, wide, ef.max(wide)));
+        }
+        if found.len() < k.min(in_graph) {
+            found = resolve(self.graph.hnsw.search_filter(query, k, ef.max(k), Some(&accept)));
+        }
+        found
     }
 
     /// Dump the graph part if changed since the last dump (pending vectors are above the
@@ -335,7 +362,7 @@ pub(crate) struct IndexCache {
 impl IndexCache {
     pub fn new(cap: usize) -> Self {
         IndexCache {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::default()),
             clock: AtomicU64::new(0),
             cap,
             load_lock: Mutex::new(()),

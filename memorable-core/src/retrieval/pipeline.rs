@@ -13,7 +13,8 @@
 //! 5. re-ranking signals ([`super::signals`]) are added with the request's weights, the
 //!    best `limit` fetched, and their access counted.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::sync::Arc;
 
 use super::fusion::{fuse, ranks, SourceScores};
 use super::query::{analyze, fts_query};
@@ -24,7 +25,7 @@ use crate::error::Result;
 use crate::handle::Engine;
 use crate::index::dot;
 use crate::memory::{validate_text, validate_user, Memory, MemoryId};
-use crate::store::{self, to_ms, RankFetch, RankRow, UserKey};
+use crate::store::{self, to_ms, RankRow, UserKey};
 
 /// Smallest candidate pool per source, whatever the limit: fusion and context need a few
 /// dozen candidates to be meaningful.
@@ -70,15 +71,15 @@ impl Engine {
         // Candidates from each source.
         let pool = (r.limit * self.config.candidate_multiplier).max(MIN_POOL);
         let mut order: Vec<MemoryId> = Vec::new();
-        let mut seen: HashSet<MemoryId> = HashSet::new();
-        for q in &qvecs {
-            for (id, _) in self.semantic_candidates(user_key, &r.user, q, &filters, pool)? {
-                if seen.insert(id) {
-                    order.push(id);
-                }
+        let mut seen: HashSet<MemoryId> = HashSet::default();
+        for (id, _) in
+            self.semantic_candidates(user_key, &r.user, &qvecs, &filters, pool)?.into_iter().flatten()
+        {
+            if seen.insert(id) {
+                order.push(id);
             }
         }
-        let mut bm25: HashMap<MemoryId, f32> = HashMap::new();
+        let mut bm25: HashMap<MemoryId, f32> = HashMap::default();
         if use_kw {
             if let Some(q) = fts_query(&qa.keyword_terms) {
                 let hits =
@@ -95,25 +96,24 @@ impl Engine {
             return Ok(Vec::new());
         }
         let mood = self.mood_for(r);
-        let fetch = RankFetch {
-            model_id: use_sem.then(|| self.model_id()),
-            snapshot: mood.is_some() && w.mood > 0.0,
-        };
-        let mut rows = self.store.read(|c| store::rank_rows(c, user_key, &order, fetch))?;
+        let mut rows = self.recall_cache.rank_rows(&self.store, user_key, &order, self.model_id())?;
         order.retain(|id| rows.contains_key(id));
 
         // Session neighbours: join the set (when they pass the filters) and lend context.
         let turns = if w.context > 0.0 { w.context_turns } else { 0 };
         let windows = if turns > 0 {
-            self.neighbours(user_key, &filters, turns, fetch, &mut order, &mut seen, &mut rows)?
+            self.neighbours(user_key, &filters, turns, &mut order, &mut seen, &mut rows)?
         } else {
-            HashMap::new()
+            HashMap::default()
         };
 
         // Exact source scores over the whole set.
         let semantic: Vec<Option<f32>> = order
             .iter()
             .map(|id| {
+                if qvecs.is_empty() {
+                    return None;
+                }
                 let v = rows[id].vector.as_ref()?;
                 Some(qvecs.iter().map(|q| dot(q, v)).fold(f32::NEG_INFINITY, f32::max))
             })
@@ -154,12 +154,12 @@ impl Engine {
                 fused: own[i],
                 context,
                 recency: w.recency * signals::recency(row.occurred_at, anchor, w.recency_half_life_hours),
-                importance: w.importance * row.importance,
+                importance: w.importance * row.memory.importance,
                 arousal: w.arousal * signals::arousal(row.arousal),
                 access: w.access * signals::access(row.access_count + pending.get(id).map_or(0, |p| p.0)),
                 mood: mood
                     .as_ref()
-                    .map_or(0.0, |m| w.mood * signals::mood_congruence(m, row.emotion.as_ref())),
+                    .map_or(0.0, |m| w.mood * signals::mood_congruence(m, row.memory.emotion.as_ref())),
                 who: w.who * signals::who(&qa, row),
                 date: w.date * signals::date(&qa, row.occurred_at),
             };
@@ -169,17 +169,16 @@ impl Engine {
         hits.sort_by(|a, b| b.1.total().total_cmp(&a.1.total()).then(a.0.cmp(&b.0)));
         hits.truncate(r.limit);
 
-        let ids: Vec<MemoryId> = hits.iter().map(|(id, _)| *id).collect();
-        let mut memories = self.store.read(|c| store::get_memories(c, user_key, &ids))?;
-        if r.track_access && !ids.is_empty() {
+        if r.track_access && !hits.is_empty() {
+            let ids: Vec<MemoryId> = hits.iter().map(|(id, _)| *id).collect();
             self.store.record_access(&ids, store::now_ms())?;
         }
-        // A memory forgotten between candidate search and fetch is simply absent.
         Ok(hits
             .into_iter()
-            .filter_map(|(id, breakdown)| {
-                let memory = memories.remove(&id)?;
-                Some(Recalled { memory, score: breakdown.total(), breakdown })
+            .map(|(id, breakdown)| Recalled {
+                memory: rows[&id].memory.clone(),
+                score: breakdown.total(),
+                breakdown,
             })
             .collect())
     }
@@ -187,20 +186,18 @@ impl Engine {
     /// Add the session neighbours of every candidate in `order` (those passing `filters`)
     /// and return, for each memory of the set, its neighbours with their distance in turns.
     /// (`order`, `seen` and `rows` are the candidate set being built by `recall`.)
-    #[allow(clippy::too_many_arguments)]
     fn neighbours(
         &self,
         user_key: UserKey,
         filters: &Filters,
         turns: usize,
-        fetch: RankFetch<'_>,
         order: &mut Vec<MemoryId>,
         seen: &mut HashSet<MemoryId>,
-        rows: &mut HashMap<MemoryId, RankRow>,
+        rows: &mut HashMap<MemoryId, Arc<RankRow>>,
     ) -> Result<HashMap<MemoryId, Vec<(MemoryId, usize)>>> {
         let mut sessions: Vec<String> = Vec::new();
         for id in order.iter() {
-            if let Some(s) = &rows[id].session {
+            if let Some(s) = &rows[id].memory.session {
                 if !sessions.contains(s) {
                     sessions.push(s.clone());
                 }
@@ -208,7 +205,7 @@ impl Engine {
         }
         let timelines = self.recall_cache.timelines(&self.store, user_key, &sessions)?;
         let mut added: Vec<MemoryId> = Vec::new();
-        let mut windows: HashMap<MemoryId, Vec<(MemoryId, usize)>> = HashMap::new();
+        let mut windows: HashMap<MemoryId, Vec<(MemoryId, usize)>> = HashMap::default();
         let members: HashSet<MemoryId> = order.iter().copied().collect();
         for tl in &timelines {
             for (p, id) in tl.iter().enumerate() {
@@ -236,7 +233,7 @@ impl Engine {
                 )
             };
             added.retain(|id| allowed.as_ref().is_none_or(|a| a.contains(id)));
-            rows.extend(self.store.read(|c| store::rank_rows(c, user_key, &added, fetch))?);
+            rows.extend(self.recall_cache.rank_rows(&self.store, user_key, &added, self.model_id())?);
             added.retain(|id| rows.contains_key(id));
             order.extend(&added);
         }
@@ -296,46 +293,42 @@ impl Engine {
         self.store.read(|c| store::list_memories(c, user_key, &filters, r.limit))
     }
 
-    /// Nearest memories by cosine: exact over a small filtered set, else HNSW.
+    /// For each query vector, the nearest memories by cosine: exact over a small filtered
+    /// set, else from the index.
     fn semantic_candidates(
         &self,
         user_key: UserKey,
         user: &str,
-        query: &[f32],
+        queries: &[Vec<f32>],
         filters: &Filters,
         pool: usize,
-    ) -> Result<Vec<(MemoryId, f32)>> {
+    ) -> Result<Vec<Vec<(MemoryId, f32)>>> {
         let ef = self.config.hnsw.ef_search;
-        if filters.is_empty() {
-            return Ok(self.index(user_key, user)?.search(
-                query,
-                pool,
-                ef,
-                None,
-                self.config.exact_search_threshold,
-            ));
+        let exact_max = self.config.exact_search_threshold;
+        if queries.is_empty() {
+            return Ok(Vec::new());
         }
-        let exact = self
-            .store
-            .read(|c| store::filtered_vectors(c, user_key, filters, self.config.exact_search_threshold))?;
+        if filters.is_empty() {
+            return Ok(self.index(user_key, user)?.search(queries, pool, ef, None, exact_max));
+        }
+        let exact = self.store.read(|c| store::filtered_vectors(c, user_key, filters, exact_max))?;
         if let Some(rows) = exact {
-            let mut scored: Vec<(MemoryId, f32)> = rows
+            return Ok(queries
                 .iter()
-                .filter(|(_, _, v)| v.len() == query.len())
-                .map(|(_, mid, v)| (*mid, dot(query, v)))
-                .collect();
-            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            scored.truncate(pool);
-            return Ok(scored);
+                .map(|q| {
+                    let mut scored: Vec<(MemoryId, f32)> = rows
+                        .iter()
+                        .filter(|(_, _, v)| v.len() == q.len())
+                        .map(|(_, mid, v)| (*mid, dot(q, v)))
+                        .collect();
+                    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                    scored.truncate(pool);
+                    scored
+                })
+                .collect());
         }
         let allowed: HashSet<MemoryId> =
             self.store.read(|c| store::filtered_memory_ids(c, user_key, filters))?.into_iter().collect();
-        Ok(self.index(user_key, user)?.search(
-            query,
-            pool,
-            ef.max(pool * 2),
-            Some(&allowed),
-            self.config.exact_search_threshold,
-        ))
+        Ok(self.index(user_key, user)?.search(queries, pool, ef.max(pool * 2), Some(&allowed), exact_max))
     }
 }

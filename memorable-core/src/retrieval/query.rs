@@ -28,9 +28,9 @@ pub(crate) struct QueryAnalysis {
     pub names: Vec<String>,
     /// The query phrased in the first person of the one speaker it is about.
     pub first_person: Option<String>,
-    /// Every person the query names (speakers and other names), as lowercase word
-    /// sequences: what who-matching looks for in a memory's text.
-    pub mentions: Vec<Vec<String>>,
+    /// Every person the query names (speakers and other names) as a
+    /// [`text::word_line`]: what who-matching looks for in a memory's word line.
+    pub mentions: Vec<String>,
     /// `[start, end)` unix-millisecond spans of the dates the query names.
     pub dates: Vec<(i64, i64)>,
 }
@@ -99,12 +99,8 @@ pub(crate) fn analyze(query: &str, known_speakers: &[String]) -> QueryAnalysis {
         [one] => first_person(query, &toks, one),
         _ => None,
     };
-    let mentions: Vec<Vec<String>> = speakers
-        .iter()
-        .chain(&names)
-        .map(|n| text::words(n).collect::<Vec<_>>())
-        .filter(|w| !w.is_empty())
-        .collect();
+    let mentions: Vec<String> =
+        speakers.iter().chain(&names).map(|n| text::word_line(n)).filter(|l| l.len() > 1).collect();
     QueryAnalysis { keyword_terms, speakers, names, first_person, mentions, dates: dates(&lower) }
 }
 

@@ -54,18 +54,12 @@ pub(crate) fn who(q: &QueryAnalysis, row: &RankRow) -> f32 {
     if q.mentions.is_empty() {
         return 0.0;
     }
-    if let Some(s) = &row.speaker {
+    if let Some(s) = &row.memory.context.speaker {
         if q.speakers.iter().any(|n| n.eq_ignore_ascii_case(s)) {
             return 1.0;
         }
     }
-    // Words of the text as slices (no per-word allocation: this runs for hundreds of rows).
-    let words: Vec<&str> = row.text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-    let same = |word: &str, lower: &String| word.chars().flat_map(char::to_lowercase).eq(lower.chars());
-    let mentioned = q
-        .mentions
-        .iter()
-        .any(|name| words.windows(name.len()).any(|w| w.iter().zip(name).all(|(a, b)| same(a, b))));
+    let mentioned = q.mentions.iter().any(|name| row.words.contains(name.as_str()));
     if mentioned {
         0.3
     } else {

@@ -29,6 +29,8 @@ use crate::error::{Error, Result};
 pub(crate) struct WriteGuard<'a> {
     conn: MutexGuard<'a, Connection>,
     generation: &'a AtomicU64,
+    /// `None` for a guard that only adds memories ([`Store::appender`]).
+    rows_generation: Option<&'a AtomicU64>,
 }
 
 impl Deref for WriteGuard<'_> {
@@ -48,6 +50,9 @@ impl Drop for WriteGuard<'_> {
     // Runs before the mutex is released, so no later writer's commit can slip in between.
     fn drop(&mut self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Some(rows) = self.rows_generation {
+            rows.fetch_add(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -63,6 +68,9 @@ pub(crate) struct Store {
     next_reader: AtomicUsize,
     /// Bumped after every write that may change memories (see [`Store::generation`]).
     generation: AtomicU64,
+    /// Bumped after every write that may change an existing memory (see
+    /// [`Store::rows_generation`]).
+    rows_generation: AtomicU64,
     /// Recall's access counts not yet written (see [`access`]).
     pub(crate) access: access::AccessLog,
     // Held for the life of the store; dropping it releases the OS lock.
@@ -117,6 +125,7 @@ impl Store {
             readers,
             next_reader: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
+            rows_generation: AtomicU64::new(0),
             access: Default::default(),
             _lock: Some(lock),
         })
@@ -133,6 +142,7 @@ impl Store {
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
+            rows_generation: AtomicU64::new(0),
             access: Default::default(),
             _lock: None,
         })
@@ -145,7 +155,18 @@ impl Store {
     /// The writer connection. Holding it serializes writes, which also orders vector ids.
     /// Releasing it bumps [`Store::generation`].
     pub fn writer(&self) -> WriteGuard<'_> {
-        WriteGuard { conn: self.writer.lock(), generation: &self.generation }
+        WriteGuard {
+            conn: self.writer.lock(),
+            generation: &self.generation,
+            rows_generation: Some(&self.rows_generation),
+        }
+    }
+
+    /// The writer connection for a write that only adds memories (with their vectors,
+    /// keyword rows and history) and changes no existing one: releasing it bumps
+    /// [`Store::generation`] but not [`Store::rows_generation`].
+    pub fn appender(&self) -> WriteGuard<'_> {
+        WriteGuard { conn: self.writer.lock(), generation: &self.generation, rows_generation: None }
     }
 
     /// Count an access of each of `ids` (see [`access`]); writes the log out when it is
@@ -153,8 +174,9 @@ impl Store {
     pub fn record_access(&self, ids: &[crate::memory::MemoryId], now: i64) -> Result<()> {
         if self.access.record(ids, now) {
             if let Some(mut conn) = self.writer.try_lock() {
-                // Access counts change nothing a cache of memories holds: no generation bump.
+                // Access counts change the rows ranking caches, not the set of memories.
                 self.access.flush(&mut conn)?;
+                self.rows_generation.fetch_add(1, Ordering::AcqRel);
             }
         }
         Ok(())
@@ -165,6 +187,12 @@ impl Store {
     /// (a write that commits meanwhile bumps it after its commit).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// Like [`Store::generation`], but unchanged by writes that only add memories: what
+    /// is cached of an existing memory stays current while it is unchanged.
+    pub fn rows_generation(&self) -> u64 {
+        self.rows_generation.load(Ordering::Acquire)
     }
 
     /// Run `f` on a read connection (a consistent snapshot of the last commit).
@@ -195,6 +223,7 @@ impl Store {
     /// Fold the WAL back into the database file.
     pub fn checkpoint(&self) -> Result<()> {
         self.access.flush(&mut self.writer.lock())?;
+        self.rows_generation.fetch_add(1, Ordering::AcqRel);
         if self.path.is_some() {
             self.writer().execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         }

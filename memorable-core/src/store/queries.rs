@@ -1,8 +1,6 @@
 //! The SQL behind every store operation. Functions take a connection (or transaction) so
 //! the handle decides locking and transaction scope; none of them commits on its own.
 
-use std::collections::HashMap;
-
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToSql};
 use time::OffsetDateTime;
 
@@ -178,11 +176,15 @@ fn insert_vector(
     Ok(conn.last_insert_rowid() as VectorId)
 }
 
-const MEMORY_COLUMNS: &str = "m.id, u.name, m.text, m.kind, m.session, m.speaker, m.topics,
+pub(super) const MEMORY_COLUMNS: &str = "m.id, u.name, m.text, m.kind, m.session, m.speaker, m.topics,
     m.occurred_at, m.place, m.lat, m.lon, m.tags, m.metadata, m.importance, m.created_at,
     m.updated_at, m.version, m.user_key, m.emotion";
+/// How many columns [`MEMORY_COLUMNS`] selects (a query can select more after them).
+pub(super) const MEMORY_COLUMN_COUNT: usize = 19;
+/// Index of `occurred_at` (unix ms) in [`MEMORY_COLUMNS`].
+pub(super) const MEMORY_OCCURRED_AT: usize = 7;
 
-fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<Memory> {
+pub(super) fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<Memory> {
     let json_err = |i: usize, e: serde_json::Error| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
     };
@@ -223,29 +225,6 @@ pub(crate) fn get_memory(conn: &Connection, id: MemoryId) -> Result<Option<(Memo
         .prepare_cached(&sql)?
         .query_row([id as i64], |r| Ok((memory_from_row(r)?, r.get(17)?)))
         .optional()?)
-}
-
-/// Fetch several memories of one user by id; ids that are gone (or another user's) are absent.
-pub(crate) fn get_memories(
-    conn: &Connection,
-    user_key: UserKey,
-    ids: &[MemoryId],
-) -> Result<HashMap<MemoryId, Memory>> {
-    let mut out = HashMap::with_capacity(ids.len());
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let sql = format!(
-        "SELECT {MEMORY_COLUMNS} FROM memories m JOIN users u ON u.user_key = m.user_key
-         WHERE m.id IN rarray(?1) AND +m.user_key = ?2"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![super::recall_sql::id_array(ids), user_key], memory_from_row)?;
-    for m in rows {
-        let m = m?;
-        out.insert(m.id, m);
-    }
-    Ok(out)
 }
 
 /// Memories of a user, newest `occurred_at` first (ties by id), after `filters`.

@@ -7,35 +7,28 @@ use std::rc::Rc;
 use rusqlite::types::Value;
 use rusqlite::{params, Connection};
 
-use super::queries::{blob_to_vector, UserKey};
+use super::queries::{
+    blob_to_vector, memory_from_row, UserKey, MEMORY_COLUMNS, MEMORY_COLUMN_COUNT, MEMORY_OCCURRED_AT,
+};
 use crate::error::Result;
-use crate::memory::{EmotionSnapshot, MemoryId};
+use crate::memory::{Memory, MemoryId};
 
-/// What ranking reads of a candidate memory.
+/// What ranking reads of a candidate memory: the memory itself (a hit is returned
+/// from it) and what the signals need in a form that is cheap to use per query.
 #[derive(Debug, Clone)]
 pub(crate) struct RankRow {
-    pub session: Option<String>,
-    pub speaker: Option<String>,
+    pub memory: Memory,
+    pub user_key: UserKey,
+    /// `memory.context.occurred_at` in unix milliseconds.
     pub occurred_at: i64,
-    pub importance: f32,
     /// Arousal of the memory's emotional snapshot, if it has one.
     pub arousal: Option<f32>,
-    /// The whole snapshot, only when asked for (mood ranking): parsing it costs more
-    /// than the rest of the row.
-    pub emotion: Option<EmotionSnapshot>,
     pub access_count: u64,
-    pub text: String,
-    /// The stored vector, when asked for.
+    /// The text's words, lowercased, each with one space before and after
+    /// ([`crate::text::word_line`]): who-matching looks names up in it.
+    pub words: String,
+    /// The vector the given model made, if there is one.
     pub vector: Option<Vec<f32>>,
-}
-
-/// What [`rank_rows`] reads besides the plain columns.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RankFetch<'a> {
-    /// Read the vectors this model made.
-    pub model_id: Option<&'a str>,
-    /// Parse the whole emotional snapshot.
-    pub snapshot: bool,
 }
 
 /// Ids bound as one `rarray(?)` parameter.
@@ -49,42 +42,38 @@ pub(crate) fn rank_rows(
     conn: &Connection,
     user_key: UserKey,
     ids: &[MemoryId],
-    fetch: RankFetch<'_>,
-) -> Result<HashMap<MemoryId, RankRow>> {
-    let mut out = HashMap::with_capacity(ids.len());
+    model_id: &str,
+) -> Result<Vec<(MemoryId, RankRow)>> {
+    let mut out = Vec::with_capacity(ids.len());
     if ids.is_empty() {
         return Ok(out);
     }
-    let mut stmt = conn.prepare_cached(
-        "SELECT m.id, m.session, m.speaker, m.occurred_at, m.importance,
-                m.arousal, CASE WHEN ?4 THEN m.emotion END, m.access_count, m.text, v.data
-         FROM memories m LEFT JOIN vectors v ON v.memory_id = m.id AND v.model_id = ?1
-         WHERE m.id IN rarray(?3) AND +m.user_key = ?2",
-    )?;
-    let mut rows =
-        stmt.query(params![fetch.model_id.unwrap_or(""), user_key, id_array(ids), fetch.snapshot])?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MEMORY_COLUMNS}, m.arousal, m.access_count, v.data
+         FROM memories m JOIN users u ON u.user_key = m.user_key
+         LEFT JOIN vectors v ON v.memory_id = m.id AND v.model_id = ?1
+         WHERE m.id IN rarray(?3) AND +m.user_key = ?2"
+    ))?;
+    let mut rows = stmt.query(params![model_id, user_key, id_array(ids)])?;
     while let Some(r) = rows.next()? {
-        // A snapshot that does not parse only loses its ranking signals.
-        let json = r.get_ref(6)?.as_str_or_null().map_err(rusqlite::Error::from)?;
-        let emotion: Option<EmotionSnapshot> = json.and_then(|j| serde_json::from_str(j).ok());
-        let vector = match r.get_ref(9)?.as_blob_or_null().map_err(rusqlite::Error::from)? {
-            Some(b) if fetch.model_id.is_some() => Some(blob_to_vector(b)?),
-            _ => None,
-        };
-        out.insert(
-            r.get::<_, i64>(0)? as MemoryId,
+        let memory = memory_from_row(r)?;
+        let vector =
+            match r.get_ref(MEMORY_COLUMN_COUNT + 2)?.as_blob_or_null().map_err(rusqlite::Error::from)? {
+                Some(b) => Some(blob_to_vector(b)?),
+                None => None,
+            };
+        out.push((
+            memory.id,
             RankRow {
-                session: r.get(1)?,
-                speaker: r.get(2)?,
-                occurred_at: r.get(3)?,
-                importance: r.get::<_, f64>(4)? as f32,
-                arousal: r.get::<_, Option<f64>>(5)?.map(|a| a as f32),
-                emotion,
-                access_count: r.get::<_, i64>(7)?.max(0) as u64,
-                text: r.get(8)?,
+                user_key,
+                occurred_at: r.get(MEMORY_OCCURRED_AT)?,
+                arousal: r.get::<_, Option<f64>>(MEMORY_COLUMN_COUNT)?.map(|a| a as f32),
+                access_count: r.get::<_, i64>(MEMORY_COLUMN_COUNT + 1)?.max(0) as u64,
+                words: crate::text::word_line(&memory.text),
                 vector,
+                memory,
             },
-        );
+        ));
     }
     Ok(out)
 }
