@@ -23,9 +23,10 @@ type Stamped<T> = (u64, Arc<T>);
 /// A user's session, by name.
 type SessionKey = (UserKey, String);
 
-/// Bytes of rank rows kept (text, word line, vector and a guess of the overhead): about
-/// 8,000 rows of 384-d vectors, the candidate sets of a few dozen recalls at 100k memories,
-/// or every row of a store of that size.
+/// Bytes of rank rows kept (text, word line, vector, emotional snapshot and a guess of the
+/// overhead): with 384-d vectors about 8,000 rows without snapshots or 3,500 with a full
+/// 62-expression snapshot each — every row of a conversation-sized store, or the candidate
+/// sets of a handful of recalls at 100k memories.
 const ROW_BUDGET: usize = 16 << 20;
 
 #[derive(Default)]
