@@ -5,10 +5,10 @@
 //! writes that only add memories leave alone); any later write makes it stale, so a cached
 //! answer is always one a fresh read would give.
 
-use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::error::Result;
 use crate::memory::MemoryId;

@@ -13,8 +13,9 @@
 //! 5. re-ranking signals ([`super::signals`]) are added with the request's weights, the
 //!    best `limit` fetched, and their access counted.
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::fusion::{fuse, ranks, SourceScores};
 use super::query::{analyze, fts_query};

@@ -546,3 +546,15 @@ pub(crate) fn counts(conn: &Connection) -> Result<Counts> {
         versions: one("SELECT count(*) FROM memory_versions")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_column_constants_match_the_column_list() {
+        let columns: Vec<&str> = MEMORY_COLUMNS.split(',').map(str::trim).collect();
+        assert_eq!(columns.len(), MEMORY_COLUMN_COUNT);
+        assert_eq!(columns[MEMORY_OCCURRED_AT], "m.occurred_at");
+    }
+}
