@@ -95,3 +95,43 @@ fn recent_lists_a_window_before_now_newest_first() {
     assert!(mem.recent("nobody", TimeWindow::Long).unwrap().is_empty());
     assert_eq!(mem.recent(" ", TimeWindow::Long).unwrap_err().code(), memorable::ErrorCode::MissingUser);
 }
+
+/// A question that names a day finds what happened that day even when the answer shares no
+/// word with it and a hundred other memories match its words better: the memories of a named
+/// date are candidates of their own, and date grounding ranks them up. A span that holds more
+/// memories than the candidate pool (a busy year) proposes none.
+#[test]
+fn a_named_day_finds_its_memories_without_shared_words() {
+    let mem = store();
+    let first: OffsetDateTime = datetime!(2022-01-03 18:00 UTC);
+    let topics = ["video games", "a movie script", "his turtles", "dairy-free desserts", "a tournament"];
+    let mut items: Vec<NewMemory> = (0..120)
+        .map(|i| {
+            NewMemory::new(
+                "ada",
+                format!("Nate did something for Joanna: they talked about {}", topics[i % 5]),
+            )
+            .speaker(if i % 2 == 0 { "Nate" } else { "Joanna" })
+            .occurred_at(first + Duration::days(i as i64))
+        })
+        .collect();
+    // 2022-05-25 is day 142: no other memory within a day of it.
+    let pup = "Looky here, a stuffed pup for you!";
+    items.push(NewMemory::new("ada", pup).speaker("Nate").occurred_at(datetime!(2022-05-25 14:00 UTC)));
+    mem.remember_batch(items).unwrap();
+    let question = |q: &str| Recall::new("ada", q).limit(5);
+
+    let hits = mem.recall(&question("What did Nate do for Joanna on 25 May, 2022?")).unwrap();
+    let found = hits.iter().find(|h| h.memory.text == pup).expect("the memory of the named day is recalled");
+    assert!(found.breakdown.date > 0.0 && found.breakdown.keyword.is_none());
+
+    // Date grounding off: nothing proposes it, so it is not among the five.
+    let mut off = question("What did Nate do for Joanna on 25 May, 2022?");
+    off.weights.date = 0.0;
+    assert!(mem.recall(&off).unwrap().iter().all(|h| h.memory.text != pup));
+
+    // "in 2022" spans all 121 memories, more than the pool of 50: no date candidates, and
+    // the words decide.
+    let hits = mem.recall(&question("What did Nate do for Joanna in 2022?")).unwrap();
+    assert!(hits.iter().all(|h| h.memory.text != pup));
+}

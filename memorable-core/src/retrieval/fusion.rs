@@ -25,7 +25,12 @@ pub(crate) fn ranks(scores: &[Option<f32>]) -> Vec<Option<u32>> {
     out
 }
 
-/// z-scores of `values` (0 for all when they do not vary).
+/// Bound of a z-score. One odd candidate among near-identical ones (a memory found only by
+/// its date among a hundred that share the query's words) would otherwise get a z of
+/// -10 or worse, which no re-ranking signal could outweigh.
+const Z_MAX: f32 = 3.0;
+
+/// z-scores of `values`, bounded by [`Z_MAX`] (0 for all when they do not vary).
 fn zscores(values: &[f32]) -> Vec<f32> {
     let n = values.len().max(1) as f32;
     let mean = values.iter().sum::<f32>() / n;
@@ -34,7 +39,7 @@ fn zscores(values: &[f32]) -> Vec<f32> {
     if sd < 1e-6 {
         return vec![0.0; values.len()];
     }
-    values.iter().map(|v| (v - mean) / sd).collect()
+    values.iter().map(|v| ((v - mean) / sd).max(-Z_MAX)).collect()
 }
 
 /// Fused relevance of each candidate.
@@ -98,5 +103,14 @@ mod tests {
         let flat =
             fuse(&SourceScores { semantic: &[Some(0.3); 3], keyword: &[None; 3] }, Fusion::Zscore, &w, 60.0);
         assert_eq!(flat, vec![0.0; 3]);
+    }
+
+    #[test]
+    fn an_outlier_is_bounded_below_not_above() {
+        let mut values = vec![0.4f32; 100];
+        values.push(0.0);
+        assert_eq!(*zscores(&values).last().unwrap(), -Z_MAX);
+        values[100] = 0.8;
+        assert!(*zscores(&values).last().unwrap() > 9.0, "a standout keeps its margin");
     }
 }

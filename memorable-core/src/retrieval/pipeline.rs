@@ -3,7 +3,8 @@
 //! 1. analyse the query ([`super::query`]): keyword terms, people, dates, first-person form;
 //! 2. candidates: the user's nearest memories by cosine (HNSW, or exact over a small
 //!    filtered set) for the query and its first-person form, and the best BM25 matches, a
-//!    pool of `limit × candidate_multiplier` (at least [`MIN_POOL`]) from each;
+//!    pool of `limit × candidate_multiplier` (at least [`MIN_POOL`]) from each, and the
+//!    memories of the dates the query names (when that span holds no more than a pool);
 //! 3. conversational context: each candidate's session neighbours (`context_turns` on each
 //!    side, by `occurred_at` then id) join the set, so an answer given in the turn after a
 //!    question-like turn is found;
@@ -90,6 +91,13 @@ impl Engine {
                     if seen.insert(id) {
                         order.push(id);
                     }
+                }
+            }
+        }
+        if w.date > 0.0 {
+            for id in self.date_candidates(user_key, &qa.dates, &filters, pool)? {
+                if seen.insert(id) {
+                    order.push(id);
                 }
             }
         }
@@ -228,7 +236,7 @@ impl Engine {
             } else {
                 Some(
                     self.store
-                        .read(|c| store::filtered_memory_ids(c, user_key, filters))?
+                        .read(|c| store::filtered_memory_ids(c, user_key, filters, None))?
                         .into_iter()
                         .collect(),
                 )
@@ -252,6 +260,34 @@ impl Engine {
             }
         }
         Ok(windows)
+    }
+
+    /// Memories that occurred on the dates the query names (within the request's filters).
+    /// A question about a date often shares no word and little meaning with the turn that
+    /// answers it ("What did Nate do for Joanna on 25 May, 2022?" — "I got this new pup for
+    /// you!"), so neither source would propose it. A span holding more than `pool` memories
+    /// (a year in a busy store) is not selective and proposes none.
+    fn date_candidates(
+        &self,
+        user_key: UserKey,
+        dates: &[(i64, i64)],
+        filters: &Filters,
+        pool: usize,
+    ) -> Result<Vec<MemoryId>> {
+        let mut out = Vec::new();
+        for &(start, end) in dates {
+            let mut f = filters.clone();
+            f.since = Some(f.since.map_or(start, |s| s.max(start)));
+            f.until = Some(f.until.map_or(end, |u| u.min(end)));
+            if f.is_void() {
+                continue;
+            }
+            let ids = self.store.read(|c| store::filtered_memory_ids(c, user_key, &f, Some(pool + 1)))?;
+            if ids.len() <= pool {
+                out.extend(ids);
+            }
+        }
+        Ok(out)
     }
 
     /// The mood to rank by: the request's, else (when asked) the user's current state.
@@ -328,8 +364,11 @@ impl Engine {
                 })
                 .collect());
         }
-        let allowed: HashSet<MemoryId> =
-            self.store.read(|c| store::filtered_memory_ids(c, user_key, filters))?.into_iter().collect();
+        let allowed: HashSet<MemoryId> = self
+            .store
+            .read(|c| store::filtered_memory_ids(c, user_key, filters, None))?
+            .into_iter()
+            .collect();
         Ok(self.index(user_key, user)?.search(queries, pool, ef.max(pool * 2), Some(&allowed), exact_max))
     }
 }

@@ -3,7 +3,8 @@
 //! - **Keyword terms** for BM25: content words (question words and other stopwords
 //!   stripped; FTS5's porter tokenizer stems both sides), minus the names of people the
 //!   query is about (those are matched through who-matching instead, since a person's own
-//!   turns rarely contain their name while turns addressed to them do).
+//!   turns rarely contain their name while turns addressed to them do), and minus the words
+//!   of the dates it names (matched through date grounding instead).
 //! - **People**: known speakers of the user's memories named in the query (case-insensitive
 //!   whole words, possessives included), and other capitalized names (not first word).
 //! - **First-person variant**: when the query is about exactly one known speaker, the same
@@ -85,9 +86,10 @@ pub(crate) fn analyze(query: &str, known_speakers: &[String]) -> QueryAnalysis {
             names.push(l.clone());
         }
     }
+    let (dates, date_words) = dates(&lower);
     let mut keyword_terms: Vec<String> = Vec::new();
     for w in text::content_words(query) {
-        if !speaker_words.contains(&w) && !keyword_terms.contains(&w) {
+        if !speaker_words.contains(&w) && !date_words.contains(&w) && !keyword_terms.contains(&w) {
             keyword_terms.push(w);
         }
     }
@@ -101,7 +103,7 @@ pub(crate) fn analyze(query: &str, known_speakers: &[String]) -> QueryAnalysis {
     };
     let mentions: Vec<String> =
         speakers.iter().chain(&names).map(|n| text::word_line(n)).filter(|l| l.len() > 1).collect();
-    QueryAnalysis { keyword_terms, speakers, names, first_person, mentions, dates: dates(&lower) }
+    QueryAnalysis { keyword_terms, speakers, names, first_person, mentions, dates }
 }
 
 /// The query with `speaker` and third-person pronouns turned into the first person.
@@ -189,8 +191,11 @@ fn ms(date: Date) -> i64 {
 
 /// Spans of the dates named in lowercased words: a day (±1 day, for time zones and
 /// "that night"), a month, or a year. A month without a year matches no span (it would
-/// need a reference year); a bare number is a year only when it has four digits.
-fn dates(words: &[String]) -> Vec<(i64, i64)> {
+/// need a reference year); a bare number is a year only when it has four digits. Also
+/// returns the words that named them: they stay out of the keyword terms, since a memory
+/// rarely spells out its own date (its `occurred_at` carries it) and "25" or "2022" would
+/// only match unrelated numbers.
+fn dates(words: &[String]) -> (Vec<(i64, i64)>, Vec<String>) {
     let mut spans = Vec::new();
     let mut used = vec![false; words.len()];
     for i in 0..words.len() {
@@ -231,11 +236,13 @@ fn dates(words: &[String]) -> Vec<(i64, i64)> {
                 Date::from_calendar_date(y, Month::January, 1),
                 Date::from_calendar_date(y + 1, Month::January, 1),
             ) {
+                used[i] = true;
                 spans.push((ms(a), ms(b)));
             }
         }
     }
-    spans
+    let used_words = words.iter().zip(&used).filter(|(_, u)| **u).map(|(w, _)| w.clone()).collect();
+    (spans, used_words)
 }
 
 /// True when `at` falls in one of `spans`.
@@ -271,6 +278,10 @@ mod tests {
         assert_eq!(a.speakers.len(), 2);
         assert!(a.first_person.is_none());
         assert_eq!(a.names, vec!["bob", "paris"]);
+        // The words of a named date are matched through date grounding, not BM25.
+        let a = analyze("What gift did Melanie get on 25 May, 2022 for the may fair?", &known());
+        assert_eq!(a.keyword_terms, vec!["gift", "get", "fair"]);
+        assert_eq!(a.dates.len(), 1);
         let a = analyze("where does jean luc live", &known());
         assert_eq!(a.speakers, vec!["Jean Luc".to_string()]);
         assert_eq!(a.first_person.as_deref(), Some("where does I live"));
@@ -278,7 +289,7 @@ mod tests {
 
     #[test]
     fn dates_are_grounded() {
-        let day = |w: &str| dates(&text::words(w).collect::<Vec<_>>());
+        let day = |w: &str| dates(&text::words(w).collect::<Vec<_>>()).0;
         let may8 = to_ms(datetime!(2023-05-08 13:56 UTC));
         let spans = day("What did Melanie do on 8 May, 2023?");
         assert_eq!(spans.len(), 1);

@@ -75,7 +75,9 @@ pub struct RankWeights {
     /// mentions (0.3) (default 2.0).
     pub who: f32,
     /// Date grounding: the query names a date (e.g. "on 8 May 2023", "in June 2023") and
-    /// the memory occurred in it (default 0.5).
+    /// the memory occurred in it (default 4.0: a question that names a day is about that
+    /// day, more than about any of its words). Positive also makes the memories of a named
+    /// day or month candidates of their own.
     pub date: f32,
 }
 
@@ -93,7 +95,7 @@ impl Default for RankWeights {
             access: 0.05,
             mood: 0.3,
             who: 2.0,
-            date: 0.5,
+            date: 4.0,
         }
     }
 }

@@ -453,15 +453,18 @@ pub(crate) fn filtered_vectors(
     Ok(Some(out))
 }
 
-/// Memory ids of the user's memories that pass `filters` (for filtered HNSW search).
+/// Memory ids of the user's memories that pass `filters` (for filtered HNSW search and date
+/// candidates), at most `limit` of them when given.
 pub(crate) fn filtered_memory_ids(
     conn: &Connection,
     user_key: UserKey,
     filters: &Filters,
+    limit: Option<usize>,
 ) -> Result<Vec<MemoryId>> {
     let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_key)];
     let where_sql = filter_sql(filters, &mut args);
-    let sql = format!("SELECT m.id FROM memories m WHERE m.user_key = ?1 {where_sql}");
+    let limit_sql = limit.map_or(String::new(), |n| format!(" LIMIT {n}"));
+    let sql = format!("SELECT m.id FROM memories m WHERE m.user_key = ?1 {where_sql}{limit_sql}");
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, i64>(0))?;
     Ok(rows.map(|r| r.map(|id| id as MemoryId)).collect::<rusqlite::Result<_>>()?)
