@@ -1,9 +1,9 @@
 //! Recall keeps a user's speakers, session timelines and the rows it ranks between queries
 //! (see `retrieval::cache`); a write must make them current again at once. These tests
 //! recall, write, and recall again on an on-disk store (read connections see the new
-//! commit).
+//! commit). The keyword index (`retrieval::keyword`) is held the same way.
 
-use memorable::{Config, Memorable, MemoryUpdate, NewMemory, Recall};
+use memorable::{Config, Memorable, MemoryUpdate, NewMemory, Recall, RecallMode};
 use time::macros::datetime;
 use time::Duration;
 
@@ -103,4 +103,52 @@ fn access_counts_are_neither_lost_nor_doubled_when_written_out() {
     assert_eq!(peek(), pending, "written out: the same count");
     mem.recall(&query).unwrap();
     assert!(peek() > pending, "a new access still counts");
+}
+
+/// Ids of a keyword-only recall, best first.
+fn keyword_ids(mem: &Memorable, user: &str, query: &str) -> Vec<u64> {
+    let r = Recall::new(user, query).mode(RecallMode::Keyword).track_access(false);
+    mem.recall(&r).unwrap().iter().map(|h| h.memory.id).collect()
+}
+
+#[test]
+fn keyword_search_sees_added_updated_and_forgotten_texts_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mem = open(dir.path());
+    let a = mem.remember(NewMemory::new("u", "We stopped at the zebra crossing")).unwrap();
+    assert_eq!(keyword_ids(&mem, "u", "zebra"), vec![a]);
+
+    // Added after the index was built: appended by the next recall.
+    let b = mem.remember(NewMemory::new("u", "Zebras grazing at the zoo")).unwrap();
+    let mut both = keyword_ids(&mem, "u", "zebra");
+    both.sort();
+    assert_eq!(both, vec![a, b], "stemming matches zebras, and the new memory is found");
+
+    // An update replaces the old words; a forget removes them.
+    mem.update(a, MemoryUpdate::default().text("We stopped at the giraffe crossing")).unwrap();
+    assert_eq!(keyword_ids(&mem, "u", "zebra"), vec![b]);
+    assert_eq!(keyword_ids(&mem, "u", "giraffes"), vec![a]);
+    mem.forget(b).unwrap();
+    assert!(keyword_ids(&mem, "u", "zebra").is_empty());
+    let c = mem.remember(NewMemory::new("u", "A zebra on a mug")).unwrap();
+    assert_eq!(keyword_ids(&mem, "u", "zebra"), vec![c], "an add after a rebuild is found too");
+}
+
+#[test]
+fn keyword_scores_depend_only_on_the_users_own_memories() {
+    let dir = tempfile::tempdir().unwrap();
+    let mem = open(dir.path());
+    for text in ["The zebra at the zoo", "Lunch by the river", "A long walk home", "Reading in the garden"] {
+        mem.remember(NewMemory::new("u", text)).unwrap();
+    }
+    let score = |mem: &Memorable| {
+        let r = Recall::new("u", "zebra").mode(RecallMode::Keyword).track_access(false);
+        mem.recall(&r).unwrap()[0].breakdown.keyword.unwrap()
+    };
+    let alone = score(&mem);
+    // Another user's memories full of the same word: with statistics over the whole store
+    // (FTS5's bm25) the word would turn common and u's score would fall.
+    let many: Vec<NewMemory> = (0..60).map(|i| NewMemory::new("v", format!("zebra number {i}"))).collect();
+    mem.remember_batch(many).unwrap();
+    assert_eq!(score(&mem), alone);
 }

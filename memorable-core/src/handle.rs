@@ -777,7 +777,7 @@ impl Engine {
         })?);
         let evicted = {
             // Under the writer lock no write can slip between catching up and publishing.
-            let writer = self.store.writer();
+            let writer = self.store.locked();
             index.insert(store::vectors_after(&writer, user_key, model, index.watermark())?);
             if self.deletes.load(Ordering::Acquire) != deletes_before {
                 index.reset_live(store::live_vector_ids(&writer, user_key, model)?);

@@ -246,7 +246,8 @@ impl EmotionEngine {
             *remaining.entry(r.context.as_str()).or_default() += 1;
         }
         let mut cache = self.cache.lock();
-        let mut writer = store.writer();
+        // Emotional contexts only: no memory changes, so recall's caches stay valid.
+        let mut writer = store.locked();
         let tx = writer.transaction()?;
         let mut work = Work::new();
         let mut last = None;
@@ -309,7 +310,7 @@ impl EmotionEngine {
     pub fn close(&self, store: &Store, context: &str) -> Result<()> {
         validate_context(context)?;
         let mut cache = self.cache.lock();
-        let found = persist::close_context(&store.writer(), context, store::now_ms())?;
+        let found = persist::close_context(&store.locked(), context, store::now_ms())?;
         if !found {
             return Err(Error::ContextNotFound(context.to_owned()));
         }

@@ -70,7 +70,7 @@ pub(super) fn index(engine: &Engine) -> HealthCheck {
     let loaded = engine.indexes.all();
     // Count under the writer lock: index updates happen under it, so no write is half-applied.
     let counts: Result<HashMap<UserKey, (u64, u64)>, crate::Error> = {
-        let writer = engine.store.writer();
+        let writer = engine.store.locked();
         vectors_per_user(&writer, model).map(|v| v.into_iter().map(|(k, n, max)| (k, (n, max))).collect())
     };
     let counts = match counts {

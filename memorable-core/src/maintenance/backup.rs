@@ -78,7 +78,7 @@ impl Memorable {
         let snapshot = scratch.path.join(DB_FILE);
         match engine.store.path() {
             Some(dir) => vacuum_into(&open_read_only(&dir.join(DB_FILE))?, &snapshot)?,
-            None => vacuum_into(&engine.store.writer(), &snapshot)?,
+            None => vacuum_into(&engine.store.locked(), &snapshot)?,
         }
         // 3. One file.
         let report = write_archive(&snapshot, &index_files, dest, progress)?;

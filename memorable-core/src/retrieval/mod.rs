@@ -1,13 +1,15 @@
 //! Retrieval: finding the memories a person meant.
 //!
 //! [`Recall`] says what is asked (query, filters, time range or window, weights, mood);
-//! the pipeline ([`pipeline`]) gathers candidates from the user's HNSW index and FTS5 BM25,
+//! the pipeline ([`pipeline`]) gathers candidates from the user's HNSW index and BM25
+//! ([`keyword`], an in-memory index per user),
 //! adds their session neighbours, fuses the scores ([`Fusion`]) and re-ranks by recency,
 //! salience, mood congruence, who-matching and date grounding ([`RankWeights`]); every hit
 //! carries its [`ScoreBreakdown`]. Time windows live in [`window`].
 
 mod cache;
 mod fusion;
+mod keyword;
 mod pipeline;
 mod query;
 mod request;

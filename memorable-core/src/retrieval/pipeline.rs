@@ -2,7 +2,8 @@
 //!
 //! 1. analyse the query ([`super::query`]): keyword terms, people, dates, first-person form;
 //! 2. candidates: the user's nearest memories by cosine (HNSW, or exact over a small
-//!    filtered set) for the query and its first-person form, and the best BM25 matches, a
+//!    filtered set) for the query and its first-person form, and the best BM25 matches
+//!    ([`super::keyword`]), a
 //!    pool of `limit × candidate_multiplier` (at least [`MIN_POOL`]) from each, and the
 //!    memories of the dates the query names (when that span holds no more than a pool);
 //! 3. conversational context: each candidate's session neighbours (`context_turns` on each
@@ -14,16 +15,16 @@
 //! 5. re-ranking signals ([`super::signals`]) are added with the request's weights, the
 //!    best `limit` fetched, and their access counted.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::fusion::{fuse, ranks, SourceScores};
-use super::query::{analyze, fts_query};
+use super::query::analyze;
 use super::request::{Filters, Mood, Recall, RecallMode, Recalled, ScoreBreakdown};
 use super::signals;
 use super::window::TimeWindow;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::handle::Engine;
 use crate::index::dot;
 use crate::memory::{validate_text, validate_user, Memory, MemoryId};
@@ -72,25 +73,45 @@ impl Engine {
 
         // Candidates from each source.
         let pool = (r.limit * self.config.candidate_multiplier).max(MIN_POOL);
+        let allowed = Allowed { engine: self, user_key, filters: &filters, ids: OnceLock::new() };
+        let max_users = self.config.max_loaded_indexes;
+        let semantic = || self.semantic_candidates(user_key, &r.user, &qvecs, &allowed, pool);
+        // A user's first recall loads the HNSW index and builds the keyword index: do both
+        // at once (at 100k memories, ~2 s and ~0.3 s). The index loads on this thread, so
+        // its logs stay in the caller's span; only the build runs on a scoped thread.
+        let semantic_hits = if use_kw && self.recall_cache.keywords.needs_build(&self.store, user_key) {
+            std::thread::scope(|scope| {
+                let build =
+                    scope.spawn(|| self.recall_cache.keywords.refresh(&self.store, user_key, max_users));
+                let hits = semantic();
+                build.join().map_err(|_| Error::Internal("the keyword index build panicked".into()))??;
+                hits
+            })?
+        } else {
+            semantic()?
+        };
         let mut order: Vec<MemoryId> = Vec::new();
         let mut seen: HashSet<MemoryId> = HashSet::default();
-        for (id, _) in
-            self.semantic_candidates(user_key, &r.user, &qvecs, &filters, pool)?.into_iter().flatten()
-        {
+        for (id, _) in semantic_hits.into_iter().flatten() {
             if seen.insert(id) {
                 order.push(id);
             }
         }
         let mut bm25: HashMap<MemoryId, f32> = HashMap::default();
-        if use_kw {
-            if let Some(q) = fts_query(&qa.keyword_terms) {
-                let hits =
-                    self.store.read(|c| store::keyword_candidates(c, user_key, &q, &filters, pool * 2))?;
-                for (id, s) in hits {
-                    bm25.insert(id, s);
-                    if seen.insert(id) {
-                        order.push(id);
-                    }
+        if use_kw && !qa.keyword_terms.is_empty() {
+            let allowed = allowed.get()?;
+            let hits = self.recall_cache.keywords.search(
+                &self.store,
+                user_key,
+                &qa.keyword_terms,
+                |id| allowed.is_none_or(|a| a.contains(&id)),
+                pool * 2,
+                max_users,
+            )?;
+            for (id, s) in hits {
+                bm25.insert(id, s);
+                if seen.insert(id) {
+                    order.push(id);
                 }
             }
         }
@@ -111,7 +132,7 @@ impl Engine {
         // Session neighbours: join the set (when they pass the filters) and lend context.
         let turns = if w.context > 0.0 { w.context_turns } else { 0 };
         let windows = if turns > 0 {
-            self.neighbours(user_key, &filters, turns, &mut order, &mut seen, &mut rows)?
+            self.neighbours(user_key, &allowed, turns, &mut order, &mut seen, &mut rows)?
         } else {
             HashMap::default()
         };
@@ -198,7 +219,7 @@ impl Engine {
     fn neighbours(
         &self,
         user_key: UserKey,
-        filters: &Filters,
+        allowed: &Allowed<'_>,
         turns: usize,
         order: &mut Vec<MemoryId>,
         seen: &mut HashSet<MemoryId>,
@@ -231,17 +252,8 @@ impl Engine {
             }
         }
         if !added.is_empty() {
-            let allowed: Option<HashSet<MemoryId>> = if filters.is_empty() {
-                None
-            } else {
-                Some(
-                    self.store
-                        .read(|c| store::filtered_memory_ids(c, user_key, filters, None))?
-                        .into_iter()
-                        .collect(),
-                )
-            };
-            added.retain(|id| allowed.as_ref().is_none_or(|a| a.contains(id)));
+            let allowed = allowed.get()?;
+            added.retain(|id| allowed.is_none_or(|a| a.contains(id)));
             rows.extend(self.recall_cache.rank_rows(&self.store, user_key, &added, self.model_id())?);
             added.retain(|id| rows.contains_key(id));
             order.extend(&added);
@@ -337,9 +349,10 @@ impl Engine {
         user_key: UserKey,
         user: &str,
         queries: &[Vec<f32>],
-        filters: &Filters,
+        allowed: &Allowed<'_>,
         pool: usize,
     ) -> Result<Vec<Vec<(MemoryId, f32)>>> {
+        let filters = allowed.filters;
         let ef = self.config.hnsw.ef_search;
         let exact_max = self.config.exact_search_threshold;
         if queries.is_empty() {
@@ -364,11 +377,35 @@ impl Engine {
                 })
                 .collect());
         }
-        let allowed: HashSet<MemoryId> = self
-            .store
-            .read(|c| store::filtered_memory_ids(c, user_key, filters, None))?
-            .into_iter()
-            .collect();
-        Ok(self.index(user_key, user)?.search(queries, pool, ef.max(pool * 2), Some(&allowed), exact_max))
+        let allowed = allowed.get()?;
+        Ok(self.index(user_key, user)?.search(queries, pool, ef.max(pool * 2), allowed, exact_max))
+    }
+}
+
+/// The ids of a user's memories that pass a request's filters: read at most once per recall,
+/// and only when a step needs them (never for a request without filters).
+struct Allowed<'a> {
+    engine: &'a Engine,
+    user_key: UserKey,
+    filters: &'a Filters,
+    ids: OnceLock<Option<HashSet<MemoryId>>>,
+}
+
+impl Allowed<'_> {
+    /// `None` when the request has no filters (every memory passes).
+    fn get(&self) -> Result<Option<&HashSet<MemoryId>>> {
+        if let Some(ids) = self.ids.get() {
+            return Ok(ids.as_ref());
+        }
+        let ids = if self.filters.is_empty() {
+            None
+        } else {
+            let read = self
+                .engine
+                .store
+                .read(|c| store::filtered_memory_ids(c, self.user_key, self.filters, None))?;
+            Some(read.into_iter().collect())
+        };
+        Ok(self.ids.get_or_init(|| ids).as_ref())
     }
 }

@@ -1,7 +1,7 @@
 //! Query analysis: what a recall's text says beyond its words. Deterministic, no model.
 //!
 //! - **Keyword terms** for BM25: content words (question words and other stopwords
-//!   stripped; FTS5's porter tokenizer stems both sides), minus the names of people the
+//!   stripped; the keyword index stems both sides), minus the names of people the
 //!   query is about (those are matched through who-matching instead, since a person's own
 //!   turns rarely contain their name while turns addressed to them do), and minus the words
 //!   of the dates it names (matched through date grounding instead).
@@ -250,13 +250,6 @@ pub(crate) fn in_spans(at: i64, spans: &[(i64, i64)]) -> bool {
     spans.iter().any(|&(a, b)| a <= at && at < b)
 }
 
-/// An FTS5 query matching any of `terms`: each quoted, so FTS syntax in user text is inert,
-/// and OR-ed. `None` when there are no terms.
-pub(crate) fn fts_query(terms: &[String]) -> Option<String> {
-    let quoted: Vec<String> = terms.iter().map(|w| format!("\"{}\"", w.replace('"', ""))).collect();
-    (!quoted.is_empty()).then(|| quoted.join(" OR "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,14 +295,5 @@ mod tests {
         assert!(in_spans(may8, &day("back in 2023")));
         assert!(day("you may go").is_empty());
         assert!(day("in May").is_empty());
-    }
-
-    #[test]
-    fn fts_query_quotes_words() {
-        assert_eq!(
-            fts_query(&text::content_words("Biscuit's AND \"NEAR\" near")).unwrap(),
-            "\"biscuit\" OR \"near\" OR \"near\""
-        );
-        assert!(fts_query(&[]).is_none());
     }
 }

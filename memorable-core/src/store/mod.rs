@@ -28,9 +28,11 @@ use crate::error::{Error, Result};
 /// The locked writer connection; see [`Store::writer`].
 pub(crate) struct WriteGuard<'a> {
     conn: MutexGuard<'a, Connection>,
-    generation: &'a AtomicU64,
-    /// `None` for a guard that only adds memories ([`Store::appender`]).
-    rows_generation: Option<&'a AtomicU64>,
+    /// `None` for a guard that changes no memory ([`Store::locked`]).
+    generation: Option<&'a AtomicU64>,
+    /// `None` for a guard that only adds memories ([`Store::appender`]); else
+    /// [`Store::rows_generation`] and [`Store::texts_generation`].
+    changes: Option<[&'a AtomicU64; 2]>,
 }
 
 impl Deref for WriteGuard<'_> {
@@ -49,9 +51,8 @@ impl DerefMut for WriteGuard<'_> {
 impl Drop for WriteGuard<'_> {
     // Runs before the mutex is released, so no later writer's commit can slip in between.
     fn drop(&mut self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        if let Some(rows) = self.rows_generation {
-            rows.fetch_add(1, Ordering::AcqRel);
+        for counter in self.generation.into_iter().chain(self.changes.into_iter().flatten()) {
+            counter.fetch_add(1, Ordering::AcqRel);
         }
     }
 }
@@ -71,6 +72,9 @@ pub(crate) struct Store {
     /// Bumped after every write that may change an existing memory (see
     /// [`Store::rows_generation`]).
     rows_generation: AtomicU64,
+    /// Bumped after every write that may change or remove an existing memory (see
+    /// [`Store::texts_generation`]).
+    texts_generation: AtomicU64,
     /// Recall's access counts not yet written (see [`access`]).
     pub(crate) access: access::AccessLog,
     // Held for the life of the store; dropping it releases the OS lock.
@@ -126,6 +130,7 @@ impl Store {
             next_reader: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
             rows_generation: AtomicU64::new(0),
+            texts_generation: AtomicU64::new(0),
             access: Default::default(),
             _lock: Some(lock),
         })
@@ -143,6 +148,7 @@ impl Store {
             next_reader: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
             rows_generation: AtomicU64::new(0),
+            texts_generation: AtomicU64::new(0),
             access: Default::default(),
             _lock: None,
         })
@@ -157,8 +163,8 @@ impl Store {
     pub fn writer(&self) -> WriteGuard<'_> {
         WriteGuard {
             conn: self.writer.lock(),
-            generation: &self.generation,
-            rows_generation: Some(&self.rows_generation),
+            generation: Some(&self.generation),
+            changes: Some([&self.rows_generation, &self.texts_generation]),
         }
     }
 
@@ -166,7 +172,15 @@ impl Store {
     /// keyword rows and history) and changes no existing one: releasing it bumps
     /// [`Store::generation`] but not [`Store::rows_generation`].
     pub fn appender(&self) -> WriteGuard<'_> {
-        WriteGuard { conn: self.writer.lock(), generation: &self.generation, rows_generation: None }
+        WriteGuard { conn: self.writer.lock(), generation: Some(&self.generation), changes: None }
+    }
+
+    /// The writer connection for work that changes no memory: writes to other tables
+    /// (emotional contexts) and reads that must not see a write half-applied (an index
+    /// catching up, health counts, an in-memory backup). Releasing it bumps no generation,
+    /// so what recall caches stays valid.
+    pub fn locked(&self) -> WriteGuard<'_> {
+        WriteGuard { conn: self.writer.lock(), generation: None, changes: None }
     }
 
     /// Count an access of each of `ids` (see [`access`]); writes the log out when it is
@@ -193,6 +207,12 @@ impl Store {
     /// is cached of an existing memory stays current while it is unchanged.
     pub fn rows_generation(&self) -> u64 {
         self.rows_generation.load(Ordering::Acquire)
+    }
+
+    /// Like [`Store::rows_generation`], but also unchanged by access counts: what is cached
+    /// of the memories' texts (the keyword index) stays current while it is unchanged.
+    pub fn texts_generation(&self) -> u64 {
+        self.texts_generation.load(Ordering::Acquire)
     }
 
     /// Run `f` on a read connection (a consistent snapshot of the last commit).

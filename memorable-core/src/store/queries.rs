@@ -470,28 +470,24 @@ pub(crate) fn filtered_memory_ids(
     Ok(rows.map(|r| r.map(|id| id as MemoryId)).collect::<rusqlite::Result<_>>()?)
 }
 
-/// Best BM25 matches of `fts_query` among the user's memories that pass `filters`:
-/// (memory id, bm25 score; higher is better), best first.
-pub(crate) fn keyword_candidates(
+/// The texts of a user's memories with an id above `after` (in no set order): what the keyword
+/// index is built from (`after` = 0) and caught up with (`after` = the last id it holds;
+/// ids only grow, see the `memories` table).
+pub(crate) fn memory_texts(
     conn: &Connection,
     user_key: UserKey,
-    fts_query: &str,
-    filters: &Filters,
-    limit: usize,
-) -> Result<Vec<(MemoryId, f32)>> {
-    let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_key), Box::new(fts_query.to_owned())];
-    let where_sql = filter_sql(filters, &mut args);
-    // SQLite's bm25() is "smaller is better" (negative); negate it for a natural score.
-    let sql = format!(
-        "SELECT m.id, -bm25(memories_fts) AS score FROM memories_fts
-         JOIN memories m ON m.id = memories_fts.rowid
-         WHERE memories_fts MATCH ?2 AND m.user_key = ?1 {where_sql}
-         ORDER BY bm25(memories_fts) LIMIT {limit}"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
-        Ok((r.get::<_, i64>(0)? as MemoryId, r.get::<_, f64>(1)? as f32))
-    })?;
+    after: MemoryId,
+) -> Result<Vec<(MemoryId, String)>> {
+    // A full build walks the user's rows through the user index; a catch-up walks the rowid
+    // range above `after` (`+` keeps SQLite from scanning all of the user's rows instead).
+    let sql = if after == 0 {
+        "SELECT id, text FROM memories WHERE user_key = ?1 AND id > ?2"
+    } else {
+        "SELECT id, text FROM memories WHERE +user_key = ?1 AND id > ?2"
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt
+        .query_map(params![user_key, after as i64], |r| Ok((r.get::<_, i64>(0)? as MemoryId, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
