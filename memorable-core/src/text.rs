@@ -22,7 +22,13 @@ pub(crate) fn is_stopword(word: &str) -> bool {
 /// Lowercased runs of alphanumeric characters, split the way SQLite FTS5's `unicode61`
 /// tokenizer splits (apostrophes separate tokens).
 pub(crate) fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
+    raw_words(text).map(str::to_lowercase)
+}
+
+/// The runs of alphanumeric characters of `text`, case kept: [`words`] before lowercasing
+/// (for callers that lowercase without allocating when they can).
+pub(crate) fn raw_words(text: &str) -> impl Iterator<Item = &str> + '_ {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
 }
 
 /// The lowercased [`words`] of `text` joined by single spaces, with a space before and

@@ -18,7 +18,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::{Mutex, RwLock, RwLockWriteGuard};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap as HashMap;
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
@@ -88,7 +88,7 @@ impl KeywordIndex {
         // The words of `text::words`, without an allocation per word: most are already
         // lowercase ASCII and are looked up as they are.
         let mut lower = String::new();
-        for raw in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        for raw in crate::text::raw_words(text) {
             let word = if !raw.is_ascii() {
                 lower = raw.to_lowercase();
                 lower.as_str()
@@ -198,19 +198,8 @@ impl KeywordCache {
         max_users: usize,
     ) -> Result<Vec<(MemoryId, f32)>> {
         let entry = self.entry(user_key, max_users);
-        {
-            let current = entry.read();
-            if current.generation == Some(store.generation()) {
-                return Ok(current.index.search(words, eligible, limit));
-            }
-        }
-        let mut w = entry.write();
-        if w.generation != Some(store.generation()) {
-            refresh(&mut w, store, user_key)?;
-        }
-        let current = RwLockWriteGuard::downgrade(w);
-        let hits = current.index.search(words, eligible, limit);
-        Ok(hits)
+        let current = current(&entry, store, user_key)?;
+        Ok(current.index.search(words, eligible, limit))
     }
 
     /// True when a search of `user_key` would build the index from all of the user's
@@ -226,12 +215,7 @@ impl KeywordCache {
     /// Bring `user_key`'s index up to date now (e.g. while the HNSW index loads), so the
     /// search that follows finds it current.
     pub fn refresh(&self, store: &Store, user_key: UserKey, max_users: usize) -> Result<()> {
-        let entry = self.entry(user_key, max_users);
-        let mut w = entry.write();
-        if w.generation != Some(store.generation()) {
-            refresh(&mut w, store, user_key)?;
-        }
-        Ok(())
+        current(&self.entry(user_key, max_users), store, user_key).map(drop)
     }
 
     /// The user's cache entry (made if missing), marked as used now.
@@ -249,6 +233,21 @@ impl KeywordCache {
         }
         entry
     }
+}
+
+/// `entry` read-locked and up to date with `store` (brought up to date first when stale).
+fn current<'a>(entry: &'a Entry, store: &Store, user_key: UserKey) -> Result<RwLockReadGuard<'a, Stamped>> {
+    let read = entry.read();
+    if read.generation == Some(store.generation()) {
+        return Ok(read);
+    }
+    drop(read);
+    let mut write = entry.write();
+    // Another recall may have refreshed it between the two locks.
+    if write.generation != Some(store.generation()) {
+        refresh(&mut write, store, user_key)?;
+    }
+    Ok(RwLockWriteGuard::downgrade(write))
 }
 
 /// Bring `s` up to date: rebuild after a change to existing memories, else append the
