@@ -142,3 +142,41 @@ fn a_v3_store_gets_the_arousal_of_its_snapshots() {
     // The default arousal weight (0.1) times arousal mapped to [0, 1]: (0.8 + 1) / 2.
     assert!((hits[0].breakdown.arousal - 0.09).abs() < 1e-4, "{:?}", hits[0].breakdown);
 }
+
+/// Schema 5 indexes new memories for FTS from the insert itself instead of a trigger (a
+/// trigger made FTS5 flush once per memory). A migrated store must index each new memory
+/// exactly once: no trigger left behind to index it a second time.
+#[test]
+fn a_migrated_store_indexes_new_memories_for_fts_exactly_once() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (_dir, store) = fixture_copy();
+    let mem = common::open_hashing(&store);
+    let batch = vec![
+        memorable::NewMemory::new("alice", "A zebra crossed the savanna"),
+        memorable::NewMemory::new("alice", "The zebra came back at dusk"),
+    ];
+    let ids = mem.remember_batch(batch).unwrap();
+    let one = mem.remember(memorable::NewMemory::new("bob", "no zebra here, a giraffe")).unwrap();
+    mem.close().unwrap();
+    let conn = rusqlite::Connection::open(store.join("memorable.db")).unwrap();
+    let triggers: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(triggers, ["memories_fts_delete", "memories_fts_update"]);
+    let hits: Vec<i64> = conn
+        .prepare("SELECT rowid FROM memories_fts WHERE memories_fts MATCH 'zebra' ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let want: Vec<i64> = ids.iter().chain([&one]).map(|&id| id as i64).collect();
+    assert_eq!(hits, want);
+    // FTS5's own check compares the index with the content table: a memory indexed twice, or
+    // not at all, fails it.
+    conn.execute("INSERT INTO memories_fts(memories_fts, rank) VALUES ('integrity-check', 1)", []).unwrap();
+}

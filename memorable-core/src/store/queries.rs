@@ -148,6 +148,9 @@ pub(crate) fn insert_memory(
         m.emotion.as_ref().map(|e| f64::from(e.arousal)),
     ])?;
     let id = conn.last_insert_rowid();
+    // Not a trigger: see schema V5 (a trigger makes FTS5 flush once per memory).
+    conn.prepare_cached("INSERT INTO memories_fts(rowid, text) VALUES (?1, ?2)")?
+        .execute(params![id, m.text])?;
     insert_tags(conn, id, &m.tags)?;
     let vector_id = insert_vector(conn, id, user_key, model_id, &m.vector)?;
     Ok((id as MemoryId, vector_id))

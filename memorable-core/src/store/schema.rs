@@ -9,10 +9,10 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// `MIGRATIONS[i]` takes a store from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -156,6 +156,16 @@ const V4: &str = r#"
 ALTER TABLE memories ADD COLUMN arousal REAL;
 UPDATE memories SET arousal = json_extract(emotion, '$.arousal')
  WHERE emotion IS NOT NULL AND json_valid(emotion);
+"#;
+
+/// Schema 5: new memories enter the FTS index from `store::insert_memory`, no longer from a
+/// trigger. A trigger makes each `INSERT INTO memories` a multi-row write, which SQLite wraps
+/// in a statement savepoint, and FTS5 flushes its pending terms to disk at every savepoint:
+/// one tiny segment per memory, merged over and over (half of a `remember_batch`). A plain
+/// single-row insert into the FTS table opens no savepoint, so a batch's terms are flushed
+/// once, at commit. (Updates and deletes keep their triggers: they come one at a time.)
+const V5: &str = r#"
+DROP TRIGGER IF EXISTS memories_fts_insert;
 "#;
 
 /// Bring the store to [`SCHEMA_VERSION`], or refuse it when it is newer. Every step runs in
