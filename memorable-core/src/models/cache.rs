@@ -5,11 +5,22 @@
 //! `models/manifest.json` (size + SHA-256) both then and each time a store selects the model,
 //! so a truncated or altered file is reported and skipped, never loaded.
 //!
+//! Hashing the ~90 MB of MiniLM took ~0.25 s of every `open()`, so a folder remembers the
+//! files it found good in `.verified.json`: each with its digest, size, modification and
+//! change times and inode. A file whose size and times still match is not hashed again; any
+//! write, truncation, replacement or `touch` changes them and brings the full check back (the
+//! change time cannot be set back from user space). Files changed within two seconds of their
+//! check are not remembered, since file times are coarse: a write in the same tick as the
+//! hash could keep them (git's "racy" index entries). The stamp is a cache: unreadable or
+//! unwritable, it is ignored.
+//!
 //! Cache location, first that is set: `Config.model_dir`, `$MEMORABLE_MODEL_DIR`,
 //! `$MEMORABLE_HOME/models`, `$XDG_CACHE_HOME/memorable/models`, `~/.cache/memorable/models`.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -89,28 +100,114 @@ pub fn cache_dir(override_dir: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// Check a model folder against its manifest entry: every file present, of the right size
-/// and SHA-256. `Err` carries a one-line reason (which file, what is wrong).
+/// and SHA-256 (hashed unless the folder's stamp vouches for it, see the module docs). `Err`
+/// carries a one-line reason (which file, what is wrong).
 pub fn verify(folder: &Path, model: &ManifestModel) -> std::result::Result<(), String> {
+    verify_settled(folder, model, RACY)
+}
+
+/// Name of the stamp inside a model folder.
+const STAMP: &str = ".verified.json";
+
+/// A file changed less than this before its check is not stamped (file times are coarse).
+const RACY: Duration = Duration::from_secs(2);
+
+/// What the stamp remembers of one file that passed its check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Checked {
+    sha256: String,
+    #[serde(flatten)]
+    id: FileId,
+}
+
+/// What identifies a file's content without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct FileId {
+    size: u64,
+    mtime_ns: u64,
+    /// Change time and inode (0 where the platform has none).
+    ctime_ns: u64,
+    inode: u64,
+}
+
+impl FileId {
+    fn of(meta: &std::fs::Metadata) -> FileId {
+        let ns = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let mtime_ns = meta.modified().map_or(0, ns);
+        #[cfg(unix)]
+        let (ctime_ns, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            ((meta.ctime().max(0) as u64) * 1_000_000_000 + meta.ctime_nsec().max(0) as u64, meta.ino())
+        };
+        #[cfg(not(unix))]
+        let (ctime_ns, inode) = (0, 0);
+        FileId { size: meta.len(), mtime_ns, ctime_ns, inode }
+    }
+
+    /// Unchanged for at least `racy` before `now`.
+    fn settled(&self, now: SystemTime, racy: Duration) -> bool {
+        let now = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let racy = racy.as_nanos() as u64;
+        self.mtime_ns.saturating_add(racy) <= now && self.ctime_ns.saturating_add(racy) <= now
+    }
+}
+
+fn read_stamp(folder: &Path) -> BTreeMap<String, Checked> {
+    std::fs::read(folder.join(STAMP)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+}
+
+/// Replace the stamp (write then rename, so a reader never sees half of it); best effort.
+fn write_stamp(folder: &Path, stamp: &BTreeMap<String, Checked>) {
+    let tmp = folder.join(format!("{STAMP}.{}.tmp", std::process::id()));
+    let res = serde_json::to_vec_pretty(stamp)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| std::fs::write(&tmp, bytes))
+        .and_then(|()| std::fs::rename(&tmp, folder.join(STAMP)));
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        tracing::debug!(folder = %folder.display(), error = %e, "cannot write the model cache's verification stamp");
+    }
+}
+
+fn verify_settled(folder: &Path, model: &ManifestModel, racy: Duration) -> std::result::Result<(), String> {
     if !folder.is_dir() {
         return Err(format!("not in the model cache ({} does not exist)", folder.display()));
     }
-    for f in &model.files {
-        let path = folder.join(&f.path);
-        let meta = std::fs::metadata(&path).map_err(|_| format!("{} is missing", f.path))?;
-        if meta.len() != f.size {
-            return Err(format!(
-                "{} has {} bytes, the manifest says {} (truncated or replaced)",
-                f.path,
-                meta.len(),
-                f.size
-            ));
+    let stamp = read_stamp(folder);
+    let mut checked = BTreeMap::new();
+    let outcome = (|| {
+        for f in &model.files {
+            let path = folder.join(&f.path);
+            let meta = std::fs::metadata(&path).map_err(|_| format!("{} is missing", f.path))?;
+            if meta.len() != f.size {
+                return Err(format!(
+                    "{} has {} bytes, the manifest says {} (truncated or replaced)",
+                    f.path,
+                    meta.len(),
+                    f.size
+                ));
+            }
+            // Taken before the hash: a write during it changes the times, so it is not missed.
+            let id = FileId::of(&meta);
+            let entry = Checked { sha256: f.sha256.clone(), id };
+            if stamp.get(&f.path) == Some(&entry) {
+                checked.insert(f.path.clone(), entry);
+                continue;
+            }
+            let digest = sha256_file(&path).map_err(|e| format!("{} cannot be read: {e}", f.path))?;
+            if digest != f.sha256 {
+                return Err(format!("{} fails its SHA-256 check (corrupt or altered)", f.path));
+            }
+            if id.settled(SystemTime::now(), racy) {
+                checked.insert(f.path.clone(), entry);
+            }
         }
-        let digest = sha256_file(&path).map_err(|e| format!("{} cannot be read: {e}", f.path))?;
-        if digest != f.sha256 {
-            return Err(format!("{} fails its SHA-256 check (corrupt or altered)", f.path));
-        }
+        Ok(())
+    })();
+    if checked != stamp {
+        write_stamp(folder, &checked);
     }
-    Ok(())
+    outcome
 }
 
 /// Hex SHA-256 of a file.
@@ -256,5 +353,68 @@ mod tests {
         assert!(verify(dir.path(), &model).unwrap_err().contains("SHA-256"));
         std::fs::write(dir.path().join("a.txt"), "abc").unwrap();
         verify(dir.path(), &model).unwrap();
+    }
+
+    fn one_file_model(sha256: &str) -> ManifestModel {
+        ManifestModel {
+            name: "t".into(),
+            role: "embedding".into(),
+            model_id: "t".into(),
+            backend: "candle-bert".into(),
+            dim: 4,
+            max_seq_length: 8,
+            source: ModelSource {
+                kind: "pypi".into(),
+                package: "x".into(),
+                version: "1".into(),
+                folder: "x".into(),
+            },
+            files: vec![ManifestFile { path: "a.txt".into(), sha256: sha256.into(), size: 3 }],
+        }
+    }
+
+    const SHA_ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+    #[test]
+    fn the_stamp_skips_the_hash_of_unchanged_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = one_file_model(SHA_ABC);
+        let file = dir.path().join("a.txt");
+        std::fs::write(&file, "abc").unwrap();
+        verify_settled(dir.path(), &model, Duration::ZERO).unwrap();
+        let stamp = read_stamp(dir.path());
+        assert_eq!(stamp["a.txt"].sha256, SHA_ABC);
+
+        // The stamp is trusted while the file's identity matches it: prove it by making the
+        // content wrong behind the stamp's back (same size, and the stamp rewritten to match).
+        // (The pause outlasts the coarsest file-time tick, so the write gets new times.)
+        std::thread::sleep(Duration::from_millis(50));
+        std::fs::write(&file, "abd").unwrap();
+        let forged = BTreeMap::from([(
+            "a.txt".to_string(),
+            Checked { sha256: SHA_ABC.into(), id: FileId::of(&std::fs::metadata(&file).unwrap()) },
+        )]);
+        write_stamp(dir.path(), &forged);
+        verify_settled(dir.path(), &model, Duration::ZERO).unwrap();
+
+        // Any change to the file after the stamp brings the hash back.
+        std::fs::write(dir.path().join(STAMP), serde_json::to_vec(&stamp).unwrap()).unwrap();
+        let err = verify_settled(dir.path(), &model, Duration::ZERO).unwrap_err();
+        assert!(err.contains("SHA-256"), "{err}");
+        assert!(!read_stamp(dir.path()).contains_key("a.txt"), "a failed file is not stamped");
+
+        // A stamp that is not JSON is ignored (and replaced).
+        std::fs::write(&file, "abc").unwrap();
+        std::fs::write(dir.path().join(STAMP), "{not json").unwrap();
+        verify_settled(dir.path(), &model, Duration::ZERO).unwrap();
+        assert!(read_stamp(dir.path()).contains_key("a.txt"));
+    }
+
+    #[test]
+    fn a_file_changed_just_before_its_check_is_not_stamped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "abc").unwrap();
+        verify(dir.path(), &one_file_model(SHA_ABC)).unwrap();
+        assert!(read_stamp(dir.path()).is_empty(), "written within the racy window: hashed again next time");
     }
 }
