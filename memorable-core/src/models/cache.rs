@@ -158,7 +158,10 @@ fn read_stamp(folder: &Path) -> BTreeMap<String, Checked> {
 
 /// Replace the stamp (write then rename, so a reader never sees half of it); best effort.
 fn write_stamp(folder: &Path, stamp: &BTreeMap<String, Checked>) {
-    let tmp = folder.join(format!("{STAMP}.{}.tmp", std::process::id()));
+    // Unique per process and call: threads of one process may check the same folder at once.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = folder.join(format!("{STAMP}.{}-{seq}.tmp", std::process::id()));
     let res = serde_json::to_vec_pretty(stamp)
         .map_err(std::io::Error::other)
         .and_then(|bytes| std::fs::write(&tmp, bytes))
