@@ -21,6 +21,11 @@ fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
     (dir, store)
 }
 
+/// The first column of every row of `sql`.
+fn column<T: rusqlite::types::FromSql>(conn: &rusqlite::Connection, sql: &str) -> Vec<T> {
+    conn.prepare(sql).unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
 /// Every table's schema and rows, as text: equal dumps mean an equal database.
 fn logical_dump(db: &Path) -> (u32, Vec<String>) {
     let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
@@ -104,13 +109,7 @@ fn a_failed_migration_leaves_the_store_as_it_was() {
     // Schema, tables and rows are exactly as before.
     assert_eq!(logical_dump(&db), before);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let cols: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_info('memory_versions')")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let cols: Vec<String> = column(&conn, "SELECT name FROM pragma_table_info('memory_versions')");
     assert!(!cols.contains(&"topics".to_string()), "no column of schema 2 was left behind");
     drop(conn);
 
@@ -159,21 +158,11 @@ fn a_migrated_store_indexes_new_memories_for_fts_exactly_once() {
     let one = mem.remember(memorable::NewMemory::new("bob", "no zebra here, a giraffe")).unwrap();
     mem.close().unwrap();
     let conn = rusqlite::Connection::open(store.join("memorable.db")).unwrap();
-    let triggers: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let triggers: Vec<String> =
+        column(&conn, "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name");
     assert_eq!(triggers, ["memories_fts_delete", "memories_fts_update"]);
-    let hits: Vec<i64> = conn
-        .prepare("SELECT rowid FROM memories_fts WHERE memories_fts MATCH 'zebra' ORDER BY rowid")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let hits: Vec<i64> =
+        column(&conn, "SELECT rowid FROM memories_fts WHERE memories_fts MATCH 'zebra' ORDER BY rowid");
     let want: Vec<i64> = ids.iter().chain([&one]).map(|&id| id as i64).collect();
     assert_eq!(hits, want);
     // FTS5's own check compares the index with the content table: a memory indexed twice, or

@@ -329,26 +329,7 @@ mod tests {
     #[test]
     fn verify_reports_missing_and_bad_files() {
         let dir = tempfile::tempdir().unwrap();
-        let model = ManifestModel {
-            name: "t".into(),
-            role: "embedding".into(),
-            model_id: "t".into(),
-            backend: "candle-bert".into(),
-            dim: 4,
-            max_seq_length: 8,
-            source: ModelSource {
-                kind: "pypi".into(),
-                package: "x".into(),
-                version: "1".into(),
-                folder: "x".into(),
-            },
-            files: vec![ManifestFile {
-                path: "a.txt".into(),
-                // sha256("abc")
-                sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".into(),
-                size: 3,
-            }],
-        };
+        let model = one_file_model(SHA_ABC);
         assert!(verify(dir.path(), &model).unwrap_err().contains("missing"));
         std::fs::write(dir.path().join("a.txt"), "ab").unwrap();
         assert!(verify(dir.path(), &model).unwrap_err().contains("truncated"));
@@ -376,6 +357,7 @@ mod tests {
         }
     }
 
+    /// sha256("abc")
     const SHA_ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
     #[test]
