@@ -178,39 +178,47 @@ fn verify_settled(folder: &Path, model: &ManifestModel, racy: Duration) -> std::
     }
     let stamp = read_stamp(folder);
     let mut checked = BTreeMap::new();
-    let outcome = (|| {
-        for f in &model.files {
-            let path = folder.join(&f.path);
-            let meta = std::fs::metadata(&path).map_err(|_| format!("{} is missing", f.path))?;
-            if meta.len() != f.size {
-                return Err(format!(
-                    "{} has {} bytes, the manifest says {} (truncated or replaced)",
-                    f.path,
-                    meta.len(),
-                    f.size
-                ));
-            }
-            // Taken before the hash: a write during it changes the times, so it is not missed.
-            let id = FileId::of(&meta);
-            let entry = Checked { sha256: f.sha256.clone(), id };
-            if stamp.get(&f.path) == Some(&entry) {
-                checked.insert(f.path.clone(), entry);
-                continue;
-            }
-            let digest = sha256_file(&path).map_err(|e| format!("{} cannot be read: {e}", f.path))?;
-            if digest != f.sha256 {
-                return Err(format!("{} fails its SHA-256 check (corrupt or altered)", f.path));
-            }
-            if id.settled(SystemTime::now(), racy) {
-                checked.insert(f.path.clone(), entry);
-            }
-        }
-        Ok(())
-    })();
+    let outcome = check_files(folder, model, &stamp, racy, &mut checked);
     if checked != stamp {
         write_stamp(folder, &checked);
     }
     outcome
+}
+
+/// Check each file of `model` in turn (stopping at the first bad one), hashing those that
+/// `stamp` does not vouch for; `checked` receives the entries of the next stamp.
+fn check_files(
+    folder: &Path,
+    model: &ManifestModel,
+    stamp: &BTreeMap<String, Checked>,
+    racy: Duration,
+    checked: &mut BTreeMap<String, Checked>,
+) -> std::result::Result<(), String> {
+    for f in &model.files {
+        let path = folder.join(&f.path);
+        let meta = std::fs::metadata(&path).map_err(|_| format!("{} is missing", f.path))?;
+        if meta.len() != f.size {
+            return Err(format!(
+                "{} has {} bytes, the manifest says {} (truncated or replaced)",
+                f.path,
+                meta.len(),
+                f.size
+            ));
+        }
+        // Taken before the hash: a write during it changes the times, so it is not missed.
+        let entry = Checked { sha256: f.sha256.clone(), id: FileId::of(&meta) };
+        if stamp.get(&f.path) != Some(&entry) {
+            let digest = sha256_file(&path).map_err(|e| format!("{} cannot be read: {e}", f.path))?;
+            if digest != f.sha256 {
+                return Err(format!("{} fails its SHA-256 check (corrupt or altered)", f.path));
+            }
+            if !entry.id.settled(SystemTime::now(), racy) {
+                continue;
+            }
+        }
+        checked.insert(f.path.clone(), entry);
+    }
+    Ok(())
 }
 
 /// Hex SHA-256 of a file.
