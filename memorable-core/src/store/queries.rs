@@ -414,15 +414,19 @@ pub(crate) fn vectors_after(
         "SELECT vector_id, memory_id, data FROM vectors
          WHERE user_key = ?1 AND model_id = ?2 AND vector_id > ?3 ORDER BY vector_id",
     )?;
-    let rows = stmt.query_map(params![user_key, model_id, after as i64], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
-    })?;
+    let mut rows = stmt.query(params![user_key, model_id, after as i64])?;
     let mut out = Vec::new();
-    for row in rows {
-        let (vid, mid, blob) = row?;
-        out.push((vid as VectorId, mid as MemoryId, blob_to_vector(&blob)?));
+    while let Some(r) = rows.next()? {
+        out.push(vector_row(r)?);
     }
     Ok(out)
+}
+
+/// A row whose first three columns are vector id, memory id and vector blob. The blob is
+/// read in place (a store's first recall reads every vector of the user).
+fn vector_row(r: &rusqlite::Row<'_>) -> Result<VectorRow> {
+    let blob = r.get_ref(2)?.as_blob().map_err(|e| Error::Corrupt(format!("vector blob: {e}")))?;
+    Ok((r.get::<_, i64>(0)? as VectorId, r.get::<_, i64>(1)? as MemoryId, blob_to_vector(blob)?))
 }
 
 /// Vectors of the user's memories that pass `filters`, or `None` when more than `cap` do
@@ -442,13 +446,10 @@ pub(crate) fn filtered_vectors(
         cap + 1
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
-    })?;
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
     let mut out = Vec::new();
-    for row in rows {
-        let (vid, mid, blob) = row?;
-        out.push((vid as VectorId, mid as MemoryId, blob_to_vector(&blob)?));
+    while let Some(r) = rows.next()? {
+        out.push(vector_row(r)?);
         if out.len() > cap {
             return Ok(None);
         }
