@@ -349,7 +349,7 @@ export interface IndexStats {
   points: number
   /** Live vectors (in the graph or pending). */
   live: number
-  /** Committed vectors not yet in the graph (searched exactly meanwhile). */
+  /** Committed vectors not yet in the graph (searched exactly meanwhile; includes a large dump loading in the background). */
   pending: number
   tombstones: number
   /** "dump" or "rebuilt". */

@@ -8,7 +8,7 @@ use std::path::Path;
 use common::with_logs;
 use std::sync::Arc;
 
-use memorable::{Config, Embedder, IndexOrigin, Memorable, NewMemory, Recall};
+use memorable::{Config, Embedder, IndexOrigin, Memorable, NewMemory, Recall, RecallMode};
 
 /// Dense pseudo-random unit vectors from a hash of the text: no score ties, so exact
 /// search has one right answer to compare dump and rebuild against.
@@ -208,4 +208,89 @@ fn tombstones_trigger_rebuild_and_stay_hidden() {
             assert!(!victims.contains(&h.memory.id));
         }
     }
+}
+
+/// Recall `QUERIES` (semantic candidates only: what the index returns).
+fn semantic_results(mem: &Memorable) -> Vec<Vec<u64>> {
+    QUERIES
+        .iter()
+        .map(|q| {
+            let r = Recall::new("u", *q).limit(10).mode(RecallMode::Semantic);
+            mem.recall(&r).unwrap().iter().map(|h| h.memory.id).collect()
+        })
+        .collect()
+}
+
+/// Walk and exact scan may order near-ties differently: the same best hit, and at most one
+/// of ten different.
+fn assert_same_hits(a: &[Vec<u64>], b: &[Vec<u64>]) {
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x.first(), y.first(), "{x:?} vs {y:?}");
+        assert!(x.iter().filter(|id| y.contains(id)).count() >= x.len() - 1, "{x:?} vs {y:?}");
+    }
+}
+
+/// A store big enough for its dump to load on a thread of its own (10k points; a sparse graph
+/// built with a small ef_construction keeps the test quick).
+fn open_large(dir: &Path) -> Memorable {
+    let mut config = Config::default();
+    config.hnsw.ef_search = 1_000;
+    config.hnsw.m = 8;
+    config.hnsw.ef_construction = 32;
+    Memorable::builder(dir).config(config).embedder(Arc::new(DenseTestEmbedder)).open().unwrap()
+}
+
+/// A large dump loads on a thread of its own: the first recall is answered at once, from
+/// the store's vectors (exactly), and the loaded graph takes over without re-indexing. A
+/// damaged one is found out on that thread: recall has answered meanwhile, the warning
+/// reaches the caller's subscriber, and the vectors are indexed afresh. (One test: the
+/// 10k-point store is the slow part.)
+#[test]
+fn a_large_dump_loads_in_the_background_and_a_damaged_one_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let mem = open_large(dir.path());
+    mem.remember_batch((0..10_000).map(|i| NewMemory::new("u", text(i))).collect()).unwrap();
+    mem.close().unwrap();
+    let manifest = std::fs::read(dump_file(dir.path(), ".json")).unwrap();
+
+    let mem = open_large(dir.path());
+    let first = semantic_results(&mem);
+    let idx = &mem.stats().unwrap().loaded_indexes[0];
+    assert_eq!(
+        (idx.origin, idx.points + idx.pending, idx.live),
+        (IndexOrigin::Dump, 10_000, 10_000),
+        "{idx:?}"
+    );
+    // checkpoint() waits for the load (and would dump only if something changed).
+    mem.checkpoint().unwrap();
+    let idx = &mem.stats().unwrap().loaded_indexes[0];
+    assert_eq!(
+        (idx.origin, idx.points, idx.pending, idx.dirty),
+        (IndexOrigin::Dump, 10_000, 0, false),
+        "{idx:?}"
+    );
+    assert_same_hits(&first, &semantic_results(&mem));
+    mem.close().unwrap();
+    assert_eq!(std::fs::read(dump_file(dir.path(), ".json")).unwrap(), manifest, "not dumped again");
+
+    let path = dump_file(dir.path(), ".hnsw.graph");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0x10;
+    std::fs::write(&path, bytes).unwrap();
+    let ((damaged, idx), logs) = with_logs(|| {
+        let mem = open_large(dir.path());
+        let hits = semantic_results(&mem);
+        mem.checkpoint().unwrap();
+        let idx = mem.stats().unwrap().loaded_indexes[0].clone();
+        mem.close().unwrap();
+        (hits, idx)
+    });
+    assert!(logs.contains("damaged"), "expected a warning, got logs: {logs}");
+    assert_eq!(
+        (idx.origin, idx.points, idx.pending, idx.live),
+        (IndexOrigin::Rebuilt, 10_000, 0, 10_000),
+        "{idx:?}"
+    );
+    assert_eq!(damaged, first, "both answered exactly, before any graph");
 }

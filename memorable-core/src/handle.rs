@@ -20,7 +20,9 @@ use crate::config::Config;
 use crate::emotion::engine::EmotionEngine;
 use crate::emotion::EmotionStats;
 use crate::error::{Error, Result};
-use crate::index::{DumpTarget, IndexCache, IndexStats, Indexer, UserIndex, DRAIN_CHUNK};
+use crate::index::{
+    DumpTarget, IndexCache, IndexStats, Indexer, UserIndex, BACKGROUND_LOAD_MIN_POINTS, DRAIN_CHUNK,
+};
 use crate::memory::*;
 use crate::metrics::Metrics;
 use crate::models::select::{self, SelectionReport};
@@ -730,7 +732,7 @@ impl Engine {
                 None => match names.iter().find(|(k, _)| *k == key) {
                     // A brand-new user: their index starts empty, nothing to load.
                     Some((_, name)) => {
-                        let index = Arc::new(UserIndex::empty(key, name, &self.config.hnsw));
+                        let index = UserIndex::empty(key, name, &self.config.hnsw);
                         evicted.extend(self.indexes.insert(index.clone()));
                         index
                     }
@@ -772,9 +774,9 @@ impl Engine {
         let live = self.store.read(|c| store::live_vector_ids(c, user_key, model))?;
         let target = self.dump_target();
         let dump = if rebuild { None } else { target.as_ref() };
-        let index = Arc::new(UserIndex::load(dump, user_key, user, &self.config.hnsw, live, |after| {
-            self.store.read(|c| store::vectors_after(c, user_key, model, after))
-        })?);
+        let rows_after = |after| self.store.read(|c| store::vectors_after(c, user_key, model, after));
+        let cfg = &self.config.hnsw;
+        let index = UserIndex::load(dump, user_key, user, cfg, live, rows_after, BACKGROUND_LOAD_MIN_POINTS)?;
         let evicted = {
             // Under the writer lock no write can slip between catching up and publishing.
             let writer = self.store.locked();

@@ -538,7 +538,7 @@ pub struct IndexStats {
     pub points: i64,
     /// Live vectors (in the graph or pending).
     pub live: i64,
-    /// Committed vectors not yet in the graph (searched exactly meanwhile).
+    /// Committed vectors not yet in the graph (searched exactly meanwhile; includes a large dump loading in the background).
     pub pending: i64,
     pub tombstones: i64,
     /// "dump" or "rebuilt".

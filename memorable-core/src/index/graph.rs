@@ -98,14 +98,15 @@ pub(crate) enum LoadFailure {
     Corrupt(String),
 }
 
-/// Load a user's dump if it is sound and matches `model_id` / `dim` / `cfg`.
-pub(crate) fn load(
+/// Read a user's dump manifest and check that it matches `model_id` / `dim` / `cfg` (cheap:
+/// the dump files themselves are checked by [`load`]).
+pub(crate) fn read_manifest(
     dir: &Path,
     user_key: UserKey,
     model_id: &str,
     dim: usize,
     cfg: &HnswConfig,
-) -> std::result::Result<(Graph, Manifest), LoadFailure> {
+) -> std::result::Result<Manifest, LoadFailure> {
     let text = match fs::read_to_string(manifest_path(dir, user_key)) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(LoadFailure::Missing),
@@ -122,6 +123,11 @@ pub(crate) fn load(
     if man.m != cfg.m || man.ef_construction != cfg.ef_construction {
         return Err(LoadFailure::Stale("HNSW parameters changed".into()));
     }
+    Ok(man)
+}
+
+/// Load the graph a manifest from [`read_manifest`] names, once both checksums hold.
+pub(crate) fn load(dir: &Path, man: &Manifest) -> std::result::Result<Graph, LoadFailure> {
     let [graph_path, data_path] = dump_files(dir, &man.basename);
     for (path, want) in [(&graph_path, man.graph_crc), (&data_path, man.data_crc)] {
         let got = crc_file(path).map_err(|e| LoadFailure::Corrupt(format!("{}: {e}", path.display())))?;
@@ -140,7 +146,7 @@ pub(crate) fn load(
         io_static.load_hnsw::<f32, CosineDistance>()
     }));
     match loaded {
-        Ok(Ok(hnsw)) if hnsw.get_nb_point() == man.points => Ok((Graph { hnsw, _io: Some(io) }, man)),
+        Ok(Ok(hnsw)) if hnsw.get_nb_point() == man.points => Ok(Graph { hnsw, _io: Some(io) }),
         Ok(Ok(hnsw)) => Err(LoadFailure::Corrupt(format!(
             "dump holds {} points, manifest says {}",
             hnsw.get_nb_point(),

@@ -9,13 +9,18 @@
 //! into the HNSW graph in chunks. Deleted or replaced vectors stay in the graph as
 //! tombstones: a search only accepts vector ids present in the live map, and the index is
 //! rebuilt once tombstones pass `tombstone_rebuild_ratio`.
+//!
+//! A large dump (at least [`BACKGROUND_LOAD_MIN_POINTS`]) loads on a thread of its own:
+//! hnsw_rs rebuilds every point and edge as its own allocation, seconds at 100k points. The
+//! user's vectors are read from the store into the pending tail instead, so the first call
+//! is answered at once (exactly); the loaded graph then replaces them in one step.
 
 mod distance;
 mod graph;
 mod indexer;
 
 use std::collections::VecDeque;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -37,6 +42,10 @@ use graph::Graph;
 /// Vectors moved from the pending tail into the graph per step of the indexer.
 pub(crate) const DRAIN_CHUNK: usize = 512;
 
+/// Dumps of at least this many points load in the background (smaller ones load in a few
+/// tens of milliseconds, less than reading their vectors from the store would take).
+pub(crate) const BACKGROUND_LOAD_MIN_POINTS: usize = 10_000;
+
 /// Where a loaded index came from (reported by `stats()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -55,7 +64,8 @@ pub struct IndexStats {
     pub points: usize,
     /// Live vectors (in the graph or pending).
     pub live: usize,
-    /// Committed vectors not yet in the graph (searched exactly meanwhile).
+    /// Committed vectors not yet in the graph (searched exactly meanwhile). While a large
+    /// dump loads in the background, this counts the vectors it holds, until it is in.
     pub pending: usize,
     pub tombstones: usize,
     pub origin: IndexOrigin,
@@ -72,6 +82,10 @@ pub(crate) struct DumpTarget<'a> {
 }
 
 struct State {
+    /// Swapped whole when a background load finishes (under this lock, together with the
+    /// pending tail it replaces, so a search sees either the old pair or the new one).
+    graph: Arc<Graph>,
+    origin: IndexOrigin,
     /// Live vector id → memory id (graph and pending). A graph point missing here is a tombstone.
     live: HashMap<VectorId, MemoryId>,
     /// Committed vectors not yet in the graph, ascending vector ids.
@@ -91,19 +105,19 @@ struct State {
 pub(crate) struct UserIndex {
     pub user_key: UserKey,
     pub user: String,
-    origin: IndexOrigin,
-    /// hnsw_rs allows concurrent insertion and search through `&self`.
-    graph: Graph,
     state: RwLock<State>,
     dirty: AtomicBool,
-    /// Held while moving pending vectors into the graph or dumping it, so a dump never
-    /// sees a half-inserted chunk.
+    /// Held while moving pending vectors into the graph, dumping it, or loading it in the
+    /// background, so a dump never sees a half-inserted chunk and nothing is inserted into
+    /// the placeholder a background load is about to replace.
     graph_writer: Mutex<()>,
 }
 
 impl UserIndex {
     /// Load from the dump in `dir` when sound (else start an empty graph), then queue
-    /// `rows_after(watermark)`. `live` lists every live vector of the user.
+    /// `rows_after(watermark)`. `live` lists every live vector of the user. A dump of at
+    /// least `background_min` points loads on its own thread while `rows_after(0)` is
+    /// searched exactly (see the module docs).
     pub fn load(
         dump: Option<&DumpTarget<'_>>,
         user_key: UserKey,
@@ -111,30 +125,47 @@ impl UserIndex {
         cfg: &HnswConfig,
         live: Vec<(VectorId, MemoryId)>,
         rows_after: impl FnOnce(VectorId) -> Result<Vec<VectorRow>>,
-    ) -> Result<UserIndex> {
-        let dumped = match dump.map(|d| graph::load(d.dir, user_key, d.model_id, d.dim, cfg)) {
-            Some(Ok(found)) => Some(found),
-            Some(Err(LoadFailure::Missing)) | None => None,
-            Some(Err(LoadFailure::Stale(why))) => {
-                tracing::info!(user_key, %why, "index dump is stale; rebuilding from the store");
-                None
+        background_min: usize,
+    ) -> Result<Arc<UserIndex>> {
+        let manifest = dump.map(|d| graph::read_manifest(d.dir, user_key, d.model_id, d.dim, cfg));
+        let manifest = manifest.and_then(|m| usable(m, user_key));
+        let dumped = match (dump, manifest) {
+            (Some(d), Some(man)) if man.points >= background_min => {
+                let index =
+                    UserIndex::new(user_key, user, Graph::new(cfg, live.len()), 0, IndexOrigin::Dump, live);
+                // Read first, load after: the caller waits for the read, not for the load.
+                index.insert(rows_after(0)?);
+                index.load_in_background(d.dir.to_path_buf(), man);
+                return Ok(index);
             }
-            Some(Err(LoadFailure::Corrupt(why))) => {
-                tracing::warn!(user_key, %why, "index dump is damaged; rebuilding from the store");
-                None
+            (Some(d), Some(man)) => usable(graph::load(d.dir, &man), user_key).map(|g| (g, man.watermark)),
+            _ => None,
+        };
+        let index = match dumped {
+            Some((g, watermark)) => UserIndex::new(user_key, user, g, watermark, IndexOrigin::Dump, live),
+            None => {
+                UserIndex::new(user_key, user, Graph::new(cfg, live.len()), 0, IndexOrigin::Rebuilt, live)
             }
         };
-        let (graph, watermark, origin) = match dumped {
-            Some((g, man)) => (g, man.watermark, IndexOrigin::Dump),
-            None => (Graph::new(cfg, live.len()), 0, IndexOrigin::Rebuilt),
-        };
+        index.insert(rows_after(index.watermark())?);
+        Ok(index)
+    }
+
+    fn new(
+        user_key: UserKey,
+        user: &str,
+        graph: Graph,
+        watermark: VectorId,
+        origin: IndexOrigin,
+        live: Vec<(VectorId, MemoryId)>,
+    ) -> Arc<UserIndex> {
         let graph_points = graph.hnsw.get_nb_point();
-        let index = UserIndex {
+        Arc::new(UserIndex {
             user_key,
             user: user.to_owned(),
-            origin,
-            graph,
             state: RwLock::new(State {
+                graph: Arc::new(graph),
+                origin,
                 live: live.into_iter().collect(),
                 pending: VecDeque::new(),
                 watermark,
@@ -143,17 +174,60 @@ impl UserIndex {
             }),
             dirty: AtomicBool::new(origin == IndexOrigin::Rebuilt),
             graph_writer: Mutex::new(()),
+        })
+    }
+
+    /// Start loading the dump `man` on a thread of its own; returns once that thread holds
+    /// `graph_writer` (so no drain or dump can touch the placeholder graph meanwhile).
+    fn load_in_background(self: &Arc<Self>, dir: PathBuf, man: graph::Manifest) {
+        let (held, wait) = std::sync::mpsc::channel();
+        let index = self.clone();
+        // The load logs to the caller's subscriber, inside the caller's span.
+        let dispatch = tracing::dispatcher::get_default(|d| d.clone());
+        let span = tracing::debug_span!("index_background_load", user_key = self.user_key);
+        let spawned = std::thread::Builder::new().name("memorable-index-load".into()).spawn(move || {
+            let _writer = index.graph_writer.lock();
+            let _ = held.send(());
+            tracing::dispatcher::with_default(&dispatch, || span.in_scope(|| index.finish_load(&dir, &man)));
+        });
+        match spawned {
+            Ok(_) => {
+                let _ = wait.recv();
+            }
+            Err(e) => {
+                tracing::warn!(user_key = self.user_key, error = %e, "no thread for the index load; its vectors are indexed afresh");
+                self.state.write().origin = IndexOrigin::Rebuilt;
+                self.dirty.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Load the dump and swap it in for the pending vectors it holds. The caller holds
+    /// `graph_writer`. On failure the placeholder stays: the pending tail (every vector of
+    /// the user) is indexed from scratch, as after any damaged dump.
+    fn finish_load(&self, dir: &Path, man: &graph::Manifest) {
+        let Some(graph) = usable(graph::load(dir, man), self.user_key) else {
+            self.state.write().origin = IndexOrigin::Rebuilt;
+            self.dirty.store(true, Ordering::Release);
+            return;
         };
-        index.insert(rows_after(watermark)?);
-        Ok(index)
+        let replaced: Vec<VectorRow> = {
+            let mut st = self.state.write();
+            st.graph_points = graph.hnsw.get_nb_point();
+            st.graph = Arc::new(graph);
+            st.graph_watermark = man.watermark;
+            // (Already at or past it, unless the dump holds vectors the store no longer has.)
+            st.watermark = st.watermark.max(man.watermark);
+            let inside = st.pending.partition_point(|r| r.0 <= man.watermark);
+            st.pending.drain(..inside).collect()
+        };
+        // (Freed outside the lock: 100k vectors take a while.)
+        drop(replaced);
     }
 
     /// The index of a user who has no vectors yet.
-    pub fn empty(user_key: UserKey, user: &str, cfg: &HnswConfig) -> UserIndex {
-        let no_rows = |_| Ok(Vec::new());
-        // Cannot fail: no dump is read and no rows are fetched.
-        UserIndex::load(None, user_key, user, cfg, Vec::new(), no_rows)
-            .unwrap_or_else(|_| unreachable!("an empty index needs no I/O"))
+    pub fn empty(user_key: UserKey, user: &str, cfg: &HnswConfig) -> Arc<UserIndex> {
+        UserIndex::new(user_key, user, Graph::new(cfg, 0), 0, IndexOrigin::Rebuilt, Vec::new())
     }
 
     /// Highest vector id accepted so far.
@@ -198,8 +272,9 @@ impl UserIndex {
         }
         // The slow part runs without the state lock: searches go on meanwhile, and may see
         // a vector both in the graph and pending (merged by memory id).
+        let graph = self.state.read().graph.clone();
         let pairs: Vec<(VectorId, &[f32])> = chunk.iter().map(|r| (r.0, r.2.as_slice())).collect();
-        self.graph.insert(&pairs, parallel);
+        graph.insert(&pairs, parallel);
         let last = chunk.last().map_or(0, |r| r.0);
         let mut st = self.state.write();
         while st.pending.front().is_some_and(|r| r.0 <= last) {
@@ -207,7 +282,7 @@ impl UserIndex {
         }
         st.graph_watermark = st.graph_watermark.max(last);
         // Exact: drains are serialized by `graph_writer`, the only inserter.
-        st.graph_points = self.graph.hnsw.get_nb_point();
+        st.graph_points = graph.hnsw.get_nb_point();
         self.dirty.store(true, Ordering::Release);
         chunk.len()
     }
@@ -240,12 +315,13 @@ impl UserIndex {
         let st = self.state.read();
         let eligible = |mid: &MemoryId| allowed.is_none_or(|a| a.contains(mid));
         let mut hits: Vec<Vec<(MemoryId, f32)>> = vec![Vec::new(); queries.len()];
-        let points = self.graph.hnsw.get_nb_point();
+        let hnsw = &st.graph.hnsw;
+        let points = hnsw.get_nb_point();
         if points > 0 && points <= exact_max {
             // (One layer at a time: hnsw_rs' all-layer iterator takes its read lock
             // twice, which deadlocks against a waiting inserter.)
-            let index = self.graph.hnsw.get_point_indexation();
-            for layer in 0..=usize::from(self.graph.hnsw.get_max_level_observed()) {
+            let index = hnsw.get_point_indexation();
+            for layer in 0..=usize::from(hnsw.get_max_level_observed()) {
                 for p in index.get_layer_iterator(layer) {
                     let Some(mid) = st.live.get(&(p.get_origin_id() as VectorId)).filter(|m| eligible(m))
                     else {
@@ -258,7 +334,7 @@ impl UserIndex {
             }
         } else if points > 0 {
             for (q, h) in queries.iter().zip(hits.iter_mut()) {
-                *h = self.walk(&st, q, k, ef, allowed);
+                *h = Self::walk(&st, q, k, ef, allowed);
             }
         }
         for (vid, mid, v) in &st.pending {
@@ -279,7 +355,6 @@ impl UserIndex {
 
     /// Nearest live graph points to `query` by a walk of the graph.
     fn walk(
-        &self,
         st: &State,
         query: &[f32],
         k: usize,
@@ -308,13 +383,13 @@ impl UserIndex {
         };
         let mut found = Vec::new();
         if allowed.is_none() && tombstones == 0 {
-            found = resolve(self.graph.hnsw.search(query, k, ef.max(k)));
+            found = resolve(st.graph.hnsw.search(query, k, ef.max(k)));
         } else if share >= 0.1 {
             let wide = ((k as f64 / share) * 1.2).ceil() as usize + 8;
-            found = resolve(self.graph.hnsw.search(query, wide, ef.max(wide)));
+            found = resolve(st.graph.hnsw.search(query, wide, ef.max(wide)));
         }
         if found.len() < k.min(in_graph) {
-            found = resolve(self.graph.hnsw.search_filter(query, k, ef.max(k), Some(&accept)));
+            found = resolve(st.graph.hnsw.search_filter(query, k, ef.max(k), Some(&accept)));
         }
         found
     }
@@ -326,12 +401,15 @@ impl UserIndex {
         if !self.dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
-        if self.graph.hnsw.get_nb_point() == 0 {
+        let (graph, watermark) = {
+            let st = self.state.read();
+            (st.graph.clone(), st.graph_watermark)
+        };
+        if graph.hnsw.get_nb_point() == 0 {
             graph::remove(target.dir, self.user_key);
             return Ok(());
         }
-        let watermark = self.state.read().graph_watermark;
-        let res = graph::dump(target, &self.graph, self.user_key, watermark);
+        let res = graph::dump(target, &graph, self.user_key, watermark);
         if res.is_err() {
             self.dirty.store(true, Ordering::Release);
         }
@@ -347,8 +425,25 @@ impl UserIndex {
             live: st.live.len(),
             pending: st.pending.len(),
             tombstones: points.saturating_sub(st.live.len() - st.pending.len()),
-            origin: self.origin,
+            origin: st.origin,
             dirty: self.dirty.load(Ordering::Acquire),
+        }
+    }
+}
+
+/// `Some` when a dump (or its manifest) can be used; otherwise logs why not (a missing dump
+/// is not worth a line).
+fn usable<T>(res: std::result::Result<T, LoadFailure>, user_key: UserKey) -> Option<T> {
+    match res {
+        Ok(found) => Some(found),
+        Err(LoadFailure::Missing) => None,
+        Err(LoadFailure::Stale(why)) => {
+            tracing::info!(user_key, %why, "index dump is stale; rebuilding from the store");
+            None
+        }
+        Err(LoadFailure::Corrupt(why)) => {
+            tracing::warn!(user_key, %why, "index dump is damaged; rebuilding from the store");
+            None
         }
     }
 }
@@ -446,5 +541,113 @@ mod tests {
         });
         let st = index.stats();
         assert_eq!((st.points, st.pending, st.tombstones), (4_000, 0, 0));
+    }
+
+    /// Distinct pseudo-random unit vectors (vector id i, memory id i + 1000).
+    fn distinct_rows(n: u64, dim: usize) -> Vec<VectorRow> {
+        (1..=n)
+            .map(|i| {
+                let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let mut v: Vec<f32> = (0..dim)
+                    .map(|_| {
+                        x ^= x >> 29;
+                        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                        (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+                    })
+                    .collect();
+                let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+                v.iter_mut().for_each(|a| *a /= norm);
+                (i, i + 1000, v)
+            })
+            .collect()
+    }
+
+    /// Dump an index of `rows` into `dir`; returns the target to load it with.
+    fn dumped<'a>(dir: &'a Path, cfg: &'a HnswConfig, rows: &[VectorRow]) -> DumpTarget<'a> {
+        let target = DumpTarget { dir, model_id: "test", dim: rows[0].2.len(), cfg };
+        let index = UserIndex::empty(1, "u", cfg);
+        index.insert(rows.to_vec());
+        while index.drain(DRAIN_CHUNK, true) > 0 {}
+        index.dump_if_dirty(&target).unwrap();
+        target
+    }
+
+    /// Load the dump with every load in the background (threshold 1).
+    fn load_in_background(target: &DumpTarget<'_>, rows: &[VectorRow]) -> Arc<UserIndex> {
+        let live = rows.iter().map(|r| (r.0, r.1)).collect();
+        let after = |w: VectorId| Ok(rows.iter().filter(|r| r.0 > w).cloned().collect());
+        UserIndex::load(Some(target), 1, "u", target.cfg, live, after, 1).unwrap()
+    }
+
+    /// The load thread holds `graph_writer` until it is done, so a drain (of nothing)
+    /// returns after it.
+    fn wait_for_load(index: &UserIndex) {
+        index.drain(0, false);
+    }
+
+    fn top1(index: &UserIndex, v: &[f32]) -> Option<MemoryId> {
+        index.search(&[v.to_vec()], 1, 64, None, 0)[0].first().map(|h| h.0)
+    }
+
+    #[test]
+    fn a_background_load_answers_exactly_meanwhile_and_then_swaps_in_the_dump() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = HnswConfig::default();
+        let rows = distinct_rows(3_000, 24);
+        let target = dumped(dir.path(), &cfg, &rows);
+        let index = load_in_background(&target, &rows);
+        // Before or after the swap, every vector is searchable, and counted once.
+        let st = index.stats();
+        assert_eq!((st.points + st.pending, st.live, st.origin), (3_000, 3_000, IndexOrigin::Dump), "{st:?}");
+        for r in rows.iter().step_by(97) {
+            assert_eq!(top1(&index, &r.2), Some(r.1));
+        }
+        // Deleted while the graph loads: gone from results, a tombstone once it is in.
+        let gone: Vec<VectorId> = rows.iter().step_by(10).map(|r| r.0).collect();
+        index.remove(&gone, 0.9);
+        wait_for_load(&index);
+        let st = index.stats();
+        assert_eq!(
+            (st.points, st.pending, st.live, st.tombstones, st.origin, st.dirty),
+            (3_000, 0, 2_700, 300, IndexOrigin::Dump, true),
+            "{st:?}"
+        );
+        for r in rows.iter().step_by(97) {
+            let deleted = gone.contains(&r.0);
+            let found =
+                index.search(std::slice::from_ref(&r.2), 10, 64, None, 0)[0].iter().any(|h| h.0 == r.1);
+            assert_eq!(found, !deleted, "vector {}", r.0);
+        }
+    }
+
+    #[test]
+    fn a_damaged_dump_loading_in_the_background_falls_back_to_indexing_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = HnswConfig::default();
+        let rows = distinct_rows(2_000, 16);
+        let target = dumped(dir.path(), &cfg, &rows);
+        let data = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with(".hnsw.data"))
+            .unwrap();
+        let mut bytes = std::fs::read(&data).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xFF;
+        std::fs::write(&data, bytes).unwrap();
+        let index = load_in_background(&target, &rows);
+        wait_for_load(&index);
+        // Every vector stays pending (searched exactly) until the indexer rebuilds the graph.
+        let st = index.stats();
+        assert_eq!(
+            (st.points, st.pending, st.live, st.origin, st.dirty),
+            (0, 2_000, 2_000, IndexOrigin::Rebuilt, true),
+            "{st:?}"
+        );
+        for r in rows.iter().step_by(89) {
+            assert_eq!(top1(&index, &r.2), Some(r.1));
+        }
+        while index.drain(DRAIN_CHUNK, true) > 0 {}
+        assert_eq!(index.stats().points, 2_000);
     }
 }
