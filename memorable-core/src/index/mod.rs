@@ -42,8 +42,9 @@ use graph::Graph;
 /// Vectors moved from the pending tail into the graph per step of the indexer.
 pub(crate) const DRAIN_CHUNK: usize = 512;
 
-/// Dumps of at least this many points load in the background (smaller ones load in a few
-/// tens of milliseconds, less than reading their vectors from the store would take).
+/// Dumps of at least this many points load in the background. Below it the caller waits
+/// for the graph (at most a few hundred milliseconds) and gets a complete index: no thread,
+/// no second copy of the vectors, stats final at once.
 pub(crate) const BACKGROUND_LOAD_MIN_POINTS: usize = 10_000;
 
 /// Where a loaded index came from (reported by `stats()`).
