@@ -197,8 +197,7 @@ impl UserIndex {
             }
             Err(e) => {
                 tracing::warn!(user_key = self.user_key, error = %e, "no thread for the index load; its vectors are indexed afresh");
-                self.state.write().origin = IndexOrigin::Rebuilt;
-                self.dirty.store(true, Ordering::Release);
+                self.index_afresh();
             }
         }
     }
@@ -208,8 +207,7 @@ impl UserIndex {
     /// the user) is indexed from scratch, as after any damaged dump.
     fn finish_load(&self, dir: &Path, man: &graph::Manifest) {
         let Some(graph) = usable(graph::load(dir, man), self.user_key) else {
-            self.state.write().origin = IndexOrigin::Rebuilt;
-            self.dirty.store(true, Ordering::Release);
+            self.index_afresh();
             return;
         };
         let replaced: Vec<VectorRow> = {
@@ -224,6 +222,13 @@ impl UserIndex {
         };
         // (Freed outside the lock: 100k vectors take a while.)
         drop(replaced);
+    }
+
+    /// Give up on the dump: the placeholder graph stays, the pending tail (every vector of
+    /// the user) is indexed into it, and the result is dumped anew.
+    fn index_afresh(&self) {
+        self.state.write().origin = IndexOrigin::Rebuilt;
+        self.dirty.store(true, Ordering::Release);
     }
 
     /// The index of a user who has no vectors yet.
