@@ -43,6 +43,9 @@ impl Batch {
 
 /// Rows of the feed-forward block computed at a time (its intermediate stays in L2).
 const FFN_ROWS: usize = 64;
+/// At most this many tokens (a query and its variants), a batch runs as one group with split
+/// columns: one pass over the weights serves every sequence, instead of one pass per thread.
+const SMALL_BATCH_TOKENS: usize = 48;
 /// Tokens a parallel group aims for: enough rows to amortise streaming the weights.
 const GROUP_TOKENS: usize = 192;
 
@@ -157,7 +160,7 @@ impl Encoder {
         }
         let threads = rayon::current_num_threads();
         let d = batch.dim;
-        if batch.seqs.len() < 2 || threads < 2 {
+        if batch.seqs.len() < 2 || threads < 2 || batch.tokens() <= SMALL_BATCH_TOKENS {
             // Twice as many column tasks as threads: if a thread is descheduled (a busy
             // machine), the others take over its share instead of waiting for it.
             let split = if threads < 2 { 1 } else { 2 * threads };
