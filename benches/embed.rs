@@ -8,6 +8,9 @@
 //!   384x1536 product (MiniLM's FFN shape) with the native kernels and with candle's matmul
 //!   (the `gemm` crate), and throughput as a share of the GEMM-bound limit
 //!   (GFLOP/s / (21.2 MFLOP x mean tokens per sentence)) for the native GEMM, the faster;
+//! - the query embedding of a recall: p50 latency of one short question, and of the question
+//!   with its first-person form in one call (what retrieval embeds for a question naming a
+//!   speaker);
 //! - criterion groups `embed/native` and `embed/candle` (batch 32 and 1) on a 256-text slice.
 //!
 //! Needs the model (`scripts/fetch-model.sh`) and `../shared/data/goemotions/train.tsv`
@@ -124,6 +127,28 @@ fn gemm_gflops() -> (f64, f64) {
     })
 }
 
+/// A recall's query embedding: a LoCoMo-style question, and the first-person form retrieval
+/// embeds beside it when the question names a speaker (the two go in one `embed` call).
+const QUESTION: &str = "When did Caroline go to the LGBTQ support group?";
+const QUESTION_FIRST_PERSON: &str = "When did I go to the LGBTQ support group?";
+const QUERY_CALLS: usize = 300;
+
+/// Median wall-clock milliseconds of one `embed(texts)` call, after 20 warm-up calls.
+fn query_ms(e: &dyn Embedder, texts: &[&str]) -> f64 {
+    for _ in 0..20 {
+        e.embed(texts).unwrap();
+    }
+    let mut ms: Vec<f64> = (0..QUERY_CALLS)
+        .map(|_| {
+            let t = Instant::now();
+            e.embed(texts).unwrap();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    ms[QUERY_CALLS / 2]
+}
+
 /// CPU seconds this process has used (user + system), from /proc/self/stat.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -155,6 +180,7 @@ fn one_shot() {
     native.embed(&refs[..64]).unwrap(); // warm-up
     let b32 = per_second(&native, &refs, refs.len()); // the embedder cuts batches of 32
     let b1 = per_second(&native, &refs, 1);
+    let (q1, q2) = (query_ms(&native, &[QUESTION]), query_ms(&native, &[QUESTION, QUESTION_FIRST_PERSON]));
     let rss = vm_hwm_mb();
     drop(native);
 
@@ -183,6 +209,9 @@ fn one_shot() {
     println!("cold model load (native): {:.0} ms", cold_load.as_secs_f64() * 1e3);
     line("native batch 32:", b32);
     line("native batch 1:", b1);
+    println!(
+        "query embedding (p50 of {QUERY_CALLS} calls): one question {q1:.2} ms; with its first-person form {q2:.2} ms"
+    );
     println!("peak RSS, native (VmHWM): {rss:.0} MB");
     line("candle batch 32:", c32);
     line("candle batch 1:", c1);
