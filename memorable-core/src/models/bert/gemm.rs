@@ -286,7 +286,7 @@ pub(crate) unsafe fn gemm_panels(
                         pf: b.ptr.wrapping_add(
                             p * b.panel_stride + (k0 + if isa == Isa::Avx512 { PREFETCH } else { 0 }) * b.ldb,
                         ),
-                        pf_stride: b.ldb * 4,
+                        pf_stride: b.ldb * F32_BYTES,
                     }
                 };
                 if mc <= SMALL_M {
@@ -306,7 +306,7 @@ pub(crate) unsafe fn gemm_panels(
                                 // Tile j's share of the next panel, spread over its k-steps.
                                 let r0 = (j - 1) * share;
                                 t.pf = b.ptr.wrapping_add((p + 1) * b.panel_stride + (k0 + r0) * b.ldb);
-                                t.pf_stride = b.ldb * 4 / (tiles - 1);
+                                t.pf_stride = b.ldb * F32_BYTES / (tiles - 1);
                             }
                             kernel(isa, rows, pack_a, &t);
                         }
@@ -412,6 +412,9 @@ unsafe fn kportable<const MR: usize, const PACKED: bool>(t: &Tile) {
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
+
+/// Bytes per f32 (prefetch strides are in bytes).
+const F32_BYTES: usize = std::mem::size_of::<f32>();
 
 /// k-steps ahead a kernel prefetches its own panel of B.
 const PREFETCH: usize = 12;
