@@ -73,6 +73,8 @@ fn ranking_golden_cases() {
                 (h.score - h.breakdown.total()).abs() < 1e-4,
                 "{name}: score is the sum of the breakdown"
             );
+            // Session neighbours lend relevance; they never take a memory's own away.
+            assert!(h.breakdown.context >= 0.0, "{name}: context must not be negative: {:?}", h.breakdown);
         }
     }
 }

@@ -170,8 +170,11 @@ impl Engine {
                         norm += g;
                     }
                 }
+                // Neighbours lend relevance, they never take it away: a memory that
+                // answers on its own (a passing mention in a talk about something else)
+                // keeps its own score among irrelevant neighbours.
                 if norm > 0.0 {
-                    w.context * sum / norm
+                    w.context * (sum / norm).max(0.0)
                 } else {
                     0.0
                 }

@@ -7,9 +7,14 @@
 //!   of the dates it names (matched through date grounding instead).
 //! - **People**: known speakers of the user's memories named in the query (case-insensitive
 //!   whole words, possessives included), and other capitalized names (not first word).
-//! - **First-person variant**: when the query is about exactly one known speaker, the same
-//!   question phrased as that person would say it ("What did Caroline research?" →
-//!   "What did I research?"); the semantic score takes the better of both phrasings.
+//! - **Subject**: the speaker the query is about: the only one it names, or the first of
+//!   two unless "and" / "or" joins them ("What did Jon tell Gina?" is about Jon; "What do
+//!   Jon and Gina like?" about both).
+//! - **First-person variant**: when the query has a subject, the same question phrased as
+//!   that person would say it, the other person of a two-person question as "you" ("What
+//!   did Caroline research?" → "What did I research?"; "What does Melanie think about
+//!   Caroline's decision?" → "What does I think about your decision?"); the semantic score
+//!   takes the better of both phrasings.
 //! - **Dates** named in the query ("8 May 2023", "May 8, 2023", "June 2023", "2022"): the
 //!   spans they cover, for date grounding against `occurred_at`.
 
@@ -23,8 +28,11 @@ use crate::text;
 pub(crate) struct QueryAnalysis {
     /// Lowercased content words for BM25 (never empty unless the query has no words).
     pub keyword_terms: Vec<String>,
-    /// Known speakers the query names (as stored).
+    /// Known speakers the query names (as stored), in the order it names them.
     pub speakers: Vec<String>,
+    /// The speaker the query is about: the only one it names, or the first of several
+    /// unless they are joined ("Jon and Gina"); None when it names none or a joined pair.
+    pub subject: Option<String>,
     /// Other capitalized names in the query, lowercased.
     pub names: Vec<String>,
     /// The query phrased in the first person of the one speaker it is about.
@@ -60,17 +68,29 @@ fn tokens(text: &str) -> Vec<(usize, &str)> {
 pub(crate) fn analyze(query: &str, known_speakers: &[String]) -> QueryAnalysis {
     let toks = tokens(query);
     let lower: Vec<String> = toks.iter().map(|(_, w)| w.to_lowercase()).collect();
-    let mut speakers: Vec<String> = Vec::new();
+    // Known speakers named, in the order the query names them: (token span, speaker).
+    let mut named: Vec<(usize, usize, String)> = Vec::new();
     for s in known_speakers {
         let parts: Vec<String> = text::words(s).collect();
-        if parts.is_empty() {
+        if parts.is_empty() || named.iter().any(|(_, _, n)| n == s) {
             continue;
         }
-        let hit = lower.windows(parts.len()).any(|w| w == parts.as_slice());
-        if hit && !speakers.contains(s) {
-            speakers.push(s.clone());
+        if let Some(at) = lower.windows(parts.len()).position(|w| w == parts.as_slice()) {
+            named.push((at, at + parts.len(), s.clone()));
         }
     }
+    named.sort_by_key(|(at, _, _)| *at);
+    let subject = match named.as_slice() {
+        [] => None,
+        [(_, _, one)] => Some(one.clone()),
+        // "Jon and Gina": both are the subject; "What did Jon tell Gina": Jon is.
+        [(_, end, first), (at, _, _), ..] => {
+            let between = &lower[*end..*at];
+            let joined = between.is_empty() || matches!(between, [w] if w == "and" || w == "or");
+            (!joined).then(|| first.clone())
+        }
+    };
+    let speakers: Vec<String> = named.iter().map(|(_, _, s)| s.clone()).collect();
     let speaker_words: Vec<String> = speakers.iter().flat_map(|s| text::words(s)).collect();
     let mut names = Vec::new();
     for (i, (_, w)) in toks.iter().enumerate() {
@@ -97,18 +117,36 @@ pub(crate) fn analyze(query: &str, known_speakers: &[String]) -> QueryAnalysis {
         keyword_terms = text::content_words(query);
         keyword_terms.dedup();
     }
-    let first_person = match speakers.as_slice() {
-        [one] => first_person(query, &toks, one),
+    let first_person = match (speakers.as_slice(), &subject) {
+        ([one], _) => first_person(query, &toks, one, None),
+        ([a, b], Some(_)) => first_person(query, &toks, a, Some(b)),
         _ => None,
     };
     let mentions: Vec<String> =
         speakers.iter().chain(&names).map(|n| text::word_line(n)).filter(|l| l.len() > 1).collect();
-    QueryAnalysis { keyword_terms, speakers, names, first_person, mentions, dates }
+    QueryAnalysis { keyword_terms, speakers, subject, names, first_person, mentions, dates }
 }
 
-/// The query with `speaker` and third-person pronouns turned into the first person.
-fn first_person(query: &str, toks: &[(usize, &str)], speaker: &str) -> Option<String> {
+/// The query with `speaker` and third-person pronouns turned into the first person, and
+/// `addressee` (the other person of a two-person question) into the second.
+fn first_person(
+    query: &str,
+    toks: &[(usize, &str)],
+    speaker: &str,
+    addressee: Option<&str>,
+) -> Option<String> {
     let name: Vec<String> = text::words(speaker).collect();
+    let other: Vec<String> = addressee.map(|a| text::words(a).collect()).unwrap_or_default();
+    let matches = |i: usize, name: &[String]| {
+        !name.is_empty()
+            && i + name.len() <= toks.len()
+            && toks[i..i + name.len()].iter().zip(name).all(|((_, t), n)| t.to_lowercase() == *n)
+    };
+    // "Caroline's" (the name, an apostrophe, then "s").
+    let possessive = |i: usize, name: &[String]| {
+        toks.get(i + name.len())
+            .is_some_and(|(p, t)| t.eq_ignore_ascii_case("s") && query[..*p].ends_with(['\'', '’']))
+    };
     let mut out = String::with_capacity(query.len());
     let mut last = 0;
     let mut i = 0;
@@ -116,18 +154,19 @@ fn first_person(query: &str, toks: &[(usize, &str)], speaker: &str) -> Option<St
     while i < toks.len() {
         let (pos, w) = toks[i];
         let l = w.to_lowercase();
-        let is_name = i + name.len() <= toks.len()
-            && toks[i..i + name.len()].iter().zip(&name).all(|((_, t), n)| t.to_lowercase() == *n);
-        let (replacement, consumed) = if is_name {
+        let (replacement, consumed) = if matches(i, &name) {
             // "Caroline's" → "my"; "Caroline" → "I" ("me" after a preposition-like word is
             // not worth the guess: embeddings barely tell them apart).
-            let next_is_s = toks
-                .get(i + name.len())
-                .is_some_and(|(p, t)| t.eq_ignore_ascii_case("s") && query[..*p].ends_with(['\'', '’']));
-            if next_is_s {
+            if possessive(i, &name) {
                 ("my", name.len() + 1)
             } else {
                 ("I", name.len())
+            }
+        } else if matches(i, &other) {
+            if possessive(i, &other) {
+                ("your", other.len() + 1)
+            } else {
+                ("you", other.len())
             }
         } else {
             match l.as_str() {
@@ -269,6 +308,7 @@ mod tests {
         assert_eq!(a.first_person.as_deref(), Some("What is my identity and how does I feel?"));
         let a = analyze("Did Melanie and Caroline meet Bob in Paris?", &known());
         assert_eq!(a.speakers.len(), 2);
+        assert_eq!(a.subject, None, "a joined pair is not one subject");
         assert!(a.first_person.is_none());
         assert_eq!(a.names, vec!["bob", "paris"]);
         // The words of a named date are matched through date grounding, not BM25.
@@ -278,6 +318,22 @@ mod tests {
         let a = analyze("where does jean luc live", &known());
         assert_eq!(a.speakers, vec!["Jean Luc".to_string()]);
         assert_eq!(a.first_person.as_deref(), Some("where does I live"));
+    }
+
+    #[test]
+    fn the_first_of_two_people_is_the_subject_and_the_other_is_addressed() {
+        // Speakers are listed in the query's order, whatever the order of `known`.
+        let a = analyze("What does Melanie think about Caroline's decision to adopt?", &known());
+        assert_eq!(a.speakers, vec!["Melanie".to_string(), "Caroline".to_string()]);
+        assert_eq!(a.subject.as_deref(), Some("Melanie"));
+        assert_eq!(a.first_person.as_deref(), Some("What does I think about your decision to adopt?"));
+        let a = analyze("What book did Caroline recommend to Melanie?", &known());
+        assert_eq!(a.subject.as_deref(), Some("Caroline"));
+        assert_eq!(a.first_person.as_deref(), Some("What book did I recommend to you?"));
+        let a = analyze("What do Caroline or Melanie like?", &known());
+        assert_eq!(a.subject, None);
+        assert_eq!(analyze("Where does Melanie live?", &known()).subject.as_deref(), Some("Melanie"));
+        assert_eq!(analyze("Where does Bob live?", &known()).subject, None);
     }
 
     #[test]

@@ -53,7 +53,8 @@ pub struct RankWeights {
     /// Weight of the keyword (BM25) score in fusion (default 0.4).
     pub keyword: f32,
     /// Conversational context: weight of the relevance of a memory's neighbours in its
-    /// session (the turns around it, by time), added to its own (default 0.8: below 1, so a turn that only borrows relevance stays below the turn it borrows from).
+    /// session (the turns around it, by time), added to its own when positive (default 0.8:
+    /// below 1, so a turn that only borrows relevance stays below the turn it borrows from).
     pub context: f32,
     /// How many memories on each side count as neighbours (default 2; 0 turns context off).
     pub context_turns: usize,
@@ -71,8 +72,9 @@ pub struct RankWeights {
     /// Mood congruence with the request's mood, in [0, 1] (default 0.3; no effect without
     /// a mood).
     pub mood: f32,
-    /// Who-matching: the query names the memory's speaker (1) or a person its text
-    /// mentions (0.3) (default 2.0).
+    /// Who-matching: the memory's speaker is the person the query is about (1), another
+    /// person it names (0.5), or its text mentions a person the query names (0.3)
+    /// (default 2.5).
     pub who: f32,
     /// Date grounding: the query names a date (e.g. "on 8 May 2023", "in June 2023") and
     /// the memory occurred in it (default 4.0: a question that names a day is about that
@@ -94,7 +96,7 @@ impl Default for RankWeights {
             arousal: 0.1,
             access: 0.05,
             mood: 0.3,
-            who: 2.0,
+            who: 2.5,
             date: 4.0,
         }
     }
@@ -443,7 +445,8 @@ pub struct ScoreBreakdown {
     pub keyword_rank: Option<u32>,
     /// Relevance of the memory itself: fused semantic and keyword scores.
     pub fused: f32,
-    /// Conversational context: weighted relevance of its session neighbours.
+    /// Conversational context: weighted relevance of its session neighbours (never
+    /// negative: neighbours lend relevance, they do not take it away).
     pub context: f32,
     /// Recency term.
     pub recency: f32,

@@ -48,15 +48,24 @@ pub(crate) fn mood_congruence(mood: &Mood, e: Option<&EmotionSnapshot>) -> f32 {
     }
 }
 
-/// 1 when the query names the memory's speaker; 0.3 when the memory's text mentions a
-/// person the query names; else 0.
+/// Who-matching of a memory spoken by a person the query names who is not its subject
+/// ("What did Jon tell Gina?" and a turn of Gina's): the answer is usually the subject's
+/// own turn, but the other person's turns around it often hold it too.
+const OTHER_SPEAKER: f32 = 0.5;
+
+/// 1 when the memory's speaker is the query's subject (or one of a joined pair, "Jon and
+/// Gina"); [`OTHER_SPEAKER`] when it is another person the query names; 0.3 when the
+/// memory's text mentions a person the query names; else 0.
 pub(crate) fn who(q: &QueryAnalysis, row: &RankRow) -> f32 {
     if q.mentions.is_empty() {
         return 0.0;
     }
     if let Some(s) = &row.memory.context.speaker {
-        if q.speakers.iter().any(|n| n.eq_ignore_ascii_case(s)) {
+        if q.subject.as_ref().is_some_and(|n| n.eq_ignore_ascii_case(s)) {
             return 1.0;
+        }
+        if q.speakers.iter().any(|n| n.eq_ignore_ascii_case(s)) {
+            return if q.subject.is_none() { 1.0 } else { OTHER_SPEAKER };
         }
     }
     let mentioned = q.mentions.iter().any(|name| row.words.contains(name.as_str()));
