@@ -194,7 +194,7 @@ impl Engine {
                     .as_ref()
                     .map_or(0.0, |m| w.mood * signals::mood_congruence(m, row.memory.emotion.as_ref())),
                 who: w.who * signals::who(&qa, row),
-                date: w.date * signals::date(&qa, row.occurred_at),
+                date: w.date * signals::date(&qa, row),
             };
             hits.push((*id, b));
         }

@@ -17,6 +17,9 @@
 //!   takes the better of both phrasings.
 //! - **Dates** named in the query ("8 May 2023", "May 8, 2023", "June 2023", "2022"): the
 //!   spans they cover, for date grounding against `occurred_at`.
+//! - **Asks when**: the query asks for a time ("When did ...", "what year ...", "how long
+//!   ago ..."), so the memory that answers it likely says when ("last week", "yesterday",
+//!   "in March"): the expected answer type of classic question answering.
 
 use time::{Date, Month, PrimitiveDateTime, Time};
 
@@ -42,6 +45,74 @@ pub(crate) struct QueryAnalysis {
     pub mentions: Vec<String>,
     /// `[start, end)` unix-millisecond spans of the dates the query names.
     pub dates: Vec<(i64, i64)>,
+    /// The query asks for a time ("When did ...", "What year ...", "How long ago ...").
+    pub asks_when: bool,
+}
+
+/// Words after "when" that make it a question about time ("when did", "when is"), not a
+/// clause ("what did she do when she ...").
+const WHEN_AUXILIARIES: [&str; 15] = [
+    "did", "does", "do", "is", "was", "were", "are", "will", "would", "has", "have", "had", "can", "could",
+    "should",
+];
+
+/// Whether the lowercased words of a query ask for a time.
+fn asks_when(words: &[String]) -> bool {
+    let at = |i: usize| words.get(i).map_or("", String::as_str);
+    if at(0) == "when" {
+        return true;
+    }
+    (0..words.len()).any(|i| match at(i) {
+        "when" => WHEN_AUXILIARIES.contains(&at(i + 1)),
+        "what" | "which" => matches!(at(i + 1), "year" | "month" | "date" | "day" | "time"),
+        "how" => at(i + 1) == "long" && at(i + 2) == "ago",
+        _ => false,
+    })
+}
+
+/// Words that say when something happened, relative ("yesterday", "last", "ago") or named
+/// (weekdays, months but "may"), as whole lowercased words.
+const TIME_WORDS: [&str; 35] = [
+    "yesterday",
+    "today",
+    "tonight",
+    "tomorrow",
+    "ago",
+    "last",
+    "next",
+    "since",
+    "recently",
+    "week",
+    "weeks",
+    "weekend",
+    "weekends",
+    "month",
+    "months",
+    "year",
+    "years",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// Whether a memory's word line ([`text::word_line`]) says when something happened.
+pub(crate) fn says_when(word_line: &str) -> bool {
+    word_line.split(' ').any(|w| TIME_WORDS.contains(&w))
 }
 
 /// Words with their byte spans, case kept.
@@ -124,7 +195,8 @@ pub(crate) fn analyze(query: &str, known_speakers: &[String]) -> QueryAnalysis {
     };
     let mentions: Vec<String> =
         speakers.iter().chain(&names).map(|n| text::word_line(n)).filter(|l| l.len() > 1).collect();
-    QueryAnalysis { keyword_terms, speakers, subject, names, first_person, mentions, dates }
+    let asks_when = asks_when(&lower);
+    QueryAnalysis { keyword_terms, speakers, subject, names, first_person, mentions, dates, asks_when }
 }
 
 /// The query with `speaker` and third-person pronouns turned into the first person, and
@@ -334,6 +406,20 @@ mod tests {
         assert_eq!(a.subject, None);
         assert_eq!(analyze("Where does Melanie live?", &known()).subject.as_deref(), Some("Melanie"));
         assert_eq!(analyze("Where does Bob live?", &known()).subject, None);
+    }
+
+    #[test]
+    fn questions_about_time_and_memories_that_say_when() {
+        let asks = |q: &str| analyze(q, &known()).asks_when;
+        assert!(asks("When did Caroline go to the support group?"));
+        assert!(asks("In what year did Melanie start painting?"));
+        assert!(asks("How long ago was Caroline's 18th birthday?"));
+        assert!(asks("So when is the party?"));
+        assert!(!asks("What did Melanie do when she was sad?"));
+        assert!(!asks("What does Caroline like?"));
+        assert!(says_when(&text::word_line("I went to a support group yesterday.")));
+        assert!(says_when(&text::word_line("Back in March we moved")));
+        assert!(!says_when(&text::word_line("You may go, it was great")));
     }
 
     #[test]

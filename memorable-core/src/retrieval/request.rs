@@ -78,8 +78,9 @@ pub struct RankWeights {
     pub who: f32,
     /// Date grounding: the query names a date (e.g. "on 8 May 2023", "in June 2023") and
     /// the memory occurred in it (default 4.0: a question that names a day is about that
-    /// day, more than about any of its words). Positive also makes the memories of a named
-    /// day or month candidates of their own.
+    /// day, more than about any of its words); a quarter of it when the query asks when
+    /// ("When did ...") and the memory's text says when ("last week", "yesterday").
+    /// Positive also makes the memories of a named day or month candidates of their own.
     pub date: f32,
 }
 

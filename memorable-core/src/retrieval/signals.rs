@@ -1,7 +1,7 @@
 //! Re-ranking signals, each in [0, 1] before its weight: recency, salience (importance,
 //! arousal, access count), mood congruence, who-matching and date grounding.
 
-use super::query::{in_spans, QueryAnalysis};
+use super::query::{in_spans, says_when, QueryAnalysis};
 use super::request::Mood;
 use crate::memory::EmotionSnapshot;
 use crate::store::RankRow;
@@ -76,10 +76,18 @@ pub(crate) fn who(q: &QueryAnalysis, row: &RankRow) -> f32 {
     }
 }
 
-/// 1 when the memory occurred in a date span the query names.
-pub(crate) fn date(q: &QueryAnalysis, occurred_at: i64) -> f32 {
-    if in_spans(occurred_at, &q.dates) {
+/// Date grounding of a memory that says when something happened ("last week") for a
+/// query that asks when: a quarter of the grounding on a named date, so it orders the
+/// memories about the question's matter without lifting unrelated ones past them.
+const SAYS_WHEN: f32 = 0.25;
+
+/// 1 when the memory occurred in a date span the query names; [`SAYS_WHEN`] when the query
+/// asks when and the memory's text says when; else 0.
+pub(crate) fn date(q: &QueryAnalysis, row: &RankRow) -> f32 {
+    if in_spans(row.occurred_at, &q.dates) {
         1.0
+    } else if q.asks_when && says_when(&row.words) {
+        SAYS_WHEN
     } else {
         0.0
     }
