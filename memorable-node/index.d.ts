@@ -356,6 +356,8 @@ export interface IndexStats {
   origin: string
   /** True when it changed since its last dump. */
   dirty: boolean
+  /** True when its vectors are sparse (the hashing embedder's) and searched exactly through per-dimension postings; false: the graph is walked. */
+  sparse: boolean
 }
 
 /** A stored memory. */

@@ -83,26 +83,52 @@ fn a_forgotten_memory_is_not_recalled_again() {
     assert_eq!(after.iter().map(|h| h.memory.id).collect::<Vec<_>>(), vec![kept]);
 }
 
-#[test]
-fn access_counts_are_neither_lost_nor_doubled_when_written_out() {
+/// A store holding the spare-key memory (and `filler`), recalled five times by its query.
+fn spare_key_store(filler: Vec<NewMemory>) -> (tempfile::TempDir, Memorable, u64, Recall) {
     let dir = tempfile::tempdir().unwrap();
     let mem = open(dir.path());
     let id = mem.remember(NewMemory::new("u", "The spare key is under the blue pot")).unwrap();
-    mem.remember(NewMemory::new("u", "Lunch was a lentil soup")).unwrap();
+    mem.remember_batch(filler).unwrap();
     let query = Recall::new("u", "spare key");
     for _ in 0..5 {
         mem.recall(&query).unwrap();
     }
-    let peek = || {
-        let hits = mem.recall(&query.clone().track_access(false)).unwrap();
-        hits.iter().find(|h| h.memory.id == id).unwrap().breakdown.access
-    };
-    let pending = peek();
+    (dir, mem, id, query)
+}
+
+/// The access term of memory `id` in a recall of `query` that counts no access.
+fn access_term(mem: &Memorable, query: &Recall, id: u64) -> f32 {
+    let hits = mem.recall(&query.clone().track_access(false)).unwrap();
+    hits.iter().find(|h| h.memory.id == id).unwrap().breakdown.access
+}
+
+#[test]
+fn access_counts_are_neither_lost_nor_doubled_when_written_out() {
+    let (_dir, mem, id, query) = spare_key_store(vec![NewMemory::new("u", "Lunch was a lentil soup")]);
+    let pending = access_term(&mem, &query, id);
     assert!(pending > 0.0, "five accesses count before they are written");
     mem.checkpoint().unwrap();
-    assert_eq!(peek(), pending, "written out: the same count");
+    assert_eq!(access_term(&mem, &query, id), pending, "written out: the same count");
     mem.recall(&query).unwrap();
-    assert!(peek() > pending, "a new access still counts");
+    assert!(access_term(&mem, &query, id) > pending, "a new access still counts");
+}
+
+/// Recall writes its access log out itself once it holds about a thousand memories; the rows
+/// it cached before must then carry the written counts (not lose them, nor count them twice).
+#[test]
+fn access_counts_survive_the_log_written_out_by_recall() {
+    let filler = (0..1_100).map(|i| NewMemory::new("u", format!("entry {i} filed in group{}", i % 11)));
+    let (_dir, mem, id, query) = spare_key_store(filler.collect());
+    let pending = access_term(&mem, &query, id);
+    assert!(pending > 0.0);
+    // Eleven recalls of 100 different memories each: more than the log holds.
+    for g in 0..11 {
+        let hits = mem.recall(&Recall::new("u", format!("group{g}")).limit(100)).unwrap();
+        assert_eq!(hits.len(), 100);
+    }
+    assert_eq!(access_term(&mem, &query, id), pending, "the same count once written out by recall");
+    mem.recall(&query).unwrap();
+    assert!(access_term(&mem, &query, id) > pending, "a new access still counts");
 }
 
 /// Ids of a keyword-only recall, best first.

@@ -77,6 +77,8 @@ static bool round_trip_in(const char *dir) {
     CHECK_OK(memorable_stats(m, &json));
     CHECK(contains(json, "\"memories\":2"));
     CHECK(contains(json, "\"users\":1"));
+    /* The recall loaded the user's index: hashing vectors, searched exactly. */
+    CHECK(contains(json, "\"sparse\":true"));
     memorable_string_free(json);
 
     CHECK_OK(memorable_checkpoint(m));
@@ -108,7 +110,7 @@ static bool test_in_memory_and_options(void) {
     /* config_json is the core Config; max_text_chars overrides it when non-zero. */
     m = NULL;
     o.max_text_chars = 0;
-    o.config_json = "{\"max_text_chars\": 12, \"hnsw\": {\"ef_search\": 32}}";
+    o.config_json = "{\"max_text_chars\": 12, \"hnsw\": {\"ef_search\": 32, \"sparse_search\": false}}";
     CHECK_OK(memorable_open_in_memory(&o, &m));
     CHECK_ERR(memorable_remember(m, S("u"), S("thirteen char"), NULL, &id),
               MEMORABLE_ERROR_TEXT_TOO_LONG);

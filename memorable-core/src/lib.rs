@@ -39,6 +39,7 @@ pub mod metrics;
 pub mod models;
 mod ops;
 pub mod retrieval;
+mod scratch;
 mod store;
 mod text;
 #[cfg(feature = "candle")]

@@ -99,7 +99,7 @@ test('defaults of a minimal memory', async () => {
 })
 
 test('open options: camelCase and snake_case config fields', async (t) => {
-  const a = await Memorable.open(tempDir(t), { ...HASHING, maxTextChars: 10, hnsw: { efSearch: 8 } })
+  const a = await Memorable.open(tempDir(t), { ...HASHING, maxTextChars: 10, hnsw: { efSearch: 8, sparseSearch: false } })
   await assertCode(assert, () => a.remember('x'.repeat(11), { user: 'u' }), 'TEXT_TOO_LONG')
   a.close()
   const b = Memorable.openInMemory({ embedder: 'hashing', max_text_chars: 10, hashing_dim: 64 })
@@ -214,6 +214,7 @@ test('checkpoint, stats and reopen after checkpoint', async (t) => {
   assert.equal(s.memories, 1)
   assert.equal(s.loadedIndexes[0].user, 'alice')
   assert.ok(['dump', 'rebuilt'].includes(s.loadedIndexes[0].origin))
+  assert.equal(s.loadedIndexes[0].sparse, true, 'hashing vectors: exact sparse search')
   mem.close()
   mem.close() // closing twice is fine
   const again = await Memorable.open(dir, HASHING)

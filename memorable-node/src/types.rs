@@ -545,6 +545,8 @@ pub struct IndexStats {
     pub origin: String,
     /// True when it changed since its last dump.
     pub dirty: bool,
+    /// True when its vectors are sparse (the hashing embedder's) and searched exactly through per-dimension postings; false: the graph is walked.
+    pub sparse: bool,
 }
 
 /// Threads and batch size the chosen model may use.
@@ -732,6 +734,7 @@ impl From<core::Stats> for Stats {
                     tombstones: i.tombstones as i64,
                     origin: serde_name!(i.origin),
                     dirty: i.dirty,
+                    sparse: i.sparse,
                 })
                 .collect(),
             selection: s.selection.into(),

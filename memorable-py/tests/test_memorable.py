@@ -209,7 +209,10 @@ def test_precomputed_embedding(mem: Memorable) -> None:
 
 def test_config_keywords(hashing: dict[str, Any]) -> None:
     with Memorable.in_memory(
-        max_text_chars=5, hnsw={"m": 8, "ef_search": 20}, durability="full", **hashing
+        max_text_chars=5,
+        hnsw={"m": 8, "ef_search": 20, "sparse_search": False},
+        durability="full",
+        **hashing,
     ) as m:
         m.remember("short", user="alice")
         with pytest.raises(InvalidInputError) as e:
@@ -249,6 +252,7 @@ def test_stats_and_checkpoint(store_dir: Path, hashing: dict[str, Any]) -> None:
         assert "alice" in loaded  # recall loaded it
         assert {"points", "live", "pending", "tombstones", "origin", "dirty"} <= set(loaded["alice"])
         assert isinstance(loaded["alice"]["pending"], int)
+        assert loaded["alice"]["sparse"] is True  # hashing vectors: exact sparse search
     assert Memorable.in_memory(**hashing).stats()["path"] is None
 
 

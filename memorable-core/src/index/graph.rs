@@ -49,6 +49,24 @@ impl Graph {
     }
 }
 
+impl Graph {
+    /// Call `f` with each point's vector id and vector, tombstones included.
+    pub fn for_each_point(&self, mut f: impl FnMut(VectorId, &[f32])) {
+        let hnsw = &self.hnsw;
+        if hnsw.get_nb_point() == 0 {
+            return;
+        }
+        // (One layer at a time: hnsw_rs' all-layer iterator takes its read lock twice,
+        // which deadlocks against a waiting inserter.)
+        let index = hnsw.get_point_indexation();
+        for layer in 0..=usize::from(hnsw.get_max_level_observed()) {
+            for p in index.get_layer_iterator(layer) {
+                f(p.get_origin_id() as VectorId, p.get_v());
+            }
+        }
+    }
+}
+
 /// What a dump directory holds about one user's index.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Manifest {

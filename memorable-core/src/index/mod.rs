@@ -18,6 +18,7 @@
 mod distance;
 mod graph;
 mod indexer;
+mod sparse;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ use crate::error::Result;
 use crate::memory::MemoryId;
 use crate::store::{UserKey, VectorId, VectorRow};
 use graph::Graph;
+use sparse::SparseVectors;
 
 /// Vectors moved from the pending tail into the graph per step of the indexer.
 pub(crate) const DRAIN_CHUNK: usize = 512;
@@ -72,6 +74,9 @@ pub struct IndexStats {
     pub origin: IndexOrigin,
     /// True when it changed since its last dump.
     pub dirty: bool,
+    /// True when its vectors are sparse (the hashing embedder's) and searched exactly
+    /// through per-dimension postings (`hnsw.sparse_search`); false: the graph is walked.
+    pub sparse: bool,
 }
 
 /// What a dump needs in order to write a user's index.
@@ -100,6 +105,26 @@ struct State {
     /// points meanwhile would see the chunk twice (in the graph and pending) and report it
     /// as tombstones.
     graph_points: usize,
+    /// Every vector of the index (graph and pending) for exact search, while they are
+    /// sparse (see [`sparse`]); `None` once they are not, or before the first vector.
+    sparse: Option<SparseVectors>,
+    /// No sparse store, for good: the vectors proved dense, or `hnsw.sparse_search` is off.
+    sparse_off: bool,
+}
+
+impl State {
+    /// Keep `sparse` in step with the vectors accepted.
+    fn add_sparse(&mut self, vid: VectorId, mid: MemoryId, v: &[f32]) {
+        if self.sparse_off {
+            return;
+        }
+        let store = self.sparse.get_or_insert_with(|| SparseVectors::new(v.len()));
+        if !store.add(vid, mid, v) {
+            tracing::debug!(vectors = store.len(), "vectors are dense: the index searches by graph only");
+            self.sparse = None;
+            self.sparse_off = true;
+        }
+    }
 }
 
 /// The HNSW index of one user.
@@ -132,8 +157,15 @@ impl UserIndex {
         let manifest = manifest.and_then(|m| usable(m, user_key));
         let dumped = match (dump, manifest) {
             (Some(d), Some(man)) if man.points >= background_min => {
-                let index =
-                    UserIndex::new(user_key, user, Graph::new(cfg, live.len()), 0, IndexOrigin::Dump, live);
+                let index = UserIndex::new(
+                    user_key,
+                    user,
+                    Graph::new(cfg, live.len()),
+                    0,
+                    IndexOrigin::Dump,
+                    live,
+                    cfg,
+                );
                 // Read first, load after: the caller waits for the read, not for the load.
                 index.insert(rows_after(0)?);
                 index.load_in_background(d.dir.to_path_buf(), man);
@@ -143,10 +175,18 @@ impl UserIndex {
             _ => None,
         };
         let index = match dumped {
-            Some((g, watermark)) => UserIndex::new(user_key, user, g, watermark, IndexOrigin::Dump, live),
-            None => {
-                UserIndex::new(user_key, user, Graph::new(cfg, live.len()), 0, IndexOrigin::Rebuilt, live)
+            Some((g, watermark)) => {
+                UserIndex::new(user_key, user, g, watermark, IndexOrigin::Dump, live, cfg)
             }
+            None => UserIndex::new(
+                user_key,
+                user,
+                Graph::new(cfg, live.len()),
+                0,
+                IndexOrigin::Rebuilt,
+                live,
+                cfg,
+            ),
         };
         index.insert(rows_after(index.watermark())?);
         Ok(index)
@@ -159,20 +199,39 @@ impl UserIndex {
         watermark: VectorId,
         origin: IndexOrigin,
         live: Vec<(VectorId, MemoryId)>,
+        cfg: &HnswConfig,
     ) -> Arc<UserIndex> {
         let graph_points = graph.hnsw.get_nb_point();
+        let mut state = State {
+            graph: Arc::new(graph),
+            origin,
+            live: live.into_iter().collect(),
+            pending: VecDeque::new(),
+            watermark,
+            graph_watermark: watermark,
+            graph_points,
+            sparse: None,
+            sparse_off: !cfg.sparse_search,
+        };
+        // A graph loaded from its dump: its live points seed the sparse store (in vector id
+        // order, as every later vector comes).
+        let graph = state.graph.clone();
+        // (A copy of the vectors, briefly: dumps this size load in the foreground only
+        // below BACKGROUND_LOAD_MIN_POINTS points.)
+        let mut points: Vec<(VectorId, MemoryId, Vec<f32>)> = Vec::new();
+        graph.for_each_point(|vid, v| {
+            if let Some(&mid) = state.live.get(&vid) {
+                points.push((vid, mid, v.to_vec()));
+            }
+        });
+        points.sort_unstable_by_key(|p| p.0);
+        for (vid, mid, v) in points {
+            state.add_sparse(vid, mid, &v);
+        }
         Arc::new(UserIndex {
             user_key,
             user: user.to_owned(),
-            state: RwLock::new(State {
-                graph: Arc::new(graph),
-                origin,
-                live: live.into_iter().collect(),
-                pending: VecDeque::new(),
-                watermark,
-                graph_watermark: watermark,
-                graph_points,
-            }),
+            state: RwLock::new(state),
             dirty: AtomicBool::new(origin == IndexOrigin::Rebuilt),
             graph_writer: Mutex::new(()),
         })
@@ -233,7 +292,7 @@ impl UserIndex {
 
     /// The index of a user who has no vectors yet.
     pub fn empty(user_key: UserKey, user: &str, cfg: &HnswConfig) -> Arc<UserIndex> {
-        UserIndex::new(user_key, user, Graph::new(cfg, 0), 0, IndexOrigin::Rebuilt, Vec::new())
+        UserIndex::new(user_key, user, Graph::new(cfg, 0), 0, IndexOrigin::Rebuilt, Vec::new(), cfg)
     }
 
     /// Highest vector id accepted so far.
@@ -249,6 +308,7 @@ impl UserIndex {
             if row.0 > st.watermark {
                 st.watermark = row.0;
                 st.live.insert(row.0, row.1);
+                st.add_sparse(row.0, row.1, &row.2);
                 st.pending.push_back(row);
             }
         }
@@ -258,8 +318,11 @@ impl UserIndex {
     pub fn reset_live(&self, live: Vec<(VectorId, MemoryId)>) {
         let mut st = self.state.write();
         st.live = live.into_iter().collect();
-        let State { pending, live, .. } = &mut *st;
+        let State { pending, live, sparse, .. } = &mut *st;
         pending.retain(|r| live.contains_key(&r.0));
+        if let Some(sparse) = sparse {
+            sparse.retain(|vid| live.contains_key(&vid));
+        }
         self.dirty.store(true, Ordering::Release);
     }
 
@@ -299,6 +362,9 @@ impl UserIndex {
         for v in vector_ids {
             st.live.remove(v);
         }
+        if let Some(sparse) = &mut st.sparse {
+            sparse.kill(vector_ids);
+        }
         st.pending.retain(|r| !vector_ids.contains(&r.0));
         self.dirty.store(true, Ordering::Release);
         let points = st.graph_points;
@@ -307,7 +373,8 @@ impl UserIndex {
     }
 
     /// For each of `queries`, its `k` nearest live memories: (memory id, cosine
-    /// similarity), best first. With `allowed`, only those memories are eligible. A graph
+    /// similarity), best first. With `allowed`, only those memories are eligible. Sparse
+    /// vectors and queries are scored exactly through the sparse store; otherwise a graph
     /// of at most `exact_max` points is scanned point by point instead of walked (once for
     /// all queries): exact, and at that size no slower than a walk at the usual ef.
     pub fn search(
@@ -320,24 +387,19 @@ impl UserIndex {
     ) -> Vec<Vec<(MemoryId, f32)>> {
         let st = self.state.read();
         let eligible = |mid: &MemoryId| allowed.is_none_or(|a| a.contains(mid));
+        if let Some(sparse) = st.sparse.as_ref().filter(|s| queries.iter().all(|q| s.scans_cheaply(q))) {
+            return queries.iter().map(|q| sparse.search(q, k, |mid| eligible(&mid))).collect();
+        }
         let mut hits: Vec<Vec<(MemoryId, f32)>> = vec![Vec::new(); queries.len()];
-        let hnsw = &st.graph.hnsw;
-        let points = hnsw.get_nb_point();
+        let points = st.graph.hnsw.get_nb_point();
         if points > 0 && points <= exact_max {
-            // (One layer at a time: hnsw_rs' all-layer iterator takes its read lock
-            // twice, which deadlocks against a waiting inserter.)
-            let index = hnsw.get_point_indexation();
-            for layer in 0..=usize::from(hnsw.get_max_level_observed()) {
-                for p in index.get_layer_iterator(layer) {
-                    let Some(mid) = st.live.get(&(p.get_origin_id() as VectorId)).filter(|m| eligible(m))
-                    else {
-                        continue;
-                    };
+            st.graph.for_each_point(|vid, v| {
+                if let Some(mid) = st.live.get(&vid).filter(|m| eligible(m)) {
                     for (q, h) in queries.iter().zip(hits.iter_mut()) {
-                        h.push((*mid, dot(q, p.get_v())));
+                        h.push((*mid, dot(q, v)));
                     }
                 }
-            }
+            });
         } else if points > 0 {
             for (q, h) in queries.iter().zip(hits.iter_mut()) {
                 *h = Self::walk(&st, q, k, ef, allowed);
@@ -357,6 +419,21 @@ impl UserIndex {
             h.truncate(k);
         }
         hits
+    }
+
+    /// Whether the index scores its memories itself ([`UserIndex::dots`]), so that recall
+    /// need not read their vectors.
+    pub fn is_sparse(&self) -> bool {
+        self.state.read().sparse.is_some()
+    }
+
+    /// For each of `mids`, the best cosine of `queries` with its live vector, from the
+    /// sparse store (`None` without one, or when it does not hold that memory).
+    pub fn dots(&self, queries: &[Vec<f32>], mids: &[MemoryId]) -> Vec<Option<f32>> {
+        match self.state.read().sparse.as_ref() {
+            Some(sparse) => sparse.dots(queries, mids),
+            None => vec![None; mids.len()],
+        }
     }
 
     /// Nearest live graph points to `query` by a walk of the graph.
@@ -433,6 +510,7 @@ impl UserIndex {
             tombstones: points.saturating_sub(st.live.len() - st.pending.len()),
             origin: st.origin,
             dirty: self.dirty.load(Ordering::Acquire),
+            sparse: st.sparse.is_some(),
         }
     }
 }

@@ -42,20 +42,54 @@ pub(crate) struct RecallCache {
 #[derive(Default)]
 struct RowCache {
     generation: u64,
+    /// The access log's generation the rows' access counts are at (always even).
+    access_generation: u64,
     model_id: String,
     bytes: usize,
-    map: HashMap<MemoryId, Arc<RankRow>>,
+    /// Each row, and whether it was read with its vector.
+    map: HashMap<MemoryId, (Arc<RankRow>, bool)>,
 }
 
 impl RowCache {
-    /// Drop everything unless it was read at `generation` for `model_id`.
-    fn validate(&mut self, generation: u64, model_id: &str) {
+    /// Drop everything unless it was read at `generation` for `model_id`; then catch up
+    /// with the access counts written out since.
+    fn validate(&mut self, store: &Store, generation: u64, access: u64, model_id: &str) {
         if self.generation != generation || self.model_id != model_id {
-            self.map.clear();
-            self.bytes = 0;
+            self.clear(access);
             self.generation = generation;
             model_id.clone_into(&mut self.model_id);
         }
+        self.catch_up(store, access);
+    }
+
+    /// Add the access counts flushed since the rows were read: the rows stay cached
+    /// across the flushes recall itself causes every thousand memories or so.
+    fn catch_up(&mut self, store: &Store, access: u64) {
+        // While a flush writes (odd), the cached counts are those before it: still usable.
+        if self.access_generation == access || access % 2 == 1 {
+            return;
+        }
+        let (at, written) = store.access.written();
+        if at != access || self.access_generation + 2 != at {
+            // Missed a flush (or another began since): start afresh.
+            self.clear(access);
+            return;
+        }
+        for (id, n) in written.iter() {
+            if let Some((row, _)) = self.map.get_mut(id) {
+                let mut counted = RankRow::clone(row);
+                counted.access_count += n;
+                *row = Arc::new(counted);
+            }
+        }
+        self.access_generation = access;
+    }
+
+    fn clear(&mut self, access: u64) {
+        self.map.clear();
+        self.bytes = 0;
+        // (An odd generation: rows read now are not kept, see `rank_rows`.)
+        self.access_generation = access & !1;
     }
 }
 
@@ -120,51 +154,61 @@ impl RecallCache {
     }
 
     /// What ranking reads of each of `ids` (a user's memories; absent: forgotten or not
-    /// the user's), with the vectors `model_id` made.
+    /// the user's), with the vectors `model_id` made when `with_vectors` (a row cached
+    /// without its vector is read again then).
     pub fn rank_rows(
         &self,
         store: &Store,
         user_key: UserKey,
         ids: &[MemoryId],
         model_id: &str,
+        with_vectors: bool,
     ) -> Result<HashMap<MemoryId, Arc<RankRow>>> {
         // Read before the rows: rows read after a write that commits meanwhile are newer
         // than their stamp, and that write's bump makes them stale.
         let generation = store.rows_generation();
+        let access = store.access.generation();
         let mut out = HashMap::with_capacity_and_hasher(ids.len(), Default::default());
         let mut missing = Vec::new();
         {
             let mut cache = self.rows.lock();
-            cache.validate(generation, model_id);
+            cache.validate(store, generation, access, model_id);
             for id in ids {
                 match cache.map.get(id) {
                     // Ids are global, but a row is only ever the one user's.
-                    Some(row) if row.user_key == user_key => {
+                    Some((row, vectors)) if row.user_key == user_key && (*vectors || !with_vectors) => {
                         out.insert(*id, row.clone());
                     }
-                    Some(_) => {}
-                    None => missing.push(*id),
+                    Some((row, _)) if row.user_key != user_key => {}
+                    _ => missing.push(*id),
                 }
             }
         }
         if missing.is_empty() {
             return Ok(out);
         }
-        let read = store.read(|c| store::rank_rows(c, user_key, &missing, model_id))?;
+        let vectors_of = with_vectors.then_some(model_id);
+        let read = store.read(|c| store::rank_rows(c, user_key, &missing, vectors_of))?;
         let mut cache = self.rows.lock();
-        let keep = cache.generation == generation && cache.model_id == model_id;
+        // Keep what was read only if no write and no access flush began meanwhile.
+        let keep = cache.generation == generation
+            && cache.model_id == model_id
+            && cache.access_generation == access
+            && store.access.generation() == access;
         for (id, row) in read {
             let row = Arc::new(row);
             if keep {
                 cache.bytes += row_bytes(&row);
-                cache.map.insert(id, row.clone());
+                if let Some((old, _)) = cache.map.insert(id, (row.clone(), with_vectors)) {
+                    cache.bytes -= row_bytes(&old);
+                }
             }
             out.insert(id, row);
         }
         if cache.bytes > ROW_BUDGET {
             // Not an LRU: drop an arbitrary (hash-ordered) part down to three quarters.
             let mut bytes = cache.bytes;
-            cache.map.retain(|_, r| {
+            cache.map.retain(|_, (r, _)| {
                 if bytes > ROW_BUDGET / 4 * 3 {
                     bytes -= row_bytes(r);
                     false

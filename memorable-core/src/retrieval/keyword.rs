@@ -133,27 +133,28 @@ impl KeywordIndex {
         query.sort_unstable();
         query.dedup();
         let avgdl = self.total_len as f32 / n as f32;
-        let mut scores = vec![0f32; n];
-        let mut touched: Vec<u32> = Vec::new();
-        for t in query {
-            let postings = &self.postings[t as usize];
-            let df = postings.len() as f32;
-            let idf = (((n as f32 - df + 0.5) / (df + 0.5)).ln()).max(MIN_IDF);
-            for &(doc, tf) in postings {
-                let s = &mut scores[doc as usize];
-                if *s == 0.0 {
-                    touched.push(doc);
+        let mut hits: Vec<(MemoryId, f32)> = crate::scratch::with_scores(n, |scores| {
+            let mut touched: Vec<u32> = Vec::new();
+            for t in query {
+                let postings = &self.postings[t as usize];
+                let df = postings.len() as f32;
+                let idf = (((n as f32 - df + 0.5) / (df + 0.5)).ln()).max(MIN_IDF);
+                for &(doc, tf) in postings {
+                    let s = &mut scores[doc as usize];
+                    if *s == 0.0 {
+                        touched.push(doc);
+                    }
+                    let tf = tf as f32;
+                    let norm = K1 * (1.0 - B + B * self.lens[doc as usize] as f32 / avgdl.max(1e-6));
+                    *s += idf * tf * (K1 + 1.0) / (tf + norm);
                 }
-                let tf = tf as f32;
-                let norm = K1 * (1.0 - B + B * self.lens[doc as usize] as f32 / avgdl.max(1e-6));
-                *s += idf * tf * (K1 + 1.0) / (tf + norm);
             }
-        }
-        let mut hits: Vec<(MemoryId, f32)> = touched
-            .into_iter()
-            .map(|d| (self.ids[d as usize], scores[d as usize]))
-            .filter(|(id, _)| eligible(*id))
-            .collect();
+            touched
+                .into_iter()
+                .map(|d| (self.ids[d as usize], scores[d as usize]))
+                .filter(|(id, _)| eligible(*id))
+                .collect()
+        });
         let better = |a: &(MemoryId, f32), b: &(MemoryId, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         if hits.len() > limit {
             hits.select_nth_unstable_by(limit - 1, better);

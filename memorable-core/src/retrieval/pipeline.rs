@@ -126,28 +126,34 @@ impl Engine {
             return Ok(Vec::new());
         }
         let mood = self.mood_for(r);
-        let mut rows = self.recall_cache.rank_rows(&self.store, user_key, &order, self.model_id())?;
+        // A loaded index that holds the user's vectors sparsely scores the candidates
+        // itself: their rows are read and cached without vectors (1.5 KB of a row's ~2).
+        let scorer =
+            if qvecs.is_empty() { None } else { self.indexes.get(user_key).filter(|i| i.is_sparse()) };
+        let with_vectors = !qvecs.is_empty() && scorer.is_none();
+        let mut rows =
+            self.recall_cache.rank_rows(&self.store, user_key, &order, self.model_id(), with_vectors)?;
         order.retain(|id| rows.contains_key(id));
 
         // Session neighbours: join the set (when they pass the filters) and lend context.
         let turns = if w.context > 0.0 { w.context_turns } else { 0 };
         let windows = if turns > 0 {
-            self.neighbours(user_key, &allowed, turns, &mut order, &mut seen, &mut rows)?
+            self.neighbours(user_key, &allowed, turns, with_vectors, &mut order, &mut seen, &mut rows)?
         } else {
             HashMap::default()
         };
 
         // Exact source scores over the whole set.
-        let semantic: Vec<Option<f32>> = order
-            .iter()
-            .map(|id| {
-                if qvecs.is_empty() {
-                    return None;
-                }
-                let v = rows[id].vector.as_ref()?;
-                Some(qvecs.iter().map(|q| dot(q, v)).fold(f32::NEG_INFINITY, f32::max))
-            })
-            .collect();
+        let semantic: Vec<Option<f32>> = match &scorer {
+            Some(index) => index.dots(&qvecs, &order),
+            None => order
+                .iter()
+                .map(|id| {
+                    let v = rows[id].vector.as_ref()?;
+                    qvecs.iter().map(|q| dot(q, v)).reduce(f32::max)
+                })
+                .collect(),
+        };
         let keyword: Vec<Option<f32>> = order.iter().map(|id| bm25.get(id).copied()).collect();
         let own =
             fuse(&SourceScores { semantic: &semantic, keyword: &keyword }, r.fusion, w, self.config.rrf_k);
@@ -216,14 +222,17 @@ impl Engine {
             .collect())
     }
 
-    /// Add the session neighbours of every candidate in `order` (those passing `filters`)
-    /// and return, for each memory of the set, its neighbours with their distance in turns.
+    /// Add the session neighbours of every candidate in `order` (those passing `filters`,
+    /// their rows read with vectors when `with_vectors`) and return, for each memory of the
+    /// set, its neighbours with their distance in turns.
     /// (`order`, `seen` and `rows` are the candidate set being built by `recall`.)
+    #[allow(clippy::too_many_arguments)] // (the candidate set's parts, borrowed apart)
     fn neighbours(
         &self,
         user_key: UserKey,
         allowed: &Allowed<'_>,
         turns: usize,
+        with_vectors: bool,
         order: &mut Vec<MemoryId>,
         seen: &mut HashSet<MemoryId>,
         rows: &mut HashMap<MemoryId, Arc<RankRow>>,
@@ -257,7 +266,13 @@ impl Engine {
         if !added.is_empty() {
             let allowed = allowed.get()?;
             added.retain(|id| allowed.is_none_or(|a| a.contains(id)));
-            rows.extend(self.recall_cache.rank_rows(&self.store, user_key, &added, self.model_id())?);
+            rows.extend(self.recall_cache.rank_rows(
+                &self.store,
+                user_key,
+                &added,
+                self.model_id(),
+                with_vectors,
+            )?);
             added.retain(|id| rows.contains_key(id));
             order.extend(&added);
         }

@@ -7,8 +7,14 @@
 //! free), at checkpoint and at close. Ranking adds the pending counts to the stored ones, so
 //! the signal is the same as if every recall had written. A crash loses at most the pending
 //! counts: statistics, never an acknowledged write.
+//!
+//! What ranking caches of a memory stays valid across a flush: the log keeps the counts
+//! its last flush wrote and a generation that is odd while a flush writes, so a cache adds
+//! them to its rows instead of reading every row again.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{params, Connection};
@@ -19,10 +25,17 @@ use crate::memory::MemoryId;
 /// Distinct memories held before a recall writes the log out.
 pub(crate) const FLUSH_AT: usize = 1_024;
 
+/// The counts one flush wrote, per memory.
+pub(crate) type Written = Arc<Vec<(MemoryId, u64)>>;
+
 /// Per memory: accesses not yet written, and the time (unix ms) of the last one.
 #[derive(Default)]
 pub(crate) struct AccessLog {
     pending: Mutex<HashMap<MemoryId, (u64, i64)>>,
+    /// Bumped before and after each flush: odd while one writes.
+    generation: AtomicU64,
+    /// The generation the last flush ended at, and the counts it wrote.
+    written: Mutex<(u64, Written)>,
 }
 
 impl AccessLog {
@@ -42,8 +55,20 @@ impl AccessLog {
         self.pending.lock()
     }
 
+    /// Odd while a flush writes; a cache read at an even generation holds the counts of
+    /// every flush up to it.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The generation the last flush ended at, and the counts it wrote.
+    pub fn written(&self) -> (u64, Written) {
+        let w = self.written.lock();
+        (w.0, w.1.clone())
+    }
+
     /// Write the pending counts in one transaction on `conn` (the writer) and clear them.
-    /// On failure they stay pending.
+    /// On failure they stay pending. The caller holds the writer, so flushes never overlap.
     pub fn flush(&self, conn: &mut Connection) -> Result<()> {
         let batch: Vec<(MemoryId, (u64, i64))> = {
             let mut pending = self.pending.lock();
@@ -52,7 +77,14 @@ impl AccessLog {
             }
             pending.drain().collect()
         };
+        self.generation.fetch_add(1, Ordering::AcqRel);
         let written = write(conn, &batch);
+        let counts =
+            if written.is_ok() { batch.iter().map(|(id, (n, _))| (*id, *n)).collect() } else { Vec::new() };
+        {
+            let mut w = self.written.lock();
+            *w = (self.generation.fetch_add(1, Ordering::AcqRel) + 1, Arc::new(counts));
+        }
         if written.is_err() {
             let mut pending = self.pending.lock();
             for (id, (n, at)) in batch {

@@ -188,9 +188,9 @@ impl Store {
     pub fn record_access(&self, ids: &[crate::memory::MemoryId], now: i64) -> Result<()> {
         if self.access.record(ids, now) {
             if let Some(mut conn) = self.writer.try_lock() {
-                // Access counts change the rows ranking caches, not the set of memories.
+                // Access counts change the rows ranking caches, which catches up from the
+                // counts written (see [`access`]), not the set of memories.
                 self.access.flush(&mut conn)?;
-                self.rows_generation.fetch_add(1, Ordering::AcqRel);
             }
         }
         Ok(())

@@ -37,24 +37,32 @@ pub(crate) fn id_array(ids: &[MemoryId]) -> Rc<Vec<Value>> {
 }
 
 /// Ranking facts of the user's memories among `ids` (others' and forgotten ones are
-/// absent). One cached statement for the whole list: a recall reads a few hundred rows.
+/// absent), with the vector `model_id` made of each (none without `model_id`: the caller
+/// scores from its index). One cached statement for the whole list: a recall reads a few
+/// hundred rows.
 pub(crate) fn rank_rows(
     conn: &Connection,
     user_key: UserKey,
     ids: &[MemoryId],
-    model_id: &str,
+    model_id: Option<&str>,
 ) -> Result<Vec<(MemoryId, RankRow)>> {
     let mut out = Vec::with_capacity(ids.len());
     if ids.is_empty() {
         return Ok(out);
     }
+    let (vector, join) = match model_id {
+        Some(_) => ("v.data", "LEFT JOIN vectors v ON v.memory_id = m.id AND v.model_id = ?3"),
+        None => ("NULL", ""),
+    };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {MEMORY_COLUMNS}, m.arousal, m.access_count, v.data
-         FROM memories m JOIN users u ON u.user_key = m.user_key
-         LEFT JOIN vectors v ON v.memory_id = m.id AND v.model_id = ?1
-         WHERE m.id IN rarray(?3) AND +m.user_key = ?2"
+        "SELECT {MEMORY_COLUMNS}, m.arousal, m.access_count, {vector}
+         FROM memories m JOIN users u ON u.user_key = m.user_key {join}
+         WHERE m.id IN rarray(?2) AND +m.user_key = ?1"
     ))?;
-    let mut rows = stmt.query(params![model_id, user_key, id_array(ids)])?;
+    let mut rows = match model_id {
+        Some(model) => stmt.query(params![user_key, id_array(ids), model])?,
+        None => stmt.query(params![user_key, id_array(ids)])?,
+    };
     while let Some(r) = rows.next()? {
         let memory = memory_from_row(r)?;
         let vector =

@@ -78,6 +78,7 @@ class _HnswConfig(TypedDict, total=False):
     m: int
     ef_construction: int
     ef_search: int
+    sparse_search: bool
 
 class _Config(TypedDict, total=False):
     """The core `Config` as keyword arguments of `open` / `in_memory` (all optional)."""
