@@ -23,30 +23,13 @@ pub(crate) struct Summary {
     pub places: Vec<Mention>,
 }
 
-const CALENDAR: &[&str] = &[
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "today",
-    "tomorrow",
-    "yesterday",
-];
+/// Capitalized words that name a day, not a person.
+fn is_calendar_word(lower: &str) -> bool {
+    text::MONTHS.contains(&lower)
+        || text::WEEKDAYS.contains(&lower)
+        || ["today", "tomorrow", "yesterday"].contains(&lower)
+}
+
 /// Words that open a place name: "in Lisbon", "at Café Roma", "near Central Park".
 const PLACE_CUES: &[&str] = &["in", "at", "near"];
 /// Capitalized words that are not names (greetings, interjections, pronoun "I").
@@ -60,7 +43,7 @@ fn is_name_word(w: &str) -> bool {
     first_upper
         && w.chars().count() > 1
         && !text::is_stopword(&lower)
-        && !CALENDAR.contains(&lower.as_str())
+        && !is_calendar_word(&lower)
         && !NOT_NAMES.contains(&lower.as_str())
 }
 
@@ -167,7 +150,7 @@ pub(crate) fn summarize(memories: &[Memory], known: &[String], cfg: &AttentionCo
             if w.chars().count() >= 3
                 && !text::is_stopword(w)
                 && !named.contains(w)
-                && !CALENDAR.contains(&w.as_str())
+                && !is_calendar_word(w)
                 && !w.chars().all(|c| c.is_ascii_digit())
             {
                 m_what.insert(w.clone());

@@ -70,9 +70,9 @@ fn asks_when(words: &[String]) -> bool {
     })
 }
 
-/// Words that say when something happened, relative ("yesterday", "last", "ago") or named
-/// (weekdays, months but "may"), as whole lowercased words.
-const TIME_WORDS: [&str; 35] = [
+/// Words that say when something happened relative to when it was said, as whole
+/// lowercased words (named days and months count too: see [`says_when`]).
+const RELATIVE_TIME_WORDS: [&str; 17] = [
     "yesterday",
     "today",
     "tonight",
@@ -90,29 +90,17 @@ const TIME_WORDS: [&str; 35] = [
     "months",
     "year",
     "years",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "january",
-    "february",
-    "march",
-    "april",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
 ];
 
-/// Whether a memory's word line ([`text::word_line`]) says when something happened.
+/// Whether a memory's word line ([`text::word_line`]) says when something happened: a
+/// relative time word, a weekday, or a month ("may" only as a month would be too often the
+/// verb).
 pub(crate) fn says_when(word_line: &str) -> bool {
-    word_line.split(' ').any(|w| TIME_WORDS.contains(&w))
+    word_line.split(' ').any(|w| {
+        RELATIVE_TIME_WORDS.contains(&w)
+            || text::WEEKDAYS.contains(&w)
+            || (w != "may" && text::MONTHS.contains(&w))
+    })
 }
 
 /// Words with their byte spans, case kept.
