@@ -97,4 +97,5 @@ fn semantic_recall_over_hashing_vectors_is_exact() {
     // Reopened from the dump: the same answers.
     let mem = Memorable::builder(dir.path()).config(config).open().unwrap();
     check(&mem, &live, "reopened");
+    assert!(mem.stats().unwrap().loaded_indexes[0].sparse, "the dump's graph seeded the postings");
 }

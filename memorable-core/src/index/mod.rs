@@ -113,6 +113,37 @@ struct State {
 }
 
 impl State {
+    /// Seed the sparse store from a graph loaded from its dump: its live points, in vector
+    /// id order, as every later vector comes. (A copy of the vectors, briefly: dumps load in
+    /// the foreground only below BACKGROUND_LOAD_MIN_POINTS points; dense ones stop being
+    /// copied as soon as they are judged dense.)
+    fn seed_sparse(&mut self) {
+        if self.sparse_off {
+            return;
+        }
+        let graph = self.graph.clone();
+        let mut points: Vec<(VectorId, MemoryId, Vec<f32>)> = Vec::new();
+        let mut nonzeros = 0;
+        graph.for_each_point(|vid, v| {
+            if self.sparse_off {
+                return;
+            }
+            if let Some(&mid) = self.live.get(&vid) {
+                nonzeros += v.iter().filter(|x| **x != 0.0).count();
+                points.push((vid, mid, v.to_vec()));
+                self.sparse_off = sparse::too_dense(nonzeros, points.len(), v.len());
+            }
+        });
+        if self.sparse_off {
+            tracing::debug!("vectors are dense: the index searches by graph only");
+            return;
+        }
+        points.sort_unstable_by_key(|p| p.0);
+        for (vid, mid, v) in points {
+            self.add_sparse(vid, mid, &v);
+        }
+    }
+
     /// Keep `sparse` in step with the vectors accepted.
     fn add_sparse(&mut self, vid: VectorId, mid: MemoryId, v: &[f32]) {
         if self.sparse_off {
@@ -213,21 +244,7 @@ impl UserIndex {
             sparse: None,
             sparse_off: !cfg.sparse_search,
         };
-        // A graph loaded from its dump: its live points seed the sparse store (in vector id
-        // order, as every later vector comes).
-        let graph = state.graph.clone();
-        // (A copy of the vectors, briefly: dumps this size load in the foreground only
-        // below BACKGROUND_LOAD_MIN_POINTS points.)
-        let mut points: Vec<(VectorId, MemoryId, Vec<f32>)> = Vec::new();
-        graph.for_each_point(|vid, v| {
-            if let Some(&mid) = state.live.get(&vid) {
-                points.push((vid, mid, v.to_vec()));
-            }
-        });
-        points.sort_unstable_by_key(|p| p.0);
-        for (vid, mid, v) in points {
-            state.add_sparse(vid, mid, &v);
-        }
+        state.seed_sparse();
         Arc::new(UserIndex {
             user_key,
             user: user.to_owned(),
@@ -705,6 +722,37 @@ mod tests {
             let deleted = gone.contains(&r.0);
             let found = nearest(&index, &r.2, 10).contains(&r.1);
             assert_eq!(found, !deleted, "vector {}", r.0);
+        }
+    }
+
+    /// A dump loaded in the foreground seeds the sparse store from its graph when its
+    /// vectors are sparse, and not when they are dense.
+    #[test]
+    fn a_foreground_load_seeds_the_sparse_store_only_for_sparse_vectors() {
+        let cfg = HnswConfig::default();
+        let dense = distinct_rows(500, 24);
+        // The same vectors with all but three coordinates zeroed (then renormalized).
+        let sparse: Vec<VectorRow> = dense
+            .iter()
+            .map(|(vid, mid, v)| {
+                let mut s: Vec<f32> =
+                    v.iter().enumerate().map(|(i, x)| if i % 8 == 0 { *x } else { 0.0 }).collect();
+                let norm = s.iter().map(|a| a * a).sum::<f32>().sqrt();
+                s.iter_mut().for_each(|a| *a /= norm);
+                (*vid, *mid, s)
+            })
+            .collect();
+        for (rows, expect_sparse) in [(&dense, false), (&sparse, true)] {
+            let dir = tempfile::tempdir().unwrap();
+            let target = dumped(dir.path(), &cfg, rows);
+            let live = rows.iter().map(|r| (r.0, r.1)).collect();
+            let after = |w: VectorId| Ok(rows.iter().filter(|r| r.0 > w).cloned().collect());
+            let index = UserIndex::load(Some(&target), 1, "u", &cfg, live, after, usize::MAX).unwrap();
+            let st = index.stats();
+            assert_eq!((st.origin, st.pending, st.sparse), (IndexOrigin::Dump, 0, expect_sparse), "{st:?}");
+            for r in rows.iter().step_by(50) {
+                assert_eq!(top1(&index, &r.2), Some(r.1));
+            }
         }
     }
 

@@ -30,6 +30,12 @@ const JUDGE_AFTER: usize = 32;
 /// about as much as 4 postings per vector at 100k.
 const SCAN_BUDGET_PER_VECTOR: usize = 4;
 
+/// Whether `vectors` vectors of `dim` coordinates holding `nonzeros` nonzeros in all are
+/// too dense for a sparse store (never judged before [`JUDGE_AFTER`] vectors).
+pub(crate) fn too_dense(nonzeros: usize, vectors: usize, dim: usize) -> bool {
+    vectors >= JUDGE_AFTER && nonzeros as f64 > MAX_DENSITY * (vectors * dim) as f64
+}
+
 /// Where a stored vector sits: `slots[s]` (ascending vector ids), its coordinates
 /// `entries[starts[s]..starts[s + 1]]`, `dead[s]` once it is deleted or replaced.
 pub(crate) struct SparseVectors {
@@ -97,8 +103,7 @@ impl SparseVectors {
         self.dead.push(false);
         self.starts.push(self.entries.len() as u32);
         self.by_memory.insert(mid, slot);
-        let n = self.slots.len();
-        n < JUDGE_AFTER || (self.entries.len() as f64) <= MAX_DENSITY * (n * self.dim) as f64
+        !too_dense(self.entries.len(), self.slots.len(), self.dim)
     }
 
     /// Whether a search for `query` reads few enough postings to beat a graph walk.
