@@ -43,7 +43,7 @@ fn open() -> (Memorable, Arc<dyn Embedder>) {
         eprintln!("classify bench: MiniLM is not in the model cache (scripts/fetch-model.sh). Exiting.");
         std::process::exit(0)
     };
-    let Ok((embedder, _)) = resolve_embedder(&config, None) else { missing() };
+    let Ok((embedder, _)) = resolve_embedder(&config.model_choice(), None) else { missing() };
     if embedder.is_fallback() {
         missing();
     }

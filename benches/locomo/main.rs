@@ -251,7 +251,7 @@ fn main() -> Result<()> {
     }
     let mut config = Config::default();
     config.embedder = args.embedder.clone();
-    let (inner, report) = resolve_embedder(&config, None).context("loading the embedder")?;
+    let (inner, report) = resolve_embedder(&config.model_choice(), None).context("loading the embedder")?;
     if inner.is_fallback() && args.embedder != "hashing" {
         bail!("{} is not available: {}", args.embedder, report.summary());
     }

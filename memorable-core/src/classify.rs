@@ -1,4 +1,4 @@
-//! [`Memorable::classify`]: text emotion scores from the engine's emotion classifier, and the
+//! [`crate::Memorable::classify`]: text emotion scores from the engine's emotion classifier, and the
 //! slot that holds that classifier.
 //!
 //! By default the slot holds the shipped GoEmotions classifier
@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::models::EmotionClassifier;
-use crate::Memorable;
 
 /// One text's emotion reading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,6 +131,19 @@ impl ClassifierSlot {
             .map_err(Error::ClassifierUnavailable)
     }
 
+    /// Emotion readings of `texts` (see [`crate::Memorable::classify`]): every text is checked
+    /// (blank, or over `max_chars`) before the classifier is loaded or run.
+    pub(crate) fn classify(&self, texts: &[&str], max_chars: usize) -> Result<Vec<Classified>> {
+        for t in texts {
+            crate::memory::validate_text(t, max_chars)?;
+        }
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let classifier = self.get()?;
+        classify_with(classifier.as_ref(), texts)
+    }
+
     pub(crate) fn status(&self) -> ClassifierStatus {
         match self.cell.get() {
             Some(Ok(c)) => ClassifierStatus {
@@ -206,22 +218,4 @@ pub fn classify_with(classifier: &dyn EmotionClassifier, texts: &[&str]) -> Resu
             }
         })
         .collect())
-}
-
-impl Memorable {
-    /// Emotion readings of `texts` (probability per label, and the labels over their
-    /// thresholds) from the engine's emotion classifier. Blank texts are `EmptyText`, texts
-    /// over the configured limit `TextTooLong`; without a usable classifier the call fails
-    /// with `ClassifierUnavailable` (35) saying why.
-    pub fn classify(&self, texts: &[&str]) -> Result<Vec<Classified>> {
-        let engine = self.engine()?;
-        for t in texts {
-            crate::memory::validate_text(t, engine.config.max_text_chars)?;
-        }
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
-        let classifier = engine.classifier.get()?;
-        classify_with(classifier.as_ref(), texts)
-    }
 }

@@ -11,7 +11,7 @@ use crate::emotion::EmotionConfig;
 use crate::error::{Error, Result};
 use crate::health::HealthConfig;
 use crate::maintenance::BackupConfig;
-use crate::models::select::{Profile, AUTO};
+use crate::models::profile::{ModelChoice, Profile, AUTO};
 use crate::retrieval::WindowConfig;
 
 /// How hard a commit pushes data to disk.
@@ -141,6 +141,16 @@ impl Default for Config {
 }
 
 impl Config {
+    /// What model selection reads of this configuration.
+    pub fn model_choice(&self) -> ModelChoice {
+        ModelChoice {
+            embedder: self.embedder.clone(),
+            profile: self.profile,
+            hashing_dim: self.hashing_dim,
+            model_dir: self.model_dir.clone(),
+        }
+    }
+
     /// Check every field; called once by `open`.
     pub fn validate(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::InvalidConfig(msg));

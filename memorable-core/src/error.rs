@@ -293,6 +293,23 @@ impl Error {
     }
 }
 
+impl Error {
+    /// This error of the `i`-th element of a batch, named in its message (`"item 3: ..."`,
+    /// `"reading 0: ..."`) when the message is the caller's to read; the code is unchanged.
+    /// Every batch call of the core and of every binding names its failing element this way.
+    pub fn in_item(self, what: &str, i: usize) -> Error {
+        match self {
+            Error::InvalidInput(m) => Error::InvalidInput(format!("{what} {i}: {m}")),
+            Error::InvalidMetadata(m) => Error::InvalidMetadata(format!("{what} {i}: {m}")),
+            Error::InvalidVector(m) => Error::InvalidVector(format!("{what} {i}: {m}")),
+            other => {
+                tracing::debug!(item = i, what, "batch element rejected");
+                other
+            }
+        }
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::Storage(e.to_string())

@@ -28,6 +28,7 @@ pub mod attention;
 mod classify;
 pub mod config;
 pub mod emotion;
+mod engine;
 pub mod error;
 mod handle;
 pub mod health;
@@ -42,6 +43,7 @@ pub mod retrieval;
 mod scratch;
 mod store;
 mod text;
+mod time;
 #[cfg(feature = "candle")]
 pub mod training;
 
@@ -50,8 +52,9 @@ pub use attention::{AttentionConfig, ContextFrame, FrameWhen, Mention};
 pub use classify::{classify_with, Classified, ClassifierStatus};
 pub use config::{Config, Durability, HnswConfig};
 pub use emotion::{EmotionConfig, EmotionalState, HistoryRange, Reading, Semantics, Source};
+pub use engine::{EmbedderInfo, ReembedProgress, ReembedReport, Stats};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
-pub use handle::{Builder, EmbedderInfo, Memorable, ReembedProgress, ReembedReport, Stats, RECENT_LIMIT};
+pub use handle::{Builder, Memorable, RECENT_LIMIT};
 pub use health::{HealthCheck, HealthConfig, HealthReport, HealthStatus};
 pub use index::{IndexOrigin, IndexStats};
 pub use maintenance::{

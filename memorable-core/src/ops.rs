@@ -3,23 +3,23 @@
 //! evaluates alert rules, takes scheduled backups and (with `Config::metrics_facade`)
 //! publishes metrics to the `metrics` crate.
 //!
-//! The thread holds only a weak reference to the engine: dropping every handle (or
+//! The thread holds only a weak reference to the engine slot: dropping every handle (or
 //! `close()`) ends it.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex};
 
 use crate::alerts::AlertHub;
 use crate::config::Config;
-use crate::health::HealthProbe;
+use crate::engine::EngineSlot;
+use crate::health::Probes;
 use crate::maintenance::BackupSchedule;
-use crate::Memorable;
 
 pub(crate) struct Ops {
     pub alerts: AlertHub,
-    probes: RwLock<Vec<(String, HealthProbe)>>,
+    pub probes: Probes,
     stopped: Mutex<bool>,
     wake: Condvar,
     tick: Option<Duration>,
@@ -35,7 +35,7 @@ impl Ops {
         let interval = Duration::from_millis(config.alerts.interval_ms.max(1));
         Ops {
             alerts: AlertHub::new(&config.alerts),
-            probes: RwLock::new(Vec::new()),
+            probes: Probes::default(),
             stopped: Mutex::new(false),
             wake: Condvar::new(),
             tick: needed.then_some(interval),
@@ -43,23 +43,6 @@ impl Ops {
             publish_metrics: config.metrics_facade,
             schedule: config.backup.schedule.clone(),
         }
-    }
-
-    pub fn probes(&self) -> Vec<(String, HealthProbe)> {
-        self.probes.read().clone()
-    }
-
-    pub fn add_probe(&self, name: &str, probe: HealthProbe) {
-        let mut probes = self.probes.write();
-        probes.retain(|(n, _)| n != name);
-        probes.push((name.to_owned(), probe));
-    }
-
-    pub fn remove_probe(&self, name: &str) -> bool {
-        let mut probes = self.probes.write();
-        let before = probes.len();
-        probes.retain(|(n, _)| n != name);
-        probes.len() != before
     }
 
     /// Ask the operations thread to stop (it exits at once if it is waiting).
@@ -79,42 +62,37 @@ impl Ops {
 }
 
 /// Start the operations thread of a freshly opened store, if anything needs it.
-pub(crate) fn start(mem: &Memorable) {
-    let Some(tick) = mem.ops.tick else { return };
-    let shared = Arc::downgrade(&mem.shared);
-    let (metrics, ops) = (mem.metrics.clone(), mem.ops.clone());
-    let spawned = std::thread::Builder::new()
-        .name("memorable-ops".into())
-        .spawn(move || run(shared, metrics, ops, tick));
+pub(crate) fn start(slot: &Arc<EngineSlot>, ops: &Arc<Ops>) {
+    let Some(tick) = ops.tick else { return };
+    let slot = Arc::downgrade(slot);
+    let ops = ops.clone();
+    let spawned =
+        std::thread::Builder::new().name("memorable-ops".into()).spawn(move || run(slot, ops, tick));
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "could not start the operations thread; alerts are evaluated only on demand");
     }
 }
 
-type Shared = Weak<parking_lot::RwLock<Option<Arc<crate::handle::Engine>>>>;
-
-fn run(shared: Shared, metrics: Arc<crate::metrics::Metrics>, ops: Arc<Ops>, tick: Duration) {
+fn run(slot: Weak<EngineSlot>, ops: Arc<Ops>, tick: Duration) {
     let mut last_backup = Instant::now();
     while ops.sleep(tick) {
-        let Some(shared) = shared.upgrade() else { return };
-        if shared.read().is_none() {
-            return;
-        }
-        let mem = Memorable { shared, metrics: metrics.clone(), ops: ops.clone() };
+        let Some(slot) = slot.upgrade() else { return };
+        let Some(engine) = slot.read().clone() else { return };
         if ops.evaluate_alerts {
-            if let Err(e) = mem.evaluate_alerts() {
+            if let Err(e) = ops.alerts.evaluate(&engine, &ops.probes, ops.alerts.elapsed()) {
                 tracing::warn!(error = %e, "alert evaluation failed");
             }
         }
         if ops.publish_metrics {
-            if let Err(e) = mem.publish_metrics() {
-                tracing::warn!(error = %e, "publishing metrics to the metrics facade failed");
+            match crate::metrics::snapshot(&engine) {
+                Ok(snapshot) => crate::metrics::facade::publish(&snapshot),
+                Err(e) => tracing::warn!(error = %e, "publishing metrics to the metrics facade failed"),
             }
         }
         if let Some(schedule) = &ops.schedule {
             if last_backup.elapsed() >= Duration::from_secs(schedule.every_secs) {
                 last_backup = Instant::now();
-                if let Err(e) = crate::maintenance::scheduled_backup(&mem, schedule) {
+                if let Err(e) = crate::maintenance::scheduled_backup(&engine, schedule) {
                     tracing::error!(error = %e, "scheduled backup failed");
                 }
             }

@@ -1,5 +1,4 @@
-//! [`AlertHub`]: the rules' state, the registered callbacks and their delivery; and the
-//! alert methods of [`Memorable`].
+//! [`AlertHub`]: the rules' state, the registered callbacks, evaluation and delivery.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -10,9 +9,10 @@ use std::time::{Duration, Instant};
 use parking_lot::{Mutex, RwLock};
 
 use super::{AlertEvent, AlertMetric, AlertState, AlertsConfig, Evaluator};
+use crate::engine::Engine;
 use crate::error::Result;
+use crate::health::Probes;
 use crate::metrics::{Metrics, Recorded};
-use crate::Memorable;
 
 /// A function called with every alert event. It runs on the thread that evaluates alerts
 /// (the store's operations thread, or the caller of `evaluate_alerts`).
@@ -37,17 +37,42 @@ impl AlertHub {
         }
     }
 
-    fn subscribe(&self, f: AlertCallback) -> u64 {
+    /// Time since the store was opened (the clock rule durations run on).
+    pub fn elapsed(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    pub fn subscribe(&self, f: AlertCallback) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.callbacks.write().push((id, f));
         id
     }
 
-    fn unsubscribe(&self, id: u64) -> bool {
+    pub fn unsubscribe(&self, id: u64) -> bool {
         let mut cbs = self.callbacks.write();
         let before = cbs.len();
         cbs.retain(|(i, _)| *i != id);
         cbs.len() != before
+    }
+
+    /// Evaluate every rule of `engine` as if `elapsed` had passed since the store was opened
+    /// (time must not go backwards), deliver what fires or resolves, and return those events.
+    pub fn evaluate(&self, engine: &Engine, probes: &Probes, elapsed: Duration) -> Result<Vec<AlertEvent>> {
+        let events = {
+            let mut state = self.state.lock();
+            let recorded = engine.metrics.recorded();
+            let observed: HashMap<AlertMetric, Option<f64>> =
+                super::observe::observe(engine, probes, &recorded, state.1.as_ref())?;
+            state.1 = Some(recorded);
+            state.0.evaluate(elapsed.as_millis() as u64, &observed)
+        };
+        self.deliver(&events, &engine.metrics);
+        Ok(events)
+    }
+
+    /// The alerts firing now (as of the last evaluation).
+    pub fn active(&self) -> Vec<AlertEvent> {
+        self.state.lock().0.active(self.epoch.elapsed().as_millis() as u64)
     }
 
     /// Log every event and hand it to every callback; a callback that panics is logged and
@@ -75,47 +100,5 @@ impl AlertHub {
                 }
             }
         }
-    }
-}
-
-impl Memorable {
-    /// Call `f` with every alert that fires or resolves; returns an id for
-    /// [`Memorable::remove_alert_callback`]. A callback that panics is logged and counted
-    /// (`alert_callback_failures`) and does not affect the engine or other callbacks.
-    pub fn on_alert(&self, f: impl Fn(&AlertEvent) + Send + Sync + 'static) -> u64 {
-        self.ops.alerts.subscribe(Arc::new(f))
-    }
-
-    /// Stop calling a callback; returns whether `id` was registered.
-    pub fn remove_alert_callback(&self, id: u64) -> bool {
-        self.ops.alerts.unsubscribe(id)
-    }
-
-    /// Evaluate every rule now, deliver what fires or resolves, and return those events.
-    pub fn evaluate_alerts(&self) -> Result<Vec<AlertEvent>> {
-        self.evaluate_alerts_at(self.ops.alerts.epoch.elapsed())
-    }
-
-    /// [`Memorable::evaluate_alerts`] as if `elapsed` had passed since the store was opened
-    /// (tests drive rule durations with it; time must not go backwards).
-    #[doc(hidden)]
-    pub fn evaluate_alerts_at(&self, elapsed: Duration) -> Result<Vec<AlertEvent>> {
-        let hub = &self.ops.alerts;
-        let events = {
-            let mut state = hub.state.lock();
-            let recorded = self.metrics.recorded();
-            let observed: HashMap<AlertMetric, Option<f64>> =
-                super::observe::observe(self, &recorded, state.1.as_ref())?;
-            state.1 = Some(recorded);
-            state.0.evaluate(elapsed.as_millis() as u64, &observed)
-        };
-        hub.deliver(&events, &self.metrics);
-        Ok(events)
-    }
-
-    /// The alerts firing now (as of the last evaluation).
-    pub fn active_alerts(&self) -> Vec<AlertEvent> {
-        let hub = &self.ops.alerts;
-        hub.state.lock().0.active(hub.epoch.elapsed().as_millis() as u64)
     }
 }

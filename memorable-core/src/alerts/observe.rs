@@ -3,20 +3,20 @@
 use std::collections::HashMap;
 
 use super::AlertMetric;
+use crate::engine::Engine;
 use crate::error::Result;
-use crate::health::HealthStatus;
+use crate::health::{HealthStatus, Probes};
 use crate::metrics::{process, Recorded};
-use crate::Memorable;
 
 const MB: f64 = 1024.0 * 1024.0;
 
 /// Observe every metric; windowed ones cover what was recorded since `previous`.
 pub(super) fn observe(
-    mem: &Memorable,
+    engine: &Engine,
+    probes: &Probes,
     now: &Recorded,
     previous: Option<&Recorded>,
 ) -> Result<HashMap<AlertMetric, Option<f64>>> {
-    let engine = mem.engine()?;
     let window = |cur: &crate::metrics::HistogramSnapshot,
                   prev: Option<&crate::metrics::HistogramSnapshot>| {
         let delta = match prev {
@@ -27,7 +27,7 @@ pub(super) fn observe(
     };
     let calls = now.counters.calls - previous.map_or(0, |p| p.counters.calls);
     let errors = now.counters.errors - previous.map_or(0, |p| p.counters.errors);
-    let health = mem.health_with(false)?;
+    let health = crate::health::report(engine, probes, false);
     let pending: u64 = engine.indexes.all().iter().map(|i| i.stats().pending as u64).sum();
     let fallback = engine.selection.fallback && engine.selection.fallback_reason.is_some();
     let mut m = HashMap::new();

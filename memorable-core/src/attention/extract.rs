@@ -13,7 +13,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{AttentionConfig, Mention};
+use super::config::AttentionConfig;
+use super::frame::Mention;
 use crate::memory::Memory;
 use crate::text;
 

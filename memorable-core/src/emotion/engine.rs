@@ -20,7 +20,7 @@ use super::reading::{self, validate_context, Reading, Resolved, Source};
 use super::state::{ContextInfo, EmotionStats, EmotionalState, HistoryRange};
 use crate::error::{Error, Result};
 use crate::models::EmotionClassifier;
-use crate::store::{self, PreparedMemory, Store};
+use crate::store::{PreparedMemory, Store};
 
 /// Texts per classifier call when remembering a batch (each call runs on one rayon thread).
 const CLASSIFY_CHUNK: usize = 64;
@@ -230,7 +230,7 @@ impl EmotionEngine {
         readings: &[Reading],
         want_last: bool,
     ) -> Result<Option<EmotionalState>> {
-        let now = store::now_ms();
+        let now = crate::time::now_ms();
         let max_future = self.config.max_future_ms();
         let resolved = readings
             .iter()
@@ -310,7 +310,7 @@ impl EmotionEngine {
     pub fn close(&self, store: &Store, context: &str) -> Result<()> {
         validate_context(context)?;
         let mut cache = self.cache.lock();
-        let found = persist::close_context(&store.locked(), context, store::now_ms())?;
+        let found = persist::close_context(&store.locked(), context, crate::time::now_ms())?;
         if !found {
             return Err(Error::ContextNotFound(context.to_owned()));
         }
@@ -394,7 +394,7 @@ impl EmotionEngine {
                 let mut r = Reading::new(session_context(m).unwrap_or("(memory)"), Source::Text)
                     .scores(labels.iter().map(String::as_str).zip(p));
                 // A memory from the future (allowed) is read as of now.
-                r.timestamp = Some(store::from_ms(m.occurred_at.min(now)));
+                r.timestamp = Some(crate::time::from_ms(m.occurred_at.min(now)));
                 reading::resolve(&r, now, max_future)
                     .map(Some)
                     .map_err(|e| Error::Model(format!("emotion classifier output: {e}")))

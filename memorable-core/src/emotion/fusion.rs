@@ -37,7 +37,7 @@ use super::config::EmotionConfig;
 use super::reading::{self, Reading, Resolved, Semantics, Source};
 use super::state::{EmotionalState, ExpressionScore, SourceBreakdown};
 use crate::error::{Error, Result};
-use crate::store::{from_ms, to_ms};
+use crate::time::{from_ms, to_ms};
 
 /// `2^(-dt / half_life)` for `dt >= 0`.
 #[inline]

@@ -8,7 +8,7 @@
 //! - [`fusion`]: per-context, per-source time-decayed state fused across sources with
 //!   configurable weights × confidence ([`Fusion`] runs it without a store).
 //! - On a store, [`crate::Memorable::observe`] / `observe_batch` / `emotional_state` /
-//!   `emotional_history` / `contexts` / `close_context` (in `api`), with state and history
+//!   `emotional_history` / `contexts` / `close_context`, with state and history
 //!   persisted in SQLite; `remember` attaches an [`crate::EmotionSnapshot`] to each memory.
 //!
 //! ```
@@ -24,7 +24,6 @@
 //! # Ok::<(), memorable_core::Error>(())
 //! ```
 
-mod api;
 pub mod catalog;
 pub mod config;
 pub(crate) mod engine;

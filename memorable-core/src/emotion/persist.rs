@@ -10,7 +10,7 @@ use super::fusion::{ContextState, HistoryRecord, SourceRecord, SourceState};
 use super::reading::Source;
 use super::state::{ContextInfo, EmotionalState, HistoryRange};
 use crate::error::{Error, Result};
-use crate::store::{from_ms, to_ms};
+use crate::time::{from_ms, to_ms};
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Corrupt(format!("emotion {what}: {e}"))

@@ -402,7 +402,7 @@ mod tests {
             Reading::new("c", Source::Text),
             Reading::new(" ", Source::Text).score("joy", 0.1),
             Reading::new("c", Source::Custom("bad name".into())).score("joy", 0.1),
-            ok.clone().timestamp(crate::store::from_ms(now + 61_000)),
+            ok.clone().timestamp(crate::time::from_ms(now + 61_000)),
         ];
         for (i, c) in cases.iter().enumerate() {
             let e = resolve(c, now, 60_000).unwrap_err();

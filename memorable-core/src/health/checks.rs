@@ -5,9 +5,11 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use super::{HealthCheck, HealthConfig, HealthStatus};
-use crate::handle::{Engine, META_REEMBED_TARGET};
+use super::config::HealthConfig;
+use super::report::{HealthCheck, HealthStatus};
+use crate::engine::Engine;
 use crate::metrics::process;
+use crate::store::META_REEMBED_TARGET;
 use crate::store::{self, schema, UserKey};
 
 const MB: u64 = 1024 * 1024;

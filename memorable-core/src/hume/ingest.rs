@@ -1,6 +1,6 @@
-//! Hume messages into a context's fused state, with no network: [`Memorable::ingest_hume`]
-//! (one message), [`Memorable::ingest_hume_lines`] (JSONL, one message a line) and
-//! [`Memorable::ingest_hume_message`] (a message already parsed, e.g. by the realtime
+//! Hume messages into a context's fused state, with no network: [`crate::Memorable::ingest_hume`]
+//! (one message), [`crate::Memorable::ingest_hume_lines`] (JSONL, one message a line) and
+//! [`crate::Memorable::ingest_hume_message`] (a message already parsed, e.g. by the realtime
 //! client), for apps that receive Hume's messages (EVI in a browser, their own client,
 //! MemoRable's client, recorded sessions).
 //!
@@ -17,10 +17,11 @@ use super::parse::{self, Family, HumeMessage, HumeReading, HumeSource, Notice};
 use crate::emotion::catalog::Vocabulary;
 use crate::emotion::reading::validate_context;
 use crate::emotion::{EmotionalState, Reading, Semantics, Source};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::handle::Memorable;
+use crate::time::now_ms;
 
-/// What one [`Memorable::ingest_hume`] (or `ingest_hume_lines`) call did. Serializable: the
+/// What one [`crate::Memorable::ingest_hume`] (or `ingest_hume_lines`) call did. Serializable: the
 /// bindings return it as JSON / a dict / an object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IngestReport {
@@ -45,63 +46,61 @@ pub struct IngestReport {
     pub state: Option<EmotionalState>,
 }
 
-impl Memorable {
-    /// Parse one Hume JSON message (any family `hume::parse` accepts: v1 realtime or upload,
-    /// legacy stream, EVI chat) and fuse its readings into `context` in one transaction.
-    ///
-    /// Messages without a measurement (session events, EVI interim / typed / assistant
-    /// messages, unknown types) fuse nothing and still succeed; their notices are reported.
-    /// Text that is not JSON, a message that is not an object, a known field with the wrong
-    /// shape or a bad context id is an `INVALID_INPUT` error that changes nothing.
-    pub fn ingest_hume(&self, context: &str, json: &str) -> Result<IngestReport> {
-        let message = parse::parse(json)?;
-        let mut batch = Batch::new(context)?;
+/// Parse one Hume JSON message (any family `hume::parse` accepts: v1 realtime or upload,
+/// legacy stream, EVI chat) and fuse its readings into `context` in one transaction.
+///
+/// Messages without a measurement (session events, EVI interim / typed / assistant
+/// messages, unknown types) fuse nothing and still succeed; their notices are reported.
+/// Text that is not JSON, a message that is not an object, a known field with the wrong
+/// shape or a bad context id is an `INVALID_INPUT` error that changes nothing.
+pub(crate) fn ingest_json(engine: &Engine, context: &str, json: &str) -> Result<IngestReport> {
+    let message = parse::parse(json)?;
+    let mut batch = Batch::new(context)?;
+    batch.add(message.family, message.readings, message.notices);
+    fuse(engine, batch)
+}
+
+/// [`ingest_json`] for a message already parsed, e.g. the
+/// `HumeEvent::Message` a realtime session delivers to its subscribers: the way a
+/// session's results go into a context as they arrive.
+pub(crate) fn ingest_message(engine: &Engine, context: &str, message: &HumeMessage) -> Result<IngestReport> {
+    let mut batch = Batch::new(context)?;
+    batch.add(message.family, message.readings.clone(), message.notices.clone());
+    fuse(engine, batch)
+}
+
+/// [`ingest_json`] for recorded messages, one JSON message a line
+/// (blank lines skipped). Every line is parsed before anything is fused, so a bad line is
+/// an `INVALID_INPUT` error naming its line number and nothing is fused; otherwise all
+/// readings go into `context` in one transaction.
+pub(crate) fn ingest_lines(engine: &Engine, context: &str, jsonl: &str) -> Result<IngestReport> {
+    let mut batch = Batch::new(context)?;
+    for (i, line) in jsonl.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let message = parse::parse(line).map_err(|e| match e {
+            Error::InvalidInput(m) => Error::InvalidInput(format!("line {}: {m}", i + 1)),
+            other => other,
+        })?;
         batch.add(message.family, message.readings, message.notices);
-        self.fuse(batch)
     }
+    fuse(engine, batch)
+}
 
-    /// [`ingest_hume`](Self::ingest_hume) for a message already parsed, e.g. the
-    /// `HumeEvent::Message` a realtime session delivers to its subscribers: the way a
-    /// session's results go into a context as they arrive.
-    pub fn ingest_hume_message(&self, context: &str, message: &HumeMessage) -> Result<IngestReport> {
-        let mut batch = Batch::new(context)?;
-        batch.add(message.family, message.readings.clone(), message.notices.clone());
-        self.fuse(batch)
+fn fuse(engine: &Engine, batch: Batch) -> Result<IngestReport> {
+    let Batch { readings, mut report, .. } = batch;
+    report.readings = readings.len();
+    if !readings.is_empty() {
+        engine.emotion.observe(&engine.store, &readings, false)?;
     }
-
-    /// [`ingest_hume`](Self::ingest_hume) for recorded messages, one JSON message a line
-    /// (blank lines skipped). Every line is parsed before anything is fused, so a bad line is
-    /// an `INVALID_INPUT` error naming its line number and nothing is fused; otherwise all
-    /// readings go into `context` in one transaction.
-    pub fn ingest_hume_lines(&self, context: &str, jsonl: &str) -> Result<IngestReport> {
-        let mut batch = Batch::new(context)?;
-        for (i, line) in jsonl.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let message = parse::parse(line).map_err(|e| match e {
-                Error::InvalidInput(m) => Error::InvalidInput(format!("line {}: {m}", i + 1)),
-                other => other,
-            })?;
-            batch.add(message.family, message.readings, message.notices);
-        }
-        self.fuse(batch)
-    }
-
-    fn fuse(&self, batch: Batch) -> Result<IngestReport> {
-        let Batch { readings, mut report, .. } = batch;
-        report.readings = readings.len();
-        if !readings.is_empty() {
-            self.observe_batch(readings)?;
-        }
-        report.state = match self.emotional_state(&report.context) {
-            Ok(state) => Some(state),
-            // A context that never had a reading has no state yet: not an error here.
-            Err(e) if e.code() == crate::ErrorCode::NotFound => None,
-            Err(e) => return Err(e),
-        };
-        Ok(report)
-    }
+    report.state = match engine.emotion.state(&engine.store, &report.context, now_ms()) {
+        Ok(state) => Some(state),
+        // A context that never had a reading has no state yet: not an error here.
+        Err(e) if e.code() == crate::ErrorCode::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    Ok(report)
 }
 
 /// Readings converted so far and the report under construction.
@@ -199,6 +198,7 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Memorable;
 
     const V1_AUDIO: &str = r#"{"type":"measurement.result","measurement_id":0,"utterance_id":0,"audio_start_ms":0,"audio_end_ms":3000,"trigger":"interval","expressions":[{"name":"interest","probability":0.62},{"name":"feeling uplifted","probability":0.4}]}"#;
 

@@ -30,6 +30,7 @@ mod upload;
 mod video;
 
 pub use ingest::IngestReport;
+pub(crate) use ingest::{ingest_json, ingest_lines, ingest_message};
 pub use parse::{
     parse, FaceRef, Family, HumeMessage, HumeModel, HumeReading, HumeSource, Notice, Score, Semantics,
     Severity, TimeWindow,

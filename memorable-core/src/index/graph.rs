@@ -20,6 +20,14 @@ use crate::config::HnswConfig;
 use crate::error::{Error, Result};
 use crate::store::{UserKey, VectorId};
 
+/// What a dump needs in order to write a user's index.
+pub(crate) struct DumpTarget<'a> {
+    pub dir: &'a Path,
+    pub model_id: &'a str,
+    pub dim: usize,
+    pub cfg: &'a HnswConfig,
+}
+
 const DUMP_FORMAT: u32 = 1;
 /// hnsw_rs caps the number of layers at 16.
 const MAX_LAYERS: usize = 16;
@@ -177,7 +185,7 @@ pub(crate) fn load(dir: &Path, man: &Manifest) -> std::result::Result<Graph, Loa
 
 /// Dump `graph` for `user_key` into `dir`, replacing any previous dump atomically.
 pub(crate) fn dump(
-    target: &super::DumpTarget<'_>,
+    target: &DumpTarget<'_>,
     graph: &Graph,
     user_key: UserKey,
     watermark: VectorId,

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 pub use distance::dot;
 pub(crate) use graph::{check_files as check_dump_files, manifest_files as dump_manifest_files};
-pub(crate) use graph::{manifests as dump_manifests, LoadFailure};
+pub(crate) use graph::{manifests as dump_manifests, DumpTarget, LoadFailure};
 pub(crate) use indexer::Indexer;
 
 use crate::config::HnswConfig;
@@ -77,14 +77,6 @@ pub struct IndexStats {
     /// True when its vectors are sparse (the hashing embedder's) and searched exactly
     /// through per-dimension postings (`hnsw.sparse_search`); false: the graph is walked.
     pub sparse: bool,
-}
-
-/// What a dump needs in order to write a user's index.
-pub(crate) struct DumpTarget<'a> {
-    pub dir: &'a Path,
-    pub model_id: &'a str,
-    pub dim: usize,
-    pub cfg: &'a HnswConfig,
 }
 
 struct State {

@@ -14,13 +14,13 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use super::archive::{ArchiveWriter, BackupManifest, DB_ENTRY, FORMAT};
+use super::naming::{stamp, AUTO_BACKUP_DIR};
 use super::verify::{facts, open_read_only, tempdir_near};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::handle::INDEX_DIR;
-use crate::store::DB_FILE;
-use crate::Memorable;
+use crate::store::{DB_FILE, INDEX_DIR};
 
-/// What [`Memorable::backup`] wrote.
+/// What [`crate::Memorable::backup`] wrote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BackupReport {
     pub path: String,
@@ -36,55 +36,40 @@ pub struct BackupReport {
     pub duration_ms: f64,
 }
 
-impl Memorable {
-    /// Write a backup of this store into the new file `dest` while the store stays in use.
-    /// The backup holds every memory acknowledged before the call began. `dest` must not
-    /// exist ([`Error::DestinationExists`]); it appears only once complete and durable.
-    pub fn backup(&self, dest: impl AsRef<Path>) -> Result<BackupReport> {
-        self.backup_with_progress(dest, &mut |_, _| {})
-    }
-
-    /// [`Memorable::backup`], calling `progress(bytes_done, bytes_total)` while writing.
-    pub fn backup_with_progress(
-        &self,
-        dest: impl AsRef<Path>,
-        progress: &mut dyn FnMut(u64, u64),
-    ) -> Result<BackupReport> {
-        let report = self.metrics.track(self.backup_inner(dest.as_ref(), progress))?;
-        self.metrics.backups.inc();
-        Ok(report)
-    }
-
-    fn backup_inner(&self, dest: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<BackupReport> {
-        let _span = tracing::info_span!("backup").entered();
-        let started = Instant::now();
-        let engine = self.engine()?;
-        check_dest(dest)?;
-        let scratch = tempdir_near(dest.parent().filter(|p| !p.as_os_str().is_empty()))?;
-        // 1. Index dumps: freshen the loaded ones, then link every dump under the load lock.
-        let mut index_files = Vec::new();
-        if let Some(dir) = &engine.index_dir {
-            let _load = engine.indexes.load_lock.lock();
-            if let Some(target) = engine.dump_target() {
-                for index in engine.indexes.all() {
-                    if let Err(e) = index.dump_if_dirty(&target) {
-                        tracing::warn!(error = %e, "index dump before backup failed; that index is rebuilt after restore");
-                    }
+/// Write a backup of the engine's store into the new file `dest` while the store stays in
+/// use (see [`crate::Memorable::backup`]).
+pub(crate) fn backup(
+    engine: &Engine,
+    dest: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<BackupReport> {
+    let _span = tracing::info_span!("backup").entered();
+    let started = Instant::now();
+    check_dest(dest)?;
+    let scratch = tempdir_near(dest.parent().filter(|p| !p.as_os_str().is_empty()))?;
+    // 1. Index dumps: freshen the loaded ones, then link every dump under the load lock.
+    let mut index_files = Vec::new();
+    if let Some(dir) = &engine.index_dir {
+        let _load = engine.indexes.load_lock.lock();
+        if let Some(target) = engine.dump_target() {
+            for index in engine.indexes.all() {
+                if let Err(e) = index.dump_if_dirty(&target) {
+                    tracing::warn!(error = %e, "index dump before backup failed; that index is rebuilt after restore");
                 }
             }
-            index_files = capture_dumps(dir, &scratch.path.join(INDEX_DIR))?;
         }
-        // 2. The database snapshot.
-        let snapshot = scratch.path.join(DB_FILE);
-        match engine.store.path() {
-            Some(dir) => vacuum_into(&open_read_only(&dir.join(DB_FILE))?, &snapshot)?,
-            None => vacuum_into(&engine.store.locked(), &snapshot)?,
-        }
-        // 3. One file.
-        let report = write_archive(&snapshot, &index_files, dest, progress)?;
-        tracing::info!(bytes = report.bytes, memories = report.memories, "backup written");
-        Ok(BackupReport { duration_ms: started.elapsed().as_secs_f64() * 1000.0, ..report })
+        index_files = capture_dumps(dir, &scratch.path.join(INDEX_DIR))?;
     }
+    // 2. The database snapshot.
+    let snapshot = scratch.path.join(DB_FILE);
+    match engine.store.path() {
+        Some(dir) => vacuum_into(&open_read_only(&dir.join(DB_FILE))?, &snapshot)?,
+        None => vacuum_into(&engine.store.locked(), &snapshot)?,
+    }
+    // 3. One file.
+    let report = write_archive(&snapshot, &index_files, dest, progress)?;
+    tracing::info!(bytes = report.bytes, memories = report.memories, "backup written");
+    Ok(BackupReport { duration_ms: started.elapsed().as_secs_f64() * 1000.0, ..report })
 }
 
 fn check_dest(dest: &Path) -> Result<()> {
@@ -219,9 +204,9 @@ pub(crate) fn sync_parent(path: &Path) {
 /// The automatic backup taken before migrating a store from schema `from`: written with the
 /// store's own (not yet migrated) connection into `DIR/backups/`.
 pub(crate) fn pre_migration_backup(conn: &Connection, dir: &Path, from: u32, to: u32) -> Result<PathBuf> {
-    let backups = dir.join(super::AUTO_BACKUP_DIR);
+    let backups = dir.join(AUTO_BACKUP_DIR);
     std::fs::create_dir_all(&backups)?;
-    let stamp = super::stamp(time::OffsetDateTime::now_utc());
+    let stamp = stamp(time::OffsetDateTime::now_utc());
     let dest = backups.join(format!("pre-migration-v{from}-to-v{to}-{stamp}.mrbak"));
     let scratch = tempdir_near(Some(&backups))?;
     let index_files = capture_dumps(&dir.join(INDEX_DIR), &scratch.path.join(INDEX_DIR))?;

@@ -9,10 +9,10 @@ use std::io::{BufRead, Write};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::memory::{EmotionSnapshot, Memory, MemoryId, Metadata, NewMemory};
 use crate::store::{self, blob_to_vector};
-use crate::Memorable;
 
 /// One exported memory (a superset of [`NewMemory`]'s JSON form).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,106 +92,89 @@ struct ImportLine {
     model_id: Option<String>,
 }
 
-impl Memorable {
-    /// Write `user`'s memories (oldest id first) to `out` as JSON Lines; with `vectors`,
-    /// each line carries its embedding and model id. Returns how many were written.
-    pub fn export_user(&self, user: &str, vectors: bool, out: &mut dyn Write) -> Result<u64> {
-        self.metrics.track(self.export_user_inner(user, vectors, out))
-    }
-
-    fn export_user_inner(&self, user: &str, vectors: bool, out: &mut dyn Write) -> Result<u64> {
-        crate::memory::validate_user(user)?;
-        let engine = self.engine()?;
-        // One read snapshot for the whole export.
-        engine.store.read(|c| {
-            let Some(user_key) = store::user_key(c, user)? else { return Ok(0) };
-            let mut stmt = c.prepare(
-                "SELECT m.id, v.model_id, v.data FROM memories m LEFT JOIN vectors v ON v.memory_id = m.id
-                 WHERE m.user_key = ?1 ORDER BY m.id",
-            )?;
-            let mut rows = stmt.query([user_key])?;
-            let mut n = 0;
-            while let Some(r) = rows.next()? {
-                let id = r.get::<_, i64>(0)? as MemoryId;
-                let vector = match (vectors, r.get::<_, Option<String>>(1)?) {
-                    (true, Some(model)) => Some((model, blob_to_vector(&r.get::<_, Vec<u8>>(2)?)?)),
-                    _ => None,
-                };
-                let Some((memory, _)) = store::get_memory(c, id)? else { continue };
-                serde_json::to_writer(&mut *out, &ExportedMemory::new(memory, vector))?;
-                out.write_all(b"\n")?;
-                n += 1;
-            }
-            out.flush()?;
-            Ok(n)
-        })
-    }
-
-    /// Import JSON Lines of memories (`export_user`'s output, or `NewMemory` objects), `batch`
-    /// per transaction; `progress(lines_read)` after each batch. A bad line fails the import
-    /// with its line number; earlier batches stay imported.
-    pub fn import_jsonl(
-        &self,
-        input: &mut dyn BufRead,
-        batch: usize,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<ImportReport> {
-        self.metrics.track(self.import_inner(input, batch, progress))
-    }
-
-    fn import_inner(
-        &self,
-        input: &mut dyn BufRead,
-        batch: usize,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<ImportReport> {
-        if batch == 0 {
-            return Err(Error::InvalidInput("batch must be positive".into()));
-        }
-        let model = self.engine()?.model_id().to_owned();
-        let mut report = ImportReport::default();
-        let mut pending = Vec::with_capacity(batch);
-        let mut line = String::new();
-        let mut n = 0u64;
-        let flush = |pending: &mut Vec<NewMemory>, report: &mut ImportReport, n: u64| -> Result<()> {
-            let ids = self.remember_batch(std::mem::take(pending)).map_err(|e| match e {
-                Error::InvalidInput(m) => Error::InvalidInput(format!("batch ending at line {n}: {m}")),
-                other => other,
-            })?;
-            report.imported += ids.len() as u64;
-            Ok(())
-        };
-        loop {
-            line.clear();
-            if input.read_line(&mut line)? == 0 {
-                break;
-            }
+/// Write `user`'s memories (oldest id first) to `out` as JSON Lines (see
+/// [`crate::Memorable::export_user`]).
+pub(crate) fn export_user(engine: &Engine, user: &str, vectors: bool, out: &mut dyn Write) -> Result<u64> {
+    crate::memory::validate_user(user)?;
+    // One read snapshot for the whole export.
+    engine.store.read(|c| {
+        let Some(user_key) = store::user_key(c, user)? else { return Ok(0) };
+        let mut stmt = c.prepare(
+            "SELECT m.id, v.model_id, v.data FROM memories m LEFT JOIN vectors v ON v.memory_id = m.id
+             WHERE m.user_key = ?1 ORDER BY m.id",
+        )?;
+        let mut rows = stmt.query([user_key])?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            let id = r.get::<_, i64>(0)? as MemoryId;
+            let vector = match (vectors, r.get::<_, Option<String>>(1)?) {
+                (true, Some(model)) => Some((model, blob_to_vector(&r.get::<_, Vec<u8>>(2)?)?)),
+                _ => None,
+            };
+            let Some((memory, _)) = store::get_memory(c, id)? else { continue };
+            serde_json::to_writer(&mut *out, &ExportedMemory::new(memory, vector))?;
+            out.write_all(b"\n")?;
             n += 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let parsed: ImportLine = serde_json::from_str(&line)
-                .map_err(|e| Error::InvalidInput(format!("line {n}: not a memory object: {e}")))?;
-            let mut m = parsed.memory;
-            if m.embedding.is_some() {
-                match parsed.model_id {
-                    Some(id) if id != model => {
-                        m.embedding = None;
-                        report.reembedded += 1;
-                    }
-                    _ => report.vectors_kept += 1,
-                }
-            }
-            pending.push(m);
-            if pending.len() == batch {
-                flush(&mut pending, &mut report, n)?;
-                progress(n);
-            }
         }
-        if !pending.is_empty() {
-            flush(&mut pending, &mut report, n)?;
-        }
-        progress(n);
-        Ok(report)
+        out.flush()?;
+        Ok(n)
+    })
+}
+
+/// Import JSON Lines of memories into a store whose vectors are made by `model` (see
+/// [`crate::Memorable::import_jsonl`]); `remember_batch` stores each batch.
+pub(crate) fn import_jsonl(
+    model: &str,
+    input: &mut dyn BufRead,
+    batch: usize,
+    progress: &mut dyn FnMut(u64),
+    remember_batch: &mut dyn FnMut(Vec<NewMemory>) -> Result<Vec<MemoryId>>,
+) -> Result<ImportReport> {
+    if batch == 0 {
+        return Err(Error::InvalidInput("batch must be positive".into()));
     }
+    let mut report = ImportReport::default();
+    let mut pending = Vec::with_capacity(batch);
+    let mut line = String::new();
+    let mut n = 0u64;
+    let mut flush = |pending: &mut Vec<NewMemory>, report: &mut ImportReport, n: u64| -> Result<()> {
+        let ids = remember_batch(std::mem::take(pending)).map_err(|e| match e {
+            Error::InvalidInput(m) => Error::InvalidInput(format!("batch ending at line {n}: {m}")),
+            other => other,
+        })?;
+        report.imported += ids.len() as u64;
+        Ok(())
+    };
+    loop {
+        line.clear();
+        if input.read_line(&mut line)? == 0 {
+            break;
+        }
+        n += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: ImportLine = serde_json::from_str(&line)
+            .map_err(|e| Error::InvalidInput(format!("line {n}: not a memory object: {e}")))?;
+        let mut m = parsed.memory;
+        if m.embedding.is_some() {
+            match parsed.model_id {
+                Some(id) if id != model => {
+                    m.embedding = None;
+                    report.reembedded += 1;
+                }
+                _ => report.vectors_kept += 1,
+            }
+        }
+        pending.push(m);
+        if pending.len() == batch {
+            flush(&mut pending, &mut report, n)?;
+            progress(n);
+        }
+    }
+    if !pending.is_empty() {
+        flush(&mut pending, &mut report, n)?;
+    }
+    progress(n);
+    Ok(report)
 }

@@ -13,12 +13,13 @@ use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::memory::{Memory, MemoryId, Metadata};
-use crate::store::{self, to_ms, UpdatedFields, UserKey};
-use crate::Memorable;
+use crate::store::{self, UpdatedFields, UserKey};
+use crate::time::to_ms;
 
-/// What [`Memorable::restore_user`] changed.
+/// What [`crate::Memorable::restore_user`] changed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RestoreUserReport {
     pub user: String,
@@ -68,106 +69,98 @@ enum Step {
     Unrestorable,
 }
 
-impl Memorable {
-    /// Bring `user`'s memories back to how they were at `at` (see the module docs for what
-    /// can and cannot come back). Other users are not touched. One transaction: all or
-    /// nothing. The user's index is rebuilt from the store on its next use.
-    pub fn restore_user(&self, user: &str, at: OffsetDateTime) -> Result<RestoreUserReport> {
-        self.metrics.track(self.restore_user_inner(user, at))
-    }
-
-    fn restore_user_inner(&self, user: &str, at: OffsetDateTime) -> Result<RestoreUserReport> {
-        crate::memory::validate_user(user)?;
-        let _span = tracing::info_span!("restore_user").entered();
-        let engine = self.engine()?;
-        let t = to_ms(at);
-        let mut report = RestoreUserReport {
-            user: user.to_owned(),
-            at,
-            reverted: Vec::new(),
-            removed: Vec::new(),
-            unchanged: 0,
-            unrestorable: Vec::new(),
-        };
-        // Plan on a snapshot, embed outside any lock, then apply under the writer lock,
-        // checking that nothing changed in between.
-        let Some(user_key) = engine.store.read(|c| store::user_key(c, user))? else {
-            return Ok(report);
-        };
-        let plan = engine.store.read(|c| plan(c, user_key, t))?;
-        let texts: Vec<&str> = plan
-            .iter()
-            .filter_map(|(m, s)| match s {
-                Step::Revert(v) if v.text != m.text => Some(v.text.as_str()),
-                _ => None,
-            })
-            .collect();
-        let mut vectors = if texts.is_empty() { Vec::new() } else { engine.embed(&texts)? }.into_iter();
-        let now = store::now_ms();
-        let _load = engine.indexes.load_lock.lock();
-        let mut writer = engine.store.writer();
-        let tx = writer.transaction()?;
-        for (old, step) in &plan {
-            let current = store::get_memory(&tx, old.id)?;
-            if current.as_ref().map(|(m, _)| m.version) != Some(old.version) {
-                return Err(Error::Storage(format!(
-                    "memory {} changed while user {user:?} was being restored; nothing was changed, try again",
-                    old.id
-                )));
+/// Bring `user`'s memories back to how they were at `at` (see
+/// [`crate::Memorable::restore_user`]).
+pub(crate) fn restore_user(engine: &Engine, user: &str, at: OffsetDateTime) -> Result<RestoreUserReport> {
+    crate::memory::validate_user(user)?;
+    let _span = tracing::info_span!("restore_user").entered();
+    let t = to_ms(at);
+    let mut report = RestoreUserReport {
+        user: user.to_owned(),
+        at,
+        reverted: Vec::new(),
+        removed: Vec::new(),
+        unchanged: 0,
+        unrestorable: Vec::new(),
+    };
+    // Plan on a snapshot, embed outside any lock, then apply under the writer lock,
+    // checking that nothing changed in between.
+    let Some(user_key) = engine.store.read(|c| store::user_key(c, user))? else {
+        return Ok(report);
+    };
+    let plan = engine.store.read(|c| plan(c, user_key, t))?;
+    let texts: Vec<&str> = plan
+        .iter()
+        .filter_map(|(m, s)| match s {
+            Step::Revert(v) if v.text != m.text => Some(v.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut vectors = if texts.is_empty() { Vec::new() } else { engine.embed(&texts)? }.into_iter();
+    let now = crate::time::now_ms();
+    let _load = engine.indexes.load_lock.lock();
+    let mut writer = engine.store.writer();
+    let tx = writer.transaction()?;
+    for (old, step) in &plan {
+        let current = store::get_memory(&tx, old.id)?;
+        if current.as_ref().map(|(m, _)| m.version) != Some(old.version) {
+            return Err(Error::Storage(format!(
+                "memory {} changed while user {user:?} was being restored; nothing was changed, try again",
+                old.id
+            )));
+        }
+        match step {
+            Step::Keep => report.unchanged += 1,
+            Step::Unrestorable => report.unrestorable.push(old.id),
+            Step::Remove => {
+                store::delete_memory(&tx, old.id)?;
+                report.removed.push(old.id);
             }
-            match step {
-                Step::Keep => report.unchanged += 1,
-                Step::Unrestorable => report.unrestorable.push(old.id),
-                Step::Remove => {
-                    store::delete_memory(&tx, old.id)?;
-                    report.removed.push(old.id);
-                }
-                Step::Revert(v) => {
-                    let vector = if v.text != old.text { vectors.next() } else { None };
-                    let fields = UpdatedFields {
-                        text: &v.text,
-                        kind: &v.kind,
-                        speaker: v.speaker.as_deref(),
-                        topics: v.topics.as_deref().unwrap_or(&old.context.topics),
-                        place: match &v.place {
-                            Some(p) => p.as_deref(),
-                            None => old.context.place.as_deref(),
-                        },
-                        tags: &v.tags,
-                        metadata: &v.metadata,
-                        importance: v.importance,
-                    };
-                    let model = engine.model_id().to_owned();
-                    store::update_memory(
-                        &tx,
-                        old,
-                        &fields,
-                        vector.as_deref().map(|v| (v, model.as_str(), user_key)),
-                        now,
-                    )?;
-                    report.reverted.push(old.id);
-                    tracing::debug!(id = old.id, to_version = v.version, "memory reverted");
-                }
+            Step::Revert(v) => {
+                let vector = if v.text != old.text { vectors.next() } else { None };
+                let fields = UpdatedFields {
+                    text: &v.text,
+                    kind: &v.kind,
+                    speaker: v.speaker.as_deref(),
+                    topics: v.topics.as_deref().unwrap_or(&old.context.topics),
+                    place: match &v.place {
+                        Some(p) => p.as_deref(),
+                        None => old.context.place.as_deref(),
+                    },
+                    tags: &v.tags,
+                    metadata: &v.metadata,
+                    importance: v.importance,
+                };
+                let model = engine.model_id().to_owned();
+                store::update_memory(
+                    &tx,
+                    old,
+                    &fields,
+                    vector.as_deref().map(|v| (v, model.as_str(), user_key)),
+                    now,
+                )?;
+                report.reverted.push(old.id);
+                tracing::debug!(id = old.id, to_version = v.version, "memory reverted");
             }
         }
-        tx.commit()?;
-        drop(writer);
-        // Vectors changed: drop the user's index and dump; the next call rebuilds it.
-        engine.deletes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        engine.indexes.remove(user_key);
-        if let Some(dir) = &engine.index_dir {
-            crate::index::remove_dump(dir, user_key);
-        }
-        self.metrics.memories_updated.add(report.reverted.len() as u64);
-        self.metrics.memories_forgotten.add(report.removed.len() as u64);
-        tracing::info!(
-            reverted = report.reverted.len(),
-            removed = report.removed.len(),
-            unchanged = report.unchanged,
-            "user restored to a point in time"
-        );
-        Ok(report)
     }
+    tx.commit()?;
+    drop(writer);
+    // Vectors changed: drop the user's index and dump; the next call rebuilds it.
+    engine.deletes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    engine.indexes.remove(user_key);
+    if let Some(dir) = &engine.index_dir {
+        crate::index::remove_dump(dir, user_key);
+    }
+    engine.metrics.memories_updated.add(report.reverted.len() as u64);
+    engine.metrics.memories_forgotten.add(report.removed.len() as u64);
+    tracing::info!(
+        reverted = report.reverted.len(),
+        removed = report.removed.len(),
+        unchanged = report.unchanged,
+        "user restored to a point in time"
+    );
+    Ok(report)
 }
 
 /// What to do with each of the user's memories to reach instant `t` (ms).

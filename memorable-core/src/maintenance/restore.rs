@@ -53,9 +53,9 @@ pub fn restore_with_progress(
     std::fs::create_dir_all(parent)?;
     let name =
         new_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "store".into());
-    let staging = parent.join(format!(".{name}.restoring-{}-{}", std::process::id(), crate::store::now_ms()));
+    let staging = parent.join(format!(".{name}.restoring-{}-{}", std::process::id(), crate::time::now_ms()));
     let result = (|| {
-        std::fs::create_dir_all(staging.join(crate::handle::INDEX_DIR))?;
+        std::fs::create_dir_all(staging.join(crate::store::INDEX_DIR))?;
         let mut done = total;
         for e in archive.manifest.entries.clone() {
             if !entry_name_ok(&e.name) {

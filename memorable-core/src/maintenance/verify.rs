@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::archive::{Archive, BackupManifest, DB_ENTRY};
 use crate::error::{Error, Result};
-use crate::handle::{INDEX_DIR, META_MODEL_ID, META_REEMBED_TARGET};
-use crate::store::{schema, DB_FILE};
+use crate::store::{schema, DB_FILE, INDEX_DIR, META_MODEL_ID, META_REEMBED_TARGET};
 
 /// What was verified and what was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -343,7 +342,7 @@ pub(crate) fn tempdir_near(near: Option<&Path>) -> Result<Scratch> {
         ".memorable-scratch-{}-{}-{}",
         std::process::id(),
         SEQ.fetch_add(1, Ordering::Relaxed),
-        crate::store::now_ms()
+        crate::time::now_ms()
     );
     let path = base.join(name);
     std::fs::create_dir_all(&path)?;

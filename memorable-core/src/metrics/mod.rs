@@ -6,12 +6,12 @@
 //! computed when a snapshot is taken, never on the hot path. Other layers record through the
 //! handle's [`Metrics`] (e.g. `metrics.readings_fused.inc()` from the emotion layer).
 
-mod api;
 pub mod facade;
 pub mod families;
 mod histogram;
 pub(crate) mod process;
 pub mod prometheus;
+mod snapshot;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 pub use histogram::{Histogram, HistogramSnapshot, LatencySummary};
+pub(crate) use snapshot::snapshot;
 
 use crate::error::{Error, ErrorCode};
 

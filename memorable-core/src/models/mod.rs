@@ -18,6 +18,7 @@ pub mod emotion_adapter;
 pub mod emotion_manifest;
 pub mod emotion_metrics;
 mod hashing;
+pub(crate) mod profile;
 pub mod select;
 #[cfg(feature = "candle")]
 mod st_dir;
@@ -30,7 +31,7 @@ pub use emotion::{EmbeddedEmotions, EmotionClassifier};
 #[cfg(feature = "candle")]
 pub use emotion_adapter::{AdapterEmotionClassifier, ClassifierOptions};
 pub use hashing::HashingEmbedder;
-pub use select::{Profile, SelectionReport};
+pub use select::{ModelChoice, Profile, SelectionReport};
 
 /// Where the model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]

@@ -24,37 +24,9 @@ use super::cache::{self, Manifest};
 use super::candle_bert::{BertOptions, CandleBertEmbedder};
 pub use super::DeviceKind;
 use super::{Embedder, HashingEmbedder};
-use crate::config::Config;
 use crate::error::{Error, Result};
 
-/// Name of the built-in fallback in the catalog (and in `Config.embedder`).
-pub const HASHING: &str = "hashing";
-/// `Config.embedder` value that lets selection choose.
-pub const AUTO: &str = "auto";
-
-/// Where the engine runs: an app on someone's machine, or a dedicated server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Profile {
-    /// Share the machine: at most 4 threads, smaller batches.
-    #[default]
-    Local,
-    /// Own the machine: every core, larger batches, larger models when they fit.
-    Server,
-}
-
-impl std::str::FromStr for Profile {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "local" => Ok(Profile::Local),
-            "server" => Ok(Profile::Server),
-            other => {
-                Err(Error::InvalidConfig(format!("profile must be \"local\" or \"server\", got {other:?}")))
-            }
-        }
-    }
-}
+pub use super::profile::{ModelChoice, Profile, AUTO, HASHING};
 
 /// What a model is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -641,16 +613,17 @@ pub fn load_embedder(
     }
 }
 
-/// Select, load and warm up the embedder for a store, per `config.embedder`.
+/// Select, load and warm up the embedder for a store, per `choice.embedder`
+/// (`Config::model_choice()` gives the choice of a configuration).
 pub fn resolve_embedder(
-    config: &Config,
+    choice: &ModelChoice,
     stored_model_id: Option<&str>,
 ) -> Result<(Arc<dyn Embedder>, SelectionReport)> {
-    let env = Environment::detect(config.profile);
-    let catalog = Catalog::builtin(config.hashing_dim);
-    let dir = cache::cache_dir(config.model_dir.as_deref());
+    let env = Environment::detect(choice.profile);
+    let catalog = Catalog::builtin(choice.hashing_dim);
+    let dir = cache::cache_dir(choice.model_dir.as_deref());
     let cache = CacheState::inspect(dir.as_deref(), &catalog);
-    let req = Request { role: Role::Embedding, choice: &config.embedder, stored_model_id };
+    let req = Request { role: Role::Embedding, choice: &choice.embedder, stored_model_id };
     resolve_with(&catalog, &env, &cache, &req)
 }
 

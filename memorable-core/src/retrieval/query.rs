@@ -23,8 +23,8 @@
 
 use time::{Date, Month, PrimitiveDateTime, Time};
 
-use crate::store::to_ms;
 use crate::text;
+use crate::time::to_ms;
 
 /// What the ranking needs to know about a query.
 #[derive(Debug, Clone, Default, PartialEq)]

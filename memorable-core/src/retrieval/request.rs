@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::window::{TimeWindow, WindowConfig};
 use crate::error::{Error, Result};
 use crate::memory::{EmotionSnapshot, Memory};
-use crate::store::to_ms;
+use crate::time::to_ms;
 
 /// Largest `limit` a recall accepts.
 pub const MAX_LIMIT: usize = 1_000;

@@ -7,8 +7,10 @@
 //! [`Error::Locked`] instead of a corrupted store.
 
 mod access;
+mod layout;
 mod queries;
 mod recall_sql;
+mod reembed;
 pub mod schema;
 
 use std::fs::{File, OpenOptions};
@@ -19,8 +21,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags};
 
+pub use layout::{DB_FILE, LOCK_FILE};
+pub(crate) use layout::{INDEX_DIR, META_MODEL_ID, META_REEMBED_DONE, META_REEMBED_TARGET};
 pub(crate) use queries::*;
 pub(crate) use recall_sql::*;
+pub(crate) use reembed::*;
 
 use crate::config::{Config, Durability};
 use crate::error::{Error, Result};
@@ -57,11 +62,6 @@ impl Drop for WriteGuard<'_> {
     }
 }
 
-/// File name of the SQLite database inside a store directory.
-pub const DB_FILE: &str = "memorable.db";
-/// File whose OS lock marks the store as open by one process.
-pub const LOCK_FILE: &str = "LOCK";
-
 pub(crate) struct Store {
     path: Option<PathBuf>,
     writer: Mutex<Connection>,
@@ -81,9 +81,16 @@ pub(crate) struct Store {
     _lock: Option<File>,
 }
 
+/// Called before a store of an older schema is migrated, with the writer connection, the
+/// store directory and the versions from and to; returns the backup it wrote (named in a
+/// failed migration's error). The builder supplies it (maintenance's pre-migration backup),
+/// so the store need not know how backups are made.
+pub(crate) type BeforeMigration<'a> = &'a dyn Fn(&Connection, &Path, u32, u32) -> Result<PathBuf>;
+
 impl Store {
-    /// Open (creating if needed) the store in `dir`.
-    pub fn open(dir: &Path, config: &Config) -> Result<Store> {
+    /// Open (creating if needed) the store in `dir`; `before_migration` runs before an older
+    /// store is migrated forward.
+    pub fn open(dir: &Path, config: &Config, before_migration: Option<BeforeMigration<'_>>) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| not_writable(dir, e))?;
         let lock = OpenOptions::new()
             .create(true)
@@ -106,11 +113,11 @@ impl Store {
             .map_err(|e| open_error(dir, e))?;
         configure(&writer, config, true)?;
         let found = schema::version(&writer)?;
-        // An older store is backed up (into DIR/backups/) before it is migrated forward.
-        let backup = if found > 0 && found < schema::SCHEMA_VERSION && config.backup.before_migration {
-            Some(crate::maintenance::pre_migration_backup(&writer, dir, found, schema::SCHEMA_VERSION)?)
-        } else {
-            None
+        let backup = match before_migration {
+            Some(hook) if found > 0 && found < schema::SCHEMA_VERSION => {
+                Some(hook(&writer, dir, found, schema::SCHEMA_VERSION)?)
+            }
+            _ => None,
         };
         schema::migrate(&mut writer, backup.as_deref())?;
         let readers = (0..config.read_connections)

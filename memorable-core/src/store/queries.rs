@@ -2,11 +2,11 @@
 //! the handle decides locking and transaction scope; none of them commits on its own.
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToSql};
-use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::memory::{Context, EmotionSnapshot, Memory, MemoryId, MemoryVersion, Metadata};
 use crate::retrieval::Filters;
+use crate::time::{from_ms, to_ms};
 
 /// Row id of a user in the `users` table (names are resolved once per call).
 pub(crate) type UserKey = i64;
@@ -42,19 +42,6 @@ pub(crate) struct UpdatedFields<'a> {
     pub tags: &'a [String],
     pub metadata: &'a Metadata,
     pub importance: f32,
-}
-
-pub(crate) fn now_ms() -> i64 {
-    to_ms(OffsetDateTime::now_utc())
-}
-
-pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-pub(crate) fn from_ms(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 pub(crate) fn vector_to_blob(v: &[f32]) -> Vec<u8> {

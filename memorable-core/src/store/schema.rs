@@ -190,7 +190,7 @@ pub fn migrate(conn: &mut Connection, backup: Option<&std::path::Path>) -> Resul
         let to = i as u32 + 1;
         tracing::info!(from = i, to, "migrating store schema");
         tx.execute_batch(sql).map_err(|e| failed(format!("step to schema {to}: {e}")))?;
-        if found > 0 && crate::maintenance::testing::take_migration_failure(to) {
+        if found > 0 && testing::take_migration_failure(to) {
             return Err(failed(format!("step to schema {to}: failure injected by a test")));
         }
     }
@@ -202,4 +202,23 @@ pub fn migrate(conn: &mut Connection, backup: Option<&std::path::Path>) -> Resul
 /// Schema version of an open connection.
 pub fn version(conn: &Connection) -> Result<u32> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Test hooks. Not part of the API: they exist so tests can prove that a failed migration
+/// rolls back.
+#[doc(hidden)]
+pub mod testing {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    static FAIL_MIGRATION_TO: AtomicU32 = AtomicU32::new(0);
+
+    /// Make the next migration to schema `version` fail after its statements ran, before
+    /// it commits (one shot).
+    pub fn fail_next_migration_to(version: u32) {
+        FAIL_MIGRATION_TO.store(version, Ordering::SeqCst);
+    }
+
+    pub(crate) fn take_migration_failure(version: u32) -> bool {
+        FAIL_MIGRATION_TO.compare_exchange(version, 0, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+    }
 }

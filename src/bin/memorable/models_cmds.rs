@@ -27,7 +27,7 @@ pub(crate) enum ModelsCommand {
 pub(crate) fn embed(model: &str, file: Option<&Path>, texts: &[String]) -> Result<()> {
     let mut config = Config::default();
     config.embedder = model.to_owned();
-    let (embedder, report) = select::resolve_embedder(&config, None)?;
+    let (embedder, report) = select::resolve_embedder(&config.model_choice(), None)?;
     if report.fallback && model == select::AUTO {
         eprintln!("warning: using the hashing fallback: {}", report.fallback_reason.unwrap_or_default());
     }
@@ -50,7 +50,7 @@ pub(crate) fn models_list(as_json: bool) -> Result<()> {
     let catalog = Catalog::builtin(config.hashing_dim);
     let dir = cache::cache_dir(None);
     let state = CacheState::inspect(dir.as_deref(), &catalog);
-    let (_, report) = select::resolve_embedder(&config, None)?;
+    let (_, report) = select::resolve_embedder(&config.model_choice(), None)?;
     if as_json {
         println!("{}", json!({ "catalog": catalog, "cache": state, "selection": report }));
         return Ok(());

@@ -1,14 +1,14 @@
-//! The emotional layer's part of the [`Memorable`] handle: observe readings, read a
-//! context's fused state and history, list and close contexts.
+//! The emotional layer: observe readings, read a context's fused state and history, list
+//! and close contexts, classify texts.
 
 use time::OffsetDateTime;
 
-use super::catalog::{self, Expression};
-use super::reading::Reading;
-use super::state::{ContextInfo, EmotionalState, HistoryRange};
-use crate::error::Result;
-use crate::handle::Memorable;
-use crate::store::{now_ms, to_ms};
+use super::Memorable;
+use crate::classify::Classified;
+use crate::emotion::catalog::{self, Expression};
+use crate::emotion::{ContextInfo, EmotionalState, HistoryRange, Reading};
+use crate::error::{Error, Result};
+use crate::time::{now_ms, to_ms};
 
 impl Memorable {
     /// Fold one reading into its context (created on its first reading) and return the
@@ -18,7 +18,7 @@ impl Memorable {
     pub fn observe(&self, reading: Reading) -> Result<EmotionalState> {
         let engine = self.engine()?;
         let state = engine.emotion.observe(&engine.store, std::slice::from_ref(&reading), true)?;
-        state.ok_or_else(|| crate::Error::Internal("observe produced no state".into()))
+        state.ok_or_else(|| Error::Internal("observe produced no state".into()))
     }
 
     /// Fold many readings (any contexts, any order of time) in one transaction: all or
@@ -68,5 +68,14 @@ impl Memorable {
     /// [`crate::emotion::catalog::expressions`]).
     pub fn emotion_catalog(&self) -> &'static [Expression] {
         catalog::expressions()
+    }
+
+    /// Emotion readings of `texts` (probability per label, and the labels over their
+    /// thresholds) from the engine's emotion classifier. Blank texts are `EmptyText`, texts
+    /// over the configured limit `TextTooLong`; without a usable classifier the call fails
+    /// with `ClassifierUnavailable` (35) saying why.
+    pub fn classify(&self, texts: &[&str]) -> Result<Vec<Classified>> {
+        let engine = self.engine()?;
+        engine.classifier.classify(texts, engine.config.max_text_chars)
     }
 }

@@ -1,0 +1,70 @@
+//! Opening: the store, the embedder (the application's, or one selected for this machine),
+//! the emotion classifier and emotional layer, and the engine that holds them.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::Engine;
+use crate::classify::ClassifierSlot;
+use crate::config::Config;
+use crate::emotion::engine::EmotionEngine;
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::models::select::{self, SelectionReport};
+use crate::models::{Embedder, EmotionClassifier};
+use crate::store::{self, Store, INDEX_DIR, META_MODEL_ID};
+
+/// What an application may hand to `open` besides the configuration.
+#[derive(Default)]
+pub(crate) struct Parts {
+    pub embedder: Option<Arc<dyn Embedder>>,
+    pub classifier: Option<Arc<dyn EmotionClassifier>>,
+}
+
+/// Open (creating if needed) the store in `dir` (`None`: in memory) and build its engine.
+pub(crate) fn open(dir: Option<&Path>, config: Config, parts: Parts) -> Result<Engine> {
+    config.validate()?;
+    let span = tracing::info_span!("open", in_memory = dir.is_none());
+    let _enter = span.enter();
+    let store = match dir {
+        Some(dir) => {
+            // An older store is backed up (into DIR/backups/) before it is migrated.
+            let backup: store::BeforeMigration<'_> = &crate::maintenance::pre_migration_backup;
+            Store::open(dir, &config, config.backup.before_migration.then_some(backup))?
+        }
+        None => Store::open_in_memory(&config)?,
+    };
+    let stored_model = store.read(|c| store::meta_get(c, META_MODEL_ID))?;
+    // An application-supplied embedder wins; otherwise select one for this machine
+    // (for an existing store under "auto": the model its vectors were made with).
+    let (embedder, selection) = match parts.embedder {
+        Some(e) => {
+            let report = SelectionReport::custom(e.as_ref());
+            (e, report)
+        }
+        None => select::resolve_embedder(&config.model_choice(), stored_model.as_deref())?,
+    };
+    if let Some(stored) = stored_model {
+        if stored != embedder.model_id() {
+            return Err(Error::ModelMismatch { stored, current: embedder.model_id().to_owned() });
+        }
+    }
+    let index_dir = dir.map(|d| d.join(INDEX_DIR));
+    let metrics = Arc::new(Metrics::new(config.metrics));
+    if selection.fallback && selection.fallback_reason.is_some() {
+        metrics.fallbacks_taken.inc();
+    }
+    // One classifier for `classify` and for the emotional layer: the application's, else
+    // the shipped one (loaded on first use) when the store embeds with its MiniLM.
+    let slot = Arc::new(match parts.classifier {
+        Some(c) => ClassifierSlot::given(c),
+        None => ClassifierSlot::default_for(
+            embedder.model_id(),
+            config.model_dir.clone(),
+            selection.limits.threads,
+        ),
+    });
+    let for_emotion = slot.get_given().or_else(|| slot.lazy_default());
+    let emotion = Arc::new(EmotionEngine::new(config.emotion.clone(), for_emotion, embedder.model_id()));
+    Ok(Engine::new(config, Arc::new(store), index_dir, embedder, selection, metrics, emotion, slot))
+}

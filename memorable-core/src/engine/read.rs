@@ -1,0 +1,33 @@
+//! Reading one memory and its versions.
+
+use super::Engine;
+use crate::error::{Error, Result};
+use crate::memory::{Memory, MemoryId, MemoryVersion};
+use crate::store;
+
+impl Engine {
+    /// The memory with this id.
+    pub(crate) fn get(&self, id: MemoryId) -> Result<Memory> {
+        self.store.read(|c| store::get_memory(c, id))?.map(|(m, _)| m).ok_or(Error::NotFound(id))
+    }
+
+    /// Every version of a memory, oldest first; the last one is current.
+    pub(crate) fn history(&self, id: MemoryId) -> Result<Vec<MemoryVersion>> {
+        self.store.read(|c| {
+            let (current, _) = store::get_memory(c, id)?.ok_or(Error::NotFound(id))?;
+            let mut versions = store::previous_versions(c, id)?;
+            versions.push(MemoryVersion {
+                version: current.version,
+                text: current.text,
+                kind: current.kind,
+                speaker: current.context.speaker,
+                tags: current.tags,
+                metadata: current.metadata,
+                importance: current.importance,
+                valid_from: current.updated_at,
+                valid_to: None,
+            });
+            Ok(versions)
+        })
+    }
+}

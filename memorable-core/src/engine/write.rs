@@ -1,0 +1,258 @@
+//! The write path: validate everything, embed outside every lock, commit in one
+//! transaction, then bring the user's index up to date under the writer lock.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+
+use rayon::prelude::*;
+
+use super::Engine;
+use crate::error::{Error, Result};
+use crate::index::UserIndex;
+use crate::memory::*;
+use crate::store::{self, PreparedMemory, UpdatedFields, UserKey, VectorRow, META_MODEL_ID};
+
+/// Texts per embedding call in `remember_batch` (each call runs on one rayon thread).
+const EMBED_CHUNK: usize = 64;
+
+impl Engine {
+    pub(crate) fn prepare(&self, m: NewMemory, now: i64) -> Result<(PreparedMemory, Option<Vec<f32>>)> {
+        validate_user(&m.user)?;
+        validate_text(&m.text, self.config.max_text_chars)?;
+        validate_coordinates(m.lat, m.lon)?;
+        let importance = validate_importance(m.importance.unwrap_or(DEFAULT_IMPORTANCE))?;
+        let metadata = validate_metadata(m.metadata)?;
+        let embedding = m.embedding.map(|v| validate_vector(v, self.embedder.dim())).transpose()?;
+        if let Some(e) = &m.emotion {
+            validate_emotion(e)?;
+        }
+        let prepared = PreparedMemory {
+            user: m.user,
+            text: m.text,
+            kind: m.kind.filter(|k| !k.trim().is_empty()).unwrap_or_else(|| DEFAULT_KIND.into()),
+            session: m.session,
+            speaker: m.speaker,
+            topics: m.topics,
+            occurred_at: m.occurred_at.map_or(now, crate::time::to_ms),
+            place: m.place,
+            lat: m.lat,
+            lon: m.lon,
+            tags: m.tags,
+            metadata,
+            importance,
+            emotion: m.emotion,
+            vector: Vec::new(),
+        };
+        Ok((prepared, embedding))
+    }
+
+    pub(crate) fn remember(&self, memories: Vec<NewMemory>, batch: bool) -> Result<Vec<MemoryId>> {
+        let span = tracing::debug_span!("remember", n = memories.len(), user = tracing::field::Empty);
+        if self.config.log_content {
+            if let Some(m) = memories.first() {
+                span.record("user", m.user.as_str());
+            }
+        }
+        let _span = span.entered();
+        if memories.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = crate::time::now_ms();
+        // Validate everything before writing anything: a bad item rejects the whole batch.
+        let mut prepared = Vec::with_capacity(memories.len());
+        for (i, m) in memories.into_iter().enumerate() {
+            prepared.push(self.prepare(m, now).map_err(|e| if batch { e.in_item("item", i) } else { e })?);
+        }
+        let missing: Vec<usize> =
+            prepared.iter().enumerate().filter(|(_, p)| p.1.is_none()).map(|(i, _)| i).collect();
+        let texts: Vec<&str> = missing.iter().map(|&i| prepared[i].0.text.as_str()).collect();
+        let vectors: Vec<Vec<f32>> = if texts.len() > EMBED_CHUNK {
+            let chunks: Vec<Vec<Vec<f32>>> =
+                texts.par_chunks(EMBED_CHUNK).map(|c| self.embed(c)).collect::<Result<_>>()?;
+            chunks.into_iter().flatten().collect()
+        } else {
+            self.embed(&texts)?
+        };
+        let mut vectors = vectors.into_iter();
+        let mut prepared: Vec<PreparedMemory> = prepared
+            .into_iter()
+            .map(|(mut p, given)| {
+                p.vector = given.or_else(|| vectors.next()).unwrap_or_default();
+                p
+            })
+            .collect();
+
+        // A user's first call loads their index, so it stays current and is dumped at close.
+        let mut users: Vec<&str> = prepared.iter().map(|p| p.user.as_str()).collect();
+        users.sort_unstable();
+        users.dedup();
+        for user in &users {
+            if let Some(key) = self.store.read(|c| store::user_key(c, user))? {
+                self.index(key, user)?;
+            }
+        }
+
+        // The emotional snapshot: classify outside every lock, then (emotion lock before the
+        // writer lock) fold the readings into the sessions inside this same transaction.
+        let plan = self.emotion.plan(&prepared, now)?;
+        let mut emotion_guard = self.emotion.lock_for(&plan);
+        // Only adds memories: what recall caches of existing ones stays valid.
+        let mut writer = self.store.appender();
+        let tx = writer.transaction()?;
+        let emotion_work = self.emotion.attach(&mut emotion_guard, &tx, plan, &mut prepared, now)?;
+        match store::meta_get(&tx, META_MODEL_ID)? {
+            None => store::meta_set(&tx, META_MODEL_ID, self.model_id())?,
+            // Only after a finished reembed switched the store under a call in flight.
+            Some(stored) if stored != self.model_id() => {
+                return Err(Error::ModelMismatch { stored, current: self.model_id().to_owned() })
+            }
+            Some(_) => {}
+        }
+        let mut ids = Vec::with_capacity(prepared.len());
+        // Rows per user, for the indexes once the commit succeeded.
+        let mut rows: Vec<(UserKey, VectorRow)> = Vec::with_capacity(prepared.len());
+        let mut new_users: HashSet<UserKey> = HashSet::new();
+        let mut last_user: Option<(&str, UserKey)> = None;
+        for p in &prepared {
+            let key = match last_user {
+                Some((name, key)) if name == p.user => key,
+                _ => match store::user_key(&tx, &p.user)? {
+                    Some(key) => key,
+                    None => {
+                        let key = store::ensure_user(&tx, &p.user, now)?;
+                        new_users.insert(key);
+                        key
+                    }
+                },
+            };
+            last_user = Some((&p.user, key));
+            let (id, vid) = store::insert_memory(&tx, key, p, self.model_id(), now)?;
+            ids.push(id);
+            rows.push((key, (vid, id, Vec::new())));
+        }
+        tx.commit()?;
+        self.emotion.install(&mut emotion_guard, emotion_work);
+        drop(emotion_guard);
+        // Committed: the memories are durable. Now bring the indexes up to date, still under
+        // the writer lock so index order is commit order. (An index evicted meanwhile picks
+        // these rows up from the store when it loads again.)
+        let mut names: Vec<(UserKey, String)> = Vec::new();
+        for ((key, row), p) in rows.iter_mut().zip(prepared) {
+            row.2 = p.vector;
+            if new_users.contains(key) && !names.iter().any(|(k, _)| k == key) {
+                names.push((*key, p.user));
+            }
+        }
+        rows.sort_by_key(|(k, r)| (*k, r.0));
+        let mut evicted = Vec::new();
+        for chunk in rows.chunk_by(|a, b| a.0 == b.0) {
+            let key = chunk[0].0;
+            let index = match self.indexes.get(key) {
+                Some(index) => index,
+                None => match names.iter().find(|(k, _)| *k == key) {
+                    // A brand-new user: their index starts empty, nothing to load.
+                    Some((_, name)) => {
+                        let index = UserIndex::empty(key, name, &self.config.hnsw);
+                        evicted.extend(self.indexes.insert(index.clone()));
+                        index
+                    }
+                    None => continue,
+                },
+            };
+            let user_rows: Vec<VectorRow> = chunk.iter().map(|(_, r)| r.clone()).collect();
+            index.insert(user_rows);
+        }
+        drop(writer);
+        self.indexer.notify();
+        if !evicted.is_empty() {
+            let _load = self.indexes.load_lock.lock();
+            for old in evicted {
+                self.dump(&old);
+            }
+        }
+        Ok(ids)
+    }
+
+    pub(crate) fn update(&self, id: MemoryId, u: MemoryUpdate) -> Result<Memory> {
+        if let Some(t) = &u.text {
+            validate_text(t, self.config.max_text_chars)?;
+        }
+        let importance = u.importance.map(validate_importance).transpose()?;
+        let metadata = u.metadata.map(|m| validate_metadata(Some(m))).transpose()?;
+        let vector = match &u.text {
+            Some(t) => Some(self.embed(&[t.as_str()])?.pop().unwrap_or_default()),
+            None => None,
+        };
+        let now = crate::time::now_ms();
+        let mut writer = self.store.writer();
+        let tx = writer.transaction()?;
+        let (old, user_key) = store::get_memory(&tx, id)?.ok_or(Error::NotFound(id))?;
+        let fields = UpdatedFields {
+            text: u.text.as_deref().unwrap_or(&old.text),
+            kind: u.kind.as_deref().unwrap_or(&old.kind),
+            speaker: u.speaker.as_deref().or(old.context.speaker.as_deref()),
+            topics: u.topics.as_deref().unwrap_or(&old.context.topics),
+            place: u.place.as_deref().or(old.context.place.as_deref()),
+            tags: u.tags.as_deref().unwrap_or(&old.tags),
+            metadata: metadata.as_ref().unwrap_or(&old.metadata),
+            importance: importance.unwrap_or(old.importance),
+        };
+        let replaced = store::update_memory(
+            &tx,
+            &old,
+            &fields,
+            vector.as_deref().map(|v| (v, self.model_id(), user_key)),
+            now,
+        )?;
+        let (updated, _) = store::get_memory(&tx, id)?.ok_or(Error::NotFound(id))?;
+        tx.commit()?;
+        if let (Some((old_vid, new_vid)), Some(v)) = (replaced, vector) {
+            self.deletes.fetch_add(1, Ordering::AcqRel);
+            if let Some(index) = self.indexes.get(user_key) {
+                index.insert(vec![(new_vid, id, v)]);
+                self.indexer.notify();
+                if index.remove(&[old_vid], self.config.tombstone_rebuild_ratio) {
+                    drop(writer);
+                    self.rebuild(user_key, &updated.user);
+                }
+            }
+        }
+        Ok(updated)
+    }
+
+    pub(crate) fn forget(&self, id: MemoryId) -> Result<()> {
+        let mut writer = self.store.writer();
+        let tx = writer.transaction()?;
+        let (memory, user_key) = store::get_memory(&tx, id)?.ok_or(Error::NotFound(id))?;
+        let vid = store::delete_memory(&tx, id)?;
+        tx.commit()?;
+        self.deletes.fetch_add(1, Ordering::AcqRel);
+        let needs_rebuild = match (self.indexes.get(user_key), vid) {
+            (Some(index), Some(vid)) => index.remove(&[vid], self.config.tombstone_rebuild_ratio),
+            _ => false,
+        };
+        drop(writer);
+        if needs_rebuild {
+            self.rebuild(user_key, &memory.user);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn forget_user(&self, user: &str) -> Result<u64> {
+        validate_user(user)?;
+        let _load = self.indexes.load_lock.lock();
+        let mut writer = self.store.writer();
+        let tx = writer.transaction()?;
+        let Some(user_key) = store::user_key(&tx, user)? else {
+            return Ok(0);
+        };
+        let n = store::delete_user(&tx, user_key)?;
+        tx.commit()?;
+        self.deletes.fetch_add(1, Ordering::AcqRel);
+        self.indexes.remove(user_key);
+        if let Some(dir) = &self.index_dir {
+            crate::index::remove_dump(dir, user_key);
+        }
+        Ok(n as u64)
+    }
+}

@@ -1,0 +1,30 @@
+//! Models: how the embedder was chosen, and moving a store to another one.
+
+use super::Memorable;
+use crate::engine::{self, ReembedProgress, ReembedReport};
+use crate::error::Result;
+use crate::models::select::SelectionReport;
+
+impl Memorable {
+    /// How the embedding model was chosen: environment, candidates, reasons, limits.
+    pub fn selection_report(&self) -> Result<SelectionReport> {
+        Ok(self.engine()?.selection.clone())
+    }
+
+    /// Migrate the store's vectors to the catalog model `model` (e.g. `"minilm"`), in batches.
+    ///
+    /// Resumable: each batch is one transaction that replaces old vectors with new ones and
+    /// records progress in the store's meta, so an interrupted run (crash, or `progress`
+    /// returning `false` to pause) continues where it stopped when called again. When every
+    /// vector is migrated the store's model id changes, the handle switches to the new model
+    /// and indexes are rebuilt from the store. Recall keeps working meanwhile, with indexes
+    /// that may miss not-yet-loaded users' migrated memories until completion. Vectors given
+    /// explicitly with `NewMemory::embedding` are replaced by the model's.
+    pub fn reembed(
+        &self,
+        model: &str,
+        progress: &mut dyn FnMut(&ReembedProgress) -> bool,
+    ) -> Result<ReembedReport> {
+        self.metrics.track(self.engine().and_then(|e| engine::reembed(&self.shared, &e, model, progress)))
+    }
+}
