@@ -13,6 +13,61 @@ use std::path::{Path, PathBuf};
 /// Longest file allowed in memorable-core/src.
 const MAX_LINES: usize = 800;
 
+/// The layers, bottom (0) to top: a file may import only from its own layer or below (and
+/// never in a circle, which the graph test checks). The longest matching prefix of a file's
+/// path names its layer. docs/architecture.md draws the same table.
+const LAYERS: &[(&str, u8)] = &[
+    // Leaves: no imports but each other.
+    ("error.rs", 0),
+    ("time.rs", 0),
+    ("text.rs", 0),
+    ("scratch.rs", 0),
+    ("memory.rs", 0),
+    // The configuration, and each feature's own section of it (a leaf of that feature).
+    ("config.rs", 1),
+    ("alerts/config.rs", 1),
+    ("attention/config.rs", 1),
+    ("emotion/config.rs", 1),
+    // The emotion catalog and readings: value types the emotion section validates against.
+    ("emotion/catalog.rs", 1),
+    ("emotion/reading.rs", 1),
+    ("health/config.rs", 1),
+    ("hume/config.rs", 1),
+    ("maintenance/config.rs", 1),
+    ("models/profile.rs", 1),
+    ("retrieval/window.rs", 1),
+    // The store: SQLite, the source of truth.
+    ("store/", 2),
+    // What the engine is made of: indexes, models, the emotional layer, the classifier slot,
+    // the metrics registry, recall's caches of store data.
+    ("index/", 3),
+    ("models/", 3),
+    ("emotion/", 3),
+    ("classify.rs", 3),
+    ("metrics/", 3),
+    ("retrieval/cache.rs", 3),
+    ("retrieval/keyword.rs", 3),
+    ("training/", 3),
+    // The engine: open, the write path, reads, reembed, stats.
+    ("engine/", 4),
+    // Features: functions of &Engine.
+    ("retrieval/", 5),
+    ("attention/", 5),
+    ("maintenance/", 5),
+    ("health/", 5),
+    ("alerts/", 5),
+    ("hume/", 5),
+    ("metrics/snapshot.rs", 5),
+    // The operations thread, then the facade, then the crate root's re-exports.
+    ("ops.rs", 6),
+    ("handle/", 7),
+    ("lib.rs", 8),
+];
+
+fn layer(rel: &str) -> Option<u8> {
+    LAYERS.iter().filter(|(p, _)| rel.starts_with(p)).max_by_key(|(p, _)| p.len()).map(|(_, l)| *l)
+}
+
 /// One source file: its module path, what it defines and what it imports.
 #[derive(Default, Debug)]
 struct FileInfo {
@@ -591,6 +646,37 @@ fn import_graph_has_no_circle() {
         }
     }
     assert!(found.is_empty(), "memorable-core/src has import circles:\n{report}");
+}
+
+#[test]
+fn every_import_goes_down_the_layers() {
+    let krate = Crate::load(&src_dir());
+    let edges = krate.edges();
+    let mut unplaced = Vec::new();
+    let mut upward = Vec::new();
+    for (f, targets) in edges.iter().enumerate() {
+        let from = &krate.files[f].rel;
+        let Some(lf) = layer(from) else {
+            unplaced.push(from.clone());
+            continue;
+        };
+        for &t in targets {
+            let to = &krate.files[t].rel;
+            // The crate root's constants (VERSION, SCHEMA_VERSION) are read anywhere.
+            if to == "lib.rs" {
+                continue;
+            }
+            match layer(to) {
+                Some(lt) if lt <= lf => {}
+                Some(lt) => upward.push(format!("{from} (layer {lf}) -> {to} (layer {lt})")),
+                None => unplaced.push(to.clone()),
+            }
+        }
+    }
+    unplaced.sort();
+    unplaced.dedup();
+    assert!(unplaced.is_empty(), "files in no layer (add them to LAYERS): {unplaced:?}");
+    assert!(upward.is_empty(), "imports that go up the layers:\n{}", upward.join("\n"));
 }
 
 #[test]

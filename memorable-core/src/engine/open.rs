@@ -12,13 +12,15 @@ use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::models::select::{self, SelectionReport};
 use crate::models::{Embedder, EmotionClassifier};
-use crate::store::{self, Store, INDEX_DIR, META_MODEL_ID};
+use crate::store::{self, BeforeMigration, Store, INDEX_DIR, META_MODEL_ID};
 
 /// What an application may hand to `open` besides the configuration.
 #[derive(Default)]
 pub(crate) struct Parts {
     pub embedder: Option<Arc<dyn Embedder>>,
     pub classifier: Option<Arc<dyn EmotionClassifier>>,
+    /// The backup taken before an older store is migrated (with `backup.before_migration`).
+    pub before_migration: Option<BeforeMigration>,
 }
 
 /// Open (creating if needed) the store in `dir` (`None`: in memory) and build its engine.
@@ -28,9 +30,8 @@ pub(crate) fn open(dir: Option<&Path>, config: Config, parts: Parts) -> Result<E
     let _enter = span.enter();
     let store = match dir {
         Some(dir) => {
-            // An older store is backed up (into DIR/backups/) before it is migrated.
-            let backup: store::BeforeMigration<'_> = &crate::maintenance::pre_migration_backup;
-            Store::open(dir, &config, config.backup.before_migration.then_some(backup))?
+            let hook = parts.before_migration.filter(|_| config.backup.before_migration);
+            Store::open(dir, &config, hook)?
         }
         None => Store::open_in_memory(&config)?,
     };

@@ -33,6 +33,7 @@ use parking_lot::RwLock;
 use crate::config::Config;
 use crate::engine::{self, Engine, EngineSlot, Stats};
 use crate::error::{Error, Result};
+use crate::maintenance::pre_migration_backup;
 use crate::metrics::Metrics;
 use crate::models::{Embedder, EmotionClassifier};
 use crate::ops::Ops;
@@ -71,9 +72,14 @@ pub struct Builder {
 }
 
 impl Builder {
+    fn parts() -> engine::Parts {
+        // An older store is backed up (into DIR/backups/) before it is migrated.
+        engine::Parts { before_migration: Some(pre_migration_backup), ..Default::default() }
+    }
+
     /// Start configuring an in-memory store (`Memorable::builder(dir)` for one on disk).
     pub fn in_memory() -> Builder {
-        Builder { dir: None, config: Config::default(), parts: engine::Parts::default() }
+        Builder { dir: None, config: Config::default(), parts: Builder::parts() }
     }
 
     /// Replace the whole configuration.

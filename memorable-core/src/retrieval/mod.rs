@@ -19,6 +19,5 @@ pub mod window;
 pub(crate) use cache::RecallCache;
 pub use pipeline::MIN_POOL;
 pub(crate) use pipeline::{current_mood, recall, recent, recent_matching};
-pub(crate) use request::Filters;
 pub use request::{Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, MAX_LIMIT};
 pub use window::{TimeWindow, WindowConfig};

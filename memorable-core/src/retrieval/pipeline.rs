@@ -21,14 +21,14 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::fusion::{fuse, ranks, SourceScores};
 use super::query::analyze;
-use super::request::{Filters, Mood, Recall, RecallMode, Recalled, ScoreBreakdown};
+use super::request::{Mood, Recall, RecallMode, Recalled, ScoreBreakdown};
 use super::signals;
 use super::window::TimeWindow;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::index::dot;
 use crate::memory::{validate_text, validate_user, Memory, MemoryId};
-use crate::store::{self, RankRow, UserKey};
+use crate::store::{self, Filters, RankRow, UserKey};
 use crate::time::to_ms;
 
 /// Smallest candidate pool per source, whatever the limit: fusion and context need a few

@@ -7,6 +7,7 @@
 //! [`Error::Locked`] instead of a corrupted store.
 
 mod access;
+mod filters;
 mod layout;
 mod queries;
 mod recall_sql;
@@ -21,6 +22,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags};
 
+pub(crate) use filters::Filters;
 pub use layout::{DB_FILE, LOCK_FILE};
 pub(crate) use layout::{INDEX_DIR, META_MODEL_ID, META_REEMBED_DONE, META_REEMBED_TARGET};
 pub(crate) use queries::*;
@@ -85,12 +87,12 @@ pub(crate) struct Store {
 /// store directory and the versions from and to; returns the backup it wrote (named in a
 /// failed migration's error). The builder supplies it (maintenance's pre-migration backup),
 /// so the store need not know how backups are made.
-pub(crate) type BeforeMigration<'a> = &'a dyn Fn(&Connection, &Path, u32, u32) -> Result<PathBuf>;
+pub(crate) type BeforeMigration = fn(&Connection, &Path, u32, u32) -> Result<PathBuf>;
 
 impl Store {
     /// Open (creating if needed) the store in `dir`; `before_migration` runs before an older
     /// store is migrated forward.
-    pub fn open(dir: &Path, config: &Config, before_migration: Option<BeforeMigration<'_>>) -> Result<Store> {
+    pub fn open(dir: &Path, config: &Config, before_migration: Option<BeforeMigration>) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| not_writable(dir, e))?;
         let lock = OpenOptions::new()
             .create(true)

@@ -3,9 +3,9 @@
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToSql};
 
+use super::Filters;
 use crate::error::{Error, Result};
 use crate::memory::{Context, EmotionSnapshot, Memory, MemoryId, MemoryVersion, Metadata};
-use crate::retrieval::Filters;
 use crate::time::{from_ms, to_ms};
 
 /// Row id of a user in the `users` table (names are resolved once per call).

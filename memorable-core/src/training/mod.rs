@@ -2,7 +2,9 @@
 //! classifier ([`emotion`]) on GoEmotions ([`goemotions`]). A job writes safetensors weights
 //! and a JSON manifest that the matching backend in [`crate::models`] loads.
 
+mod config;
 pub mod emotion;
 pub mod goemotions;
 
-pub use emotion::{train_emotion, EmotionTrainConfig, TrainProgress, TuneOn};
+pub use config::{EmotionTrainConfig, TrainProgress, TuneOn};
+pub use emotion::train_emotion;

@@ -1,328 +1,21 @@
-//! Realtime audio sessions (`/v1/expression/audio/realtime`, protocol notes §1.4 and §5):
-//! s16le / 16 kHz / mono paced to real time in 100 ms frames, `rate_limited` frames resent,
-//! size limits checked before sending, `session.update` only before the first frame,
-//! reconnects per the SDK policy with the last update resent and times / ids offset onto one
-//! timeline, keep-alive pings, and an orderly close that flushes pending results.
-//!
-//! **Attributing `rate_limited`.** Accepted audio frames get no reply, so an error cannot
-//! name its frame. The sender keeps one frame in flight: after each frame it sends a ping
-//! carrying the frame's sequence number, and treats the frame as accepted once that pong
-//! is back (a server answers in order, so an error for the frame comes before it) and at
-//! least two handshake round trips have passed (for servers that answer pings ahead of
-//! errors). A `rate_limited` in that window is the frame's: it is resent after 100 ms, so
-//! the stream stays continuous. When the sender falls behind real time (a slow round trip),
-//! the next frame carries the audio that piled up (up to 1 s), so throughput keeps up.
+//! The task that runs an audio session on the client's runtime: connections, pacing,
+//! acknowledgement of frames, resends, reconnects and the orderly close.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::client::{
-    self, close_code, ClientInner, ConnectError, Emitter, EventCallback, Events, HumeClient, HumeEvent, Ws,
-};
-use super::parse::{self, HumeMessage};
-use super::policy::{Backoff, Ending};
+use super::shared::*;
 use crate::error::{Error, Result};
-
-/// One 100 ms frame of s16le / 16 kHz / mono.
-pub const FRAME_BYTES: usize = 3_200;
-/// Hume's largest audio frame: 10 s.
-pub const MAX_FRAME_BYTES: usize = 320_000;
-/// Hume's largest WebSocket message on the audio endpoint: 1 MiB.
-pub const MAX_MESSAGE_BYTES: usize = 1_048_576;
-/// Bytes per millisecond of audio.
-const BYTES_PER_MS: f64 = 32.0;
-/// Largest frame the sender builds when catching up.
-const MAX_COALESCED: usize = 32_000;
-/// Frame duration the pacer may run ahead of real time.
-const LEAD_MS: f64 = 100.0;
-/// Wait before resending a `rate_limited` frame.
-const RESEND_DELAY_MS: f64 = 100.0;
-/// Recorded audio queued ahead of the sender before `send_pcm` blocks.
-const QUEUE_LIMIT: usize = 64_000;
-/// Live audio queued while disconnected before the oldest is dropped.
-const LIVE_QUEUE_LIMIT: usize = 160_000;
-/// Upper bound of the time a frame waits for errors after its pong.
-const MAX_ACK_WAIT: Duration = Duration::from_millis(500);
-
-/// Options of an audio session.
-#[derive(Clone, Default)]
-pub struct AudioOptions {
-    measurement_timer_ms: Option<u32>,
-    live: bool,
-    callbacks: Vec<EventCallback>,
-}
-
-impl std::fmt::Debug for AudioOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AudioOptions")
-            .field("measurement_timer_ms", &self.measurement_timer_ms)
-            .field("live", &self.live)
-            .field("callbacks", &self.callbacks.len())
-            .finish()
-    }
-}
-
-impl AudioOptions {
-    pub fn new() -> AudioOptions {
-        AudioOptions::default()
-    }
-    /// Send `session.update` with this `measurement_timer_ms` (3000-10000) before any audio.
-    pub fn measurement_timer_ms(mut self, ms: u32) -> Self {
-        self.measurement_timer_ms = Some(ms);
-        self
-    }
-    /// A live source (a microphone): audio offered while the connection is down is dropped,
-    /// as Hume's SDK does. Otherwise (a recording, the default) it waits and is sent after
-    /// the reconnect.
-    pub fn live(mut self, live: bool) -> Self {
-        self.live = live;
-        self
-    }
-    /// Call `f` with every event, in order, on the client's runtime thread.
-    pub fn on_event(mut self, f: impl Fn(&HumeEvent) + Send + Sync + 'static) -> Self {
-        self.callbacks.push(Arc::new(f));
-        self
-    }
-}
-
-/// What a finished session did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SessionSummary {
-    /// Every connection's `session_id`, in order.
-    pub session_ids: Vec<String>,
-    pub reconnects: u32,
-    /// Audio: accepted audio (ms) and frames; video: frames measured.
-    pub audio_ms: u64,
-    pub frames: u64,
-    /// Frames sent again after `rate_limited` (or a lost connection).
-    pub resent: u64,
-    /// Frames that were never measured (refused, or dropped by a live source).
-    pub dropped: u64,
-    /// `measurement.result` messages received.
-    pub results: u64,
-    /// Why the session ended (`client_request`, `idle_timeout`, ...).
-    pub reason: String,
-}
-
-fn timer_update(ms: u32) -> Result<Value> {
-    if !(3000..=10_000).contains(&ms) {
-        return Err(Error::InvalidInput(format!("measurement_timer_ms must be in 3000..=10000 (got {ms})")));
-    }
-    Ok(json!({"type": "session.update", "measurement_timer_ms": ms}))
-}
-
-/// A piece of queued audio: bytes the pacer may slice, or one frame sent exactly as given.
-enum Piece {
-    Stream(Vec<u8>),
-    Frame(Vec<u8>),
-}
-
-enum Cmd {
-    Audio(Piece),
-    Update(Value, oneshot::Sender<Result<()>>),
-    Close(oneshot::Sender<Result<SessionSummary>>),
-}
-
-/// How a session stands, for the caller's side.
-#[derive(Default)]
-struct Shared {
-    /// Set when the session has ended: what `close` returns from then on.
-    ended: Option<Result<SessionSummary>>,
-}
-
-impl Shared {
-    /// The error calls get once the session has ended.
-    fn ended_error(&self) -> Option<Error> {
-        self.ended.as_ref().map(|r| match r {
-            Ok(s) => Error::HumeSessionClosed(s.reason.clone()),
-            Err(e) => Error::HumeSessionClosed(e.to_string()),
-        })
-    }
-
-    /// The final result, for a `close` after the end.
-    fn outcome(&self) -> Option<Result<SessionSummary>> {
-        self.ended.as_ref().map(|r| match r {
-            Ok(s) => Ok(s.clone()),
-            Err(e) => Err(clone_error(e)),
-        })
-    }
-}
-
-/// A realtime audio session. Feed it PCM with [`AudioSession::send_pcm`]; results arrive as
-/// [`HumeEvent`]s through the callbacks given in [`AudioOptions::on_event`] and through
-/// [`AudioSession::events`]. [`AudioSession::close`] flushes and waits for the last results.
-pub struct AudioSession {
-    cmd: mpsc::Sender<Cmd>,
-    events: Mutex<Option<Events>>,
-    shared: Arc<Mutex<Shared>>,
-    /// An odd trailing byte carried to the next `send_pcm`.
-    carry: Mutex<Option<u8>>,
-    closed: bool,
-    _client: HumeClient,
-}
-
-impl std::fmt::Debug for AudioSession {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AudioSession").finish_non_exhaustive()
-    }
-}
-
-impl HumeClient {
-    /// Open a realtime audio session: connects (retrying what the reconnect policy retries),
-    /// waits for `session.created`, applies the options' `session.update`, and returns.
-    /// An authentication failure (401) fails at once.
-    pub fn audio_session(&self, options: AudioOptions) -> Result<AudioSession> {
-        let update = options.measurement_timer_ms.map(timer_update).transpose()?;
-        let (emitter, events) = Emitter::new(options.callbacks);
-        let (cmd_tx, cmd_rx) = mpsc::channel(64);
-        let (ready_tx, ready_rx) = oneshot::channel();
-        let shared = Arc::new(Mutex::new(Shared::default()));
-        let inner = self.inner.clone();
-        let task = AudioTask {
-            backoff: Backoff::new(inner.config.reconnect.clone(), inner.next_seed()),
-            inner,
-            emitter,
-            live: options.live,
-            cmd_rx,
-            queue: VecDeque::new(),
-            queued: 0,
-            last_update: update,
-            media_started: false,
-            offsets: Offsets::default(),
-            summary: SessionSummary::default(),
-            closing: None,
-            ready: Some(ready_tx),
-            pending_update: None,
-            shared: shared.clone(),
-            requeue: None,
-        };
-        self.inner.spawn(task.run());
-        ready_rx.blocking_recv().map_err(|_| Error::Internal("the Hume session task stopped".into()))??;
-        Ok(AudioSession {
-            cmd: cmd_tx,
-            events: Mutex::new(Some(events)),
-            shared,
-            carry: Mutex::new(None),
-            closed: false,
-            _client: self.clone(),
-        })
-    }
-}
-
-impl AudioSession {
-    fn ended_error(&self) -> Option<Error> {
-        self.shared.lock().expect("session lock").ended_error()
-    }
-
-    fn outcome(&self) -> Result<SessionSummary> {
-        let outcome = self.shared.lock().expect("session lock").outcome();
-        outcome.unwrap_or_else(|| Err(Error::HumeSessionClosed("the session task stopped".into())))
-    }
-
-    fn push(&self, cmd: Cmd) -> Result<()> {
-        if let Some(e) = self.ended_error() {
-            return Err(e);
-        }
-        self.cmd.blocking_send(cmd).map_err(|_| {
-            self.ended_error().unwrap_or_else(|| Error::HumeSessionClosed("the session task stopped".into()))
-        })
-    }
-
-    /// Queue s16le / 16 kHz / mono PCM of any length (cut at any sample boundary; an odd
-    /// trailing byte waits for the next call). Blocks while more than ~2 s of audio waits
-    /// to be sent, so a recording streams at real time.
-    pub fn send_pcm(&self, pcm: &[u8]) -> Result<()> {
-        let mut carry = self.carry.lock().expect("carry lock");
-        let mut bytes = Vec::with_capacity(pcm.len() + 1);
-        bytes.extend(carry.take());
-        bytes.extend_from_slice(pcm);
-        if bytes.len() % 2 == 1 {
-            *carry = bytes.pop();
-        }
-        for chunk in bytes.chunks(FRAME_BYTES) {
-            self.push(Cmd::Audio(Piece::Stream(chunk.to_vec())))?;
-        }
-        Ok(())
-    }
-
-    /// Queue one frame to be sent exactly as given. Refused before sending when it is
-    /// empty or odd-length ([`Error::InvalidInput`]) or over Hume's 10 s frame / 1 MiB
-    /// message limits ([`Error::HumeLimit`]).
-    pub fn send_frame(&self, frame: &[u8]) -> Result<()> {
-        check_frame(frame)?;
-        self.push(Cmd::Audio(Piece::Frame(frame.to_vec())))
-    }
-
-    /// Replace the session config (`measurement_timer_ms`, 3000-10000). Hume allows it only
-    /// before the first audio frame; after it this fails without sending anything.
-    pub fn update(&self, measurement_timer_ms: u32) -> Result<()> {
-        let msg = timer_update(measurement_timer_ms)?;
-        let (tx, rx) = oneshot::channel();
-        self.push(Cmd::Update(msg, tx))?;
-        rx.blocking_recv().map_err(|_| Error::HumeSessionClosed("the session ended".into()))?
-    }
-
-    /// The session's events (once; later calls return `None`).
-    pub fn events(&self) -> Option<Events> {
-        self.events.lock().expect("events lock").take()
-    }
-
-    /// Send what is queued, ask Hume to end the session, deliver the results still due
-    /// (the final `speech_ended` result, `utterance.end`, `session.closed`) and return the
-    /// summary.
-    pub fn close(mut self) -> Result<SessionSummary> {
-        self.closed = true;
-        let (tx, rx) = oneshot::channel();
-        if let Some(odd) = self.carry.lock().expect("carry lock").take() {
-            tracing::warn!("dropping a trailing odd byte of audio (s16le needs whole samples): {odd}");
-        }
-        if self.cmd.blocking_send(Cmd::Close(tx)).is_err() {
-            return self.outcome();
-        }
-        rx.blocking_recv().unwrap_or_else(|_| self.outcome())
-    }
-}
-
-impl Drop for AudioSession {
-    fn drop(&mut self) {
-        if !self.closed {
-            // Best effort: end the session without waiting.
-            let (tx, _rx) = oneshot::channel();
-            let _ = self.cmd.try_send(Cmd::Close(tx));
-        }
-    }
-}
-
-/// Frame checks done before anything is sent.
-pub fn check_frame(frame: &[u8]) -> Result<()> {
-    if frame.len() > MAX_MESSAGE_BYTES {
-        return Err(Error::HumeLimit(format!(
-            "an audio message of {} bytes is over Hume's 1 MiB message limit",
-            frame.len()
-        )));
-    }
-    if frame.len() > MAX_FRAME_BYTES {
-        return Err(Error::HumeLimit(format!(
-            "an audio frame of {} bytes is over Hume's 10 s (320,000 bytes) frame limit",
-            frame.len()
-        )));
-    }
-    if frame.is_empty() || !frame.len().is_multiple_of(2) {
-        return Err(Error::InvalidInput(format!(
-            "an audio frame must be a non-empty, even number of bytes of s16le (got {})",
-            frame.len()
-        )));
-    }
-    Ok(())
-}
+use crate::hume::client::{self, close_code, ClientInner, ConnectError, Emitter, Events, HumeEvent, Ws};
+use crate::hume::parse::{self, HumeMessage};
+use crate::hume::policy::{Backoff, Ending};
 
 /// Moves one connection's times and ids onto the whole stream's timeline.
 #[derive(Debug, Default, Clone, Copy)]
@@ -379,7 +72,7 @@ enum Outcome {
     Failed(Error),
 }
 
-struct AudioTask {
+pub(super) struct AudioTask {
     inner: Arc<ClientInner>,
     emitter: Emitter,
     live: bool,
@@ -400,7 +93,38 @@ struct AudioTask {
 }
 
 impl AudioTask {
-    async fn run(mut self) {
+    /// The task of a new session, and the events its caller reads.
+    pub(super) fn new(
+        inner: Arc<ClientInner>,
+        options: AudioOptions,
+        update: Option<Value>,
+        cmd_rx: mpsc::Receiver<Cmd>,
+        ready: oneshot::Sender<Result<()>>,
+        shared: Arc<Mutex<Shared>>,
+    ) -> (AudioTask, Events) {
+        let (emitter, events) = Emitter::new(options.callbacks);
+        let task = AudioTask {
+            backoff: Backoff::new(inner.config.reconnect.clone(), inner.next_seed()),
+            inner,
+            emitter,
+            live: options.live,
+            cmd_rx,
+            queue: VecDeque::new(),
+            queued: 0,
+            last_update: update,
+            media_started: false,
+            offsets: Offsets::default(),
+            summary: SessionSummary::default(),
+            closing: None,
+            ready: Some(ready),
+            pending_update: None,
+            shared,
+            requeue: None,
+        };
+        (task, events)
+    }
+
+    pub(super) async fn run(mut self) {
         let outcome = self.run_connections().await;
         let (reason, result) = match outcome {
             Outcome::Ended(reason) => (reason.clone(), Ok(reason)),
@@ -940,32 +664,9 @@ impl AudioTask {
     }
 }
 
-/// `session.closed`'s `reason` (parse keeps only the type of control messages).
-pub(crate) fn closed_reason(raw: &str) -> Option<String> {
-    serde_json::from_str::<Value>(raw).ok()?.get("reason")?.as_str().map(str::to_owned)
-}
-
 /// How long a frame waits after its pong before counting as accepted.
 fn ack_wait(handshake: Duration) -> Duration {
     // The handshake took at least one round trip; two of them cover an error that a server
     // sends after answering the ping.
     (handshake * 2).min(MAX_ACK_WAIT)
-}
-
-/// Errors are not `Clone` (they may wrap I/O errors); sessions hand the same failure to
-/// several waiters.
-pub(crate) fn clone_error(e: &Error) -> Error {
-    match e {
-        Error::HumeAuth(m) => Error::HumeAuth(m.clone()),
-        Error::HumeConnection(m) => Error::HumeConnection(m.clone()),
-        Error::HumeRejected { code, message } => {
-            Error::HumeRejected { code: code.clone(), message: message.clone() }
-        }
-        Error::HumeRateLimited(m) => Error::HumeRateLimited(m.clone()),
-        Error::HumeLimit(m) => Error::HumeLimit(m.clone()),
-        Error::HumeSessionClosed(m) => Error::HumeSessionClosed(m.clone()),
-        Error::InvalidInput(m) => Error::InvalidInput(m.clone()),
-        Error::InvalidConfig(m) => Error::InvalidConfig(m.clone()),
-        other => Error::Internal(other.to_string()),
-    }
 }
