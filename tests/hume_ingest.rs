@@ -3,8 +3,6 @@
 //! context's fused state, bad input changes nothing, and a memory remembered in the session
 //! carries the fused state.
 
-mod common;
-
 use std::process::{Command, Output, Stdio};
 
 use memorable::emotion::{HistoryRange, Source};
@@ -23,7 +21,7 @@ fn sample(name: &str) -> &'static str {
 
 fn store() -> (tempfile::TempDir, Memorable) {
     let dir = tempfile::tempdir().unwrap();
-    let mem = common::open_hashing(dir.path());
+    let mem = open_hashing(dir.path());
     (dir, mem)
 }
 
@@ -338,4 +336,12 @@ fn cli_upload_fuses_its_results_into_the_context() {
     let state = json(&memorable(&store, &["--json", "emotion", "state", "--context", "call"], None));
     assert_eq!(state["dominant"], "excitement");
     assert_eq!(state["readings"].as_u64(), Some(fused));
+}
+
+/// `Memorable::open` with the hashing embedder: these tests are about Hume's messages, not
+/// the model.
+fn open_hashing(dir: &std::path::Path) -> Memorable {
+    let mut config = memorable::Config::default();
+    config.embedder = "hashing".into();
+    Memorable::builder(dir).config(config).open().unwrap()
 }

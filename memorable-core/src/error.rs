@@ -9,157 +9,120 @@ use std::path::PathBuf;
 /// Result alias used throughout MemoRable.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Stable error codes shared by every binding (see `docs/errors.md`).
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[non_exhaustive]
-pub enum ErrorCode {
+/// Declares [`ErrorCode`] from one table: variant = number, name, family. The enum, its
+/// names, [`ErrorCode::ALL`], the numbers and the families all come from this list (as
+/// rustls-ffi derives its error enum), and the drift tests compare docs/errors.md, the C
+/// header and the bindings' lists with it.
+macro_rules! error_codes {
+    ($( $(#[doc = $doc:expr])* $variant:ident = $num:literal, $name:literal, $family:ident; )+) => {
+        /// Stable error codes shared by every binding (see `docs/errors.md`).
+        #[repr(u32)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $( $(#[doc = $doc])* #[serde(rename = $name)] $variant = $num, )+
+        }
+
+        impl ErrorCode {
+            /// Every code, in numeric order (metrics count errors by code).
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant, )+ ];
+
+            /// The stable name of the code, e.g. `"EMPTY_TEXT"` (Node's `error.code`).
+            pub fn name(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $name, )+ }
+            }
+
+            /// The broad family of the code, used by bindings to pick an exception class.
+            pub fn category(self) -> ErrorCategory {
+                match self { $( ErrorCode::$variant => ErrorCategory::$family, )+ }
+            }
+        }
+    };
+}
+
+error_codes! {
     /// Input was rejected for a reason not covered by a more specific code.
-    InvalidInput = 1,
+    InvalidInput = 1, "INVALID_INPUT", InvalidInput;
     /// Text was empty or whitespace only.
-    EmptyText = 2,
+    EmptyText = 2, "EMPTY_TEXT", InvalidInput;
     /// Text longer than the configured limit.
-    TextTooLong = 3,
+    TextTooLong = 3, "TEXT_TOO_LONG", InvalidInput;
     /// The user id was missing or blank.
-    MissingUser = 4,
+    MissingUser = 4, "MISSING_USER", InvalidInput;
     /// A vector had NaN/inf values or the wrong length.
-    InvalidVector = 5,
+    InvalidVector = 5, "INVALID_VECTOR", InvalidInput;
     /// Metadata was not a JSON object (or otherwise invalid).
-    InvalidMetadata = 6,
+    InvalidMetadata = 6, "INVALID_METADATA", InvalidInput;
     /// The configuration did not validate.
-    InvalidConfig = 7,
+    InvalidConfig = 7, "INVALID_CONFIG", InvalidInput;
     /// Text passed through the C ABI was not valid UTF-8.
-    InvalidUtf8 = 8,
+    InvalidUtf8 = 8, "INVALID_UTF8", InvalidInput;
     /// A required pointer argument was NULL (C ABI only).
-    NullPointer = 9,
+    NullPointer = 9, "NULL_POINTER", InvalidInput;
     /// No memory (or other object) with that id.
-    NotFound = 10,
+    NotFound = 10, "NOT_FOUND", NotFound;
     /// SQLite or the file system failed.
-    Storage = 20,
+    Storage = 20, "STORAGE", Storage;
     /// The store directory is locked by another process.
-    Locked = 21,
+    Locked = 21, "LOCKED", Storage;
     /// The store directory cannot be created or written.
-    NotWritable = 22,
+    NotWritable = 22, "NOT_WRITABLE", Storage;
     /// The store was written by a newer MemoRable.
-    NewerVersion = 23,
+    NewerVersion = 23, "NEWER_VERSION", Storage;
     /// On-disk data failed an integrity check.
-    Corrupt = 24,
+    Corrupt = 24, "CORRUPT", Storage;
     /// A backup or restore target already exists (nothing is ever overwritten).
-    DestinationExists = 25,
+    DestinationExists = 25, "DESTINATION_EXISTS", Storage;
     /// A schema migration failed and was rolled back (the store is as it was).
-    MigrationFailed = 26,
+    MigrationFailed = 26, "MIGRATION_FAILED", Storage;
     /// The embedding model failed or is missing.
-    Model = 30,
+    Model = 30, "MODEL", Model;
     /// The store's vectors were made by a different embedding model.
-    ModelMismatch = 31,
+    ModelMismatch = 31, "MODEL_MISMATCH", Model;
     /// No emotion classifier is available (none shipped for this embedder, a file failed
     /// its checksum, or classification is off); the message says which.
-    ClassifierUnavailable = 35,
+    ClassifierUnavailable = 35, "CLASSIFIER_UNAVAILABLE", Model;
     /// An emotion classifier was paired with an encoder other than the one it was trained on.
-    ClassifierMismatch = 36,
+    ClassifierMismatch = 36, "CLASSIFIER_MISMATCH", Model;
     /// The handle was closed.
-    Closed = 40,
+    Closed = 40, "CLOSED", Other;
     /// A Rust panic was caught at an FFI boundary.
-    Panic = 50,
+    Panic = 50, "PANIC", Other;
     /// A bug: an invariant did not hold.
-    Internal = 60,
+    Internal = 60, "INTERNAL", Other;
     /// Hume rejected the credentials (HTTP 401/403), or no API key was configured.
-    HumeAuth = 70,
+    HumeAuth = 70, "HUME_AUTH", Remote;
     /// Hume could not be reached (network, TLS, timeout, handshake), after the retries the
     /// reconnect policy allows.
-    HumeConnection = 71,
+    HumeConnection = 71, "HUME_CONNECTION", Remote;
     /// Hume rejected a request or ended a session with an error that needs a change on the
     /// caller's side (`config_invalid`, `audio_decode_failed`, ...); carries Hume's code.
-    HumeRejected = 72,
+    HumeRejected = 72, "HUME_REJECTED", Remote;
     /// Hume kept answering HTTP 429 after every retry.
-    HumeRateLimited = 73,
+    HumeRateLimited = 73, "HUME_RATE_LIMITED", Remote;
     /// Input over one of Hume's limits (frame, message or upload size), refused before
     /// anything was sent.
-    HumeLimit = 74,
+    HumeLimit = 74, "HUME_LIMIT", Remote;
     /// The Hume session already ended (closed, failed, or timed out).
-    HumeSessionClosed = 75,
+    HumeSessionClosed = 75, "HUME_SESSION_CLOSED", Remote;
 }
 
 impl ErrorCode {
-    /// The stable name of the code, e.g. `"EMPTY_TEXT"` (Node's `error.code`).
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidInput => "INVALID_INPUT",
-            ErrorCode::EmptyText => "EMPTY_TEXT",
-            ErrorCode::TextTooLong => "TEXT_TOO_LONG",
-            ErrorCode::MissingUser => "MISSING_USER",
-            ErrorCode::InvalidVector => "INVALID_VECTOR",
-            ErrorCode::InvalidMetadata => "INVALID_METADATA",
-            ErrorCode::InvalidConfig => "INVALID_CONFIG",
-            ErrorCode::InvalidUtf8 => "INVALID_UTF8",
-            ErrorCode::NullPointer => "NULL_POINTER",
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::Storage => "STORAGE",
-            ErrorCode::Locked => "LOCKED",
-            ErrorCode::NotWritable => "NOT_WRITABLE",
-            ErrorCode::NewerVersion => "NEWER_VERSION",
-            ErrorCode::Corrupt => "CORRUPT",
-            ErrorCode::DestinationExists => "DESTINATION_EXISTS",
-            ErrorCode::MigrationFailed => "MIGRATION_FAILED",
-            ErrorCode::Model => "MODEL",
-            ErrorCode::ModelMismatch => "MODEL_MISMATCH",
-            ErrorCode::ClassifierUnavailable => "CLASSIFIER_UNAVAILABLE",
-            ErrorCode::ClassifierMismatch => "CLASSIFIER_MISMATCH",
-            ErrorCode::Closed => "CLOSED",
-            ErrorCode::Panic => "PANIC",
-            ErrorCode::Internal => "INTERNAL",
-            ErrorCode::HumeAuth => "HUME_AUTH",
-            ErrorCode::HumeConnection => "HUME_CONNECTION",
-            ErrorCode::HumeRejected => "HUME_REJECTED",
-            ErrorCode::HumeRateLimited => "HUME_RATE_LIMITED",
-            ErrorCode::HumeLimit => "HUME_LIMIT",
-            ErrorCode::HumeSessionClosed => "HUME_SESSION_CLOSED",
-        }
+    /// The code with this number (`None` for a number never assigned).
+    pub fn from_u32(n: u32) -> Option<ErrorCode> {
+        ErrorCode::ALL.iter().copied().find(|c| *c as u32 == n)
     }
+}
 
-    /// Every code, in numeric order (metrics count errors by code).
-    pub const ALL: &'static [ErrorCode] = &[
-        ErrorCode::InvalidInput,
-        ErrorCode::EmptyText,
-        ErrorCode::TextTooLong,
-        ErrorCode::MissingUser,
-        ErrorCode::InvalidVector,
-        ErrorCode::InvalidMetadata,
-        ErrorCode::InvalidConfig,
-        ErrorCode::InvalidUtf8,
-        ErrorCode::NullPointer,
-        ErrorCode::NotFound,
-        ErrorCode::Storage,
-        ErrorCode::Locked,
-        ErrorCode::NotWritable,
-        ErrorCode::NewerVersion,
-        ErrorCode::Corrupt,
-        ErrorCode::DestinationExists,
-        ErrorCode::MigrationFailed,
-        ErrorCode::Model,
-        ErrorCode::ModelMismatch,
-        ErrorCode::Closed,
-        ErrorCode::Panic,
-        ErrorCode::Internal,
-        ErrorCode::HumeAuth,
-        ErrorCode::HumeConnection,
-        ErrorCode::HumeRejected,
-        ErrorCode::HumeRateLimited,
-        ErrorCode::HumeLimit,
-        ErrorCode::HumeSessionClosed,
-    ];
-
-    /// The broad family of the code, used by bindings to pick an exception class.
-    pub fn category(self) -> ErrorCategory {
-        match self as u32 {
-            1..=9 => ErrorCategory::InvalidInput,
-            10..=19 => ErrorCategory::NotFound,
-            20..=29 => ErrorCategory::Storage,
-            30..=39 => ErrorCategory::Model,
-            70..=79 => ErrorCategory::Remote,
-            _ => ErrorCategory::Other,
-        }
+impl std::str::FromStr for ErrorCode {
+    type Err = Error;
+    /// A code by its stable name (`"EMPTY_TEXT"`).
+    fn from_str(s: &str) -> Result<ErrorCode> {
+        ErrorCode::ALL
+            .iter()
+            .copied()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| Error::InvalidInput(format!("unknown error code name {s:?}")))
     }
 }
 
@@ -170,7 +133,7 @@ impl std::fmt::Display for ErrorCode {
 }
 
 /// Families of error codes; each binding maps one family to one exception class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCategory {
     InvalidInput,
     NotFound,
@@ -179,6 +142,20 @@ pub enum ErrorCategory {
     /// A remote service (Hume) failed or refused.
     Remote,
     Other,
+}
+
+impl ErrorCategory {
+    /// The family as docs/errors.md names it (`"invalid input"`, `"not found"`, ...).
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorCategory::InvalidInput => "invalid input",
+            ErrorCategory::NotFound => "not found",
+            ErrorCategory::Storage => "storage",
+            ErrorCategory::Model => "model",
+            ErrorCategory::Remote => "remote",
+            ErrorCategory::Other => "other",
+        }
+    }
 }
 
 /// Everything that can go wrong in MemoRable.

@@ -75,7 +75,6 @@ impl Memorable {
     /// over the configured limit `TextTooLong`; without a usable classifier the call fails
     /// with `ClassifierUnavailable` (35) saying why.
     pub fn classify(&self, texts: &[&str]) -> Result<Vec<Classified>> {
-        let engine = self.engine()?;
-        engine.classifier.classify(texts, engine.config.max_text_chars)
+        self.metrics.track(self.engine().and_then(|e| e.classifier.classify(texts, e.config.max_text_chars)))
     }
 }

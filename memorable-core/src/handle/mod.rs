@@ -127,11 +127,7 @@ impl Memorable {
 
     /// Start configuring a store in `dir`.
     pub fn builder(dir: impl AsRef<Path>) -> Builder {
-        Builder {
-            dir: Some(dir.as_ref().to_path_buf()),
-            config: Config::default(),
-            parts: engine::Parts::default(),
-        }
+        Builder { dir: Some(dir.as_ref().to_path_buf()), config: Config::default(), parts: Builder::parts() }
     }
 
     fn engine(&self) -> Result<Arc<Engine>> {

@@ -1,21 +1,19 @@
 //! The per-user HNSW dump: reloading it gives the same results as a rebuild, and a damaged or
 //! missing dump is rebuilt from the store (with a logged warning when damaged), losing nothing.
 
-mod common;
-
 use std::path::Path;
 
-use common::with_logs;
+use crate::common::with_logs;
 use std::sync::Arc;
 
-use memorable::{Config, Embedder, IndexOrigin, Memorable, NewMemory, Recall, RecallMode};
+use memorable_core::{Config, Embedder, IndexOrigin, Memorable, NewMemory, Recall, RecallMode};
 
 /// Dense pseudo-random unit vectors from a hash of the text: no score ties, so exact
 /// search has one right answer to compare dump and rebuild against.
 struct DenseTestEmbedder;
 
 impl Embedder for DenseTestEmbedder {
-    fn embed(&self, texts: &[&str]) -> memorable::Result<Vec<Vec<f32>>> {
+    fn embed(&self, texts: &[&str]) -> memorable_core::Result<Vec<Vec<f32>>> {
         Ok(texts
             .iter()
             .map(|t| {

@@ -1,9 +1,7 @@
 //! Round trip through a reopen, keyword recall, filters, update / history, forget.
 
-mod common;
-
-use common::{ids, seed};
-use memorable::{Memorable, MemoryUpdate, NewMemory, Recall};
+use crate::common::{ids, seed};
+use memorable_core::{Memorable, MemoryUpdate, NewMemory, Recall};
 use time::macros::datetime;
 
 #[test]
@@ -108,10 +106,10 @@ fn forget_removes_from_recall_fts_and_history() {
     let id = seeded[0];
     mem.update(id, MemoryUpdate::default().text("I adopted a beagle puppy named Biscuit in May")).unwrap();
     mem.forget(id).unwrap();
-    assert_eq!(mem.get(id).unwrap_err().code(), memorable::ErrorCode::NotFound);
-    assert_eq!(mem.history(id).unwrap_err().code(), memorable::ErrorCode::NotFound);
+    assert_eq!(mem.get(id).unwrap_err().code(), memorable_core::ErrorCode::NotFound);
+    assert_eq!(mem.history(id).unwrap_err().code(), memorable_core::ErrorCode::NotFound);
     assert!(!ids(&mem, &Recall::new("alice", "Biscuit beagle puppy").limit(10)).contains(&id));
-    assert_eq!(mem.forget(id).unwrap_err().code(), memorable::ErrorCode::NotFound);
+    assert_eq!(mem.forget(id).unwrap_err().code(), memorable_core::ErrorCode::NotFound);
     // In the store itself: no row, vector, tag, previous version or keyword entry is left.
     let db = rusqlite::Connection::open(dir.path().join("memorable.db")).unwrap();
     let count = |sql: &str| -> i64 { db.query_row(sql, [id as i64], |r| r.get(0)).unwrap() };

@@ -1,15 +1,14 @@
 //! The Hume client against the offline server (`hume-mock`), no internet. Both run on fast
 //! clocks (20 virtual ms per real ms), so a 5 s stream takes ~250 ms and a 1-5 s reconnect
 //! delay 50-250 ms; nothing sleeps for real seconds.
-#![cfg(feature = "hume")]
 
 use std::sync::{Arc, Mutex, Once};
 
 use hume_mock::{Fault, MockConfig, MockServer, TEST_API_KEY};
-use memorable::hume::{
+use memorable_core::hume::{
     ApiKey, AudioOptions, HumeClient, HumeConfig, HumeEvent, HumeMessage, SessionSummary, VideoOptions,
 };
-use memorable::{Error, ErrorCode};
+use memorable_core::{Error, ErrorCode};
 
 /// Virtual ms per real ms, for the client and the server alike.
 const SCALE: f64 = 20.0;

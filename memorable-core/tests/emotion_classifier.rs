@@ -3,7 +3,7 @@
 //! the encoder it was trained on), its joint pass returns the plain embeddings, and on the
 //! GoEmotions dev set it scores the macro-F1 its manifest states.
 //!
-//! Like tests/models.rs these need the real weights (`scripts/fetch-model.sh`) and fail
+//! Like memorable-core/tests/models.rs these need the real weights (`scripts/fetch-model.sh`) and fail
 //! without them. The dev-set check also reads `$MEMORABLE_SHARED_DATA/goemotions/dev.tsv`
 //! (opt-in: scripts/test.sh sets the variable when `../shared/data` exists).
 
@@ -11,15 +11,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor};
-use memorable::models::bert_lora::{LayerLora, LoraBert, LoraPair, Mode, Proj, SplitMix};
-use memorable::models::cache::{self, Manifest};
-use memorable::models::emotion_adapter::{
+use memorable_core::models::bert_lora::{LayerLora, LoraBert, LoraPair, Mode, Proj, SplitMix};
+use memorable_core::models::cache::{self, Manifest};
+use memorable_core::models::emotion_adapter::{
     builtin_manifest, load_default, AdapterEmotionClassifier, BUILTIN_ADAPTER, BUILTIN_MANIFEST,
 };
-use memorable::models::emotion_manifest::EmotionManifest;
-use memorable::models::emotion_metrics::evaluate;
-use memorable::models::{BertOptions, CandleBertEmbedder, ClassifierOptions, EmotionClassifier};
-use memorable::{Config, Embedder, Error, ErrorCode, Memorable};
+use memorable_core::models::emotion_manifest::EmotionManifest;
+use memorable_core::models::emotion_metrics::evaluate;
+use memorable_core::models::{BertOptions, CandleBertEmbedder, ClassifierOptions, EmotionClassifier};
+use memorable_core::{Config, Embedder, Error, ErrorCode, Memorable};
 
 const MINILM: &str = "sentence-transformers/all-MiniLM-L6-v2";
 
@@ -71,7 +71,7 @@ struct RefItem {
 }
 
 fn reference() -> Reference {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm-reference.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/minilm-reference.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -244,7 +244,7 @@ fn shipped_classifier_reaches_its_manifest_macro_f1_on_goemotions_dev() {
         return;
     };
     let path = PathBuf::from(shared).join("goemotions/dev.tsv");
-    let dev = memorable::training::goemotions::read_tsv(&path, 28).unwrap();
+    let dev = memorable_core::training::goemotions::read_tsv(&path, 28).unwrap();
     assert_eq!(dev.len(), 5426);
     let c = shipped();
     let texts: Vec<&str> = dev.texts.iter().map(String::as_str).collect();

@@ -1,9 +1,7 @@
 //! A user's recall never sees another user's memories, and forgetting a user touches no one else.
 
-mod common;
-
-use common::seed;
-use memorable::{Memorable, NewMemory, Recall};
+use crate::common::seed;
+use memorable_core::{Memorable, NewMemory, Recall};
 use proptest::prelude::*;
 
 /// The key of `user` in the users table.
@@ -33,7 +31,7 @@ fn rows_of(dir: &std::path::Path, user: &str) -> [i64; 6] {
 }
 
 fn store() -> Memorable {
-    let mem = memorable::Builder::in_memory().config(common::hashing_config()).open().unwrap();
+    let mem = memorable_core::Builder::in_memory().config(crate::common::hashing_config()).open().unwrap();
     seed(&mem);
     mem
 }
@@ -72,16 +70,16 @@ fn shared_words_stay_with_their_user() {
 #[test]
 fn forget_user_leaves_others_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    let mem = common::open_hashing(dir.path());
+    let mem = crate::common::open_hashing(dir.path());
     let ids = seed(&mem);
     let bob_ids = &ids[4..];
     let bob_update = mem
-        .update(bob_ids[0], memorable::MemoryUpdate::default().text("My cat Whiskers loves boxes"))
+        .update(bob_ids[0], memorable_core::MemoryUpdate::default().text("My cat Whiskers loves boxes"))
         .unwrap();
     let bob_before: Vec<_> = bob_ids.iter().map(|id| mem.get(*id).unwrap()).collect();
     // BM25 statistics are store-wide, so compare what is found and in which order, not the
     // keyword score's magnitude.
-    let found = |mem: &Memorable| -> Vec<(u64, memorable::Memory)> {
+    let found = |mem: &Memorable| -> Vec<(u64, memorable_core::Memory)> {
         mem.recall(&Recall::new("bob", "cat boxes").limit(5))
             .unwrap()
             .into_iter()
@@ -124,7 +122,7 @@ fn forget_user_leaves_others_untouched() {
     assert!(!alice_dump.exists(), "alice's index dump is removed");
     mem.close().unwrap();
 
-    let mem = common::open_hashing(dir.path());
+    let mem = crate::common::open_hashing(dir.path());
     assert_eq!(mem.stats().unwrap().users, 1);
     assert!(mem.recall(&Recall::new("alice", "Biscuit").limit(5)).unwrap().is_empty());
     assert_eq!(found(&mem), bob_recall_before);

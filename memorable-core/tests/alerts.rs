@@ -1,23 +1,21 @@
 //! Alerts fire once past their threshold for the set duration, clear after, reach every
 //! callback; a panicking callback does not break the engine.
 
-mod common;
-
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use memorable::{AlertEvent, AlertMetric, AlertRule, AlertState, Builder, NewMemory, Recall};
+use memorable_core::{AlertEvent, AlertMetric, AlertRule, AlertState, Builder, NewMemory, Recall};
 
-fn store_with(rules: Vec<AlertRule>, interval_ms: u64, enabled: bool) -> memorable::Memorable {
-    let mut config = common::hashing_config();
+fn store_with(rules: Vec<AlertRule>, interval_ms: u64, enabled: bool) -> memorable_core::Memorable {
+    let mut config = crate::common::hashing_config();
     config.alerts.rules = rules;
     config.alerts.interval_ms = interval_ms;
     config.alerts.enabled = enabled;
     Builder::in_memory().config(config).open().unwrap()
 }
 
-fn fail_once(mem: &memorable::Memorable) {
+fn fail_once(mem: &memorable_core::Memorable) {
     assert!(mem.remember(NewMemory::new("alice", "   ")).is_err());
 }
 
@@ -102,18 +100,21 @@ fn the_operations_thread_evaluates_and_delivers() {
 
 #[test]
 fn default_rules_and_invalid_rules() {
-    let config = memorable::Config::default();
+    let config = memorable_core::Config::default();
     let names: Vec<&str> = config.alerts.rules.iter().map(|r| r.name.as_str()).collect();
     for n in ["recall_latency", "error_rate", "disk_free", "memory", "model_fallback", "health_failing"] {
         assert!(names.contains(&n), "{n}");
     }
     let json = r#"{"alerts": {"rules": [{"name": "x", "metric": "recall_p95_ms", "above": 5, "below": 1}]}}"#;
-    assert_eq!(memorable::Config::from_json(json).unwrap_err().code(), memorable::ErrorCode::InvalidConfig);
+    assert_eq!(
+        memorable_core::Config::from_json(json).unwrap_err().code(),
+        memorable_core::ErrorCode::InvalidConfig
+    );
     let json = r#"{"alerts": {"interval_ms": 500, "rules": [{"name": "x", "metric": "disk_free_mb", "below": 5, "for_ms": 100}]}}"#;
-    let c = memorable::Config::from_json(json).unwrap();
+    let c = memorable_core::Config::from_json(json).unwrap();
     assert_eq!(c.alerts.rules[0], AlertRule::below("x", AlertMetric::DiskFreeMb, 5.0, 100));
     // A healthy in-memory store with the defaults fires nothing (hashing chosen explicitly is
     // no fallback).
-    let mem = Builder::in_memory().config(common::hashing_config()).open().unwrap();
+    let mem = Builder::in_memory().config(crate::common::hashing_config()).open().unwrap();
     assert!(mem.evaluate_alerts().unwrap().is_empty(), "{:?}", mem.active_alerts());
 }

@@ -1,11 +1,9 @@
 //! Per-user point-in-time restore: user A back to instant T (updates after T undone,
 //! memories added after T gone), user B untouched.
 
-mod common;
-
 use std::time::Duration;
 
-use memorable::{Memory, MemoryUpdate, NewMemory, Recall};
+use memorable_core::{Memory, MemoryUpdate, NewMemory, Recall};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -34,7 +32,7 @@ fn restorable(m: &Memory) -> serde_json::Value {
 #[test]
 fn restore_user_brings_one_user_back_to_an_instant() {
     let dir = tempfile::tempdir().unwrap();
-    let mem = common::open_hashing(dir.path());
+    let mem = crate::common::open_hashing(dir.path());
     let a1 = mem
         .remember(
             NewMemory::new("alice", "I adopted a beagle puppy named Biscuit")
@@ -90,8 +88,8 @@ fn restore_user_brings_one_user_back_to_an_instant() {
     assert_eq!(restorable(&mem.get(a1).unwrap()), restorable(&at_t[0]));
     assert_eq!(restorable(&mem.get(a2).unwrap()), restorable(&at_t[1]));
     // ... the one added after T is gone, and the one forgotten after T stays gone (by design).
-    assert_eq!(mem.get(a4).unwrap_err().code(), memorable::ErrorCode::NotFound);
-    assert_eq!(mem.get(a3).unwrap_err().code(), memorable::ErrorCode::NotFound);
+    assert_eq!(mem.get(a4).unwrap_err().code(), memorable_core::ErrorCode::NotFound);
+    assert_eq!(mem.get(a3).unwrap_err().code(), memorable_core::ErrorCode::NotFound);
     // The restore is itself a version, so it can be audited (and undone the same way).
     let h = mem.history(a1).unwrap();
     assert_eq!(h.len(), 3);
@@ -116,12 +114,12 @@ fn restore_user_brings_one_user_back_to_an_instant() {
     let again = mem.restore_user("alice", t).unwrap();
     assert!(again.reverted.is_empty() && again.removed.is_empty());
     assert_eq!(again.unchanged, 2);
-    assert!(memorable::verify(dir.path()).unwrap().ok);
+    assert!(memorable_core::verify(dir.path()).unwrap().ok);
     mem.close().unwrap();
 
     // It survives a reopen.
-    let mem = common::open_hashing(dir.path());
+    let mem = crate::common::open_hashing(dir.path());
     assert_eq!(restorable(&mem.get(a1).unwrap()), restorable(&at_t[0]));
     assert_eq!(mem.restore_user("nobody", t).unwrap().unchanged, 0);
-    assert_eq!(mem.restore_user(" ", t).unwrap_err().code(), memorable::ErrorCode::MissingUser);
+    assert_eq!(mem.restore_user(" ", t).unwrap_err().code(), memorable_core::ErrorCode::MissingUser);
 }

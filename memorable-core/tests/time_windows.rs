@@ -2,7 +2,7 @@
 //! a window of length d anchored at `at` holds `at - d <= occurred_at <= at`; a range is
 //! `[since, until)`.
 
-use memorable::{Builder, Config, Memorable, NewMemory, Recall, TimeWindow};
+use memorable_core::{Builder, Config, Memorable, NewMemory, Recall, TimeWindow};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -13,7 +13,7 @@ fn store() -> Memorable {
     Builder::in_memory().config(config).open().unwrap()
 }
 
-fn texts(list: Vec<memorable::Memory>) -> Vec<String> {
+fn texts(list: Vec<memorable_core::Memory>) -> Vec<String> {
     list.into_iter().map(|m| m.text).collect()
 }
 
@@ -74,10 +74,10 @@ fn explicit_range_is_half_open_and_intersects_a_window() {
         .at(t0 + Duration::hours(4));
     assert_eq!(texts(mem.recent_matching(&r).unwrap()), ["hour 4", "hour 3"]);
     let bad = Recall::new("u", "x").between(t0 + Duration::hours(2), t0);
-    assert_eq!(mem.recall(&bad).unwrap_err().code(), memorable::ErrorCode::InvalidInput);
+    assert_eq!(mem.recall(&bad).unwrap_err().code(), memorable_core::ErrorCode::InvalidInput);
     assert_eq!(
         mem.recall(&Recall::new("u", "x").window(TimeWindow::Seconds(0))).unwrap_err().code(),
-        memorable::ErrorCode::InvalidInput
+        memorable_core::ErrorCode::InvalidInput
     );
 }
 
@@ -93,7 +93,7 @@ fn recent_lists_a_window_before_now_newest_first() {
     assert_eq!(texts(mem.recent("u", TimeWindow::Medium).unwrap()), ["a minute ago", "half an hour ago"]);
     assert_eq!(texts(mem.recent("u", None).unwrap()).len(), 3);
     assert!(mem.recent("nobody", TimeWindow::Long).unwrap().is_empty());
-    assert_eq!(mem.recent(" ", TimeWindow::Long).unwrap_err().code(), memorable::ErrorCode::MissingUser);
+    assert_eq!(mem.recent(" ", TimeWindow::Long).unwrap_err().code(), memorable_core::ErrorCode::MissingUser);
 }
 
 /// A question that names a day finds what happened that day even when the answer shares no

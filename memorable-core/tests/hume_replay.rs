@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use hume_mock::{exchange, MockConfig, MockServer, TEST_API_KEY};
-use memorable::hume::{parse, Family, HumeMessage, HumeSource, Semantics, Severity};
+use memorable_core::hume::{parse, Family, HumeMessage, HumeSource, Semantics, Severity};
 use serde_json::json;
 
 fn b64(data: &[u8]) -> String {

@@ -1,17 +1,15 @@
 //! Readers recall while a writer remembers, on clones of one handle: no panic, no lost write.
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use memorable::{Memorable, NewMemory, Recall};
+use memorable_core::{Memorable, NewMemory, Recall};
 
 #[test]
 fn readers_and_writer_share_one_handle() {
     let dir = tempfile::tempdir().unwrap();
-    let mem = common::open_hashing(dir.path());
-    common::seed(&mem);
+    let mem = crate::common::open_hashing(dir.path());
+    crate::common::seed(&mem);
     let done = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..4)
         .map(|t| {
@@ -64,7 +62,7 @@ fn readers_and_writer_share_one_handle() {
 #[test]
 fn many_users_with_a_small_index_cache() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = common::hashing_config();
+    let mut config = crate::common::hashing_config();
     config.max_loaded_indexes = 3;
     let mem = Memorable::builder(dir.path()).config(config.clone()).open().unwrap();
     let threads: Vec<_> = (0..4)

@@ -2,20 +2,18 @@
 //! sound store holding every memory acknowledged before it started; a damaged backup is
 //! refused with nothing written.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use memorable::{ErrorCode, NewMemory, Recall};
+use memorable_core::{ErrorCode, NewMemory, Recall};
 
 #[test]
 fn backup_during_concurrent_writes_restores_every_acknowledged_memory() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let mem = common::open_hashing(&store);
+    let mem = crate::common::open_hashing(&store);
     // Some users have loaded indexes with dumps on disk, so dumps are part of the backup.
     for u in 0..3 {
         mem.remember_batch(
@@ -64,25 +62,25 @@ fn backup_during_concurrent_writes_restores_every_acknowledged_memory() {
         before.len()
     );
 
-    let v = memorable::verify(&file).unwrap();
+    let v = memorable_core::verify(&file).unwrap();
     assert!(v.ok, "{:?}", v.problems);
     assert_eq!(v.kind, "backup");
     assert_eq!(v.memories, report.memories);
 
     let restored = dir.path().join("restored");
-    let r = memorable::restore(&file, &restored).unwrap();
+    let r = memorable_core::restore(&file, &restored).unwrap();
     assert_eq!(r.memories, report.memories);
-    let v = memorable::verify(&restored).unwrap();
+    let v = memorable_core::verify(&restored).unwrap();
     assert!(v.ok, "{:?}", v.problems);
 
-    let back = common::open_hashing(&restored);
+    let back = crate::common::open_hashing(&restored);
     for (id, text) in &before {
         assert_eq!(&back.get(*id).unwrap().text, text, "memory {id} acknowledged before the backup");
     }
     // The restored indexes work (dump + catch-up from the store).
     let hits = back.recall(&Recall::new("user1", "garden").limit(5)).unwrap();
     assert!(!hits.is_empty());
-    assert_eq!(back.health().unwrap().status, memorable::HealthStatus::Ok);
+    assert_eq!(back.health().unwrap().status, memorable_core::HealthStatus::Ok);
     // The restored store keeps taking writes with fresh ids.
     let max = *before.keys().max().unwrap();
     let next = back.remember(NewMemory::new("user1", "after the restore")).unwrap();
@@ -92,8 +90,8 @@ fn backup_during_concurrent_writes_restores_every_acknowledged_memory() {
 }
 
 fn backup_of_small_store(dir: &Path) -> std::path::PathBuf {
-    let mem = common::open_hashing(&dir.join("src"));
-    common::seed(&mem);
+    let mem = crate::common::open_hashing(&dir.join("src"));
+    crate::common::seed(&mem);
     mem.checkpoint().unwrap();
     let file = dir.join("small.mrbak");
     mem.backup(&file).unwrap();
@@ -102,11 +100,11 @@ fn backup_of_small_store(dir: &Path) -> std::path::PathBuf {
 }
 
 fn assert_refused(file: &Path, parent: &Path, what: &str) {
-    let v = memorable::verify(file).unwrap();
+    let v = memorable_core::verify(file).unwrap();
     assert!(!v.ok, "{what}: verify must fail");
     assert!(!v.problems.is_empty(), "{what}: a reason is given");
     let target = parent.join("target");
-    let err = memorable::restore(file, &target).unwrap_err();
+    let err = memorable_core::restore(file, &target).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Corrupt, "{what}: {err}");
     assert!(!target.exists(), "{what}: nothing written");
     let leftovers: Vec<_> = std::fs::read_dir(parent).unwrap().map(|e| e.unwrap().file_name()).collect();
@@ -117,7 +115,7 @@ fn assert_refused(file: &Path, parent: &Path, what: &str) {
 fn corrupted_backups_fail_verify_and_are_refused_by_restore() {
     let dir = tempfile::tempdir().unwrap();
     let file = backup_of_small_store(dir.path());
-    assert!(memorable::verify(&file).unwrap().ok);
+    assert!(memorable_core::verify(&file).unwrap().ok);
     let bytes = std::fs::read(&file).unwrap();
     let n = bytes.len();
     // Header, inside the database, inside an index dump, the manifest, the footer.
@@ -157,33 +155,33 @@ fn restore_never_overwrites_and_backup_never_overwrites() {
     let file = backup_of_small_store(dir.path());
     // A live store (and any non-empty directory) is refused.
     let live = dir.path().join("live");
-    let mem = common::open_hashing(&live);
+    let mem = crate::common::open_hashing(&live);
     mem.remember(NewMemory::new("zoe", "I live here")).unwrap();
-    let err = memorable::restore(&file, &live).unwrap_err();
+    let err = memorable_core::restore(&file, &live).unwrap_err();
     assert_eq!(err.code(), ErrorCode::DestinationExists);
     assert_eq!(mem.stats().unwrap().memories, 1, "the live store is untouched");
     // An empty directory is fine.
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    memorable::restore(&file, &empty).unwrap();
-    assert_eq!(common::open_hashing(&empty).stats().unwrap().memories, 6);
+    memorable_core::restore(&file, &empty).unwrap();
+    assert_eq!(crate::common::open_hashing(&empty).stats().unwrap().memories, 6);
     // Backup onto an existing file is refused and leaves it alone.
     let err = mem.backup(&file).unwrap_err();
     assert_eq!(err.code(), ErrorCode::DestinationExists);
-    assert!(memorable::verify(&file).unwrap().ok);
+    assert!(memorable_core::verify(&file).unwrap().ok);
     mem.close().unwrap();
 }
 
 #[test]
 fn in_memory_stores_back_up_too() {
-    let mem = memorable::Builder::in_memory().config(common::hashing_config()).open().unwrap();
-    common::seed(&mem);
+    let mem = memorable_core::Builder::in_memory().config(crate::common::hashing_config()).open().unwrap();
+    crate::common::seed(&mem);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("mem.mrbak");
     let report = mem.backup(&file).unwrap();
     assert_eq!(report.memories, 6);
-    memorable::restore(&file, dir.path().join("disk")).unwrap();
-    let disk = common::open_hashing(&dir.path().join("disk"));
+    memorable_core::restore(&file, dir.path().join("disk")).unwrap();
+    let disk = crate::common::open_hashing(&dir.path().join("disk"));
     assert_eq!(
         disk.recall(&Recall::new("alice", "Lisbon").limit(1)).unwrap()[0].memory.text,
         mem.recall(&Recall::new("alice", "Lisbon").limit(1)).unwrap()[0].memory.text
@@ -195,15 +193,15 @@ fn verify_finds_a_memory_without_its_vector() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s");
     {
-        let mem = common::open_hashing(&store);
-        common::seed(&mem);
+        let mem = crate::common::open_hashing(&store);
+        crate::common::seed(&mem);
         mem.close().unwrap();
     }
-    assert!(memorable::verify(&store).unwrap().ok);
+    assert!(memorable_core::verify(&store).unwrap().ok);
     let conn = rusqlite::Connection::open(store.join("memorable.db")).unwrap();
     conn.execute("DELETE FROM vectors WHERE memory_id = 2", []).unwrap();
     drop(conn);
-    let v = memorable::verify(&store).unwrap();
+    let v = memorable_core::verify(&store).unwrap();
     assert!(!v.ok);
     assert!(v.problems.iter().any(|p| p.contains("1 memories have no vector")), "{:?}", v.problems);
 }

@@ -1,6 +1,6 @@
 //! The 4W context frame on a small hand-written conversation.
 
-use memorable::{AttentionConfig, Builder, Config, NewMemory, TimeWindow};
+use memorable_core::{AttentionConfig, Builder, Config, NewMemory, TimeWindow};
 use time::{Duration, OffsetDateTime};
 
 #[test]

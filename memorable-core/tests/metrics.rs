@@ -1,15 +1,13 @@
 //! Metrics count exactly the operations performed; the Prometheus rendering parses.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 
-use memorable::{Builder, HealthStatus, MemoryUpdate, NewMemory, Recall};
+use memorable_core::{Builder, HealthStatus, MemoryUpdate, NewMemory, Recall};
 
 #[test]
 fn metrics_count_the_operations_performed() {
     let dir = tempfile::tempdir().unwrap();
-    let mem = common::open_hashing(dir.path());
+    let mem = crate::common::open_hashing(dir.path());
     let ids: Vec<u64> = (0..5)
         .map(|i| mem.remember(NewMemory::new("alice", format!("note {i} about tea"))).unwrap())
         .collect();
@@ -65,12 +63,12 @@ fn metrics_count_the_operations_performed() {
     assert_eq!(m.model_id, "hashing-v1-384");
     assert!(m.uptime_seconds > 0.0);
     mem.close().unwrap();
-    assert_eq!(mem.metrics().unwrap_err().code(), memorable::ErrorCode::Closed);
+    assert_eq!(mem.metrics().unwrap_err().code(), memorable_core::ErrorCode::Closed);
 }
 
 #[test]
 fn metrics_can_be_turned_off() {
-    let mut config = common::hashing_config();
+    let mut config = crate::common::hashing_config();
     config.metrics = false;
     let mem = Builder::in_memory().config(config).open().unwrap();
     mem.remember(NewMemory::new("a", "hello")).unwrap();
@@ -168,7 +166,7 @@ fn parse_prometheus(text: &str) -> HashMap<String, f64> {
 
 #[test]
 fn prometheus_output_parses_and_matches_the_snapshot() {
-    let mem = Builder::in_memory().config(common::hashing_config()).open().unwrap();
+    let mem = Builder::in_memory().config(crate::common::hashing_config()).open().unwrap();
     mem.remember(NewMemory::new("alice", "tea with Lena")).unwrap();
     mem.remember(NewMemory::new("a \"quoted\" user\\with\nnewline", "odd user ids are escaped")).unwrap();
     mem.recall(&Recall::new("alice", "tea")).unwrap();
@@ -189,8 +187,8 @@ fn prometheus_output_parses_and_matches_the_snapshot() {
 #[test]
 fn health_reports_checks_and_probes() {
     let dir = tempfile::tempdir().unwrap();
-    let mem = common::open_hashing(dir.path());
-    common::seed(&mem);
+    let mem = crate::common::open_hashing(dir.path());
+    crate::common::seed(&mem);
     let h = mem.health().unwrap();
     assert_eq!(h.status, HealthStatus::Ok, "{h:?}");
     let names: Vec<&str> = h.checks.iter().map(|c| c.name.as_str()).collect();
@@ -198,7 +196,7 @@ fn health_reports_checks_and_probes() {
     assert!(h.check("store").unwrap().reason.contains("quick_check ok"));
     // A probe (as the Hume client registers) joins the roll-up.
     mem.add_health_probe("hume", || {
-        memorable::HealthCheck::new("hume", HealthStatus::Degraded, "reconnecting (attempt 2)")
+        memorable_core::HealthCheck::new("hume", HealthStatus::Degraded, "reconnecting (attempt 2)")
     });
     let h = mem.health().unwrap();
     assert_eq!(h.status, HealthStatus::Degraded);
@@ -210,7 +208,7 @@ fn health_reports_checks_and_probes() {
     assert_eq!(mem.health().unwrap().status, HealthStatus::Ok);
     // Disk thresholds come from the config: an impossible one degrades, then fails.
     mem.close().unwrap();
-    let mut config = common::hashing_config();
+    let mut config = crate::common::hashing_config();
     config.health.disk_free_degraded_mb = u64::MAX / 2;
     let mem = Builder::new_dir(dir.path(), config.clone());
     assert_eq!(mem.health().unwrap().check("disk").unwrap().status, HealthStatus::Degraded);
@@ -223,11 +221,11 @@ fn health_reports_checks_and_probes() {
 }
 
 trait OpenWith {
-    fn new_dir(dir: &std::path::Path, config: memorable::Config) -> memorable::Memorable;
+    fn new_dir(dir: &std::path::Path, config: memorable_core::Config) -> memorable_core::Memorable;
 }
 
 impl OpenWith for Builder {
-    fn new_dir(dir: &std::path::Path, config: memorable::Config) -> memorable::Memorable {
-        memorable::Memorable::builder(dir).config(config).open().unwrap()
+    fn new_dir(dir: &std::path::Path, config: memorable_core::Config) -> memorable_core::Memorable {
+        memorable_core::Memorable::builder(dir).config(config).open().unwrap()
     }
 }

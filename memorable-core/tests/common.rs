@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use memorable::{Memorable, NewMemory, Recall};
+use memorable_core::{Memorable, NewMemory, Recall};
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -91,8 +91,8 @@ pub fn with_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
 
 /// A config using the hashing embedder: these tests are about the engine, not the model, and
 /// stay fast and lexical whether or not MiniLM is in the model cache.
-pub fn hashing_config() -> memorable::Config {
-    let mut config = memorable::Config::default();
+pub fn hashing_config() -> memorable_core::Config {
+    let mut config = memorable_core::Config::default();
     config.embedder = "hashing".into();
     config
 }
@@ -105,7 +105,7 @@ pub fn open_hashing(dir: &std::path::Path) -> Memorable {
 /// The verified MiniLM cache root (the folder holding `minilm/`), or a failure telling how
 /// to get it: model tests fail, never skip, without the weights.
 pub fn cache_root() -> std::path::PathBuf {
-    use memorable::models::cache::{self, Manifest};
+    use memorable_core::models::cache::{self, Manifest};
     let dir = cache::cache_dir(None).expect("no model cache directory: set MEMORABLE_HOME or HOME");
     let minilm = Manifest::builtin().get("minilm").unwrap().clone();
     if let Err(reason) = cache::verify(&dir.join("minilm"), &minilm) {
@@ -139,7 +139,8 @@ pub struct RefItem {
 }
 
 pub fn reference() -> Reference {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/minilm-reference.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/minilm-reference.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

@@ -1,7 +1,7 @@
 //! Ranking golden cases from tests/fixtures/ranking.json (shared with the Python, Node and
 //! C tests): each case on a fresh in-memory store with the hashing embedder.
 
-use memorable::{Builder, Config, NewMemory, Recall, Recalled, ScoreBreakdown};
+use memorable_core::{Builder, Config, NewMemory, Recall, Recalled, ScoreBreakdown};
 use serde_json::Value;
 
 fn term(b: &ScoreBreakdown, name: &str) -> f32 {
@@ -11,8 +11,8 @@ fn term(b: &ScoreBreakdown, name: &str) -> f32 {
 
 #[test]
 fn ranking_golden_cases() {
-    let raw =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ranking.json")).unwrap();
+    let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/ranking.json"))
+        .unwrap();
     let fixture: Value = serde_json::from_str(&raw).unwrap();
     let user = fixture["user"].as_str().unwrap();
     let cases = fixture["cases"].as_array().unwrap();

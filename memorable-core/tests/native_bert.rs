@@ -5,16 +5,14 @@
 //!
 //! Needs the real weights (`scripts/fetch-model.sh`); fails, never skips, without them.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::{assert_matches_reference, cache_root, cos, reference, Reference};
+use crate::common::{assert_matches_reference, cache_root, cos, reference, Reference};
 
-use memorable::models::bert::{Batch, BertEmbedder, Isa};
-use memorable::models::select::{self, CacheState, Catalog, Environment, Profile, Request, Role};
-use memorable::models::{BertOptions, CandleBertEmbedder};
-use memorable::{Embedder, Error};
+use memorable_core::models::bert::{Batch, BertEmbedder, Isa};
+use memorable_core::models::select::{self, CacheState, Catalog, Environment, Profile, Request, Role};
+use memorable_core::models::{BertOptions, CandleBertEmbedder};
+use memorable_core::{Embedder, Error};
 
 fn model_dir() -> PathBuf {
     cache_root().join("minilm")
@@ -105,14 +103,14 @@ fn edge_cases_and_errors() {
     assert_eq!(e.embed(&["a"]).unwrap().len(), 1);
     let err = BertEmbedder::load(
         model_dir(),
-        BertOptions { device: memorable::models::DeviceKind::Cuda, ..BertOptions::default() },
+        BertOptions { device: memorable_core::models::DeviceKind::Cuda, ..BertOptions::default() },
     )
     .unwrap_err();
-    assert_eq!(err.code(), memorable::ErrorCode::Model);
+    assert_eq!(err.code(), memorable_core::ErrorCode::Model);
     let empty = tempfile::tempdir().unwrap();
     assert_eq!(
         BertEmbedder::load(empty.path(), BertOptions::default()).unwrap_err().code(),
-        memorable::ErrorCode::Model
+        memorable_core::ErrorCode::Model
     );
 }
 

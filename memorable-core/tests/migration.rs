@@ -2,12 +2,10 @@
 //! by MemoRable 0.1.0) migrates forward after an automatic backup; a failure mid-migration
 //! rolls back and leaves the store as it was.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use memorable::{ErrorCode, Recall};
+use memorable_core::{ErrorCode, Recall};
 
 /// The failure hook is process-wide: these tests take turns.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -16,7 +14,7 @@ fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     std::fs::create_dir(&store).unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v1/memorable.db");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/store-v1/memorable.db");
     std::fs::copy(src, store.join("memorable.db")).unwrap();
     (dir, store)
 }
@@ -66,14 +64,14 @@ fn a_v1_store_migrates_after_an_automatic_backup() {
     let before = logical_dump(&store.join("memorable.db"));
     assert_eq!(before.0, 1);
 
-    let mem = common::open_hashing(&store);
+    let mem = crate::common::open_hashing(&store);
     let stats = mem.stats().unwrap();
-    assert_eq!(stats.schema_version, memorable::SCHEMA_VERSION);
+    assert_eq!(stats.schema_version, memorable_core::SCHEMA_VERSION);
     assert_eq!(stats.memories, 3);
     assert_eq!(mem.history(1).unwrap().len(), 2, "history survives the migration");
     assert_eq!(mem.recall(&Recall::new("alice", "puppy").limit(1)).unwrap()[0].memory.id, 1);
     // Versions written from now on record topics and place: a v1 version restores without them.
-    assert_eq!(mem.health().unwrap().status, memorable::HealthStatus::Ok);
+    assert_eq!(mem.health().unwrap().status, memorable_core::HealthStatus::Ok);
     mem.close().unwrap();
 
     // The automatic backup holds the store as it was (schema 1) and restores to it.
@@ -82,15 +80,15 @@ fn a_v1_store_migrates_after_an_automatic_backup() {
     assert_eq!(backups.len(), 1, "{backups:?}");
     let name = backups[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(
-        name.starts_with(&format!("pre-migration-v1-to-v{}-", memorable::SCHEMA_VERSION))
+        name.starts_with(&format!("pre-migration-v1-to-v{}-", memorable_core::SCHEMA_VERSION))
             && name.ends_with(".mrbak"),
         "{name}"
     );
-    let v = memorable::verify(&backups[0]).unwrap();
+    let v = memorable_core::verify(&backups[0]).unwrap();
     assert!(v.ok, "{:?}", v.problems);
     assert_eq!(v.schema_version, Some(1));
     let rolled_back = store.parent().unwrap().join("rolled-back");
-    memorable::restore(&backups[0], &rolled_back).unwrap();
+    memorable_core::restore(&backups[0], &rolled_back).unwrap();
     assert_eq!(logical_dump(&rolled_back.join("memorable.db")), before);
 }
 
@@ -101,8 +99,11 @@ fn a_failed_migration_leaves_the_store_as_it_was() {
     let db = store.join("memorable.db");
     let before = logical_dump(&db);
 
-    memorable::maintenance::testing::fail_next_migration_to(2);
-    let err = memorable::Memorable::builder(&store).config(common::hashing_config()).open().unwrap_err();
+    memorable_core::maintenance::testing::fail_next_migration_to(2);
+    let err = memorable_core::Memorable::builder(&store)
+        .config(crate::common::hashing_config())
+        .open()
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::MigrationFailed, "{err}");
     assert!(err.to_string().contains("rolled back"), "{err}");
     assert!(err.to_string().contains("backup"), "the error says where the backup is: {err}");
@@ -114,8 +115,8 @@ fn a_failed_migration_leaves_the_store_as_it_was() {
     drop(conn);
 
     // Without the injected failure the same store migrates.
-    let mem = common::open_hashing(&store);
-    assert_eq!(mem.stats().unwrap().schema_version, memorable::SCHEMA_VERSION);
+    let mem = crate::common::open_hashing(&store);
+    assert_eq!(mem.stats().unwrap().schema_version, memorable_core::SCHEMA_VERSION);
     assert_eq!(mem.stats().unwrap().memories, 3);
 }
 
@@ -125,17 +126,17 @@ fn a_failed_migration_leaves_the_store_as_it_was() {
 fn a_v3_store_gets_the_arousal_of_its_snapshots() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let excited = memorable::EmotionSnapshot { valence: 0.5, arousal: 0.8, ..Default::default() };
-    let mem = common::open_hashing(dir.path());
-    let id = mem.remember(memorable::NewMemory::new("u", "We won the final!").emotion(excited)).unwrap();
+    let excited = memorable_core::EmotionSnapshot { valence: 0.5, arousal: 0.8, ..Default::default() };
+    let mem = crate::common::open_hashing(dir.path());
+    let id = mem.remember(memorable_core::NewMemory::new("u", "We won the final!").emotion(excited)).unwrap();
     mem.close().unwrap();
     // Turn it back into the schema-3 layout: no arousal column.
     {
         let conn = rusqlite::Connection::open(dir.path().join("memorable.db")).unwrap();
         conn.execute_batch("ALTER TABLE memories DROP COLUMN arousal; PRAGMA user_version = 3;").unwrap();
     }
-    let mem = common::open_hashing(dir.path());
-    assert_eq!(mem.stats().unwrap().schema_version, memorable::SCHEMA_VERSION);
+    let mem = crate::common::open_hashing(dir.path());
+    assert_eq!(mem.stats().unwrap().schema_version, memorable_core::SCHEMA_VERSION);
     let hits = mem.recall(&Recall::new("u", "final")).unwrap();
     assert_eq!(hits[0].memory.id, id);
     // The default arousal weight (0.1) times arousal mapped to [0, 1]: (0.8 + 1) / 2.
@@ -149,13 +150,13 @@ fn a_v3_store_gets_the_arousal_of_its_snapshots() {
 fn a_migrated_store_indexes_new_memories_for_fts_exactly_once() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (_dir, store) = fixture_copy();
-    let mem = common::open_hashing(&store);
+    let mem = crate::common::open_hashing(&store);
     let batch = vec![
-        memorable::NewMemory::new("alice", "A zebra crossed the savanna"),
-        memorable::NewMemory::new("alice", "The zebra came back at dusk"),
+        memorable_core::NewMemory::new("alice", "A zebra crossed the savanna"),
+        memorable_core::NewMemory::new("alice", "The zebra came back at dusk"),
     ];
     let ids = mem.remember_batch(batch).unwrap();
-    let one = mem.remember(memorable::NewMemory::new("bob", "no zebra here, a giraffe")).unwrap();
+    let one = mem.remember(memorable_core::NewMemory::new("bob", "no zebra here, a giraffe")).unwrap();
     mem.close().unwrap();
     let conn = rusqlite::Connection::open(store.join("memorable.db")).unwrap();
     let triggers: Vec<String> =

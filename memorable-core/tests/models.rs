@@ -5,19 +5,17 @@
 //! These tests need the real weights: run `scripts/fetch-model.sh` first. A test that cannot
 //! find them fails (it never skips), so CI cannot pass without exercising the model.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::{assert_matches_reference, cache_root, cos, reference};
+use crate::common::{assert_matches_reference, cache_root, cos, reference};
 
-use memorable::models::cache::Manifest;
-use memorable::models::select::{
+use memorable_core::models::cache::Manifest;
+use memorable_core::models::select::{
     self, CacheState, CacheStatus, Catalog, DeviceKind, Environment, Outcome, Profile, Request, Role,
 };
-use memorable::models::{BertOptions, CandleBertEmbedder};
-use memorable::{Config, Embedder, Error, Memorable, NewMemory, Recall};
+use memorable_core::models::{BertOptions, CandleBertEmbedder};
+use memorable_core::{Config, Embedder, Error, Memorable, NewMemory, Recall};
 
 fn minilm() -> &'static CandleBertEmbedder {
     static E: std::sync::OnceLock<CandleBertEmbedder> = std::sync::OnceLock::new();
@@ -192,7 +190,7 @@ fn a_model_that_fails_to_load_falls_back() {
     assert!(report.decisions[0].reason.contains("failed to load"), "{:?}", report.decisions);
     // Loading the broken folder directly is an error, not a panic.
     let err = CandleBertEmbedder::load(dir.path().join("minilm"), BertOptions::default()).unwrap_err();
-    assert_eq!(err.code(), memorable::ErrorCode::Model);
+    assert_eq!(err.code(), memorable_core::ErrorCode::Model);
 }
 
 fn config(embedder: &str, model_dir: Option<PathBuf>) -> Config {

@@ -3,19 +3,17 @@
 //! Python, Node and C tests), state and history survive close and reopen, bad readings
 //! change nothing, and `remember` attaches the session's fused state and the text reading.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use memorable::emotion::catalog::{self, Vocabulary};
-use memorable::emotion::{EmotionConfig, Fusion, HistoryRange, Reading, Semantics, Source};
-use memorable::{Config, EmotionClassifier, EmotionSnapshot, ErrorCode, Memorable, NewMemory};
+use memorable_core::emotion::catalog::{self, Vocabulary};
+use memorable_core::emotion::{EmotionConfig, Fusion, HistoryRange, Reading, Semantics, Source};
+use memorable_core::{Config, EmotionClassifier, EmotionSnapshot, ErrorCode, Memorable, NewMemory};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -27,7 +25,7 @@ fn config_with(emotion: Value) -> Config {
     Config::from_json(&json!({"embedder": "hashing", "emotion": emotion}).to_string()).unwrap()
 }
 
-fn code<T: std::fmt::Debug>(r: memorable::Result<T>) -> ErrorCode {
+fn code<T: std::fmt::Debug>(r: memorable_core::Result<T>) -> ErrorCode {
     r.expect_err("expected an error").code()
 }
 
@@ -84,7 +82,7 @@ fn catalog_resolves_every_source_spelling() {
     }
     // The fixture's label list is the shared dataset's, when it is here.
     if std::env::var_os("MEMORABLE_SHARED_DATA").is_some() {
-        let path = format!("{}/../shared/data/goemotions/labels.txt", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../../shared/data/goemotions/labels.txt", env!("CARGO_MANIFEST_DIR"));
         let shared: Vec<String> = std::fs::read_to_string(path)
             .unwrap()
             .lines()
@@ -153,7 +151,7 @@ fn golden_cases() -> (Vec<Case>, f64) {
     (cases, f["tolerance"].as_f64().unwrap())
 }
 
-fn check(case: &Case, s: &memorable::EmotionalState, tol: f64) {
+fn check(case: &Case, s: &memorable_core::EmotionalState, tol: f64) {
     let name = &case.name;
     let want = case.expected["scores"].as_object().unwrap();
     assert_eq!(s.scores.len(), catalog::LEN, "{name}: full catalog vector");
@@ -229,9 +227,9 @@ trait InMemoryWith {
 impl InMemoryWith for Memorable {
     fn builder_in_memory_with(config: Config) -> Memorable {
         // An explicit embedder skips model selection (which checksums the model cache).
-        memorable::Builder::in_memory()
+        memorable_core::Builder::in_memory()
             .config(config)
-            .embedder(Arc::new(memorable::HashingEmbedder::new(384)))
+            .embedder(Arc::new(memorable_core::HashingEmbedder::new(384)))
             .open()
             .unwrap()
     }
@@ -259,7 +257,7 @@ fn state_and_history_survive_close_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let t0 = 1_700_000_000_000;
     let at = ms(t0 + 90_000);
-    let mem = common::open_hashing(dir.path());
+    let mem = crate::common::open_hashing(dir.path());
     mem.observe(Reading::new("call", Source::Evi).score("Joy", 0.8).score("Awe", 0.2).timestamp(ms(t0)))
         .unwrap();
     mem.observe_batch(vec![
@@ -282,7 +280,7 @@ fn state_and_history_survive_close_and_reopen() {
     assert_eq!(contexts[0].readings, 3);
     mem.close().unwrap();
 
-    let mem = common::open_hashing(dir.path());
+    let mem = crate::common::open_hashing(dir.path());
     assert_eq!(mem.emotional_state_at("call", at).unwrap(), state);
     assert_eq!(mem.emotional_state_at("other", at).unwrap(), other);
     assert_eq!(mem.emotional_history("call", &HistoryRange::default()).unwrap(), history);
@@ -297,7 +295,7 @@ fn state_and_history_survive_close_and_reopen() {
     let stats = mem.stats().unwrap().emotion;
     assert_eq!((stats.contexts, stats.open_contexts, stats.readings), (2, 2, 5));
     assert_eq!(stats.unknown_names.get("jaw drop"), Some(&1));
-    assert_eq!(mem.stats().unwrap().schema_version, memorable::SCHEMA_VERSION);
+    assert_eq!(mem.stats().unwrap().schema_version, memorable_core::SCHEMA_VERSION);
 }
 
 #[test]
@@ -333,11 +331,11 @@ fn history_is_bounded_ordered_and_filtered() {
 #[test]
 fn a_schema_v1_store_migrates() {
     let dir = tempfile::tempdir().unwrap();
-    let src = format!("{}/tests/fixtures/store-v1/memorable.db", env!("CARGO_MANIFEST_DIR"));
+    let src = format!("{}/../tests/fixtures/store-v1/memorable.db", env!("CARGO_MANIFEST_DIR"));
     std::fs::copy(src, dir.path().join("memorable.db")).unwrap();
-    let mem = common::open_hashing(dir.path());
+    let mem = crate::common::open_hashing(dir.path());
     let stats = mem.stats().unwrap();
-    assert_eq!((stats.schema_version, stats.memories), (memorable::SCHEMA_VERSION, 3));
+    assert_eq!((stats.schema_version, stats.memories), (memorable_core::SCHEMA_VERSION, 3));
     assert_eq!(mem.get(1).unwrap().emotion, None);
     assert!(mem.contexts().unwrap().is_empty());
     mem.observe(Reading::new("s1", Source::Face).score("joy", 0.5)).unwrap();
@@ -345,7 +343,7 @@ fn a_schema_v1_store_migrates() {
     let id = mem.remember(NewMemory::new("alice", "Biscuit learned to sit").session("s1")).unwrap();
     assert_eq!(mem.get(id).unwrap().emotion.unwrap().dominant.as_deref(), Some("joy"));
     mem.close().unwrap();
-    let mem = common::open_hashing(dir.path());
+    let mem = crate::common::open_hashing(dir.path());
     assert_eq!(mem.contexts().unwrap().len(), 1);
     assert_eq!(mem.get(3).unwrap().text, "The quarterly report is due on Friday");
 }
@@ -355,7 +353,7 @@ fn a_schema_v1_store_migrates() {
 #[test]
 fn bad_readings_are_errors_that_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mem = common::open_hashing(dir.path());
+    let mem = crate::common::open_hashing(dir.path());
     mem.observe(Reading::new("c", Source::Face).score("joy", 0.5)).unwrap();
     let look = |mem: &Memorable| {
         (
@@ -405,7 +403,7 @@ fn bad_readings_are_errors_that_change_nothing() {
     assert_eq!(code(mem.emotional_state(" ")), ErrorCode::InvalidInput);
     assert_eq!(look(&mem), before);
     drop(mem);
-    assert_eq!(look(&common::open_hashing(dir.path())), before, "nothing reached the store either");
+    assert_eq!(look(&crate::common::open_hashing(dir.path())), before, "nothing reached the store either");
 
     for bad in [
         json!({"half_life_secs": 0}),
@@ -447,7 +445,7 @@ impl EmotionClassifier for KeywordClassifier {
     fn thresholds(&self) -> &[f32] {
         &self.thresholds
     }
-    fn classify(&self, texts: &[&str]) -> memorable::Result<Vec<Vec<f32>>> {
+    fn classify(&self, texts: &[&str]) -> memorable_core::Result<Vec<Vec<f32>>> {
         let rules = [("happy", "joy"), ("sad", "sadness"), ("angry", "anger"), ("thanks", "gratitude")];
         Ok(texts
             .iter()
@@ -540,7 +538,7 @@ fn remember_attaches_the_session_state_and_the_text_reading() {
     // Everything survives reopening.
     let chat = mem.emotional_state_at("chat", t).unwrap();
     mem.close().unwrap();
-    let mem = common::open_hashing(dir.path());
+    let mem = crate::common::open_hashing(dir.path());
     assert_eq!(mem.emotional_state_at("chat", t).unwrap(), chat);
     let stats = mem.stats().unwrap().emotion;
     assert!(!stats.classification);
@@ -613,7 +611,8 @@ fn readings_and_remembers_from_many_threads() {
 /// must appear, line for line (ignoring indentation), in the example of its language.
 #[test]
 fn docs_snippets_come_from_the_examples() {
-    let root = env!("CARGO_MANIFEST_DIR");
+    // The repository root (docs and examples live beside the crates).
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let read = |p: &str| std::fs::read_to_string(format!("{root}/{p}")).unwrap();
     let lines = |s: &str| -> Vec<String> {
         s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()

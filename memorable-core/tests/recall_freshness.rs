@@ -3,7 +3,7 @@
 //! recall, write, and recall again on an on-disk store (read connections see the new
 //! commit). The keyword index (`retrieval::keyword`) is held the same way.
 
-use memorable::{Config, Memorable, MemoryUpdate, NewMemory, Recall, RecallMode};
+use memorable_core::{Config, Memorable, MemoryUpdate, NewMemory, Recall, RecallMode};
 use time::macros::datetime;
 use time::Duration;
 

@@ -1,21 +1,19 @@
 //! Every kind of bad input gets its error code and leaves the store exactly as it was.
 
-mod common;
-
 use std::sync::Arc;
 
-use memorable::{Config, Embedder, ErrorCode, Memorable, MemoryUpdate, NewMemory, Recall};
+use memorable_core::{Config, Embedder, ErrorCode, Memorable, MemoryUpdate, NewMemory, Recall};
 use serde_json::json;
 
 /// What a caller can observe of a store: counts, every memory, and a recall.
-fn snapshot(mem: &Memorable) -> (u64, u64, Vec<memorable::Memory>, Vec<u64>) {
+fn snapshot(mem: &Memorable) -> (u64, u64, Vec<memorable_core::Memory>, Vec<u64>) {
     let s = mem.stats().unwrap();
     let mut all = mem.recent_matching(&Recall::new("alice", "").limit(1000)).unwrap();
     all.extend(mem.recent_matching(&Recall::new("bob", "").limit(1000)).unwrap());
-    (s.memories, s.versions, all, common::ids(mem, &Recall::new("alice", "puppy Biscuit")))
+    (s.memories, s.versions, all, crate::common::ids(mem, &Recall::new("alice", "puppy Biscuit")))
 }
 
-fn code<T: std::fmt::Debug>(r: memorable::Result<T>) -> ErrorCode {
+fn code<T: std::fmt::Debug>(r: memorable_core::Result<T>) -> ErrorCode {
     r.expect_err("expected an error").code()
 }
 
@@ -25,7 +23,7 @@ fn rejected_inputs_change_nothing() {
     let mut config = Config::default();
     config.max_text_chars = 100;
     let mem = Memorable::builder(dir.path()).config(config).open().unwrap();
-    let ids = common::seed(&mem);
+    let ids = crate::common::seed(&mem);
     let before = snapshot(&mem);
 
     let ok = || NewMemory::new("alice", "fine text");
@@ -93,7 +91,7 @@ fn closed_handle_and_clones_fail_cleanly() {
 fn store_problems_have_codes() {
     let dir = tempfile::tempdir().unwrap();
     let mem = Memorable::open(dir.path()).unwrap();
-    common::seed(&mem);
+    crate::common::seed(&mem);
     // A second open of a live store (same or another process) is refused.
     assert_eq!(code(Memorable::open(dir.path())), ErrorCode::Locked);
     mem.close().unwrap();
@@ -125,7 +123,7 @@ fn store_problems_have_codes() {
 
 struct OtherModel;
 impl Embedder for OtherModel {
-    fn embed(&self, texts: &[&str]) -> memorable::Result<Vec<Vec<f32>>> {
+    fn embed(&self, texts: &[&str]) -> memorable_core::Result<Vec<Vec<f32>>> {
         Ok(texts.iter().map(|_| vec![1.0, 0.0]).collect())
     }
     fn dim(&self) -> usize {
@@ -138,7 +136,7 @@ impl Embedder for OtherModel {
 
 struct BrokenModel;
 impl Embedder for BrokenModel {
-    fn embed(&self, texts: &[&str]) -> memorable::Result<Vec<Vec<f32>>> {
+    fn embed(&self, texts: &[&str]) -> memorable_core::Result<Vec<Vec<f32>>> {
         Ok(texts.iter().map(|_| vec![f32::NAN, 1.0]).collect())
     }
     fn dim(&self) -> usize {
@@ -155,7 +153,7 @@ fn embedder_problems_have_codes() {
     Memorable::open(dir.path()).unwrap().remember(NewMemory::new("a", "made by hashing")).unwrap();
     let err = Memorable::builder(dir.path()).embedder(Arc::new(OtherModel)).open().err().unwrap();
     assert_eq!(err.code(), ErrorCode::ModelMismatch);
-    let broken = memorable::Builder::in_memory().embedder(Arc::new(BrokenModel)).open().unwrap();
+    let broken = memorable_core::Builder::in_memory().embedder(Arc::new(BrokenModel)).open().unwrap();
     assert_eq!(code(broken.remember(NewMemory::new("a", "text"))), ErrorCode::InvalidVector);
     assert_eq!(broken.stats().unwrap().memories, 0);
 }

@@ -1,0 +1,34 @@
+//! The engine's behavioural tests: one test binary (`cargo test -p memorable-core`), one
+//! module per area, with the fixtures they share in `common` (golden fixtures shared with the
+//! Python, Node and C suites live once in the repository's `tests/fixtures/`). Tests of the
+//! CLI, the crash harness and the benchmark harnesses live in the root crate's `tests/`.
+
+mod common;
+
+mod alerts;
+mod architecture;
+mod backup;
+mod bad_input;
+mod concurrency;
+mod context_frame;
+mod emotion;
+#[cfg(feature = "candle")]
+mod emotion_classifier;
+mod errors;
+#[cfg(feature = "hume")]
+mod hume_client;
+mod hume_replay;
+mod index_dump;
+mod isolation;
+mod metrics;
+mod migration;
+#[cfg(feature = "candle")]
+mod models;
+#[cfg(feature = "candle")]
+mod native_bert;
+mod point_in_time;
+mod ranking_golden;
+mod recall_freshness;
+mod roundtrip;
+mod sparse_search;
+mod time_windows;
