@@ -172,7 +172,7 @@ fn semantic_recall_at_10(mem: &Memorable, n: usize) -> f64 {
     for q in &qs {
         let qv = emb.embed_one(q);
         let mut exact: Vec<(usize, f32)> =
-            corpus.iter().enumerate().map(|(i, v)| (i + 1, memorable::index::dot(&qv, v))).collect();
+            corpus.iter().enumerate().map(|(i, v)| (i + 1, memorable::dot(&qv, v))).collect();
         exact.sort_by(|a, b| b.1.total_cmp(&a.1));
         // Ties at the 10th score make several answers exact; accept any of them.
         let cutoff = exact[9].1;

@@ -961,6 +961,11 @@ memorable_error *memorable_restore_user(memorable *m,
                                         char **report_json_out);
 
 /**
+ * The default weights (those of a recall with `weights` NULL).
+ */
+memorable_rank_weights memorable_rank_weights_default(void);
+
+/**
  * Number of memories in the list (0 for NULL).
  */
 size_t memorable_results_len(const memorable_results *r);
@@ -1022,11 +1027,6 @@ const char *memorable_results_emotion_json(const memorable_results *r, size_t i)
  * Release a results list and every string borrowed from it. NULL is a no-op.
  */
 void memorable_results_free(memorable_results *r);
-
-/**
- * The default weights (those of a recall with `weights` NULL).
- */
-memorable_rank_weights memorable_rank_weights_default(void);
 
 /**
  * Write the score breakdown of hit `i` of a recall's results to `*out`; returns false (and

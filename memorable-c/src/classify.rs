@@ -8,7 +8,7 @@ use memorable_core::{Classified, Error};
 
 use crate::convert::{array, out_ptr, utf8};
 use crate::error::{ffi_or, ffi_try, memorable_error};
-use crate::{handle, memorable};
+use crate::handle::{handle, memorable};
 
 /// Emotion readings of a batch of texts (from `memorable_classify`). Labels are numbered
 /// 0..`memorable_classification_label_count` in the order of `memorable_classification_label`

@@ -91,15 +91,15 @@ pub struct memorable_recall_options {
     /// Only memories in a window before `at_ms` (or now), both ends inclusive:
     /// `MEMORABLE_WINDOW_NONE` (0), `_SHORT`, `_MEDIUM`, `_LONG` or `_SECONDS`
     /// (`window_secs` long).
-    pub window: crate::retrieval::memorable_window,
+    pub window: crate::options::memorable_window,
     pub window_secs: u64,
     /// When true, `at_ms` (unix ms) anchors the window and recency instead of now.
     pub has_at: bool,
     pub at_ms: i64,
     /// Score fusion: `MEMORABLE_FUSION_ZSCORE` (0, the default) or `_RRF`.
-    pub fusion: crate::retrieval::memorable_fusion,
+    pub fusion: crate::options::memorable_fusion,
     /// Weights of the ranking signals; NULL = defaults (`memorable_rank_weights_default`).
-    pub weights: *const crate::retrieval::memorable_rank_weights,
+    pub weights: *const crate::options::memorable_rank_weights,
     /// Mood to rank by: valence / arousal in [-1, 1] when the `has_` flag is set.
     pub has_mood_valence: bool,
     pub mood_valence: f64,
@@ -141,11 +141,11 @@ pub extern "C" fn memorable_recall_options_default() -> memorable_recall_options
         has_until: false,
         until_ms: 0,
         mode: MEMORABLE_RECALL_HYBRID,
-        window: crate::retrieval::MEMORABLE_WINDOW_NONE,
+        window: crate::options::MEMORABLE_WINDOW_NONE,
         window_secs: 0,
         has_at: false,
         at_ms: 0,
-        fusion: crate::retrieval::MEMORABLE_FUSION_ZSCORE,
+        fusion: crate::options::MEMORABLE_FUSION_ZSCORE,
         weights: std::ptr::null(),
         has_mood_valence: false,
         mood_valence: 0.0,
@@ -293,11 +293,11 @@ pub(crate) unsafe fn recall(
         r.until = Some(time_ms(o.until_ms, "until_ms")?);
     }
     r.mode = recall_mode(o.mode)?;
-    r.window = crate::retrieval::window(o.window, o.window_secs)?;
+    r.window = crate::options::window(o.window, o.window_secs)?;
     if o.has_at {
         r.at = Some(time_ms(o.at_ms, "at_ms")?);
     }
-    r.fusion = crate::retrieval::fusion(o.fusion)?;
+    r.fusion = crate::options::fusion(o.fusion)?;
     if let Some(w) = o.weights.as_ref() {
         r.weights = w.to_core();
     }

@@ -6,12 +6,11 @@
 
 use std::ffi::c_char;
 
-use memorable_core::emotion::{catalog, HistoryRange, Reading, Semantics, Source, Vocabulary};
-use memorable_core::Error;
+use memorable_core::emotion::{catalog, HistoryRange, Reading, Semantics, Source};
 
 use crate::convert::{array, non_null, opt_cstr, out_ptr, time_ms, utf8};
 use crate::error::{ffi_try, memorable_error, Result};
-use crate::{handle, memorable, owned_string};
+use crate::handle::{handle, memorable, owned_string};
 
 /// "Not set" for the time arguments of the emotion calls: a reading's timestamp (then: now),
 /// a state's evaluation time (now), a history bound (unbounded).
@@ -88,15 +87,7 @@ unsafe fn reading(r: &memorable_reading) -> Result<Reading> {
         .collect::<Result<_>>()?;
     out.timestamp = opt_time(r.timestamp_ms, "timestamp_ms")?;
     if r.sparse {
-        let vocabulary = match opt_cstr(r.vocabulary, "vocabulary")? {
-            None => None,
-            Some(v) => Some(Vocabulary::ALL.into_iter().find(|x| x.as_str() == v).ok_or_else(|| {
-                Error::InvalidInput(format!(
-                    "vocabulary must be \"hume\", \"hume_language\" or \"goemotions\", got {v:?}"
-                ))
-            })?),
-        };
-        out.semantics = Semantics::Sparse { missing: r.missing, vocabulary };
+        out.semantics = Semantics::sparse(r.missing, opt_cstr(r.vocabulary, "vocabulary")?)?;
     }
     Ok(out)
 }
@@ -137,12 +128,7 @@ pub unsafe extern "C" fn memorable_observe_batch(
         let batch = array(readings, count, "readings")?
             .iter()
             .enumerate()
-            .map(|(i, r)| {
-                self::reading(r).map_err(|e| match e {
-                    Error::InvalidInput(msg) => Error::InvalidInput(format!("reading {i}: {msg}")),
-                    other => other,
-                })
-            })
+            .map(|(i, r)| self::reading(r).map_err(|e| e.in_item("reading", i)))
             .collect::<Result<Vec<_>>>()?;
         m.observe_batch(batch)?;
         Ok(())

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 
 use crate::convert::utf8;
 use crate::error::{ffi_try, memorable_error};
-use crate::{handle, memorable, owned_string};
+use crate::handle::{handle, memorable, owned_string};
 
 /// Parse one Hume message (`json_len` bytes of UTF-8 JSON: a v1 realtime or upload message,
 /// a legacy stream response, an EVI chat message) and fuse its readings into `context` in

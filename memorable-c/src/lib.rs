@@ -19,14 +19,16 @@
 
 use std::ffi::{c_char, c_void, CString};
 
-use memorable_core::{Builder, Error, Memorable, MemoryUpdate, NewMemory, ReembedProgress};
+use memorable_core::{Builder, Memorable, MemoryUpdate, NewMemory, ReembedProgress};
 
 mod classify;
 mod convert;
 mod emotion;
 mod error;
+mod handle;
 mod hume;
 mod ops;
+mod options;
 mod results;
 mod retrieval;
 
@@ -37,12 +39,15 @@ pub use convert::{
 };
 pub use emotion::{memorable_reading, MEMORABLE_TIME_UNSET};
 pub use error::*;
+pub use handle::memorable;
+use handle::{handle, owned_string};
 pub use ops::*;
+pub use options::*;
 pub use results::memorable_results;
 pub use retrieval::*;
 
-use convert::{array, non_null, out_ptr, utf8};
-use error::{ffi_or, ffi_try, Result};
+use convert::{array, out_ptr, utf8};
+use error::{ffi_or, ffi_try};
 
 /// Major version of this library (the header's version; compare with `memorable_version()`).
 pub const MEMORABLE_VERSION_MAJOR: u32 = 0;
@@ -50,27 +55,6 @@ pub const MEMORABLE_VERSION_MAJOR: u32 = 0;
 pub const MEMORABLE_VERSION_MINOR: u32 = 1;
 /// Patch version of this library.
 pub const MEMORABLE_VERSION_PATCH: u32 = 0;
-
-/// An open MemoRable store. Thread-safe: one handle may be used from many threads at once
-/// (writes are serialized inside, reads run in parallel). Release with `memorable_free`.
-pub struct memorable {
-    inner: Memorable,
-}
-
-impl memorable {
-    fn boxed(inner: Memorable) -> *mut memorable {
-        Box::into_raw(Box::new(memorable { inner }))
-    }
-}
-
-pub(crate) unsafe fn handle<'a>(m: *const memorable) -> Result<&'a Memorable> {
-    Ok(&non_null(m, "memorable handle")?.inner)
-}
-
-/// A heap string for the caller, released by `memorable_string_free`.
-pub(crate) fn owned_string(s: String) -> Result<*mut c_char> {
-    CString::new(s).map(CString::into_raw).map_err(|e| Error::Internal(e.to_string()))
-}
 
 /// Version of the library, e.g. "0.1.0" (static; do not free).
 #[no_mangle]

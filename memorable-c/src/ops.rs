@@ -4,11 +4,11 @@
 
 use std::ffi::{c_char, c_void};
 
-use memorable_core::{maintenance, AlertEvent};
+use memorable_core::{self as core, AlertEvent};
 
 use crate::convert::{cstr, out_ptr, utf8};
 use crate::error::{ffi_try, memorable_error};
-use crate::{handle, memorable, owned_string};
+use crate::handle::{handle, memorable, owned_string};
 
 /// Metrics of the store as JSON (the core's `MetricsSnapshot`: uptime_seconds, counters
 /// (calls, memories_written, memories_updated, memories_forgotten, recalls, errors,
@@ -173,7 +173,7 @@ pub unsafe extern "C" fn memorable_verify(
     ffi_try!({
         let path = cstr(path, "path")?;
         let sound_out = out_ptr(sound_out, "sound_out")?;
-        let report = maintenance::verify(path)?;
+        let report = core::verify(path)?;
         let json = if report_json_out.is_null() {
             None
         } else {
@@ -200,7 +200,7 @@ pub unsafe extern "C" fn memorable_restore(
     ffi_try!({
         let backup = cstr(backup_path, "backup_path")?;
         let new_dir = cstr(new_dir, "new_dir")?;
-        let report = maintenance::restore(backup, new_dir)?;
+        let report = core::restore(backup, new_dir)?;
         if !report_json_out.is_null() {
             *report_json_out = owned_string(serde_json::to_string(&report)?)?;
         }

@@ -3,7 +3,8 @@
 //! An embeddable long-term memory engine for AI agents: one [`Memorable`] handle, opened
 //! in-process on a directory, stores what a user said (with who / what / when / where
 //! context) durably in SQLite and finds it again by meaning (per-user HNSW) and keywords
-//! (FTS5 BM25), fused by reciprocal rank.
+//! (BM25), fused and re-ranked by recency, salience, mood, who and when; every hit carries
+//! its score breakdown.
 //!
 //! ```
 //! use memorable_core::{Memorable, NewMemory, Recall};
@@ -23,23 +24,40 @@
 //! Durability: a call that returned `Ok` is committed to the store's write-ahead log and
 //! survives a crash of the process (see [`Durability`] for power loss).
 
-pub mod alerts;
-pub mod attention;
+//! ## Crate features
+//!
+//! - `candle` (default): the BERT embedders for sentence-transformers model directories
+//!   (all-MiniLM-L6-v2): the native CPU forward and candle's (GPUs, and the reference), the
+//!   shipped emotion classifier and training. Without it only the hashing embedder exists.
+//! - `hume` (default): the Hume realtime (WebSocket) and upload (HTTP) client;
+//!   [`hume::parse()`] and [`Memorable::ingest_hume`] are always built.
+//! - `cuda`, `metal`: GPU backends for candle, picked at run time by model selection.
+//!
+//! ## Layout
+//!
+//! The modules are private; everything public is re-exported below, so moving a file never
+//! breaks a caller. Namespaces stay public where a group of names belongs together:
+//! [`emotion`] (readings, fusion, the [`emotion::catalog`]), [`hume`], [`models`]
+//! (embedders, classifiers, the model cache and selection), [`metrics`] (the registry and
+//! the Prometheus rendering) and `training`. `docs/architecture.md` draws the layers.
+
+mod alerts;
+mod attention;
 mod classify;
-pub mod config;
+mod config;
 pub mod emotion;
 mod engine;
-pub mod error;
+mod error;
 mod handle;
-pub mod health;
+mod health;
 pub mod hume;
-pub mod index;
-pub mod maintenance;
-pub mod memory;
+mod index;
+mod maintenance;
+mod memory;
 pub mod metrics;
 pub mod models;
 mod ops;
-pub mod retrieval;
+mod retrieval;
 mod scratch;
 mod store;
 mod text;
@@ -47,30 +65,40 @@ mod time;
 #[cfg(feature = "candle")]
 pub mod training;
 
-pub use alerts::{AlertEvent, AlertMetric, AlertRule, AlertState, AlertsConfig};
-pub use attention::{AttentionConfig, ContextFrame, FrameWhen, Mention};
+pub use alerts::{AlertCallback, AlertEvent, AlertMetric, AlertRule, AlertState, AlertsConfig};
+pub use attention::{AttentionConfig, ContextFrame, FrameWhen, Mention, FRAME_MEMORIES, FRAME_TOP};
 pub use classify::{classify_with, Classified, ClassifierStatus};
 pub use config::{Config, Durability, HnswConfig};
 pub use emotion::{EmotionConfig, EmotionalState, HistoryRange, Reading, Semantics, Source};
 pub use engine::{EmbedderInfo, ReembedProgress, ReembedReport, Stats};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
 pub use handle::{Builder, Memorable, RECENT_LIMIT};
-pub use health::{HealthCheck, HealthConfig, HealthReport, HealthStatus};
-pub use index::{IndexOrigin, IndexStats};
+pub use health::{HealthCheck, HealthConfig, HealthProbe, HealthReport, HealthStatus};
+pub use index::{dot, IndexOrigin, IndexStats};
 pub use maintenance::{
-    restore, verify, BackupConfig, BackupReport, BackupSchedule, ExportedMemory, ImportReport, RestoreReport,
-    RestoreUserReport, Retention, VerifyReport,
+    prune_backups, restore, restore_with_progress, verify, verify_with_progress, BackupConfig, BackupEntry,
+    BackupManifest, BackupReport, BackupSchedule, ExportedMemory, ImportReport, RestoreReport,
+    RestoreUserReport, Retention, VerifyReport, AUTO_BACKUP_DIR, BACKUP_EXTENSION,
 };
 pub use memory::{
     Context, EmotionSnapshot, Memory, MemoryId, MemoryUpdate, MemoryVersion, Metadata, NewMemory,
+    DEFAULT_IMPORTANCE, DEFAULT_KIND,
 };
 pub use metrics::MetricsSnapshot;
 #[cfg(feature = "candle")]
 pub use models::{BertEmbedder, CandleBertEmbedder};
-pub use models::{Embedder, EmotionClassifier, HashingEmbedder, Profile, SelectionReport};
+pub use models::{Embedder, EmotionClassifier, HashingEmbedder, ModelChoice, Profile, SelectionReport};
 pub use retrieval::{
     Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, TimeWindow, WindowConfig,
+    MAX_LIMIT, MIN_POOL,
 };
+
+/// Test hooks. Not part of the API: they exist so tests can prove that a failed migration
+/// rolls back.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::store::schema::testing::fail_next_migration_to;
+}
 
 /// Version of this crate (also the version of every binding).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

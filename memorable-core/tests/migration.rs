@@ -99,7 +99,7 @@ fn a_failed_migration_leaves_the_store_as_it_was() {
     let db = store.join("memorable.db");
     let before = logical_dump(&db);
 
-    memorable_core::maintenance::testing::fail_next_migration_to(2);
+    memorable_core::testing::fail_next_migration_to(2);
     let err = memorable_core::Memorable::builder(&store)
         .config(crate::common::hashing_config())
         .open()

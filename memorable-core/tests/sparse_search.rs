@@ -30,8 +30,7 @@ fn texts(n: usize, seed: u64, min: u64, max: u64) -> Vec<String> {
 /// The 10th best exact cosine of `query` over `live` texts.
 fn tenth_best(emb: &HashingEmbedder, query: &str, live: &[&String]) -> f32 {
     let q = emb.embed_one(query);
-    let mut scores: Vec<f32> =
-        live.iter().map(|t| memorable_core::index::dot(&q, &emb.embed_one(t))).collect();
+    let mut scores: Vec<f32> = live.iter().map(|t| memorable_core::dot(&q, &emb.embed_one(t))).collect();
     scores.sort_by(|a, b| b.total_cmp(a));
     scores[9]
 }
@@ -88,7 +87,7 @@ fn semantic_recall_over_hashing_vectors_is_exact() {
         corpus.iter().zip(&ids).filter(|(_, id)| !gone.contains(id)).map(|(t, _)| t).collect();
     check(&mem, &live, "after forgetting");
     for q in &queries {
-        let now = memorable_core::index::dot(&emb.embed_one(q), &emb.embed_one(REWRITTEN));
+        let now = memorable_core::dot(&emb.embed_one(q), &emb.embed_one(REWRITTEN));
         for (id, score) in semantic_scores(&mem, q) {
             assert!(!gone.contains(&id) || (score - now).abs() < 1e-5, "{id} scored by its old text");
         }

@@ -1,10 +1,11 @@
 // Every error code reaches JS as an Error with `code` = the core's stable code name.
 import assert from 'node:assert/strict'
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs'
-import { join } from 'node:path'
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 
-import { Memorable } from '../index.js'
+import { errorCodes, Memorable } from '../index.js'
 import { assertCode, HASHING, tempDir } from './helpers.mjs'
 
 test('input errors', async () => {
@@ -108,4 +109,15 @@ test('wrong argument types are TypeErrors from the binding layer', async () => {
   assert.throws(() => mem.remember('bad date', { user: 'a', occurredAt: 'yesterday' }))
   assert.throws(() => mem.remember('invalid date', { user: 'a', occurredAt: new Date('nope') }))
   mem.close()
+})
+
+test('errorCodes() is the core table, and docs/errors.md lists the same codes', () => {
+  const doc = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'errors.md'), 'utf8')
+  const documented = doc
+    .split('\n')
+    .map((line) => line.split('|').map((c) => c.trim()))
+    .filter((cells) => cells.length > 4 && /^\d+$/.test(cells[1]))
+    .map((cells) => ({ number: Number(cells[1]), name: cells[2].replaceAll('`', ''), family: cells[3] }))
+  assert.deepEqual(errorCodes(), documented)
+  assert.ok(errorCodes().some((c) => c.name === 'CLASSIFIER_UNAVAILABLE' && c.number === 35))
 })

@@ -6,8 +6,8 @@ use memorable_core as core;
 use napi::bindgen_prelude::AsyncTask;
 use napi_derive::napi;
 
+use crate::handle::Memorable;
 use crate::task::Job;
-use crate::Memorable;
 
 /// One text's emotion reading.
 #[napi(object)]
@@ -26,24 +26,6 @@ impl From<core::Classified> for Classified {
             scores: c.scores.into_iter().map(|(k, v)| (k, f64::from(v))).collect(),
             labels: c.labels,
         }
-    }
-}
-
-/// Whether text emotion classification is available (`stats().classifier`).
-#[napi(object, use_nullable = true)]
-pub struct ClassifierStatus {
-    /// True when `classify` can run (checksums are verified on first use).
-    pub available: bool,
-    /// True once the classifier is loaded.
-    pub loaded: bool,
-    pub model_id: Option<String>,
-    /// Why classification is off (null when it is available).
-    pub reason: Option<String>,
-}
-
-impl From<core::ClassifierStatus> for ClassifierStatus {
-    fn from(s: core::ClassifierStatus) -> Self {
-        ClassifierStatus { available: s.available, loaded: s.loaded, model_id: s.model_id, reason: s.reason }
     }
 }
 

@@ -10,9 +10,9 @@ use napi::bindgen_prelude::{AsyncTask, Either};
 use napi_derive::napi;
 
 use crate::error::sync_error;
+use crate::handle::Memorable;
 use crate::task::Job;
-use crate::types::{js_f32, Date};
-use crate::Memorable;
+use crate::values::{f32_map, js_f32, Date};
 
 type Code = &'static str;
 
@@ -52,14 +52,12 @@ pub struct Reading {
 impl Reading {
     fn into_core(self) -> core::Result<emo::Reading> {
         let semantics = match self.semantics {
-            None => serde_json::json!({"kind": "dense"}),
-            Some(Either::A(kind)) => serde_json::json!({ "kind": kind }),
+            None => emo::Semantics::Dense,
+            Some(Either::A(kind)) => kind.parse()?,
             Some(Either::B(s)) => {
-                serde_json::json!({"kind": s.kind, "missing": s.missing.unwrap_or(0.0), "vocabulary": s.vocabulary})
+                emo::Semantics::from_parts(&s.kind, s.missing.map(|m| m as f32), s.vocabulary.as_deref())?
             }
         };
-        let semantics: emo::Semantics = serde_json::from_value(semantics)
-            .map_err(|e| core::Error::InvalidInput(format!("semantics: {e}")))?;
         let mut r = emo::Reading::new(self.context, self.source.parse()?)
             .scores(self.scores.into_iter().map(|(k, v)| (k, v as f32)))
             .semantics(semantics);
@@ -68,36 +66,6 @@ impl Reading {
         }
         r.timestamp = self.timestamp.map(|d| d.0);
         Ok(r)
-    }
-}
-
-fn f32_map(m: BTreeMap<String, f32>) -> BTreeMap<String, f64> {
-    m.into_iter().map(|(k, v)| (k, js_f32(v))).collect()
-}
-
-/// The emotional snapshot stored with a memory.
-#[napi(object, use_nullable = true)]
-pub struct EmotionSnapshot {
-    /// Catalog id → score (non-zero ones).
-    pub scores: BTreeMap<String, f64>,
-    pub dominant: Option<String>,
-    /// In [-1, 1].
-    pub valence: f64,
-    /// In [-1, 1].
-    pub arousal: f64,
-    /// In [0, 1].
-    pub confidence: f64,
-}
-
-impl From<core::EmotionSnapshot> for EmotionSnapshot {
-    fn from(e: core::EmotionSnapshot) -> Self {
-        EmotionSnapshot {
-            scores: f32_map(e.scores),
-            dominant: e.dominant,
-            valence: js_f32(e.valence),
-            arousal: js_f32(e.arousal),
-            confidence: js_f32(e.confidence),
-        }
     }
 }
 
@@ -221,36 +189,6 @@ pub struct Expression {
     pub vocabularies: Vec<String>,
     /// Every spelling that resolves to it.
     pub aliases: Vec<String>,
-}
-
-/// The emotional layer's part of `stats()`.
-#[napi(object, use_nullable = true)]
-pub struct EmotionStats {
-    pub enabled: bool,
-    /// Whether remembered texts are classified.
-    pub classification: bool,
-    pub classifier: Option<String>,
-    pub classification_off_reason: Option<String>,
-    pub contexts: i64,
-    pub open_contexts: i64,
-    pub readings: i64,
-    /// Names outside the catalog → readings that carried them.
-    pub unknown_names: BTreeMap<String, i64>,
-}
-
-impl From<emo::EmotionStats> for EmotionStats {
-    fn from(s: emo::EmotionStats) -> Self {
-        EmotionStats {
-            enabled: s.enabled,
-            classification: s.classification,
-            classifier: s.classifier,
-            classification_off_reason: s.classification_off_reason,
-            contexts: s.contexts as i64,
-            open_contexts: s.open_contexts as i64,
-            readings: s.readings as i64,
-            unknown_names: s.unknown_names.into_iter().map(|(k, v)| (k, v as i64)).collect(),
-        }
-    }
 }
 
 #[napi]

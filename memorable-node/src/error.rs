@@ -3,6 +3,7 @@
 
 use memorable_core as core;
 use napi::{Env, JsError};
+use napi_derive::napi;
 
 /// A thrown error of a synchronous method (`code` = the stable code name).
 pub type SyncError = napi::Error<&'static str>;
@@ -25,4 +26,28 @@ pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+/// One stable error code (`errorCodes()`).
+#[napi(object)]
+pub struct ErrorCodeInfo {
+    /// The number (`docs/errors.md`).
+    pub number: u32,
+    /// The name, as in `error.code` (e.g. `"EMPTY_TEXT"`).
+    pub name: String,
+    /// The family: "invalid input", "not found", "storage", "model", "remote" or "other".
+    pub family: String,
+}
+
+/// Every stable error code, from the core's one table: what `error.code` can be.
+#[napi]
+pub fn error_codes() -> Vec<ErrorCodeInfo> {
+    core::ErrorCode::ALL
+        .iter()
+        .map(|&c| ErrorCodeInfo {
+            number: c as u32,
+            name: c.name().to_owned(),
+            family: c.category().label().to_owned(),
+        })
+        .collect()
 }

@@ -7,7 +7,7 @@ use napi_derive::napi;
 
 use crate::emotion::EmotionalState;
 use crate::error::sync_error;
-use crate::Memorable;
+use crate::handle::Memorable;
 
 type Code = &'static str;
 

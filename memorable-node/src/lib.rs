@@ -9,10 +9,12 @@
 mod classify;
 mod emotion;
 mod error;
+mod handle;
 mod hume;
 mod ops;
 mod task;
 mod types;
+mod values;
 
 use memorable_core as core;
 use napi::bindgen_prelude::{AsyncTask, Either};
@@ -20,6 +22,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::error::sync_error;
+pub use crate::handle::Memorable;
 use crate::task::{Job, ProgressCallback, Reembed};
 use crate::types::{
     config_json, memory_id, Memory, MemoryVersion, RecallOptions, Recalled, RecentOptions, RememberItem,
@@ -28,13 +31,6 @@ use crate::types::{
 
 /// Synchronous methods throw errors whose `code` is the core's stable code name.
 type Code = &'static str;
-
-/// A MemoRable store. Open one with `await Memorable.open(dir)` or `Memorable.openInMemory()`.
-/// One process at a time may hold a store directory; `close()` releases it.
-#[napi]
-pub struct Memorable {
-    pub(crate) inner: core::Memorable,
-}
 
 #[napi]
 impl Memorable {

@@ -13,9 +13,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::sync_error;
+use crate::handle::Memorable;
 use crate::task::Job;
 use crate::types::Date;
-use crate::Memorable;
 
 /// A core report as a plain JS object (keys in camelCase).
 pub struct Json(Value);

@@ -1,85 +1,13 @@
 //! JS-facing shapes of the API and their conversions to and from the core's types. Nothing
 //! here decides anything: absent options become the core's `None` / defaults.
 
-use std::ptr;
-
 use memorable_core as core;
-use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, ValidateNapiValue};
-use napi::{check_status, sys, Status, ValueType};
 use napi_derive::napi;
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
+use std::collections::BTreeMap;
 
-/// A JS `Date` (millisecond precision) as the core's `OffsetDateTime` (UTC).
-/// Named `Date` so the generated TypeScript says `Date`.
-pub struct Date(pub OffsetDateTime);
-
-impl TypeName for Date {
-    fn type_name() -> &'static str {
-        "Date"
-    }
-    fn value_type() -> ValueType {
-        ValueType::Object
-    }
-}
-
-impl ValidateNapiValue for Date {
-    unsafe fn validate(env: sys::napi_env, value: sys::napi_value) -> napi::Result<sys::napi_value> {
-        let mut is_date = false;
-        check_status!(unsafe { sys::napi_is_date(env, value, &mut is_date) })?;
-        if !is_date {
-            return Err(napi::Error::new(Status::DateExpected, "expected a Date"));
-        }
-        Ok(ptr::null_mut())
-    }
-}
-
-impl FromNapiValue for Date {
-    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
-        let mut ms = 0.0;
-        check_status!(unsafe { sys::napi_get_date_value(env, value, &mut ms) }, "expected a Date")?;
-        let at = if ms.is_finite() {
-            OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok()
-        } else {
-            None
-        };
-        at.map(Date)
-            .ok_or_else(|| napi::Error::new(Status::DateExpected, "invalid Date (out of range or NaN)"))
-    }
-}
-
-impl ToNapiValue for Date {
-    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
-        let ms = (val.0.unix_timestamp_nanos() / 1_000_000) as f64;
-        let mut out = ptr::null_mut();
-        check_status!(unsafe { sys::napi_create_date(env, ms, &mut out) }, "creating a Date failed")?;
-        Ok(out)
-    }
-}
-
-fn date(d: Option<Date>) -> Option<OffsetDateTime> {
-    d.map(|d| d.0)
-}
-
-fn f32s(v: Vec<f64>) -> Vec<f32> {
-    v.into_iter().map(|x| x as f32).collect()
-}
-
-/// Memory ids are u64 in the core and plain JS numbers here (exact below 2^53).
-pub fn memory_id(id: i64) -> core::Result<core::MemoryId> {
-    u64::try_from(id)
-        .map_err(|_| core::Error::InvalidInput(format!("memory ids are non-negative integers, got {id}")))
-}
-
-fn js_id(id: core::MemoryId) -> i64 {
-    id as i64
-}
-
-/// An f32 as the JS number with the same shortest decimal form (0.7f32 → 0.7, not
-/// 0.699999988079071), so a value given to `remember` reads back as written.
-pub(crate) fn js_f32(x: f32) -> f64 {
-    x.to_string().parse().unwrap_or(f64::from(x))
-}
+use crate::values::{date, f32_map, f32s, js_id};
+pub(crate) use crate::values::{js_f32, memory_id, Date};
 
 /// Options of `remember`.
 #[napi(object)]
@@ -246,17 +174,13 @@ pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> core::
     serde_json::from_value(v).map_err(|e| core::Error::InvalidInput(format!("{what}: {e}")))
 }
 
-/// `"short" | "medium" | "long"` or seconds → a core `TimeWindow`.
+/// `"short" | "medium" | "long"` or seconds → a core `TimeWindow` (the core parses and
+/// checks both).
 pub fn window(v: Option<Value>) -> core::Result<Option<core::TimeWindow>> {
     match v {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => core::TimeWindow::parse(&s).map(Some),
-        Some(Value::Number(n)) => match n.as_f64() {
-            Some(x) if x >= 1.0 && x.fract() == 0.0 => Ok(Some(core::TimeWindow::Seconds(x as u64))),
-            _ => Err(core::Error::InvalidInput(format!(
-                "time window must be a positive whole number of seconds, got {n}"
-            ))),
-        },
+        Some(Value::String(s)) => s.parse().map(Some),
+        Some(Value::Number(n)) => core::TimeWindow::from_secs(n.as_f64().unwrap_or(f64::NAN)).map(Some),
         Some(other) => {
             Err(core::Error::InvalidInput(format!("time window must be a name or seconds, got {other}")))
         }
@@ -265,7 +189,7 @@ pub fn window(v: Option<Value>) -> core::Result<Option<core::TimeWindow>> {
 
 impl RecallOptions {
     pub fn into_core(self, query: String) -> core::Result<core::Recall> {
-        let mode = self.mode.map(recall_mode).transpose()?;
+        let mode = self.mode.map(|m| m.parse::<core::RecallMode>()).transpose()?;
         let mut r = RecentOptions {
             user: self.user,
             limit: self.limit,
@@ -283,7 +207,7 @@ impl RecallOptions {
             r.mode = mode;
         }
         if let Some(f) = self.fusion {
-            r.fusion = from_json("fusion", Value::String(f))?;
+            r.fusion = f.parse()?;
         }
         if let Some(w) = self.weights {
             r.weights = from_json("weights", w)?;
@@ -293,12 +217,6 @@ impl RecallOptions {
         r.track_access = self.track_access.unwrap_or(true);
         Ok(r)
     }
-}
-
-/// `"hybrid" | "semantic" | "keyword"` → the core `RecallMode` (by its serde names).
-fn recall_mode(mode: String) -> core::Result<core::RecallMode> {
-    serde_json::from_value(Value::String(mode))
-        .map_err(|e| core::Error::InvalidInput(format!("recall mode: {e}")))
 }
 
 /// Options of `recent`: whose memories, how many, and filters (those of `recall`).
@@ -395,7 +313,7 @@ pub struct Memory {
     /// 1 when created, +1 on every update.
     pub version: u32,
     /// The emotional snapshot stored with the memory (null when none was taken).
-    pub emotion: Option<crate::emotion::EmotionSnapshot>,
+    pub emotion: Option<EmotionSnapshot>,
 }
 
 impl From<core::Memory> for Memory {
@@ -703,9 +621,9 @@ pub struct Stats {
     /// A re-embedding in progress (null when none is).
     pub reembed: Option<ReembedProgress>,
     /// The emotional layer: contexts, readings, unknown names, text classification.
-    pub emotion: crate::emotion::EmotionStats,
+    pub emotion: EmotionStats,
     /// Whether text emotion classification is available, and if not, why.
-    pub classifier: crate::classify::ClassifierStatus,
+    pub classifier: ClassifierStatus,
 }
 
 impl From<core::Stats> for Stats {
@@ -813,4 +731,78 @@ pub struct ContextFrame {
     #[napi(js_name = "where")]
     pub where_: Vec<Mention>,
     pub emotion: Option<String>,
+}
+
+/// The emotional snapshot stored with a memory.
+#[napi(object, use_nullable = true)]
+pub struct EmotionSnapshot {
+    /// Catalog id → score (non-zero ones).
+    pub scores: BTreeMap<String, f64>,
+    pub dominant: Option<String>,
+    /// In [-1, 1].
+    pub valence: f64,
+    /// In [-1, 1].
+    pub arousal: f64,
+    /// In [0, 1].
+    pub confidence: f64,
+}
+
+impl From<core::EmotionSnapshot> for EmotionSnapshot {
+    fn from(e: core::EmotionSnapshot) -> Self {
+        EmotionSnapshot {
+            scores: f32_map(e.scores),
+            dominant: e.dominant,
+            valence: js_f32(e.valence),
+            arousal: js_f32(e.arousal),
+            confidence: js_f32(e.confidence),
+        }
+    }
+}
+
+/// The emotional layer's part of `stats()`.
+#[napi(object, use_nullable = true)]
+pub struct EmotionStats {
+    pub enabled: bool,
+    /// Whether remembered texts are classified.
+    pub classification: bool,
+    pub classifier: Option<String>,
+    pub classification_off_reason: Option<String>,
+    pub contexts: i64,
+    pub open_contexts: i64,
+    pub readings: i64,
+    /// Names outside the catalog → readings that carried them.
+    pub unknown_names: BTreeMap<String, i64>,
+}
+
+impl From<core::emotion::EmotionStats> for EmotionStats {
+    fn from(s: core::emotion::EmotionStats) -> Self {
+        EmotionStats {
+            enabled: s.enabled,
+            classification: s.classification,
+            classifier: s.classifier,
+            classification_off_reason: s.classification_off_reason,
+            contexts: s.contexts as i64,
+            open_contexts: s.open_contexts as i64,
+            readings: s.readings as i64,
+            unknown_names: s.unknown_names.into_iter().map(|(k, v)| (k, v as i64)).collect(),
+        }
+    }
+}
+
+/// Whether text emotion classification is available (`stats().classifier`).
+#[napi(object, use_nullable = true)]
+pub struct ClassifierStatus {
+    /// True when `classify` can run (checksums are verified on first use).
+    pub available: bool,
+    /// True once the classifier is loaded.
+    pub loaded: bool,
+    pub model_id: Option<String>,
+    /// Why classification is off (null when it is available).
+    pub reason: Option<String>,
+}
+
+impl From<core::ClassifierStatus> for ClassifierStatus {
+    fn from(s: core::ClassifierStatus) -> Self {
+        ClassifierStatus { available: s.available, loaded: s.loaded, model_id: s.model_id, reason: s.reason }
+    }
 }

@@ -3,8 +3,9 @@
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
+use crate::convert::serde_to_py;
 use crate::errors::OrRaise;
-use crate::{serde_to_py, Memorable};
+use crate::handle::Memorable;
 
 #[pymethods]
 impl Memorable {

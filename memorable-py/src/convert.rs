@@ -155,11 +155,32 @@ pub fn new_memory_from_dict(obj: &Bound<'_, PyAny>) -> PyResult<NewMemory> {
             "lat" => m.lat = Some(value.extract()?),
             "lon" => m.lon = Some(value.extract()?),
             "embedding" => m.embedding = Some(value.extract()?),
-            "emotion" => m.emotion = Some(crate::retrieval::serde_from_py(py, "emotion", &value)?),
+            "emotion" => m.emotion = Some(serde_from_py(py, "emotion", &value)?),
             other => {
                 return Err(to_py(py, Error::InvalidInput(format!("unknown memory field {other:?}"))));
             }
         }
     }
     Ok(m)
+}
+
+/// A core value as the plain Python value its serde form describes (dicts, lists, ...).
+pub(crate) fn serde_to_py<'py>(
+    py: Python<'py>,
+    value: &impl serde::Serialize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let json = serde_json::to_value(value).map_err(|e| to_py(py, memorable_core::Error::from(e)))?;
+    json_to_py(py, &json)
+}
+
+/// A dict (e.g. `weights=`, `mood=`) → a core value by its serde form.
+pub(crate) fn serde_from_py<T: serde::de::DeserializeOwned>(
+    py: Python<'_>,
+    what: &str,
+    obj: &Bound<'_, PyAny>,
+) -> PyResult<T> {
+    let json = json_from_py(obj)
+        .map_err(|e| to_py(py, memorable_core::Error::InvalidInput(format!("{what}: {e}"))))?;
+    serde_json::from_value(json)
+        .map_err(|e| to_py(py, memorable_core::Error::InvalidInput(format!("{what}: {e}"))))
 }

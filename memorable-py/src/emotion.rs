@@ -8,9 +8,10 @@ use memorable_core::Error;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use crate::convert::{json_from_py, opt_datetime};
+use crate::convert::opt_datetime;
+use crate::convert::serde_to_py;
 use crate::errors::{to_py, OrRaise};
-use crate::{serde_to_py, Memorable};
+use crate::handle::Memorable;
 
 /// `scores`: a mapping name → score, or an iterable of (name, score) pairs.
 fn scores_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, f32)>> {
@@ -27,12 +28,18 @@ fn semantics_from_py(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Semantics> {
         return Ok(Semantics::Dense);
     };
     let py = obj.py();
-    let json = if let Ok(s) = obj.cast::<PyString>() {
-        serde_json::json!({ "kind": s.to_str()? })
-    } else {
-        json_from_py(obj).map_err(|e| to_py(py, Error::InvalidInput(format!("semantics: {e}"))))?
-    };
-    serde_json::from_value(json).map_err(|e| to_py(py, Error::InvalidInput(format!("semantics: {e}"))))
+    if let Ok(kind) = obj.cast::<PyString>() {
+        return kind.to_str()?.parse().or_raise(py);
+    }
+    // A dict: {"kind": ..., "missing": ..., "vocabulary": ...}.
+    let dict = obj.cast::<PyDict>()?;
+    let kind: String =
+        dict.get_item("kind")?.map(|k| k.extract()).transpose()?.unwrap_or_else(|| "dense".into());
+    let missing: Option<f32> =
+        dict.get_item("missing")?.filter(|v| !v.is_none()).map(|v| v.extract()).transpose()?;
+    let vocabulary: Option<String> =
+        dict.get_item("vocabulary")?.filter(|v| !v.is_none()).map(|v| v.extract()).transpose()?;
+    Semantics::from_parts(&kind, missing, vocabulary.as_deref()).or_raise(py)
 }
 
 fn source_from_py(py: Python<'_>, source: &str) -> PyResult<Source> {

@@ -6,8 +6,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use crate::convert::json_from_py;
+use crate::convert::serde_to_py;
 use crate::errors::{to_py, OrRaise};
-use crate::{serde_to_py, Memorable};
+use crate::handle::Memorable;
 
 #[pymethods]
 impl Memorable {

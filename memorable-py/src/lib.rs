@@ -11,6 +11,7 @@ mod classify;
 mod convert;
 mod emotion;
 mod errors;
+mod handle;
 mod hume;
 mod ops;
 mod retrieval;
@@ -18,23 +19,15 @@ mod types;
 
 use std::path::PathBuf;
 
-use memorable_core::{
-    self as core, Config, Error, MemoryUpdate, NewMemory, Recall, RecallMode, ReembedProgress,
-};
+use memorable_core::{self as core, Config, Error, MemoryUpdate, NewMemory, Recall, ReembedProgress};
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyDict, PyString};
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::convert::{json_from_py, json_to_py, metadata_from_py, new_memory_from_dict, opt_datetime};
+use crate::convert::{json_from_py, metadata_from_py, new_memory_from_dict, opt_datetime, serde_to_py};
 use crate::errors::{to_py, OrRaise};
+use crate::handle::Memorable;
 use crate::types::{Memory, MemoryVersion, Recalled, ScoreBreakdown};
-
-/// A MemoRable store: open one per directory and share it between threads.
-#[pyclass(frozen, module = "memorable")]
-pub(crate) struct Memorable {
-    pub(crate) inner: core::Memorable,
-}
 
 /// `**config` keyword arguments → the core `Config` (validated by the core).
 fn config_from_kwargs(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Config> {
@@ -51,18 +44,6 @@ fn config_from_kwargs(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyR
     }
     let json = json_from_py(config.as_any()).map_err(|e| to_py(py, Error::InvalidConfig(e)))?;
     Config::from_json(&json.to_string()).or_raise(py)
-}
-
-/// A core value as the plain Python value its serde form describes (dicts, lists, ...).
-pub(crate) fn serde_to_py<'py>(py: Python<'py>, value: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
-    let json = serde_json::to_value(value).map_err(|e| to_py(py, Error::from(e)))?;
-    json_to_py(py, &json)
-}
-
-/// `mode="hybrid" | "semantic" | "keyword"` → the core `RecallMode` (its serde names).
-fn recall_mode(py: Python<'_>, mode: String) -> PyResult<RecallMode> {
-    serde_json::from_value(Value::String(mode))
-        .map_err(|e| to_py(py, Error::InvalidInput(format!("recall mode: {e}"))))
 }
 
 /// Calls a Python progress callback from inside a GIL-free core call. An exception it
@@ -194,14 +175,14 @@ impl Memorable {
         request.kinds = kinds;
         request.since = opt_datetime(since)?;
         request.until = opt_datetime(until)?;
-        request.mode = recall_mode(py, mode)?;
+        request.mode = mode.parse().or_raise(py)?;
         request.window = retrieval::window_from_py(py, window)?;
         request.at = opt_datetime(at)?;
-        request.fusion = retrieval::serde_from_str(py, "fusion", &fusion)?;
+        request.fusion = fusion.parse().or_raise(py)?;
         if let Some(w) = weights {
-            request.weights = retrieval::serde_from_py(py, "weights", w)?;
+            request.weights = crate::convert::serde_from_py(py, "weights", w)?;
         }
-        request.mood = mood.map(|m| retrieval::serde_from_py(py, "mood", m)).transpose()?;
+        request.mood = mood.map(|m| crate::convert::serde_from_py(py, "mood", m)).transpose()?;
         request.current_mood = current_mood;
         request.track_access = track_access;
         let hits = py.detach(|| self.inner.recall(&request)).or_raise(py)?;
@@ -361,5 +342,6 @@ fn _memorable(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ops::verify, m)?)?;
     m.add_function(wrap_pyfunction!(ops::restore, m)?)?;
     m.add("__version__", core::VERSION)?;
+    m.add("ERROR_CODES", errors::error_codes())?;
     Ok(())
 }

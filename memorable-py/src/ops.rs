@@ -10,8 +10,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
 use crate::convert::opt_datetime;
+use crate::convert::serde_to_py;
 use crate::errors::{to_py, OrRaise};
-use crate::{serde_to_py, Memorable};
+use crate::handle::Memorable;
 
 /// Calls a Python alert callback from whichever thread evaluates alerts. An exception it
 /// raises goes to `sys.unraisablehook` and counts as a failed callback in the metrics

@@ -87,7 +87,7 @@ impl Memory {
     /// confidence), or None.
     #[getter]
     fn emotion<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.0.emotion.as_ref().map(|e| crate::serde_to_py(py, e)).transpose()
+        self.0.emotion.as_ref().map(|e| crate::convert::serde_to_py(py, e)).transpose()
     }
 
     fn __repr__(&self) -> String {

@@ -180,3 +180,32 @@ def test_errors_pickle(hashing: dict[str, Any]) -> None:
     again = pickle.loads(pickle.dumps(e.value))
     assert type(again) is NotFoundError
     assert (again.code, again.code_number, str(again)) == ("NOT_FOUND", 10, "no memory with id 7")
+
+
+def _documented_codes() -> list[tuple[int, str, str]]:
+    """The rows of docs/errors.md's code table: (number, name, family)."""
+    doc = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
+    rows = []
+    for line in doc.read_text().splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 4 and cells[1].isdigit():
+            rows.append((int(cells[1]), cells[2].strip("`"), cells[3]))
+    return rows
+
+
+def test_error_codes_are_the_core_table_and_the_docs() -> None:
+    import memorable
+
+    assert [(n, name, family) for n, name, family, _ in memorable.ERROR_CODES] == _documented_codes()
+    classes = {
+        "invalid input": "InvalidInputError",
+        "not found": "NotFoundError",
+        "storage": "StorageError",
+        "model": "ModelError",
+        "remote": "RemoteError",
+        "other": "MemorableError",
+    }
+    for _, name, family, cls in memorable.ERROR_CODES:
+        assert cls == classes[family], name
+        assert issubclass(getattr(memorable, cls), MemorableError)
+    assert (35, "CLASSIFIER_UNAVAILABLE", "model", "ModelError") in memorable.ERROR_CODES

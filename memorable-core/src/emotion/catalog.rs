@@ -55,12 +55,34 @@ impl Vocabulary {
         }
     }
 
+    /// The vocabulary named `s` (`"hume"`, `"hume_language"`, `"goemotions"`).
+    pub fn parse(s: &str) -> crate::error::Result<Vocabulary> {
+        Vocabulary::ALL.into_iter().find(|v| v.as_str() == s.trim()).ok_or_else(|| {
+            crate::error::Error::InvalidInput(format!(
+                "vocabulary must be \"hume\", \"hume_language\" or \"goemotions\", got {s:?}"
+            ))
+        })
+    }
+
     fn bit(self) -> u8 {
         match self {
             Vocabulary::Hume => HUME,
             Vocabulary::HumeLanguage => HUME_LANGUAGE,
             Vocabulary::GoEmotions => GOEMOTIONS,
         }
+    }
+}
+
+impl std::fmt::Display for Vocabulary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Vocabulary {
+    type Err = crate::error::Error;
+    fn from_str(s: &str) -> crate::error::Result<Vocabulary> {
+        Vocabulary::parse(s)
     }
 }
 

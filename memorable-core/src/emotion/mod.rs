@@ -5,7 +5,7 @@
 //!   vocabulary.
 //! - [`Reading`]: one measurement (context, [`Source`], scores by name, confidence, time,
 //!   [`Semantics`]: dense intensities or sparse thresholded probabilities).
-//! - [`fusion`]: per-context, per-source time-decayed state fused across sources with
+//! - fusion: per-context, per-source time-decayed state fused across sources with
 //!   configurable weights × confidence ([`Fusion`] runs it without a store).
 //! - On a store, [`crate::Memorable::observe`] / `observe_batch` / `emotional_state` /
 //!   `emotional_history` / `contexts` / `close_context`, with state and history
@@ -25,15 +25,16 @@
 //! ```
 
 pub mod catalog;
-pub mod config;
+mod config;
 pub(crate) mod engine;
-pub mod fusion;
+mod fusion;
 mod persist;
-pub mod reading;
-pub mod state;
+mod reading;
+mod state;
 
 pub use catalog::{Expression, Vocabulary};
 pub use config::{EmotionConfig, SourceWeights};
 pub use fusion::Fusion;
+pub(crate) use reading::validate_context;
 pub use reading::{Reading, Semantics, Source};
 pub use state::{ContextInfo, EmotionStats, EmotionalState, ExpressionScore, HistoryRange, SourceBreakdown};

@@ -128,6 +128,57 @@ pub enum Semantics {
     },
 }
 
+impl Semantics {
+    /// Sparse semantics from the parts a binding receives: the value a missing name stands
+    /// for and, optionally, the name of the vocabulary that covers the producer's names.
+    pub fn sparse(missing: f32, vocabulary: Option<&str>) -> Result<Semantics> {
+        let vocabulary = vocabulary.map(Vocabulary::parse).transpose()?;
+        Ok(Semantics::Sparse { missing, vocabulary })
+    }
+
+    /// Semantics from a kind (`"dense"` or `"sparse"`) and, for sparse ones, the optional
+    /// `missing` value (default 0) and vocabulary name. Options given to a dense kind are
+    /// refused rather than ignored.
+    pub fn from_parts(kind: &str, missing: Option<f32>, vocabulary: Option<&str>) -> Result<Semantics> {
+        match kind.parse::<Semantics>()? {
+            Semantics::Dense if missing.is_some() || vocabulary.is_some() => Err(Error::InvalidInput(
+                "semantics: \"missing\" and \"vocabulary\" apply only to sparse readings".into(),
+            )),
+            Semantics::Dense => Ok(Semantics::Dense),
+            Semantics::Sparse { .. } => Semantics::sparse(missing.unwrap_or(0.0), vocabulary),
+        }
+    }
+
+    /// The kind's name (`"dense"`, `"sparse"`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Semantics::Dense => "dense",
+            Semantics::Sparse { .. } => "sparse",
+        }
+    }
+}
+
+impl fmt::Display for Semantics {
+    /// The kind's name (the options of a sparse reading are in its JSON form).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind())
+    }
+}
+
+impl FromStr for Semantics {
+    type Err = Error;
+    /// `"dense"`, or `"sparse"` (missing names count as 0, any vocabulary).
+    fn from_str(s: &str) -> Result<Semantics> {
+        match s.trim() {
+            "dense" => Ok(Semantics::Dense),
+            "sparse" => Ok(Semantics::Sparse { missing: 0.0, vocabulary: None }),
+            other => {
+                Err(Error::InvalidInput(format!("semantics must be \"dense\" or \"sparse\", got {other:?}")))
+            }
+        }
+    }
+}
+
 /// One measurement of how someone felt: from one source, for one context (a conversation or
 /// session id), scored over named expressions.
 ///

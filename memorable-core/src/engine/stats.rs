@@ -9,7 +9,7 @@ use crate::index::IndexStats;
 use crate::models::select::SelectionReport;
 use crate::store::{self, schema, META_REEMBED_DONE, META_REEMBED_TARGET};
 
-/// Counts and health of a store, from [`Memorable::stats`].
+/// Counts and health of a store, from [`crate::Memorable::stats`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Stats {
@@ -27,7 +27,7 @@ pub struct Stats {
     pub loaded_indexes: Vec<IndexStats>,
     /// How the embedding model was chosen, with every decision and its reason.
     pub selection: SelectionReport,
-    /// A re-embedding in progress (see [`Memorable::reembed`]).
+    /// A re-embedding in progress (see [`crate::Memorable::reembed`]).
     pub reembed: Option<ReembedProgress>,
     /// The emotional layer: contexts, readings, unknown names, text classification.
     pub emotion: EmotionStats,

@@ -12,7 +12,7 @@ use crate::maintenance::{self, BackupReport, ImportReport, RestoreUserReport};
 impl Memorable {
     /// Write a backup of this store into the new file `dest` while the store stays in use.
     /// The backup holds every memory acknowledged before the call began. `dest` must not
-    /// exist ([`Error::DestinationExists`]); it appears only once complete and durable.
+    /// exist ([`crate::Error::DestinationExists`]); it appears only once complete and durable.
     pub fn backup(&self, dest: impl AsRef<Path>) -> Result<BackupReport> {
         self.backup_with_progress(dest, &mut |_, _| {})
     }
@@ -31,7 +31,7 @@ impl Memorable {
     }
 
     /// Bring `user`'s memories back to how they were at `at` (see
-    /// [`crate::maintenance`] for what can and cannot come back). Other users are not
+    /// docs/operations.md for what can and cannot come back). Other users are not
     /// touched. One transaction: all or nothing. The user's index is rebuilt from the store
     /// on its next use.
     pub fn restore_user(&self, user: &str, at: OffsetDateTime) -> Result<RestoreUserReport> {

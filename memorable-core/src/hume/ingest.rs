@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::parse::{self, Family, HumeMessage, HumeReading, HumeSource, Notice};
 use crate::emotion::catalog::Vocabulary;
-use crate::emotion::reading::validate_context;
+use crate::emotion::validate_context;
 use crate::emotion::{EmotionalState, Reading, Semantics, Source};
 use crate::engine::Engine;
 use crate::error::{Error, Result};

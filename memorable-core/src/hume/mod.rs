@@ -1,6 +1,6 @@
 //! Hume.ai integration: voice, face and EVI measurements into the emotional state.
 //!
-//! - [`parse`] (always compiled, no network) reads any Hume JSON message — v1 Expression
+//! - [`parse()`] (always compiled, no network) reads any Hume JSON message — v1 Expression
 //!   Measurement realtime and upload messages, legacy stream responses, EVI chat messages —
 //!   into [`HumeReading`]s. An app that already talks to Hume itself forwards its messages
 //!   through it.

@@ -52,7 +52,7 @@ pub struct BackupSchedule {
     pub max_age_secs: Option<u64>,
 }
 
-/// Which backups [`prune_backups`] keeps.
+/// Which backups [`crate::prune_backups`] keeps.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Retention {
     pub keep_last: Option<usize>,

@@ -33,10 +33,3 @@ pub use restore::{restore, restore_with_progress, RestoreReport};
 pub use schedule::prune_backups;
 pub(crate) use schedule::scheduled_backup;
 pub use verify::{verify, verify_with_progress, VerifyReport};
-
-/// Test hooks. Not part of the API: they exist so tests can prove that a failed migration
-/// rolls back.
-#[doc(hidden)]
-pub mod testing {
-    pub use crate::store::schema::testing::fail_next_migration_to;
-}

@@ -23,6 +23,22 @@ pub enum Profile {
     Server,
 }
 
+impl Profile {
+    /// The name used in configuration and every binding (`"local"`, `"server"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Local => "local",
+            Profile::Server => "server",
+        }
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::str::FromStr for Profile {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {

@@ -14,7 +14,7 @@ mod pipeline;
 mod query;
 mod request;
 mod signals;
-pub mod window;
+mod window;
 
 pub(crate) use cache::RecallCache;
 pub use pipeline::MIN_POOL;

@@ -28,6 +28,35 @@ pub enum RecallMode {
     Keyword,
 }
 
+impl RecallMode {
+    /// Every mode, by its name.
+    pub const ALL: [RecallMode; 3] = [RecallMode::Hybrid, RecallMode::Semantic, RecallMode::Keyword];
+
+    /// The name used in JSON, the CLI and every binding (`"hybrid"`, `"semantic"`, `"keyword"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecallMode::Hybrid => "hybrid",
+            RecallMode::Semantic => "semantic",
+            RecallMode::Keyword => "keyword",
+        }
+    }
+}
+
+impl std::fmt::Display for RecallMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RecallMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<RecallMode> {
+        RecallMode::ALL.into_iter().find(|m| m.as_str() == s.trim()).ok_or_else(|| {
+            Error::InvalidInput(format!("mode must be \"hybrid\", \"semantic\" or \"keyword\", got {s:?}"))
+        })
+    }
+}
+
 /// How the semantic and keyword scores of a candidate are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -230,7 +259,7 @@ pub struct Recall {
     #[serde(with = "time::serde::rfc3339::option")]
     pub until: Option<OffsetDateTime>,
     /// Only memories inside this window before `at` (both ends inclusive; see
-    /// [`crate::retrieval::window`]).
+    /// [`TimeWindow`]).
     pub window: Option<TimeWindow>,
     /// Anchor of `window` and of recency (default: now).
     #[serde(with = "time::serde::rfc3339::option")]
@@ -399,6 +428,35 @@ impl Recall {
             since,
             until,
         })
+    }
+}
+
+impl Fusion {
+    /// Every fusion, by its name.
+    pub const ALL: [Fusion; 2] = [Fusion::Zscore, Fusion::Rrf];
+
+    /// The name used in JSON, the CLI and every binding (`"zscore"`, `"rrf"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fusion::Zscore => "zscore",
+            Fusion::Rrf => "rrf",
+        }
+    }
+}
+
+impl std::fmt::Display for Fusion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Fusion {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Fusion> {
+        Fusion::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s.trim())
+            .ok_or_else(|| Error::InvalidInput(format!("fusion must be \"zscore\" or \"rrf\", got {s:?}")))
     }
 }
 

@@ -59,6 +59,18 @@ impl TimeWindow {
         }
     }
 
+    /// A window of `secs` seconds, as a binding receives one (a JS number, a Python int, a
+    /// C integer): a whole number, at least 1.
+    pub fn from_secs(secs: f64) -> Result<TimeWindow> {
+        if secs.is_finite() && secs >= 1.0 && secs.fract() == 0.0 && secs <= u64::MAX as f64 {
+            Ok(TimeWindow::Seconds(secs as u64))
+        } else {
+            Err(Error::InvalidInput(format!(
+                "a time window must be a positive whole number of seconds, got {secs}"
+            )))
+        }
+    }
+
     /// The window anchored at `at` as store bounds `[since, until)` in unix milliseconds
     /// (`until` is one millisecond past `at`, which makes the end inclusive).
     pub(crate) fn bounds(self, at: OffsetDateTime, cfg: &WindowConfig) -> Result<(i64, i64)> {
@@ -69,6 +81,18 @@ impl TimeWindow {
         let end = to_ms(at);
         let len = i64::try_from(secs).ok().and_then(|s| s.checked_mul(1000)).unwrap_or(i64::MAX);
         Ok((end.saturating_sub(len), end.saturating_add(1)))
+    }
+}
+
+impl std::fmt::Display for TimeWindow {
+    /// `"short"`, `"medium"`, `"long"` or `"<n>s"`: what [`TimeWindow::parse`] reads back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeWindow::Short => f.write_str("short"),
+            TimeWindow::Medium => f.write_str("medium"),
+            TimeWindow::Long => f.write_str("long"),
+            TimeWindow::Seconds(n) => write!(f, "{n}s"),
+        }
     }
 }
 

@@ -16,6 +16,7 @@ from memorable._errors import (
     StorageError,
 )
 from memorable._memorable import (
+    ERROR_CODES,
     Memorable,
     Memory,
     MemoryVersion,
@@ -40,5 +41,6 @@ __all__ = [
     "RemoteError",
     "verify",
     "restore",
+    "ERROR_CODES",
     "__version__",
 ]

@@ -266,9 +266,12 @@ class _Classified(TypedDict):
     labels: list[str]
     """Labels at or above their thresholds, most probable first."""
 
-__all__ = ["Memorable", "Memory", "MemoryVersion", "Recalled", "ScoreBreakdown", "__version__"]
+__all__ = ["Memorable", "Memory", "MemoryVersion", "Recalled", "ScoreBreakdown", "ERROR_CODES", "__version__"]
 
 __version__: str
+
+ERROR_CODES: list[tuple[int, str, str, str]]
+"""Every stable error code: (number, name, family, exception class name), from the core's table."""
 
 @final
 class Memory:

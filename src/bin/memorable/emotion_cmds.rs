@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
-use memorable::emotion::{EmotionalState, HistoryRange, Reading, Semantics, Source, Vocabulary};
+use memorable::emotion::{EmotionalState, HistoryRange, Reading, Semantics, Source};
 use serde_json::json;
 
+use crate::global::Global;
 use crate::util::{fmt_time, open, parse_time};
-use crate::Cli;
 
 #[derive(Subcommand)]
 pub(crate) enum EmotionCommand {
@@ -80,7 +80,7 @@ pub(crate) struct ObserveArgs {
     file: Option<PathBuf>,
 }
 
-pub(crate) fn run(cli: &Cli, command: &EmotionCommand) -> Result<()> {
+pub(crate) fn run(cli: &Global, command: &EmotionCommand) -> Result<()> {
     match command {
         EmotionCommand::Observe(a) => observe(cli, a),
         EmotionCommand::State { context, at } => state(cli, context, at.as_deref()),
@@ -105,7 +105,7 @@ pub(crate) fn run(cli: &Cli, command: &EmotionCommand) -> Result<()> {
     }
 }
 
-fn observe(cli: &Cli, a: &ObserveArgs) -> Result<()> {
+fn observe(cli: &Global, a: &ObserveArgs) -> Result<()> {
     if let Some(file) = &a.file {
         let readings = read_jsonl(file)?;
         let mem = open(&cli.store, &cli.embedder)?;
@@ -137,13 +137,7 @@ fn observe(cli: &Cli, a: &ObserveArgs) -> Result<()> {
     let mut reading = Reading::new(context, source).scores(scores).confidence(a.confidence);
     reading.timestamp = a.at.as_deref().map(parse_time).transpose()?;
     if a.sparse {
-        let vocabulary = a
-            .vocabulary
-            .as_deref()
-            .map(|v| serde_json::from_value::<Vocabulary>(json!(v)))
-            .transpose()
-            .context("--vocabulary must be hume, hume_language or goemotions")?;
-        reading.semantics = Semantics::Sparse { missing: 0.0, vocabulary };
+        reading.semantics = Semantics::sparse(0.0, a.vocabulary.as_deref())?;
     }
     let mem = open(&cli.store, &cli.embedder)?;
     let state = mem.observe(reading)?;
@@ -181,7 +175,7 @@ fn read_jsonl(file: &Path) -> Result<Vec<Reading>> {
     Ok(out)
 }
 
-fn state(cli: &Cli, context: &str, at: Option<&str>) -> Result<()> {
+fn state(cli: &Global, context: &str, at: Option<&str>) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let state = match at {
         Some(t) => mem.emotional_state_at(context, parse_time(t)?)?,
@@ -228,7 +222,7 @@ fn summary(s: &EmotionalState) -> String {
     )
 }
 
-fn history(cli: &Cli, context: &str, range: &HistoryRange) -> Result<()> {
+fn history(cli: &Global, context: &str, range: &HistoryRange) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let states = mem.emotional_history(context, range)?;
     mem.close()?;
@@ -242,7 +236,7 @@ fn history(cli: &Cli, context: &str, range: &HistoryRange) -> Result<()> {
     Ok(())
 }
 
-fn contexts(cli: &Cli) -> Result<()> {
+fn contexts(cli: &Global) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let list = mem.contexts()?;
     mem.close()?;

@@ -10,8 +10,8 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+use crate::global::Global;
 use crate::util::open;
-use crate::Cli;
 
 #[derive(Subcommand)]
 pub(crate) enum HumeCommand {
@@ -78,7 +78,7 @@ pub(crate) struct UploadArgs {
     remote: Remote,
 }
 
-pub(crate) fn run(cli: &Cli, command: &HumeCommand) -> Result<()> {
+pub(crate) fn run(cli: &Global, command: &HumeCommand) -> Result<()> {
     match command {
         #[cfg(feature = "hume")]
         HumeCommand::Stream(a) => stream(cli, a),
@@ -88,7 +88,7 @@ pub(crate) fn run(cli: &Cli, command: &HumeCommand) -> Result<()> {
     }
 }
 
-fn ingest(cli: &Cli, a: &IngestArgs) -> Result<()> {
+fn ingest(cli: &Global, a: &IngestArgs) -> Result<()> {
     let text = if a.file.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s).context("cannot read standard input")?;
@@ -146,7 +146,7 @@ fn read_audio(path: &std::path::Path) -> Result<Vec<u8>> {
 }
 
 #[cfg(feature = "hume")]
-fn stream(cli: &Cli, a: &StreamArgs) -> Result<()> {
+fn stream(cli: &Global, a: &StreamArgs) -> Result<()> {
     use memorable::hume::AudioOptions;
     let pcm = read_audio(&a.audio)?;
     let client = client(&a.remote)?;
@@ -249,7 +249,7 @@ fn print_event(e: &memorable::hume::HumeEvent, as_json: bool) {
 }
 
 #[cfg(feature = "hume")]
-fn upload(cli: &Cli, a: &UploadArgs) -> Result<()> {
+fn upload(cli: &Global, a: &UploadArgs) -> Result<()> {
     let client = client(&a.remote)?;
     let result = match &a.audio {
         Some(path) => {

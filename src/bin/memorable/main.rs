@@ -7,6 +7,7 @@
 mod classify_cmd;
 mod demo;
 mod emotion_cmds;
+mod global;
 mod hume_cmds;
 mod memory_cmds;
 mod models_cmds;
@@ -21,18 +22,15 @@ use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
+use global::Global;
 use memory_cmds::{RecallArgs, RecentArgs, RememberArgs};
 use models_cmds::ModelsCommand;
 
 #[derive(Parser)]
 #[command(name = "memorable", version, about = "MemoRable: an embeddable memory engine for AI agents")]
 pub(crate) struct Cli {
-    /// Store directory.
-    #[arg(long, global = true, default_value = "./memorable-data", env = "MEMORABLE_STORE")]
-    pub store: PathBuf,
-    /// Print machine-readable JSON.
-    #[arg(long, global = true)]
-    pub json: bool,
+    #[command(flatten)]
+    pub global: Global,
     /// More log output (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -45,9 +43,6 @@ pub(crate) struct Cli {
     /// Let log records carry memory text, queries and user ids (off by default).
     #[arg(long, global = true)]
     log_content: bool,
-    /// Embedding model: auto (the store's own, else the best cached), hashing, or a catalog name.
-    #[arg(long, global = true, default_value = "auto", env = "MEMORABLE_EMBEDDER")]
-    pub embedder: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -185,7 +180,7 @@ fn main() -> ExitCode {
         // The report was printed; its verdict is the exit code.
         Err(e) if e.is::<ops_cmds::Unsound>() => ExitCode::FAILURE,
         Err(e) => {
-            if cli.json {
+            if cli.global.json {
                 let code = e.downcast_ref::<memorable::Error>().map(|m| m.code().name());
                 let msg = format!("{e:#}");
                 println!("{}", json!({"error": {"code": code, "message": msg}}));
@@ -216,35 +211,34 @@ fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
 }
 
 fn run(cli: &Cli) -> Result<()> {
+    let g = &cli.global;
     match &cli.command {
-        Command::Demo => demo::demo(&cli.embedder, cli.json),
-        Command::Remember(a) => memory_cmds::remember(cli, a),
-        Command::Recall(a) => memory_cmds::recall(cli, a),
-        Command::Recent(a) => memory_cmds::recent(cli, a),
-        Command::Get { id } => memory_cmds::get(cli, *id),
-        Command::History { id } => memory_cmds::history(cli, *id),
-        Command::Update { id, text } => memory_cmds::update(cli, *id, text),
-        Command::Forget { id, user } => memory_cmds::forget(cli, *id, user.as_deref()),
-        Command::Stats => memory_cmds::stats(cli),
-        Command::Import { file, batch } => ops_cmds::import(cli, file, *batch),
+        Command::Demo => demo::demo(&g.embedder, g.json),
+        Command::Remember(a) => memory_cmds::remember(g, a),
+        Command::Recall(a) => memory_cmds::recall(g, a),
+        Command::Recent(a) => memory_cmds::recent(g, a),
+        Command::Get { id } => memory_cmds::get(g, *id),
+        Command::History { id } => memory_cmds::history(g, *id),
+        Command::Update { id, text } => memory_cmds::update(g, *id, text),
+        Command::Forget { id, user } => memory_cmds::forget(g, *id, user.as_deref()),
+        Command::Stats => memory_cmds::stats(g),
+        Command::Import { file, batch } => ops_cmds::import(g, file, *batch),
         Command::Embed { model, file, texts } => models_cmds::embed(model, file.as_deref(), texts),
         Command::Classify { classifier, file, texts } => {
             classify_cmd::classify(classifier.as_deref(), file.as_deref(), texts)
         }
-        Command::Models { command: ModelsCommand::List } => models_cmds::models_list(cli.json),
-        Command::Models { command: ModelsCommand::Fetch { name } } => {
-            models_cmds::models_fetch(name, cli.json)
-        }
-        Command::Emotion { command } => emotion_cmds::run(cli, command),
-        Command::Reembed { model } => models_cmds::reembed(&cli.store, model, cli.json),
-        Command::Metrics { prometheus } => ops_cmds::metrics(cli, *prometheus),
-        Command::Health => ops_cmds::health(cli),
-        Command::Backup { file } => ops_cmds::backup(cli, file),
-        Command::Verify { path } => ops_cmds::verify(cli, path),
-        Command::Restore { file, new_dir } => ops_cmds::restore(cli, file, new_dir),
-        Command::RestoreUser { user, at } => ops_cmds::restore_user(cli, user, at),
-        Command::Export { user, vectors, out } => ops_cmds::export(cli, user, *vectors, out.as_deref()),
-        Command::Hume { command } => hume_cmds::run(cli, command),
-        Command::Train { command } => train_cmds::train(command, cli.json),
+        Command::Models { command: ModelsCommand::List } => models_cmds::models_list(g.json),
+        Command::Models { command: ModelsCommand::Fetch { name } } => models_cmds::models_fetch(name, g.json),
+        Command::Emotion { command } => emotion_cmds::run(g, command),
+        Command::Reembed { model } => models_cmds::reembed(&g.store, model, g.json),
+        Command::Metrics { prometheus } => ops_cmds::metrics(g, *prometheus),
+        Command::Health => ops_cmds::health(g),
+        Command::Backup { file } => ops_cmds::backup(g, file),
+        Command::Verify { path } => ops_cmds::verify(g, path),
+        Command::Restore { file, new_dir } => ops_cmds::restore(g, file, new_dir),
+        Command::RestoreUser { user, at } => ops_cmds::restore_user(g, user, at),
+        Command::Export { user, vectors, out } => ops_cmds::export(g, user, *vectors, out.as_deref()),
+        Command::Hume { command } => hume_cmds::run(g, command),
+        Command::Train { command } => train_cmds::train(command, g.json),
     }
 }

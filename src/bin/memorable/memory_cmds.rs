@@ -6,8 +6,10 @@ use clap::Args;
 use memorable::{MemoryUpdate, NewMemory};
 use serde_json::{json, Value};
 
-use crate::util::{describe, fmt_time, indent, memory_json, open, parse_time, print_hits, to_recall};
-use crate::Cli;
+use crate::global::Global;
+use crate::util::{
+    describe, fmt_time, indent, memory_json, open, parse_time, print_hits, to_recall, Filters,
+};
 
 #[derive(Args)]
 pub(crate) struct RememberArgs {
@@ -35,28 +37,6 @@ pub(crate) struct RememberArgs {
 }
 
 #[derive(Args)]
-pub(crate) struct Filters {
-    #[arg(long)]
-    pub user: String,
-    #[arg(long, default_value_t = 10)]
-    pub limit: usize,
-    #[arg(long)]
-    pub session: Option<String>,
-    #[arg(long)]
-    pub speaker: Option<String>,
-    #[arg(long = "tag")]
-    pub tags: Vec<String>,
-    #[arg(long = "kind")]
-    pub kinds: Vec<String>,
-    /// Only memories at or after this instant (RFC 3339).
-    #[arg(long)]
-    pub since: Option<String>,
-    /// Only memories before this instant (RFC 3339).
-    #[arg(long)]
-    pub until: Option<String>,
-}
-
-#[derive(Args)]
 pub(crate) struct RecallArgs {
     #[command(flatten)]
     filters: Filters,
@@ -69,7 +49,7 @@ pub(crate) struct RecentArgs {
     filters: Filters,
 }
 
-pub(crate) fn remember(cli: &Cli, a: &RememberArgs) -> Result<()> {
+pub(crate) fn remember(cli: &Global, a: &RememberArgs) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let mut m = NewMemory::new(&a.user, &a.text).tags(a.tags.clone());
     m.speaker = a.speaker.clone();
@@ -94,14 +74,14 @@ pub(crate) fn remember(cli: &Cli, a: &RememberArgs) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn recall(cli: &Cli, a: &RecallArgs) -> Result<()> {
+pub(crate) fn recall(cli: &Global, a: &RecallArgs) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let hits = mem.recall(&to_recall(&a.filters, &a.query)?)?;
     mem.close()?;
     print_hits(&hits, cli.json)
 }
 
-pub(crate) fn recent(cli: &Cli, a: &RecentArgs) -> Result<()> {
+pub(crate) fn recent(cli: &Global, a: &RecentArgs) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let list = mem.recent_matching(&to_recall(&a.filters, "")?)?;
     mem.close()?;
@@ -116,7 +96,7 @@ pub(crate) fn recent(cli: &Cli, a: &RecentArgs) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn get(cli: &Cli, id: u64) -> Result<()> {
+pub(crate) fn get(cli: &Global, id: u64) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let m = mem.get(id)?;
     mem.close()?;
@@ -128,7 +108,7 @@ pub(crate) fn get(cli: &Cli, id: u64) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn history(cli: &Cli, id: u64) -> Result<()> {
+pub(crate) fn history(cli: &Global, id: u64) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let versions = mem.history(id)?;
     mem.close()?;
@@ -142,7 +122,7 @@ pub(crate) fn history(cli: &Cli, id: u64) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn update(cli: &Cli, id: u64, text: &str) -> Result<()> {
+pub(crate) fn update(cli: &Global, id: u64, text: &str) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let m = mem.update(id, MemoryUpdate::default().text(text))?;
     mem.close()?;
@@ -154,7 +134,7 @@ pub(crate) fn update(cli: &Cli, id: u64, text: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn forget(cli: &Cli, id: Option<u64>, user: Option<&str>) -> Result<()> {
+pub(crate) fn forget(cli: &Global, id: Option<u64>, user: Option<&str>) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let out = match (id, user) {
         (Some(id), _) => {
@@ -173,7 +153,7 @@ pub(crate) fn forget(cli: &Cli, id: Option<u64>, user: Option<&str>) -> Result<(
     Ok(())
 }
 
-pub(crate) fn stats(cli: &Cli) -> Result<()> {
+pub(crate) fn stats(cli: &Global) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let stats = mem.stats()?;
     mem.close()?;

@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use memorable::{HealthCheck, HealthReport, HealthStatus};
 use serde_json::json;
 
+use crate::global::Global;
 use crate::util::{open, parse_time};
-use crate::Cli;
 
 /// The command ran and its answer is "no" (unsound backup, failing store): exit 1 without
 /// printing an error on top of the report.
@@ -46,7 +46,7 @@ fn tick(bar: &ProgressBar) -> impl FnMut(u64, u64) + '_ {
     }
 }
 
-pub(crate) fn metrics(cli: &Cli, prometheus: bool) -> Result<()> {
+pub(crate) fn metrics(cli: &Global, prometheus: bool) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let snapshot = mem.metrics()?;
     mem.close()?;
@@ -60,7 +60,7 @@ pub(crate) fn metrics(cli: &Cli, prometheus: bool) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn health(cli: &Cli) -> Result<()> {
+pub(crate) fn health(cli: &Global) -> Result<()> {
     let report = match open(&cli.store, &cli.embedder) {
         Ok(mem) => {
             let r = mem.health();
@@ -86,7 +86,7 @@ pub(crate) fn health(cli: &Cli) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn backup(cli: &Cli, file: &Path) -> Result<()> {
+pub(crate) fn backup(cli: &Global, file: &Path) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let bar = bytes_bar("backup");
     let report = mem.backup_with_progress(file, &mut tick(&bar));
@@ -104,9 +104,9 @@ pub(crate) fn backup(cli: &Cli, file: &Path) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn verify(cli: &Cli, path: &Path) -> Result<()> {
+pub(crate) fn verify(cli: &Global, path: &Path) -> Result<()> {
     let bar = bytes_bar("verify");
-    let report = memorable::maintenance::verify_with_progress(path, &mut tick(&bar));
+    let report = memorable::verify_with_progress(path, &mut tick(&bar));
     bar.finish_and_clear();
     let report = report?;
     if cli.json {
@@ -135,9 +135,9 @@ pub(crate) fn verify(cli: &Cli, path: &Path) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn restore(cli: &Cli, file: &Path, new_dir: &Path) -> Result<()> {
+pub(crate) fn restore(cli: &Global, file: &Path, new_dir: &Path) -> Result<()> {
     let bar = bytes_bar("restore");
-    let report = memorable::maintenance::restore_with_progress(file, new_dir, &mut tick(&bar));
+    let report = memorable::restore_with_progress(file, new_dir, &mut tick(&bar));
     bar.finish_and_clear();
     let report = report?;
     if cli.json {
@@ -148,7 +148,7 @@ pub(crate) fn restore(cli: &Cli, file: &Path, new_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn restore_user(cli: &Cli, user: &str, at: &str) -> Result<()> {
+pub(crate) fn restore_user(cli: &Global, user: &str, at: &str) -> Result<()> {
     let at = parse_time(at)?;
     let mem = open(&cli.store, &cli.embedder)?;
     let report = mem.restore_user(user, at);
@@ -171,7 +171,7 @@ pub(crate) fn restore_user(cli: &Cli, user: &str, at: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn export(cli: &Cli, user: &str, vectors: bool, out: Option<&Path>) -> Result<()> {
+pub(crate) fn export(cli: &Global, user: &str, vectors: bool, out: Option<&Path>) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let n = match out {
         Some(path) => {
@@ -196,7 +196,7 @@ pub(crate) fn export(cli: &Cli, user: &str, vectors: bool, out: Option<&Path>) -
     Ok(())
 }
 
-pub(crate) fn import(cli: &Cli, file: &Path, batch: usize) -> Result<()> {
+pub(crate) fn import(cli: &Global, file: &Path, batch: usize) -> Result<()> {
     if batch == 0 {
         bail!("--batch must be positive");
     }

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, Result};
+use clap::Args;
 use memorable::{Config, Memorable, Memory, Recall, Recalled};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -44,7 +45,7 @@ pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-pub(crate) fn to_recall(f: &crate::memory_cmds::Filters, query: &str) -> Result<Recall> {
+pub(crate) fn to_recall(f: &Filters, query: &str) -> Result<Recall> {
     let mut r = Recall::new(&f.user, query).limit(f.limit).tags(f.tags.clone()).kinds(f.kinds.clone());
     r.session = f.session.clone();
     r.speaker = f.speaker.clone();
@@ -93,4 +94,27 @@ pub(crate) fn describe(m: &Memory) -> String {
 
 pub(crate) fn indent(s: &str) -> String {
     s.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+/// The filters of `recall` and `recent`.
+#[derive(Args)]
+pub(crate) struct Filters {
+    #[arg(long)]
+    pub user: String,
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    #[arg(long)]
+    pub session: Option<String>,
+    #[arg(long)]
+    pub speaker: Option<String>,
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    #[arg(long = "kind")]
+    pub kinds: Vec<String>,
+    /// Only memories at or after this instant (RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only memories before this instant (RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
 }

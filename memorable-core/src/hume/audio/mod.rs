@@ -31,7 +31,7 @@ use shared::{timer_update, Cmd, Piece, Shared};
 use task::AudioTask;
 
 /// A realtime audio session. Feed it PCM with [`AudioSession::send_pcm`]; results arrive as
-/// [`HumeEvent`]s through the callbacks given in [`AudioOptions::on_event`] and through
+/// [`crate::hume::HumeEvent`]s through the callbacks given in [`AudioOptions::on_event`] and through
 /// [`AudioSession::events`]. [`AudioSession::close`] flushes and waits for the last results.
 pub struct AudioSession {
     cmd: mpsc::Sender<Cmd>,

@@ -158,7 +158,7 @@ pub struct Notice {
     pub retryable: Option<bool>,
 }
 
-/// Everything [`parse`] found in one message.
+/// Everything [`parse()`](super::parse()) found in one message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HumeMessage {
     pub family: Family,

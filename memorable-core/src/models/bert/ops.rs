@@ -2,7 +2,7 @@
 //! run-time choice of instruction set every kernel of [`super`] dispatches on.
 //!
 //! The kernels are written once as plain Rust loops shaped for auto-vectorization (16-lane
-//! accumulators, no early exits) and compiled three times by [`simd_fn!`]: for AVX-512, for
+//! accumulators, no early exits) and compiled three times by `simd_fn!`: for AVX-512, for
 //! AVX2+FMA and for the build's baseline. Builds stay portable (no `target-cpu=native`); the
 //! fastest variant the CPU supports is picked at run time. The loops spell out their
 //! summation order and use no fused multiply-add, so all three variants give bit-identical

@@ -1,77 +1,16 @@
-//! The crate's layering, checked: the import graph of `src/` has no circle, and no file
-//! grows past the size a reader can hold in their head.
-//!
-//! The graph is read from `use` lines and inline `crate::` / `super::` paths (unit-test
-//! modules excluded). A path is resolved through re-exports to the file that defines the
-//! item, so a `mod.rs` that re-exports its children is not itself a dependency; `pub use`
-//! lines are presentation, not imports. Run it alone with
-//! `cargo test -p memorable-core --test main architecture` (it prints every circle found).
+//! The import graph of a crate's `src/`, read from `use` lines and inline `crate::` /
+//! `super::` / child-module paths (unit-test modules excluded), with every path resolved
+//! through re-exports to the file that defines the item. Shared by the core's layering test
+//! and the root crate's test of the bindings and the CLI (`#[path]`-included there).
+#![allow(dead_code)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-
-/// Longest file allowed in memorable-core/src.
-const MAX_LINES: usize = 800;
-
-/// The layers, bottom (0) to top: a file may import only from its own layer or below (and
-/// never in a circle, which the graph test checks). The longest matching prefix of a file's
-/// path names its layer. docs/architecture.md draws the same table.
-const LAYERS: &[(&str, u8)] = &[
-    // Leaves: no imports but each other.
-    ("error.rs", 0),
-    ("time.rs", 0),
-    ("text.rs", 0),
-    ("scratch.rs", 0),
-    ("memory.rs", 0),
-    // The configuration, and each feature's own section of it (a leaf of that feature).
-    ("config.rs", 1),
-    ("alerts/config.rs", 1),
-    ("attention/config.rs", 1),
-    ("emotion/config.rs", 1),
-    // The emotion catalog and readings: value types the emotion section validates against.
-    ("emotion/catalog.rs", 1),
-    ("emotion/reading.rs", 1),
-    ("health/config.rs", 1),
-    ("hume/config.rs", 1),
-    ("maintenance/config.rs", 1),
-    ("models/profile.rs", 1),
-    ("retrieval/window.rs", 1),
-    // The store: SQLite, the source of truth.
-    ("store/", 2),
-    // What the engine is made of: indexes, models, the emotional layer, the classifier slot,
-    // the metrics registry, recall's caches of store data.
-    ("index/", 3),
-    ("models/", 3),
-    ("emotion/", 3),
-    ("classify.rs", 3),
-    ("metrics/", 3),
-    ("retrieval/cache.rs", 3),
-    ("retrieval/keyword.rs", 3),
-    ("training/", 3),
-    // The engine: open, the write path, reads, reembed, stats.
-    ("engine/", 4),
-    // Features: functions of &Engine.
-    ("retrieval/", 5),
-    ("attention/", 5),
-    ("maintenance/", 5),
-    ("health/", 5),
-    ("alerts/", 5),
-    ("hume/", 5),
-    ("metrics/snapshot.rs", 5),
-    // The operations thread, then the facade, then the crate root's re-exports.
-    ("ops.rs", 6),
-    ("handle/", 7),
-    ("lib.rs", 8),
-];
-
-fn layer(rel: &str) -> Option<u8> {
-    LAYERS.iter().filter(|(p, _)| rel.starts_with(p)).max_by_key(|(p, _)| p.len()).map(|(_, l)| *l)
-}
 
 /// One source file: its module path, what it defines and what it imports.
 #[derive(Default, Debug)]
-struct FileInfo {
-    rel: String,
+pub struct FileInfo {
+    pub rel: String,
     /// Items defined at the top level of the file (and in inline modules, flattened).
     defines: BTreeSet<String>,
     /// Inline `mod name { .. }` blocks: paths through them stay in this file.
@@ -84,11 +23,7 @@ struct FileInfo {
     code_paths: Vec<Vec<String>>,
 }
 
-fn src_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+pub fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     entries.sort();
     for p in entries {
@@ -104,14 +39,16 @@ fn module_of(rel: &Path) -> Vec<String> {
     let mut parts: Vec<String> = rel.iter().map(|s| s.to_string_lossy().into_owned()).collect();
     let last = parts.pop().unwrap();
     let stem = last.trim_end_matches(".rs");
-    if stem != "mod" && stem != "lib" {
+    // `lib.rs` / `main.rs` at the top are the crate root; `mod.rs` is its folder's module.
+    let root = parts.is_empty() && (stem == "lib" || stem == "main");
+    if stem != "mod" && !root {
         parts.push(stem.to_owned());
     }
     parts
 }
 
 /// Remove comments, string and char literals (their contents are not code).
-fn strip(src: &str) -> String {
+pub fn strip(src: &str) -> String {
     let b = src.as_bytes();
     let mut out = String::with_capacity(src.len());
     let mut i = 0;
@@ -473,13 +410,13 @@ fn parse_file(rel: &str, module: Vec<String>, src: &str, modules: &BTreeSet<Vec<
     info
 }
 
-struct Crate {
-    files: Vec<FileInfo>,
+pub struct Crate {
+    pub files: Vec<FileInfo>,
     by_module: HashMap<Vec<String>, usize>,
 }
 
 impl Crate {
-    fn load(src: &Path) -> Crate {
+    pub fn load(src: &Path) -> Crate {
         let mut paths = Vec::new();
         rust_files(src, &mut paths);
         let modules: BTreeSet<Vec<String>> =
@@ -536,7 +473,7 @@ impl Crate {
     }
 
     /// Edges file → files it imports from (re-exports excluded).
-    fn edges(&self) -> Vec<BTreeSet<usize>> {
+    pub fn edges(&self) -> Vec<BTreeSet<usize>> {
         let mut edges = vec![BTreeSet::new(); self.files.len()];
         for (f, info) in self.files.iter().enumerate() {
             let mut add = |path: &[String]| {
@@ -567,7 +504,7 @@ impl Crate {
 }
 
 /// Strongly connected components with more than one file (Tarjan).
-fn circles(edges: &[BTreeSet<usize>]) -> Vec<Vec<usize>> {
+pub fn circles(edges: &[BTreeSet<usize>]) -> Vec<Vec<usize>> {
     struct T<'a> {
         edges: &'a [BTreeSet<usize>],
         index: Vec<Option<usize>>,
@@ -627,16 +564,15 @@ fn circles(edges: &[BTreeSet<usize>]) -> Vec<Vec<usize>> {
     t.out
 }
 
-#[test]
-fn import_graph_has_no_circle() {
-    let krate = Crate::load(&src_dir());
+/// The circles of the crate in `src`, each as "a.rs -> b.rs, ..." lines (empty: none).
+pub fn circle_report(src: &Path) -> String {
+    let krate = Crate::load(src);
     let edges = krate.edges();
-    let found = circles(&edges);
     let mut report = String::new();
-    for comp in &found {
+    for comp in circles(&edges) {
         let members: BTreeSet<usize> = comp.iter().copied().collect();
         report.push_str(&format!("circle of {} files:\n", comp.len()));
-        for &f in comp {
+        for &f in &comp {
             let inside: Vec<&str> = edges[f]
                 .iter()
                 .filter(|t| members.contains(t))
@@ -645,86 +581,5 @@ fn import_graph_has_no_circle() {
             report.push_str(&format!("  {} -> {}\n", krate.files[f].rel, inside.join(", ")));
         }
     }
-    assert!(found.is_empty(), "memorable-core/src has import circles:\n{report}");
-}
-
-#[test]
-fn every_import_goes_down_the_layers() {
-    let krate = Crate::load(&src_dir());
-    let edges = krate.edges();
-    let mut unplaced = Vec::new();
-    let mut upward = Vec::new();
-    for (f, targets) in edges.iter().enumerate() {
-        let from = &krate.files[f].rel;
-        let Some(lf) = layer(from) else {
-            unplaced.push(from.clone());
-            continue;
-        };
-        for &t in targets {
-            let to = &krate.files[t].rel;
-            // The crate root's constants (VERSION, SCHEMA_VERSION) are read anywhere.
-            if to == "lib.rs" {
-                continue;
-            }
-            match layer(to) {
-                Some(lt) if lt <= lf => {}
-                Some(lt) => upward.push(format!("{from} (layer {lf}) -> {to} (layer {lt})")),
-                None => unplaced.push(to.clone()),
-            }
-        }
-    }
-    unplaced.sort();
-    unplaced.dedup();
-    assert!(unplaced.is_empty(), "files in no layer (add them to LAYERS): {unplaced:?}");
-    assert!(upward.is_empty(), "imports that go up the layers:\n{}", upward.join("\n"));
-}
-
-#[test]
-fn files_fit_in_a_head() {
-    let mut paths = Vec::new();
-    rust_files(&src_dir(), &mut paths);
-    let long: BTreeMap<String, usize> = paths
-        .iter()
-        .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap().lines().count()))
-        .filter(|(_, n)| *n > MAX_LINES)
-        .collect();
-    assert!(long.is_empty(), "files over {MAX_LINES} lines: {long:?}");
-}
-
-#[test]
-fn no_facade_methods_outside_handle() {
-    let mut paths = Vec::new();
-    rust_files(&src_dir(), &mut paths);
-    let handle = src_dir().join("handle");
-    let outside: Vec<String> = paths
-        .iter()
-        .filter(|p| !p.starts_with(&handle))
-        .filter(|p| {
-            let text = strip(&std::fs::read_to_string(p).unwrap());
-            text.contains("impl Memorable") || text.contains("impl crate::Memorable")
-        })
-        .map(|p| p.display().to_string())
-        .collect();
-    assert!(outside.is_empty(), "impl Memorable outside memorable-core/src/handle/: {outside:?}");
-}
-
-/// The checker itself: a circle made on purpose is found, and one through a re-export only
-/// is not.
-#[test]
-fn checker_finds_a_planted_circle() {
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path();
-    std::fs::create_dir_all(src.join("a")).unwrap();
-    std::fs::write(src.join("lib.rs"), "mod a; mod b; pub use a::Thing;").unwrap();
-    std::fs::write(src.join("a/mod.rs"), "mod inner; pub use inner::Thing;").unwrap();
-    std::fs::write(src.join("a/inner.rs"), "use crate::b::helper; pub struct Thing;").unwrap();
-    std::fs::write(src.join("b.rs"), "pub fn helper() {}").unwrap();
-    let krate = Crate::load(src);
-    assert!(circles(&krate.edges()).is_empty());
-    std::fs::write(src.join("b.rs"), "pub fn helper() { let _ = crate::a::Thing; }").unwrap();
-    let krate = Crate::load(src);
-    let found = circles(&krate.edges());
-    assert_eq!(found.len(), 1, "{found:?}");
-    let names: Vec<&str> = found[0].iter().map(|&f| krate.files[f].rel.as_str()).collect();
-    assert_eq!(names, ["a/inner.rs", "b.rs"]);
+    report
 }
