@@ -22,6 +22,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::error::sync_error;
+pub use crate::error::{error_codes, ErrorCodeInfo};
 pub use crate::handle::Memorable;
 use crate::task::{Job, ProgressCallback, Reembed};
 use crate::types::{
