@@ -272,6 +272,19 @@ export interface Environment {
   candle: boolean
 }
 
+/** One stable error code (`errorCodes()`). */
+export interface ErrorCodeInfo {
+  /** The number (`docs/errors.md`). */
+  number: number
+  /** The name, as in `error.code` (e.g. `"EMPTY_TEXT"`). */
+  name: string
+  /** The family: "invalid input", "not found", "storage", "model", "remote" or "other". */
+  family: string
+}
+
+/** Every stable error code, from the core's one table: what `error.code` can be. */
+export declare function errorCodes(): Array<ErrorCodeInfo>
+
 /** One expression of the catalog. */
 export interface Expression {
   id: string

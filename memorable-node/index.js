@@ -836,5 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Memorable = nativeBinding.Memorable
+module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.restore = nativeBinding.restore
 module.exports.verify = nativeBinding.verify
