@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch an embedding model into the MemoRable model cache and verify it against
+# Fetch a model (embedder or generator) into the MemoRable model cache and verify it against
 # models/manifest.json. Weights are never committed; this is how they arrive.
 #
 #   scripts/fetch-model.sh [NAME]        # NAME defaults to minilm

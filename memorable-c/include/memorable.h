@@ -173,6 +173,16 @@
 #define MEMORABLE_ERROR_CLASSIFIER_MISMATCH 36
 
 /**
+ * A generator's answer did not have the form asked for (JSON mode), even after a retry.
+ */
+#define MEMORABLE_ERROR_INVALID_OUTPUT 37
+
+/**
+ * No generator is configured or available.
+ */
+#define MEMORABLE_ERROR_NO_GENERATOR 38
+
+/**
  * The handle was closed (`memorable_close`).
  */
 #define MEMORABLE_ERROR_CLOSED 40
@@ -216,6 +226,21 @@
  * The Hume session already ended.
  */
 #define MEMORABLE_ERROR_HUME_SESSION_CLOSED 75
+
+/**
+ * A model server could not be reached, timed out, or kept failing.
+ */
+#define MEMORABLE_ERROR_SERVER_UNAVAILABLE 76
+
+/**
+ * A model server refused the request (unknown model, bad request, credentials).
+ */
+#define MEMORABLE_ERROR_SERVER_REJECTED 77
+
+/**
+ * A model server answered with something that is not its protocol.
+ */
+#define MEMORABLE_ERROR_SERVER_PROTOCOL 78
 
 /**
  * An open MemoRable store. Thread-safe: one handle may be used from many threads at once
@@ -305,6 +330,12 @@ typedef struct {
      * NUL-terminated JSON object attached to the memory, or NULL.
      */
     const char *metadata_json;
+    /**
+     * Ids of the same user's memories this one is derived from (`derived_from_len` of them;
+     * may be NULL when 0). Forgetting all of them forgets this one too.
+     */
+    const uint64_t *derived_from;
+    size_t derived_from_len;
 } memorable_memory_options;
 
 /**
@@ -474,6 +505,20 @@ typedef struct {
      */
     const char *vocabulary;
 } memorable_reading;
+
+/**
+ * Receives generated text as it comes: `len` bytes of UTF-8 at `piece` (not NUL-terminated,
+ * valid during the call), and the caller's `user_data`. Return true to go on, false to stop
+ * (the text so far is the answer). It must not unwind.
+ */
+typedef bool (*memorable_text_fn)(const char *piece, size_t len, void *user_data);
+
+/**
+ * Receives a consolidation's progress as a NUL-terminated JSON object (`job`,
+ * `sessions_done`, `sessions_total`, `summaries`, `facts`; valid during the call). Return
+ * true to go on, false to cancel before the next session. It must not unwind.
+ */
+typedef bool (*memorable_json_fn)(const char *json, void *user_data);
 
 /**
  * Alert callback: `event_json` (NUL-terminated, `event_len` bytes, valid only during the
@@ -866,6 +911,61 @@ const char *memorable_error_message(const memorable_error *e);
 void memorable_error_free(memorable_error *e);
 
 /**
+ * Generate text with the store's generator. `request_json` (NUL-terminated) is the core's
+ * request: `{"prompt": {"chat": [{"role": "user", "content": "..."}]}}` or
+ * `{"prompt": {"raw": "..."}}`, with optional `max_tokens`, `temperature`, `top_p`, `seed`,
+ * `stop`, `json`. `on_text` (may be NULL) receives the text as it is generated. On success
+ * `*generation_json_out` receives `{"text", "tokens", "prompt_tokens", "completion_tokens",
+ * "finish_reason", "model"}` (free with `memorable_string_free`). Without a generator:
+ * NO_GENERATOR (38). Blocks the calling thread.
+ */
+memorable_error *memorable_generate(memorable *m,
+                                    const char *request_json,
+                                    memorable_text_fn on_text,
+                                    void *user_data,
+                                    char **generation_json_out);
+
+/**
+ * Consolidate the memories of `(user, user_len)` into summaries and facts, with the
+ * generator or extractively. `options_json` (NUL-terminated, or NULL) may carry `session`,
+ * `since`, `until` (RFC 3339). `on_progress` (may be NULL) after each session. On success
+ * `*report_json_out` receives the report (`job`, `path`, `model`, `summaries`, `facts`,
+ * `warnings`, ...; free with `memorable_string_free`). Blocks the calling thread.
+ */
+memorable_error *memorable_consolidate(memorable *m,
+                                       const char *user,
+                                       size_t user_len,
+                                       const char *options_json,
+                                       memorable_json_fn on_progress,
+                                       void *user_data,
+                                       char **report_json_out);
+
+/**
+ * Start a consolidation in the background; `*job_out` receives its job id.
+ */
+memorable_error *memorable_consolidate_in_background(memorable *m,
+                                                     const char *user,
+                                                     size_t user_len,
+                                                     const char *options_json,
+                                                     uint64_t *job_out);
+
+/**
+ * The job `id` as JSON (`id`, `kind`, `state`, `user`, `params`, `progress`, `result`,
+ * `error`, `log`, `created_at`, `updated_at`). NOT_FOUND for an unknown id.
+ */
+memorable_error *memorable_job(memorable *m, uint64_t id, char **job_json_out);
+
+/**
+ * The newest jobs as a JSON array.
+ */
+memorable_error *memorable_jobs(memorable *m, char **jobs_json_out);
+
+/**
+ * Ask job `id` to stop (what it wrote stays); `*job_json_out` (may be NULL) receives the job.
+ */
+memorable_error *memorable_cancel_job(memorable *m, uint64_t id, char **job_json_out);
+
+/**
  * Parse one Hume message (`json_len` bytes of UTF-8 JSON: a v1 realtime or upload message,
  * a legacy stream response, an EVI chat message) and fuse its readings into `context` in
  * one transaction. When `report_json_out` is not NULL it receives the report as JSON
@@ -1022,6 +1122,21 @@ const char *memorable_results_session(const memorable_results *r, size_t i);
  * valence, arousal, confidence), or NULL when it has none. Borrowed from the list.
  */
 const char *memorable_results_emotion_json(const memorable_results *r, size_t i);
+
+/**
+ * Kind of memory `i` ("message", "summary", "fact", ...), borrowed like the text; NULL out
+ * of range.
+ */
+const char *memorable_results_kind(const memorable_results *r, size_t i);
+
+/**
+ * The ids memory `i` was derived from (a consolidation's summary or fact): `*len_out`
+ * ids, borrowed from the list; NULL (and 0) when it has none, out of range, or for NULL
+ * arguments.
+ */
+const uint64_t *memorable_results_derived_from(const memorable_results *r,
+                                               size_t i,
+                                               size_t *len_out);
 
 /**
  * Release a results list and every string borrowed from it. NULL is a no-op.

@@ -52,6 +52,10 @@ pub struct memorable_memory_options {
     pub tags_len: usize,
     /// NUL-terminated JSON object attached to the memory, or NULL.
     pub metadata_json: *const c_char,
+    /// Ids of the same user's memories this one is derived from (`derived_from_len` of them;
+    /// may be NULL when 0). Forgetting all of them forgets this one too.
+    pub derived_from: *const u64,
+    pub derived_from_len: usize,
 }
 
 /// Candidate sources of a recall (`memorable_recall_options.mode`): one of the
@@ -124,6 +128,8 @@ pub extern "C" fn memorable_memory_options_default() -> memorable_memory_options
         tags: std::ptr::null(),
         tags_len: 0,
         metadata_json: std::ptr::null(),
+        derived_from: std::ptr::null(),
+        derived_from_len: 0,
     }
 }
 
@@ -258,6 +264,7 @@ pub(crate) unsafe fn new_memory(
             .map_err(|e| Error::InvalidMetadata(format!("metadata_json is not JSON: {e}")))?;
         m.metadata = Some(value);
     }
+    m.derived_from = array(o.derived_from, o.derived_from_len, "derived_from")?.to_vec();
     Ok(m)
 }
 

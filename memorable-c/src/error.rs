@@ -54,6 +54,10 @@ pub const MEMORABLE_ERROR_MODEL_MISMATCH: u32 = 31;
 pub const MEMORABLE_ERROR_CLASSIFIER_UNAVAILABLE: u32 = 35;
 /// An emotion classifier was paired with an encoder other than the one it was trained on.
 pub const MEMORABLE_ERROR_CLASSIFIER_MISMATCH: u32 = 36;
+/// A generator's answer did not have the form asked for (JSON mode), even after a retry.
+pub const MEMORABLE_ERROR_INVALID_OUTPUT: u32 = 37;
+/// No generator is configured or available.
+pub const MEMORABLE_ERROR_NO_GENERATOR: u32 = 38;
 /// The handle was closed (`memorable_close`).
 pub const MEMORABLE_ERROR_CLOSED: u32 = 40;
 /// A Rust panic was caught inside the library.
@@ -72,6 +76,12 @@ pub const MEMORABLE_ERROR_HUME_RATE_LIMITED: u32 = 73;
 pub const MEMORABLE_ERROR_HUME_LIMIT: u32 = 74;
 /// The Hume session already ended.
 pub const MEMORABLE_ERROR_HUME_SESSION_CLOSED: u32 = 75;
+/// A model server could not be reached, timed out, or kept failing.
+pub const MEMORABLE_ERROR_SERVER_UNAVAILABLE: u32 = 76;
+/// A model server refused the request (unknown model, bad request, credentials).
+pub const MEMORABLE_ERROR_SERVER_REJECTED: u32 = 77;
+/// A model server answered with something that is not its protocol.
+pub const MEMORABLE_ERROR_SERVER_PROTOCOL: u32 = 78;
 
 /// An error returned by a fallible call. Owned by the caller: read it with
 /// `memorable_error_code` / `memorable_error_message`, release it with `memorable_error_free`.

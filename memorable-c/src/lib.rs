@@ -25,6 +25,7 @@ mod classify;
 mod convert;
 mod emotion;
 mod error;
+mod generation;
 mod handle;
 mod hume;
 mod ops;
@@ -39,6 +40,7 @@ pub use convert::{
 };
 pub use emotion::{memorable_reading, MEMORABLE_TIME_UNSET};
 pub use error::*;
+pub use generation::*;
 pub use handle::memorable;
 use handle::{handle, owned_string};
 pub use ops::*;

@@ -28,6 +28,8 @@ struct Item {
     session: Option<NulText>,
     /// The memory's emotional snapshot as JSON.
     emotion: Option<NulText>,
+    kind: NulText,
+    derived_from: Vec<u64>,
 }
 
 /// UTF-8 bytes followed by a NUL, so C can read them as a string; text containing NUL bytes
@@ -61,6 +63,8 @@ impl Item {
             text: NulText::new(&m.text),
             speaker: m.context.speaker.as_deref().map(NulText::new),
             session: m.session.as_deref().map(NulText::new),
+            kind: NulText::new(&m.kind),
+            derived_from: m.derived_from.clone(),
             emotion: m
                 .emotion
                 .as_ref()
@@ -165,6 +169,35 @@ pub unsafe extern "C" fn memorable_results_emotion_json(
 ) -> *const c_char {
     ffi_or!(std::ptr::null(), {
         item(r, i).and_then(|it| it.emotion.as_ref()).map_or(std::ptr::null(), NulText::ptr)
+    })
+}
+
+/// Kind of memory `i` ("message", "summary", "fact", ...), borrowed like the text; NULL out
+/// of range.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_results_kind(r: *const memorable_results, i: usize) -> *const c_char {
+    ffi_or!(std::ptr::null(), { item(r, i).map_or(std::ptr::null(), |m| m.kind.ptr()) })
+}
+
+/// The ids memory `i` was derived from (a consolidation's summary or fact): `*len_out`
+/// ids, borrowed from the list; NULL (and 0) when it has none, out of range, or for NULL
+/// arguments.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_results_derived_from(
+    r: *const memorable_results,
+    i: usize,
+    len_out: *mut usize,
+) -> *const u64 {
+    ffi_or!(std::ptr::null(), {
+        let ids = item(r, i).map(|m| m.derived_from.as_slice()).unwrap_or(&[]);
+        if let Some(out) = len_out.as_mut() {
+            *out = ids.len();
+        }
+        if ids.is_empty() {
+            std::ptr::null()
+        } else {
+            ids.as_ptr()
+        }
     })
 }
 

@@ -11,6 +11,8 @@ use crate::emotion::EmotionConfig;
 use crate::error::{Error, Result};
 use crate::health::HealthConfig;
 use crate::maintenance::BackupConfig;
+use crate::models::llm::config::ModelServerConfig;
+use crate::models::profile::GeneratorChoice;
 use crate::models::profile::{ModelChoice, Profile, AUTO};
 use crate::retrieval::WindowConfig;
 
@@ -109,6 +111,13 @@ pub struct Config {
     /// The emotional layer: fusion half-life and weights, history bound, snapshots on
     /// remember.
     pub emotion: EmotionConfig,
+    /// Generative model (consolidation, `generate`): `"auto"` (profile local: the cached
+    /// SmolLM2; profile server: `model_server.generator`, falling back to SmolLM2, then
+    /// none), `"none"`, `"smollm2"`, `"gguf:<file in the model cache>"`, `"ollama:<model>"`
+    /// or `"openai:<model>"`. Loaded on first use; never on the write path.
+    pub generator: String,
+    /// Where model servers are (Ollama, OpenAI-compatible) and how hard to try them.
+    pub model_server: ModelServerConfig,
 }
 
 impl Default for Config {
@@ -136,6 +145,8 @@ impl Default for Config {
             alerts: AlertsConfig::default(),
             backup: BackupConfig::default(),
             emotion: EmotionConfig::default(),
+            generator: AUTO.into(),
+            model_server: ModelServerConfig::default(),
         }
     }
 }
@@ -148,6 +159,17 @@ impl Config {
             profile: self.profile,
             hashing_dim: self.hashing_dim,
             model_dir: self.model_dir.clone(),
+            server: self.model_server.clone(),
+        }
+    }
+
+    /// What generator selection reads of this configuration.
+    pub fn generator_choice(&self) -> GeneratorChoice {
+        GeneratorChoice {
+            generator: self.generator.clone(),
+            profile: self.profile,
+            model_dir: self.model_dir.clone(),
+            server: self.model_server.clone(),
         }
     }
 
@@ -192,6 +214,7 @@ impl Config {
         self.alerts.validate()?;
         self.backup.validate()?;
         self.emotion.validate()?;
+        self.model_server.validate()?;
         Ok(())
     }
 

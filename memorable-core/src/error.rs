@@ -84,6 +84,11 @@ error_codes! {
     ClassifierUnavailable = 35, "CLASSIFIER_UNAVAILABLE", Model;
     /// An emotion classifier was paired with an encoder other than the one it was trained on.
     ClassifierMismatch = 36, "CLASSIFIER_MISMATCH", Model;
+    /// A generator's answer did not have the form asked for (JSON mode), even after a retry.
+    InvalidOutput = 37, "INVALID_OUTPUT", Model;
+    /// No generator is configured or available (`generator = "none"`, or every candidate
+    /// failed to load); the message says why.
+    NoGenerator = 38, "NO_GENERATOR", Model;
     /// The handle was closed.
     Closed = 40, "CLOSED", Other;
     /// A Rust panic was caught at an FFI boundary.
@@ -105,6 +110,14 @@ error_codes! {
     HumeLimit = 74, "HUME_LIMIT", Remote;
     /// The Hume session already ended (closed, failed, or timed out).
     HumeSessionClosed = 75, "HUME_SESSION_CLOSED", Remote;
+    /// A model server (Ollama, OpenAI-compatible) could not be reached, timed out, or kept
+    /// answering 5xx after the retries.
+    ServerUnavailable = 76, "SERVER_UNAVAILABLE", Remote;
+    /// A model server refused the request: unknown model, bad request, or credentials.
+    ServerRejected = 77, "SERVER_REJECTED", Remote;
+    /// A model server answered with something that is not its protocol (malformed JSON or
+    /// stream).
+    ServerProtocol = 78, "SERVER_PROTOCOL", Remote;
 }
 
 impl ErrorCode {
@@ -139,7 +152,7 @@ pub enum ErrorCategory {
     NotFound,
     Storage,
     Model,
-    /// A remote service (Hume) failed or refused.
+    /// A remote service (Hume, a model server) failed or refused.
     Remote,
     Other,
 }
@@ -184,6 +197,8 @@ pub enum Error {
     NotFound(u64),
     #[error("no emotion context {0:?} (a context exists once it has had a reading)")]
     ContextNotFound(String),
+    #[error("no job with id {0}")]
+    JobNotFound(u64),
     #[error("storage error: {0}")]
     Storage(String),
     #[error("store {path} is locked by another process (only one process may open a store)")]
@@ -212,6 +227,10 @@ pub enum Error {
         "the emotion classifier was trained on {trained_on:?} but the encoder offered is {offered:?}; it only runs on the encoder it was trained on"
     )]
     ClassifierMismatch { trained_on: String, offered: String },
+    #[error("the model's answer is not valid: {0}")]
+    InvalidOutput(String),
+    #[error("no generator is available: {0}")]
+    NoGenerator(String),
     #[error("this Memorable handle is closed")]
     Closed,
     #[error("panic: {0}")]
@@ -230,6 +249,12 @@ pub enum Error {
     HumeLimit(String),
     #[error("the Hume session has ended: {0}")]
     HumeSessionClosed(String),
+    #[error("the model server is unavailable: {0}")]
+    ServerUnavailable(String),
+    #[error("the model server refused the request: {0}")]
+    ServerRejected(String),
+    #[error("the model server broke its protocol: {0}")]
+    ServerProtocol(String),
 }
 
 impl Error {
@@ -245,7 +270,7 @@ impl Error {
             Error::InvalidConfig(_) => ErrorCode::InvalidConfig,
             Error::InvalidUtf8 { .. } => ErrorCode::InvalidUtf8,
             Error::NullPointer { .. } => ErrorCode::NullPointer,
-            Error::NotFound(_) | Error::ContextNotFound(_) => ErrorCode::NotFound,
+            Error::NotFound(_) | Error::ContextNotFound(_) | Error::JobNotFound(_) => ErrorCode::NotFound,
             Error::Storage(_) => ErrorCode::Storage,
             Error::Locked { .. } => ErrorCode::Locked,
             Error::NotWritable { .. } => ErrorCode::NotWritable,
@@ -257,6 +282,8 @@ impl Error {
             Error::ModelMismatch { .. } => ErrorCode::ModelMismatch,
             Error::ClassifierUnavailable(_) => ErrorCode::ClassifierUnavailable,
             Error::ClassifierMismatch { .. } => ErrorCode::ClassifierMismatch,
+            Error::InvalidOutput(_) => ErrorCode::InvalidOutput,
+            Error::NoGenerator(_) => ErrorCode::NoGenerator,
             Error::Closed => ErrorCode::Closed,
             Error::Panic(_) => ErrorCode::Panic,
             Error::Internal(_) => ErrorCode::Internal,
@@ -266,6 +293,9 @@ impl Error {
             Error::HumeRateLimited(_) => ErrorCode::HumeRateLimited,
             Error::HumeLimit(_) => ErrorCode::HumeLimit,
             Error::HumeSessionClosed(_) => ErrorCode::HumeSessionClosed,
+            Error::ServerUnavailable(_) => ErrorCode::ServerUnavailable,
+            Error::ServerRejected(_) => ErrorCode::ServerRejected,
+            Error::ServerProtocol(_) => ErrorCode::ServerProtocol,
         }
     }
 }

@@ -45,6 +45,7 @@ mod alerts;
 mod attention;
 mod classify;
 mod config;
+mod consolidate;
 pub mod emotion;
 mod engine;
 mod error;
@@ -52,10 +53,12 @@ mod handle;
 mod health;
 pub mod hume;
 mod index;
+mod jobs;
 mod maintenance;
 mod memory;
 pub mod metrics;
 pub mod models;
+mod named;
 mod ops;
 mod retrieval;
 mod scratch;
@@ -69,12 +72,17 @@ pub use alerts::{AlertCallback, AlertEvent, AlertMetric, AlertRule, AlertState, 
 pub use attention::{AttentionConfig, ContextFrame, FrameWhen, Mention, FRAME_MEMORIES, FRAME_TOP};
 pub use classify::{classify_with, Classified, ClassifierStatus};
 pub use config::{Config, Durability, HnswConfig};
+pub use consolidate::{
+    ConsolidateRequest, ConsolidatedMemory, ConsolidationPath, ConsolidationProgress, ConsolidationReport,
+    FACT_KIND, SUMMARY_KIND,
+};
 pub use emotion::{EmotionConfig, EmotionalState, HistoryRange, Reading, Semantics, Source};
 pub use engine::{EmbedderInfo, ReembedProgress, ReembedReport, Stats};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
-pub use handle::{Builder, Memorable, RECENT_LIMIT};
+pub use handle::{Builder, Memorable, JOBS_LIMIT, RECENT_LIMIT};
 pub use health::{HealthCheck, HealthConfig, HealthProbe, HealthReport, HealthStatus};
 pub use index::{dot, IndexOrigin, IndexStats};
+pub use jobs::{JobId, JobInfo, JobState};
 pub use maintenance::{
     prune_backups, restore, restore_with_progress, verify, verify_with_progress, BackupConfig, BackupEntry,
     BackupManifest, BackupReport, BackupSchedule, ExportedMemory, ImportReport, RestoreReport,
@@ -85,6 +93,10 @@ pub use memory::{
     DEFAULT_IMPORTANCE, DEFAULT_KIND,
 };
 pub use metrics::MetricsSnapshot;
+pub use models::llm::{
+    ChatMessage, ChatRole, FinishReason, GenerateRequest, Generation, Generator, GeneratorChoice,
+    ModelServerConfig, Prompt,
+};
 #[cfg(feature = "candle")]
 pub use models::{BertEmbedder, CandleBertEmbedder};
 pub use models::{Embedder, EmotionClassifier, HashingEmbedder, ModelChoice, Profile, SelectionReport};

@@ -81,6 +81,10 @@ pub struct Memory {
     /// The emotional snapshot taken when the memory was stored, if any.
     #[serde(default)]
     pub emotion: Option<EmotionSnapshot>,
+    /// The memories this one was derived from (a consolidation's summary or fact); empty for
+    /// what was remembered as said.
+    #[serde(default)]
+    pub derived_from: Vec<MemoryId>,
 }
 
 /// Input of [`crate::Memorable::remember`]: built with [`NewMemory::new`] and chained setters.
@@ -109,6 +113,10 @@ pub struct NewMemory {
     /// in range).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emotion: Option<EmotionSnapshot>,
+    /// Memories of the same user this one is derived from. Forgetting every one of them
+    /// forgets this one too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub derived_from: Vec<MemoryId>,
 }
 
 impl NewMemory {
@@ -164,6 +172,11 @@ impl NewMemory {
     /// Importance in [0, 1]; default [`DEFAULT_IMPORTANCE`].
     pub fn importance(mut self, importance: f32) -> Self {
         self.importance = Some(importance);
+        self
+    }
+    /// Mark this memory as derived from `sources` (the same user's memories).
+    pub fn derived_from(mut self, sources: impl IntoIterator<Item = MemoryId>) -> Self {
+        self.derived_from = sources.into_iter().collect();
         self
     }
     /// Use this embedding instead of embedding the text.

@@ -15,11 +15,14 @@ use crate::alerts::AlertHub;
 use crate::config::Config;
 use crate::engine::EngineSlot;
 use crate::health::Probes;
+use crate::jobs::JobRunner;
 use crate::maintenance::BackupSchedule;
 
 pub(crate) struct Ops {
     pub alerts: AlertHub,
     pub probes: Probes,
+    /// Background jobs this process runs (consolidation), with their cancel flags.
+    pub jobs: Arc<JobRunner>,
     stopped: Mutex<bool>,
     wake: Condvar,
     tick: Option<Duration>,
@@ -36,6 +39,7 @@ impl Ops {
         Ops {
             alerts: AlertHub::new(&config.alerts),
             probes: Probes::default(),
+            jobs: Arc::new(JobRunner::default()),
             stopped: Mutex::new(false),
             wake: Condvar::new(),
             tick: needed.then_some(interval),

@@ -10,11 +10,14 @@ mod architecture;
 mod backup;
 mod bad_input;
 mod concurrency;
+mod consolidation;
 mod context_frame;
 mod emotion;
 #[cfg(feature = "candle")]
 mod emotion_classifier;
 mod errors;
+#[cfg(feature = "candle")]
+mod generation;
 #[cfg(feature = "hume")]
 mod hume_client;
 mod hume_replay;
@@ -23,9 +26,11 @@ mod isolation;
 mod metrics;
 mod migration;
 #[cfg(feature = "candle")]
+mod model_servers;
 mod models;
 #[cfg(feature = "candle")]
 mod native_bert;
+mod parsing;
 mod point_in_time;
 mod ranking_golden;
 mod recall_freshness;

@@ -130,10 +130,14 @@ fn a_v3_store_gets_the_arousal_of_its_snapshots() {
     let mem = crate::common::open_hashing(dir.path());
     let id = mem.remember(memorable_core::NewMemory::new("u", "We won the final!").emotion(excited)).unwrap();
     mem.close().unwrap();
-    // Turn it back into the schema-3 layout: no arousal column.
+    // Turn it back into the schema-3 layout: no arousal column (schema 4), nothing of schema 6.
     {
         let conn = rusqlite::Connection::open(dir.path().join("memorable.db")).unwrap();
-        conn.execute_batch("ALTER TABLE memories DROP COLUMN arousal; PRAGMA user_version = 3;").unwrap();
+        conn.execute_batch(
+            "ALTER TABLE memories DROP COLUMN arousal; ALTER TABLE memories DROP COLUMN derived_from;
+             DROP TABLE memory_sources; DROP TABLE jobs; PRAGMA user_version = 3;",
+        )
+        .unwrap();
     }
     let mem = crate::common::open_hashing(dir.path());
     assert_eq!(mem.stats().unwrap().schema_version, memorable_core::SCHEMA_VERSION);

@@ -9,6 +9,7 @@
 mod classify;
 mod emotion;
 mod error;
+mod generation;
 mod handle;
 mod hume;
 mod ops;

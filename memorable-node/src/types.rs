@@ -33,6 +33,14 @@ pub struct RememberOptions {
     pub lon: Option<f64>,
     /// A precomputed embedding of the text (length = the embedder's dimension).
     pub embedding: Option<Vec<f64>>,
+    /// Ids of the same user's memories this one is derived from (forgetting all of them
+    /// forgets this one too).
+    pub derived_from: Option<Vec<i64>>,
+}
+
+/// Ids from JS (a negative one can match no memory: the core refuses it).
+fn ids(v: Option<Vec<i64>>) -> Vec<core::MemoryId> {
+    v.unwrap_or_default().into_iter().map(|i| u64::try_from(i).unwrap_or(u64::MAX)).collect()
 }
 
 impl RememberOptions {
@@ -53,6 +61,7 @@ impl RememberOptions {
             importance: self.importance.map(|i| i as f32),
             embedding: self.embedding.map(f32s),
             emotion: None,
+            derived_from: ids(self.derived_from),
         }
     }
 }
@@ -74,6 +83,7 @@ pub struct RememberItem {
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub embedding: Option<Vec<f64>>,
+    pub derived_from: Option<Vec<i64>>,
 }
 
 impl From<RememberItem> for core::NewMemory {
@@ -94,6 +104,7 @@ impl From<RememberItem> for core::NewMemory {
             importance: i.importance.map(|i| i as f32),
             embedding: i.embedding.map(f32s),
             emotion: None,
+            derived_from: ids(i.derived_from),
         }
     }
 }
@@ -314,6 +325,8 @@ pub struct Memory {
     pub version: u32,
     /// The emotional snapshot stored with the memory (null when none was taken).
     pub emotion: Option<EmotionSnapshot>,
+    /// Ids of the memories this one was derived from (a consolidation's summary or fact).
+    pub derived_from: Vec<i64>,
 }
 
 impl From<core::Memory> for Memory {
@@ -337,6 +350,7 @@ impl From<core::Memory> for Memory {
             updated_at: Date(m.updated_at),
             version: m.version,
             emotion: m.emotion.map(Into::into),
+            derived_from: m.derived_from.into_iter().map(js_id).collect(),
         }
     }
 }

@@ -7,10 +7,12 @@
 //! Thread safety: the handle wraps the core's `Send + Sync` handle, so one `Memorable`
 //! object may be shared by Python threads; calls run in parallel outside the GIL.
 
+mod callback;
 mod classify;
 mod convert;
 mod emotion;
 mod errors;
+mod generation;
 mod handle;
 mod hume;
 mod ops;
@@ -22,8 +24,8 @@ use std::path::PathBuf;
 use memorable_core::{self as core, Config, Error, MemoryUpdate, NewMemory, Recall, ReembedProgress};
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyDict, PyString};
-use serde::Serialize;
 
+use crate::callback::ProgressCallback;
 use crate::convert::{json_from_py, metadata_from_py, new_memory_from_dict, opt_datetime, serde_to_py};
 use crate::errors::{to_py, OrRaise};
 use crate::handle::Memorable;
@@ -44,31 +46,6 @@ fn config_from_kwargs(py: Python<'_>, config: Option<&Bound<'_, PyDict>>) -> PyR
     }
     let json = json_from_py(config.as_any()).map_err(|e| to_py(py, Error::InvalidConfig(e)))?;
     Config::from_json(&json.to_string()).or_raise(py)
-}
-
-/// Calls a Python progress callback from inside a GIL-free core call. An exception it
-/// raises pauses the work (the core sees `false`) and is kept to be raised afterwards.
-struct ProgressCallback {
-    callback: Option<Py<PyAny>>,
-    raised: Option<PyErr>,
-}
-
-impl ProgressCallback {
-    /// `True`, `None` or any truthy value continues; `False` (or another falsy value) pauses.
-    fn call(&mut self, value: &impl Serialize) -> bool {
-        let Some(callback) = &self.callback else {
-            return true;
-        };
-        Python::attach(|py| {
-            let outcome = serde_to_py(py, value)
-                .and_then(|arg| callback.bind(py).call1((arg,)))
-                .and_then(|ret| if ret.is_none() { Ok(true) } else { ret.is_truthy() });
-            outcome.unwrap_or_else(|e| {
-                self.raised = Some(e);
-                false
-            })
-        })
-    }
 }
 
 #[pymethods]
@@ -95,7 +72,7 @@ impl Memorable {
     #[pyo3(signature = (
         text, *, user, session=None, speaker=None, occurred_at=None, place=None, tags=Vec::new(),
         metadata=None, importance=None, kind=None, topics=Vec::new(), lat=None, lon=None,
-        embedding=None
+        embedding=None, derived_from=Vec::new()
     ))]
     fn remember(
         &self,
@@ -114,6 +91,7 @@ impl Memorable {
         lat: Option<f64>,
         lon: Option<f64>,
         embedding: Option<Vec<f32>>,
+        derived_from: Vec<u64>,
     ) -> PyResult<u64> {
         let memory = NewMemory {
             user,
@@ -131,6 +109,7 @@ impl Memorable {
             importance,
             embedding,
             emotion: None,
+            derived_from,
         };
         py.detach(|| self.inner.remember(memory)).or_raise(py)
     }

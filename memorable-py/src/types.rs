@@ -89,6 +89,11 @@ impl Memory {
     fn emotion<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.0.emotion.as_ref().map(|e| crate::convert::serde_to_py(py, e)).transpose()
     }
+    /// Ids of the memories this one was derived from (a consolidation's summary or fact).
+    #[getter]
+    fn derived_from(&self) -> Vec<u64> {
+        self.0.derived_from.clone()
+    }
 
     fn __repr__(&self) -> String {
         let m = &self.0;

@@ -43,27 +43,6 @@ const HUME_LANGUAGE: u8 = 2;
 const GOEMOTIONS: u8 = 4;
 
 impl Vocabulary {
-    /// Every vocabulary.
-    pub const ALL: [Vocabulary; 3] = [Vocabulary::Hume, Vocabulary::HumeLanguage, Vocabulary::GoEmotions];
-
-    /// The name used in JSON and configuration (`"hume"`, `"hume_language"`, `"goemotions"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Vocabulary::Hume => "hume",
-            Vocabulary::HumeLanguage => "hume_language",
-            Vocabulary::GoEmotions => "goemotions",
-        }
-    }
-
-    /// The vocabulary named `s` (`"hume"`, `"hume_language"`, `"goemotions"`).
-    pub fn parse(s: &str) -> crate::error::Result<Vocabulary> {
-        Vocabulary::ALL.into_iter().find(|v| v.as_str() == s.trim()).ok_or_else(|| {
-            crate::error::Error::InvalidInput(format!(
-                "vocabulary must be \"hume\", \"hume_language\" or \"goemotions\", got {s:?}"
-            ))
-        })
-    }
-
     fn bit(self) -> u8 {
         match self {
             Vocabulary::Hume => HUME,
@@ -73,18 +52,11 @@ impl Vocabulary {
     }
 }
 
-impl std::fmt::Display for Vocabulary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Vocabulary {
-    type Err = crate::error::Error;
-    fn from_str(s: &str) -> crate::error::Result<Vocabulary> {
-        Vocabulary::parse(s)
-    }
-}
+crate::named::named_enum!(Vocabulary, "vocabulary", crate::error::Error::InvalidInput, {
+    Hume => "hume",
+    HumeLanguage => "hume_language",
+    GoEmotions => "goemotions",
+});
 
 /// One expression of the catalog. Serialized (for every binding) with its `vocabularies` and
 /// `aliases` too.

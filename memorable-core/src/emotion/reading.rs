@@ -132,7 +132,7 @@ impl Semantics {
     /// Sparse semantics from the parts a binding receives: the value a missing name stands
     /// for and, optionally, the name of the vocabulary that covers the producer's names.
     pub fn sparse(missing: f32, vocabulary: Option<&str>) -> Result<Semantics> {
-        let vocabulary = vocabulary.map(Vocabulary::parse).transpose()?;
+        let vocabulary = vocabulary.map(str::parse::<Vocabulary>).transpose()?;
         Ok(Semantics::Sparse { missing, vocabulary })
     }
 

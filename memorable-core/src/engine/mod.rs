@@ -31,10 +31,18 @@ use crate::error::{Error, Result};
 use crate::index::{DumpTarget, IndexCache, Indexer, UserIndex, BACKGROUND_LOAD_MIN_POINTS, DRAIN_CHUNK};
 use crate::memory::validate_vector;
 use crate::metrics::Metrics;
+use crate::models::llm::GeneratorSlot;
 use crate::models::select::SelectionReport;
 use crate::models::Embedder;
 use crate::retrieval::RecallCache;
 use crate::store::{self, Store, UserKey, META_MODEL_ID};
+
+/// The model-backed parts an engine is built with (kept across a reembed's switch).
+pub(crate) struct EngineParts {
+    pub emotion: Arc<EmotionEngine>,
+    pub classifier: Arc<ClassifierSlot>,
+    pub generator: Arc<GeneratorSlot>,
+}
 
 /// The engine every clone of a handle shares: `None` once closed. A finished reembed swaps
 /// in an engine on the new model; calls holding the old one fail cleanly.
@@ -53,6 +61,8 @@ pub(crate) struct Engine {
     pub(crate) selection: SelectionReport,
     /// The emotion classifier behind [`crate::Memorable::classify`] (see `classify.rs`).
     pub(crate) classifier: Arc<ClassifierSlot>,
+    /// The generator (consolidation, `generate`), loaded on first use.
+    pub(crate) generator: Arc<GeneratorSlot>,
     /// Bumped whenever vectors are deleted, so an index load can tell whether its
     /// snapshot of live vectors went stale while it was loading.
     pub(crate) deletes: AtomicU64,
@@ -72,13 +82,13 @@ impl Engine {
         embedder: Arc<dyn Embedder>,
         selection: SelectionReport,
         metrics: Arc<Metrics>,
-        emotion: Arc<EmotionEngine>,
-        classifier: Arc<ClassifierSlot>,
+        parts: EngineParts,
     ) -> Engine {
         let indexes = Arc::new(IndexCache::new(config.max_loaded_indexes));
         Engine {
-            emotion,
-            classifier,
+            emotion: parts.emotion,
+            classifier: parts.classifier,
+            generator: parts.generator,
             indexer: Indexer::start(indexes.clone()),
             indexes,
             index_dir,

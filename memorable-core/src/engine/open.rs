@@ -4,12 +4,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::Engine;
+use super::{Engine, EngineParts};
 use crate::classify::ClassifierSlot;
 use crate::config::Config;
 use crate::emotion::engine::EmotionEngine;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
+use crate::models::llm::{Generator, GeneratorSlot};
 use crate::models::select::{self, SelectionReport};
 use crate::models::{Embedder, EmotionClassifier};
 use crate::store::{self, BeforeMigration, Store, INDEX_DIR, META_MODEL_ID};
@@ -21,6 +22,7 @@ pub(crate) struct Parts {
     pub classifier: Option<Arc<dyn EmotionClassifier>>,
     /// The backup taken before an older store is migrated (with `backup.before_migration`).
     pub before_migration: Option<BeforeMigration>,
+    pub generator: Option<Arc<dyn Generator>>,
 }
 
 /// Open (creating if needed) the store in `dir` (`None`: in memory) and build its engine.
@@ -36,6 +38,14 @@ pub(crate) fn open(dir: Option<&Path>, config: Config, parts: Parts) -> Result<E
         None => Store::open_in_memory(&config)?,
     };
     let stored_model = store.read(|c| store::meta_get(c, META_MODEL_ID))?;
+    // Jobs left running by a process that ended cannot be running now (one process per store).
+    let interrupted = store::jobs::fail_interrupted(&store.locked(), crate::time::now_ms())?;
+    if interrupted > 0 {
+        tracing::warn!(
+            jobs = interrupted,
+            "jobs interrupted by the end of the last process are marked failed"
+        );
+    }
     // An application-supplied embedder wins; otherwise select one for this machine
     // (for an existing store under "auto": the model its vectors were made with).
     let (embedder, selection) = match parts.embedder {
@@ -67,5 +77,17 @@ pub(crate) fn open(dir: Option<&Path>, config: Config, parts: Parts) -> Result<E
     });
     let for_emotion = slot.get_given().or_else(|| slot.lazy_default());
     let emotion = Arc::new(EmotionEngine::new(config.emotion.clone(), for_emotion, embedder.model_id()));
-    Ok(Engine::new(config, Arc::new(store), index_dir, embedder, selection, metrics, emotion, slot))
+    // The generator is planned now and loaded on first use; a configured one that cannot be
+    // used does not stop the store from opening (remember and recall never need it).
+    let generator = Arc::new(match parts.generator {
+        Some(g) => GeneratorSlot::given(g),
+        None => {
+            GeneratorSlot::plan(&config.generator_choice(), selection.limits.threads).unwrap_or_else(|e| {
+                tracing::warn!(reason = %e, "the configured generator is unavailable");
+                GeneratorSlot::unavailable(&config.generator, e.to_string())
+            })
+        }
+    });
+    let parts = EngineParts { emotion, classifier: slot, generator };
+    Ok(Engine::new(config, Arc::new(store), index_dir, embedder, selection, metrics, parts))
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Engine, EngineSlot};
+use super::{Engine, EngineParts, EngineSlot};
 use crate::error::{Error, Result};
 use crate::memory::validate_vector;
 use crate::models::select::{self, SelectionReport};
@@ -89,6 +89,7 @@ pub(crate) fn switch_embedder(
     }
     let emotion = Arc::new(old.emotion.rebind(target.model_id()));
     let classifier = old.classifier.rebind(target.model_id());
+    let parts = EngineParts { emotion, classifier, generator: old.generator.clone() };
     let engine = Engine::new(
         old.config.clone(),
         old.store.clone(),
@@ -96,8 +97,7 @@ pub(crate) fn switch_embedder(
         target,
         selection,
         old.metrics.clone(),
-        emotion,
-        classifier,
+        parts,
     );
     if let Some(dir) = &engine.index_dir {
         // Dumps of the old model are stale; indexes rebuild from the store on first use.

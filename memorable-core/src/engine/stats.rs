@@ -27,6 +27,8 @@ pub struct Stats {
     pub loaded_indexes: Vec<IndexStats>,
     /// How the embedding model was chosen, with every decision and its reason.
     pub selection: SelectionReport,
+    /// How the generator was chosen (it loads on first use).
+    pub generator: SelectionReport,
     /// A re-embedding in progress (see [`crate::Memorable::reembed`]).
     pub reembed: Option<ReembedProgress>,
     /// The emotional layer: contexts, readings, unknown names, text classification.
@@ -67,6 +69,7 @@ impl Engine {
             store_bytes: self.store.disk_bytes(),
             loaded_indexes,
             selection: self.selection.clone(),
+            generator: self.generator.report().clone(),
             reembed: self.store.read(|c| {
                 let Some(target) = store::meta_get(c, META_REEMBED_TARGET)? else {
                     return Ok(None);

@@ -41,6 +41,7 @@ impl Engine {
             metadata,
             importance,
             emotion: m.emotion,
+            derived_from: m.derived_from,
             vector: Vec::new(),
         };
         Ok((prepared, embedding))
@@ -220,22 +221,31 @@ impl Engine {
         Ok(updated)
     }
 
-    pub(crate) fn forget(&self, id: MemoryId) -> Result<()> {
+    /// Forget a memory and what was derived only from it (summaries, facts); returns how
+    /// many memories were removed.
+    pub(crate) fn forget(&self, id: MemoryId) -> Result<u64> {
         let mut writer = self.store.writer();
         let tx = writer.transaction()?;
         let (memory, user_key) = store::get_memory(&tx, id)?.ok_or(Error::NotFound(id))?;
-        let vid = store::delete_memory(&tx, id)?;
+        let removed = store::delete_cascade(&tx, id)?;
         tx.commit()?;
         self.deletes.fetch_add(1, Ordering::AcqRel);
-        let needs_rebuild = match (self.indexes.get(user_key), vid) {
-            (Some(index), Some(vid)) => index.remove(&[vid], self.config.tombstone_rebuild_ratio),
+        let vids: Vec<_> = removed.iter().map(|(_, vid)| *vid).collect();
+        let needs_rebuild = match self.indexes.get(user_key) {
+            Some(index) if !vids.is_empty() => index.remove(&vids, self.config.tombstone_rebuild_ratio),
             _ => false,
         };
         drop(writer);
         if needs_rebuild {
             self.rebuild(user_key, &memory.user);
         }
-        Ok(())
+        if removed.len() > 1 {
+            tracing::debug!(
+                derived = removed.len() - 1,
+                "forgot memories derived only from the forgotten one"
+            );
+        }
+        Ok(removed.len() as u64)
     }
 
     pub(crate) fn forget_user(&self, user: &str) -> Result<u64> {

@@ -66,10 +66,11 @@ impl Memorable {
         self.metrics.track(self.engine().and_then(|e| e.history(id)))
     }
 
-    /// Erase a memory: its row, vector, keywords and history. Unknown ids are `NotFound`.
+    /// Erase a memory: its row, vector, keywords and history, and every memory derived only
+    /// from it (a consolidation's summary or facts). Unknown ids are `NotFound`.
     pub fn forget(&self, id: MemoryId) -> Result<()> {
-        self.metrics.track(self.engine().and_then(|e| e.forget(id)))?;
-        self.metrics.memories_forgotten.inc();
+        let n = self.metrics.track(self.engine().and_then(|e| e.forget(id)))?;
+        self.metrics.memories_forgotten.add(n);
         Ok(())
     }
 

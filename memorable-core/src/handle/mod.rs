@@ -9,7 +9,8 @@
 //! - [`memories`]: remember, get, update, history, forget, recent;
 //! - [`retrieval`]: recall and the 4W context frame;
 //! - [`emotion`]: readings, fused state and history, contexts, classify;
-//! - [`models`]: the embedder's selection report and re-embedding;
+//! - [`models`]: selection reports, re-embedding, generation;
+//! - [`consolidation`]: summaries and facts from raw turns, and background jobs;
 //! - [`maintenance`]: backup, point-in-time restore of a user, export and import;
 //! - [`observability`]: metrics, health and alerts;
 //! - [`hume`]: Hume messages into a context.
@@ -17,6 +18,7 @@
 //! `close()` dumps indexes, checkpoints the WAL and releases the directory lock; calls after
 //! it fail with [`Error::Closed`].
 
+mod consolidation;
 mod emotion;
 mod hume;
 mod maintenance;
@@ -35,9 +37,11 @@ use crate::engine::{self, Engine, EngineSlot, Stats};
 use crate::error::{Error, Result};
 use crate::maintenance::pre_migration_backup;
 use crate::metrics::Metrics;
+use crate::models::llm::Generator;
 use crate::models::{Embedder, EmotionClassifier};
 use crate::ops::Ops;
 
+pub use consolidation::JOBS_LIMIT;
 pub use memories::RECENT_LIMIT;
 
 /// The MemoRable engine handle. See the crate docs for a quick start.
@@ -100,6 +104,13 @@ impl Builder {
     /// `stats()` says why.
     pub fn emotion_classifier(mut self, classifier: Arc<dyn EmotionClassifier>) -> Self {
         self.parts.classifier = Some(classifier);
+        self
+    }
+
+    /// Generate with this model instead of the configured one (consolidation and
+    /// `generate` use it).
+    pub fn generator(mut self, generator: Arc<dyn Generator>) -> Self {
+        self.parts.generator = Some(generator);
         self
     }
 

@@ -3,12 +3,39 @@
 use super::Memorable;
 use crate::engine::{self, ReembedProgress, ReembedReport};
 use crate::error::Result;
+use crate::models::llm::{self, GenerateRequest, Generation};
 use crate::models::select::SelectionReport;
 
 impl Memorable {
     /// How the embedding model was chosen: environment, candidates, reasons, limits.
     pub fn selection_report(&self) -> Result<SelectionReport> {
         Ok(self.engine()?.selection.clone())
+    }
+
+    /// How the generator was chosen: what was asked for, what answers, every decision and
+    /// its reason.
+    pub fn generator_report(&self) -> Result<SelectionReport> {
+        Ok(self.engine()?.generator.report().clone())
+    }
+
+    /// Generate text with the store's generator (loaded on first use). Never called by the
+    /// write path: `remember` stays LLM-free. Without a usable generator: `NO_GENERATOR`.
+    pub fn generate(&self, request: &GenerateRequest) -> Result<Generation> {
+        self.generate_stream(request, &mut |_| true)
+    }
+
+    /// [`Memorable::generate`], handing each piece of text to `on_text` as it is generated
+    /// (returning `false` stops the generation; what was generated so far is the answer).
+    pub fn generate_stream(
+        &self,
+        request: &GenerateRequest,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Generation> {
+        self.metrics.track(self.engine().and_then(|e| {
+            request.validate()?;
+            let generator = e.generator.get()?;
+            llm::generate(generator.as_ref(), request, on_text)
+        }))
     }
 
     /// Migrate the store's vectors to the catalog model `model` (e.g. `"minilm"`), in batches.

@@ -18,7 +18,9 @@ pub mod emotion_adapter;
 pub mod emotion_manifest;
 pub mod emotion_metrics;
 mod hashing;
+pub mod llm;
 pub(crate) mod profile;
+mod resolve;
 pub mod select;
 #[cfg(feature = "candle")]
 mod st_dir;

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Error;
+use crate::models::llm::config::ModelServerConfig;
 
 /// Name of the built-in fallback in the catalog (and in `Config.embedder`).
 pub const HASHING: &str = "hashing";
@@ -23,37 +24,13 @@ pub enum Profile {
     Server,
 }
 
-impl Profile {
-    /// The name used in configuration and every binding (`"local"`, `"server"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Profile::Local => "local",
-            Profile::Server => "server",
-        }
-    }
-}
-
-impl std::fmt::Display for Profile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Profile {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "local" => Ok(Profile::Local),
-            "server" => Ok(Profile::Server),
-            other => {
-                Err(Error::InvalidConfig(format!("profile must be \"local\" or \"server\", got {other:?}")))
-            }
-        }
-    }
-}
+crate::named::named_enum!(Profile, "profile", Error::InvalidConfig, {
+    Local => "local",
+    Server => "server",
+});
 
 /// What model selection reads of a store's configuration (`Config::model_choice`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ModelChoice {
     /// `Config.embedder`: `"auto"`, `"hashing"` or a catalog name.
     pub embedder: String,
@@ -63,4 +40,15 @@ pub struct ModelChoice {
     pub hashing_dim: usize,
     /// `Config.model_dir` (`None`: the default cache).
     pub model_dir: Option<PathBuf>,
+    /// `Config.model_server`, for `"ollama:<model>"` / `"openai:<model>"` embedders.
+    pub server: ModelServerConfig,
+}
+
+/// What generator selection reads of a configuration (`Config::generator_choice`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratorChoice {
+    pub generator: String,
+    pub profile: Option<Profile>,
+    pub model_dir: Option<PathBuf>,
+    pub server: ModelServerConfig,
 }

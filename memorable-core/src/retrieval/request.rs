@@ -28,34 +28,11 @@ pub enum RecallMode {
     Keyword,
 }
 
-impl RecallMode {
-    /// Every mode, by its name.
-    pub const ALL: [RecallMode; 3] = [RecallMode::Hybrid, RecallMode::Semantic, RecallMode::Keyword];
-
-    /// The name used in JSON, the CLI and every binding (`"hybrid"`, `"semantic"`, `"keyword"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecallMode::Hybrid => "hybrid",
-            RecallMode::Semantic => "semantic",
-            RecallMode::Keyword => "keyword",
-        }
-    }
-}
-
-impl std::fmt::Display for RecallMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for RecallMode {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<RecallMode> {
-        RecallMode::ALL.into_iter().find(|m| m.as_str() == s.trim()).ok_or_else(|| {
-            Error::InvalidInput(format!("mode must be \"hybrid\", \"semantic\" or \"keyword\", got {s:?}"))
-        })
-    }
-}
+crate::named::named_enum!(RecallMode, "mode", crate::error::Error::InvalidInput, {
+    Hybrid => "hybrid",
+    Semantic => "semantic",
+    Keyword => "keyword",
+});
 
 /// How the semantic and keyword scores of a candidate are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -431,34 +408,10 @@ impl Recall {
     }
 }
 
-impl Fusion {
-    /// Every fusion, by its name.
-    pub const ALL: [Fusion; 2] = [Fusion::Zscore, Fusion::Rrf];
-
-    /// The name used in JSON, the CLI and every binding (`"zscore"`, `"rrf"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Fusion::Zscore => "zscore",
-            Fusion::Rrf => "rrf",
-        }
-    }
-}
-
-impl std::fmt::Display for Fusion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Fusion {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Fusion> {
-        Fusion::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s.trim())
-            .ok_or_else(|| Error::InvalidInput(format!("fusion must be \"zscore\" or \"rrf\", got {s:?}")))
-    }
-}
+crate::named::named_enum!(Fusion, "fusion", crate::error::Error::InvalidInput, {
+    Zscore => "zscore",
+    Rrf => "rrf",
+});
 
 /// How a hit's score came about: the score is the sum of `fused`, `context`, `recency`,
 /// `importance`, `arousal`, `access`, `mood`, `who` and `date`. Each re-ranking term is already multiplied by its weight,

@@ -13,3 +13,8 @@ pub(crate) const META_MODEL_ID: &str = "embedder_model_id";
 pub(crate) const META_REEMBED_TARGET: &str = "reembed_target_model_id";
 /// Meta key of a re-embedding in progress: memories done so far.
 pub(crate) const META_REEMBED_DONE: &str = "reembed_done";
+
+/// Row id of a user in the `users` table (names are resolved once per call).
+pub(crate) type UserKey = i64;
+/// Row id of a vector; changes whenever a memory is re-embedded.
+pub(crate) type VectorId = u64;

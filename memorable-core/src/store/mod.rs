@@ -7,7 +7,9 @@
 //! [`Error::Locked`] instead of a corrupted store.
 
 mod access;
+pub(crate) mod derived;
 mod filters;
+pub(crate) mod jobs;
 mod layout;
 mod queries;
 mod recall_sql;
@@ -23,8 +25,10 @@ use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags};
 
 pub(crate) use filters::Filters;
+pub(crate) use layout::{
+    UserKey, VectorId, INDEX_DIR, META_MODEL_ID, META_REEMBED_DONE, META_REEMBED_TARGET,
+};
 pub use layout::{DB_FILE, LOCK_FILE};
-pub(crate) use layout::{INDEX_DIR, META_MODEL_ID, META_REEMBED_DONE, META_REEMBED_TARGET};
 pub(crate) use queries::*;
 pub(crate) use recall_sql::*;
 pub(crate) use reembed::*;

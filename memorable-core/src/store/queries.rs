@@ -8,10 +8,7 @@ use crate::error::{Error, Result};
 use crate::memory::{Context, EmotionSnapshot, Memory, MemoryId, MemoryVersion, Metadata};
 use crate::time::{from_ms, to_ms};
 
-/// Row id of a user in the `users` table (names are resolved once per call).
-pub(crate) type UserKey = i64;
-/// Row id of a vector; changes whenever a memory is re-embedded.
-pub(crate) type VectorId = u64;
+use super::layout::{UserKey, VectorId};
 
 /// A memory validated and embedded, ready to insert.
 pub(crate) struct PreparedMemory {
@@ -29,6 +26,8 @@ pub(crate) struct PreparedMemory {
     pub metadata: Metadata,
     pub importance: f32,
     pub emotion: Option<EmotionSnapshot>,
+    /// Memories this one was derived from (checked to exist and to be the user's).
+    pub derived_from: Vec<MemoryId>,
     pub vector: Vec<f32>,
 }
 
@@ -113,8 +112,8 @@ pub(crate) fn insert_memory(
     conn.prepare_cached(
         "INSERT INTO memories(user_key, text, kind, session, speaker, topics, occurred_at,
                               place, lat, lon, tags, metadata, importance, created_at, updated_at,
-                              emotion, arousal)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16)",
+                              emotion, arousal, derived_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
         user_key,
@@ -133,8 +132,12 @@ pub(crate) fn insert_memory(
         now,
         m.emotion.as_ref().map(serde_json::to_string).transpose()?,
         m.emotion.as_ref().map(|e| f64::from(e.arousal)),
+        (!m.derived_from.is_empty()).then(|| serde_json::to_string(&m.derived_from)).transpose()?,
     ])?;
     let id = conn.last_insert_rowid();
+    if !m.derived_from.is_empty() {
+        super::derived::link(conn, id as MemoryId, user_key, &m.derived_from)?;
+    }
     // Not a trigger: see schema V5 (a trigger makes FTS5 flush once per memory).
     conn.prepare_cached("INSERT INTO memories_fts(rowid, text) VALUES (?1, ?2)")?
         .execute(params![id, m.text])?;
@@ -168,9 +171,9 @@ fn insert_vector(
 
 pub(super) const MEMORY_COLUMNS: &str = "m.id, u.name, m.text, m.kind, m.session, m.speaker, m.topics,
     m.occurred_at, m.place, m.lat, m.lon, m.tags, m.metadata, m.importance, m.created_at,
-    m.updated_at, m.version, m.user_key, m.emotion";
+    m.updated_at, m.version, m.user_key, m.emotion, m.derived_from";
 /// How many columns [`MEMORY_COLUMNS`] selects (a query can select more after them).
-pub(super) const MEMORY_COLUMN_COUNT: usize = 19;
+pub(super) const MEMORY_COLUMN_COUNT: usize = 20;
 /// Index of `occurred_at` (unix ms) in [`MEMORY_COLUMNS`].
 pub(super) const MEMORY_OCCURRED_AT: usize = 7;
 
@@ -182,6 +185,7 @@ pub(super) fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<Memory> {
     let tags: String = r.get(11)?;
     let metadata: String = r.get(12)?;
     let emotion: Option<String> = r.get(18)?;
+    let derived_from: Option<String> = r.get(19)?;
     Ok(Memory {
         id: r.get::<_, i64>(0)? as MemoryId,
         user: r.get(1)?,
@@ -203,6 +207,12 @@ pub(super) fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<Memory> {
         updated_at: from_ms(r.get(15)?),
         version: r.get(16)?,
         emotion: emotion.as_deref().map(serde_json::from_str).transpose().map_err(|e| json_err(18, e))?,
+        derived_from: derived_from
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| json_err(19, e))?
+            .unwrap_or_default(),
     })
 }
 
@@ -345,19 +355,29 @@ pub(crate) fn previous_versions(conn: &Connection, id: MemoryId) -> Result<Vec<M
 /// Delete a memory with its vector, tags, history and FTS entry (by trigger).
 /// Returns the vector id it had, or `None` when the id is unknown.
 pub(crate) fn delete_memory(conn: &Connection, id: MemoryId) -> Result<Option<VectorId>> {
-    let id = id as i64;
+    Ok(delete_memory_row(conn, id)?.map(|(vid, _)| vid))
+}
+
+/// Delete one memory with its vector, tags, history and links; returns its vector id and the
+/// memories that were derived only from it (see [`delete_cascade`]).
+pub(crate) fn delete_memory_row(
+    conn: &Connection,
+    id: MemoryId,
+) -> Result<Option<(VectorId, Vec<MemoryId>)>> {
+    let raw = id as i64;
     let vid: Option<i64> = conn
         .prepare_cached("SELECT vector_id FROM vectors WHERE memory_id = ?1")?
-        .query_row([id], |r| r.get(0))
+        .query_row([raw], |r| r.get(0))
         .optional()?;
-    let n = conn.prepare_cached("DELETE FROM memories WHERE id = ?1")?.execute([id])?;
+    let n = conn.prepare_cached("DELETE FROM memories WHERE id = ?1")?.execute([raw])?;
     if n == 0 {
         return Ok(None);
     }
-    conn.prepare_cached("DELETE FROM vectors WHERE memory_id = ?1")?.execute([id])?;
-    conn.prepare_cached("DELETE FROM memory_tags WHERE memory_id = ?1")?.execute([id])?;
-    conn.prepare_cached("DELETE FROM memory_versions WHERE memory_id = ?1")?.execute([id])?;
-    Ok(Some(vid.unwrap_or(0) as VectorId))
+    conn.prepare_cached("DELETE FROM vectors WHERE memory_id = ?1")?.execute([raw])?;
+    conn.prepare_cached("DELETE FROM memory_tags WHERE memory_id = ?1")?.execute([raw])?;
+    conn.prepare_cached("DELETE FROM memory_versions WHERE memory_id = ?1")?.execute([raw])?;
+    let orphans = super::derived::unlink(conn, id)?;
+    Ok(Some((vid.unwrap_or(0) as VectorId, orphans)))
 }
 
 /// Delete every row of a user; returns how many memories were removed.
@@ -365,6 +385,8 @@ pub(crate) fn delete_user(conn: &Connection, user_key: UserKey) -> Result<usize>
     let owned = "SELECT id FROM memories WHERE user_key = ?1";
     conn.execute(&format!("DELETE FROM memory_versions WHERE memory_id IN ({owned})"), [user_key])?;
     conn.execute(&format!("DELETE FROM memory_tags WHERE memory_id IN ({owned})"), [user_key])?;
+    conn.execute(&format!("DELETE FROM memory_sources WHERE memory_id IN ({owned})"), [user_key])?;
+    conn.execute("DELETE FROM jobs WHERE user_key = ?1", [user_key])?;
     conn.execute("DELETE FROM vectors WHERE user_key = ?1", [user_key])?;
     let n = conn.execute("DELETE FROM memories WHERE user_key = ?1", [user_key])?;
     conn.execute("DELETE FROM users WHERE user_key = ?1", [user_key])?;
@@ -535,6 +557,21 @@ pub(crate) fn counts(conn: &Connection) -> Result<Counts> {
         users: one("SELECT count(*) FROM users")?,
         versions: one("SELECT count(*) FROM memory_versions")?,
     })
+}
+
+/// Delete memory `id` and, in turn, every memory derived only from what is deleted (a
+/// summary of a forgotten conversation goes with it). Returns each deleted memory with its
+/// vector id, `id` first; empty when `id` does not exist.
+pub(crate) fn delete_cascade(conn: &Connection, id: MemoryId) -> Result<Vec<(MemoryId, VectorId)>> {
+    let mut deleted = Vec::new();
+    let mut queue = vec![id];
+    while let Some(next) = queue.pop() {
+        if let Some((vid, orphans)) = delete_memory_row(conn, next)? {
+            deleted.push((next, vid));
+            queue.extend(orphans);
+        }
+    }
+    Ok(deleted)
 }
 
 #[cfg(test)]

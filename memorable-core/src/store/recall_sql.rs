@@ -7,8 +7,9 @@ use std::rc::Rc;
 use rusqlite::types::Value;
 use rusqlite::{params, Connection};
 
+use super::layout::UserKey;
 use super::queries::{
-    blob_to_vector, memory_from_row, UserKey, MEMORY_COLUMNS, MEMORY_COLUMN_COUNT, MEMORY_OCCURRED_AT,
+    blob_to_vector, memory_from_row, MEMORY_COLUMNS, MEMORY_COLUMN_COUNT, MEMORY_OCCURRED_AT,
 };
 use crate::error::Result;
 use crate::memory::{Memory, MemoryId};

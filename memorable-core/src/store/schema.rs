@@ -9,10 +9,10 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// `MIGRATIONS[i]` takes a store from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -166,6 +166,35 @@ UPDATE memories SET arousal = json_extract(emotion, '$.arousal')
 /// once, at commit. (Updates and deletes keep their triggers: they come one at a time.)
 const V5: &str = r#"
 DROP TRIGGER IF EXISTS memories_fts_insert;
+"#;
+
+/// Schema 6: derived memories and background jobs. A summary or fact written by consolidation
+/// lists the memories it came from (`derived_from`, JSON, read with the row) and the same
+/// links are indexed by source in `memory_sources`, so forgetting a source finds what was
+/// derived from it. `jobs` holds persisted background work (consolidation, training): its
+/// parameters, state, progress, result and log.
+const V6: &str = r#"
+ALTER TABLE memories ADD COLUMN derived_from TEXT;
+CREATE TABLE memory_sources (
+    memory_id INTEGER NOT NULL,
+    source_id INTEGER NOT NULL,
+    PRIMARY KEY (memory_id, source_id)
+) WITHOUT ROWID;
+CREATE INDEX memory_sources_source ON memory_sources(source_id, memory_id);
+CREATE TABLE jobs (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind       TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    user_key   INTEGER,
+    params     TEXT NOT NULL,
+    progress   TEXT NOT NULL DEFAULT '{}',
+    result     TEXT,
+    error      TEXT,
+    log        TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX jobs_state ON jobs(state, id);
 "#;
 
 /// Bring the store to [`SCHEMA_VERSION`], or refuse it when it is newer. Every step runs in

@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("text.rs", 0),
     ("scratch.rs", 0),
     ("memory.rs", 0),
+    ("named.rs", 0),
     // The configuration, and each feature's own section of it (a leaf of that feature).
     ("config.rs", 1),
     ("alerts/config.rs", 1),
@@ -40,6 +41,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("hume/config.rs", 1),
     ("maintenance/config.rs", 1),
     ("models/profile.rs", 1),
+    ("models/llm/config.rs", 1),
     ("retrieval/window.rs", 1),
     // The store: SQLite, the source of truth.
     ("store/", 2),
@@ -62,6 +64,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("health/", 5),
     ("alerts/", 5),
     ("hume/", 5),
+    ("jobs/", 5),
+    ("consolidate/", 5),
     ("metrics/snapshot.rs", 5),
     // The operations thread, then the facade, then the crate root's re-exports.
     ("ops.rs", 6),

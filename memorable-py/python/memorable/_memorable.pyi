@@ -273,6 +273,36 @@ __version__: str
 ERROR_CODES: list[tuple[int, str, str, str]]
 """Every stable error code: (number, name, family, exception class name), from the core's table."""
 
+
+class _Generation(TypedDict):
+    text: str
+    tokens: list[int]
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: Literal["stop", "length"]
+    model: str
+
+class _ConsolidatedMemory(TypedDict):
+    id: int
+    kind: str
+    session: str | None
+    text: str
+    derived_from: list[int]
+    path: Literal["generator", "extractive"]
+
+class _ConsolidationReport(TypedDict):
+    job: int
+    user: str
+    path: Literal["generator", "extractive"]
+    model: str | None
+    sessions: int
+    source_memories: int
+    summaries: list[_ConsolidatedMemory]
+    facts: list[_ConsolidatedMemory]
+    warnings: list[str]
+    cancelled: bool
+    duration_ms: float
+
 @final
 class Memory:
     """A stored memory (read-only). Datetimes are timezone-aware (UTC)."""
@@ -314,6 +344,9 @@ class Memory:
     @property
     def emotion(self) -> _EmotionSnapshot | None:
         """The emotional snapshot stored with the memory, if any."""
+    @property
+    def derived_from(self) -> list[int]:
+        """Ids of the memories this one was derived from (a consolidation's summary or fact)."""
     def __eq__(self, value: object, /) -> bool: ...
 
 @final
@@ -414,6 +447,7 @@ class Memorable:
         lat: float | None = None,
         lon: float | None = None,
         embedding: Sequence[float] | None = None,
+        derived_from: Sequence[int] = (),
     ) -> int: ...
     def remember_batch(self, memories: Iterable[Mapping[str, Any]]) -> list[int]:
         """Each dict has "text", "user" and any keyword argument of `remember`."""
@@ -479,6 +513,58 @@ class Memorable:
         """How the embedding model was chosen (the core `SelectionReport`): role, requested,
         chosen, model_id, device, fallback, fallback_reason, limits, environment, model_dir,
         decisions ({model, outcome, reason}), notes, load_ms, warm_up_ms."""
+    def generate(
+        self,
+        prompt: str | None = None,
+        *,
+        messages: Sequence[Mapping[str, str]] | None = None,
+        raw: bool = False,
+        system: str | None = None,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+        json: bool = False,
+        on_text: Callable[[str], bool | None] | None = None,
+    ) -> _Generation:
+        """Generate text with the store's generator (loaded on first use; never on the write
+        path). A chat (`prompt` as the user's message, or `messages` of {"role", "content"})
+        or, with `raw=True`, a plain completion; temperature 0 is greedy, `seed` makes
+        sampling repeatable; `json=True` asks for JSON and checks it (one retry, then
+        InvalidOutput, a ModelError). `on_text(piece)` gets the text as it is generated;
+        returning False stops. Without a generator: ModelError NO_GENERATOR."""
+    def generator_report(self) -> dict[str, Any]:
+        """How the generator was chosen: requested, chosen, model_id, decisions, ..."""
+    def consolidate(
+        self,
+        user: str,
+        *,
+        session: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        on_progress: Callable[[dict[str, Any]], bool | None] | None = None,
+    ) -> _ConsolidationReport:
+        """Turn a user's turns into one "summary" memory per session and "fact" memories,
+        each with `derived_from` its sources, with the generator or extractively (the report's
+        `path` says which). `on_progress` gets {job, sessions_done, sessions_total, summaries,
+        facts} after each session; returning False cancels."""
+    def consolidate_in_background(
+        self,
+        user: str,
+        *,
+        session: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """Start a consolidation on a background thread; returns its job id."""
+    def job(self, id: int) -> dict[str, Any]:
+        """A job: id, kind, state, user, params, progress, result, error, log, created_at,
+        updated_at. NotFoundError for an unknown id."""
+    def jobs(self) -> list[dict[str, Any]]:
+        """The newest jobs."""
+    def cancel_job(self, id: int) -> dict[str, Any]:
+        """Ask a running job to stop (what it wrote stays); returns the job."""
     def reembed(
         self,
         model: str,

@@ -16,4 +16,30 @@ pub(crate) struct Global {
     /// Embedding model: auto (the store's own, else the best cached), hashing, or a catalog name.
     #[arg(long, global = true, default_value = "auto", env = "MEMORABLE_EMBEDDER")]
     pub embedder: String,
+    /// Generator for consolidation and `generate`: auto, none, smollm2, gguf:<file>,
+    /// ollama:<model>, openai:<model>.
+    #[arg(long, global = true, default_value = "auto", env = "MEMORABLE_GENERATOR")]
+    pub generator: String,
+    /// Ollama's base URL.
+    #[arg(long, global = true, env = "MEMORABLE_OLLAMA_URL")]
+    pub ollama_url: Option<String>,
+    /// An OpenAI-compatible server's base URL (with /v1).
+    #[arg(long, global = true, env = "MEMORABLE_OPENAI_URL")]
+    pub openai_url: Option<String>,
+}
+
+impl Global {
+    /// The configuration these options ask for (the embedder as given).
+    pub(crate) fn config(&self) -> memorable::Config {
+        let mut config = memorable::Config::default();
+        config.embedder = self.embedder.clone();
+        config.generator = self.generator.clone();
+        if let Some(u) = &self.ollama_url {
+            config.model_server.ollama_url = u.clone();
+        }
+        if let Some(u) = &self.openai_url {
+            config.model_server.openai_url = u.clone();
+        }
+        config
+    }
 }

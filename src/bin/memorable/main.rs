@@ -5,8 +5,10 @@
 //! and one line in `run`.
 
 mod classify_cmd;
+mod consolidate_cmd;
 mod demo;
 mod emotion_cmds;
+mod generate_cmd;
 mod global;
 mod hume_cmds;
 mod memory_cmds;
@@ -105,6 +107,17 @@ enum Command {
         #[arg(required_unless_present = "file")]
         texts: Vec<String>,
     },
+    /// Summaries and facts from a user's turns (the generator, else extractive); with --json
+    /// one report: summaries, facts (each with id and derived_from), path, model, ...
+    Consolidate(consolidate_cmd::ConsolidateArgs),
+    /// Background jobs (consolidation).
+    Jobs {
+        #[command(subcommand)]
+        command: consolidate_cmd::JobsCommand,
+    },
+    /// Generate text with the generator role; with --json one object: text, tokens,
+    /// prompt_tokens, completion_tokens, finish_reason, model.
+    Generate(generate_cmd::GenerateArgs),
     /// The model catalog, the model cache, and what selection picks on this machine.
     Models {
         #[command(subcommand)]
@@ -227,6 +240,9 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Classify { classifier, file, texts } => {
             classify_cmd::classify(classifier.as_deref(), file.as_deref(), texts)
         }
+        Command::Generate(a) => generate_cmd::generate(g, a),
+        Command::Consolidate(a) => consolidate_cmd::consolidate(g, a),
+        Command::Jobs { command } => consolidate_cmd::jobs(g, command),
         Command::Models { command: ModelsCommand::List } => models_cmds::models_list(g.json),
         Command::Models { command: ModelsCommand::Fetch { name } } => models_cmds::models_fetch(name, g.json),
         Command::Emotion { command } => emotion_cmds::run(g, command),

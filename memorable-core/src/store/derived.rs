@@ -1,0 +1,83 @@
+//! Derived memories (summaries, facts): their links to the memories they came from, and what
+//! forgetting a source takes with it. A derived memory keeps its sources in its row
+//! (`derived_from`, read with the memory) and in `memory_sources` (indexed by source).
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::layout::UserKey;
+use crate::error::{Error, Result};
+use crate::memory::MemoryId;
+
+/// Check that every source is a memory of `user_key`.
+pub(crate) fn check_sources(conn: &Connection, user_key: UserKey, sources: &[MemoryId]) -> Result<()> {
+    let mut stmt = conn.prepare_cached("SELECT user_key FROM memories WHERE id = ?1")?;
+    for &s in sources {
+        let owner: Option<UserKey> = stmt.query_row([s as i64], |r| r.get(0)).optional()?;
+        if owner != Some(user_key) {
+            return Err(Error::InvalidInput(format!(
+                "derived_from: memory {s} is not one of this user's memories"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Record that memory `id` was derived from `sources` (checked to be `user_key`'s).
+pub(crate) fn link(conn: &Connection, id: MemoryId, user_key: UserKey, sources: &[MemoryId]) -> Result<()> {
+    check_sources(conn, user_key, sources)?;
+    let mut stmt =
+        conn.prepare_cached("INSERT OR IGNORE INTO memory_sources(memory_id, source_id) VALUES (?1, ?2)")?;
+    for &s in sources {
+        stmt.execute(params![id as i64, s as i64])?;
+    }
+    Ok(())
+}
+
+/// Replace the sources of memory `id` (its row and its links).
+pub(crate) fn set_sources(
+    conn: &Connection,
+    id: MemoryId,
+    user_key: UserKey,
+    sources: &[MemoryId],
+) -> Result<()> {
+    conn.prepare_cached("DELETE FROM memory_sources WHERE memory_id = ?1")?.execute([id as i64])?;
+    link(conn, id, user_key, sources)?;
+    let json = (!sources.is_empty()).then(|| serde_json::to_string(sources)).transpose()?;
+    conn.prepare_cached("UPDATE memories SET derived_from = ?2 WHERE id = ?1")?
+        .execute(params![id as i64, json])?;
+    Ok(())
+}
+
+/// Memories derived from `source`.
+pub(crate) fn dependents(conn: &Connection, source: MemoryId) -> Result<Vec<MemoryId>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT memory_id FROM memory_sources WHERE source_id = ?1 ORDER BY memory_id")?;
+    let rows = stmt.query_map([source as i64], |r| Ok(r.get::<_, i64>(0)? as MemoryId))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn sources_of(conn: &Connection, id: MemoryId) -> Result<Vec<MemoryId>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT source_id FROM memory_sources WHERE memory_id = ?1 ORDER BY source_id")?;
+    let rows = stmt.query_map([id as i64], |r| Ok(r.get::<_, i64>(0)? as MemoryId))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Drop every link of a memory being deleted: as a derived memory, and as a source. A
+/// memory derived from it keeps its other sources; returned are those left with none.
+pub(crate) fn unlink(conn: &Connection, id: MemoryId) -> Result<Vec<MemoryId>> {
+    conn.prepare_cached("DELETE FROM memory_sources WHERE memory_id = ?1")?.execute([id as i64])?;
+    let derived = dependents(conn, id)?;
+    conn.prepare_cached("DELETE FROM memory_sources WHERE source_id = ?1")?.execute([id as i64])?;
+    let mut orphans = Vec::new();
+    for d in derived {
+        let left = sources_of(conn, d)?;
+        let json = (!left.is_empty()).then(|| serde_json::to_string(&left)).transpose()?;
+        conn.prepare_cached("UPDATE memories SET derived_from = ?2 WHERE id = ?1")?
+            .execute(params![d as i64, json])?;
+        if left.is_empty() {
+            orphans.push(d);
+        }
+    }
+    Ok(orphans)
+}
