@@ -42,6 +42,32 @@ export declare class Memorable {
   /** The expression catalog (62 expressions), in catalog order. */
   static emotionCatalog(): Array<Expression>
   /**
+   * Generate text with the store's generator (loaded on first use; never on the write
+   * path). `onText(piece)` receives the text as it is generated; returning `false` stops.
+   * Rejects with `NO_GENERATOR` when there is none.
+   */
+  generate(request: GenerateRequest, onText?: (piece: string) => boolean | void): Promise<Generation>
+  /** How the generator was chosen: requested, chosen, modelId, decisions, ... */
+  generatorReport(): Record<string, unknown>
+  /**
+   * Consolidate a user's memories into one `summary` memory per session and `fact`
+   * memories, each with `derived_from` its sources, with the generator or extractively.
+   * `onProgress(progress)` after each session (`{ job, sessions_done, sessions_total,
+   * summaries, facts }`); returning `false` cancels.
+   */
+  consolidate(user: string, options?: ConsolidateOptions, onProgress?: (progress: Record<string, unknown>) => boolean | void): Promise<ConsolidationReport>
+  /** Start a consolidation in the background; returns its job id. */
+  consolidateInBackground(user: string, options?: ConsolidateOptions | undefined | null): number
+  /**
+   * A job: { id, kind, state, user, params, progress, result, error, log, created_at,
+   * updated_at }. Throws `NOT_FOUND` for an unknown id.
+   */
+  job(id: number): Record<string, any>
+  /** The newest jobs. */
+  jobs(): Array<Record<string, any>>
+  /** Ask a running job to stop (what it wrote stays); returns the job. */
+  cancelJob(id: number): Record<string, any>
+  /**
    * Parse one Hume message (v1 realtime or upload, legacy stream, EVI chat; JSON text or
    * an object) and fuse its readings into `context`. Bad JSON throws (code
    * `INVALID_INPUT`) and changes nothing.
@@ -147,6 +173,12 @@ export interface AlertEvent {
   message: string
 }
 
+/** One chat message. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant'
+  content: string
+}
+
 /** One text's emotion reading. */
 export interface Classified {
   text: string
@@ -165,6 +197,39 @@ export interface ClassifierStatus {
   modelId: string | null
   /** Why classification is off (null when it is available). */
   reason: string | null
+}
+
+/** One memory consolidation wrote. */
+export interface ConsolidatedMemory {
+  id: number
+  kind: string
+  session?: string
+  text: string
+  derivedFrom: Array<number>
+  path: 'generator' | 'extractive'
+}
+
+/** Options of `consolidate`. */
+export interface ConsolidateOptions {
+  session?: string
+  since?: Date
+  until?: Date
+}
+
+/** What a consolidation did. */
+export interface ConsolidationReport {
+  job: number
+  user: string
+  /** `generator` when the generator wrote every session's memories, else `extractive`. */
+  path: 'generator' | 'extractive'
+  model?: string
+  sessions: number
+  sourceMemories: number
+  summaries: Array<ConsolidatedMemory>
+  facts: Array<ConsolidatedMemory>
+  warnings: Array<string>
+  cancelled: boolean
+  durationMs: number
 }
 
 /** The 4W summary returned by `contextFrame` (the core's serde form). */
@@ -315,6 +380,40 @@ export interface FrameWhen {
 }
 
 /**
+ * What to generate: a `prompt` (the user's message of a chat, or with `raw` a plain
+ * completion) or `messages`.
+ */
+export interface GenerateRequest {
+  prompt?: string
+  messages?: Array<ChatMessage>
+  /** Send the prompt without the chat template. */
+  raw?: boolean
+  /** A system message before the prompt. */
+  system?: string
+  /** Default 256. */
+  maxTokens?: number
+  /** Default 0 (greedy). */
+  temperature?: number
+  /** Default 1. */
+  topP?: number
+  /** Default 0: the same seed repeats a sampled answer. */
+  seed?: number
+  stop?: Array<string>
+  /** Ask for JSON and check the answer parses (one retry, then INVALID_OUTPUT). */
+  json?: boolean
+}
+
+/** A generated answer. */
+export interface Generation {
+  text: string
+  tokens: Array<number>
+  promptTokens: number
+  completionTokens: number
+  finishReason: 'stop' | 'length'
+  model: string
+}
+
+/**
  * Which past states `emotionalHistory` returns: the newest `limit` (default 100) within
  * [since, until), oldest first.
  */
@@ -396,6 +495,8 @@ export interface Memory {
   version: number
   /** The emotional snapshot stored with the memory (null when none was taken). */
   emotion: EmotionSnapshot | null
+  /** Ids of the memories this one was derived from (a consolidation's summary or fact). */
+  derivedFrom: Array<number>
 }
 
 /** One version of a memory, from `history`. */
@@ -568,6 +669,7 @@ export interface RememberItem {
   lat?: number
   lon?: number
   embedding?: Array<number>
+  derivedFrom?: Array<number>
 }
 
 /** Options of `remember`. */
@@ -593,6 +695,11 @@ export interface RememberOptions {
   lon?: number
   /** A precomputed embedding of the text (length = the embedder's dimension). */
   embedding?: Array<number>
+  /**
+   * Ids of the same user's memories this one is derived from (forgetting all of them
+   * forgets this one too).
+   */
+  derivedFrom?: Array<number>
 }
 
 /** Threads and batch size the chosen model may use. */

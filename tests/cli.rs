@@ -225,3 +225,59 @@ fn demo_runs_on_a_fresh_machine() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("10 turns remembered") && text.contains("fallback"), "{text}");
 }
+
+/// `generate` on the real SmolLM2 GGUF (scripts/fetch-model.sh smollm2; fails without it):
+/// greedy raw completion as llama.cpp gives it, the `--json` object's shape, streaming.
+#[test]
+fn generate_with_smollm2_prints_the_generation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["generate", "--model", "smollm2", "--raw", "--temperature", "0", "--max-tokens", "8"];
+    let g = json(tmp.path(), &[&args[..], &["--json", "1, 2, 3,"]].concat());
+    assert!(g["text"].as_str().unwrap().starts_with(" 4, 5, 6"), "{g}");
+    assert_eq!(g["tokens"].as_array().unwrap().len(), 8);
+    assert_eq!((g["completion_tokens"].as_u64(), g["finish_reason"].as_str()), (Some(8), Some("length")));
+    assert!(g["prompt_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(g["model"], "smollm2");
+    // Streamed, the text on stdout is the same answer.
+    let out = cli(tmp.path(), &[&args[..], &["--stream", "1, 2, 3,"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), g["text"].as_str().unwrap().trim_end());
+    assert_eq!(
+        error_code(tmp.path(), &["--json", "generate", "--model", "none", "hi"]).as_deref(),
+        Some("NO_GENERATOR")
+    );
+}
+
+/// `consolidate --json` writes linked summaries and facts (extractively without a generator),
+/// and `get --json` shows their kind and derived_from.
+#[test]
+fn consolidate_writes_linked_memories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let s = store.to_str().unwrap();
+    let base = ["--store", s, "--embedder", "hashing", "--generator", "none", "--json"];
+    let run = |args: &[&str]| json(tmp.path(), &[&base[..], args].concat());
+    let mut sources = Vec::new();
+    for (who, text) in [
+        ("Caroline", "I adopted a beagle called Max last Saturday."),
+        ("Melanie", "I went hiking in Yosemite with my sister."),
+        ("Caroline", "Max loves the park near my flat in Lisbon."),
+    ] {
+        sources.push(
+            run(&["remember", "--user", "u", "--session", "s1", "--speaker", who, text])["id"]
+                .as_u64()
+                .unwrap(),
+        );
+    }
+    let report = run(&["consolidate", "--user", "u", "--session", "s1"]);
+    assert_eq!(report["path"], "extractive", "{report}");
+    let summaries = report["summaries"].as_array().unwrap();
+    assert_eq!(summaries.len(), 1, "{report}");
+    assert!(!report["facts"].as_array().unwrap().is_empty(), "{report}");
+    let id = summaries[0]["id"].as_u64().unwrap().to_string();
+    let got = run(&["get", &id]);
+    assert_eq!(got["kind"], "summary", "{got}");
+    let from: Vec<u64> =
+        got["derived_from"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert!(!from.is_empty() && from.iter().all(|f| sources.contains(f)), "{got}");
+}

@@ -3,7 +3,8 @@
 //! and every binding parses it the same way, with the same error.
 
 /// `named_enum!(Type, "what", Error::InvalidInput, { Variant => "name", ... })` implements
-/// `Type::ALL`, `Type::as_str`, `Display` and `FromStr` (trimmed, case-insensitive; an
+/// `Type::ALL`, `Type::as_str`, `Display` and `FromStr` (trimmed, exact case as
+/// serde and JSON read the names; an
 /// unknown name is the given error, listing every name). The serde names must be the same
 /// (the parsing tests check it).
 macro_rules! named_enum {
@@ -30,7 +31,7 @@ macro_rules! named_enum {
             type Err = crate::error::Error;
             fn from_str(s: &str) -> crate::error::Result<$ty> {
                 let wanted = s.trim();
-                $ty::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(wanted)).ok_or_else(|| {
+                $ty::ALL.into_iter().find(|v| v.as_str() == wanted).ok_or_else(|| {
                     let names: Vec<String> = $ty::ALL.iter().map(|v| format!("{:?}", v.as_str())).collect();
                     $err(format!("{} must be one of {}, got {s:?}", $what, names.join(", ")))
                 })

@@ -49,6 +49,7 @@ test('round trip across reopen keeps every field', async (t) => {
       createdAt: undefined,
       updatedAt: undefined,
       version: 1,
+      derivedFrom: [],
       emotion: null, // no emotional state in session s1, no text classifier
     },
   )
