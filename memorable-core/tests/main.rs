@@ -23,6 +23,8 @@ mod hume_client;
 mod hume_replay;
 mod index_dump;
 mod isolation;
+#[cfg(all(feature = "candle", feature = "servers"))]
+mod llm_server;
 mod metrics;
 mod migration;
 #[cfg(feature = "candle")]

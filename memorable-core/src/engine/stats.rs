@@ -69,7 +69,7 @@ impl Engine {
             store_bytes: self.store.disk_bytes(),
             loaded_indexes,
             selection: self.selection.clone(),
-            generator: self.generator.report().clone(),
+            generator: self.generator.report(),
             reembed: self.store.read(|c| {
                 let Some(target) = store::meta_get(c, META_REEMBED_TARGET)? else {
                     return Ok(None);

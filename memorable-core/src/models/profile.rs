@@ -24,7 +24,7 @@ pub enum Profile {
     Server,
 }
 
-crate::named::named_enum!(Profile, "profile", Error::InvalidConfig, {
+crate::named::named_enum!(Profile, "profile", Error::InvalidConfig, exact_case = false, {
     Local => "local",
     Server => "server",
 });

@@ -10,7 +10,7 @@
 //!   configured `model_server.generator`, falling back to the local GGUF, then to none.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::config::ModelServerConfig;
 use super::{GenerateRequest, Generation, Generator, OnText};
@@ -41,6 +41,8 @@ pub struct GeneratorSlot {
     server: ModelServerConfig,
     report: SelectionReport,
     cell: OnceLock<std::result::Result<Arc<dyn Generator>, String>>,
+    /// Why the local model last answered for an unavailable server (the report says so).
+    fell_back: Arc<Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for GeneratorSlot {
@@ -194,7 +196,14 @@ impl GeneratorSlot {
             load_ms: 0.0,
             warm_up_ms: 0.0,
         };
-        Ok(GeneratorSlot { target, threads, server: choice.server.clone(), report, cell: OnceLock::new() })
+        Ok(GeneratorSlot {
+            target,
+            threads,
+            server: choice.server.clone(),
+            report,
+            cell: OnceLock::new(),
+            fell_back: Arc::default(),
+        })
     }
 
     /// A slot for a configured generator that cannot be used (the reason is what
@@ -222,6 +231,7 @@ impl GeneratorSlot {
             server: ModelServerConfig::default(),
             report,
             cell: OnceLock::new(),
+            fell_back: Arc::default(),
         }
     }
 
@@ -250,14 +260,21 @@ impl GeneratorSlot {
             server: ModelServerConfig::default(),
             report,
             cell: OnceLock::new(),
+            fell_back: Arc::default(),
         };
         let _ = slot.cell.set(Ok(generator));
         slot
     }
 
-    /// How the generator was chosen.
-    pub fn report(&self) -> &SelectionReport {
-        &self.report
+    /// How the generator was chosen; after the server was found unavailable and the local
+    /// model answered, `fallback` is true and `fallback_reason` says why.
+    pub fn report(&self) -> SelectionReport {
+        let mut report = self.report.clone();
+        if let Some(reason) = self.fell_back.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            report.fallback = true;
+            report.fallback_reason = Some(reason);
+        }
+        report
     }
 
     /// Whether a generator is configured (it may still fail to load).
@@ -279,6 +296,7 @@ impl GeneratorSlot {
                                 fallback: fallback.clone(),
                                 threads: self.threads,
                                 loaded: OnceLock::new(),
+                                fell_back: self.fell_back.clone(),
                             })
                         }),
                 };
@@ -322,6 +340,7 @@ struct Fallback {
     fallback: Option<(PathBuf, String)>,
     threads: usize,
     loaded: OnceLock<std::result::Result<Arc<dyn Generator>, String>>,
+    fell_back: Arc<Mutex<Option<String>>>,
 }
 
 impl Generator for Fallback {
@@ -339,7 +358,14 @@ impl Generator for Fallback {
                     .get_or_init(|| load_local(path, id, self.threads).map_err(|e| e.to_string()))
                     .clone()
                     .map_err(Error::NoGenerator)?;
+                *self.fell_back.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(format!("{} unavailable, the local {id} answered: {e}", self.primary.model_id()));
                 local.generate_once(request, on_text)
+            }
+            Ok(g) => {
+                // The server is back: the report no longer says the local model answers.
+                *self.fell_back.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                Ok(g)
             }
             other => other,
         }

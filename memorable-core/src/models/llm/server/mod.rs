@@ -35,6 +35,23 @@ impl std::fmt::Debug for ApiKey {
     }
 }
 
+/// One embedding: an array of finite numbers, normalized to unit length. Anything else (a
+/// vector per token from a server without pooling, strings, NaN) is a protocol error.
+pub(crate) fn embedding(v: &Value, what: &str) -> Result<Vec<f32>> {
+    let bad = || {
+        Error::ServerProtocol(format!(
+            "{what} answered an embedding that is not one array of numbers (a server without pooling?)"
+        ))
+    };
+    let v = v
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|x| x.as_f64().filter(|f| f.is_finite()).map(|f| f as f32).ok_or_else(bad))
+        .collect::<Result<Vec<f32>>>()?;
+    Ok(normalize(v))
+}
+
 /// `url` without any `user:password@` part, for messages.
 pub(crate) fn redact_url(url: &str) -> String {
     match (url.find("://"), url.find('@')) {

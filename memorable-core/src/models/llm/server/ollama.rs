@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{normalize, parse_line, Client};
+use super::{embedding, parse_line, Client};
 use crate::error::{Error, Result};
 use crate::models::llm::config::ModelServerConfig;
 use crate::models::llm::{FinishReason, GenerateRequest, Generation, Generator, OnText, Prompt, StopWatcher};
@@ -151,14 +151,7 @@ impl OllamaEmbedder {
         let rows = v["embeddings"].as_array().ok_or_else(|| {
             Error::ServerProtocol(format!("{} answered /api/embed without embeddings", self.client.what()))
         })?;
-        rows.iter()
-            .map(|r| {
-                r.as_array()
-                    .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN) as f32).collect())
-                    .map(normalize)
-                    .ok_or_else(|| Error::ServerProtocol("an embedding is not an array of numbers".into()))
-            })
-            .collect()
+        rows.iter().map(|r| embedding(r, self.client.what())).collect()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{normalize, parse_line, Client};
+use super::{embedding, parse_line, Client};
 use crate::error::{Error, Result};
 use crate::models::llm::config::ModelServerConfig;
 use crate::models::llm::{FinishReason, GenerateRequest, Generation, Generator, OnText, Prompt, StopWatcher};
@@ -40,6 +40,9 @@ impl Generator for OpenAiGenerator {
             "top_p": r.top_p,
             "seed": r.seed,
             "stream": true,
+            // OpenAI and vLLM then end the stream with the token counts; servers that ignore it
+            // (llama-cpp-python) are counted by their chunks, one token each.
+            "stream_options": { "include_usage": true },
         });
         if !r.stop.is_empty() {
             body["stop"] = json!(r.stop);
@@ -62,6 +65,8 @@ impl Generator for OpenAiGenerator {
         let mut g = Generation::new(String::new(), FinishReason::Stop, &self.id);
         let mut finished = false;
         let mut stopped = false;
+        let mut usage = false;
+        let mut chunks = 0;
         while let Some(line) = lines.next_line()? {
             // Server-sent events: `data: {...}` lines, comments (`: ping`) and other fields.
             let Some(data) = line.strip_prefix("data:") else { continue };
@@ -81,9 +86,11 @@ impl Generator for OpenAiGenerator {
             if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
                 g.prompt_tokens = u["prompt_tokens"].as_u64().unwrap_or(0) as usize;
                 g.completion_tokens = u["completion_tokens"].as_u64().unwrap_or(0) as usize;
+                usage = true;
             }
             let Some(choice) = v["choices"].get(0) else { continue };
             let piece = choice["delta"]["content"].as_str().or_else(|| choice["text"].as_str()).unwrap_or("");
+            chunks += usize::from(!piece.is_empty());
             if !stopped {
                 let (emit, s) = watcher.push(piece);
                 if !emit.is_empty() && !on_text(emit) {
@@ -112,6 +119,9 @@ impl Generator for OpenAiGenerator {
             }
         }
         g.text = watcher.text().to_owned();
+        if !usage {
+            g.completion_tokens = chunks;
+        }
         Ok(g)
     }
 }
@@ -159,14 +169,9 @@ impl OpenAiEmbedder {
         let mut out = vec![Vec::new(); texts.len()];
         for (i, d) in data.iter().enumerate() {
             let at = d["index"].as_u64().map_or(i, |x| x as usize);
-            let v: Vec<f32> = d["embedding"]
-                .as_array()
-                .ok_or_else(|| Error::ServerProtocol("an embedding is not an array of numbers".into()))?
-                .iter()
-                .map(|x| x.as_f64().unwrap_or(f64::NAN) as f32)
-                .collect();
+            let v = embedding(&d["embedding"], self.client.what())?;
             if at < out.len() {
-                out[at] = normalize(v);
+                out[at] = v;
             }
         }
         Ok(out)
