@@ -401,6 +401,8 @@ export interface GenerateRequest {
   stop?: Array<string>
   /** Ask for JSON and check the answer parses (one retry, then INVALID_OUTPUT). */
   json?: boolean
+  /** Text the answer begins with (the local model continues it; servers ignore it). */
+  answerPrefix?: string
 }
 
 /** A generated answer. */

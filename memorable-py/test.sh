@@ -46,6 +46,7 @@ step "quickstart (examples/python/quickstart.py)"
 
 step "mypy --strict on the example and the package sources"
 "$VPY" -m mypy --strict --no-incremental "$REPO/examples/python/quickstart.py" \
+    "$REPO/examples/python/generation.py" \
     "$REPO/memorable-py/python/memorable"
 
 step "stubtest: the hand-kept _memorable.pyi matches the extension"

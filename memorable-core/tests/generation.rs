@@ -173,3 +173,74 @@ fn the_store_generates_with_its_configured_model() {
     let e = mem.generate(&GenerateRequest::raw("x")).unwrap_err();
     assert_eq!(e.code(), ErrorCode::NoGenerator);
 }
+
+/// JSON mode on the local model: decoding is constrained to a JSON object, so even the
+/// 135M model answers with one; an answer prefix is continued and returned.
+#[test]
+fn json_mode_constrains_the_local_model_to_an_object() {
+    let m = model();
+    for prompt in ["List three fruits as a JSON array.", "What is the capital of France? Answer in JSON."] {
+        let req = GenerateRequest::chat(vec![ChatMessage::user(prompt)]).max_tokens(60).json(true);
+        let mut streamed = String::new();
+        let g = m
+            .generate_once(&req, &mut |p| {
+                streamed.push_str(p);
+                true
+            })
+            .unwrap();
+        assert_eq!(streamed, g.text);
+        let v: serde_json::Value =
+            serde_json::from_str(&g.text).unwrap_or_else(|e| panic!("{e}: {:?}", g.text));
+        assert!(v.is_object(), "{v}");
+        assert_eq!(g.finish_reason, FinishReason::Stop, "the answer ends when the object closes");
+    }
+    // Unconstrained, the first prompt does not start an object.
+    let free =
+        GenerateRequest::chat(vec![ChatMessage::user("List three fruits as a JSON array.")]).max_tokens(8);
+    assert!(!m.generate_once(&free, &mut |_| true).unwrap().text.starts_with('{'));
+
+    let prefixed = GenerateRequest::chat(vec![ChatMessage::user("Describe Paris in JSON.")])
+        .max_tokens(60)
+        .json(true)
+        .answer_prefix("{\"city\": \"");
+    let g = llm::generate(m, &prefixed, &mut |_| true).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&g.text).unwrap();
+    assert!(v["city"].is_string(), "{v}");
+    // A prefix that is not the start of an object is refused in JSON mode.
+    let bad = prefixed.clone().answer_prefix("[1, ");
+    assert_eq!(m.generate_once(&bad, &mut |_| true).unwrap_err().code(), ErrorCode::InvalidInput);
+}
+
+/// Consolidation with SmolLM2: the generator writes the summary (facts it does not give are
+/// extracted, and the report says so); every memory is linked to its sources.
+#[test]
+fn consolidation_with_smollm2_writes_a_generated_summary() {
+    use memorable_core::{ConsolidateRequest, ConsolidationPath, NewMemory};
+    let mut config = Config::default();
+    config.embedder = "hashing".into();
+    config.generator = "smollm2".into();
+    let mem = Builder::in_memory().config(config).open().unwrap();
+    let mut sources = Vec::new();
+    for (who, text) in [
+        ("Caroline", "I adopted a beagle called Max last Saturday."),
+        ("Melanie", "Lovely! I went hiking in Yosemite with my sister."),
+        ("Caroline", "Max loves the park near my flat in Lisbon."),
+        ("Melanie", "I start my new job as a nurse on Monday."),
+    ] {
+        sources.push(mem.remember(NewMemory::new("u", text).session("s1").speaker(who)).unwrap());
+    }
+    let report = mem.consolidate(&ConsolidateRequest::new("u")).unwrap();
+    assert_eq!(report.path, ConsolidationPath::Generator, "{report:?}");
+    assert_eq!(report.model.as_deref(), Some("smollm2"));
+    let summary = &report.summaries[0];
+    assert_eq!(summary.path, ConsolidationPath::Generator);
+    assert!(summary.text.contains("Caroline") || summary.text.contains("beagle"), "{}", summary.text);
+    assert!(!report.facts.is_empty());
+    for f in &report.facts {
+        let got = mem.get(f.id).unwrap();
+        assert!(!got.derived_from.is_empty() && got.derived_from.iter().all(|id| sources.contains(id)));
+        if f.path == ConsolidationPath::Extractive {
+            assert!(report.warnings.iter().any(|w| w.contains("no facts")), "{report:?}");
+        }
+    }
+}

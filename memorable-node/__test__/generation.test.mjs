@@ -57,12 +57,21 @@ test('chat, stops, seeds and a callback that stops', async (t) => {
   assert.ok(early.completionTokens < 32)
 })
 
+test('JSON mode with an answer prefix', async (t) => {
+  const mem = Memorable.openInMemory(LLM)
+  t.after(() => mem.close())
+  const out = await mem.generate({ prompt: 'Describe Paris in JSON.', json: true, answerPrefix: '{"city": "', maxTokens: 60 })
+  assert.equal(typeof JSON.parse(out.text).city, 'string', out.text)
+})
+
 test('bad requests and no generator are coded errors', async (t) => {
   const mem = Memorable.openInMemory(NONE)
   t.after(() => mem.close())
   await assertCode(assert, () => mem.generate({}), 'INVALID_INPUT')
   await assertCode(assert, () => mem.generate({ prompt: 'hi', temperature: -1 }), 'INVALID_INPUT')
   await assertCode(assert, () => mem.generate({ messages: [{ role: 'wizard', content: 'hi' }] }), 'INVALID_INPUT')
+  await assertCode(assert, () => mem.generate({ prompt: 'hi', messages: [{ role: 'user', content: 'hi' }] }), 'INVALID_INPUT')
+  await assertCode(assert, () => mem.generate({ prompt: 'hi', raw: true, system: 'be brief' }), 'INVALID_INPUT')
   await assertCode(assert, () => mem.generate({ prompt: 'hi' }), 'NO_GENERATOR')
   assert.equal(mem.generatorReport().chosen, 'none')
 })

@@ -47,28 +47,22 @@ pub struct GenerateRequest {
     pub stop: Option<Vec<String>>,
     /// Ask for JSON and check the answer parses (one retry, then INVALID_OUTPUT).
     pub json: Option<bool>,
+    /// Text the answer begins with (the local model continues it; servers ignore it).
+    pub answer_prefix: Option<String>,
 }
 
 impl GenerateRequest {
     fn into_core(self) -> core::Result<core::GenerateRequest> {
-        let request = match (self.prompt, self.messages) {
-            (Some(_), Some(_)) => {
-                return Err(core::Error::InvalidInput("give a prompt or messages, not both".into()))
-            }
-            (None, None) => return Err(core::Error::InvalidInput("give a prompt or messages".into())),
-            (None, Some(m)) => core::GenerateRequest::chat(
+        let messages = self
+            .messages
+            .map(|m| {
                 m.into_iter()
                     .map(|m| Ok(core::ChatMessage::new(m.role.parse()?, m.content)))
-                    .collect::<core::Result<_>>()?,
-            ),
-            (Some(p), None) if self.raw.unwrap_or(false) => core::GenerateRequest::raw(p),
-            (Some(p), None) => {
-                let mut m: Vec<core::ChatMessage> =
-                    self.system.map(core::ChatMessage::system).into_iter().collect();
-                m.push(core::ChatMessage::user(p));
-                core::GenerateRequest::chat(m)
-            }
-        };
+                    .collect::<core::Result<Vec<_>>>()
+            })
+            .transpose()?;
+        let request =
+            core::GenerateRequest::from_parts(self.prompt, messages, self.raw.unwrap_or(false), self.system)?;
         let d = core::GenerateRequest::default();
         Ok(request
             .max_tokens(self.max_tokens.map_or(d.max_tokens, |n| n as usize))
@@ -77,6 +71,10 @@ impl GenerateRequest {
             .seed(self.seed.map_or(0, |s| s as u64))
             .stop(self.stop.unwrap_or_default())
             .json(self.json.unwrap_or(false)))
+        .map(|r| match self.answer_prefix {
+            Some(p) => r.answer_prefix(p),
+            None => r,
+        })
     }
 }
 

@@ -35,7 +35,7 @@ impl Memorable {
     /// tokens, prompt_tokens, completion_tokens, finish_reason, model.
     #[pyo3(signature = (
         prompt=None, *, messages=None, raw=false, system=None, max_tokens=256, temperature=0.0,
-        top_p=1.0, seed=0, stop=Vec::new(), json=false, on_text=None
+        top_p=1.0, seed=0, stop=Vec::new(), json=false, answer_prefix=None, on_text=None
     ))]
     fn generate<'py>(
         &self,
@@ -50,27 +50,19 @@ impl Memorable {
         seed: u64,
         stop: Vec<String>,
         json: bool,
+        answer_prefix: Option<String>,
         on_text: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let request = match (prompt, messages.filter(|m| !m.is_none())) {
-            (Some(_), Some(_)) => {
-                return Err(to_py(py, Error::InvalidInput("give a prompt or messages, not both".into())))
-            }
-            (None, None) => return Err(to_py(py, Error::InvalidInput("give a prompt or messages".into()))),
-            (None, Some(m)) => GenerateRequest::chat(self::messages(py, m)?),
-            (Some(p), None) if raw => GenerateRequest::raw(p),
-            (Some(p), None) => {
-                let mut m: Vec<ChatMessage> = system.map(ChatMessage::system).into_iter().collect();
-                m.push(ChatMessage::user(p));
-                GenerateRequest::chat(m)
-            }
-        }
-        .max_tokens(max_tokens)
-        .temperature(temperature)
-        .top_p(top_p)
-        .seed(seed)
-        .stop(stop)
-        .json(json);
+        let messages = messages.filter(|m| !m.is_none()).map(|m| self::messages(py, m)).transpose()?;
+        let mut request = GenerateRequest::from_parts(prompt, messages, raw, system)
+            .or_raise(py)?
+            .max_tokens(max_tokens)
+            .temperature(temperature)
+            .top_p(top_p)
+            .seed(seed)
+            .stop(stop)
+            .json(json);
+        request.answer_prefix = answer_prefix;
         let mut callback = ProgressCallback::from_arg(on_text, "on_text")?;
         let generation =
             py.detach(|| self.inner.generate_stream(&request, &mut |piece: &str| callback.call(&piece)));

@@ -1,4 +1,5 @@
-"""docs/python.md quotes examples/python/quickstart.py; keep every Python snippet in step."""
+"""docs/python.md quotes examples/python/quickstart.py and generation.py; keep every Python
+snippet in step, and both examples running."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ def stripped_lines(text: str) -> list[str]:
 
 def test_doc_snippets_come_from_the_quickstart(repo: Path) -> None:
     docs = (repo / "docs" / "python.md").read_text()
-    example = stripped_lines((repo / "examples" / "python" / "quickstart.py").read_text())
+    examples = [
+        stripped_lines((repo / "examples" / "python" / name).read_text())
+        for name in ("quickstart.py", "generation.py")
+    ]
     snippets = re.findall(r"```python\n(.*?)```", docs, re.S)
     assert snippets
     for snippet in snippets:
         lines = stripped_lines(snippet)
         assert any(
-            example[i : i + len(lines)] == lines for i in range(len(example))
-        ), f"docs snippet not found in quickstart.py:\n{snippet}"
+            example[i : i + len(lines)] == lines for example in examples for i in range(len(example))
+        ), f"docs snippet not found in quickstart.py or generation.py:\n{snippet}"
 
 
 def test_quickstart_runs(repo: Path, tmp_path: Path) -> None:
@@ -27,3 +31,10 @@ def test_quickstart_runs(repo: Path, tmp_path: Path) -> None:
 
     namespace = runpy.run_path(str(repo / "examples" / "python" / "quickstart.py"))
     namespace["quickstart"](str(tmp_path))
+
+
+def test_generation_example_runs(repo: Path, tmp_path: Path) -> None:
+    import runpy
+
+    namespace = runpy.run_path(str(repo / "examples" / "python" / "generation.py"))
+    namespace["generation"](str(tmp_path))

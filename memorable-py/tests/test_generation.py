@@ -55,6 +55,11 @@ def test_chat_stops_seeds_and_a_callback_that_stops(llm: Memorable) -> None:
     assert early["completion_tokens"] < 32 and len(seen) == 2
 
 
+def test_json_mode_and_an_answer_prefix(llm: Memorable) -> None:
+    out = llm.generate("Describe Paris in JSON.", json=True, answer_prefix='{"city": "', max_tokens=60)
+    assert json.loads(out["text"])["city"], out
+
+
 def test_bad_requests_and_no_generator(llm: Memorable) -> None:
     with pytest.raises(InvalidInputError):
         llm.generate()
@@ -63,6 +68,10 @@ def test_bad_requests_and_no_generator(llm: Memorable) -> None:
     assert e.value.code == "INVALID_INPUT"
     with pytest.raises(InvalidInputError):
         llm.generate(messages=[{"role": "wizard", "content": "hi"}])
+    with pytest.raises(InvalidInputError):
+        llm.generate("hi", messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(InvalidInputError):
+        llm.generate("hi", raw=True, system="be brief")
     with Memorable.in_memory(embedder="hashing", generator="none") as m:
         with pytest.raises(ModelError) as e:
             m.generate("hi")

@@ -17,4 +17,6 @@ pub(crate) struct FactDraft {
     pub topics: Vec<String>,
     /// Indices into the conversation's turns.
     pub sources: Vec<usize>,
+    /// Written by the generator (else extracted from the turns).
+    pub generated: bool,
 }

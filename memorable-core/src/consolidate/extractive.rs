@@ -86,6 +86,7 @@ pub(super) fn draft(turns: &[Memory]) -> Draft {
                     place: m.context.place.clone(),
                     topics: text::content_words(s).into_iter().take(5).collect(),
                     sources: vec![i],
+                    generated: false,
                 });
             }
         }

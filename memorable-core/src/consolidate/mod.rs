@@ -39,8 +39,11 @@ pub const FACT_KIND: &str = "fact";
 const CHUNK: usize = 48;
 /// Most turns one consolidation reads.
 const MAX_TURNS: usize = 100_000;
-/// Tokens a generator may write for one part.
-const ANSWER_TOKENS: usize = 512;
+/// Tokens a generator may write for one part: a summary's worth plus a fact's worth a turn,
+/// at most 512 (a small model that rambles stops sooner on a short conversation).
+fn answer_tokens(turns: usize) -> usize {
+    (96 + 32 * turns).min(512)
+}
 
 /// What to consolidate: a user's memories, optionally one session and a time range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,8 +112,9 @@ pub struct ConsolidationReport {
     /// The job that ran it.
     pub job: JobId,
     pub user: String,
-    /// `generator` when the generator wrote every conversation's memories, `extractive`
-    /// when any was written without it (see each memory's `path` and `warnings`).
+    /// `generator` when the generator wrote every conversation's summary, `extractive` when
+    /// any was written without it (each memory's own `path` says who wrote it: facts a
+    /// generator did not give are extracted; see `warnings`).
     pub path: ConsolidationPath,
     /// The generator used, when one was.
     pub model: Option<String>,
@@ -261,7 +265,7 @@ fn run(
         for (part, chunk) in turns.chunks(CHUNK).enumerate() {
             let drafted = match &generator {
                 Some(g) => {
-                    let request = prompt::request(chunk, ANSWER_TOKENS);
+                    let request = prompt::request(chunk, answer_tokens(chunk.len()));
                     llm::generate(g.as_ref(), &request, &mut |_| true).and_then(|answer| {
                         prompt::parse(&answer.text, chunk.len(), engine.config.max_text_chars)
                     })
@@ -269,6 +273,16 @@ fn run(
                 None => Err(Error::NoGenerator("none".into())),
             };
             let draft = match drafted {
+                Ok(mut d) if d.facts.is_empty() => {
+                    // A summary but no facts (a small model often closes the object early):
+                    // the facts are extracted, and say so.
+                    let why =
+                        format!("session {name}: the generator gave no facts; extractive facts instead");
+                    log(&why);
+                    report.warnings.push(why);
+                    d.facts = extractive::draft(chunk).facts;
+                    d
+                }
                 Ok(d) => d,
                 Err(e) => {
                     if generator.is_some() {
@@ -316,6 +330,14 @@ fn run(
     Ok(report)
 }
 
+fn fact_path(f: &FactDraft) -> ConsolidationPath {
+    if f.generated {
+        ConsolidationPath::Generator
+    } else {
+        ConsolidationPath::Extractive
+    }
+}
+
 /// A time a fact names (`2024-05-01`, RFC 3339), if it is one.
 fn parse_when(s: &str) -> Option<OffsetDateTime> {
     if let Ok(t) = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
@@ -355,7 +377,8 @@ fn write(
     model: Option<&str>,
     report: &mut ConsolidationReport,
 ) -> Result<()> {
-    let meta = |extra: Value| {
+    let meta = |path: ConsolidationPath, extra: Value| {
+        let model = if path == ConsolidationPath::Generator { model } else { None };
         let mut m = json!({ "consolidation": { "job": job, "path": path.as_str(), "model": model, "session": session } });
         if let Value::Object(e) = extra {
             m["consolidation"].as_object_mut().expect("an object").extend(e);
@@ -370,7 +393,7 @@ fn write(
         Some(old) => {
             engine.update(
                 old.id,
-                MemoryUpdate::default().text(draft.summary.clone()).metadata(meta(json!({}))),
+                MemoryUpdate::default().text(draft.summary.clone()).metadata(meta(path, json!({}))),
             )?;
             let user_key = engine.store.read(|c| store::user_key(c, &req.user))?.unwrap_or_default();
             let writer = engine.store.writer();
@@ -382,7 +405,7 @@ fn write(
                 .kind(SUMMARY_KIND)
                 .occurred_at(last)
                 .tags(["consolidated"])
-                .metadata(meta(json!({})))
+                .metadata(meta(path, json!({})))
                 .derived_from(ids.clone());
             m.session = session.clone();
             engine.remember(vec![m], false)?[0]
@@ -417,7 +440,7 @@ fn write(
             .occurred_at(when)
             .topics(f.topics.clone())
             .tags(["consolidated"])
-            .metadata(meta(json!({ "when": f.when })))
+            .metadata(meta(fact_path(f), json!({ "when": f.when })))
             .derived_from(from.clone());
         m.session = session.clone();
         m.speaker = f.who.clone();
@@ -432,9 +455,9 @@ fn write(
                 id,
                 kind: FACT_KIND.into(),
                 session: session.clone(),
+                path: fact_path(&f),
                 text: f.text,
                 derived_from: from,
-                path,
             });
         }
     }

@@ -18,6 +18,9 @@ const MAX_FACTS: usize = 12;
 const SYSTEM: &str = "You turn conversation turns into a short summary and a list of facts. \
 Answer with one JSON object only, no other text.";
 
+/// How the answer begins (local generators continue it; servers use their JSON format).
+const ANSWER_PREFIX: &str = "{\"summary\": \"";
+
 /// The request for one conversation's turns (in time order).
 pub(super) fn request(turns: &[Memory], max_tokens: usize) -> GenerateRequest {
     let date = turns.first().map(|m| m.context.occurred_at.date().to_string()).unwrap_or_default();
@@ -37,6 +40,8 @@ pub(super) fn request(turns: &[Memory], max_tokens: usize) -> GenerateRequest {
     GenerateRequest::chat(vec![ChatMessage::system(SYSTEM), ChatMessage::user(user)])
         .max_tokens(max_tokens)
         .json(true)
+        // Small local models follow a started answer far better than a described one.
+        .answer_prefix(ANSWER_PREFIX)
 }
 
 fn opt_text(v: &Value) -> Option<String> {
@@ -83,6 +88,7 @@ pub(super) fn parse(answer: &str, turns: usize, max_chars: usize) -> Result<Draf
             place: opt_text(&f["where"]),
             topics,
             sources,
+            generated: true,
         });
         if facts.len() >= MAX_FACTS {
             break;

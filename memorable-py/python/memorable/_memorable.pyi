@@ -114,6 +114,24 @@ class _Config(TypedDict, total=False):
     """{"before_migration": bool, "schedule": {"dir": ..., "every_secs": ..., "keep_last": ..., "max_age_secs": ...}}."""
     emotion: _EmotionConfig
     """The emotional layer: fusion half-life and weights, history bound, snapshots on remember."""
+    generator: str
+    """"auto" (default), "none", "smollm2", "gguf:<file in the model cache>", "ollama:<model>"
+    or "openai:<model>": the model of `generate` and `consolidate` (docs/models.md)."""
+    model_server: _ModelServerConfig
+    """Where Ollama / OpenAI-compatible servers are, and how hard to try them."""
+
+class _ModelServerConfig(TypedDict, total=False):
+    ollama_url: str
+    openai_url: str
+    api_key_env: str
+    """Name of the environment variable holding the API key (never the key itself)."""
+    generator: str | None
+    timeout_ms: int
+    connect_timeout_ms: int
+    retries: int
+    backoff_ms: int
+    breaker_failures: int
+    breaker_cooldown_ms: int
 
 class _SourceWeights(TypedDict, total=False):
     evi: float
@@ -526,13 +544,15 @@ class Memorable:
         seed: int = 0,
         stop: Sequence[str] = (),
         json: bool = False,
+        answer_prefix: str | None = None,
         on_text: Callable[[str], bool | None] | None = None,
     ) -> _Generation:
         """Generate text with the store's generator (loaded on first use; never on the write
         path). A chat (`prompt` as the user's message, or `messages` of {"role", "content"})
         or, with `raw=True`, a plain completion; temperature 0 is greedy, `seed` makes
         sampling repeatable; `json=True` asks for JSON and checks it (one retry, then
-        InvalidOutput, a ModelError). `on_text(piece)` gets the text as it is generated;
+        InvalidOutput, a ModelError); `answer_prefix` is text the answer begins with (the local
+        model continues it, servers ignore it). `on_text(piece)` gets the text as it is generated;
         returning False stops. Without a generator: ModelError NO_GENERATOR."""
     def generator_report(self) -> dict[str, Any]:
         """How the generator was chosen: requested, chosen, model_id, decisions, ..."""

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use clap::Args;
-use memorable::models::llm::{ChatMessage, GenerateRequest};
+use memorable::models::llm::GenerateRequest;
 use memorable::Builder;
 
 use crate::global::Global;
@@ -38,6 +38,9 @@ pub(crate) struct GenerateArgs {
     /// Ask for JSON and check the answer parses (retried once).
     #[arg(long)]
     json_mode: bool,
+    /// Text the answer begins with (the local model continues it; servers ignore it).
+    #[arg(long)]
+    answer_prefix: Option<String>,
     /// Print the text as it is generated.
     #[arg(long)]
     stream: bool,
@@ -52,22 +55,17 @@ pub(crate) fn generate(g: &Global, a: &GenerateArgs) -> Result<()> {
         config.generator = m.clone();
     }
     let mem = Builder::in_memory().config(config).open()?;
-    let request = if a.raw {
-        GenerateRequest::raw(&a.prompt)
-    } else {
-        let mut messages = Vec::new();
-        if let Some(s) = &a.system {
-            messages.push(ChatMessage::system(s));
-        }
-        messages.push(ChatMessage::user(&a.prompt));
-        GenerateRequest::chat(messages)
-    }
-    .temperature(a.temperature)
-    .top_p(a.top_p)
-    .max_tokens(a.max_tokens)
-    .seed(a.seed)
-    .stop(a.stop.clone())
-    .json(a.json_mode);
+    let request = GenerateRequest::from_parts(Some(a.prompt.clone()), None, a.raw, a.system.clone())?
+        .temperature(a.temperature)
+        .top_p(a.top_p)
+        .max_tokens(a.max_tokens)
+        .seed(a.seed)
+        .stop(a.stop.clone())
+        .json(a.json_mode);
+    let request = match &a.answer_prefix {
+        Some(p) => request.answer_prefix(p),
+        None => request,
+    };
     let generation = if a.stream {
         // Pieces go to stdout, or to stderr when stdout carries the JSON report.
         let mut sink: Box<dyn Write> =

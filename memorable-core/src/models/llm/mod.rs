@@ -9,6 +9,7 @@
 pub mod config;
 #[cfg(feature = "candle")]
 pub mod gguf;
+pub mod json_guard;
 mod request;
 pub mod select;
 #[cfg(feature = "servers")]
@@ -155,5 +156,30 @@ mod tests {
         assert!(GenerateRequest::raw("x").top_p(0.0).validate().is_err());
         assert!(GenerateRequest::raw("x").stop([""]).validate().is_err());
         assert!(GenerateRequest::chat(vec![]).validate().is_err());
+    }
+
+    #[test]
+    fn requests_from_the_parts_bindings_take() {
+        let p = |s: &str| Some(s.to_owned());
+        let chat = GenerateRequest::from_parts(p("hi"), None, false, p("be brief")).unwrap();
+        assert_eq!(chat.prompt, Prompt::Chat(vec![ChatMessage::system("be brief"), ChatMessage::user("hi")]));
+        assert_eq!(
+            GenerateRequest::from_parts(p("hi"), None, true, None).unwrap().prompt,
+            Prompt::Raw("hi".into())
+        );
+        let m = Some(vec![ChatMessage::user("x")]);
+        assert_eq!(
+            GenerateRequest::from_parts(None, m.clone(), false, None).unwrap().prompt,
+            Prompt::Chat(m.clone().unwrap())
+        );
+        for bad in [
+            GenerateRequest::from_parts(p("a"), m.clone(), false, None),
+            GenerateRequest::from_parts(None, None, false, None),
+            GenerateRequest::from_parts(None, m.clone(), true, None),
+            GenerateRequest::from_parts(None, m, false, p("s")),
+            GenerateRequest::from_parts(p("a"), None, true, p("s")),
+        ] {
+            assert_eq!(bad.unwrap_err().code(), crate::ErrorCode::InvalidInput);
+        }
     }
 }

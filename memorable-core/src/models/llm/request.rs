@@ -70,6 +70,12 @@ pub struct GenerateRequest {
     /// The answer must parse as JSON: the model is asked for JSON, the answer is checked, and
     /// an invalid one is retried once before failing with `INVALID_OUTPUT`.
     pub json: bool,
+    /// Text the answer begins with, as if the model had written it (a "prefill": steers a
+    /// small model into a shape, e.g. `{"summary": "`). The local generator continues it and
+    /// returns it as part of the text; server backends send the request without it (their
+    /// JSON format option does that work) and their answers stand alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer_prefix: Option<String>,
 }
 
 impl Default for GenerateRequest {
@@ -82,6 +88,7 @@ impl Default for GenerateRequest {
             seed: 0,
             stop: Vec::new(),
             json: false,
+            answer_prefix: None,
         }
     }
 }
@@ -98,6 +105,32 @@ impl GenerateRequest {
     /// A raw completion request.
     pub fn raw(prompt: impl Into<String>) -> GenerateRequest {
         GenerateRequest { prompt: Prompt::Raw(prompt.into()), ..Default::default() }
+    }
+
+    /// A request from the parts the bindings and the CLI take: a `prompt` (the user's
+    /// message, after an optional `system` message; with `raw`, a plain completion) or chat
+    /// `messages`, not both. Inconsistent parts are `INVALID_INPUT`.
+    pub fn from_parts(
+        prompt: Option<String>,
+        messages: Option<Vec<ChatMessage>>,
+        raw: bool,
+        system: Option<String>,
+    ) -> Result<GenerateRequest> {
+        let bad = |m: &str| Err(Error::InvalidInput(m.into()));
+        match (prompt, messages) {
+            (Some(_), Some(_)) => bad("give a prompt or messages, not both"),
+            (None, None) => bad("give a prompt or messages"),
+            (None, Some(_)) if raw => bad("raw takes a prompt, not messages"),
+            (None, Some(_)) if system.is_some() => bad("put the system message in messages"),
+            (None, Some(m)) => Ok(GenerateRequest::chat(m)),
+            (Some(_), None) if raw && system.is_some() => bad("a raw prompt has no system message"),
+            (Some(p), None) if raw => Ok(GenerateRequest::raw(p)),
+            (Some(p), None) => {
+                let mut m: Vec<ChatMessage> = system.map(ChatMessage::system).into_iter().collect();
+                m.push(ChatMessage::user(p));
+                Ok(GenerateRequest::chat(m))
+            }
+        }
     }
 
     pub fn max_tokens(mut self, n: usize) -> Self {
@@ -122,6 +155,12 @@ impl GenerateRequest {
     }
     pub fn json(mut self, json: bool) -> Self {
         self.json = json;
+        self
+    }
+
+    /// The answer begins with `prefix` (see [`GenerateRequest::answer_prefix`]).
+    pub fn answer_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.answer_prefix = Some(prefix.into());
         self
     }
 

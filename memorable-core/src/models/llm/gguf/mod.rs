@@ -25,6 +25,7 @@ use pool::Pool;
 use template::ChatTemplate;
 use tokenizer::Tokenizer;
 
+use super::json_guard::JsonGuard;
 use super::{FinishReason, GenerateRequest, Generation, Generator, OnText, Prompt, StopWatcher};
 use crate::error::{Error, Result};
 
@@ -40,6 +41,8 @@ pub struct GgufGenerator {
     template: ChatTemplate,
     pool: Pool,
     context: usize,
+    /// Every token's bytes, made on the first JSON-mode generation (the guard tries many).
+    token_bytes: std::sync::OnceLock<Vec<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for GgufGenerator {
@@ -76,7 +79,15 @@ impl GgufGenerator {
             threads,
             "local generator loaded"
         );
-        Ok(GgufGenerator { id: id.to_owned(), model, tokenizer, template, pool: Pool::new(threads), context })
+        Ok(GgufGenerator {
+            id: id.to_owned(),
+            model,
+            tokenizer,
+            template,
+            pool: Pool::new(threads),
+            context,
+            token_bytes: std::sync::OnceLock::new(),
+        })
     }
 
     /// The token ids of `text` as the model sees it (special tokens parsed, BOS when the
@@ -142,16 +153,66 @@ impl GgufGenerator {
     }
 }
 
+impl GgufGenerator {
+    fn all_token_bytes(&self) -> &[Vec<u8>] {
+        self.token_bytes.get_or_init(|| {
+            (0..self.tokenizer.vocab_size() as u32).map(|id| self.tokenizer.token_bytes(id)).collect()
+        })
+    }
+
+    /// Leave only the logits of tokens that continue the JSON `guard` has read (the most
+    /// likely [`JSON_CANDIDATES`] that do, so sampling keeps its choice); false when none does.
+    fn mask_to_json(&self, logits: &mut [f32], guard: &JsonGuard) -> bool {
+        let bytes = self.all_token_bytes();
+        let valid = |id: usize| {
+            if self.tokenizer.is_eog(id as u32) {
+                guard.complete()
+            } else {
+                guard.accepts(&bytes[id])
+            }
+        };
+        let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]).then(a.cmp(b));
+        let mut order: Vec<usize> = (0..logits.len()).collect();
+        // Most steps find their tokens among the best few hundred: sort those first.
+        let head = order.len().min(512);
+        if head < order.len() {
+            order.select_nth_unstable_by(head, by_logit);
+        }
+        order[..head].sort_unstable_by(by_logit);
+        let mut kept: Vec<usize> =
+            order[..head].iter().copied().filter(|&i| valid(i)).take(JSON_CANDIDATES).collect();
+        if kept.is_empty() {
+            let mut rest = order[head..].to_vec();
+            rest.sort_unstable_by(by_logit);
+            kept.extend(rest.into_iter().filter(|&i| valid(i)).take(JSON_CANDIDATES));
+        }
+        if kept.is_empty() {
+            return false;
+        }
+        let saved: Vec<f32> = kept.iter().map(|&i| logits[i]).collect();
+        logits.fill(f32::NEG_INFINITY);
+        for (i, v) in kept.into_iter().zip(saved) {
+            logits[i] = v;
+        }
+        true
+    }
+}
+
+/// How many JSON-valid tokens a constrained step samples among.
+const JSON_CANDIDATES: usize = 64;
+
 impl Generator for GgufGenerator {
     fn model_id(&self) -> &str {
         &self.id
     }
 
     fn generate_once(&self, req: &GenerateRequest, on_text: OnText<'_>) -> Result<Generation> {
-        let text = match &req.prompt {
+        let mut text = match &req.prompt {
             Prompt::Chat(messages) => self.template.render(messages)?,
             Prompt::Raw(p) => p.clone(),
         };
+        let prefix = req.answer_prefix.as_deref().unwrap_or("");
+        text.push_str(prefix);
         let ids = self.tokenizer.encode(&text, true);
         if ids.is_empty() {
             return Err(Error::EmptyText);
@@ -173,9 +234,28 @@ impl Generator for GgufGenerator {
         // Bytes of tokens that end inside a UTF-8 character wait for the rest.
         let mut pending: Vec<u8> = Vec::new();
         let mut finish = FinishReason::Length;
+        // JSON mode: only tokens that keep the answer valid JSON, and the end when it closes.
+        let mut guard = req.json.then(JsonGuard::new);
+        if let Some(g) = &mut guard {
+            if !g.feed(prefix.as_bytes()) || g.complete() {
+                return Err(Error::InvalidInput(format!(
+                    "in JSON mode the answer prefix must begin a JSON object, got {prefix:?}"
+                )));
+            }
+        }
+        // The prefix is the start of the answer: streamed and returned as such.
+        let (emit, _) = watcher.push(prefix);
+        if !emit.is_empty() {
+            on_text(emit);
+        }
         loop {
             if out.len() >= req.max_tokens {
                 break;
+            }
+            if let Some(g) = &guard {
+                if !self.mask_to_json(&mut s.logits, g) {
+                    break; // no token continues the JSON: the caller's check reports it
+                }
             }
             let tok = sample(&mut s.logits, req.temperature, req.top_p, &mut rng);
             if self.tokenizer.is_eog(tok) {
@@ -183,6 +263,10 @@ impl Generator for GgufGenerator {
                 break;
             }
             out.push(tok);
+            let closed = guard.as_mut().is_some_and(|g| {
+                g.feed(&self.all_token_bytes()[tok as usize]);
+                g.complete()
+            });
             pending.extend(self.tokenizer.token_bytes(tok));
             let valid = match std::str::from_utf8(&pending) {
                 Ok(_) => pending.len(),
@@ -193,7 +277,7 @@ impl Generator for GgufGenerator {
             pending.drain(..valid);
             let (emit, stopped) = watcher.push(&piece);
             let keep_going = emit.is_empty() || on_text(emit);
-            if stopped || !keep_going {
+            if stopped || !keep_going || closed {
                 finish = FinishReason::Stop;
                 break;
             }
