@@ -2,12 +2,15 @@
 //! (Ollama itself cannot be installed here; the mock speaks its documented protocol): chat and
 //! raw generation with NDJSON streaming, JSON mode, stops and limits, embeddings, and every
 //! fault a server can show — absent, slow, 5xx, malformed or cut-off streams, an unknown
-//! model — each a clear typed error, never a hang. (The OpenAI-compatible client is tested
-//! against llama.cpp's real server by `scripts/test-llm-server.sh`.)
+//! model — each a clear typed error, never a hang; and the OpenAI-compatible client against
+//! the mock's OpenAI layer (Ollama serves one at `/v1`) with the same faults. (The
+//! OpenAI-compatible client is also tested against llama.cpp's real server by
+//! `scripts/test-llm-server.sh`.)
 
 use std::time::{Duration, Instant};
 
 use memorable_core::models::llm::server::ollama::{self, OllamaEmbedder, OllamaGenerator};
+use memorable_core::models::llm::server::openai::{self, OpenAiEmbedder, OpenAiGenerator};
 use memorable_core::models::llm::{self, ChatMessage, FinishReason, GenerateRequest};
 use memorable_core::{
     Builder, Config, ConsolidateRequest, ConsolidationPath, Embedder, ErrorCode, ModelServerConfig,
@@ -110,6 +113,65 @@ fn every_fault_is_a_typed_error_and_none_hangs() {
     }
     let e = llm::generate(&g, &req, &mut |_| true).unwrap_err();
     assert!(e.to_string().contains("circuit breaker open"), "{e}");
+}
+
+#[test]
+fn the_openai_layer_streams_sse_and_every_fault_is_typed() {
+    let mock = server();
+    let c = ModelServerConfig { openai_url: format!("{}/v1", mock.base_url()), ..cfg("http://unused") };
+    assert_eq!(openai::list_models(&c).unwrap(), ["tiny"]);
+    let g = OpenAiGenerator::new("tiny", &c);
+    let mut pieces = Vec::new();
+    let chat = GenerateRequest::chat(vec![ChatMessage::user("tell me about beagles")]);
+    let out = llm::generate(&g, &chat, &mut |p| {
+        pieces.push(p.to_owned());
+        true
+    })
+    .unwrap();
+    assert_eq!(out.text, "Echo: tell me about beagles");
+    assert_eq!(pieces.concat(), out.text);
+    assert!(pieces.len() > 1, "streamed in pieces");
+    assert_eq!(
+        (out.finish_reason, out.completion_tokens, out.model.as_str()),
+        (FinishReason::Stop, 5, "openai:tiny")
+    );
+    assert!(out.prompt_tokens > 0, "usage read from the stream's last chunk");
+    let sent = mock.received().pop().unwrap();
+    assert_eq!((sent.path.as_str(), sent.body["stream"].as_bool()), ("/v1/chat/completions", Some(true)));
+    // Raw completion with a limit and a stop; JSON mode asks for json_object.
+    let raw =
+        llm::generate(&g, &GenerateRequest::raw("one two three four five").max_tokens(3), &mut |_| true)
+            .unwrap();
+    assert_eq!((raw.text.as_str(), raw.finish_reason), ("Echo: one two ", FinishReason::Length));
+    let json = llm::generate(&g, &chat.clone().json(true), &mut |_| true).unwrap();
+    assert_eq!(json.text, r#"{"text":"Echo: tell me about beagles"}"#);
+    assert_eq!(mock.received().pop().unwrap().body["response_format"]["type"], "json_object");
+    let e = OpenAiEmbedder::new("tiny", &c).unwrap();
+    assert_eq!((e.dim(), e.model_id()), (8, "openai:tiny"));
+
+    let run = |c: &ModelServerConfig, model: &str| {
+        let started = Instant::now();
+        let r = llm::generate(&OpenAiGenerator::new(model, c), &chat, &mut |_| true);
+        assert!(started.elapsed() < Duration::from_secs(10), "no hang");
+        r
+    };
+    let e = run(&c, "nope").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ServerRejected);
+    assert!(e.to_string().contains("not found"), "{e}");
+    mock.set_faults(Faults { fail_first: 1, ..Default::default() });
+    assert!(run(&c, "tiny").is_ok(), "one 500 is retried away");
+    mock.set_faults(Faults { fail_first: 5, ..Default::default() });
+    assert_eq!(run(&c, "tiny").unwrap_err().code(), ErrorCode::ServerUnavailable);
+    mock.set_faults(Faults { delay_ms: 1_500, ..Default::default() });
+    let slow = ModelServerConfig { timeout_ms: 300, retries: 0, ..c.clone() };
+    assert_eq!(run(&slow, "tiny").unwrap_err().code(), ErrorCode::ServerUnavailable);
+    mock.set_faults(Faults { malformed_stream: true, ..Default::default() });
+    assert_eq!(run(&c, "tiny").unwrap_err().code(), ErrorCode::ServerProtocol);
+    mock.set_faults(Faults { drop_stream: true, ..Default::default() });
+    let e = run(&c, "tiny").unwrap_err();
+    assert!(matches!(e.code(), ErrorCode::ServerProtocol | ErrorCode::ServerUnavailable), "{e}");
+    mock.set_faults(Faults { error_mid_stream: true, ..Default::default() });
+    assert_eq!(run(&c, "tiny").unwrap_err().code(), ErrorCode::ServerUnavailable);
 }
 
 #[test]

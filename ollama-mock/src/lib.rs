@@ -2,7 +2,11 @@
 //! here): `POST /api/generate` and `POST /api/chat` (NDJSON streaming or one object,
 //! `format: "json"`, `options.num_predict` / `stop`), `POST /api/embed`, `GET /api/tags`,
 //! `GET /api/version`, with Ollama's status codes and error bodies (`{"error": "..."}`, 404
-//! `model 'X' not found`, 400 for a bad body, a final `{"error": ...}` line mid-stream).
+//! `model 'X' not found`, 400 for a bad body, a final `{"error": ...}` line mid-stream); and
+//! Ollama's OpenAI-compatible layer: `POST /v1/chat/completions` and `POST /v1/completions`
+//! (SSE `data:` chunks ending `data: [DONE]`, usage with `stream_options.include_usage`,
+//! `response_format: {"type": "json_object"}`, `max_tokens`, `stop`), `POST /v1/embeddings`,
+//! `GET /v1/models`, errors as `{"error": {"message", "type", "code"}}`.
 //!
 //! The "model" is a deterministic toy: it answers `Echo: <the last user text>` word by word,
 //! in JSON mode `{"text": ...}`, and when a JSON request carries numbered conversation turns
@@ -240,6 +244,9 @@ fn handle(
         return error(out, 400, "invalid character in request body");
     };
     let known = |m: &str| config.models.iter().any(|k| k == m || format!("{k}:latest") == m);
+    if path.starts_with("/v1/") {
+        return openai(out, &config, &method, &path, &req, &known);
+    }
     match (method.as_str(), path.as_str()) {
         ("GET", "/api/version") => respond(out, 200, "application/json", br#"{"version":"0.5.1-mock"}"#),
         ("GET", "/api/tags") => {
@@ -354,6 +361,134 @@ fn handle(
         }
         _ => error(out, 404, "404 page not found"),
     }
+}
+
+fn openai_error(out: &mut TcpStream, status: u16, message: &str, code: &str) -> std::io::Result<()> {
+    let body = json!({ "error": { "message": message, "type": "invalid_request_error", "code": code } });
+    respond(out, status, "application/json", body.to_string().as_bytes())
+}
+
+/// Ollama's OpenAI-compatible endpoints, over the same toy model and faults.
+fn openai(
+    out: &mut TcpStream,
+    config: &MockConfig,
+    method: &str,
+    path: &str,
+    req: &Value,
+    known: &dyn Fn(&str) -> bool,
+) -> std::io::Result<()> {
+    if (method, path) == ("GET", "/v1/models") {
+        let data: Vec<Value> = config
+            .models
+            .iter()
+            .map(|m| json!({"id": m, "object": "model", "owned_by": "library"}))
+            .collect();
+        return respond(
+            out,
+            200,
+            "application/json",
+            json!({"object": "list", "data": data}).to_string().as_bytes(),
+        );
+    }
+    if method != "POST" || !matches!(path, "/v1/chat/completions" | "/v1/completions" | "/v1/embeddings") {
+        return openai_error(out, 404, "404 page not found", "not_found");
+    }
+    let Some(model) = req["model"].as_str() else {
+        return openai_error(out, 400, "model is required", "invalid_request");
+    };
+    if !known(model) {
+        return openai_error(
+            out,
+            404,
+            &format!("model \"{model}\" not found, try pulling it first"),
+            "model_not_found",
+        );
+    }
+    if path == "/v1/embeddings" {
+        let inputs: Vec<String> = match &req["input"] {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+            _ => return openai_error(out, 400, "invalid input type", "invalid_request"),
+        };
+        let data: Vec<Value> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| json!({"object": "embedding", "index": i, "embedding": embed(t, config.embed_dim)}))
+            .collect();
+        let body = json!({"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": inputs.len(), "total_tokens": inputs.len()}});
+        return respond(out, 200, "application/json", body.to_string().as_bytes());
+    }
+    let chat = path == "/v1/chat/completions";
+    let (prompt, last_user) = if chat {
+        let messages = req["messages"].as_array().cloned().unwrap_or_default();
+        let all = messages.iter().filter_map(|x| x["content"].as_str()).collect::<Vec<_>>().join("\n");
+        let user = messages.iter().rev().find(|x| x["role"] == "user").and_then(|x| x["content"].as_str());
+        let user = user.unwrap_or("").to_owned();
+        (all, user)
+    } else {
+        let p = req["prompt"].as_str().unwrap_or("").to_owned();
+        (p.clone(), p)
+    };
+    let json_mode = req["response_format"]["type"] == "json_object";
+    let text = answer(&prompt, &last_user, json_mode);
+    let limit = req["max_tokens"].as_u64().map(|n| n as usize).filter(|n| *n > 0);
+    let stops: Vec<String> = match &req["stop"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect(),
+        _ => Vec::new(),
+    };
+    let (pieces, reason) = decode(&text, limit, &stops);
+    let usage = json!({"prompt_tokens": prompt.split_whitespace().count().max(1), "completion_tokens": pieces.len(), "total_tokens": 0});
+    let (object, id) =
+        if chat { ("chat.completion", "chatcmpl-mock") } else { ("text_completion", "cmpl-mock") };
+    let choice = |piece: Option<&str>, finish: Option<&str>| -> Value {
+        match (chat, piece) {
+            (true, Some(p)) => json!({"index": 0, "delta": {"content": p}, "finish_reason": finish}),
+            (true, None) => json!({"index": 0, "delta": {}, "finish_reason": finish}),
+            (false, p) => json!({"index": 0, "text": p.unwrap_or(""), "finish_reason": finish}),
+        }
+    };
+    if req["stream"] != json!(true) {
+        let whole = pieces.concat();
+        let choice = if chat {
+            json!({"index": 0, "message": {"role": "assistant", "content": whole}, "finish_reason": reason})
+        } else {
+            json!({"index": 0, "text": whole, "finish_reason": reason})
+        };
+        let body = json!({"id": id, "object": object, "created": 0, "model": model, "choices": [choice], "usage": usage});
+        return respond(out, 200, "application/json", body.to_string().as_bytes());
+    }
+    write!(out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")?;
+    let mut send = |data: &str| -> std::io::Result<()> {
+        let event = format!("data: {data}\n\n");
+        write!(out, "{:x}\r\n{event}\r\n", event.len())?;
+        out.flush()
+    };
+    let chunk = |c: Value| {
+        json!({"id": id, "object": format!("{object}.chunk"), "created": 0, "model": model, "choices": [c]})
+            .to_string()
+    };
+    for (i, p) in pieces.iter().enumerate() {
+        send(&chunk(choice(Some(p), None)))?;
+        if i == 0 && config.faults.malformed_stream {
+            send("{this is not json")?;
+        }
+    }
+    if config.faults.drop_stream {
+        out.shutdown(std::net::Shutdown::Both)?;
+        return Ok(());
+    }
+    if config.faults.error_mid_stream {
+        send(&json!({"error": {"message": "an error was encountered while running the model", "type": "api_error"}}).to_string())?;
+    } else {
+        send(&chunk(choice(None, Some(reason))))?;
+        if req["stream_options"]["include_usage"] == json!(true) {
+            send(&json!({"id": id, "object": format!("{object}.chunk"), "created": 0, "model": model, "choices": [], "usage": usage}).to_string())?;
+        }
+    }
+    send("[DONE]")?;
+    write!(out, "0\r\n\r\n")?;
+    out.flush()
 }
 
 /// The toy model's answer.
