@@ -109,11 +109,26 @@ fn a_rerun_replaces_the_summary_as_a_new_version_and_the_facts() {
 
 #[test]
 fn forgetting_sources_cascades_to_what_was_derived_only_from_them() {
+    // An extractive summary quotes its turns: forgetting a quoted turn takes the summary too
+    // (keeping it would keep the forgotten words), with the facts derived only from it.
     let mem = Builder::in_memory().config(config("none")).open().unwrap();
     let (s1, _) = seed(&mem);
     let report = mem.consolidate(&ConsolidateRequest::new("ann").session("s1")).unwrap();
+    let quoted = report.summaries[0].id;
+    assert!(report.summaries[0].text.contains("I adopted a beagle puppy named Biscuit last week"));
+    let only = report.facts.iter().find(|f| f.derived_from == vec![s1[0]]).unwrap().id;
+    mem.forget(s1[0]).unwrap();
+    assert_eq!(mem.get(only).unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(mem.get(quoted).unwrap_err().code(), ErrorCode::NotFound);
+
+    // A summary in its own words keeps its other sources when one is forgotten.
+    let answer = r#"{"summary": "Ann and Bo talked about her new dog and her sister.", "facts": [{"text": "Ann has a dog", "sources": [1]}]}"#;
+    let (mem, _) = with_generator(answer, Duration::ZERO);
+    let (s1, _) = seed(&mem);
+    let report = mem.consolidate(&ConsolidateRequest::new("ann").session("s1")).unwrap();
     let summary = report.summaries[0].id;
-    let fact = report.facts.iter().find(|f| f.derived_from == vec![s1[0]]).unwrap().id;
+    let fact = report.facts[0].id;
+    assert_eq!(mem.get(fact).unwrap().derived_from, vec![s1[0]]);
     // Forgetting one source: the fact derived only from it goes; the summary keeps the rest.
     mem.forget(s1[0]).unwrap();
     assert_eq!(mem.get(fact).unwrap_err().code(), ErrorCode::NotFound);

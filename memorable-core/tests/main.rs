@@ -15,6 +15,7 @@ mod context_frame;
 mod emotion;
 #[cfg(feature = "candle")]
 mod emotion_classifier;
+mod erasure;
 mod errors;
 #[cfg(feature = "candle")]
 mod generation;

@@ -187,7 +187,8 @@ fn run_job(
     req: &ConsolidateRequest,
     progress: &mut dyn FnMut(&ConsolidationProgress) -> bool,
 ) -> Result<ConsolidationReport> {
-    let value = runner.run_created(engine, job, &mut |handle| {
+    let mut full = None;
+    runner.run_created(engine, job, &mut |handle| {
         let mut on_progress = |p: &ConsolidationProgress| {
             let _ = handle.progress(&json!(p));
             // A stop asked for after the last session changes nothing: the work is done.
@@ -197,9 +198,27 @@ fn run_job(
             !handle.cancelled()
         };
         let report = run(engine, handle.id, req, &mut on_progress, &|line| handle.log(line))?;
-        Ok(serde_json::to_value(&report)?)
+        let stored = without_texts(&report)?;
+        full = Some(report);
+        Ok(stored)
     })?;
-    Ok(serde_json::from_value(value)?)
+    full.ok_or_else(|| Error::Internal("the consolidation job ended without its report".into()))
+}
+
+/// The report as the job table keeps it: ids, kinds, paths and sources, but no memory text,
+/// so a forgotten memory's words do not outlive it in the job's result.
+fn without_texts(report: &ConsolidationReport) -> Result<Value> {
+    let mut v = serde_json::to_value(report)?;
+    for list in ["summaries", "facts"] {
+        if let Some(items) = v[list].as_array_mut() {
+            for item in items {
+                if let Some(m) = item.as_object_mut() {
+                    m.remove("text");
+                }
+            }
+        }
+    }
+    Ok(v)
 }
 
 /// Read the user's turns, grouped by session, each in time order.

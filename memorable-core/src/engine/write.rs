@@ -236,6 +236,7 @@ impl Engine {
             _ => false,
         };
         drop(writer);
+        self.store.erase_checkpoint()?;
         if needs_rebuild {
             self.rebuild(user_key, &memory.user);
         }
@@ -263,6 +264,8 @@ impl Engine {
         if let Some(dir) = &self.index_dir {
             crate::index::remove_dump(dir, user_key);
         }
+        drop(writer);
+        self.store.erase_checkpoint()?;
         Ok(n as u64)
     }
 }

@@ -63,21 +63,47 @@ fn sources_of(conn: &Connection, id: MemoryId) -> Result<Vec<MemoryId>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Drop every link of a memory being deleted: as a derived memory, and as a source. A
-/// memory derived from it keeps its other sources; returned are those left with none.
-pub(crate) fn unlink(conn: &Connection, id: MemoryId) -> Result<Vec<MemoryId>> {
+/// Drop every link of a memory being deleted (whose text was `text`): as a derived memory,
+/// and as a source. A memory derived from it keeps its other sources; returned, to be
+/// deleted in turn, are those left with none, and those that quote the deleted text (an
+/// extractive summary of several turns): keeping them would keep the forgotten words.
+pub(crate) fn unlink(conn: &Connection, id: MemoryId, text: &str) -> Result<Vec<MemoryId>> {
     conn.prepare_cached("DELETE FROM memory_sources WHERE memory_id = ?1")?.execute([id as i64])?;
     let derived = dependents(conn, id)?;
     conn.prepare_cached("DELETE FROM memory_sources WHERE source_id = ?1")?.execute([id as i64])?;
+    let quoted = quotable(text);
     let mut orphans = Vec::new();
     for d in derived {
         let left = sources_of(conn, d)?;
-        let json = (!left.is_empty()).then(|| serde_json::to_string(&left)).transpose()?;
+        let derived_text: String = conn
+            .prepare_cached("SELECT text FROM memories WHERE id = ?1")?
+            .query_row([d as i64], |r| r.get(0))?;
+        if left.is_empty() || quoted.iter().any(|q| derived_text.contains(q.as_str())) {
+            orphans.push(d);
+            continue;
+        }
+        let json = serde_json::to_string(&left)?;
         conn.prepare_cached("UPDATE memories SET derived_from = ?2 WHERE id = ?1")?
             .execute(params![d as i64, json])?;
-        if left.is_empty() {
-            orphans.push(d);
-        }
     }
     Ok(orphans)
 }
+
+/// The pieces of a text whose presence in another text is a quote: its sentences of at
+/// least [`QUOTE_CHARS`] characters (the whole text when it is one short sentence).
+fn quotable(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = text
+        .split(['.', '!', '?', '\n'])
+        .map(str::trim)
+        .filter(|s| s.chars().count() >= QUOTE_CHARS)
+        .map(str::to_owned)
+        .collect();
+    let whole = text.trim();
+    if out.is_empty() && whole.chars().count() >= QUOTE_CHARS / 2 {
+        out.push(whole.to_owned());
+    }
+    out
+}
+
+/// Shortest sentence taken as a quote (shorter ones, "I agree", are everywhere).
+const QUOTE_CHARS: usize = 16;

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 pub(crate) use filters::Filters;
 pub(crate) use layout::{
@@ -126,6 +126,7 @@ impl Store {
             _ => None,
         };
         schema::migrate(&mut writer, backup.as_deref())?;
+        fts_secure_delete(&writer)?;
         let readers = (0..config.read_connections)
             .map(|_| {
                 let c = Connection::open_with_flags(
@@ -154,6 +155,7 @@ impl Store {
         let mut conn = Connection::open_in_memory()?;
         configure(&conn, config, true)?;
         schema::migrate(&mut conn, None)?;
+        fts_secure_delete(&conn)?;
         Ok(Store {
             path: None,
             writer: Mutex::new(conn),
@@ -253,6 +255,27 @@ impl Store {
             .sum()
     }
 
+    /// After a forget: fold the WAL into the database and truncate it, so the frames that
+    /// held the forgotten rows (written when they were stored) leave the disk. A reader in
+    /// the middle of a read transaction holds older frames; the checkpoint is retried for a
+    /// short while, then left to the next one (logged).
+    pub fn erase_checkpoint(&self) -> Result<()> {
+        if self.path.is_none() {
+            return Ok(());
+        }
+        for attempt in 0..ERASE_CHECKPOINT_TRIES {
+            let busy: i64 = self.writer().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy == 0 {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2 << attempt.min(4)));
+        }
+        tracing::warn!(
+            "a reader held the WAL: forgotten rows stay in its old frames until the next checkpoint"
+        );
+        Ok(())
+    }
+
     /// Fold the WAL back into the database file.
     pub fn checkpoint(&self) -> Result<()> {
         self.access.flush(&mut self.writer.lock())?;
@@ -262,6 +285,23 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Attempts of [`Store::erase_checkpoint`] (about 0.2 s in all) before it leaves the WAL to the
+/// next checkpoint.
+const ERASE_CHECKPOINT_TRIES: u32 = 10;
+
+/// FTS5's `secure-delete` option (SQLite 3.44+), kept in the index's own config table: a
+/// deleted row's tokens are removed from the index segments instead of being masked by a
+/// delete marker, so a forgotten text's words leave the file. Set once; idempotent.
+fn fts_secure_delete(conn: &Connection) -> Result<()> {
+    let on: Option<i64> = conn
+        .query_row("SELECT v FROM memories_fts_config WHERE k = 'secure-delete'", [], |r| r.get(0))
+        .optional()?;
+    if on != Some(1) {
+        conn.execute("INSERT INTO memories_fts(memories_fts, rank) VALUES ('secure-delete', 1)", [])?;
+    }
+    Ok(())
 }
 
 fn configure(conn: &Connection, config: &Config, writer: bool) -> Result<()> {
@@ -276,9 +316,11 @@ fn configure(conn: &Connection, config: &Config, writer: bool) -> Result<()> {
             Durability::Normal => "NORMAL",
             Durability::Full => "FULL",
         };
+        // secure_delete: the content of deleted rows is overwritten with zeros in the pages
+        // they leave (forget must not leave text in free space).
         conn.execute_batch(&format!(
             "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;
-             PRAGMA wal_autocheckpoint = 8192;"
+             PRAGMA wal_autocheckpoint = 8192; PRAGMA secure_delete = ON;"
         ))?;
     }
     // 32 MiB of page cache per connection: the vector blobs of a large batch fit. And up to

@@ -369,14 +369,16 @@ pub(crate) fn delete_memory_row(
         .prepare_cached("SELECT vector_id FROM vectors WHERE memory_id = ?1")?
         .query_row([raw], |r| r.get(0))
         .optional()?;
-    let n = conn.prepare_cached("DELETE FROM memories WHERE id = ?1")?.execute([raw])?;
-    if n == 0 {
-        return Ok(None);
-    }
+    let text: Option<String> = conn
+        .prepare_cached("SELECT text FROM memories WHERE id = ?1")?
+        .query_row([raw], |r| r.get(0))
+        .optional()?;
+    let Some(text) = text else { return Ok(None) };
+    conn.prepare_cached("DELETE FROM memories WHERE id = ?1")?.execute([raw])?;
     conn.prepare_cached("DELETE FROM vectors WHERE memory_id = ?1")?.execute([raw])?;
     conn.prepare_cached("DELETE FROM memory_tags WHERE memory_id = ?1")?.execute([raw])?;
     conn.prepare_cached("DELETE FROM memory_versions WHERE memory_id = ?1")?.execute([raw])?;
-    let orphans = super::derived::unlink(conn, id)?;
+    let orphans = super::derived::unlink(conn, id, &text)?;
     Ok(Some((vid.unwrap_or(0) as VectorId, orphans)))
 }
 

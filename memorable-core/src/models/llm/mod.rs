@@ -66,10 +66,12 @@ pub fn generate(
             again.completion_tokens += g.completion_tokens;
             Ok(again)
         }
+        // The answer itself stays out of the message: it may repeat what a user said.
         None => Err(Error::InvalidOutput(format!(
-            "{} answered with text that is not JSON, twice (last answer starts {:?})",
+            "{} answered with text that is not JSON, twice (the last: {} characters, finish reason {})",
             generator.model_id(),
-            again.text.chars().take(80).collect::<String>()
+            again.text.chars().count(),
+            again.finish_reason
         ))),
     }
 }

@@ -1,0 +1,113 @@
+//! Forget erases: once `forget` / `forget_user` return, the forgotten text and its keyword
+//! tokens are in no byte of any file of the store directory (database, WAL, shared memory):
+//! SQLite's `secure_delete` zeroes freed content, FTS5's `secure-delete` removes the tokens
+//! from the index segments, and a truncating checkpoint drops the WAL frames that held them.
+
+use std::path::Path;
+
+use memorable_core::{Memorable, NewMemory, Recall};
+
+use crate::common::open_hashing;
+
+/// Files under `dir` (recursively) whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                if bytes.windows(needle.len()).any(|w| w == needle) {
+                    found.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// A token no other text shares, in the text and in its lower-case (FTS) form.
+const SECRET: &str = "Zorblaxquim";
+const SECRET_TOKEN: &str = "zorblaxquim";
+
+fn fill(mem: &Memorable, user: &str, n: usize) {
+    for i in 0..n {
+        mem.remember(
+            NewMemory::new(user, format!("an ordinary note number {i} about the weather")).session("s"),
+        )
+        .unwrap();
+    }
+}
+
+fn assert_gone(dir: &Path) {
+    for needle in [SECRET, SECRET_TOKEN] {
+        let found = files_containing(dir, needle.as_bytes());
+        assert!(found.is_empty(), "{needle:?} is still on disk in {found:?}");
+    }
+}
+
+#[test]
+fn a_forgotten_text_is_in_no_file_of_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let mem = open_hashing(&dir);
+    let secret = mem
+        .remember(NewMemory::new("ann", format!("my bank PIN hint is {SECRET} the cat")).session("s"))
+        .unwrap();
+    fill(&mem, "ann", 20);
+    assert!(!files_containing(&dir, SECRET.as_bytes()).is_empty(), "the text was written");
+    assert_eq!(mem.recall(&Recall::new("ann", SECRET_TOKEN).limit(1)).unwrap()[0].memory.id, secret);
+    mem.forget(secret).unwrap();
+    assert_gone(&dir);
+    assert!(mem.recall(&Recall::new("ann", SECRET_TOKEN)).unwrap().iter().all(|h| h.memory.id != secret));
+    // Still gone after more writes, a close and a reopen.
+    fill(&mem, "ann", 5);
+    mem.close().unwrap();
+    let mem = open_hashing(&dir);
+    assert_eq!(mem.stats().unwrap().memories, 25);
+    mem.close().unwrap();
+    assert_gone(&dir);
+}
+
+#[test]
+fn forget_user_erases_every_text_of_the_user() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let mem = open_hashing(&dir);
+    mem.remember(NewMemory::new("bea", format!("{SECRET} is my childhood nickname"))).unwrap();
+    mem.remember(NewMemory::new("bea", format!("only my sister calls me {SECRET}"))).unwrap();
+    fill(&mem, "cal", 10);
+    mem.forget_user("bea").unwrap();
+    assert_gone(&dir);
+    mem.close().unwrap();
+    assert_gone(&dir);
+}
+
+/// What consolidation derived from a forgotten turn goes with it: the summary and facts
+/// quoting it (cascade), their history, and the job's stored report (ids only, no text).
+#[test]
+fn forgetting_a_source_erases_what_consolidation_wrote_from_it() {
+    use memorable_core::ConsolidateRequest;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let mut config = crate::common::hashing_config();
+    config.generator = "none".into();
+    let mem = Memorable::builder(&dir).config(config).open().unwrap();
+    let secret = mem
+        .remember(
+            NewMemory::new("dan", format!("I told my therapist about {SECRET} yesterday")).session("s1"),
+        )
+        .unwrap();
+    mem.remember(NewMemory::new("dan", "The weather was lovely on the walk home.").session("s1")).unwrap();
+    let report = mem.consolidate(&ConsolidateRequest::new("dan")).unwrap();
+    assert!(report.summaries[0].text.contains(SECRET), "the summary quotes the turn: {report:?}");
+    let job = mem.job(report.job).unwrap();
+    let stored = serde_json::to_string(&job.result).unwrap();
+    assert!(!stored.contains(SECRET) && stored.contains("derived_from"), "{stored}");
+    mem.forget(secret).unwrap();
+    assert_gone(&dir);
+    mem.close().unwrap();
+    assert_gone(&dir);
+}
