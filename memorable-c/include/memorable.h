@@ -911,10 +911,11 @@ const char *memorable_error_message(const memorable_error *e);
 void memorable_error_free(memorable_error *e);
 
 /**
- * Generate text with the store's generator. `request_json` (NUL-terminated) is the core's
- * request: `{"prompt": {"chat": [{"role": "user", "content": "..."}]}}` or
- * `{"prompt": {"raw": "..."}}`, with optional `max_tokens`, `temperature`, `top_p`, `seed`,
- * `stop`, `json`. `on_text` (may be NULL) receives the text as it is generated. On success
+ * Generate text with the store's generator. `request_json` (NUL-terminated) is
+ * `{"prompt": "...", "raw": true|false, "system": "..."}` or `{"messages": [{"role":
+ * "user", "content": "..."}]}` (or the core's own `{"prompt": {"chat": [...]}}` /
+ * `{"prompt": {"raw": "..."}}`), with optional `max_tokens`, `temperature`, `top_p`, `seed`,
+ * `stop`, `json`, `answer_prefix`. `on_text` (may be NULL) receives the text as it is generated. On success
  * `*generation_json_out` receives `{"text", "tokens", "prompt_tokens", "completion_tokens",
  * "finish_reason", "model"}` (free with `memorable_string_free`). Without a generator:
  * NO_GENERATOR (38). Blocks the calling thread.

@@ -35,10 +35,11 @@ fn consolidate_request(user: &str, options_json: Option<&str>) -> Result<Consoli
     serde_json::from_value(v).map_err(|e| Error::InvalidInput(format!("options_json: {e}")))
 }
 
-/// Generate text with the store's generator. `request_json` (NUL-terminated) is the core's
-/// request: `{"prompt": {"chat": [{"role": "user", "content": "..."}]}}` or
-/// `{"prompt": {"raw": "..."}}`, with optional `max_tokens`, `temperature`, `top_p`, `seed`,
-/// `stop`, `json`. `on_text` (may be NULL) receives the text as it is generated. On success
+/// Generate text with the store's generator. `request_json` (NUL-terminated) is
+/// `{"prompt": "...", "raw": true|false, "system": "..."}` or `{"messages": [{"role":
+/// "user", "content": "..."}]}` (or the core's own `{"prompt": {"chat": [...]}}` /
+/// `{"prompt": {"raw": "..."}}`), with optional `max_tokens`, `temperature`, `top_p`, `seed`,
+/// `stop`, `json`, `answer_prefix`. `on_text` (may be NULL) receives the text as it is generated. On success
 /// `*generation_json_out` receives `{"text", "tokens", "prompt_tokens", "completion_tokens",
 /// "finish_reason", "model"}` (free with `memorable_string_free`). Without a generator:
 /// NO_GENERATOR (38). Blocks the calling thread.
@@ -55,8 +56,7 @@ pub unsafe extern "C" fn memorable_generate(
         let json =
             opt_cstr(request_json, "request_json")?.ok_or(Error::NullPointer { what: "request_json" })?;
         let out = out_ptr(generation_json_out, "generation_json_out")?;
-        let request: GenerateRequest = serde_json::from_str(json)
-            .map_err(|e| Error::InvalidInput(format!("request_json is not a generation request: {e}")))?;
+        let request = GenerateRequest::from_json(json)?;
         let mut stream = |piece: &str| match on_text {
             Some(f) => f(piece.as_ptr().cast(), piece.len(), user_data),
             None => true,

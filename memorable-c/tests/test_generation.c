@@ -32,7 +32,7 @@ static bool on_text(const char *piece, size_t len, void *user_data) {
 static bool test_greedy_raw_completion_streams(void) {
     memorable *m = NULL;
     CHECK_OK(memorable_open_in_memory(&LLM, &m));
-    const char *req = "{\"prompt\": {\"raw\": \"1, 2, 3,\"}, \"max_tokens\": 8}";
+    const char *req = "{\"prompt\": \"1, 2, 3,\", \"raw\": true, \"max_tokens\": 8}";
     stream_log log = {0};
     char *out = NULL;
     CHECK_OK(memorable_generate(m, req, on_text, &log, &out));
@@ -45,16 +45,16 @@ static bool test_greedy_raw_completion_streams(void) {
     CHECK(j_get(g, "tokens")->n == 8);
     CHECK(strcmp(j_str(g, "model"), "smollm2") == 0);
     j_free(g);
-    /* Temperature 0 is greedy: the same answer again. */
+    /* Temperature 0 is greedy: the same answer again (here in the core's own request shape). */
     char *again = NULL;
-    CHECK_OK(memorable_generate(m, req, NULL, NULL, &again));
+    CHECK_OK(memorable_generate(m, "{\"prompt\": {\"raw\": \"1, 2, 3,\"}, \"max_tokens\": 8}", NULL, NULL, &again));
     CHECK(strcmp(out, again) == 0);
     memorable_string_free(again);
     memorable_string_free(out);
 
     /* A chat through the GGUF's template: llama.cpp's greedy answer for this model. */
     const char *chat =
-        "{\"prompt\": {\"chat\": [{\"role\": \"user\", \"content\": \"What is the capital of France?\"}]},"
+        "{\"messages\": [{\"role\": \"user\", \"content\": \"What is the capital of France?\"}],"
         " \"max_tokens\": 12}";
     CHECK_OK(memorable_generate(m, chat, NULL, NULL, &out));
     CHECK(contains(out, "\"text\":\"L'\xc3\x89toile, la Marseillaise,\""));
@@ -81,6 +81,8 @@ static bool test_generation_errors(void) {
               MEMORABLE_ERROR_NO_GENERATOR);
     CHECK(out == NULL);
     CHECK_ERR(memorable_generate(m, "not json", NULL, NULL, &out), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK_ERR(memorable_generate(m, "{\"prompt\": \"hi\", \"max_token\": 5}", NULL, NULL, &out),
+              MEMORABLE_ERROR_INVALID_INPUT);
     CHECK_ERR(memorable_generate(m, "{\"prompt\": {\"raw\": \"hi\"}, \"temperature\": -1}", NULL, NULL, &out),
               MEMORABLE_ERROR_INVALID_INPUT);
     CHECK_ERR(memorable_generate(m, NULL, NULL, NULL, &out), MEMORABLE_ERROR_NULL_POINTER);

@@ -161,6 +161,35 @@ mod tests {
     }
 
     #[test]
+    fn requests_from_json_in_either_shape() {
+        let flat =
+            GenerateRequest::from_json(r#"{"prompt": "hi", "system": "be brief", "max_tokens": 5}"#).unwrap();
+        assert_eq!(flat.prompt, Prompt::Chat(vec![ChatMessage::system("be brief"), ChatMessage::user("hi")]));
+        assert_eq!(flat.max_tokens, 5);
+        let raw = GenerateRequest::from_json(r#"{"prompt": "1, 2,", "raw": true, "json": false}"#).unwrap();
+        assert_eq!(raw.prompt, Prompt::Raw("1, 2,".into()));
+        let msgs = GenerateRequest::from_json(r#"{"messages": [{"role": "user", "content": "x"}]}"#).unwrap();
+        assert_eq!(msgs.prompt, Prompt::Chat(vec![ChatMessage::user("x")]));
+        let core = GenerateRequest::from_json(r#"{"prompt": {"raw": "y"}, "seed": 3}"#).unwrap();
+        assert_eq!((core.prompt, core.seed), (Prompt::Raw("y".into()), 3));
+        for bad in [
+            "not json",
+            "[1]",
+            r#"{"prompt": 3}"#,
+            r#"{"prompt": "a", "messages": [{"role": "user", "content": "b"}]}"#,
+            r#"{"prompt": "a", "max_token": 5}"#,
+            r#"{"messages": [{"role": "wizard", "content": "b"}]}"#,
+            "{}",
+        ] {
+            assert_eq!(
+                GenerateRequest::from_json(bad).unwrap_err().code(),
+                crate::ErrorCode::InvalidInput,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn requests_from_the_parts_bindings_take() {
         let p = |s: &str| Some(s.to_owned());
         let chat = GenerateRequest::from_parts(p("hi"), None, false, p("be brief")).unwrap();

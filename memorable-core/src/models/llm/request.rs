@@ -53,7 +53,7 @@ pub enum Prompt {
 
 /// A generation request. `temperature` 0 is greedy; a `seed` makes sampling repeatable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct GenerateRequest {
     pub prompt: Prompt,
@@ -131,6 +131,36 @@ impl GenerateRequest {
                 Ok(GenerateRequest::chat(m))
             }
         }
+    }
+
+    /// A request from JSON text, in either shape: the request's own (`{"prompt": {"chat":
+    /// [...]}}` or `{"prompt": {"raw": "..."}}`) or the flat one the bindings take (`{"prompt":
+    /// "...", "raw": true, "system": "..."}` or `{"messages": [{"role", "content"}]}`), with
+    /// `max_tokens`, `temperature`, `top_p`, `seed`, `stop`, `json`, `answer_prefix`. Bad
+    /// JSON, unknown fields and inconsistent parts are `INVALID_INPUT`.
+    pub fn from_json(text: &str) -> Result<GenerateRequest> {
+        let bad = |e: String| Error::InvalidInput(format!("not a generation request: {e}"));
+        let mut v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let obj = v.as_object_mut().ok_or_else(|| bad("a JSON object is expected".into()))?;
+        if !obj.get("prompt").is_some_and(|p| p.is_object()) {
+            let prompt = match obj.remove("prompt") {
+                Some(serde_json::Value::String(p)) => Some(p),
+                None | Some(serde_json::Value::Null) => None,
+                Some(_) => return Err(bad("\"prompt\" must be a string".into())),
+            };
+            let messages = obj
+                .remove("messages")
+                .filter(|m| !m.is_null())
+                .map(serde_json::from_value::<Vec<ChatMessage>>)
+                .transpose()
+                .map_err(|e| bad(e.to_string()))?;
+            let flag = |v: Option<serde_json::Value>| v.and_then(|v| v.as_bool()).unwrap_or(false);
+            let raw = flag(obj.remove("raw"));
+            let system = obj.remove("system").and_then(|s| s.as_str().map(str::to_owned));
+            let parts = GenerateRequest::from_parts(prompt, messages, raw, system)?;
+            obj.insert("prompt".into(), serde_json::to_value(&parts.prompt)?);
+        }
+        serde_json::from_value(v).map_err(|e| bad(e.to_string()))
     }
 
     pub fn max_tokens(mut self, n: usize) -> Self {
