@@ -2,6 +2,8 @@
 //! tokens are in no byte of any file of the store directory (database, WAL, shared memory):
 //! SQLite's `secure_delete` zeroes freed content, FTS5's `secure-delete` removes the tokens
 //! from the index segments, and a truncating checkpoint drops the WAL frames that held them.
+//! Its vector leaves the index dumps: zeroed in place in the dump on disk, and as a tombstone
+//! in every later dump.
 
 use std::path::Path;
 
@@ -110,4 +112,72 @@ fn forgetting_a_source_erases_what_consolidation_wrote_from_it() {
     assert_gone(&dir);
     mem.close().unwrap();
     assert_gone(&dir);
+}
+
+/// The vectors of every index dump under `dir` (hnsw_rs' data files: a header `magic u32,
+/// dim usize`, then per point `magic u32, id u64, byte length u64, the f32s`).
+fn dumped_vectors(dir: &Path) -> Vec<Vec<f32>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir.join("index")).unwrap().flatten() {
+        if !entry.file_name().to_string_lossy().ends_with(".hnsw.data") {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).unwrap();
+        let mut at = 12;
+        while at + 20 <= bytes.len() {
+            let len = u64::from_ne_bytes(bytes[at + 12..at + 20].try_into().unwrap()) as usize;
+            let data = &bytes[at + 20..at + 20 + len];
+            out.push(data.chunks(4).map(|c| f32::from_ne_bytes(c.try_into().unwrap())).collect());
+            at += 20 + len;
+        }
+    }
+    out
+}
+
+/// The forgotten memory's vector leaves the index dump too: the dump written at close before
+/// the forget is scrubbed in place when `forget` returns, and later dumps zero tombstones.
+#[test]
+fn a_forgotten_vector_is_in_no_index_dump() {
+    use memorable_core::{Embedder, HashingEmbedder};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let text = format!("the vault code word is {SECRET}");
+    let config = crate::common::hashing_config();
+    let vector = HashingEmbedder::new(config.hashing_dim).embed(&[text.as_str()]).unwrap().remove(0);
+    let dumped_secret = |dir: &Path| {
+        dumped_vectors(dir).iter().any(|v| v.iter().zip(&vector).map(|(a, b)| a * b).sum::<f32>() > 0.999)
+    };
+    let mem = open_hashing(&dir);
+    let secret = mem.remember(NewMemory::new("eve", &text)).unwrap();
+    fill(&mem, "eve", 30);
+    mem.close().unwrap();
+    assert_eq!(dumped_vectors(&dir).len(), 31);
+    assert!(dumped_secret(&dir), "the dump written at close holds the vector");
+
+    let mem = open_hashing(&dir);
+    mem.forget(secret).unwrap();
+    assert!(!dumped_secret(&dir), "the vector is still in the dump");
+    let zeroed = dumped_vectors(&dir).iter().filter(|v| v.iter().all(|x| *x == 0.0)).count();
+    assert_eq!(zeroed, 1, "only the forgotten vector is zeroed");
+    // The scrubbed dump still loads and answers; the next dump (with the tombstone) is clean.
+    assert_eq!(mem.recall(&Recall::new("eve", "ordinary note weather").limit(3)).unwrap().len(), 3);
+    fill(&mem, "eve", 2);
+    mem.close().unwrap();
+    assert!(!dumped_secret(&dir), "the vector is back in a dump");
+    let mem = open_hashing(&dir);
+    assert_eq!(mem.stats().unwrap().memories, 32);
+    assert_eq!(mem.recall(&Recall::new("eve", "ordinary note weather").limit(40)).unwrap().len(), 32);
+    assert!(mem.recall(&Recall::new("eve", SECRET_TOKEN)).unwrap().iter().all(|h| h.memory.id != secret));
+    mem.close().unwrap();
+
+    // Forgotten before the index was ever dumped: the graph holds it as a tombstone, and the
+    // dump written at close zeroes it.
+    let dir = tmp.path().join("fresh");
+    let mem = open_hashing(&dir);
+    let secret = mem.remember(NewMemory::new("eve", &text)).unwrap();
+    fill(&mem, "eve", 30);
+    mem.forget(secret).unwrap();
+    mem.close().unwrap();
+    assert_eq!(dumped_vectors(&dir).len(), 31, "the tombstone is still a point of the graph");
+    assert!(!dumped_secret(&dir), "the tombstone's vector was dumped");
 }

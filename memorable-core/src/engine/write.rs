@@ -237,6 +237,11 @@ impl Engine {
         };
         drop(writer);
         self.store.erase_checkpoint()?;
+        if let Some(dir) = self.index_dir.as_deref().filter(|_| !vids.is_empty()) {
+            // The dump on disk still holds the vectors; loads, rebuilds and dumps hold this lock.
+            let _load = self.indexes.load_lock.lock();
+            crate::index::scrub_dump(dir, user_key, &vids)?;
+        }
         if needs_rebuild {
             self.rebuild(user_key, &memory.user);
         }

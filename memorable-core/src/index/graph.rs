@@ -7,7 +7,7 @@
 //! anything else means "rebuild from the store".
 
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use hnsw_rs::api::AnnT;
@@ -183,12 +183,86 @@ pub(crate) fn load(dir: &Path, man: &Manifest) -> std::result::Result<Graph, Loa
     }
 }
 
-/// Dump `graph` for `user_key` into `dir`, replacing any previous dump atomically.
+/// hnsw_rs' tag before the data file's header and before each point's vector.
+const MAGIC_DATA: u32 = 0xa67f_0000;
+
+/// Overwrite with zeros, in place, the vectors of the points `gone` says are gone from a
+/// dump's data file (hnsw_rs' layout: a header `magic u32, dim usize`, then per point `magic
+/// u32, id u64, byte length u64, the f32s`), so a forgotten memory's vector does not stay on
+/// disk inside a dump. A zero vector is at distance 1 from everything: the point keeps its
+/// links, and as a tombstone it is never returned. Returns how many vectors were zeroed.
+fn scrub_data(path: &Path, gone: &dyn Fn(VectorId) -> bool) -> Result<usize> {
+    let bytes = fs::read(path)?;
+    let corrupt = || Error::Corrupt(format!("index dump {} is not in the expected layout", path.display()));
+    let u32_at =
+        |at: usize| bytes.get(at..at + 4).map(|b| u32::from_ne_bytes(b.try_into().expect("4 bytes")));
+    let u64_at =
+        |at: usize| bytes.get(at..at + 8).map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes")));
+    if u32_at(0) != Some(MAGIC_DATA) {
+        return Err(corrupt());
+    }
+    let mut zeroed = Vec::new();
+    let mut at = 4 + std::mem::size_of::<usize>();
+    while at < bytes.len() {
+        let (Some(MAGIC_DATA), Some(id), Some(len)) = (u32_at(at), u64_at(at + 4), u64_at(at + 12)) else {
+            return Err(corrupt());
+        };
+        let start = at + 20;
+        let end = start.checked_add(len as usize).filter(|e| *e <= bytes.len()).ok_or_else(corrupt)?;
+        if gone(id as VectorId) && bytes[start..end].iter().any(|b| *b != 0) {
+            zeroed.push((start, end - start));
+        }
+        at = end;
+    }
+    if !zeroed.is_empty() {
+        let mut f = fs::OpenOptions::new().write(true).open(path)?;
+        for (start, len) in &zeroed {
+            f.seek(SeekFrom::Start(*start as u64))?;
+            f.write_all(&vec![0u8; *len])?;
+        }
+        f.sync_all()?;
+    }
+    Ok(zeroed.len())
+}
+
+/// Zero the vectors `vids` in `user_key`'s dump on disk, if there is one (after a forget),
+/// and record the data file's new checksum. A crash between the two leaves a checksum
+/// mismatch, which the next load treats as a damaged dump: the index is built afresh.
+pub(crate) fn scrub(dir: &Path, user_key: UserKey, vids: &[VectorId]) -> Result<()> {
+    let path = manifest_path(dir, user_key);
+    let Some(mut man) =
+        fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str::<Manifest>(&t).ok())
+    else {
+        return Ok(());
+    };
+    let [_, data_path] = dump_files(dir, &man.basename);
+    if scrub_data(&data_path, &|v| vids.contains(&v))? == 0 {
+        return Ok(());
+    }
+    man.data_crc = crc_file(&data_path)?;
+    write_manifest(&path, &man)
+}
+
+fn write_manifest(path: &Path, man: &Manifest) -> Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(serde_json::to_string_pretty(man)?.as_bytes())?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// Dump `graph` for `user_key` into `dir`, replacing any previous dump atomically; the
+/// vectors of points that are `gone` (tombstones, when there are any) are zeroed in the
+/// written data.
 pub(crate) fn dump(
     target: &DumpTarget<'_>,
     graph: &Graph,
     user_key: UserKey,
     watermark: VectorId,
+    gone: Option<&dyn Fn(VectorId) -> bool>,
 ) -> Result<()> {
     let dir = target.dir;
     fs::create_dir_all(dir)?;
@@ -201,6 +275,9 @@ pub(crate) fn dump(
     let basename =
         graph.hnsw.file_dump(dir, &wanted).map_err(|e| Error::Storage(format!("index dump failed: {e}")))?;
     let [graph_path, data_path] = dump_files(dir, &basename);
+    if let Some(gone) = gone {
+        scrub_data(&data_path, gone)?;
+    }
     let man = Manifest {
         format: DUMP_FORMAT,
         user_key,
@@ -215,13 +292,7 @@ pub(crate) fn dump(
         data_crc: crc_file(&data_path)?,
     };
     let path = manifest_path(dir, user_key);
-    let tmp = path.with_extension("json.tmp");
-    {
-        let mut f = fs::File::create(&tmp)?;
-        std::io::Write::write_all(&mut f, serde_json::to_string_pretty(&man)?.as_bytes())?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, &path)?;
+    write_manifest(&path, &man)?;
     if let Some(prev) = previous.filter(|p| p.basename != basename) {
         for f in dump_files(dir, &prev.basename) {
             let _ = fs::remove_file(f);

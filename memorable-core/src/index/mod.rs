@@ -493,15 +493,20 @@ impl UserIndex {
         if !self.dirty.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
-        let (graph, watermark) = {
+        // The live ids as of the graph: `graph_writer` keeps inserts out meanwhile, so every
+        // point of the graph not among them is a tombstone, whose vector the dump zeroes.
+        let (graph, watermark, live) = {
             let st = self.state.read();
-            (st.graph.clone(), st.graph_watermark)
+            let tombstones = st.graph_points.saturating_sub(st.live.len() - st.pending.len());
+            let live = (tombstones > 0).then(|| st.live.keys().copied().collect::<HashSet<VectorId>>());
+            (st.graph.clone(), st.graph_watermark, live)
         };
         if graph.hnsw.get_nb_point() == 0 {
             graph::remove(target.dir, self.user_key);
             return Ok(());
         }
-        let res = graph::dump(target, &graph, self.user_key, watermark);
+        let gone = |v: VectorId| live.as_ref().is_some_and(|l| !l.contains(&v));
+        let res = graph::dump(target, &graph, self.user_key, watermark, live.is_some().then_some(&gone));
         if res.is_err() {
             self.dirty.store(true, Ordering::Release);
         }
@@ -544,6 +549,11 @@ fn usable<T>(res: std::result::Result<T, LoadFailure>, user_key: UserKey) -> Opt
 /// Remove every dump file of a user.
 pub(crate) fn remove_dump(dir: &Path, user_key: UserKey) {
     graph::remove(dir, user_key)
+}
+
+/// Zero forgotten vectors in a user's dump on disk (see [`graph::scrub`]).
+pub(crate) fn scrub_dump(dir: &Path, user_key: UserKey, vids: &[VectorId]) -> Result<()> {
+    graph::scrub(dir, user_key, vids)
 }
 
 /// The loaded indexes, least recently used evicted past the cap.
