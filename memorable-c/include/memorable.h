@@ -927,6 +927,14 @@ memorable_error *memorable_generate(memorable *m,
                                     char **generation_json_out);
 
 /**
+ * How the generator was chosen, as a JSON object (the core's `SelectionReport`: requested,
+ * chosen, model_id, fallback, fallback_reason, decisions (model, outcome, reason), ...;
+ * `fallback` turns true once a local model answered for an unavailable server). `*json_out`
+ * is released with `memorable_string_free`.
+ */
+memorable_error *memorable_generator_report(memorable *m, char **json_out);
+
+/**
  * Consolidate the memories of `(user, user_len)` into summaries and facts, with the
  * generator or extractively. `options_json` (NUL-terminated, or NULL) may carry `session`,
  * `since`, `until` (RFC 3339). `on_progress` (may be NULL) after each session. On success

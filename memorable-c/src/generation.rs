@@ -67,6 +67,23 @@ pub unsafe extern "C" fn memorable_generate(
     })
 }
 
+/// How the generator was chosen, as a JSON object (the core's `SelectionReport`: requested,
+/// chosen, model_id, fallback, fallback_reason, decisions (model, outcome, reason), ...;
+/// `fallback` turns true once a local model answered for an unavailable server). `*json_out`
+/// is released with `memorable_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_generator_report(
+    m: *mut memorable,
+    json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let json_out = out_ptr(json_out, "json_out")?;
+        *json_out = owned_string(serde_json::to_string(&m.generator_report()?)?)?;
+        Ok(())
+    })
+}
+
 /// Consolidate the memories of `(user, user_len)` into summaries and facts, with the
 /// generator or extractively. `options_json` (NUL-terminated, or NULL) may carry `session`,
 /// `since`, `until` (RFC 3339). `on_progress` (may be NULL) after each session. On success

@@ -87,6 +87,10 @@ static bool test_generation_errors(void) {
               MEMORABLE_ERROR_INVALID_INPUT);
     CHECK_ERR(memorable_generate(m, NULL, NULL, NULL, &out), MEMORABLE_ERROR_NULL_POINTER);
     CHECK_ERR(memorable_job(m, 10000, &out), MEMORABLE_ERROR_NOT_FOUND);
+    CHECK_OK(memorable_generator_report(m, &out));
+    CHECK(contains(out, "\"requested\":\"none\"") && contains(out, "\"decisions\""));
+    memorable_string_free(out);
+    CHECK_ERR(memorable_generator_report(m, NULL), MEMORABLE_ERROR_NULL_POINTER);
     memorable_free(m);
     return true;
 }
