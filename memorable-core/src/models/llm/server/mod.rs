@@ -52,6 +52,14 @@ pub(crate) fn embedding(v: &Value, what: &str) -> Result<Vec<f32>> {
     Ok(normalize(v))
 }
 
+/// A server embedder's dimension, from one probe embedding (a server says it nowhere else).
+pub(crate) fn probe_dim(client: &Client, embed: impl Fn(&[&str]) -> Result<Vec<Vec<f32>>>) -> Result<usize> {
+    match embed(&["dimension probe"])?.pop().map_or(0, |v| v.len()) {
+        0 => Err(Error::ServerProtocol(format!("{} returned an empty embedding", client.what()))),
+        dim => Ok(dim),
+    }
+}
+
 /// `url` without any `user:password@` part, for messages.
 pub(crate) fn redact_url(url: &str) -> String {
     match (url.find("://"), url.find('@')) {

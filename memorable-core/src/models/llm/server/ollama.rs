@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::{embedding, parse_line, Client};
+use super::{embedding, parse_line, probe_dim, Client};
 use crate::error::{Error, Result};
 use crate::models::llm::config::ModelServerConfig;
 use crate::models::llm::{FinishReason, GenerateRequest, Generation, Generator, OnText, Prompt, StopWatcher};
@@ -139,10 +139,7 @@ impl OllamaEmbedder {
             id: format!("ollama:{model}"),
             dim: 0,
         };
-        e.dim = e.embed_raw(&["dimension probe"])?.pop().map_or(0, |v| v.len());
-        if e.dim == 0 {
-            return Err(Error::ServerProtocol(format!("{} returned an empty embedding", e.client.what())));
-        }
+        e.dim = probe_dim(&e.client, |t| e.embed_raw(t))?;
         Ok(e)
     }
 

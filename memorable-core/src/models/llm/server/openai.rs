@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{embedding, parse_line, Client};
+use super::{embedding, parse_line, probe_dim, Client};
 use crate::error::{Error, Result};
 use crate::models::llm::config::ModelServerConfig;
 use crate::models::llm::{FinishReason, GenerateRequest, Generation, Generator, OnText, Prompt, StopWatcher};
@@ -154,10 +154,7 @@ impl OpenAiEmbedder {
             id: format!("openai:{model}"),
             dim: 0,
         };
-        e.dim = e.embed_raw(&["dimension probe"])?.pop().map_or(0, |v| v.len());
-        if e.dim == 0 {
-            return Err(Error::ServerProtocol(format!("{} returned an empty embedding", e.client.what())));
-        }
+        e.dim = probe_dim(&e.client, |t| e.embed_raw(t))?;
         Ok(e)
     }
 
@@ -170,9 +167,15 @@ impl OpenAiEmbedder {
         for (i, d) in data.iter().enumerate() {
             let at = d["index"].as_u64().map_or(i, |x| x as usize);
             let v = embedding(&d["embedding"], self.client.what())?;
-            if at < out.len() {
-                out[at] = v;
+            if let Some(slot) = out.get_mut(at) {
+                *slot = v;
             }
+        }
+        if out.iter().any(Vec::is_empty) {
+            return Err(Error::ServerProtocol(format!(
+                "{} answered /embeddings without an embedding for every input",
+                self.client.what()
+            )));
         }
         Ok(out)
     }
