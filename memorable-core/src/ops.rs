@@ -88,7 +88,7 @@ fn run(slot: Weak<EngineSlot>, ops: Arc<Ops>, tick: Duration) {
             }
         }
         if ops.publish_metrics {
-            match crate::metrics::snapshot(&engine) {
+            match crate::engine::metrics_snapshot(&engine) {
                 Ok(snapshot) => crate::metrics::facade::publish(&snapshot),
                 Err(e) => tracing::warn!(error = %e, "publishing metrics to the metrics facade failed"),
             }

@@ -1,5 +1,5 @@
 //! Recall keeps a user's speakers, session timelines and the rows it ranks between queries
-//! (see `retrieval::cache`); a write must make them current again at once. These tests
+//! (see `store::rank_cache`); a write must make them current again at once. These tests
 //! recall, write, and recall again on an on-disk store (read connections see the new
 //! commit). The keyword index (`retrieval::keyword`) is held the same way.
 

@@ -12,7 +12,6 @@
 //! each under `catch_unwind`: a panicking (or, in a binding, throwing) callback is logged
 //! and counted, and the engine carries on.
 
-mod config;
 mod hub;
 mod observe;
 
@@ -20,7 +19,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use config::{AlertMetric, AlertRule, AlertsConfig};
+pub use crate::config::{AlertMetric, AlertRule, AlertsConfig};
 pub use hub::AlertCallback;
 pub(crate) use hub::AlertHub;
 

@@ -13,8 +13,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::config::AttentionConfig;
 use super::frame::Mention;
+use crate::config::AttentionConfig;
 use crate::memory::Memory;
 use crate::text;
 

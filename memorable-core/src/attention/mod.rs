@@ -5,13 +5,12 @@
 //! (at most [`FRAME_MEMORIES`], newest first) and summarizes them. Extraction is
 //! deterministic and needs no network or model ([`extract`] documents the rules).
 
-mod config;
 mod extract;
 mod frame;
 
 use time::OffsetDateTime;
 
-pub use config::AttentionConfig;
+pub use crate::config::AttentionConfig;
 pub use frame::{ContextFrame, FrameWhen, Mention, FRAME_MEMORIES, FRAME_TOP};
 
 use crate::engine::Engine;

@@ -10,6 +10,7 @@
 mod open;
 mod read;
 mod reembed;
+mod snapshot;
 mod stats;
 mod write;
 
@@ -22,20 +23,22 @@ use parking_lot::RwLock;
 pub(crate) use open::{open, Parts};
 pub(crate) use reembed::reembed;
 pub use reembed::{ReembedProgress, ReembedReport};
+pub(crate) use snapshot::metrics_snapshot;
 pub use stats::{EmbedderInfo, Stats};
 
 use crate::classify::ClassifierSlot;
 use crate::config::Config;
 use crate::emotion::engine::EmotionEngine;
 use crate::error::{Error, Result};
-use crate::index::{DumpTarget, IndexCache, Indexer, UserIndex, BACKGROUND_LOAD_MIN_POINTS, DRAIN_CHUNK};
+use crate::index::{
+    DumpTarget, IndexCache, Indexer, KeywordCache, UserIndex, BACKGROUND_LOAD_MIN_POINTS, DRAIN_CHUNK,
+};
 use crate::memory::validate_vector;
 use crate::metrics::Metrics;
 use crate::models::llm::GeneratorSlot;
 use crate::models::select::SelectionReport;
 use crate::models::Embedder;
-use crate::retrieval::RecallCache;
-use crate::store::{self, Store, UserKey, META_MODEL_ID};
+use crate::store::{self, RecallCache, Store, UserKey, META_MODEL_ID};
 
 /// The model-backed parts an engine is built with (kept across a reembed's switch).
 pub(crate) struct EngineParts {
@@ -68,6 +71,8 @@ pub(crate) struct Engine {
     pub(crate) deletes: AtomicU64,
     /// Speakers and session timelines recall reads on every query.
     pub(crate) recall_cache: RecallCache,
+    /// Each recent user's keyword (BM25) index, kept fresh by its own stamps.
+    pub(crate) keywords: KeywordCache,
     pub(crate) shut: AtomicBool,
     pub(crate) metrics: Arc<Metrics>,
 }
@@ -98,6 +103,7 @@ impl Engine {
             selection,
             deletes: AtomicU64::new(0),
             recall_cache: Default::default(),
+            keywords: Default::default(),
             shut: AtomicBool::new(false),
             metrics,
         }

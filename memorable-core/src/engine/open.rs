@@ -33,9 +33,9 @@ pub(crate) fn open(dir: Option<&Path>, config: Config, parts: Parts) -> Result<E
     let store = match dir {
         Some(dir) => {
             let hook = parts.before_migration.filter(|_| config.backup.before_migration);
-            Store::open(dir, &config, hook)?
+            Store::open(dir, &config.store_options(), hook)?
         }
-        None => Store::open_in_memory(&config)?,
+        None => Store::open_in_memory(&config.store_options())?,
     };
     let stored_model = store.read(|c| store::meta_get(c, META_MODEL_ID))?;
     // Jobs left running by a process that ended cannot be running now (one process per store).

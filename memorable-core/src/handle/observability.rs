@@ -13,7 +13,7 @@ impl Memorable {
     /// Counters, latency quantiles and gauges of this store (see [`MetricsSnapshot`]).
     /// Gauges are computed now: a few SQLite aggregates and a read of /proc.
     pub fn metrics(&self) -> Result<MetricsSnapshot> {
-        metrics::snapshot(&*self.engine()?)
+        crate::engine::metrics_snapshot(&*self.engine()?)
     }
 
     /// [`Memorable::metrics`] in the Prometheus text format, ready to serve on `/metrics`.

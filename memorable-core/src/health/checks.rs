@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use super::config::HealthConfig;
 use super::report::{HealthCheck, HealthStatus};
+use crate::config::HealthConfig;
 use crate::engine::Engine;
 use crate::metrics::process;
 use crate::store::META_REEMBED_TARGET;

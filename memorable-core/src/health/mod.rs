@@ -10,10 +10,9 @@
 //! connection state through one).
 
 mod checks;
-mod config;
 mod report;
 
-pub use config::HealthConfig;
+pub use crate::config::HealthConfig;
 pub(crate) use report::Probes;
 pub use report::{HealthCheck, HealthProbe, HealthReport, HealthStatus};
 

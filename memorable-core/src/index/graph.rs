@@ -16,7 +16,7 @@ use hnsw_rs::prelude::Hnsw;
 use serde::{Deserialize, Serialize};
 
 use super::distance::CosineDistance;
-use crate::config::HnswConfig;
+use super::HnswConfig;
 use crate::error::{Error, Result};
 use crate::store::{UserKey, VectorId};
 

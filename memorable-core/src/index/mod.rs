@@ -15,9 +15,11 @@
 //! user's vectors are read from the store into the pending tail instead, so the first call
 //! is answered at once (exactly); the loaded graph then replaces them in one step.
 
+mod config;
 mod distance;
 mod graph;
 mod indexer;
+mod keyword;
 mod sparse;
 
 use std::collections::VecDeque;
@@ -29,12 +31,13 @@ use parking_lot::{Mutex, RwLock};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 
+pub use config::HnswConfig;
 pub use distance::dot;
 pub(crate) use graph::{check_files as check_dump_files, manifest_files as dump_manifest_files};
 pub(crate) use graph::{manifests as dump_manifests, DumpTarget, LoadFailure};
 pub(crate) use indexer::Indexer;
+pub(crate) use keyword::KeywordCache;
 
-use crate::config::HnswConfig;
 use crate::error::Result;
 use crate::memory::MemoryId;
 use crate::store::{UserKey, VectorId, VectorRow};

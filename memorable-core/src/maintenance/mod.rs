@@ -11,7 +11,6 @@
 
 mod archive;
 mod backup;
-mod config;
 mod export;
 mod naming;
 mod pitr;
@@ -19,11 +18,11 @@ mod restore;
 mod schedule;
 mod verify;
 
+pub use crate::config::{BackupConfig, BackupSchedule, Retention};
 pub use archive::{BackupEntry, BackupManifest};
 pub(crate) use backup::backup;
 pub(crate) use backup::pre_migration_backup;
 pub use backup::BackupReport;
-pub use config::{BackupConfig, BackupSchedule, Retention};
 pub(crate) use export::{export_user, import_jsonl};
 pub use export::{ExportedMemory, ImportReport};
 pub use naming::{AUTO_BACKUP_DIR, BACKUP_EXTENSION};

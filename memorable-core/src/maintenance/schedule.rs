@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
 use super::backup;
-use super::config::{BackupSchedule, Retention};
 use super::naming::{parse_stamp, stamp, BACKUP_EXTENSION, SCHEDULED_PREFIX};
+use crate::config::{BackupSchedule, Retention};
 use crate::engine::Engine;
 use crate::error::Result;
 

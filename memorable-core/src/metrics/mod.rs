@@ -11,7 +11,6 @@ pub mod families;
 mod histogram;
 pub(crate) mod process;
 pub mod prometheus;
-mod snapshot;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +19,6 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 pub use histogram::{Histogram, HistogramSnapshot, LatencySummary};
-pub(crate) use snapshot::snapshot;
 
 use crate::error::{Error, ErrorCode};
 

@@ -2,22 +2,20 @@
 //!
 //! [`Recall`] says what is asked (query, filters, time range or window, weights, mood);
 //! the pipeline ([`pipeline`]) gathers candidates from the user's HNSW index and BM25
-//! ([`keyword`], an in-memory index per user),
+//! (`index::keyword`, an in-memory index per user),
 //! adds their session neighbours, fuses the scores ([`Fusion`]) and re-ranks by recency,
 //! salience, mood congruence, who-matching and date grounding ([`RankWeights`]); every hit
 //! carries its [`ScoreBreakdown`]. Time windows live in [`window`].
 
-mod cache;
 mod fusion;
-mod keyword;
 mod pipeline;
 mod query;
 mod request;
 mod signals;
 mod window;
 
-pub(crate) use cache::RecallCache;
+pub use crate::config::WindowConfig;
 pub use pipeline::MIN_POOL;
 pub(crate) use pipeline::{current_mood, recall, recent, recent_matching};
 pub use request::{Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, MAX_LIMIT};
-pub use window::{TimeWindow, WindowConfig};
+pub use window::TimeWindow;

@@ -3,7 +3,7 @@
 //! 1. analyse the query ([`super::query`]): keyword terms, people, dates, first-person form;
 //! 2. candidates: the user's nearest memories by cosine (HNSW, or exact over a small
 //!    filtered set) for the query and its first-person form, and the best BM25 matches
-//!    ([`super::keyword`]), a
+//!    (`index::keyword`), a
 //!    pool of `limit × candidate_multiplier` (at least [`MIN_POOL`]) from each, and the
 //!    memories of the dates the query names (when that span holds no more than a pool);
 //! 3. conversational context: each candidate's session neighbours (`context_turns` on each
@@ -79,10 +79,9 @@ pub(crate) fn recall(engine: &Engine, r: &Recall) -> Result<Vec<Recalled>> {
     // A user's first recall loads the HNSW index and builds the keyword index: do both
     // at once (at 100k memories, ~2 s and ~0.3 s). The index loads on this thread, so
     // its logs stay in the caller's span; only the build runs on a scoped thread.
-    let semantic_hits = if use_kw && engine.recall_cache.keywords.needs_build(&engine.store, user_key) {
+    let semantic_hits = if use_kw && engine.keywords.needs_build(&engine.store, user_key) {
         std::thread::scope(|scope| {
-            let build =
-                scope.spawn(|| engine.recall_cache.keywords.refresh(&engine.store, user_key, max_users));
+            let build = scope.spawn(|| engine.keywords.refresh(&engine.store, user_key, max_users));
             let hits = semantic();
             build.join().map_err(|_| Error::Internal("the keyword index build panicked".into()))??;
             hits
@@ -100,7 +99,7 @@ pub(crate) fn recall(engine: &Engine, r: &Recall) -> Result<Vec<Recalled>> {
     let mut bm25: HashMap<MemoryId, f32> = HashMap::default();
     if use_kw && !qa.keyword_terms.is_empty() {
         let allowed = allowed.get()?;
-        let hits = engine.recall_cache.keywords.search(
+        let hits = engine.keywords.search(
             &engine.store,
             user_key,
             &qa.keyword_terms,

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::window::{TimeWindow, WindowConfig};
+use super::window::TimeWindow;
+use crate::config::WindowConfig;
 use crate::error::{Error, Result};
 use crate::memory::{EmotionSnapshot, Memory};
 use crate::store::Filters;

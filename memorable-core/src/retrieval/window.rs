@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::config::WindowConfig;
 use crate::error::{Error, Result};
 use crate::time::to_ms;
 
@@ -100,33 +101,6 @@ impl std::str::FromStr for TimeWindow {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         TimeWindow::parse(s)
-    }
-}
-
-/// Lengths of the named windows (a part of [`crate::Config`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WindowConfig {
-    /// `short` window, seconds (default 1,200 = 20 minutes).
-    pub short_secs: u64,
-    /// `medium` window, seconds (default 3,600 = 1 hour).
-    pub medium_secs: u64,
-    /// `long` window, seconds (default 86,400 = 24 hours).
-    pub long_secs: u64,
-}
-
-impl Default for WindowConfig {
-    fn default() -> Self {
-        WindowConfig { short_secs: 20 * 60, medium_secs: 60 * 60, long_secs: 24 * 60 * 60 }
-    }
-}
-
-impl WindowConfig {
-    pub(crate) fn validate(&self) -> Result<()> {
-        if self.short_secs == 0 || self.medium_secs == 0 || self.long_secs == 0 {
-            return Err(Error::InvalidConfig("windows: every window must be at least 1 second".into()));
-        }
-        Ok(())
     }
 }
 

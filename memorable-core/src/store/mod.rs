@@ -11,7 +11,9 @@ pub(crate) mod derived;
 mod filters;
 pub(crate) mod jobs;
 mod layout;
+mod options;
 mod queries;
+mod rank_cache;
 mod recall_sql;
 mod reembed;
 pub mod schema;
@@ -29,11 +31,12 @@ pub(crate) use layout::{
     UserKey, VectorId, INDEX_DIR, META_MODEL_ID, META_REEMBED_DONE, META_REEMBED_TARGET,
 };
 pub use layout::{DB_FILE, LOCK_FILE};
+pub use options::{Durability, StoreOptions};
 pub(crate) use queries::*;
+pub(crate) use rank_cache::RecallCache;
 pub(crate) use recall_sql::*;
 pub(crate) use reembed::*;
 
-use crate::config::{Config, Durability};
 use crate::error::{Error, Result};
 
 /// The locked writer connection; see [`Store::writer`].
@@ -96,7 +99,11 @@ pub(crate) type BeforeMigration = fn(&Connection, &Path, u32, u32) -> Result<Pat
 impl Store {
     /// Open (creating if needed) the store in `dir`; `before_migration` runs before an older
     /// store is migrated forward.
-    pub fn open(dir: &Path, config: &Config, before_migration: Option<BeforeMigration>) -> Result<Store> {
+    pub fn open(
+        dir: &Path,
+        config: &StoreOptions,
+        before_migration: Option<BeforeMigration>,
+    ) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| not_writable(dir, e))?;
         let lock = OpenOptions::new()
             .create(true)
@@ -151,7 +158,7 @@ impl Store {
     }
 
     /// A store that lives in memory only (one connection serves reads and writes).
-    pub fn open_in_memory(config: &Config) -> Result<Store> {
+    pub fn open_in_memory(config: &StoreOptions) -> Result<Store> {
         let mut conn = Connection::open_in_memory()?;
         configure(&conn, config, true)?;
         schema::migrate(&mut conn, None)?;
@@ -304,7 +311,7 @@ fn fts_secure_delete(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-fn configure(conn: &Connection, config: &Config, writer: bool) -> Result<()> {
+fn configure(conn: &Connection, config: &StoreOptions, writer: bool) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // `rarray(?)`: a list of ids bound as one parameter, so ranking's statements with
     // id lists of any length are prepared once and cached.

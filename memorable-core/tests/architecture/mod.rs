@@ -9,6 +9,7 @@
 //! The bindings and the CLI are checked the same way by the root crate's `tests/layers.rs`.
 
 mod graph;
+mod modules;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,33 +30,20 @@ const LAYERS: &[(&str, u8)] = &[
     ("scratch.rs", 0),
     ("memory.rs", 0),
     ("named.rs", 0),
-    // The configuration, and each feature's own section of it (a leaf of that feature).
-    ("config.rs", 1),
-    ("alerts/config.rs", 1),
-    ("attention/config.rs", 1),
-    ("emotion/config.rs", 1),
-    // The emotion catalog and readings: value types the emotion section validates against.
-    ("emotion/catalog.rs", 1),
-    ("emotion/reading.rs", 1),
-    ("health/config.rs", 1),
-    ("hume/config.rs", 1),
-    ("maintenance/config.rs", 1),
-    ("models/profile.rs", 1),
-    ("models/llm/config.rs", 1),
-    ("retrieval/window.rs", 1),
-    // The store: SQLite, the source of truth.
-    ("store/", 2),
-    // What the engine is made of: indexes, models, the emotional layer, the classifier slot,
-    // the metrics registry, recall's caches of store data.
-    ("index/", 3),
-    ("models/", 3),
-    ("emotion/", 3),
-    ("classify.rs", 3),
-    ("metrics/", 3),
-    ("retrieval/cache.rs", 3),
-    ("retrieval/keyword.rs", 3),
-    ("training/", 3),
-    // The engine: open, the write path, reads, reembed, stats.
+    // The store (SQLite, the source of truth, and its caches of rows) and the models.
+    ("store/", 1),
+    ("models/", 1),
+    // What the engine is made of besides: indexes (vector and keyword), the emotional
+    // layer, the classifier slot, the metrics registry, training.
+    ("index/", 2),
+    ("emotion/", 2),
+    ("classify.rs", 2),
+    ("metrics/", 2),
+    ("training/", 2),
+    // The configuration: the sections of the features above the engine, and the
+    // re-exported sections of the layers below.
+    ("config/", 3),
+    // The engine: open, the write path, reads, reembed, stats, metrics snapshots.
     ("engine/", 4),
     // Features: functions of &Engine.
     ("retrieval/", 5),
@@ -66,7 +54,6 @@ const LAYERS: &[(&str, u8)] = &[
     ("hume/", 5),
     ("jobs/", 5),
     ("consolidate/", 5),
-    ("metrics/snapshot.rs", 5),
     // The operations thread, then the facade, then the crate root's re-exports.
     ("ops.rs", 6),
     ("handle/", 7),
@@ -85,6 +72,14 @@ fn src_dir() -> PathBuf {
 fn import_graph_has_no_circle() {
     let report = circle_report(&src_dir());
     assert!(report.is_empty(), "memorable-core/src has import circles:\n{report}");
+}
+
+/// The same at the level of top-level modules (what `python3 ../shared/tools/core_cycles.py`
+/// checks from the repository root).
+#[test]
+fn top_level_modules_have_no_circle() {
+    let report = modules::module_circle_report(&src_dir());
+    assert!(report.is_empty(), "memorable-core/src has module circles:\n{report}");
 }
 
 #[test]
@@ -145,6 +140,22 @@ fn no_facade_methods_outside_handle() {
         .map(|p| p.display().to_string())
         .collect();
     assert!(outside.is_empty(), "impl Memorable outside memorable-core/src/handle/: {outside:?}");
+}
+
+/// The module-level checker: a circle through a doc link or a `use` group is found.
+#[test]
+fn module_checker_finds_a_planted_circle() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path();
+    std::fs::create_dir_all(src.join("a")).unwrap();
+    std::fs::write(src.join("lib.rs"), "mod a; mod b; mod c;").unwrap();
+    std::fs::write(src.join("a/mod.rs"), "use crate::{b::x, c};").unwrap();
+    std::fs::write(src.join("b.rs"), "pub fn x() {}\n#[cfg(test)]\nmod tests { use crate::a; }").unwrap();
+    std::fs::write(src.join("c.rs"), "").unwrap();
+    assert_eq!(modules::module_circle_report(src), "");
+    std::fs::write(src.join("c.rs"), "/// See [`crate::a::Thing`].\npub struct Y;").unwrap();
+    let report = modules::module_circle_report(src);
+    assert!(report.contains("circle of 2 modules") && report.contains("c -> a"), "{report}");
 }
 
 /// The checker itself: a circle made on purpose is found, and one through a re-export only

@@ -2,7 +2,7 @@
 //! traits: Ollama's own API ([`ollama`]) and the OpenAI-compatible one ([`openai`], which
 //! llama.cpp's server, vLLM, LM Studio and Ollama all speak).
 //!
-//! One HTTP client for both ([`Client`]): timeouts, bounded retries with doubling backoff for
+//! One HTTP client for both (`Client`): timeouts, bounded retries with doubling backoff for
 //! what may pass (no connection, 5xx, 429), no retry for what will not (4xx), and a circuit
 //! breaker that, after `breaker_failures` consecutive failures, refuses calls for
 //! `breaker_cooldown_ms` so a dead server costs nothing while a fallback serves. The API key

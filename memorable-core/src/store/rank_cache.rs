@@ -34,8 +34,6 @@ pub(crate) struct RecallCache {
     speakers: Mutex<HashMap<UserKey, Stamped<Vec<String>>>>,
     timelines: Mutex<HashMap<SessionKey, Stamped<Vec<MemoryId>>>>,
     rows: Mutex<RowCache>,
-    /// Each recent user's keyword index (kept fresh by its own stamps).
-    pub keywords: super::keyword::KeywordCache,
 }
 
 /// Rank rows of one rows generation and one embedding model.

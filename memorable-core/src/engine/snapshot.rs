@@ -1,15 +1,15 @@
 //! A metrics snapshot: the recorded counters and latencies plus gauges read from the store,
 //! the indexes and the process (behind `metrics()` and `metrics_prometheus()`).
 
-use super::{process, Gauges, Latencies, MetricsSnapshot, UserMemories, MAX_USERS_LISTED};
-use crate::engine::Engine;
+use super::Engine;
 use crate::error::Result;
+use crate::metrics::{process, Gauges, Latencies, MetricsSnapshot, UserMemories, MAX_USERS_LISTED};
 use crate::models::select::Catalog;
 use crate::store;
 
 /// Counters, latency quantiles and gauges of `engine`'s store (see
 /// [`crate::Memorable::metrics`]).
-pub(crate) fn snapshot(engine: &Engine) -> Result<MetricsSnapshot> {
+pub(crate) fn metrics_snapshot(engine: &Engine) -> Result<MetricsSnapshot> {
     let rec = engine.metrics.recorded();
     let (counts, per_user) = engine.store.read(|c| Ok((store::counts(c)?, memories_per_user(c)?)))?;
     let mut g = Gauges {

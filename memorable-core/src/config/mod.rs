@@ -1,56 +1,36 @@
 //! [`Config`]: every tunable of a store in one serde-serializable struct, validated once at
 //! open, so each binding can pass one object (a Python dict, a JS object, a C struct).
+//!
+//! The sections of the features above the engine (alerts, attention, backups, health) live
+//! here, one file each; the sections of the layers below it (the store's durability, the
+//! index's HNSW parameters, the emotion and time-window sections) live with their layer and
+//! are re-exported, so `config` sits above everything the engine is made of and below the
+//! features that run on the engine.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::alerts::AlertsConfig;
-use crate::attention::AttentionConfig;
+mod alerts;
+mod attention;
+mod backup;
+mod health;
+mod windows;
+
+pub use alerts::{AlertMetric, AlertRule, AlertsConfig};
+pub use attention::AttentionConfig;
+pub use backup::{BackupConfig, BackupSchedule, Retention};
+pub use health::HealthConfig;
+pub use windows::WindowConfig;
+
+pub use crate::index::HnswConfig;
+pub use crate::store::{Durability, StoreOptions};
+
 use crate::emotion::EmotionConfig;
 use crate::error::{Error, Result};
-use crate::health::HealthConfig;
-use crate::maintenance::BackupConfig;
 use crate::models::llm::config::ModelServerConfig;
 use crate::models::profile::GeneratorChoice;
 use crate::models::profile::{ModelChoice, Profile, AUTO};
-use crate::retrieval::WindowConfig;
-
-/// How hard a commit pushes data to disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Durability {
-    /// WAL with `synchronous=NORMAL`: an acknowledged write survives a crash or `kill -9` of
-    /// the process; a power loss or OS crash may lose the last commits (never corrupts).
-    #[default]
-    Normal,
-    /// WAL with `synchronous=FULL`: an acknowledged write also survives power loss, at the
-    /// cost of an fsync per commit.
-    Full,
-}
-
-/// HNSW parameters of every per-user index.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct HnswConfig {
-    /// Links per node (hnsw_rs `max_nb_connection`).
-    pub m: usize,
-    /// Candidate list size while building.
-    pub ef_construction: usize,
-    /// Candidate list size while searching (raised to the number of results asked for).
-    pub ef_search: usize,
-    /// Search sparse vectors (the hashing embedder's) exactly through per-dimension
-    /// postings instead of walking the graph: exact, and faster at every size measured,
-    /// for ~16 bytes per nonzero coordinate (~40 MB at 100k memories). Dense vectors
-    /// (a BERT model's) always walk the graph.
-    pub sparse_search: bool,
-}
-
-impl Default for HnswConfig {
-    fn default() -> Self {
-        HnswConfig { m: 16, ef_construction: 100, ef_search: 64, sparse_search: true }
-    }
-}
 
 /// Configuration of a [`crate::Memorable`] store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,7 +58,7 @@ pub struct Config {
     /// Reciprocal-rank-fusion constant `k` (score = Σ 1 / (k + rank)).
     pub rrf_k: f32,
     /// Candidate pool per source, as a multiple of the requested limit (at least
-    /// [`crate::retrieval::MIN_POOL`]).
+    /// `MIN_POOL`, 50).
     pub candidate_multiplier: usize,
     /// Lengths of the `short` / `medium` / `long` time windows.
     pub windows: WindowConfig,
@@ -152,6 +132,11 @@ impl Default for Config {
 }
 
 impl Config {
+    /// What the store reads of this configuration.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions { read_connections: self.read_connections, durability: self.durability }
+    }
+
     /// What model selection reads of this configuration.
     pub fn model_choice(&self) -> ModelChoice {
         ModelChoice {
