@@ -50,6 +50,11 @@ export declare class Memorable {
   /** How the generator was chosen: requested, chosen, modelId, decisions, ... */
   generatorReport(): Record<string, unknown>
   /**
+   * Take the model registry's active versions (after an update, activate or rollback)
+   * without closing the handle; models given at open stay.
+   */
+  reloadModels(): Promise<void>
+  /**
    * Consolidate a user's memories into one `summary` memory per session and `fact`
    * memories, each with `derived_from` its sources, with the generator or extractively.
    * `onProgress(progress)` after each session (`{ job, sessions_done, sessions_total,
@@ -522,6 +527,60 @@ export interface Mention {
   count: number
 }
 
+/** One model version a store uses (`stats().models`). */
+export interface ModelInUse {
+  /** 'embedding', 'emotion' or 'generation'. */
+  role: string
+  name: string
+  version: string
+}
+
+/** Remove the versions nothing needs (never the active, previous or one an open store uses). */
+export declare function modelsGc(options?: { modelDir?: string; limitMb?: number }): Promise<{ removed: Array<string>; inUse: Array<string>; partial: Array<string>; freedBytes: number; cacheBytes: number; overLimit: boolean }>
+
+/**
+ * Every installed model version (the model registry): role, name, version, modelId, source,
+ * files, installedAt, verification, state ('active', 'previous', 'candidate', 'failed').
+ */
+export declare function modelsList(options?: { modelDir?: string }): Promise<Array<ModelVersion>>
+
+/** Options of the model registry functions. */
+export interface ModelsOptions {
+  modelDir?: string
+  source?: string
+  limitMb?: number
+}
+
+/**
+ * Make the previous version of `name` active again (rejects with NO_PREVIOUS_VERSION when
+ * there is none; nothing changes).
+ */
+export declare function modelsRollback(name: string, options?: { modelDir?: string }): Promise<ModelVersion>
+
+/**
+ * Install, verify and activate the newest version of `name` (or of every installed model
+ * with one) from the shipped manifest and `options.source`; resolves to the versions
+ * activated (empty: up to date). A version failing verification rejects with
+ * MODEL_VERIFICATION_FAILED and the active version stays.
+ */
+export declare function modelsUpdate(name?: string | null, options?: { source?: string; modelDir?: string }): Promise<Array<ModelVersion>>
+
+/** One installed model version (`modelsList`). */
+export interface ModelVersion {
+  role: string
+  name: string
+  version: string
+  modelId: string
+  backend: string
+  state: string
+  folder: string
+  installedAt: number
+  source: any
+  files: Array<any>
+  verification?: any
+  failure?: string
+}
+
 /** An emotional state to rank by: expression scores in [0, 1], valence / arousal in [-1, 1]. */
 export interface Mood {
   scores?: Record<string, number>
@@ -824,6 +883,8 @@ export interface Stats {
   emotion: EmotionStats
   /** Whether text emotion classification is available, and if not, why. */
   classifier: ClassifierStatus
+  /** The model versions in use (the model registry): embedder, generator, classifier. */
+  models: Array<ModelInUse>
 }
 
 /** Changes of `update`; absent fields stay as they are. */

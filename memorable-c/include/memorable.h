@@ -163,6 +163,21 @@
 #define MEMORABLE_ERROR_MODEL_MISMATCH 31
 
 /**
+ * No installed model version has that name and version (model registry).
+ */
+#define MEMORABLE_ERROR_MODEL_VERSION_NOT_FOUND 32
+
+/**
+ * A model version failed its verification or activation; the active version is unchanged.
+ */
+#define MEMORABLE_ERROR_MODEL_VERIFICATION_FAILED 33
+
+/**
+ * `rollback` found no previous version; nothing changed.
+ */
+#define MEMORABLE_ERROR_NO_PREVIOUS_VERSION 34
+
+/**
  * No emotion classifier is available (the message says why).
  */
 #define MEMORABLE_ERROR_CLASSIFIER_UNAVAILABLE 35
@@ -990,6 +1005,47 @@ memorable_error *memorable_ingest_hume(memorable *m,
                                        const char *json,
                                        size_t json_len,
                                        char **report_json_out);
+
+/**
+ * Every installed model version as a JSON array (role, name, version, model_id, source,
+ * files, installed_at, verification, state: "active" | "previous" | "candidate" |
+ * "failed", failure). `*json_out` is released with `memorable_string_free`.
+ */
+memorable_error *memorable_models_list(const char *model_dir, char **json_out);
+
+/**
+ * Install, verify and activate the newest version of `name` (NULL: every installed model
+ * with a newer one) from the shipped manifest and `source` (NULL, a folder holding
+ * index.json, or an index file). `*json_out` (may be NULL) is the JSON array of the versions
+ * activated (empty: up to date). A version failing verification returns
+ * `MEMORABLE_ERROR_MODEL_VERIFICATION_FAILED` and the active version stays.
+ */
+memorable_error *memorable_models_update(const char *name,
+                                         const char *source,
+                                         const char *model_dir,
+                                         char **json_out);
+
+/**
+ * Make the previous version of `name` active again; with none,
+ * `MEMORABLE_ERROR_NO_PREVIOUS_VERSION` and nothing changes. `*json_out` (may be NULL) is
+ * the version now active.
+ */
+memorable_error *memorable_models_rollback(const char *name,
+                                           const char *model_dir,
+                                           char **json_out);
+
+/**
+ * Remove the versions nothing needs (never the active, previous or one an open store of any
+ * process uses). `limit_mb` 0: no limit. `*json_out` (may be NULL) is the report (removed,
+ * in_use, partial, freed_bytes, cache_bytes, over_limit).
+ */
+memorable_error *memorable_models_gc(const char *model_dir, uint64_t limit_mb, char **json_out);
+
+/**
+ * Take the model registry's active versions without closing the handle (models given at
+ * open stay).
+ */
+memorable_error *memorable_reload_models(memorable *m);
 
 /**
  * Metrics of the store as JSON (the core's `MetricsSnapshot`: uptime_seconds, counters

@@ -50,6 +50,12 @@ pub const MEMORABLE_ERROR_MIGRATION_FAILED: u32 = 26;
 pub const MEMORABLE_ERROR_MODEL: u32 = 30;
 /// The store's vectors were made by a different embedding model.
 pub const MEMORABLE_ERROR_MODEL_MISMATCH: u32 = 31;
+/// No installed model version has that name and version (model registry).
+pub const MEMORABLE_ERROR_MODEL_VERSION_NOT_FOUND: u32 = 32;
+/// A model version failed its verification or activation; the active version is unchanged.
+pub const MEMORABLE_ERROR_MODEL_VERIFICATION_FAILED: u32 = 33;
+/// `rollback` found no previous version; nothing changed.
+pub const MEMORABLE_ERROR_NO_PREVIOUS_VERSION: u32 = 34;
 /// No emotion classifier is available (the message says why).
 pub const MEMORABLE_ERROR_CLASSIFIER_UNAVAILABLE: u32 = 35;
 /// An emotion classifier was paired with an encoder other than the one it was trained on.

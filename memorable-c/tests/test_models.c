@@ -161,10 +161,80 @@ static bool test_reembed_hashing_to_minilm(void) {
     return ok;
 }
 
+/* The model cache as the core finds it (MEMORABLE_MODEL_DIR, MEMORABLE_HOME/models,
+ * XDG_CACHE_HOME/memorable/models, ~/.cache/memorable/models). */
+static void model_cache(char *buf, size_t size) {
+    const char *v;
+    if ((v = getenv("MEMORABLE_MODEL_DIR")) && *v) snprintf(buf, size, "%s", v);
+    else if ((v = getenv("MEMORABLE_HOME")) && *v) snprintf(buf, size, "%s/models", v);
+    else if ((v = getenv("XDG_CACHE_HOME")) && *v) snprintf(buf, size, "%s/memorable/models", v);
+    else snprintf(buf, size, "%s/.cache/memorable/models", getenv("HOME"));
+}
+
+/* A model cache of its own holding MiniLM (linked from the real one) in the layout
+ * scripts/fetch-model.sh leaves: the registry reads it as version 0.1.0, active. */
+static bool registry_in(const char *dir) {
+    static const char *files[] = {"config.json", "tokenizer.json", "model.safetensors", "sentence_bert_config.json",
+                                  "modules.json", "1_Pooling/config.json", "tokenizer_config.json",
+                                  "special_tokens_map.json", "vocab.txt", "config_sentence_transformers.json"};
+    char real[512], cache[512], path[1024], from[1024];
+    model_cache(real, sizeof real);
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    snprintf(path, sizeof path, "%s/cache/minilm/1_Pooling", dir);
+    CHECK(mkdir(cache, 0700) == 0);
+    snprintf(from, sizeof from, "%s/minilm", cache);
+    CHECK(mkdir(from, 0700) == 0 && mkdir(path, 0700) == 0);
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(from, sizeof from, "%s/minilm/%s", real, files[i]);
+        snprintf(path, sizeof path, "%s/minilm/%s", cache, files[i]);
+        CHECK(symlink(from, path) == 0);
+    }
+
+    char *json = NULL;
+    CHECK_OK(memorable_models_list(cache, &json));
+    CHECK(contains(json, "\"name\":\"minilm\",\"version\":\"0.1.0\""));
+    CHECK(contains(json, "\"state\":\"active\""));
+    memorable_string_free(json);
+    CHECK_ERR(memorable_models_rollback("minilm", cache, NULL), MEMORABLE_ERROR_NO_PREVIOUS_VERSION);
+    json = NULL;
+    CHECK_OK(memorable_models_update("minilm", NULL, cache, &json));
+    CHECK(strcmp(json, "[]") == 0); /* the shipped manifest's version is the one installed */
+    memorable_string_free(json);
+
+    char config[1200];
+    snprintf(config, sizeof config, "{\"embedder\": \"minilm\", \"generator\": \"none\", \"model_dir\": \"%s\"}", cache);
+    memorable_options opts = {.config_json = config};
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(&opts, &m));
+    json = NULL;
+    CHECK_OK(memorable_stats(m, &json));
+    bool in_use = contains(json, "{\"role\":\"embedding\",\"name\":\"minilm\",\"version\":\"0.1.0\"}");
+    if (!in_use) fprintf(stderr, "  %s\n  stats: %s\n", FETCH_HINT, json);
+    memorable_string_free(json);
+    CHECK(in_use);
+    CHECK_OK(memorable_reload_models(m));
+    json = NULL;
+    CHECK_OK(memorable_models_gc(cache, 0, &json));
+    CHECK(contains(json, "\"removed\":[]"));
+    memorable_string_free(json);
+    CHECK_OK(memorable_close(m));
+    memorable_free(m);
+    return true;
+}
+
+static bool test_model_registry(void) {
+    char dir[256];
+    CHECK(make_temp_dir(dir, sizeof dir));
+    bool ok = registry_in(dir);
+    remove_dir(dir);
+    return ok;
+}
+
 int main(void) {
     bool passed = true;
     run_test(test_default_picks_minilm, "test_default_picks_minilm", &passed);
     run_test(test_reembed_hashing_to_minilm, "test_reembed_hashing_to_minilm", &passed);
+    run_test(test_model_registry, "test_model_registry", &passed);
     if (!passed) {
         fprintf(stderr, "test_models: FAILED\n");
         return 1;

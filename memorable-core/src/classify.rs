@@ -63,6 +63,11 @@ impl ClassifierSlot {
         slot
     }
 
+    /// Whether the application gave this classifier (it is then not the registry's).
+    pub(crate) fn is_given(&self) -> bool {
+        self.given
+    }
+
     /// The classifier already in the slot (a given one, or the default once loaded).
     pub(crate) fn get_given(&self) -> Option<Arc<dyn EmotionClassifier>> {
         self.cell.get().and_then(|r| r.as_ref().ok().cloned())
@@ -86,11 +91,12 @@ impl ClassifierSlot {
         }
         #[cfg(feature = "candle")]
         {
-            use crate::models::emotion_adapter::{builtin_manifest, default_unavailable_reason};
-            if default_unavailable_reason(&self.embedder_model_id).is_some() {
+            use crate::models::emotion_adapter::{default_manifest, default_unavailable_reason_in};
+            let dir = self.model_dir.as_deref();
+            if default_unavailable_reason_in(&self.embedder_model_id, dir).is_some() {
                 return None;
             }
-            Some(Arc::new(LazyDefault { slot: self.clone(), manifest: builtin_manifest() }))
+            Some(Arc::new(LazyDefault { slot: self.clone(), manifest: default_manifest(dir).0 }))
         }
         #[cfg(not(feature = "candle"))]
         None
@@ -161,8 +167,12 @@ impl ClassifierSlot {
             None => {
                 #[cfg(feature = "candle")]
                 let (model_id, reason) = {
-                    use crate::models::emotion_adapter::{builtin_manifest, default_unavailable_reason};
-                    (Some(builtin_manifest().model_id), default_unavailable_reason(&self.embedder_model_id))
+                    use crate::models::emotion_adapter::{default_manifest, default_unavailable_reason_in};
+                    let dir = self.model_dir.as_deref();
+                    (
+                        Some(default_manifest(dir).0.model_id),
+                        default_unavailable_reason_in(&self.embedder_model_id, dir),
+                    )
                 };
                 #[cfg(not(feature = "candle"))]
                 let (model_id, reason) = (None, Some("this build has no candle feature".to_owned()));

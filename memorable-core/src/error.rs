@@ -79,6 +79,13 @@ error_codes! {
     Model = 30, "MODEL", Model;
     /// The store's vectors were made by a different embedding model.
     ModelMismatch = 31, "MODEL_MISMATCH", Model;
+    /// No installed version of a model has that name and version (model registry).
+    ModelVersionNotFound = 32, "MODEL_VERSION_NOT_FOUND", Model;
+    /// A model version failed its verification (checksums, load, smoke inference, probe
+    /// parity) or its activation; it is marked failed and the active version is unchanged.
+    ModelVerificationFailed = 33, "MODEL_VERIFICATION_FAILED", Model;
+    /// `rollback` found no previous version to return to; nothing changed.
+    NoPreviousVersion = 34, "NO_PREVIOUS_VERSION", Model;
     /// No emotion classifier is available (none shipped for this embedder, a file failed
     /// its checksum, or classification is off); the message says which.
     ClassifierUnavailable = 35, "CLASSIFIER_UNAVAILABLE", Model;
@@ -221,6 +228,12 @@ pub enum Error {
         "the store's vectors were made by model {stored:?} but the embedder in use is {current:?}; open it with the same embedder, or re-embed it"
     )]
     ModelMismatch { stored: String, current: String },
+    #[error("no installed model version {0}")]
+    ModelVersionNotFound(String),
+    #[error("model {model} failed verification: {reason}")]
+    ModelVerificationFailed { model: String, reason: String },
+    #[error("{0} has no previous version to roll back to; nothing changed")]
+    NoPreviousVersion(String),
     #[error("emotion classification is unavailable: {0}")]
     ClassifierUnavailable(String),
     #[error(
@@ -279,6 +292,9 @@ impl Error {
             Error::DestinationExists { .. } => ErrorCode::DestinationExists,
             Error::MigrationFailed { .. } => ErrorCode::MigrationFailed,
             Error::Model(_) => ErrorCode::Model,
+            Error::ModelVersionNotFound(_) => ErrorCode::ModelVersionNotFound,
+            Error::ModelVerificationFailed { .. } => ErrorCode::ModelVerificationFailed,
+            Error::NoPreviousVersion(_) => ErrorCode::NoPreviousVersion,
             Error::ModelMismatch { .. } => ErrorCode::ModelMismatch,
             Error::ClassifierUnavailable(_) => ErrorCode::ClassifierUnavailable,
             Error::ClassifierMismatch { .. } => ErrorCode::ClassifierMismatch,

@@ -71,13 +71,13 @@ pub mod training;
 pub use alerts::{AlertCallback, AlertEvent, AlertMetric, AlertRule, AlertState, AlertsConfig};
 pub use attention::{AttentionConfig, ContextFrame, FrameWhen, Mention, FRAME_MEMORIES, FRAME_TOP};
 pub use classify::{classify_with, Classified, ClassifierStatus};
-pub use config::{Config, Durability, HnswConfig};
+pub use config::{Config, Durability, HnswConfig, ModelsConfig};
 pub use consolidate::{
     ConsolidateRequest, ConsolidatedMemory, ConsolidationPath, ConsolidationProgress, ConsolidationReport,
     FACT_KIND, SUMMARY_KIND,
 };
 pub use emotion::{EmotionConfig, EmotionalState, HistoryRange, Reading, Semantics, Source};
-pub use engine::{EmbedderInfo, ReembedProgress, ReembedReport, Stats};
+pub use engine::{EmbedderInfo, ModelInUse, ReembedProgress, ReembedReport, Stats};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
 pub use handle::{Builder, Memorable, JOBS_LIMIT, RECENT_LIMIT};
 pub use health::{HealthCheck, HealthConfig, HealthProbe, HealthReport, HealthStatus};
@@ -96,6 +96,9 @@ pub use metrics::MetricsSnapshot;
 pub use models::llm::{
     ChatMessage, ChatRole, FinishReason, GenerateRequest, Generation, Generator, GeneratorChoice,
     ModelServerConfig, Prompt,
+};
+pub use models::registry::{
+    models_gc, models_list, models_rollback, models_update, GcReport, ModelVersion, VersionState,
 };
 #[cfg(feature = "candle")]
 pub use models::{BertEmbedder, CandleBertEmbedder};

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::error::{async_error, panic_message, sync_error};
 use crate::handle::Memorable;
+use crate::task::Job;
 use crate::values::{js_id, Date};
 
 type Code = &'static str;
@@ -307,6 +308,14 @@ impl Memorable {
     #[napi(ts_return_type = "Record<string, unknown>")]
     pub fn generator_report(&self) -> napi::Result<Value, Code> {
         to_json(self.inner.generator_report().map_err(sync_error)?)
+    }
+
+    /// Take the model registry's active versions (after an update, activate or rollback)
+    /// without closing the handle; models given at open stay.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn reload_models(&self) -> AsyncTask<Job<()>> {
+        let inner = self.inner.clone();
+        AsyncTask::new(Job::new(move || inner.reload_models()))
     }
 
     /// Consolidate a user's memories into one `summary` memory per session and `fact`

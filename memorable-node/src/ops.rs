@@ -219,6 +219,87 @@ pub fn restore(backup: String, new_dir: String) -> AsyncTask<Job<Json>> {
     AsyncTask::new(Job::new(move || Json::of(&core::restore(&backup, &new_dir)?)))
 }
 
+/// Every installed model version (the model registry): role, name, version, modelId, source,
+/// files, installedAt, verification, state ('active', 'previous', 'candidate', 'failed').
+// Exported to JavaScript by #[napi]; the Rust unit tests do not call it.
+#[cfg_attr(test, allow(dead_code))]
+#[napi(ts_args_type = "options?: { modelDir?: string }", ts_return_type = "Promise<Array<ModelVersion>>")]
+pub fn models_list(options: Option<ModelsOptions>) -> AsyncTask<Job<Json>> {
+    let dir = options.and_then(|o| o.model_dir);
+    AsyncTask::new(Job::new(move || Json::of(&core::models_list(dir.as_deref().map(std::path::Path::new))?)))
+}
+
+/// Install, verify and activate the newest version of `name` (or of every installed model
+/// with one) from the shipped manifest and `options.source`; resolves to the versions
+/// activated (empty: up to date). A version failing verification rejects with
+/// MODEL_VERIFICATION_FAILED and the active version stays.
+#[cfg_attr(test, allow(dead_code))]
+#[napi(
+    ts_args_type = "name?: string | null, options?: { source?: string; modelDir?: string }",
+    ts_return_type = "Promise<Array<ModelVersion>>"
+)]
+pub fn models_update(name: Option<String>, options: Option<ModelsOptions>) -> AsyncTask<Job<Json>> {
+    let (dir, source) = options.map_or((None, None), |o| (o.model_dir, o.source));
+    AsyncTask::new(Job::new(move || {
+        let (dir, source) =
+            (dir.as_deref().map(std::path::Path::new), source.as_deref().map(std::path::Path::new));
+        Json::of(&core::models_update(dir, name.as_deref(), source)?)
+    }))
+}
+
+/// Make the previous version of `name` active again (rejects with NO_PREVIOUS_VERSION when
+/// there is none; nothing changes).
+#[cfg_attr(test, allow(dead_code))]
+#[napi(
+    ts_args_type = "name: string, options?: { modelDir?: string }",
+    ts_return_type = "Promise<ModelVersion>"
+)]
+pub fn models_rollback(name: String, options: Option<ModelsOptions>) -> AsyncTask<Job<Json>> {
+    let dir = options.and_then(|o| o.model_dir);
+    AsyncTask::new(Job::new(move || {
+        Json::of(&core::models_rollback(dir.as_deref().map(std::path::Path::new), &name)?)
+    }))
+}
+
+/// Remove the versions nothing needs (never the active, previous or one an open store uses).
+#[cfg_attr(test, allow(dead_code))]
+#[napi(
+    ts_args_type = "options?: { modelDir?: string; limitMb?: number }",
+    ts_return_type = "Promise<{ removed: Array<string>; inUse: Array<string>; partial: Array<string>; freedBytes: number; cacheBytes: number; overLimit: boolean }>"
+)]
+pub fn models_gc(options: Option<ModelsOptions>) -> AsyncTask<Job<Json>> {
+    let (dir, limit) = options.map_or((None, None), |o| (o.model_dir, o.limit_mb));
+    AsyncTask::new(Job::new(move || {
+        Json::of(&core::models_gc(dir.as_deref().map(std::path::Path::new), limit.map(|l| l.max(0) as u64))?)
+    }))
+}
+
+/// Options of the model registry functions.
+#[napi(object)]
+pub struct ModelsOptions {
+    pub model_dir: Option<String>,
+    pub source: Option<String>,
+    pub limit_mb: Option<i64>,
+}
+
+/// One installed model version (`modelsList`).
+#[napi(object)]
+#[allow(dead_code)]
+pub struct ModelVersion {
+    pub role: String,
+    pub name: String,
+    pub version: String,
+    pub model_id: String,
+    pub backend: String,
+    pub state: String,
+    pub folder: String,
+    pub installed_at: i64,
+    pub source: Value,
+    pub files: Vec<Value>,
+    pub verification: Option<Value>,
+    pub failure: Option<String>,
+}
+
 /// An alert that fired or resolved (TypeScript shape of the events `onAlert` receives;
 /// they arrive as plain objects converted from the core's `AlertEvent`).
 #[napi(object)]

@@ -638,6 +638,17 @@ pub struct Stats {
     pub emotion: EmotionStats,
     /// Whether text emotion classification is available, and if not, why.
     pub classifier: ClassifierStatus,
+    /// The model versions in use (the model registry): embedder, generator, classifier.
+    pub models: Vec<ModelInUse>,
+}
+
+/// One model version a store uses (`stats().models`).
+#[napi(object)]
+pub struct ModelInUse {
+    /// 'embedding', 'emotion' or 'generation'.
+    pub role: String,
+    pub name: String,
+    pub version: String,
 }
 
 impl From<core::Stats> for Stats {
@@ -673,6 +684,11 @@ impl From<core::Stats> for Stats {
             reembed: s.reembed.map(Into::into),
             emotion: s.emotion.into(),
             classifier: s.classifier.into(),
+            models: s
+                .models
+                .into_iter()
+                .map(|m| ModelInUse { role: serde_name!(m.role), name: m.name, version: m.version })
+                .collect(),
         }
     }
 }

@@ -75,6 +75,12 @@ impl Memorable {
         serde_to_py(py, &self.inner.generator_report().or_raise(py)?)
     }
 
+    /// Take the model registry's active versions (after an update, activate or rollback)
+    /// without closing the handle; models given to the constructor stay.
+    fn reload_models(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.reload_models()).or_raise(py)
+    }
+
     /// Consolidate a user's memories into summaries and facts (one session, a time range, or
     /// all). `on_progress(progress)` after each conversation (returning False cancels).
     /// Returns the report as a dict: job, path, model, summaries, facts, warnings, ...

@@ -15,6 +15,7 @@ mod errors;
 mod generation;
 mod handle;
 mod hume;
+mod models;
 mod ops;
 mod retrieval;
 mod types;
@@ -320,6 +321,10 @@ fn _memorable(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ScoreBreakdown>()?;
     m.add_function(wrap_pyfunction!(ops::verify, m)?)?;
     m.add_function(wrap_pyfunction!(ops::restore, m)?)?;
+    m.add_function(wrap_pyfunction!(models::models_list, m)?)?;
+    m.add_function(wrap_pyfunction!(models::models_update, m)?)?;
+    m.add_function(wrap_pyfunction!(models::models_rollback, m)?)?;
+    m.add_function(wrap_pyfunction!(models::models_gc, m)?)?;
     m.add("__version__", core::VERSION)?;
     m.add("ERROR_CODES", errors::error_codes())?;
     Ok(())

@@ -15,12 +15,14 @@ mod alerts;
 mod attention;
 mod backup;
 mod health;
+mod models;
 mod windows;
 
 pub use alerts::{AlertMetric, AlertRule, AlertsConfig};
 pub use attention::AttentionConfig;
 pub use backup::{BackupConfig, BackupSchedule, Retention};
 pub use health::HealthConfig;
+pub use models::ModelsConfig;
 pub use windows::WindowConfig;
 
 pub use crate::index::HnswConfig;
@@ -98,6 +100,8 @@ pub struct Config {
     pub generator: String,
     /// Where model servers are (Ollama, OpenAI-compatible) and how hard to try them.
     pub model_server: ModelServerConfig,
+    /// Model lifecycle: automatic updates, the update source, the cache size limit.
+    pub models: ModelsConfig,
 }
 
 impl Default for Config {
@@ -127,6 +131,7 @@ impl Default for Config {
             emotion: EmotionConfig::default(),
             generator: AUTO.into(),
             model_server: ModelServerConfig::default(),
+            models: ModelsConfig::default(),
         }
     }
 }
@@ -200,6 +205,7 @@ impl Config {
         self.backup.validate()?;
         self.emotion.validate()?;
         self.model_server.validate()?;
+        self.models.validate()?;
         Ok(())
     }
 

@@ -177,6 +177,16 @@ impl EmotionEngine {
         EmotionEngine::with_cache(config, classifier, embedder_model_id, Arc::default())
     }
 
+    /// The same engine (config, context cache) with another classifier (after the model
+    /// registry's active classifier changed).
+    pub fn with_classifier(
+        &self,
+        classifier: Option<Arc<dyn EmotionClassifier>>,
+        embedder_model_id: &str,
+    ) -> EmotionEngine {
+        EmotionEngine::with_cache(self.config.clone(), classifier, embedder_model_id, self.cache.clone())
+    }
+
     fn with_cache(
         config: EmotionConfig,
         configured: Option<Arc<dyn EmotionClassifier>>,

@@ -10,8 +10,10 @@
 mod open;
 mod read;
 mod reembed;
+mod reload;
 mod snapshot;
 mod stats;
+mod versions;
 mod write;
 
 use std::path::PathBuf;
@@ -23,8 +25,11 @@ use parking_lot::RwLock;
 pub(crate) use open::{open, Parts};
 pub(crate) use reembed::reembed;
 pub use reembed::{ReembedProgress, ReembedReport};
+pub(crate) use reload::reload_models;
 pub(crate) use snapshot::metrics_snapshot;
 pub use stats::{EmbedderInfo, Stats};
+pub use versions::ModelInUse;
+pub(crate) use versions::ModelLeases;
 
 use crate::classify::ClassifierSlot;
 use crate::config::Config;
@@ -45,6 +50,8 @@ pub(crate) struct EngineParts {
     pub emotion: Arc<EmotionEngine>,
     pub classifier: Arc<ClassifierSlot>,
     pub generator: Arc<GeneratorSlot>,
+    /// The model versions in use, leased against `gc`.
+    pub models: Arc<ModelLeases>,
 }
 
 /// The engine every clone of a handle shares: `None` once closed. A finished reembed swaps
@@ -66,6 +73,8 @@ pub(crate) struct Engine {
     pub(crate) classifier: Arc<ClassifierSlot>,
     /// The generator (consolidation, `generate`), loaded on first use.
     pub(crate) generator: Arc<GeneratorSlot>,
+    /// The model versions in use (registry), leased against `gc` while the engine lives.
+    pub(crate) models: Arc<ModelLeases>,
     /// Bumped whenever vectors are deleted, so an index load can tell whether its
     /// snapshot of live vectors went stale while it was loading.
     pub(crate) deletes: AtomicU64,
@@ -94,6 +103,7 @@ impl Engine {
             emotion: parts.emotion,
             classifier: parts.classifier,
             generator: parts.generator,
+            models: parts.models,
             indexer: Indexer::start(indexes.clone()),
             indexes,
             index_dir,

@@ -88,6 +88,10 @@ pub(crate) fn open(dir: Option<&Path>, config: Config, parts: Parts) -> Result<E
             })
         }
     });
-    let parts = EngineParts { emotion, classifier: slot, generator };
+    let default_classifier = !slot.is_given();
+    let models = Arc::new(super::versions::take(&config, &selection, &generator, default_classifier));
+    super::versions::record(&store, &models.in_use);
+    super::versions::spawn_auto_update(&config);
+    let parts = EngineParts { emotion, classifier: slot, generator, models };
     Ok(Engine::new(config, Arc::new(store), index_dir, embedder, selection, metrics, parts))
 }

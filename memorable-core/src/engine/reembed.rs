@@ -89,7 +89,10 @@ pub(crate) fn switch_embedder(
     }
     let emotion = Arc::new(old.emotion.rebind(target.model_id()));
     let classifier = old.classifier.rebind(target.model_id());
-    let parts = EngineParts { emotion, classifier, generator: old.generator.clone() };
+    let models =
+        Arc::new(super::versions::take(&old.config, &selection, &old.generator, !classifier.is_given()));
+    super::versions::record(&old.store, &models.in_use);
+    let parts = EngineParts { emotion, classifier, generator: old.generator.clone(), models };
     let engine = Engine::new(
         old.config.clone(),
         old.store.clone(),

@@ -35,6 +35,9 @@ pub struct Stats {
     pub emotion: EmotionStats,
     /// Whether text emotion classification is available, and if not, why.
     pub classifier: crate::classify::ClassifierStatus,
+    /// The model versions in use (from the model registry): embedder, generator, emotion
+    /// classifier.
+    pub models: Vec<super::ModelInUse>,
 }
 
 /// The embedder in use.
@@ -79,6 +82,7 @@ impl Engine {
             })?,
             emotion: self.emotion.stats(&self.store)?,
             classifier: self.classifier.status(),
+            models: self.models.in_use.clone(),
         })
     }
 }

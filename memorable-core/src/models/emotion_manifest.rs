@@ -181,3 +181,13 @@ impl EmotionManifest {
         Ok(())
     }
 }
+
+/// The classifier shipped with this build (`models/emotion/goemotions-minilm/`, compiled in
+/// so every binding has it): its manifest.
+pub const BUILTIN_MANIFEST: &str = include_str!("../../../models/emotion/goemotions-minilm/manifest.json");
+
+/// The shipped classifier's manifest.
+pub fn builtin_manifest() -> EmotionManifest {
+    EmotionManifest::parse(BUILTIN_MANIFEST)
+        .expect("the shipped emotion manifest is valid (checked by tests)")
+}

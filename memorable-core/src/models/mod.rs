@@ -20,7 +20,9 @@ pub mod emotion_metrics;
 mod hashing;
 pub mod llm;
 pub(crate) mod profile;
+pub mod registry;
 mod resolve;
+mod role;
 pub mod select;
 #[cfg(feature = "candle")]
 mod st_dir;

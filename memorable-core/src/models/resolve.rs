@@ -41,8 +41,9 @@ pub fn load_embedder(
         Backend::Hashing => Ok(Arc::new(HashingEmbedder::new(entry.dim))),
         #[cfg(feature = "candle")]
         Backend::Bert | Backend::CandleBert => {
-            let dir =
-                model_dir.ok_or_else(|| Error::Model("no model cache directory".into()))?.join(&entry.files);
+            let cache = model_dir.ok_or_else(|| Error::Model("no model cache directory".into()))?;
+            let dir = super::registry::resolve(cache, &entry.files)
+                .map_or_else(|| cache.join(&entry.files), |(folder, _)| folder);
             let opts = BertOptions {
                 model_id: entry.model_id.clone(),
                 threads: limits.threads,

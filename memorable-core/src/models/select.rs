@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::cache::{self, Manifest};
+use super::registry;
 pub use super::DeviceKind;
 use super::{Embedder, HashingEmbedder};
 use crate::error::{Error, Result};
@@ -23,14 +24,7 @@ use crate::error::{Error, Result};
 pub use super::profile::{ModelChoice, Profile, AUTO, HASHING};
 pub use super::resolve::{engine, load_embedder, resolve_embedder, resolve_with};
 
-/// What a model is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Embedding,
-    Emotion,
-    Generation,
-}
+pub use super::role::Role;
 
 /// How a catalog model is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,18 +229,19 @@ pub struct CacheState {
 impl CacheState {
     /// Check every catalog model in `dir` against the manifest.
     pub fn inspect(dir: Option<&Path>, catalog: &Catalog) -> CacheState {
-        let manifest = Manifest::builtin();
         let models = catalog
             .entries
             .iter()
             .map(|e| {
-                let status = match (e.backend, dir, manifest.get(&e.files)) {
+                // The registry's active version of the model (or the pre-registry folder).
+                let found = dir.and_then(|d| registry::resolve(d, &e.files));
+                let status = match (e.backend, dir, &found) {
                     (Backend::Hashing, _, _) => CacheStatus::Builtin,
                     (_, None, _) => {
                         CacheStatus::Missing("no model cache directory (set MEMORABLE_HOME)".into())
                     }
                     (_, _, None) => CacheStatus::Missing("not in models/manifest.json".into()),
-                    (_, Some(dir), Some(m)) => match cache::verify(&dir.join(&e.files), m) {
+                    (_, Some(_), Some((folder, m))) => match cache::verify(folder, m) {
                         Ok(()) => CacheStatus::Ready,
                         Err(r) if r.starts_with("not in the model cache") => CacheStatus::Missing(r),
                         Err(r) => CacheStatus::Corrupt(r),

@@ -23,6 +23,10 @@ from memorable._memorable import (
     Recalled,
     ScoreBreakdown,
     __version__,
+    models_gc,
+    models_list,
+    models_rollback,
+    models_update,
     restore,
     verify,
 )
@@ -41,6 +45,10 @@ __all__ = [
     "RemoteError",
     "verify",
     "restore",
+    "models_list",
+    "models_update",
+    "models_rollback",
+    "models_gc",
     "ERROR_CODES",
     "__version__",
 ]

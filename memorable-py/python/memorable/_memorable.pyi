@@ -119,6 +119,16 @@ class _Config(TypedDict, total=False):
     or "openai:<model>": the model of `generate` and `consolidate` (docs/models.md)."""
     model_server: _ModelServerConfig
     """Where Ollama / OpenAI-compatible servers are, and how hard to try them."""
+    models: _ModelsConfig
+    """Model lifecycle: auto_update, update_source, cache_limit_mb."""
+
+class _ModelsConfig(TypedDict, total=False):
+    """The model registry: automatic updates at open (in the background), an update source (a
+    folder holding index.json, or an index file) and the cache size limit in MB."""
+
+    auto_update: bool
+    update_source: str | None
+    cache_limit_mb: int | None
 
 class _ModelServerConfig(TypedDict, total=False):
     ollama_url: str
@@ -275,6 +285,28 @@ def verify(path: str | PathLike[str]) -> dict[str, Any]:
 
 def restore(backup: str | PathLike[str], new_dir: str | PathLike[str]) -> dict[str, Any]:
     """Restore a backup into a new directory (`RestoreReport`); CORRUPT or DESTINATION_EXISTS write nothing."""
+
+def models_list(*, model_dir: str | PathLike[str] | None = None) -> list[dict[str, Any]]:
+    """Every installed model version: role, name, version, model_id, source, files, installed_at,
+    verification, state ("active", "previous", "candidate" or "failed"), failure."""
+
+def models_update(
+    name: str | None = None,
+    *,
+    source: str | PathLike[str] | None = None,
+    model_dir: str | PathLike[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Install, verify and activate the newest version of `name` (or of every installed model with
+    one) from the shipped manifest and `source`; returns the versions activated (empty: up to date).
+    A version failing verification raises ModelError MODEL_VERIFICATION_FAILED; the active stays."""
+
+def models_rollback(name: str, *, model_dir: str | PathLike[str] | None = None) -> dict[str, Any]:
+    """Make the previous version of `name` active again (ModelError NO_PREVIOUS_VERSION when none)."""
+
+def models_gc(*, model_dir: str | PathLike[str] | None = None, limit_mb: int | None = None) -> dict[str, Any]:
+    """Remove versions nothing needs (never active, previous or in use by an open store): removed,
+    in_use, partial, freed_bytes, cache_bytes, over_limit."""
+
 class _Classified(TypedDict):
     """One text's emotion reading (`Memorable.classify`)."""
 
@@ -284,7 +316,19 @@ class _Classified(TypedDict):
     labels: list[str]
     """Labels at or above their thresholds, most probable first."""
 
-__all__ = ["Memorable", "Memory", "MemoryVersion", "Recalled", "ScoreBreakdown", "ERROR_CODES", "__version__"]
+__all__ = [
+    "Memorable",
+    "Memory",
+    "MemoryVersion",
+    "Recalled",
+    "ScoreBreakdown",
+    "ERROR_CODES",
+    "__version__",
+    "models_gc",
+    "models_list",
+    "models_rollback",
+    "models_update",
+]
 
 __version__: str
 
@@ -526,7 +570,8 @@ class Memorable:
     def stats(self) -> dict[str, Any]:
         """The core `Stats`: memories, users, versions, embedder (model_id, dim, fallback,
         fallback_reason), schema_version, path, store_bytes, loaded_indexes, selection,
-        reembed, classifier (available, loaded, model_id, reason)."""
+        reembed, classifier (available, loaded, model_id, reason), models (role, name, version
+        of each model version in use, from the model registry)."""
     def selection_report(self) -> dict[str, Any]:
         """How the embedding model was chosen (the core `SelectionReport`): role, requested,
         chosen, model_id, device, fallback, fallback_reason, limits, environment, model_dir,
@@ -556,6 +601,9 @@ class Memorable:
         returning False stops. Without a generator: ModelError NO_GENERATOR."""
     def generator_report(self) -> dict[str, Any]:
         """How the generator was chosen: requested, chosen, model_id, decisions, ..."""
+    def reload_models(self) -> None:
+        """Take the model registry's active versions (after an update, activate or rollback) without
+        closing the handle; models given to the constructor stay."""
     def consolidate(
         self,
         user: str,

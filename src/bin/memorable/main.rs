@@ -11,6 +11,7 @@ mod emotion_cmds;
 mod generate_cmd;
 mod global;
 mod hume_cmds;
+mod lifecycle_cmds;
 mod memory_cmds;
 mod models_cmds;
 mod ops_cmds;
@@ -26,7 +27,6 @@ use serde_json::json;
 
 use global::Global;
 use memory_cmds::{RecallArgs, RecentArgs, RememberArgs};
-use models_cmds::ModelsCommand;
 
 #[derive(Parser)]
 #[command(name = "memorable", version, about = "MemoRable: an embeddable memory engine for AI agents")]
@@ -243,8 +243,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Generate(a) => generate_cmd::generate(g, a),
         Command::Consolidate(a) => consolidate_cmd::consolidate(g, a),
         Command::Jobs { command } => consolidate_cmd::jobs(g, command),
-        Command::Models { command: ModelsCommand::List } => models_cmds::models_list(g.json),
-        Command::Models { command: ModelsCommand::Fetch { name } } => models_cmds::models_fetch(name, g.json),
+        Command::Models { command } => models_cmds::run(command, g.json),
         Command::Emotion { command } => emotion_cmds::run(g, command),
         Command::Reembed { model } => models_cmds::reembed(&g.store, model, g.json),
         Command::Metrics { prometheus } => ops_cmds::metrics(g, *prometheus),

