@@ -118,6 +118,16 @@
 #define MEMORABLE_ERROR_NOT_FOUND 10
 
 /**
+ * A batch carried more items than `limits.max_batch`; nothing was written.
+ */
+#define MEMORABLE_ERROR_BATCH_TOO_LARGE 11
+
+/**
+ * A memory's metadata was larger than `limits.max_metadata_bytes`; nothing was written.
+ */
+#define MEMORABLE_ERROR_METADATA_TOO_LARGE 12
+
+/**
  * SQLite or the file system failed.
  */
 #define MEMORABLE_ERROR_STORAGE 20
@@ -151,6 +161,16 @@
  * A schema migration failed and was rolled back (the store is unchanged).
  */
 #define MEMORABLE_ERROR_MIGRATION_FAILED 26
+
+/**
+ * The write would take a user over a per-user quota (`limits.*`); nothing was written.
+ */
+#define MEMORABLE_ERROR_USER_QUOTA_EXCEEDED 27
+
+/**
+ * The store is at its size limit (`limits.max_store_bytes`); nothing was written.
+ */
+#define MEMORABLE_ERROR_STORE_FULL 28
 
 /**
  * The embedding model failed or is missing.

@@ -32,6 +32,10 @@ pub const MEMORABLE_ERROR_INVALID_UTF8: u32 = 8;
 pub const MEMORABLE_ERROR_NULL_POINTER: u32 = 9;
 /// No memory with that id.
 pub const MEMORABLE_ERROR_NOT_FOUND: u32 = 10;
+/// A batch carried more items than `limits.max_batch`; nothing was written.
+pub const MEMORABLE_ERROR_BATCH_TOO_LARGE: u32 = 11;
+/// A memory's metadata was larger than `limits.max_metadata_bytes`; nothing was written.
+pub const MEMORABLE_ERROR_METADATA_TOO_LARGE: u32 = 12;
 /// SQLite or the file system failed.
 pub const MEMORABLE_ERROR_STORAGE: u32 = 20;
 /// The store directory is already open (in this or another process).
@@ -46,6 +50,10 @@ pub const MEMORABLE_ERROR_CORRUPT: u32 = 24;
 pub const MEMORABLE_ERROR_DESTINATION_EXISTS: u32 = 25;
 /// A schema migration failed and was rolled back (the store is unchanged).
 pub const MEMORABLE_ERROR_MIGRATION_FAILED: u32 = 26;
+/// The write would take a user over a per-user quota (`limits.*`); nothing was written.
+pub const MEMORABLE_ERROR_USER_QUOTA_EXCEEDED: u32 = 27;
+/// The store is at its size limit (`limits.max_store_bytes`); nothing was written.
+pub const MEMORABLE_ERROR_STORE_FULL: u32 = 28;
 /// The embedding model failed or is missing.
 pub const MEMORABLE_ERROR_MODEL: u32 = 30;
 /// The store's vectors were made by a different embedding model.

@@ -61,6 +61,10 @@ error_codes! {
     NullPointer = 9, "NULL_POINTER", InvalidInput;
     /// No memory (or other object) with that id.
     NotFound = 10, "NOT_FOUND", NotFound;
+    /// A batch carried more items than `limits.max_batch`; nothing was written.
+    BatchTooLarge = 11, "BATCH_TOO_LARGE", InvalidInput;
+    /// A memory's metadata was larger than `limits.max_metadata_bytes`; nothing was written.
+    MetadataTooLarge = 12, "METADATA_TOO_LARGE", InvalidInput;
     /// SQLite or the file system failed.
     Storage = 20, "STORAGE", Storage;
     /// The store directory is locked by another process.
@@ -75,6 +79,12 @@ error_codes! {
     DestinationExists = 25, "DESTINATION_EXISTS", Storage;
     /// A schema migration failed and was rolled back (the store is as it was).
     MigrationFailed = 26, "MIGRATION_FAILED", Storage;
+    /// The write would take a user over `limits.max_memories_per_user` or
+    /// `limits.max_bytes_per_user`; nothing was written.
+    UserQuotaExceeded = 27, "USER_QUOTA_EXCEEDED", Storage;
+    /// The store is at `limits.max_store_bytes`, or the write would take it over; nothing was
+    /// written.
+    StoreFull = 28, "STORE_FULL", Storage;
     /// The embedding model failed or is missing.
     Model = 30, "MODEL", Model;
     /// The store's vectors were made by a different embedding model.
@@ -200,6 +210,10 @@ pub enum Error {
     InvalidUtf8 { what: &'static str },
     #[error("{what} must not be NULL")]
     NullPointer { what: &'static str },
+    #[error("a batch of {items} items is over the limit of {limit} (limits.max_batch)")]
+    BatchTooLarge { items: usize, limit: usize },
+    #[error("metadata of {bytes} bytes is over the limit of {limit} (limits.max_metadata_bytes)")]
+    MetadataTooLarge { bytes: usize, limit: usize },
     #[error("no memory with id {0}")]
     NotFound(u64),
     #[error("no emotion context {0:?} (a context exists once it has had a reading)")]
@@ -216,6 +230,10 @@ pub enum Error {
         "store schema version {found} was written by a newer MemoRable (this build reads up to {supported}); upgrade MemoRable to open it"
     )]
     NewerVersion { found: u32, supported: u32 },
+    #[error("the user's quota would be exceeded: {0}; nothing was written")]
+    UserQuotaExceeded(String),
+    #[error("the store is full: {bytes} bytes on disk, the limit is {limit} (limits.max_store_bytes); nothing was written")]
+    StoreFull { bytes: u64, limit: u64 },
     #[error("corrupt data: {0}")]
     Corrupt(String),
     #[error("{path} already exists; choose a new path (nothing is ever overwritten)")]
@@ -291,6 +309,10 @@ impl Error {
             Error::Corrupt(_) => ErrorCode::Corrupt,
             Error::DestinationExists { .. } => ErrorCode::DestinationExists,
             Error::MigrationFailed { .. } => ErrorCode::MigrationFailed,
+            Error::BatchTooLarge { .. } => ErrorCode::BatchTooLarge,
+            Error::MetadataTooLarge { .. } => ErrorCode::MetadataTooLarge,
+            Error::UserQuotaExceeded(_) => ErrorCode::UserQuotaExceeded,
+            Error::StoreFull { .. } => ErrorCode::StoreFull,
             Error::Model(_) => ErrorCode::Model,
             Error::ModelVersionNotFound(_) => ErrorCode::ModelVersionNotFound,
             Error::ModelVerificationFailed { .. } => ErrorCode::ModelVerificationFailed,

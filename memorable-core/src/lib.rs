@@ -71,7 +71,7 @@ pub mod training;
 pub use alerts::{AlertCallback, AlertEvent, AlertMetric, AlertRule, AlertState, AlertsConfig};
 pub use attention::{AttentionConfig, ContextFrame, FrameWhen, Mention, FRAME_MEMORIES, FRAME_TOP};
 pub use classify::{classify_with, Classified, ClassifierStatus};
-pub use config::{Config, Durability, HnswConfig, ModelsConfig};
+pub use config::{Config, Durability, HnswConfig, LimitsConfig, ModelsConfig};
 pub use consolidate::{
     ConsolidateRequest, ConsolidatedMemory, ConsolidationPath, ConsolidationProgress, ConsolidationReport,
     FACT_KIND, SUMMARY_KIND,

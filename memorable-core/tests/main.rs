@@ -35,6 +35,7 @@ mod models;
 mod native_bert;
 mod parsing;
 mod point_in_time;
+mod quotas;
 mod ranking_golden;
 mod recall_freshness;
 mod roundtrip;

@@ -135,7 +135,9 @@ fn a_v3_store_gets_the_arousal_of_its_snapshots() {
         let conn = rusqlite::Connection::open(dir.path().join("memorable.db")).unwrap();
         conn.execute_batch(
             "ALTER TABLE memories DROP COLUMN arousal; ALTER TABLE memories DROP COLUMN derived_from;
-             DROP TABLE memory_sources; DROP TABLE jobs; PRAGMA user_version = 3;",
+             DROP TABLE memory_sources; DROP TABLE jobs; DROP TRIGGER memories_usage_delete;
+             DROP TRIGGER memories_usage_update; ALTER TABLE users DROP COLUMN memories;
+             ALTER TABLE users DROP COLUMN bytes; PRAGMA user_version = 3;",
         )
         .unwrap();
     }
@@ -165,7 +167,11 @@ fn a_migrated_store_indexes_new_memories_for_fts_exactly_once() {
     let conn = rusqlite::Connection::open(store.join("memorable.db")).unwrap();
     let triggers: Vec<String> =
         column(&conn, "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name");
-    assert_eq!(triggers, ["memories_fts_delete", "memories_fts_update"]);
+    // No insert trigger (schema 5); usage is counted by the write path on insert (schema 7).
+    assert_eq!(
+        triggers,
+        ["memories_fts_delete", "memories_fts_update", "memories_usage_delete", "memories_usage_update"]
+    );
     let hits: Vec<i64> =
         column(&conn, "SELECT rowid FROM memories_fts WHERE memories_fts MATCH 'zebra' ORDER BY rowid");
     let want: Vec<i64> = ids.iter().chain([&one]).map(|&id| id as i64).collect();

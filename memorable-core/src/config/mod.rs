@@ -15,6 +15,7 @@ mod alerts;
 mod attention;
 mod backup;
 mod health;
+mod limits;
 mod models;
 mod windows;
 
@@ -22,6 +23,7 @@ pub use alerts::{AlertMetric, AlertRule, AlertsConfig};
 pub use attention::AttentionConfig;
 pub use backup::{BackupConfig, BackupSchedule, Retention};
 pub use health::HealthConfig;
+pub use limits::LimitsConfig;
 pub use models::ModelsConfig;
 pub use windows::WindowConfig;
 
@@ -102,6 +104,8 @@ pub struct Config {
     pub model_server: ModelServerConfig,
     /// Model lifecycle: automatic updates, the update source, the cache size limit.
     pub models: ModelsConfig,
+    /// Quotas (memories and bytes per user, store size) and input limits (batch, metadata).
+    pub limits: LimitsConfig,
 }
 
 impl Default for Config {
@@ -132,6 +136,7 @@ impl Default for Config {
             generator: AUTO.into(),
             model_server: ModelServerConfig::default(),
             models: ModelsConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -206,6 +211,7 @@ impl Config {
         self.emotion.validate()?;
         self.model_server.validate()?;
         self.models.validate()?;
+        self.limits.validate()?;
         Ok(())
     }
 

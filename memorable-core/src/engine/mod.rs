@@ -8,6 +8,7 @@
 //! pooled read connections in parallel with writes.
 
 mod open;
+mod quota;
 mod read;
 mod reembed;
 mod reload;

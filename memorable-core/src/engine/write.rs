@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use rayon::prelude::*;
 
-use super::Engine;
+use super::{quota, Engine};
 use crate::error::{Error, Result};
 use crate::index::UserIndex;
 use crate::memory::*;
@@ -22,6 +22,7 @@ impl Engine {
         validate_coordinates(m.lat, m.lon)?;
         let importance = validate_importance(m.importance.unwrap_or(DEFAULT_IMPORTANCE))?;
         let metadata = validate_metadata(m.metadata)?;
+        self.check_metadata(&metadata)?;
         let embedding = m.embedding.map(|v| validate_vector(v, self.embedder.dim())).transpose()?;
         if let Some(e) = &m.emotion {
             validate_emotion(e)?;
@@ -58,6 +59,7 @@ impl Engine {
         if memories.is_empty() {
             return Ok(Vec::new());
         }
+        self.check_batch(memories.len())?;
         let now = crate::time::now_ms();
         // Validate everything before writing anything: a bad item rejects the whole batch.
         let mut prepared = Vec::with_capacity(memories.len());
@@ -83,6 +85,12 @@ impl Engine {
             })
             .collect();
 
+        // Text, metadata and vector bytes: the estimate the store-size limit is checked with.
+        if self.config.limits.max_store_bytes.is_some() {
+            let adding: u64 =
+                prepared.iter().map(|p| quota::counted_bytes(p) + 4 * p.vector.len() as u64).sum();
+            self.check_store_room(adding)?;
+        }
         // A user's first call loads their index, so it stays current and is dumped at close.
         let mut users: Vec<&str> = prepared.iter().map(|p| p.user.as_str()).collect();
         users.sort_unstable();
@@ -109,6 +117,20 @@ impl Engine {
             }
             Some(_) => {}
         }
+        // Per user: (key if known, memories, bytes) this batch adds, for quotas and usage.
+        let mut adding: Vec<(&str, Option<UserKey>, u64, i64)> = Vec::new();
+        for p in &prepared {
+            let bytes = quota::counted_bytes(p) as i64;
+            match adding.iter_mut().find(|a| a.0 == p.user) {
+                Some(a) => {
+                    a.2 += 1;
+                    a.3 += bytes;
+                }
+                None => adding.push((&p.user, store::user_key(&tx, &p.user)?, 1, bytes)),
+            }
+        }
+        let per_user: Vec<_> = adding.iter().map(|a| (a.1, a.2, a.3)).collect();
+        self.check_users(&tx, &per_user)?;
         let mut ids = Vec::with_capacity(prepared.len());
         // Rows per user, for the indexes once the commit succeeded.
         let mut rows: Vec<(UserKey, VectorRow)> = Vec::with_capacity(prepared.len());
@@ -130,6 +152,11 @@ impl Engine {
             let (id, vid) = store::insert_memory(&tx, key, p, self.model_id(), now)?;
             ids.push(id);
             rows.push((key, (vid, id, Vec::new())));
+        }
+        for (user, _, n, bytes) in &adding {
+            if let Some(key) = store::user_key(&tx, user)? {
+                store::add_usage(&tx, key, *n, (*bytes).max(0) as u64)?;
+            }
         }
         tx.commit()?;
         self.emotion.install(&mut emotion_guard, emotion_work);
@@ -180,6 +207,9 @@ impl Engine {
         }
         let importance = u.importance.map(validate_importance).transpose()?;
         let metadata = u.metadata.map(|m| validate_metadata(Some(m))).transpose()?;
+        if let Some(m) = &metadata {
+            self.check_metadata(m)?;
+        }
         let vector = match &u.text {
             Some(t) => Some(self.embed(&[t.as_str()])?.pop().unwrap_or_default()),
             None => None,
@@ -198,6 +228,12 @@ impl Engine {
             metadata: metadata.as_ref().unwrap_or(&old.metadata),
             importance: importance.unwrap_or(old.importance),
         };
+        let before = store::memory_bytes(&old.text, quota::metadata_len(&old.metadata)) as i64;
+        let after = store::memory_bytes(fields.text, quota::metadata_len(fields.metadata)) as i64;
+        if after > before {
+            self.check_store_room((after - before) as u64)?;
+        }
+        self.check_users(&tx, &[(Some(user_key), 0, after - before)])?;
         let replaced = store::update_memory(
             &tx,
             &old,

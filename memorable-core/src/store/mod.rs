@@ -17,6 +17,7 @@ mod rank_cache;
 mod recall_sql;
 mod reembed;
 pub mod schema;
+mod usage;
 
 use std::fs::{File, OpenOptions};
 use std::ops::{Deref, DerefMut};
@@ -36,6 +37,7 @@ pub(crate) use queries::*;
 pub(crate) use rank_cache::RecallCache;
 pub(crate) use recall_sql::*;
 pub(crate) use reembed::*;
+pub(crate) use usage::{add_usage, memory_bytes, user_usage};
 
 use crate::error::{Error, Result};
 

@@ -9,10 +9,10 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// `MIGRATIONS[i]` takes a store from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -195,6 +195,29 @@ CREATE TABLE jobs (
     updated_at INTEGER NOT NULL
 );
 CREATE INDEX jobs_state ON jobs(state, id);
+"#;
+
+/// Schema 7: what each user holds (memories, bytes of text and metadata) in their `users`
+/// row, for quotas (`limits.*`). Inserts add to it from the write path, once per user per
+/// batch (an insert trigger would cost FTS5 a flush per memory, see schema 5); deletes and
+/// updates of text or metadata adjust it here, whatever code path they come from.
+const V7: &str = r#"
+ALTER TABLE users ADD COLUMN memories INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET
+    memories = (SELECT count(*) FROM memories m WHERE m.user_key = users.user_key),
+    bytes = (SELECT coalesce(sum(length(CAST(m.text AS BLOB)) + length(CAST(m.metadata AS BLOB))), 0)
+             FROM memories m WHERE m.user_key = users.user_key);
+CREATE TRIGGER memories_usage_delete AFTER DELETE ON memories BEGIN
+    UPDATE users SET memories = memories - 1,
+                     bytes = bytes - length(CAST(old.text AS BLOB)) - length(CAST(old.metadata AS BLOB))
+     WHERE user_key = old.user_key;
+END;
+CREATE TRIGGER memories_usage_update AFTER UPDATE OF text, metadata ON memories BEGIN
+    UPDATE users SET bytes = bytes - length(CAST(old.text AS BLOB)) - length(CAST(old.metadata AS BLOB))
+                               + length(CAST(new.text AS BLOB)) + length(CAST(new.metadata AS BLOB))
+     WHERE user_key = new.user_key;
+END;
 "#;
 
 /// Bring the store to [`SCHEMA_VERSION`], or refuse it when it is newer. Every step runs in

@@ -121,6 +121,20 @@ class _Config(TypedDict, total=False):
     """Where Ollama / OpenAI-compatible servers are, and how hard to try them."""
     models: _ModelsConfig
     """Model lifecycle: auto_update, update_source, cache_limit_mb."""
+    limits: _LimitsConfig
+    """Quotas and input limits: max_batch, max_metadata_bytes, max_memories_per_user,
+    max_bytes_per_user, max_store_bytes (docs/configuration.md)."""
+
+class _LimitsConfig(TypedDict, total=False):
+    """Per-user quotas, the store's size limit and input limits; over one, a write raises
+    StorageError USER_QUOTA_EXCEEDED / STORE_FULL or InvalidInputError BATCH_TOO_LARGE /
+    METADATA_TOO_LARGE, and nothing is written."""
+
+    max_batch: int
+    max_metadata_bytes: int
+    max_memories_per_user: int | None
+    max_bytes_per_user: int | None
+    max_store_bytes: int | None
 
 class _ModelsConfig(TypedDict, total=False):
     """The model registry: automatic updates at open (in the background), an update source (a
