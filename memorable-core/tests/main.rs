@@ -17,6 +17,7 @@ mod emotion;
 mod emotion_classifier;
 mod erasure;
 mod errors;
+mod fuzz;
 #[cfg(feature = "candle")]
 mod generation;
 #[cfg(feature = "hume")]

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "candle")]
 pub mod bert;
+#[cfg(feature = "candle")]
 pub mod bert_lora;
 pub mod cache;
 #[cfg(feature = "candle")]

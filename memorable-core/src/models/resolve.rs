@@ -12,14 +12,15 @@ use super::cache;
 use super::candle_bert::{BertOptions, CandleBertEmbedder};
 use super::profile::{ModelChoice, AUTO};
 use super::select::{
-    limits, plan, Backend, CacheState, Catalog, CatalogEntry, Decision, Environment, Outcome, Request,
-    ResourceLimits, Role, SelectionReport,
+    limits, plan, Backend, CacheState, Catalog, CatalogEntry, Environment, Outcome, Request, ResourceLimits,
+    Role, SelectionReport,
 };
 use super::{DeviceKind, Embedder, HashingEmbedder};
 use crate::error::{Error, Result};
 
 /// The engine that runs a catalog model on `device` (for the selection report).
 pub fn engine(entry: &CatalogEntry, device: DeviceKind) -> String {
+    let _ = &device; // read by the candle arm only
     match entry.backend {
         Backend::Hashing => "built-in hashing embedder".into(),
         #[cfg(feature = "candle")]
@@ -128,7 +129,7 @@ fn server_embedder(
             limits: limits(&env, DeviceKind::Cpu),
             environment: Some(env),
             model_dir: None,
-            decisions: vec![Decision {
+            decisions: vec![super::select::Decision {
                 model: name.to_owned(),
                 outcome: Outcome::Chosen,
                 reason: format!("served by a model server ({} dimensions)", embedder.dim()),

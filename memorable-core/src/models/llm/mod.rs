@@ -14,12 +14,14 @@ mod request;
 pub mod select;
 #[cfg(feature = "servers")]
 pub mod server;
+#[cfg(any(feature = "candle", feature = "servers"))]
 mod stops;
 
 pub use crate::models::profile::GeneratorChoice;
 pub use config::ModelServerConfig;
 pub use request::{ChatMessage, ChatRole, FinishReason, GenerateRequest, Generation, Prompt, MAX_TOKENS};
 pub use select::GeneratorSlot;
+#[cfg(any(feature = "candle", feature = "servers"))]
 pub(crate) use stops::StopWatcher;
 
 use crate::error::{Error, Result};

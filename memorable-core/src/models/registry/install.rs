@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::probes::{min_cosine, PROBE_MIN_COSINE, PROBE_TEXTS};
+use super::probes::{min_cosine, PROBE_MIN_COSINE};
 use super::{crash_point, modify, now_ms, Registry, Verification, VersionSource, VersionState};
 use super::{parse_role, ModelVersion};
 use crate::error::{Error, Result};
@@ -340,8 +340,9 @@ pub(crate) fn load_and_smoke(
     {
         match v.role {
             Role::Embedding => {
-                let vectors =
-                    embedder(folder, v)?.embed(&PROBE_TEXTS).map_err(|e| format!("smoke inference: {e}"))?;
+                let vectors = embedder(folder, v)?
+                    .embed(&super::probes::PROBE_TEXTS)
+                    .map_err(|e| format!("smoke inference: {e}"))?;
                 for x in &vectors {
                     let norm: f32 = x.iter().map(|p| p * p).sum::<f32>().sqrt();
                     if x.len() != v.dim || !x.iter().all(|p| p.is_finite()) || (norm - 1.0).abs() > 1e-3 {
