@@ -22,6 +22,22 @@ while IFS= read -r line; do
 done < "$root/tests/fixtures/hume/recorded.jsonl"
 cp "$root/models/manifest.json" corpus/registry/seed-manifest
 printf '{"embedder": "hashing", "hnsw": {"m": 8}, "windows": {"short_secs": 60}}' > corpus/config/seed
+# A real backup (needs the CLI: $MEMORABLE_BIN, else the release build) and a real WAV.
+mkdir -p corpus/backup_verify corpus/wav corpus/jsonl_import
+bin="${MEMORABLE_BIN:-$( (ls "$root"/target/*/release/memorable "$root"/target/release/memorable 2>/dev/null || true) | head -1)}"
+if [[ -x "$bin" && ! -e corpus/backup_verify/seed.mrbak ]]; then
+  store="$(mktemp -d)"
+  "$bin" --store "$store/s" --embedder hashing remember --user seed "a memory to back up" >/dev/null
+  "$bin" --store "$store/s" --embedder hashing backup "$root/fuzz/corpus/backup_verify/seed.mrbak" >/dev/null
+  "$bin" --store "$store/s" --embedder hashing export --user seed --out "$root/fuzz/corpus/jsonl_import/seed.jsonl" >/dev/null 2>&1 || true
+  rm -rf "$store"
+fi
+python3 - "$root/fuzz/corpus/wav/seed.wav" <<'PY'
+import math, struct, sys, wave
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(2); w.setsampwidth(2); w.setframerate(22050)
+    w.writeframes(b"".join(struct.pack("<hh", int(8000 * math.sin(i / 9)), 0) for i in range(2000)))
+PY
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   echo "== $t ($secs s)"
