@@ -2,7 +2,7 @@
 // reloadModels, gc. Needs MiniLM in the model cache (fails, never skips, without it).
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, relative } from 'node:path'
 import { test } from 'node:test'
@@ -27,7 +27,11 @@ function linkTree(src, dst, root = src) {
       continue
     }
     mkdirSync(join(to, '..'), { recursive: true })
-    linkSync(from, to)
+    try {
+      linkSync(from, to)
+    } catch {
+      copyFileSync(from, to) // another file system: copy
+    }
     const sha256 = createHash('sha256').update(readFileSync(from)).digest('hex')
     files.push({ path: relative(root, from), sha256, size: statSync(from).size })
   }
