@@ -78,6 +78,12 @@ export declare class Memorable {
    * `INVALID_INPUT`) and changes nothing.
    */
   ingestHume(context: string, message: string | object): HumeIngestReport
+  /**
+   * A recorded session (JSON Lines: one Hume message a line, blank lines skipped) fused
+   * into `context` in one transaction; a bad line throws with its number (code
+   * `INVALID_INPUT`) and changes nothing.
+   */
+  ingestHumeLines(context: string, jsonl: string): HumeIngestReport
   /** Counters, latency quantiles (ms) and gauges of the store (the core's MetricsSnapshot). */
   metrics(): { uptimeSeconds: number; counters: Record<string, number>; errorsByCode: Record<string, number>; latency: Record<'remember' | 'recall' | 'embed', { count: number; sumMs: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number }>; gauges: Record<string, any>; modelId: string; modelFallback: boolean }
   /** The metrics in the Prometheus text format (serve it on a `/metrics` route). */

@@ -1027,6 +1027,18 @@ memorable_error *memorable_ingest_hume(memorable *m,
                                        char **report_json_out);
 
 /**
+ * [`memorable_ingest_hume`] for a recorded session: `jsonl_len` bytes of JSON Lines, one Hume
+ * message a line (blank lines skipped), fused into `context` in one transaction. A bad line
+ * is INVALID_INPUT (1) naming its line number, and nothing is fused.
+ */
+memorable_error *memorable_ingest_hume_lines(memorable *m,
+                                             const char *context,
+                                             size_t context_len,
+                                             const char *jsonl,
+                                             size_t jsonl_len,
+                                             char **report_json_out);
+
+/**
  * Every installed model version as a JSON array (role, name, version, model_id, source,
  * files, installed_at, verification, state: "active" | "previous" | "candidate" |
  * "failed", failure). `*json_out` is released with `memorable_string_free`.
@@ -1116,6 +1128,28 @@ memorable_error *memorable_evaluate_alerts(memorable *m, char **json_out);
  * schema_version, model_id, memories, users, vectors, index_files, duration_ms).
  */
 memorable_error *memorable_backup(memorable *m, const char *path, char **report_json_out);
+
+/**
+ * Write `user`'s memories (NUL-terminated) as JSON Lines into the new file `path` (it must
+ * not exist: DESTINATION_EXISTS (25)); with `vectors`, each line carries its embedding and
+ * model id. `*count_out` (may be NULL) receives how many memories were written.
+ */
+memorable_error *memorable_export_user(memorable *m,
+                                       const char *user,
+                                       const char *path,
+                                       bool vectors,
+                                       uint64_t *count_out);
+
+/**
+ * Import the JSON Lines file `path` (`memorable_export_user`'s output, or memory objects),
+ * `batch` memories per transaction (0: 1,000). A bad line fails the import with its line
+ * number; earlier batches stay imported. `*report_json_out` (may be NULL) is the core's
+ * `ImportReport` (imported, lines, ...).
+ */
+memorable_error *memorable_import_jsonl(memorable *m,
+                                        const char *path,
+                                        size_t batch,
+                                        char **report_json_out);
 
 /**
  * Verify a backup file or a store directory at `path`. `*sound_out` is true only when it

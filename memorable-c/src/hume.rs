@@ -35,3 +35,27 @@ pub unsafe extern "C" fn memorable_ingest_hume(
         Ok(())
     })
 }
+
+/// [`memorable_ingest_hume`] for a recorded session: `jsonl_len` bytes of JSON Lines, one Hume
+/// message a line (blank lines skipped), fused into `context` in one transaction. A bad line
+/// is INVALID_INPUT (1) naming its line number, and nothing is fused.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_ingest_hume_lines(
+    m: *mut memorable,
+    context: *const c_char,
+    context_len: usize,
+    jsonl: *const c_char,
+    jsonl_len: usize,
+    report_json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let context = utf8(context, context_len, "context")?;
+        let jsonl = utf8(jsonl, jsonl_len, "jsonl")?;
+        let report = m.ingest_hume_lines(context, jsonl)?;
+        if !report_json_out.is_null() {
+            *report_json_out = owned_string(serde_json::to_string(&report)?)?;
+        }
+        Ok(())
+    })
+}

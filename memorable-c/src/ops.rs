@@ -161,6 +161,52 @@ pub unsafe extern "C" fn memorable_backup(
     })
 }
 
+/// Write `user`'s memories (NUL-terminated) as JSON Lines into the new file `path` (it must
+/// not exist: DESTINATION_EXISTS (25)); with `vectors`, each line carries its embedding and
+/// model id. `*count_out` (may be NULL) receives how many memories were written.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_export_user(
+    m: *mut memorable,
+    user: *const c_char,
+    path: *const c_char,
+    vectors: bool,
+    count_out: *mut u64,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let user = cstr(user, "user")?;
+        let path = cstr(path, "path")?;
+        let n = m.export_user_to(user, vectors, path)?;
+        if !count_out.is_null() {
+            *count_out = n;
+        }
+        Ok(())
+    })
+}
+
+/// Import the JSON Lines file `path` (`memorable_export_user`'s output, or memory objects),
+/// `batch` memories per transaction (0: 1,000). A bad line fails the import with its line
+/// number; earlier batches stay imported. `*report_json_out` (may be NULL) is the core's
+/// `ImportReport` (imported, lines, ...).
+#[no_mangle]
+pub unsafe extern "C" fn memorable_import_jsonl(
+    m: *mut memorable,
+    path: *const c_char,
+    batch: usize,
+    report_json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let path = cstr(path, "path")?;
+        let batch = if batch == 0 { 1000 } else { batch };
+        let report = m.import_jsonl_from(path, batch, &mut |_| {})?;
+        if !report_json_out.is_null() {
+            *report_json_out = owned_string(serde_json::to_string(&report)?)?;
+        }
+        Ok(())
+    })
+}
+
 /// Verify a backup file or a store directory at `path`. `*sound_out` is true only when it
 /// is sound; `*report_json_out` (may be NULL) is the core's `VerifyReport` (kind, ok,
 /// problems, warnings, counts). An unreadable path is an error; an unsound one is not.

@@ -420,6 +420,32 @@ static bool test_ingest_hume(void) {
     return true;
 }
 
+/* memorable_ingest_hume_lines: a two-message session fuses; a bad second line fuses nothing. */
+static bool test_ingest_hume_lines(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
+    const char *good = "{\"type\":\"user_message\",\"message\":{\"role\":\"user\",\"content\":\"hi\"},"
+                       "\"models\":{\"prosody\":{\"scores\":{\"Joy\":0.8}}},\"time\":{\"begin\":0,\"end\":900}}\n\n"
+                       "{\"type\":\"user_message\",\"message\":{\"role\":\"user\",\"content\":\"yes\"},"
+                       "\"models\":{\"prosody\":{\"scores\":{\"Joy\":0.6}}},\"time\":{\"begin\":900,\"end\":1800}}\n";
+    char *report = NULL;
+    CHECK_OK(memorable_ingest_hume_lines(m, S("s"), S(good), &report));
+    CHECK(contains(report, "\"messages\":2"));
+    memorable_string_free(report);
+    const char *bad = "{\"type\":\"user_message\",\"message\":{\"role\":\"user\",\"content\":\"x\"},"
+                      "\"models\":{\"prosody\":{\"scores\":{\"Joy\":0.1}}}}\n{not json\n";
+    memorable_error *err = memorable_ingest_hume_lines(m, S("s"), S(bad), NULL);
+    CHECK(err != NULL && memorable_error_code(err) == MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK(contains(memorable_error_message(err), "line 2"));
+    memorable_error_free(err);
+    char *state = NULL;
+    CHECK_OK(memorable_emotional_state(m, S("s"), MEMORABLE_TIME_UNSET, &state));
+    CHECK(contains(state, "\"readings\":2"));
+    memorable_string_free(state);
+    memorable_free(m);
+    return true;
+}
+
 int main(void) {
     bool passed = true;
     if (!make_temp_dir(empty_model_dir, sizeof empty_model_dir)) return 1;
@@ -429,6 +455,7 @@ int main(void) {
     run_test(test_bad_input, "test_bad_input", &passed);
     run_test(test_snapshot_on_remember, "test_snapshot_on_remember", &passed);
     run_test(test_ingest_hume, "test_ingest_hume", &passed);
+    run_test(test_ingest_hume_lines, "test_ingest_hume_lines", &passed);
     if (!passed) {
         fprintf(stderr, "test_emotion: FAILED\n");
         return 1;

@@ -209,12 +209,47 @@ static bool test_restore_user(void) {
     return true;
 }
 
+/* memorable_export_user then memorable_import_jsonl into another store: the memories come
+ * across; an existing export file is never overwritten. */
+static bool test_export_import(void) {
+    char dir[256], a[300], b[300], file[300];
+    CHECK(make_temp_dir(dir, sizeof dir));
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    snprintf(file, sizeof file, "%s/alice.jsonl", dir);
+    memorable *m = NULL;
+    CHECK_OK(memorable_open(a, hashing(), &m));
+    uint64_t id = 0, n = 0;
+    CHECK_OK(memorable_remember(m, S("alice"), S("I adopted a puppy named Biscuit"), NULL, &id));
+    CHECK_OK(memorable_remember(m, S("alice"), S("My sister lives in Lyon"), NULL, &id));
+    CHECK_OK(memorable_export_user(m, "alice", file, false, &n));
+    CHECK(n == 2);
+    CHECK_ERR(memorable_export_user(m, "alice", file, false, NULL), MEMORABLE_ERROR_DESTINATION_EXISTS);
+    memorable_free(m);
+
+    memorable *other = NULL;
+    CHECK_OK(memorable_open(b, hashing(), &other));
+    char *report = NULL;
+    CHECK_OK(memorable_import_jsonl(other, file, 0, &report));
+    unsigned long long imported = 0;
+    CHECK(json_u64(report, "imported", &imported) && imported == 2);
+    memorable_string_free(report);
+    memorable_results *r = NULL;
+    CHECK_OK(memorable_recall(other, S("alice"), S("puppy Biscuit"), NULL, &r));
+    CHECK(memorable_results_len(r) > 0 && strstr(memorable_results_text(r, 0), "Biscuit") != NULL);
+    memorable_results_free(r);
+    memorable_free(other);
+    remove_dir(dir);
+    return true;
+}
+
 int main(void) {
     bool passed = true;
     run_test(test_metrics_and_health, "test_metrics_and_health", &passed);
     run_test(test_alert_callbacks, "test_alert_callbacks", &passed);
     run_test(test_backup_verify_restore, "test_backup_verify_restore", &passed);
     run_test(test_restore_user, "test_restore_user", &passed);
+    run_test(test_export_import, "test_export_import", &passed);
     if (!passed) {
         fprintf(stderr, "test_ops: FAILED\n");
         return 1;

@@ -53,3 +53,15 @@ test('ingestHume refuses bad input and changes nothing', async () => {
   assert.equal(mem.contexts().length, 1)
   mem.close()
 })
+
+test('ingestHumeLines fuses a recorded session; a bad line fuses nothing', async (t) => {
+  const mem = Memorable.openInMemory(HASHING)
+  t.after(() => mem.close())
+  const session = readFileSync(join(HUME, 'recorded.jsonl'), 'utf8')
+  const report = mem.ingestHumeLines('session', session)
+  assert.equal(report.messages, session.split('\n').filter((l) => l.trim()).length)
+  assert.ok(report.readings > 0 && report.state !== null)
+  const before = mem.emotionalState('session').readings
+  await assertCode(assert, () => mem.ingestHumeLines('session', `${sample('evi user_message')}\n{not json\n`), 'INVALID_INPUT')
+  assert.equal(mem.emotionalState('session').readings, before)
+})

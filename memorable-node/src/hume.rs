@@ -92,4 +92,12 @@ impl Memorable {
         };
         self.inner.ingest_hume(&context, &json).map(Into::into).map_err(sync_error)
     }
+
+    /// A recorded session (JSON Lines: one Hume message a line, blank lines skipped) fused
+    /// into `context` in one transaction; a bad line throws with its number (code
+    /// `INVALID_INPUT`) and changes nothing.
+    #[napi]
+    pub fn ingest_hume_lines(&self, context: String, jsonl: String) -> napi::Result<HumeIngestReport, Code> {
+        self.inner.ingest_hume_lines(&context, &jsonl).map(Into::into).map_err(sync_error)
+    }
 }

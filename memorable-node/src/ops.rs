@@ -2,8 +2,6 @@
 //! ThreadsafeFunction), backup / verify / restore, per-user point-in-time restore, JSONL
 //! export / import. Reports are the core's serde shapes with camelCase keys.
 
-use std::io::{BufReader, BufWriter};
-
 use memorable_core as core;
 use napi::bindgen_prelude::{AsyncTask, ToNapiValue, TypeName, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -168,18 +166,7 @@ impl Memorable {
         let inner = self.inner.clone();
         let vectors =
             options.as_ref().and_then(|o| o.get("vectors")).and_then(Value::as_bool).unwrap_or(false);
-        AsyncTask::new(Job::new(move || {
-            let f =
-                std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| match e
-                    .kind()
-                {
-                    std::io::ErrorKind::AlreadyExists => {
-                        core::Error::DestinationExists { path: path.clone().into() }
-                    }
-                    _ => core::Error::from(e),
-                })?;
-            inner.export_user(&user, vectors, &mut BufWriter::new(f)).map(|n| n as i64)
-        }))
+        AsyncTask::new(Job::new(move || inner.export_user_to(&user, vectors, &path).map(|n| n as i64)))
     }
 
     /// Import JSON Lines of memories (`exportUser`'s output, or memory objects).
@@ -191,10 +178,7 @@ impl Memorable {
         let inner = self.inner.clone();
         let batch =
             options.as_ref().and_then(|o| o.get("batch")).and_then(Value::as_u64).unwrap_or(1000) as usize;
-        AsyncTask::new(Job::new(move || {
-            let f = std::fs::File::open(&path)?;
-            Json::of(&inner.import_jsonl(&mut BufReader::new(f), batch, &mut |_| {})?)
-        }))
+        AsyncTask::new(Job::new(move || Json::of(&inner.import_jsonl_from(&path, batch, &mut |_| {})?)))
     }
 }
 

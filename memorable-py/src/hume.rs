@@ -30,4 +30,16 @@ impl Memorable {
         let report = py.detach(|| self.inner.ingest_hume(&context, &json)).or_raise(py)?;
         serde_to_py(py, &report)
     }
+
+    /// A recorded session (JSON Lines: one Hume message a line, blank lines skipped) fused
+    /// into `context` in one transaction; a bad line fails the whole call with its number.
+    fn ingest_hume_lines<'py>(
+        &self,
+        py: Python<'py>,
+        context: String,
+        jsonl: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let report = py.detach(|| self.inner.ingest_hume_lines(&context, &jsonl)).or_raise(py)?;
+        serde_to_py(py, &report)
+    }
 }

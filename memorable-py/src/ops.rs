@@ -2,7 +2,6 @@
 //! point-in-time restore, JSONL export / import. Reports are the core's serde shapes as
 //! dicts; long calls run with the GIL released.
 
-use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
 
 use memorable_core::{self as core, AlertEvent, Error};
@@ -108,28 +107,13 @@ impl Memorable {
     /// Write `user`'s memories as JSON Lines into the new file `path`; returns how many.
     #[pyo3(signature = (user, path, *, vectors=false))]
     fn export_user(&self, py: Python<'_>, user: String, path: PathBuf, vectors: bool) -> PyResult<u64> {
-        py.detach(|| {
-            let f =
-                std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| match e
-                    .kind()
-                {
-                    std::io::ErrorKind::AlreadyExists => Error::DestinationExists { path: path.clone() },
-                    _ => Error::from(e),
-                })?;
-            self.inner.export_user(&user, vectors, &mut BufWriter::new(f))
-        })
-        .or_raise(py)
+        py.detach(|| self.inner.export_user_to(&user, vectors, &path)).or_raise(py)
     }
 
     /// Import JSON Lines of memories (`export_user`'s output, or `remember_batch` dicts).
     #[pyo3(signature = (path, *, batch=1000))]
     fn import_jsonl<'py>(&self, py: Python<'py>, path: PathBuf, batch: usize) -> PyResult<Bound<'py, PyAny>> {
-        let report = py
-            .detach(|| {
-                let f = std::fs::File::open(&path)?;
-                self.inner.import_jsonl(&mut BufReader::new(f), batch, &mut |_| {})
-            })
-            .or_raise(py)?;
+        let report = py.detach(|| self.inner.import_jsonl_from(&path, batch, &mut |_| {})).or_raise(py)?;
         serde_to_py(py, &report)
     }
 }

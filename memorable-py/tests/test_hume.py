@@ -58,3 +58,16 @@ def test_bad_input_changes_nothing(mem: Memorable) -> None:
         mem.ingest_hume("c", {"bad": object()})
     assert mem.emotional_state("c")["readings"] == before
     assert len(mem.contexts()) == 1
+
+
+def test_ingest_hume_lines_fuses_a_recorded_session(mem: Memorable) -> None:
+    session = (FIXTURES / "recorded.jsonl").read_text()
+    report = mem.ingest_hume_lines("session", session)
+    assert report["messages"] == len([l for l in session.splitlines() if l.strip()])
+    assert report["readings"] > 0 and report["state"] is not None
+    before = mem.emotional_state("session")["readings"]
+    # A bad line names its number and fuses nothing.
+    with pytest.raises(InvalidInputError) as e:
+        mem.ingest_hume_lines("session", sample("evi user_message") + "\n{not json\n")
+    assert "line 2" in str(e.value)
+    assert mem.emotional_state("session")["readings"] == before

@@ -1,12 +1,12 @@
 //! Maintenance of a live store: backups, a user back to an instant, export and import.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
 use time::OffsetDateTime;
 
 use super::Memorable;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::maintenance::{self, BackupReport, ImportReport, RestoreUserReport};
 
 impl Memorable {
@@ -42,6 +42,36 @@ impl Memorable {
     /// each line carries its embedding and model id. Returns how many were written.
     pub fn export_user(&self, user: &str, vectors: bool, out: &mut dyn Write) -> Result<u64> {
         self.metrics.track(self.engine().and_then(|e| maintenance::export_user(&e, user, vectors, out)))
+    }
+
+    /// [`Memorable::export_user`] into the new file `path` (never over an existing file:
+    /// `DESTINATION_EXISTS`).
+    pub fn export_user_to(&self, user: &str, vectors: bool, path: impl AsRef<Path>) -> Result<u64> {
+        let path = path.as_ref();
+        let file =
+            std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| {
+                match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => {
+                        Error::DestinationExists { path: path.to_path_buf() }
+                    }
+                    _ => Error::from(e),
+                }
+            })?;
+        let mut out = BufWriter::new(file);
+        let n = self.export_user(user, vectors, &mut out)?;
+        out.flush()?;
+        Ok(n)
+    }
+
+    /// [`Memorable::import_jsonl`] from the file `path`.
+    pub fn import_jsonl_from(
+        &self,
+        path: impl AsRef<Path>,
+        batch: usize,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ImportReport> {
+        let file = std::fs::File::open(path.as_ref())?;
+        self.import_jsonl(&mut BufReader::new(file), batch, progress)
     }
 
     /// Import JSON Lines of memories (`export_user`'s output, or `NewMemory` objects), `batch`

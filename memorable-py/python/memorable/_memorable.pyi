@@ -283,17 +283,6 @@ class _Reading(TypedDict, total=False):
     timestamp: datetime | None
     semantics: _Semantics | None
 
-__all__ = [
-    "Memorable",
-    "Memory",
-    "MemoryVersion",
-    "Recalled",
-    "ScoreBreakdown",
-    "__version__",
-    "verify",
-    "restore",
-]
-
 def verify(path: str | PathLike[str]) -> dict[str, Any]:
     """Check a backup file or a store directory (`VerifyReport`: kind, ok, problems, warnings, counts)."""
 
@@ -342,6 +331,8 @@ __all__ = [
     "models_list",
     "models_rollback",
     "models_update",
+    "restore",
+    "verify",
 ]
 
 __version__: str
@@ -676,6 +667,10 @@ class Memorable:
         """Parse one Hume message (v1 realtime or upload, legacy stream, EVI chat; JSON text or
         a dict) and fuse its readings into `context`. Bad JSON raises InvalidInputError and
         changes nothing."""
+    def ingest_hume_lines(self, context: str, jsonl: str) -> _HumeIngestReport:
+        """A recorded session (JSON Lines: one Hume message a line, blank lines skipped) fused into
+        `context` in one transaction; a bad line raises InvalidInputError naming its line number,
+        and nothing is fused."""
     def emotional_state(self, context: str, *, at: datetime | None = None) -> _EmotionalState: ...
     def emotional_history(
         self,

@@ -174,14 +174,7 @@ pub(crate) fn restore_user(cli: &Global, user: &str, at: &str) -> Result<()> {
 pub(crate) fn export(cli: &Global, user: &str, vectors: bool, out: Option<&Path>) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let n = match out {
-        Some(path) => {
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path)
-                .with_context(|| format!("cannot create {} (it must not exist)", path.display()))?;
-            mem.export_user(user, vectors, &mut std::io::BufWriter::new(f))
-        }
+        Some(path) => mem.export_user_to(user, vectors, path),
         None => mem.export_user(user, vectors, &mut std::io::BufWriter::new(std::io::stdout().lock())),
     };
     mem.close()?;
