@@ -178,6 +178,15 @@ fn a_forgotten_vector_is_in_no_index_dump() {
     fill(&mem, "eve", 30);
     mem.forget(secret).unwrap();
     mem.close().unwrap();
-    assert_eq!(dumped_vectors(&dir).len(), 31, "the tombstone is still a point of the graph");
+    // The background indexer may or may not have moved the secret from the pending tail into
+    // the graph before the forget: a tombstone of the graph (dumped as a zero vector) or never
+    // a point at all. Either way its vector is in no dump.
+    let dumped = dumped_vectors(&dir);
+    let zeroed = dumped.iter().filter(|v| v.iter().all(|x| *x == 0.0)).count();
+    assert!(
+        (dumped.len(), zeroed) == (31, 1) || (dumped.len(), zeroed) == (30, 0),
+        "{} points dumped, {zeroed} zeroed",
+        dumped.len()
+    );
     assert!(!dumped_secret(&dir), "the tombstone's vector was dumped");
 }

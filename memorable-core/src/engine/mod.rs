@@ -120,6 +120,25 @@ impl Engine {
         }
     }
 
+    /// An engine on the same store, configuration, index folder and metrics as this one, with
+    /// other models (after a reembed or `reload_models`).
+    pub(crate) fn successor(
+        &self,
+        embedder: Arc<dyn Embedder>,
+        selection: SelectionReport,
+        parts: EngineParts,
+    ) -> Engine {
+        Engine::new(
+            self.config.clone(),
+            self.store.clone(),
+            self.index_dir.clone(),
+            embedder,
+            selection,
+            self.metrics.clone(),
+            parts,
+        )
+    }
+
     pub(crate) fn model_id(&self) -> &str {
         self.embedder.model_id()
     }

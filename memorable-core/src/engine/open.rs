@@ -25,6 +25,15 @@ pub(crate) struct Parts {
     pub generator: Option<Arc<dyn Generator>>,
 }
 
+/// The generator `config` asks for, planned (it loads on first use); one that cannot be used
+/// is reported, and the store opens without it (remember and recall never need it).
+pub(super) fn planned_generator(config: &Config, threads: usize) -> GeneratorSlot {
+    GeneratorSlot::plan(&config.generator_choice(), threads).unwrap_or_else(|e| {
+        tracing::warn!(reason = %e, "the configured generator is unavailable");
+        GeneratorSlot::unavailable(&config.generator, e.to_string())
+    })
+}
+
 /// Open (creating if needed) the store in `dir` (`None`: in memory) and build its engine.
 pub(crate) fn open(dir: Option<&Path>, config: Config, parts: Parts) -> Result<Engine> {
     config.validate()?;
@@ -81,16 +90,9 @@ pub(crate) fn open(dir: Option<&Path>, config: Config, parts: Parts) -> Result<E
     // used does not stop the store from opening (remember and recall never need it).
     let generator = Arc::new(match parts.generator {
         Some(g) => GeneratorSlot::given(g),
-        None => {
-            GeneratorSlot::plan(&config.generator_choice(), selection.limits.threads).unwrap_or_else(|e| {
-                tracing::warn!(reason = %e, "the configured generator is unavailable");
-                GeneratorSlot::unavailable(&config.generator, e.to_string())
-            })
-        }
+        None => planned_generator(&config, selection.limits.threads),
     });
-    let default_classifier = !slot.is_given();
-    let models = Arc::new(super::versions::take(&config, &selection, &generator, default_classifier));
-    super::versions::record(&store, &models.in_use);
+    let models = Arc::new(super::versions::take(&config, &store, &selection, &generator, !slot.is_given()));
     super::versions::spawn_auto_update(&config);
     let parts = EngineParts { emotion, classifier: slot, generator, models };
     Ok(Engine::new(config, Arc::new(store), index_dir, embedder, selection, metrics, parts))

@@ -89,19 +89,15 @@ pub(crate) fn switch_embedder(
     }
     let emotion = Arc::new(old.emotion.rebind(target.model_id()));
     let classifier = old.classifier.rebind(target.model_id());
-    let models =
-        Arc::new(super::versions::take(&old.config, &selection, &old.generator, !classifier.is_given()));
-    super::versions::record(&old.store, &models.in_use);
+    let models = Arc::new(super::versions::take(
+        &old.config,
+        &old.store,
+        &selection,
+        &old.generator,
+        !classifier.is_given(),
+    ));
     let parts = EngineParts { emotion, classifier, generator: old.generator.clone(), models };
-    let engine = Engine::new(
-        old.config.clone(),
-        old.store.clone(),
-        old.index_dir.clone(),
-        target,
-        selection,
-        old.metrics.clone(),
-        parts,
-    );
+    let engine = old.successor(target, selection, parts);
     if let Some(dir) = &engine.index_dir {
         // Dumps of the old model are stale; indexes rebuild from the store on first use.
         let _ = std::fs::remove_dir_all(dir);

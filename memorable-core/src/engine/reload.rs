@@ -10,7 +10,6 @@ use std::sync::Arc;
 use super::{Engine, EngineParts, EngineSlot};
 use crate::classify::ClassifierSlot;
 use crate::error::{Error, Result};
-use crate::models::llm::GeneratorSlot;
 use crate::models::select;
 
 /// Swap into `slot` an engine on the registry's active model versions.
@@ -41,14 +40,10 @@ pub(crate) fn reload_models(slot: &EngineSlot, old: &Arc<Engine>) -> Result<()> 
     let generator = if old.generator.report().chosen == "custom" {
         old.generator.clone()
     } else {
-        Arc::new(GeneratorSlot::plan(&config.generator_choice(), selection.limits.threads).unwrap_or_else(
-            |e| {
-                tracing::warn!(reason = %e, "the configured generator is unavailable");
-                GeneratorSlot::unavailable(&config.generator, e.to_string())
-            },
-        ))
+        Arc::new(super::open::planned_generator(&config, selection.limits.threads))
     };
-    let models = Arc::new(super::versions::take(&config, &selection, &generator, !classifier.is_given()));
+    let models =
+        Arc::new(super::versions::take(&config, &old.store, &selection, &generator, !classifier.is_given()));
     let mut shared = slot.write();
     let current = shared.as_ref().ok_or(Error::Closed)?;
     if !Arc::ptr_eq(current, old) {
@@ -56,17 +51,8 @@ pub(crate) fn reload_models(slot: &EngineSlot, old: &Arc<Engine>) -> Result<()> 
     }
     // Dumps first, so the new engine's indexes load instead of rebuilding.
     old.shutdown()?;
-    super::versions::record(&old.store, &models.in_use);
     let parts = EngineParts { emotion, classifier, generator, models };
-    let engine = Engine::new(
-        config,
-        old.store.clone(),
-        old.index_dir.clone(),
-        embedder,
-        selection,
-        old.metrics.clone(),
-        parts,
-    );
+    let engine = old.successor(embedder, selection, parts);
     *shared = Some(Arc::new(engine));
     tracing::info!("model versions reloaded");
     Ok(())

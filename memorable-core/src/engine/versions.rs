@@ -30,8 +30,20 @@ pub(crate) struct ModelLeases {
 }
 
 /// The versions of the embedder, the generator (when it is the cached SmolLM2) and the
-/// default emotion classifier that this engine uses, leased.
+/// default emotion classifier that this engine uses, leased, and recorded in `store`.
 pub(crate) fn take(
+    config: &Config,
+    store: &Store,
+    selection: &SelectionReport,
+    generator: &GeneratorSlot,
+    default_classifier: bool,
+) -> ModelLeases {
+    let leases = lease(config, selection, generator, default_classifier);
+    record(store, &leases.in_use);
+    leases
+}
+
+fn lease(
     config: &Config,
     selection: &SelectionReport,
     generator: &GeneratorSlot,
@@ -104,7 +116,7 @@ pub(crate) fn spawn_auto_update(config: &Config) {
 
 /// Record in the store the versions it opened with, when they changed (best effort: a store
 /// opened read-only still opens).
-pub(crate) fn record(store: &Store, in_use: &[ModelInUse]) {
+fn record(store: &Store, in_use: &[ModelInUse]) {
     let Ok(json) = serde_json::to_string(in_use) else { return };
     let res = (|| -> crate::error::Result<()> {
         let writer = store.writer();

@@ -85,11 +85,12 @@ impl Engine {
             })
             .collect();
 
-        // Text, metadata and vector bytes: the estimate the store-size limit is checked with.
+        // What each memory counts for against the byte quota (text and metadata).
+        let counted: Vec<u64> = prepared.iter().map(quota::counted_bytes).collect();
+        // With the vectors: the estimate the store-size limit is checked with.
         if self.config.limits.max_store_bytes.is_some() {
-            let adding: u64 =
-                prepared.iter().map(|p| quota::counted_bytes(p) + 4 * p.vector.len() as u64).sum();
-            self.check_store_room(adding)?;
+            let vectors: u64 = prepared.iter().map(|p| 4 * p.vector.len() as u64).sum();
+            self.check_store_room(counted.iter().sum::<u64>() + vectors)?;
         }
         // A user's first call loads their index, so it stays current and is dumped at close.
         let mut users: Vec<&str> = prepared.iter().map(|p| p.user.as_str()).collect();
@@ -119,8 +120,8 @@ impl Engine {
         }
         // Per user: (key if known, memories, bytes) this batch adds, for quotas and usage.
         let mut adding: Vec<(&str, Option<UserKey>, u64, i64)> = Vec::new();
-        for p in &prepared {
-            let bytes = quota::counted_bytes(p) as i64;
+        for (p, &bytes) in prepared.iter().zip(&counted) {
+            let bytes = bytes as i64;
             match adding.iter_mut().find(|a| a.0 == p.user) {
                 Some(a) => {
                     a.2 += 1;
@@ -148,14 +149,20 @@ impl Engine {
                     }
                 },
             };
+            if last_user.is_none_or(|(name, _)| name != p.user) {
+                // New users get their key here; usage is added by key after the inserts.
+                if let Some(a) = adding.iter_mut().find(|a| a.0 == p.user) {
+                    a.1 = Some(key);
+                }
+            }
             last_user = Some((&p.user, key));
             let (id, vid) = store::insert_memory(&tx, key, p, self.model_id(), now)?;
             ids.push(id);
             rows.push((key, (vid, id, Vec::new())));
         }
-        for (user, _, n, bytes) in &adding {
-            if let Some(key) = store::user_key(&tx, user)? {
-                store::add_usage(&tx, key, *n, (*bytes).max(0) as u64)?;
+        for &(_, key, n, bytes) in &adding {
+            if let Some(key) = key {
+                store::add_usage(&tx, key, n, bytes.max(0) as u64)?;
             }
         }
         tx.commit()?;

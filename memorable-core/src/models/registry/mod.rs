@@ -195,12 +195,7 @@ impl Registry {
     /// with the versions a pre-registry cache holds and the built-in ones.
     pub fn read(cache: &Path) -> Result<Registry> {
         let path = cache.join(REGISTRY_FILE);
-        let mut reg = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice::<Registry>(&bytes)
-                .map_err(|e| Error::Corrupt(format!("{}: {e}", path.display())))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Registry::default(),
-            Err(e) => return Err(Error::Storage(format!("reading {}: {e}", path.display()))),
-        };
+        let mut reg = parsed(&path)?;
         if reg.format > FORMAT {
             return Err(Error::Model(format!(
                 "{} has format {}, newer than this build reads ({FORMAT}); upgrade MemoRable",
@@ -314,6 +309,37 @@ impl Registry {
             };
         }
     }
+}
+
+/// The registry file at `path` as written (an empty registry when there is none). An open
+/// resolves each of its models through the registry, so the file is parsed once and then
+/// again only when it changed: every write replaces it by a rename, which gives it a new
+/// inode, and its size and modification time are compared too.
+fn parsed(path: &Path) -> Result<Registry> {
+    type Parsed = std::collections::HashMap<PathBuf, ((u64, std::time::SystemTime, u64), Registry)>;
+    static PARSED: std::sync::OnceLock<std::sync::Mutex<Parsed>> = std::sync::OnceLock::new();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Registry::default()),
+        Err(e) => return Err(Error::Storage(format!("reading {}: {e}", path.display()))),
+    };
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    let key = (meta.len(), meta.modified().unwrap_or(std::time::UNIX_EPOCH), inode);
+    let cache = PARSED.get_or_init(Default::default);
+    if let Some((k, reg)) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(path) {
+        if *k == key {
+            return Ok(reg.clone());
+        }
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::Storage(format!("reading {}: {e}", path.display())))?;
+    let reg = serde_json::from_slice::<Registry>(&bytes)
+        .map_err(|e| Error::Corrupt(format!("{}: {e}", path.display())))?;
+    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), (key, reg.clone()));
+    Ok(reg)
 }
 
 /// Version string of built-in models: the crate's.
