@@ -23,8 +23,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "common/textgen.rs"]
+mod textgen;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use memorable::{Config, Embedder, HashingEmbedder, Memorable, NewMemory, Recall, RecallMode};
+use textgen::TextGen;
 
 /// The targets are for the hashing embedder: pin it (a cached MiniLM would win "auto").
 fn config() -> Config {
@@ -115,27 +119,6 @@ fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
     times.sort();
     let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6;
     (at(0.5), at(0.95))
-}
-
-/// Deterministic pseudo-text: 8-15 words from a skewed 5,000-word vocabulary.
-struct TextGen(u64);
-
-impl TextGen {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn word(&mut self) -> String {
-        // Squaring a uniform draw skews towards small ids: a few common words, a long tail.
-        let u = (self.next() % 10_000) as f64 / 10_000.0;
-        format!("w{}", (u * u * 5_000.0) as u64)
-    }
-    fn text(&mut self, min: u64, max: u64) -> String {
-        let n = min + self.next() % (max - min + 1);
-        (0..n).map(|_| self.word()).collect::<Vec<_>>().join(" ")
-    }
 }
 
 fn fill(dir: &Path, n: usize) -> Memorable {

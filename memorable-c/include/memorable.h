@@ -173,6 +173,12 @@
 #define MEMORABLE_ERROR_STORE_FULL 28
 
 /**
+ * An encrypted store or file was opened without its key or with another key (or a plain
+ * store with a key); nothing was read or changed.
+ */
+#define MEMORABLE_ERROR_WRONG_KEY 29
+
+/**
  * The embedding model failed or is missing.
  */
 #define MEMORABLE_ERROR_MODEL 30
@@ -1154,19 +1160,47 @@ memorable_error *memorable_import_jsonl(memorable *m,
 /**
  * Verify a backup file or a store directory at `path`. `*sound_out` is true only when it
  * is sound; `*report_json_out` (may be NULL) is the core's `VerifyReport` (kind, ok,
- * problems, warnings, counts). An unreadable path is an error; an unsound one is not.
+ * problems, warnings, counts). An unreadable path is an error; an unsound one is not. An
+ * encrypted store or backup is opened with the key in `MEMORABLE_KEY` (see
+ * `memorable_verify_with_key`).
  */
 memorable_error *memorable_verify(const char *path, bool *sound_out, char **report_json_out);
+
+/**
+ * `memorable_verify` with the key (NUL-terminated) of an encrypted store or backup; NULL
+ * reads `MEMORABLE_KEY`. Without the right key: WRONG_KEY (29).
+ */
+memorable_error *memorable_verify_with_key(const char *path,
+                                           const char *key,
+                                           bool *sound_out,
+                                           char **report_json_out);
 
 /**
  * Restore the backup file `backup_path` into the new directory `new_dir` (must not exist
  * or be empty: DESTINATION_EXISTS (25)). A backup that fails verification is CORRUPT (24);
  * in both cases nothing is written. `*report_json_out` (may be NULL) is the core's
- * `RestoreReport`.
+ * `RestoreReport`. The backup of an encrypted store is opened with the key in
+ * `MEMORABLE_KEY` (see `memorable_restore_with_key`).
  */
 memorable_error *memorable_restore(const char *backup_path,
                                    const char *new_dir,
                                    char **report_json_out);
+
+/**
+ * `memorable_restore` with the key (NUL-terminated) of an encrypted store's backup; NULL
+ * reads `MEMORABLE_KEY`. The restored store stays encrypted with that key.
+ */
+memorable_error *memorable_restore_with_key(const char *backup_path,
+                                            const char *new_dir,
+                                            const char *key,
+                                            char **report_json_out);
+
+/**
+ * Give the encrypted store in `path` (open nowhere) the key `new_key` (both keys
+ * NUL-terminated): WRONG_KEY (29) when `old_key` does not open it, LOCKED (21) while it is
+ * open; nothing changes then. Crash-safe: one of the two keys always opens the store.
+ */
+memorable_error *memorable_rekey(const char *path, const char *old_key, const char *new_key);
 
 /**
  * Bring `user`'s memories back to how they were at `at_ms` (Unix milliseconds, UTC), from

@@ -54,6 +54,9 @@ pub const MEMORABLE_ERROR_MIGRATION_FAILED: u32 = 26;
 pub const MEMORABLE_ERROR_USER_QUOTA_EXCEEDED: u32 = 27;
 /// The store is at its size limit (`limits.max_store_bytes`); nothing was written.
 pub const MEMORABLE_ERROR_STORE_FULL: u32 = 28;
+/// An encrypted store or file was opened without its key or with another key (or a plain
+/// store with a key); nothing was read or changed.
+pub const MEMORABLE_ERROR_WRONG_KEY: u32 = 29;
 /// The embedding model failed or is missing.
 pub const MEMORABLE_ERROR_MODEL: u32 = 30;
 /// The store's vectors were made by a different embedding model.

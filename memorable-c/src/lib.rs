@@ -21,6 +21,8 @@ use std::ffi::{c_char, c_void, CString};
 
 use memorable_core::{Builder, Memorable, MemoryUpdate, NewMemory, ReembedProgress};
 
+#[cfg(test)]
+mod abi_fuzz;
 mod classify;
 mod convert;
 mod emotion;

@@ -209,17 +209,32 @@ pub unsafe extern "C" fn memorable_import_jsonl(
 
 /// Verify a backup file or a store directory at `path`. `*sound_out` is true only when it
 /// is sound; `*report_json_out` (may be NULL) is the core's `VerifyReport` (kind, ok,
-/// problems, warnings, counts). An unreadable path is an error; an unsound one is not.
+/// problems, warnings, counts). An unreadable path is an error; an unsound one is not. An
+/// encrypted store or backup is opened with the key in `MEMORABLE_KEY` (see
+/// `memorable_verify_with_key`).
 #[no_mangle]
 pub unsafe extern "C" fn memorable_verify(
     path: *const c_char,
     sound_out: *mut bool,
     report_json_out: *mut *mut c_char,
 ) -> *mut memorable_error {
+    memorable_verify_with_key(path, std::ptr::null(), sound_out, report_json_out)
+}
+
+/// `memorable_verify` with the key (NUL-terminated) of an encrypted store or backup; NULL
+/// reads `MEMORABLE_KEY`. Without the right key: WRONG_KEY (29).
+#[no_mangle]
+pub unsafe extern "C" fn memorable_verify_with_key(
+    path: *const c_char,
+    key: *const c_char,
+    sound_out: *mut bool,
+    report_json_out: *mut *mut c_char,
+) -> *mut memorable_error {
     ffi_try!({
         let path = cstr(path, "path")?;
         let sound_out = out_ptr(sound_out, "sound_out")?;
-        let report = core::verify(path)?;
+        let key = key_or_env(key)?;
+        let report = core::verify_with_key(path, key.as_ref(), &mut |_, _| {})?;
         let json = if report_json_out.is_null() {
             None
         } else {
@@ -236,22 +251,61 @@ pub unsafe extern "C" fn memorable_verify(
 /// Restore the backup file `backup_path` into the new directory `new_dir` (must not exist
 /// or be empty: DESTINATION_EXISTS (25)). A backup that fails verification is CORRUPT (24);
 /// in both cases nothing is written. `*report_json_out` (may be NULL) is the core's
-/// `RestoreReport`.
+/// `RestoreReport`. The backup of an encrypted store is opened with the key in
+/// `MEMORABLE_KEY` (see `memorable_restore_with_key`).
 #[no_mangle]
 pub unsafe extern "C" fn memorable_restore(
     backup_path: *const c_char,
     new_dir: *const c_char,
     report_json_out: *mut *mut c_char,
 ) -> *mut memorable_error {
+    memorable_restore_with_key(backup_path, new_dir, std::ptr::null(), report_json_out)
+}
+
+/// `memorable_restore` with the key (NUL-terminated) of an encrypted store's backup; NULL
+/// reads `MEMORABLE_KEY`. The restored store stays encrypted with that key.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_restore_with_key(
+    backup_path: *const c_char,
+    new_dir: *const c_char,
+    key: *const c_char,
+    report_json_out: *mut *mut c_char,
+) -> *mut memorable_error {
     ffi_try!({
         let backup = cstr(backup_path, "backup_path")?;
         let new_dir = cstr(new_dir, "new_dir")?;
-        let report = core::restore(backup, new_dir)?;
+        let key = key_or_env(key)?;
+        let report = core::restore_with_key(backup, new_dir, key.as_ref(), &mut |_, _| {})?;
         if !report_json_out.is_null() {
             *report_json_out = owned_string(serde_json::to_string(&report)?)?;
         }
         Ok(())
     })
+}
+
+/// Give the encrypted store in `path` (open nowhere) the key `new_key` (both keys
+/// NUL-terminated): WRONG_KEY (29) when `old_key` does not open it, LOCKED (21) while it is
+/// open; nothing changes then. Crash-safe: one of the two keys always opens the store.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_rekey(
+    path: *const c_char,
+    old_key: *const c_char,
+    new_key: *const c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let path = cstr(path, "path")?;
+        let old = core::EncryptionKey::new(cstr(old_key, "old_key")?)?;
+        let new = core::EncryptionKey::new(cstr(new_key, "new_key")?)?;
+        core::rekey(path, &old, &new)
+    })
+}
+
+/// The key a C caller gave (NULL: `MEMORABLE_KEY`).
+unsafe fn key_or_env(key: *const c_char) -> core::Result<Option<core::EncryptionKey>> {
+    match crate::convert::opt_cstr(key, "key")? {
+        Some(k) => core::EncryptionKey::new(k).map(Some),
+        None => Ok(core::EncryptionKey::from_env()),
+    }
 }
 
 /// Bring `user`'s memories back to how they were at `at_ms` (Unix milliseconds, UTC), from

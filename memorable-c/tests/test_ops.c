@@ -177,6 +177,52 @@ static bool test_backup_verify_restore(void) {
     return true;
 }
 
+/* Encryption at rest: the key in config_json; a missing or wrong key is WRONG_KEY; backups
+ * verify and restore with the key; rekey rotates it. */
+static bool test_encryption(void) {
+    char dir[256], store[300], file[300], restored[300];
+    CHECK(make_temp_dir(dir, sizeof dir));
+    snprintf(store, sizeof store, "%s/store", dir);
+    snprintf(file, sizeof file, "%s/b.mrbak", dir);
+    snprintf(restored, sizeof restored, "%s/restored", dir);
+    const memorable_options keyed = {.config_json = "{\"embedder\": \"hashing\", \"encryption_key\": \"k1\"}"};
+    const memorable_options other = {.config_json = "{\"embedder\": \"hashing\", \"encryption_key\": \"k2\"}"};
+
+    memorable *m = NULL;
+    CHECK_OK(memorable_open(store, &keyed, &m));
+    uint64_t id = 0;
+    CHECK_OK(memorable_remember(m, S("alice"), S("my secret is Zyxwortle"), NULL, &id));
+    CHECK_OK(memorable_backup(m, file, NULL));
+    CHECK_OK(memorable_close(m));
+    memorable_free(m);
+
+    memorable *w = NULL;
+    CHECK_ERR(memorable_open(store, hashing(), &w), MEMORABLE_ERROR_WRONG_KEY);
+    CHECK_ERR(memorable_open(store, &other, &w), MEMORABLE_ERROR_WRONG_KEY);
+    bool sound = false;
+    CHECK_ERR(memorable_verify_with_key(file, "k2", &sound, NULL), MEMORABLE_ERROR_WRONG_KEY);
+    CHECK_OK(memorable_verify_with_key(file, "k1", &sound, NULL));
+    CHECK(sound);
+    CHECK_OK(memorable_restore_with_key(file, restored, "k1", NULL));
+
+    CHECK_ERR(memorable_rekey(store, "k2", "k3"), MEMORABLE_ERROR_WRONG_KEY);
+    CHECK_OK(memorable_rekey(store, "k1", "k2"));
+    CHECK_ERR(memorable_open(store, &keyed, &w), MEMORABLE_ERROR_WRONG_KEY);
+    CHECK_OK(memorable_open(store, &other, &m));
+    memorable_results *res = NULL;
+    CHECK_OK(memorable_get(m, id, &res));
+    CHECK(strcmp(memorable_results_text(res, 0), "my secret is Zyxwortle") == 0);
+    memorable_results_free(res);
+    memorable_free(m);
+    /* The restored copy keeps the key the backup was taken with. */
+    CHECK_OK(memorable_open(restored, &keyed, &m));
+    memorable_free(m);
+    CHECK_ERR(memorable_rekey(NULL, "a", "b"), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_rekey(store, "k2", ""), MEMORABLE_ERROR_INVALID_CONFIG);
+    remove_dir(dir);
+    return true;
+}
+
 static bool test_restore_user(void) {
     memorable *m = NULL;
     CHECK_OK(memorable_open_in_memory(hashing(), &m));
@@ -249,6 +295,7 @@ int main(void) {
     run_test(test_alert_callbacks, "test_alert_callbacks", &passed);
     run_test(test_backup_verify_restore, "test_backup_verify_restore", &passed);
     run_test(test_restore_user, "test_restore_user", &passed);
+    run_test(test_encryption, "test_encryption", &passed);
     run_test(test_export_import, "test_export_import", &passed);
     if (!passed) {
         fprintf(stderr, "test_ops: FAILED\n");

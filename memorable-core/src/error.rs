@@ -85,6 +85,9 @@ error_codes! {
     /// The store is at `limits.max_store_bytes`, or the write would take it over; nothing was
     /// written.
     StoreFull = 28, "STORE_FULL", Storage;
+    /// An encrypted store (or sealed file) was opened without its key or with another key, or
+    /// a plain store with a key; nothing was read or changed.
+    WrongKey = 29, "WRONG_KEY", Storage;
     /// The embedding model failed or is missing.
     Model = 30, "MODEL", Model;
     /// The store's vectors were made by a different embedding model.
@@ -234,6 +237,8 @@ pub enum Error {
     UserQuotaExceeded(String),
     #[error("the store is full: {bytes} bytes on disk, the limit is {limit} (limits.max_store_bytes); nothing was written")]
     StoreFull { bytes: u64, limit: u64 },
+    #[error("wrong encryption key: {0}")]
+    WrongKey(String),
     #[error("corrupt data: {0}")]
     Corrupt(String),
     #[error("{path} already exists; choose a new path (nothing is ever overwritten)")]
@@ -313,6 +318,7 @@ impl Error {
             Error::MetadataTooLarge { .. } => ErrorCode::MetadataTooLarge,
             Error::UserQuotaExceeded(_) => ErrorCode::UserQuotaExceeded,
             Error::StoreFull { .. } => ErrorCode::StoreFull,
+            Error::WrongKey(_) => ErrorCode::WrongKey,
             Error::Model(_) => ErrorCode::Model,
             Error::ModelVersionNotFound(_) => ErrorCode::ModelVersionNotFound,
             Error::ModelVerificationFailed { .. } => ErrorCode::ModelVerificationFailed,

@@ -46,6 +46,8 @@ mod attention;
 mod classify;
 mod config;
 mod consolidate;
+mod crash;
+mod crypto;
 pub mod emotion;
 mod engine;
 mod error;
@@ -76,6 +78,7 @@ pub use consolidate::{
     ConsolidateRequest, ConsolidatedMemory, ConsolidationPath, ConsolidationProgress, ConsolidationReport,
     FACT_KIND, SUMMARY_KIND,
 };
+pub use crypto::{EncryptionKey, KEY_ENV, MARKER_FILE};
 pub use emotion::{EmotionConfig, EmotionalState, HistoryRange, Reading, Semantics, Source};
 pub use engine::{EmbedderInfo, ModelInUse, ReembedProgress, ReembedReport, Stats};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
@@ -84,9 +87,10 @@ pub use health::{HealthCheck, HealthConfig, HealthProbe, HealthReport, HealthSta
 pub use index::{dot, IndexOrigin, IndexStats};
 pub use jobs::{JobId, JobInfo, JobState};
 pub use maintenance::{
-    prune_backups, restore, restore_with_progress, verify, verify_with_progress, BackupConfig, BackupEntry,
-    BackupManifest, BackupReport, BackupSchedule, ExportedMemory, ImportReport, RestoreReport,
-    RestoreUserReport, Retention, VerifyReport, AUTO_BACKUP_DIR, BACKUP_EXTENSION,
+    prune_backups, restore, restore_with_key, restore_with_progress, verify, verify_with_key,
+    verify_with_progress, BackupConfig, BackupEntry, BackupManifest, BackupReport, BackupSchedule,
+    ExportedMemory, ImportReport, RestoreReport, RestoreUserReport, Retention, VerifyReport, AUTO_BACKUP_DIR,
+    BACKUP_EXTENSION,
 };
 pub use memory::{
     Context, EmotionSnapshot, Memory, MemoryId, MemoryUpdate, MemoryVersion, Metadata, NewMemory,
@@ -107,6 +111,7 @@ pub use retrieval::{
     Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, TimeWindow, WindowConfig,
     MAX_LIMIT, MIN_POOL,
 };
+pub use store::rekey;
 
 /// Test hooks. Not part of the API: they exist so tests can prove that a failed migration
 /// rolls back.

@@ -9,26 +9,7 @@ use std::path::Path;
 
 use memorable_core::{Memorable, NewMemory, Recall};
 
-use crate::common::open_hashing;
-
-/// Files under `dir` (recursively) whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                if bytes.windows(needle.len()).any(|w| w == needle) {
-                    found.push(path.display().to_string());
-                }
-            }
-        }
-    }
-    found
-}
+use crate::common::{files_containing, open_hashing};
 
 /// A token no other text shares, in the text and in its lower-case (FTS) form.
 const SECRET: &str = "Zorblaxquim";

@@ -123,6 +123,42 @@ fn jsonl_import() {
     });
 }
 
+/// Sealed exports of an encrypted store (the `crypto::sealed` reader) and key markers:
+/// damaged bytes are `CORRUPT` or `WRONG_KEY`, never a panic, and import nothing.
+#[test]
+fn sealed_exports_and_key_markers() {
+    let mut config = hashing();
+    config.encryption_key = Some(memorable_core::EncryptionKey::new("fuzz").unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let src = Memorable::builder(dir.path().join("src")).config(config.clone()).open().unwrap();
+    for i in 0..3 {
+        src.remember(NewMemory::new("alice", format!("sealed memory {i}"))).unwrap();
+    }
+    let sealed = dir.path().join("sealed.jsonl");
+    src.export_user_to("alice", false, &sealed).unwrap();
+    let marker = std::fs::read(dir.path().join("src").join(memorable_core::MARKER_FILE)).unwrap();
+    let seed = std::fs::read(&sealed).unwrap();
+    // Imported back into the store that sealed it: its key opens the file without another
+    // key derivation, so each case costs microseconds.
+    let mem = src;
+    let count = std::sync::atomic::AtomicU32::new(0);
+    proptest!(runner(), |(b in inputs(vec![seed.clone(), marker.clone()]))| {
+        let before = mem.stats().unwrap().memories;
+        if mem.import_jsonl(&mut &b[..], 64, &mut |_| {}).is_err() {
+            prop_assert_eq!(mem.stats().unwrap().memories, before);
+        }
+        // The same bytes as a store's key marker: opening is an error or a working store.
+        let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let store = dir.path().join(format!("m{n}"));
+        std::fs::create_dir_all(&store).unwrap();
+        std::fs::write(store.join(memorable_core::MARKER_FILE), &b).unwrap();
+        if let Ok(m) = Memorable::builder(&store).config(config.clone()).open() {
+            m.remember(NewMemory::new("alice", "still works")).unwrap();
+        }
+        let _ = std::fs::remove_dir_all(&store);
+    });
+}
+
 #[test]
 fn backup_files_and_verify() {
     let store = tempfile::tempdir().unwrap();

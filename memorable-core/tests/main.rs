@@ -15,6 +15,7 @@ mod context_frame;
 mod emotion;
 #[cfg(feature = "candle")]
 mod emotion_classifier;
+mod encryption;
 mod erasure;
 mod errors;
 mod fuzz;

@@ -182,25 +182,57 @@ impl Memorable {
     }
 }
 
-/// Check a backup file or a store directory; `ok` is true only when it is sound.
+/// Check a backup file or a store directory; `ok` is true only when it is sound. An encrypted
+/// one needs its key (`options.key`, else `MEMORABLE_KEY`): WRONG_KEY otherwise.
 // Exported to JavaScript by #[napi]; the Rust unit tests do not call it.
 #[cfg_attr(test, allow(dead_code))]
 #[napi(
     ts_return_type = "Promise<{ path: string; kind: 'backup' | 'store'; ok: boolean; problems: Array<string>; warnings: Array<string>; schemaVersion: number | null; modelId: string | null; memories: number; users: number; vectors: number; bytes: number; manifest: unknown }>"
 )]
-pub fn verify(path: String) -> AsyncTask<Job<Json>> {
-    AsyncTask::new(Job::new(move || Json::of(&core::verify(&path)?)))
+pub fn verify(path: String, options: Option<KeyOptions>) -> AsyncTask<Job<Json>> {
+    let key = options.and_then(|o| o.key);
+    AsyncTask::new(Job::new(move || {
+        let key = key_or_env(key)?;
+        Json::of(&core::verify_with_key(&path, key.as_ref(), &mut |_, _| {})?)
+    }))
+}
+
+/// The key of an encrypted store or backup (`verify`, `restore`); else `MEMORABLE_KEY`.
+#[napi(object)]
+pub struct KeyOptions {
+    pub key: Option<String>,
+}
+
+fn key_or_env(key: Option<String>) -> core::Result<Option<core::EncryptionKey>> {
+    key.map(core::EncryptionKey::new).transpose().map(|k| k.or_else(core::EncryptionKey::from_env))
+}
+
+/// Give the encrypted store in `path` (open nowhere) the key `newKey`: WRONG_KEY when `oldKey`
+/// does not open it, LOCKED while it is open. Crash-safe: one of the two keys always opens it.
+// Exported to JavaScript by #[napi]; the Rust unit tests do not call it.
+#[cfg_attr(test, allow(dead_code))]
+#[napi(ts_return_type = "Promise<void>")]
+pub fn rekey(path: String, old_key: String, new_key: String) -> AsyncTask<Job<()>> {
+    AsyncTask::new(Job::new(move || {
+        let (old, new) = (core::EncryptionKey::new(old_key)?, core::EncryptionKey::new(new_key)?);
+        core::rekey(&path, &old, &new)
+    }))
 }
 
 /// Restore the backup file into the new directory `newDir` (never over an existing store); a
-/// damaged backup rejects with code CORRUPT and writes nothing.
+/// damaged backup rejects with code CORRUPT and writes nothing. The backup of an encrypted
+/// store needs its key (`options.key`, else `MEMORABLE_KEY`) and stays encrypted.
 // Exported to JavaScript by #[napi]; the Rust unit tests do not call it.
 #[cfg_attr(test, allow(dead_code))]
 #[napi(
     ts_return_type = "Promise<{ path: string; schemaVersion: number; modelId: string | null; memories: number; users: number; indexFiles: number }>"
 )]
-pub fn restore(backup: String, new_dir: String) -> AsyncTask<Job<Json>> {
-    AsyncTask::new(Job::new(move || Json::of(&core::restore(&backup, &new_dir)?)))
+pub fn restore(backup: String, new_dir: String, options: Option<KeyOptions>) -> AsyncTask<Job<Json>> {
+    let key = options.and_then(|o| o.key);
+    AsyncTask::new(Job::new(move || {
+        let key = key_or_env(key)?;
+        Json::of(&core::restore_with_key(&backup, &new_dir, key.as_ref(), &mut |_, _| {})?)
+    }))
 }
 
 /// Every installed model version (the model registry): role, name, version, modelId, source,

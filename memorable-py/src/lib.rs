@@ -321,6 +321,7 @@ fn _memorable(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ScoreBreakdown>()?;
     m.add_function(wrap_pyfunction!(ops::verify, m)?)?;
     m.add_function(wrap_pyfunction!(ops::restore, m)?)?;
+    m.add_function(wrap_pyfunction!(ops::rekey, m)?)?;
     m.add_function(wrap_pyfunction!(models::models_list, m)?)?;
     m.add_function(wrap_pyfunction!(models::models_update, m)?)?;
     m.add_function(wrap_pyfunction!(models::models_rollback, m)?)?;

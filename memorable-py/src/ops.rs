@@ -118,21 +118,47 @@ impl Memorable {
     }
 }
 
+/// The key of an encrypted store or backup: `key`, else `MEMORABLE_KEY`.
+fn key_or_env(py: Python<'_>, key: Option<String>) -> PyResult<Option<core::EncryptionKey>> {
+    match key {
+        Some(k) => core::EncryptionKey::new(k).map(Some).or_raise(py),
+        None => Ok(core::EncryptionKey::from_env()),
+    }
+}
+
 /// Check a backup file or a store directory; the report's `ok` is True only when sound.
 #[pyfunction]
-pub(crate) fn verify<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
-    let report = py.detach(|| core::verify(&path)).or_raise(py)?;
+#[pyo3(signature = (path, *, key=None))]
+pub(crate) fn verify<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    key: Option<String>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let key = key_or_env(py, key)?;
+    let report = py.detach(|| core::verify_with_key(&path, key.as_ref(), &mut |_, _| {})).or_raise(py)?;
     serde_to_py(py, &report)
+}
+
+/// Give the encrypted store in `path` (not open anywhere) the key `new_key`.
+#[pyfunction]
+pub(crate) fn rekey(py: Python<'_>, path: PathBuf, old_key: String, new_key: String) -> PyResult<()> {
+    let old = core::EncryptionKey::new(old_key).or_raise(py)?;
+    let new = core::EncryptionKey::new(new_key).or_raise(py)?;
+    py.detach(|| core::rekey(&path, &old, &new)).or_raise(py)
 }
 
 /// Restore the backup file `backup` into the new directory `new_dir` (never over an existing
 /// store); a damaged backup raises StorageError with code CORRUPT and writes nothing.
 #[pyfunction]
+#[pyo3(signature = (backup, new_dir, *, key=None))]
 pub(crate) fn restore<'py>(
     py: Python<'py>,
     backup: PathBuf,
     new_dir: PathBuf,
+    key: Option<String>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let report = py.detach(|| core::restore(&backup, &new_dir)).or_raise(py)?;
+    let key = key_or_env(py, key)?;
+    let report =
+        py.detach(|| core::restore_with_key(&backup, &new_dir, key.as_ref(), &mut |_, _| {})).or_raise(py)?;
     serde_to_py(py, &report)
 }

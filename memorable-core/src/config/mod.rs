@@ -30,6 +30,7 @@ pub use windows::WindowConfig;
 pub use crate::index::HnswConfig;
 pub use crate::store::{Durability, StoreOptions};
 
+pub use crate::crypto::EncryptionKey;
 use crate::emotion::EmotionConfig;
 use crate::error::{Error, Result};
 use crate::models::llm::config::ModelServerConfig;
@@ -106,6 +107,11 @@ pub struct Config {
     pub models: ModelsConfig,
     /// Quotas (memories and bytes per user, store size) and input limits (batch, metadata).
     pub limits: LimitsConfig,
+    /// Encrypt the store at rest with this key (default: `$MEMORABLE_KEY` when set, else
+    /// none). A store created with a key needs it to open; see docs/security.md. Never
+    /// serialized, and its `Debug` is redacted.
+    #[serde(skip_serializing)]
+    pub encryption_key: Option<EncryptionKey>,
 }
 
 impl Default for Config {
@@ -137,6 +143,7 @@ impl Default for Config {
             model_server: ModelServerConfig::default(),
             models: ModelsConfig::default(),
             limits: LimitsConfig::default(),
+            encryption_key: None,
         }
     }
 }
@@ -145,6 +152,11 @@ impl Config {
     /// What the store reads of this configuration.
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions { read_connections: self.read_connections, durability: self.durability }
+    }
+
+    /// The store's key: `encryption_key`, else `$MEMORABLE_KEY` when set.
+    pub fn resolved_key(&self) -> Option<EncryptionKey> {
+        self.encryption_key.clone().or_else(EncryptionKey::from_env)
     }
 
     /// What model selection reads of this configuration.

@@ -216,6 +216,7 @@ impl Engine {
             model_id: self.model_id(),
             dim: self.embedder.dim(),
             cfg: &self.config.hnsw,
+            seal: self.store.master_key(),
         })
     }
 

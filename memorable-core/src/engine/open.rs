@@ -42,7 +42,7 @@ pub(crate) fn open(dir: Option<&Path>, config: Config, parts: Parts) -> Result<E
     let store = match dir {
         Some(dir) => {
             let hook = parts.before_migration.filter(|_| config.backup.before_migration);
-            Store::open(dir, &config.store_options(), hook)?
+            Store::open(dir, &config.store_options(), config.resolved_key().as_ref(), hook)?
         }
         None => Store::open_in_memory(&config.store_options())?,
     };

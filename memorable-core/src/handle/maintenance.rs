@@ -1,12 +1,12 @@
 //! Maintenance of a live store: backups, a user back to an instant, export and import.
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 use time::OffsetDateTime;
 
 use super::Memorable;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::maintenance::{self, BackupReport, ImportReport, RestoreUserReport};
 
 impl Memorable {
@@ -45,22 +45,12 @@ impl Memorable {
     }
 
     /// [`Memorable::export_user`] into the new file `path` (never over an existing file:
-    /// `DESTINATION_EXISTS`).
+    /// `DESTINATION_EXISTS`). Of an encrypted store, the file is sealed with the store's key
+    /// (`import_jsonl` opens it); [`Memorable::export_user`] writes plaintext to the writer it
+    /// is given.
     pub fn export_user_to(&self, user: &str, vectors: bool, path: impl AsRef<Path>) -> Result<u64> {
         let path = path.as_ref();
-        let file =
-            std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| {
-                match e.kind() {
-                    std::io::ErrorKind::AlreadyExists => {
-                        Error::DestinationExists { path: path.to_path_buf() }
-                    }
-                    _ => Error::from(e),
-                }
-            })?;
-        let mut out = BufWriter::new(file);
-        let n = self.export_user(user, vectors, &mut out)?;
-        out.flush()?;
-        Ok(n)
+        self.metrics.track(self.engine().and_then(|e| maintenance::export_user_to(&e, user, vectors, path)))
     }
 
     /// [`Memorable::import_jsonl`] from the file `path`.
@@ -85,8 +75,11 @@ impl Memorable {
     ) -> Result<ImportReport> {
         let imported = self.engine().and_then(|e| {
             let model = e.model_id().to_owned();
+            let mut input = maintenance::plain_input(&e, input)?;
             drop(e);
-            maintenance::import_jsonl(&model, input, batch, progress, &mut |items| self.remember_batch(items))
+            maintenance::import_jsonl(&model, &mut input, batch, progress, &mut |items| {
+                self.remember_batch(items)
+            })
         });
         self.metrics.track(imported)
     }

@@ -4,7 +4,8 @@
 //! `u<user_key>.json` written last (temp file + rename) with the watermark (highest vector
 //! id inside), model id, parameters and CRC32 checksums of both files. A dump is used only
 //! when the manifest parses, matches the embedder and parameters, and both checksums hold;
-//! anything else means "rebuild from the store".
+//! anything else means "rebuild from the store". An encrypted store's dump files are sealed
+//! (see [`super::staging`]).
 
 use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -16,7 +17,9 @@ use hnsw_rs::prelude::Hnsw;
 use serde::{Deserialize, Serialize};
 
 use super::distance::CosineDistance;
+use super::staging::{seal_file, unseal_file, Staging};
 use super::HnswConfig;
+use crate::crypto::MasterKey;
 use crate::error::{Error, Result};
 use crate::store::{UserKey, VectorId};
 
@@ -26,6 +29,8 @@ pub(crate) struct DumpTarget<'a> {
     pub model_id: &'a str,
     pub dim: usize,
     pub cfg: &'a HnswConfig,
+    /// The key of an encrypted store: dumps are sealed (see [`super::staging`]).
+    pub seal: Option<&'a MasterKey>,
 }
 
 const DUMP_FORMAT: u32 = 1;
@@ -90,6 +95,9 @@ pub(crate) struct Manifest {
     pub points: usize,
     pub graph_crc: u32,
     pub data_crc: u32,
+    /// The two files are sealed under the store's key (an encrypted store).
+    #[serde(default)]
+    pub sealed: bool,
 }
 
 pub(crate) fn manifest_path(dir: &Path, user_key: UserKey) -> PathBuf {
@@ -152,8 +160,13 @@ pub(crate) fn read_manifest(
     Ok(man)
 }
 
-/// Load the graph a manifest from [`read_manifest`] names, once both checksums hold.
-pub(crate) fn load(dir: &Path, man: &Manifest) -> std::result::Result<Graph, LoadFailure> {
+/// Load the graph a manifest from [`read_manifest`] names, once both checksums hold; a
+/// sealed dump is unsealed with `seal` into a staging directory in memory first.
+pub(crate) fn load(
+    dir: &Path,
+    man: &Manifest,
+    seal: Option<&MasterKey>,
+) -> std::result::Result<Graph, LoadFailure> {
     let [graph_path, data_path] = dump_files(dir, &man.basename);
     for (path, want) in [(&graph_path, man.graph_crc), (&data_path, man.data_crc)] {
         let got = crc_file(path).map_err(|e| LoadFailure::Corrupt(format!("{}: {e}", path.display())))?;
@@ -161,6 +174,29 @@ pub(crate) fn load(dir: &Path, man: &Manifest) -> std::result::Result<Graph, Loa
             return Err(LoadFailure::Corrupt(format!("checksum mismatch in {}", path.display())));
         }
     }
+    // Lives until hnsw_rs has copied everything in (no mmap: the default ReloadOptions).
+    let staging = match (man.sealed, seal) {
+        (false, None) => None,
+        (true, Some(key)) => {
+            let stage = Staging::new()
+                .map_err(|e| LoadFailure::Stale(format!("no staging directory: {e}")))?
+                .ok_or_else(|| LoadFailure::Stale("no RAM directory to unseal the dump in".into()))?;
+            for (sealed, plain) in [graph_path, data_path].iter().zip(dump_files(&stage.path, &man.basename))
+            {
+                match unseal_file(sealed, &plain, key) {
+                    Ok(()) => {}
+                    Err(Error::WrongKey(_)) => {
+                        return Err(LoadFailure::Stale("sealed under another key".into()))
+                    }
+                    Err(e) => return Err(LoadFailure::Corrupt(format!("{}: {e}", sealed.display()))),
+                }
+            }
+            Some(stage)
+        }
+        (true, None) => return Err(LoadFailure::Stale("a sealed dump in a plain store".into())),
+        (false, Some(_)) => return Err(LoadFailure::Stale("a plaintext dump in an encrypted store".into())),
+    };
+    let dir = staging.as_ref().map_or(dir, |s| s.path.as_path());
     let mut io = Box::new(HnswIo::new(dir, &man.basename));
     // hnsw_rs asserts on malformed input; a panic here means a damaged dump, not a bug of ours.
     let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -235,6 +271,12 @@ pub(crate) fn scrub(dir: &Path, user_key: UserKey, vids: &[VectorId]) -> Result<
     else {
         return Ok(());
     };
+    if man.sealed {
+        // The vector is encrypted in the sealed file, but it must not stay there either:
+        // the dump goes, and the index is dumped again (or rebuilt) without it.
+        remove(dir, user_key);
+        return Ok(());
+    }
     let [_, data_path] = dump_files(dir, &man.basename);
     if scrub_data(&data_path, &|v| vids.contains(&v))? == 0 {
         return Ok(());
@@ -272,12 +314,29 @@ pub(crate) fn dump(
     // the new manifest replaces it.
     let generation = previous.as_ref().map_or(0, |p| generation_of(&p.basename) + 1);
     let wanted = format!("u{user_key}-g{generation}");
-    let basename =
-        graph.hnsw.file_dump(dir, &wanted).map_err(|e| Error::Storage(format!("index dump failed: {e}")))?;
+    // An encrypted store's dump is written in memory, then sealed into `dir`.
+    let staging = match target.seal {
+        Some(_) => match Staging::new()? {
+            Some(s) => Some(s),
+            None => return Ok(()),
+        },
+        None => None,
+    };
+    let write_dir = staging.as_ref().map_or(dir, |s| s.path.as_path());
+    let basename = graph
+        .hnsw
+        .file_dump(write_dir, &wanted)
+        .map_err(|e| Error::Storage(format!("index dump failed: {e}")))?;
     let [graph_path, data_path] = dump_files(dir, &basename);
+    let [plain_graph, plain_data] = dump_files(write_dir, &basename);
     if let Some(gone) = gone {
-        scrub_data(&data_path, gone)?;
+        scrub_data(&plain_data, gone)?;
     }
+    if let Some(key) = target.seal {
+        seal_file(&plain_graph, &graph_path, key)?;
+        seal_file(&plain_data, &data_path, key)?;
+    }
+    drop(staging);
     let man = Manifest {
         format: DUMP_FORMAT,
         user_key,
@@ -290,6 +349,7 @@ pub(crate) fn dump(
         points: graph.hnsw.get_nb_point(),
         graph_crc: crc_file(&graph_path)?,
         data_crc: crc_file(&data_path)?,
+        sealed: target.seal.is_some(),
     };
     let path = manifest_path(dir, user_key);
     write_manifest(&path, &man)?;

@@ -21,6 +21,7 @@ mod graph;
 mod indexer;
 mod keyword;
 mod sparse;
+mod staging;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ pub(crate) use graph::{manifests as dump_manifests, DumpTarget, LoadFailure};
 pub(crate) use indexer::Indexer;
 pub(crate) use keyword::KeywordCache;
 
+use crate::crypto::MasterKey;
 use crate::error::Result;
 use crate::memory::MemoryId;
 use crate::store::{UserKey, VectorId, VectorRow};
@@ -194,10 +196,12 @@ impl UserIndex {
                 );
                 // Read first, load after: the caller waits for the read, not for the load.
                 index.insert(rows_after(0)?);
-                index.load_in_background(d.dir.to_path_buf(), man);
+                index.load_in_background(d.dir.to_path_buf(), man, d.seal.cloned());
                 return Ok(index);
             }
-            (Some(d), Some(man)) => usable(graph::load(d.dir, &man), user_key).map(|g| (g, man.watermark)),
+            (Some(d), Some(man)) => {
+                usable(graph::load(d.dir, &man, d.seal), user_key).map(|g| (g, man.watermark))
+            }
             _ => None,
         };
         let index = match dumped {
@@ -251,7 +255,7 @@ impl UserIndex {
 
     /// Start loading the dump `man` on a thread of its own; returns once that thread holds
     /// `graph_writer` (so no drain or dump can touch the placeholder graph meanwhile).
-    fn load_in_background(self: &Arc<Self>, dir: PathBuf, man: graph::Manifest) {
+    fn load_in_background(self: &Arc<Self>, dir: PathBuf, man: graph::Manifest, seal: Option<MasterKey>) {
         let (held, wait) = std::sync::mpsc::channel();
         let index = self.clone();
         // The load logs to the caller's subscriber, inside the caller's span.
@@ -260,7 +264,9 @@ impl UserIndex {
         let spawned = std::thread::Builder::new().name("memorable-index-load".into()).spawn(move || {
             let _writer = index.graph_writer.lock();
             let _ = held.send(());
-            tracing::dispatcher::with_default(&dispatch, || span.in_scope(|| index.finish_load(&dir, &man)));
+            tracing::dispatcher::with_default(&dispatch, || {
+                span.in_scope(|| index.finish_load(&dir, &man, seal.as_ref()))
+            });
         });
         match spawned {
             Ok(_) => {
@@ -276,8 +282,8 @@ impl UserIndex {
     /// Load the dump and swap it in for the pending vectors it holds. The caller holds
     /// `graph_writer`. On failure the placeholder stays: the pending tail (every vector of
     /// the user) is indexed from scratch, as after any damaged dump.
-    fn finish_load(&self, dir: &Path, man: &graph::Manifest) {
-        let Some(graph) = usable(graph::load(dir, man), self.user_key) else {
+    fn finish_load(&self, dir: &Path, man: &graph::Manifest, seal: Option<&MasterKey>) {
+        let Some(graph) = usable(graph::load(dir, man, seal), self.user_key) else {
             self.index_afresh();
             return;
         };

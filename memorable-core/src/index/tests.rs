@@ -55,7 +55,7 @@ fn distinct_rows(n: u64, dim: usize) -> Vec<VectorRow> {
 
 /// Dump an index of `rows` into `dir`; returns the target to load it with.
 fn dumped<'a>(dir: &'a Path, cfg: &'a HnswConfig, rows: &[VectorRow]) -> DumpTarget<'a> {
-    let target = DumpTarget { dir, model_id: "test", dim: rows[0].2.len(), cfg };
+    let target = DumpTarget { dir, model_id: "test", dim: rows[0].2.len(), cfg, seal: None };
     let index = UserIndex::empty(1, "u", cfg);
     index.insert(rows.to_vec());
     while index.drain(DRAIN_CHUNK, true) > 0 {}

@@ -61,6 +61,10 @@ pub struct BackupManifest {
     /// Highest memory id inside (every memory acknowledged before the backup started is at
     /// or below it).
     pub max_memory_id: u64,
+    /// For the backup of an encrypted store: the key derivation rounds of its database
+    /// (which is inside as it is on disk, encrypted; the same key opens it). `None`: plain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kdf_iterations: Option<u32>,
     pub entries: Vec<BackupEntry>,
 }
 

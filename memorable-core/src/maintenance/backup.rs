@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::archive::{ArchiveWriter, BackupManifest, DB_ENTRY, FORMAT};
 use super::naming::{stamp, AUTO_BACKUP_DIR};
-use super::verify::{facts, open_read_only, tempdir_near};
+use super::verify::{facts, open_read_only, tempdir_near, DbFacts};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::store::{DB_FILE, INDEX_DIR};
@@ -61,13 +61,17 @@ pub(crate) fn backup(
         index_files = capture_dumps(dir, &scratch.path.join(INDEX_DIR))?;
     }
     // 2. The database snapshot.
+    // Of an encrypted store, `VACUUM INTO` writes the copy encrypted with the same key.
     let snapshot = scratch.path.join(DB_FILE);
+    let key = engine.store.master_key();
     match engine.store.path() {
-        Some(dir) => vacuum_into(&open_read_only(&dir.join(DB_FILE))?, &snapshot)?,
+        Some(dir) => vacuum_into(&open_read_only(&dir.join(DB_FILE), key)?, &snapshot)?,
         None => vacuum_into(&engine.store.locked(), &snapshot)?,
     }
+    let facts = facts(&open_read_only(&snapshot, key)?)?;
     // 3. One file.
-    let report = write_archive(&snapshot, &index_files, dest, progress)?;
+    let kdf = key.map(|k| k.iterations());
+    let report = write_archive(facts, kdf, &snapshot, &index_files, dest, progress)?;
     tracing::info!(bytes = report.bytes, memories = report.memories, "backup written");
     Ok(BackupReport { duration_ms: started.elapsed().as_secs_f64() * 1000.0, ..report })
 }
@@ -120,14 +124,16 @@ fn capture_dumps(dir: &Path, into: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-/// Write `snapshot` and `index_files` into the backup file `dest` (via `dest.partial`).
+/// Write `snapshot` (whose facts are `f`; encrypted with `kdf_iterations` rounds, if it is)
+/// and `index_files` into the backup file `dest` (via `dest.partial`).
 pub(crate) fn write_archive(
+    f: DbFacts,
+    kdf_iterations: Option<u32>,
     snapshot: &Path,
     index_files: &[(String, PathBuf)],
     dest: &Path,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<BackupReport> {
-    let f = facts(&open_read_only(snapshot)?)?;
     let total: u64 = std::iter::once(snapshot)
         .chain(index_files.iter().map(|(_, p)| p.as_path()))
         .filter_map(|p| std::fs::metadata(p).ok())
@@ -158,6 +164,7 @@ pub(crate) fn write_archive(
             versions: f.versions,
             vectors: f.vectors,
             max_memory_id: f.max_memory_id,
+            kdf_iterations,
             entries: Vec::new(),
         };
         let bytes = w.finish(manifest)?;
@@ -212,7 +219,9 @@ pub(crate) fn pre_migration_backup(conn: &Connection, dir: &Path, from: u32, to:
     let index_files = capture_dumps(&dir.join(INDEX_DIR), &scratch.path.join(INDEX_DIR))?;
     let snapshot = scratch.path.join(DB_FILE);
     vacuum_into(conn, &snapshot)?;
-    write_archive(&snapshot, &index_files, &dest, &mut |_, _| {})?;
+    // The connection is the store's writer, held alone: its facts are the snapshot's.
+    let kdf = crate::crypto::marker_iterations(dir)?;
+    write_archive(facts(conn)?, kdf, &snapshot, &index_files, &dest, &mut |_, _| {})?;
     tracing::info!(from, to, backup = %dest.display(), "backup taken before migrating the store");
     Ok(dest)
 }

@@ -4,11 +4,14 @@
 //! any `NewMemory` object); it keeps an exported vector only when it was made by the store's
 //! model and re-embeds the text otherwise.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::crypto::sealed::{self, OpenReader, SealWriter};
+use crate::crypto::KEY_ENV;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::memory::{EmotionSnapshot, Memory, MemoryId, Metadata, NewMemory};
@@ -121,6 +124,51 @@ pub(crate) fn export_user(engine: &Engine, user: &str, vectors: bool, out: &mut 
     })
 }
 
+/// Export `user` into the new file `path` (never over an existing file:
+/// `DESTINATION_EXISTS`). Of an encrypted store the file is sealed with the store's key (see
+/// `crypto::sealed`), so no text or vector reaches the disk in plaintext.
+pub(crate) fn export_user_to(engine: &Engine, user: &str, vectors: bool, path: &Path) -> Result<u64> {
+    let file =
+        std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::DestinationExists { path: path.to_path_buf() },
+            _ => Error::from(e),
+        })?;
+    let written = (|| {
+        let out = BufWriter::new(file);
+        let file = match engine.store.master_key() {
+            Some(key) => {
+                let mut sealed = SealWriter::new(out, key)?;
+                let n = export_user(engine, user, vectors, &mut sealed)?;
+                (n, sealed.finish()?)
+            }
+            None => {
+                let mut out = out;
+                (export_user(engine, user, vectors, &mut out)?, out)
+            }
+        };
+        let (n, out) = file;
+        out.into_inner().map_err(|e| Error::from(e.into_error()))?.sync_all()?;
+        Ok(n)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    written
+}
+
+/// `input` as plain JSON Lines: a sealed export (of an encrypted store) is opened with the
+/// store's key (`Config.encryption_key`, else `MEMORABLE_KEY`); anything else is read as is.
+pub(crate) fn plain_input<'a>(engine: &Engine, input: &'a mut dyn BufRead) -> Result<Box<dyn BufRead + 'a>> {
+    if !sealed::is_sealed(input.fill_buf()?) {
+        return Ok(Box::new(input));
+    }
+    let key = engine.config.resolved_key().ok_or_else(|| {
+        Error::WrongKey(format!("the file is sealed (an encrypted store's export); give its key ({KEY_ENV})"))
+    })?;
+    let reader = OpenReader::new(input, Some(&key), engine.store.master_key())?;
+    Ok(Box::new(BufReader::new(reader)))
+}
+
 /// Import JSON Lines of memories into a store whose vectors are made by `model` (see
 /// [`crate::Memorable::import_jsonl`]); `remember_batch` stores each batch.
 pub(crate) fn import_jsonl(
@@ -147,7 +195,7 @@ pub(crate) fn import_jsonl(
     };
     loop {
         line.clear();
-        if input.read_line(&mut line)? == 0 {
+        if input.read_line(&mut line).map_err(sealed::open_error)? == 0 {
             break;
         }
         n += 1;

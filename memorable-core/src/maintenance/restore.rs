@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::archive::Archive;
 use super::backup::sync_parent;
-use super::verify::{entry_name_ok, verify_with_progress};
+use super::verify::{entry_name_ok, verify_with_key};
+use crate::crypto::{self, EncryptionKey};
 use crate::error::{Error, Result};
 use crate::store::DB_FILE;
 
@@ -33,10 +34,22 @@ pub fn restore(backup: impl AsRef<Path>, new_dir: impl AsRef<Path>) -> Result<Re
 }
 
 /// [`restore`], calling `progress(bytes_done, bytes_total)`: verification reads the backup
-/// once, extraction once more.
+/// once, extraction once more. The backup of an encrypted store is opened with the key in
+/// `MEMORABLE_KEY` (see [`restore_with_key`]).
 pub fn restore_with_progress(
     backup: impl AsRef<Path>,
     new_dir: impl AsRef<Path>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<RestoreReport> {
+    restore_with_key(backup, new_dir, EncryptionKey::from_env().as_ref(), progress)
+}
+
+/// [`restore_with_progress`] with the key of an encrypted store's backup given: the restored
+/// store stays encrypted with that key (`WRONG_KEY` without it).
+pub fn restore_with_key(
+    backup: impl AsRef<Path>,
+    new_dir: impl AsRef<Path>,
+    key: Option<&EncryptionKey>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<RestoreReport> {
     let (backup, new_dir) = (backup.as_ref(), new_dir.as_ref());
@@ -46,7 +59,7 @@ pub fn restore_with_progress(
         return Err(Error::InvalidInput(format!("{} is a directory, not a backup file", backup.display())));
     }
     let total = std::fs::metadata(backup)?.len();
-    let verified = verify_with_progress(backup, &mut |done, _| progress(done, total * 2))?.into_result()?;
+    let verified = verify_with_key(backup, key, &mut |done, _| progress(done, total * 2))?.into_result()?;
     let mut archive = Archive::open(backup)?;
     // Build beside the target, then rename: the target appears complete or not at all.
     let parent = new_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -66,7 +79,13 @@ pub fn restore_with_progress(
                 progress(done.min(total * 2), total * 2);
             })?;
         }
-        let extracted = super::verify::verify(&staging)?;
+        // An encrypted store's marker (see `crypto`): the restored store opens with the key
+        // the backup's database was encrypted with.
+        let iterations = archive.manifest.kdf_iterations;
+        if let Some(master) = crypto::db_key(&staging.join(DB_FILE), iterations, key)? {
+            crypto::write_marker(&staging, &master)?;
+        }
+        let extracted = verify_with_key(&staging, key, &mut |_, _| {})?;
         if !extracted.ok {
             return Err(Error::Corrupt(format!(
                 "restored store failed verification: {}",

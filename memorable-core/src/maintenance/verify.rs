@@ -9,6 +9,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::archive::{Archive, BackupManifest, DB_ENTRY};
+use crate::crypto::{self, EncryptionKey, MasterKey};
 use crate::error::{Error, Result};
 use crate::store::{schema, DB_FILE, INDEX_DIR, META_MODEL_ID, META_REEMBED_TARGET};
 
@@ -70,22 +71,33 @@ pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport> {
     verify_with_progress(path, &mut |_, _| {})
 }
 
-/// [`verify`], calling `progress(bytes_done, bytes_total)` as it reads.
+/// [`verify`], calling `progress(bytes_done, bytes_total)` as it reads. An encrypted store or
+/// backup is opened with the key in `MEMORABLE_KEY` (see [`verify_with_key`]).
 pub fn verify_with_progress(
     path: impl AsRef<Path>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport> {
+    verify_with_key(path, EncryptionKey::from_env().as_ref(), progress)
+}
+
+/// [`verify_with_progress`] with the key of an encrypted store or backup given (`None`:
+/// plain; `WRONG_KEY` for an encrypted target without its key).
+pub fn verify_with_key(
+    path: impl AsRef<Path>,
+    key: Option<&EncryptionKey>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport> {
     let path = path.as_ref();
     let meta = std::fs::metadata(path)
         .map_err(|e| Error::Storage(format!("cannot read {}: {e}", path.display())))?;
     if meta.is_dir() {
-        verify_store(path)
+        verify_store(path, key)
     } else {
-        verify_backup(path, progress)
+        verify_backup(path, key, progress)
     }
 }
 
-fn verify_store(dir: &Path) -> Result<VerifyReport> {
+fn verify_store(dir: &Path, key: Option<&EncryptionKey>) -> Result<VerifyReport> {
     let mut report = VerifyReport::new(dir, "store");
     let db = dir.join(DB_FILE);
     if !db.is_file() {
@@ -93,8 +105,10 @@ fn verify_store(dir: &Path) -> Result<VerifyReport> {
         return Ok(report);
     }
     report.bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
-    match open_read_only(&db) {
+    let key = crypto::db_key(&db, crypto::marker_iterations(dir)?, key)?;
+    match open_read_only(&db, key.as_ref()) {
         Ok(conn) => check_database(&conn, None, &mut report),
+        Err(e @ Error::WrongKey(_)) => return Err(e),
         Err(e) => report.problems.push(format!("the database cannot be opened: {e}")),
     }
     let model = report.model_id.clone();
@@ -103,7 +117,11 @@ fn verify_store(dir: &Path) -> Result<VerifyReport> {
     Ok(report)
 }
 
-fn verify_backup(path: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
+fn verify_backup(
+    path: &Path,
+    key: Option<&EncryptionKey>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport> {
     let mut report = VerifyReport::new(path, "backup");
     let mut archive = match Archive::open(path) {
         Ok(a) => a,
@@ -130,8 +148,11 @@ fn verify_backup(path: &Path, progress: &mut dyn FnMut(u64, u64)) -> Result<Veri
     let entry = archive.manifest.entries.iter().find(|e| e.name == DB_ENTRY).cloned();
     if let Some(entry) = entry {
         archive.extract(path, &entry, &db, &mut |_| {})?;
-        match open_read_only(&db) {
+        let iterations = archive.manifest.kdf_iterations;
+        let key = crypto::db_key(&db, iterations, key)?;
+        match open_read_only(&db, key.as_ref()) {
             Ok(conn) => check_database(&conn, Some(&archive.manifest), &mut report),
+            Err(e @ Error::WrongKey(_)) => return Err(e),
             Err(e) => report.problems.push(format!("the database inside cannot be opened: {e}")),
         }
     }
@@ -154,11 +175,13 @@ pub(crate) fn entry_name_ok(name: &str) -> bool {
     name == DB_ENTRY || name.strip_prefix("index/").is_some_and(file_ok)
 }
 
-pub(crate) fn open_read_only(db: &Path) -> Result<Connection> {
+/// A read-only connection to `db`, keyed with `key` for an encrypted database.
+pub(crate) fn open_read_only(db: &Path, key: Option<&MasterKey>) -> Result<Connection> {
     let conn =
         Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    crypto::apply(&conn, key)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))?;
+    crypto::read_header(&conn, key, db, Error::from)?;
     Ok(conn)
 }
 

@@ -16,6 +16,7 @@ mod queries;
 mod rank_cache;
 mod recall_sql;
 mod reembed;
+mod rekey;
 pub mod schema;
 mod usage;
 
@@ -37,8 +38,10 @@ pub(crate) use queries::*;
 pub(crate) use rank_cache::RecallCache;
 pub(crate) use recall_sql::*;
 pub(crate) use reembed::*;
+pub use rekey::rekey;
 pub(crate) use usage::{add_usage, memory_bytes, user_usage};
 
+use crate::crypto::{self, EncryptionKey, MasterKey};
 use crate::error::{Error, Result};
 
 /// The locked writer connection; see [`Store::writer`].
@@ -88,6 +91,8 @@ pub(crate) struct Store {
     texts_generation: AtomicU64,
     /// Recall's access counts not yet written (see [`access`]).
     pub(crate) access: access::AccessLog,
+    /// The database key of an encrypted store (also what its exports are sealed with).
+    key: Option<MasterKey>,
     // Held for the life of the store; dropping it releases the OS lock.
     _lock: Option<File>,
 }
@@ -104,28 +109,20 @@ impl Store {
     pub fn open(
         dir: &Path,
         config: &StoreOptions,
+        key: Option<&EncryptionKey>,
         before_migration: Option<BeforeMigration>,
     ) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| not_writable(dir, e))?;
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(dir.join(LOCK_FILE))
-            .map_err(|e| not_writable(dir, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked { path: dir.to_path_buf() }),
-            Err(std::fs::TryLockError::Error(e)) => return Err(not_writable(dir, e)),
-        }
+        let lock = lock_dir(dir)?;
         let db = dir.join(DB_FILE);
+        // Under the lock: the key marker of a new encrypted store is written here.
+        let master = crypto::store_key(dir, &db, key)?;
         let mut writer = Connection::open(&db).map_err(|e| open_error(dir, e))?;
-        // Opening is lazy in SQLite: read the header now so a non-database file is reported
-        // as such rather than as a failure of some later statement.
-        writer
-            .query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
-            .map_err(|e| open_error(dir, e))?;
+        crypto::apply(&writer, master.as_ref())?;
+        crypto::read_header(&writer, master.as_ref(), dir, |e| open_error(dir, e))?;
+        if let Some(m) = &master {
+            crypto::repair_marker(dir, m)?;
+        }
         configure(&writer, config, true)?;
         let found = schema::version(&writer)?;
         let backup = match before_migration {
@@ -142,6 +139,7 @@ impl Store {
                     &db,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
+                crypto::apply(&c, master.as_ref())?;
                 configure(&c, config, false)?;
                 Ok(Mutex::new(c))
             })
@@ -155,6 +153,7 @@ impl Store {
             rows_generation: AtomicU64::new(0),
             texts_generation: AtomicU64::new(0),
             access: Default::default(),
+            key: master,
             _lock: Some(lock),
         })
     }
@@ -174,12 +173,18 @@ impl Store {
             rows_generation: AtomicU64::new(0),
             texts_generation: AtomicU64::new(0),
             access: Default::default(),
+            key: None,
             _lock: None,
         })
     }
 
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// The key of an encrypted store (`None`: plain, or in memory).
+    pub fn master_key(&self) -> Option<&MasterKey> {
+        self.key.as_ref()
     }
 
     /// The writer connection. Holding it serializes writes, which also orders vector ids.
@@ -338,6 +343,22 @@ fn configure(conn: &Connection, config: &StoreOptions, writer: bool) -> Result<(
     conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
+}
+
+/// Take the store directory's OS lock (held while the returned file lives).
+fn lock_dir(dir: &Path) -> Result<File> {
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(dir.join(LOCK_FILE))
+        .map_err(|e| not_writable(dir, e))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { path: dir.to_path_buf() }),
+        Err(std::fs::TryLockError::Error(e)) => Err(not_writable(dir, e)),
+    }
 }
 
 fn not_writable(dir: &Path, e: std::io::Error) -> Error {

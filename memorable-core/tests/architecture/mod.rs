@@ -30,6 +30,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("scratch.rs", 0),
     ("memory.rs", 0),
     ("named.rs", 0),
+    ("crypto/", 0),
+    ("crash.rs", 0),
     // The store (SQLite, the source of truth, and its caches of rows) and the models.
     ("store/", 1),
     ("models/", 1),

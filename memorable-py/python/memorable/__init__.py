@@ -27,6 +27,7 @@ from memorable._memorable import (
     models_list,
     models_rollback,
     models_update,
+    rekey,
     restore,
     verify,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "RemoteError",
     "verify",
     "restore",
+    "rekey",
     "models_list",
     "models_update",
     "models_rollback",

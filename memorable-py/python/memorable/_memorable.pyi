@@ -124,6 +124,9 @@ class _Config(TypedDict, total=False):
     limits: _LimitsConfig
     """Quotas and input limits: max_batch, max_metadata_bytes, max_memories_per_user,
     max_bytes_per_user, max_store_bytes (docs/configuration.md)."""
+    encryption_key: str
+    """Encrypt the store at rest with this key (default $MEMORABLE_KEY, else plain): SQLCipher
+    for the database, sealed exports; opening needs it (StorageError WRONG_KEY). docs/security.md."""
 
 class _LimitsConfig(TypedDict, total=False):
     """Per-user quotas, the store's size limit and input limits; over one, a write raises
@@ -283,11 +286,19 @@ class _Reading(TypedDict, total=False):
     timestamp: datetime | None
     semantics: _Semantics | None
 
-def verify(path: str | PathLike[str]) -> dict[str, Any]:
-    """Check a backup file or a store directory (`VerifyReport`: kind, ok, problems, warnings, counts)."""
+def verify(path: str | PathLike[str], *, key: str | None = None) -> dict[str, Any]:
+    """Check a backup file or a store directory (`VerifyReport`: kind, ok, problems, warnings, counts).
+    An encrypted one needs its key (`key`, else $MEMORABLE_KEY): StorageError WRONG_KEY otherwise."""
 
-def restore(backup: str | PathLike[str], new_dir: str | PathLike[str]) -> dict[str, Any]:
-    """Restore a backup into a new directory (`RestoreReport`); CORRUPT or DESTINATION_EXISTS write nothing."""
+def restore(
+    backup: str | PathLike[str], new_dir: str | PathLike[str], *, key: str | None = None
+) -> dict[str, Any]:
+    """Restore a backup into a new directory (`RestoreReport`); CORRUPT or DESTINATION_EXISTS write nothing.
+    The backup of an encrypted store needs its key (`key`, else $MEMORABLE_KEY) and stays encrypted."""
+
+def rekey(path: str | PathLike[str], old_key: str, new_key: str) -> None:
+    """Give the encrypted store in `path` (open nowhere) a new key; WRONG_KEY when `old_key`
+    does not open it, LOCKED while it is open. Crash-safe: one of the two keys always opens it."""
 
 def models_list(*, model_dir: str | PathLike[str] | None = None) -> list[dict[str, Any]]:
     """Every installed model version: role, name, version, model_id, source, files, installed_at,
@@ -331,6 +342,7 @@ __all__ = [
     "models_list",
     "models_rollback",
     "models_update",
+    "rekey",
     "restore",
     "verify",
 ]

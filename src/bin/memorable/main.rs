@@ -160,6 +160,14 @@ enum Command {
         #[arg(long)]
         at: String,
     },
+    /// Give an encrypted store a new key (the store must not be open elsewhere). The current
+    /// key comes from MEMORABLE_KEY, the new one from MEMORABLE_NEW_KEY (or, with
+    /// --new-key-stdin, the first line of stdin): keys never go on the command line.
+    Rekey {
+        /// Read the new key from the first line of stdin.
+        #[arg(long)]
+        new_key_stdin: bool,
+    },
     /// Write one user's memories as JSON Lines (to stdout, or --out FILE).
     Export {
         #[arg(long)]
@@ -252,6 +260,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Verify { path } => ops_cmds::verify(g, path),
         Command::Restore { file, new_dir } => ops_cmds::restore(g, file, new_dir),
         Command::RestoreUser { user, at } => ops_cmds::restore_user(g, user, at),
+        Command::Rekey { new_key_stdin } => ops_cmds::rekey(g, *new_key_stdin),
         Command::Export { user, vectors, out } => ops_cmds::export(g, user, *vectors, out.as_deref()),
         Command::Hume { command } => hume_cmds::run(g, command),
         Command::Train { command } => train_cmds::train(command, g.json),

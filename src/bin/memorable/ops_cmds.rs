@@ -1,5 +1,5 @@
 //! Operations commands: `metrics`, `health`, `backup`, `verify`, `restore`, `restore-user`,
-//! `export` (and `import`, which reads what `export` writes). Long work shows a progress bar
+//! `export` (and `import`, which reads what `export` writes), `rekey`. Long work shows a progress bar
 //! on a terminal.
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -100,6 +100,30 @@ pub(crate) fn backup(cli: &Global, file: &Path) -> Result<()> {
             "backup {}: {} memories of {} users, {} bytes, {} index files, {:.0} ms",
             report.path, report.memories, report.users, report.bytes, report.index_files, report.duration_ms
         );
+    }
+    Ok(())
+}
+
+/// `rekey`: the old key from `MEMORABLE_KEY`, the new one from `MEMORABLE_NEW_KEY` or stdin.
+pub(crate) fn rekey(cli: &Global, new_key_stdin: bool) -> Result<()> {
+    let old = memorable::EncryptionKey::from_env()
+        .with_context(|| format!("set {} to the store's current key", memorable::KEY_ENV))?;
+    let new = if new_key_stdin {
+        let mut line = zeroize::Zeroizing::new(String::new());
+        std::io::stdin().lock().read_line(&mut line)?;
+        memorable::EncryptionKey::new(line.trim_end_matches(['\r', '\n']))?
+    } else {
+        let var = zeroize::Zeroizing::new(std::env::var("MEMORABLE_NEW_KEY").unwrap_or_default());
+        if var.is_empty() {
+            bail!("set MEMORABLE_NEW_KEY to the new key (or pass --new-key-stdin)");
+        }
+        memorable::EncryptionKey::new(var.as_str())?
+    };
+    memorable::rekey(&cli.store, &old, &new)?;
+    if cli.json {
+        println!("{}", json!({"rekeyed": cli.store.display().to_string()}));
+    } else {
+        println!("{}: rekeyed; open it with the new key from now on", cli.store.display());
     }
     Ok(())
 }

@@ -31,6 +31,8 @@ mod probes;
 mod update;
 
 use std::fs::OpenOptions;
+
+pub(crate) use crate::crash::crash_point;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -413,14 +415,6 @@ fn write(cache: &Path, reg: &Registry) -> Result<()> {
         let _ = dir.sync_all();
     }
     Ok(())
-}
-
-/// For the kill tests: with `MEMORABLE_CRASH_AT=<point>` the process aborts at that point
-/// (no destructor runs, no buffer is flushed: what `kill -9` would leave).
-pub(crate) fn crash_point(point: &str) {
-    if std::env::var("MEMORABLE_CRASH_AT").is_ok_and(|p| p == point) {
-        std::process::abort();
-    }
 }
 
 /// Milliseconds since the Unix epoch.

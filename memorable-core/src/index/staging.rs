@@ -1,0 +1,71 @@
+//! Sealed index dumps of an encrypted store. hnsw_rs writes and reads its dump files only by
+//! path, so the plaintext files live in a private directory in memory (tmpfs: `/dev/shm`, or
+//! `$MEMORABLE_RAM_DIR`), never on disk: a dump is written there and sealed into the index
+//! directory (`crypto::sealed`, under the store's key); a load unseals into it and reads.
+//! The staging directory is removed as soon as hnsw_rs is done with it. Without a RAM
+//! directory an encrypted store writes no dumps and builds its indexes from the database.
+
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::crypto::sealed::{open_error, OpenReader, SealWriter};
+use crate::crypto::MasterKey;
+use crate::error::{Error, Result};
+
+/// A private directory in memory, removed on drop.
+pub(crate) struct Staging {
+    pub path: PathBuf,
+}
+
+impl Staging {
+    /// `None` when no RAM-backed directory is available.
+    pub fn new() -> Result<Option<Staging>> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let base =
+            std::env::var_os("MEMORABLE_RAM_DIR").map(PathBuf::from).unwrap_or_else(|| "/dev/shm".into());
+        if !base.is_dir() {
+            return Ok(None);
+        }
+        let path = base.join(format!(
+            "memorable-stage-{}-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed),
+            crate::time::now_ms()
+        ));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&path)?;
+        Ok(Some(Staging { path }))
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Seal the file `src` into the new file `dst` under `key`.
+pub(crate) fn seal_file(src: &Path, dst: &Path, key: &MasterKey) -> Result<()> {
+    let mut input = BufReader::new(std::fs::File::open(src)?);
+    let out = BufWriter::with_capacity(1 << 20, std::fs::File::create(dst)?);
+    let mut sealed = SealWriter::new(out, key)?;
+    std::io::copy(&mut input, &mut sealed)?;
+    let mut out = sealed.finish()?;
+    out.flush()?;
+    out.into_inner().map_err(|e| Error::from(e.into_error()))?.sync_all()?;
+    Ok(())
+}
+
+/// Unseal the sealed file `src` into the new file `dst` with `key`: `WRONG_KEY` when it was
+/// sealed under another key (a dump from before a rekey), `CORRUPT` when damaged.
+pub(crate) fn unseal_file(src: &Path, dst: &Path, key: &MasterKey) -> Result<()> {
+    let input = BufReader::with_capacity(1 << 20, std::fs::File::open(src)?);
+    let mut reader = OpenReader::new(input, None, Some(key))?;
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(dst)?);
+    std::io::copy(&mut reader, &mut out).map_err(open_error)?;
+    out.flush()?;
+    Ok(())
+}
