@@ -158,8 +158,8 @@ pub fn assert_matches_reference(r: &Reference, counts: &[usize], vectors: &[Vec<
     }
 }
 
-/// Files under `dir` (recursively) whose bytes contain `needle`.
-pub fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -167,12 +167,19 @@ pub fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                if bytes.windows(needle.len()).any(|w| w == needle) {
-                    found.push(path.display().to_string());
-                }
+            } else {
+                found.push(path);
             }
         }
     }
     found
+}
+
+/// Files under `dir` (recursively) whose bytes contain `needle`.
+pub fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| std::fs::read(p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle)))
+        .map(|p| p.display().to_string())
+        .collect()
 }
