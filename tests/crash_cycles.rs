@@ -1,10 +1,12 @@
 //! Crash safety at scale: many cycles of a writer process doing a random mix of writes —
-//! single memories, batches, updates, forgets, emotion readings, checkpoints, backups — killed
+//! single memories, batches, updates, forgets, emotion readings, checkpoints, backups,
+//! consolidation jobs (extractive: summaries and facts derived from a session) — killed
 //! with SIGKILL at a random moment, then checked: every acknowledged write is present and
 //! intact (the last acknowledged text of every memory; forgotten ones gone), a batch is all
 //! there or not at all, an update or forget in flight is either done or not, the index agrees
 //! with the store (the memory count and a keyword recall of sampled memories), every
-//! acknowledged backup verifies, and `verify` passes on the store.
+//! acknowledged backup verifies, no job is left running, every derived memory is a summary or
+//! a fact, and `verify` passes on the store.
 //!
 //! A custom harness (the binary is also the child, `child DIR SEED CYCLE`).
 //! `cargo test --release --test crash_cycles` runs `MEMORABLE_CRASH_CYCLES` cycles (default
@@ -19,7 +21,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use memorable::{Config, Memorable, MemoryUpdate, NewMemory, Reading, Recall, Source};
+use memorable::{
+    Config, ConsolidateRequest, JobState, Memorable, MemoryUpdate, NewMemory, Reading, Recall, Source,
+};
 
 /// xorshift64*: the same seed gives the same run.
 struct Rng(u64);
@@ -49,6 +53,8 @@ fn open(dir: &Path) -> Memorable {
 fn child(dir: &Path, seed: u64, cycle: u64) {
     let mem = open(dir);
     let mut rng = Rng(seed ^ cycle.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    // One conversation per cycle: what a consolidation job reads.
+    let session = format!("s{cycle}");
     let out = std::io::stdout();
     let say = |line: String| {
         let mut lock = out.lock();
@@ -56,7 +62,7 @@ fn child(dir: &Path, seed: u64, cycle: u64) {
         lock.flush().unwrap();
     };
     let some_id = |rng: &mut Rng| -> Option<u64> {
-        let recent = mem.recent_matching(&Recall::new(USER, "").limit(50)).unwrap();
+        let recent = mem.recent_matching(&Recall::new(USER, "").kinds(["message"]).limit(50)).unwrap();
         (!recent.is_empty()).then(|| recent[rng.below(recent.len() as u64) as usize].id)
     };
     for k in 0.. {
@@ -66,14 +72,15 @@ fn child(dir: &Path, seed: u64, cycle: u64) {
             0..=39 => {
                 let text = format!("memory {tok} about item {}", rng.below(1000));
                 say(format!("R? {tok} {text}"));
-                let id = mem.remember(NewMemory::new(USER, text.clone())).unwrap();
+                let id = mem.remember(NewMemory::new(USER, text.clone()).session(&session)).unwrap();
                 say(format!("R {id} {text}"));
             }
             40..=54 => {
                 let n = 2 + rng.below(4);
                 say(format!("B? {tok} {n}"));
-                let batch =
-                    (0..n).map(|i| NewMemory::new(USER, format!("batch {tok} part {i} of {n}"))).collect();
+                let batch = (0..n)
+                    .map(|i| NewMemory::new(USER, format!("batch {tok} part {i} of {n}")).session(&session))
+                    .collect();
                 let ids = mem.remember_batch(batch).unwrap();
                 for (i, id) in ids.iter().enumerate() {
                     say(format!("R {id} batch {tok} part {i} of {n}"));
@@ -100,9 +107,15 @@ fn child(dir: &Path, seed: u64, cycle: u64) {
                 mem.observe(r).unwrap();
                 say("E".into());
             }
-            92..=97 => {
+            92..=95 => {
                 mem.checkpoint().unwrap();
                 say("C".into());
+            }
+            96..=97 => {
+                say("J?".into());
+                let r = mem.consolidate(&ConsolidateRequest::new(USER).session(&session)).unwrap();
+                let ids: Vec<String> = r.summaries.iter().chain(&r.facts).map(|m| m.id.to_string()).collect();
+                say(format!("J {}", ids.join(" ")));
             }
             _ => {
                 let path = dir.parent().unwrap().join(format!("backup-{cycle}-{k}.mrbak"));
@@ -129,6 +142,10 @@ struct Model {
     /// The acknowledged parts of each batch, by tag (updates and forgets may change them).
     members: HashMap<String, HashSet<u64>>,
     backups: Vec<String>,
+    /// Memories derived by consolidation (acknowledged, or found after a kill): present, or
+    /// gone with a forgotten source.
+    derived: HashSet<u64>,
+    jobs: u64,
     readings: u64,
     ops: u64,
 }
@@ -175,6 +192,11 @@ impl Model {
             }
             "E" => self.readings += 1,
             "K" => self.backups.push(rest.to_owned()),
+            "J?" => {}
+            "J" => {
+                self.jobs += 1;
+                self.derived.extend(rest.split_whitespace().map(|id| id.parse::<u64>().unwrap()));
+            }
             "C" => {}
             other => panic!("unknown line from the child: {other:?}"),
         }
@@ -248,14 +270,15 @@ fn check(dir: &Path, n: u64, rng: &mut Rng, model: &mut Model) {
     }
     // What was in flight: a single memory committed or not; a batch all there or not at all.
     if let Some(tok) = model.pending_single.take() {
-        for h in mem.recall(&Recall::new(USER, &tok).limit(5)).unwrap() {
+        // (Only the turns: a derived summary may quote the same text.)
+        for h in mem.recall(&Recall::new(USER, &tok).kinds(["message"]).limit(5)).unwrap() {
             if h.memory.text.contains(&format!("memory {tok} ")) {
                 model.live.entry(h.memory.id).or_insert((h.memory.text.clone(), None));
             }
         }
     }
     if let Some((tag, size)) = model.pending_batch.take() {
-        let hits = mem.recall(&Recall::new(USER, &tag).limit(20)).unwrap();
+        let hits = mem.recall(&Recall::new(USER, &tag).kinds(["message"]).limit(20)).unwrap();
         let parts: Vec<_> =
             hits.iter().filter(|h| h.memory.text.starts_with(&format!("batch {tag} "))).collect();
         // Acknowledged parts may have been updated (another text) or forgotten since.
@@ -273,9 +296,33 @@ fn check(dir: &Path, n: u64, rng: &mut Rng, model: &mut Model) {
         }
     }
     model.members.clear();
+    // Derived memories: what this cycle's job wrote before the kill joins the known ones;
+    // each is a summary or a fact, present or gone with a forgotten source.
+    let found = mem.recent_matching(
+        &Recall::new(USER, "").session(format!("s{n}")).kinds(["summary", "fact"]).limit(1000),
+    );
+    model.derived.extend(found.unwrap().iter().map(|m| m.id));
+    let derived: Vec<u64> = model.derived.iter().copied().collect();
+    for id in derived {
+        match mem.get(id) {
+            Ok(m) => assert!(
+                m.kind == "summary" || m.kind == "fact",
+                "cycle {n}: derived memory {id} is a {}",
+                m.kind
+            ),
+            Err(e) => {
+                assert_eq!(e.code(), memorable::ErrorCode::NotFound, "cycle {n}: derived memory {id}");
+                model.derived.remove(&id);
+            }
+        }
+    }
+    // No job is left running by the kill.
+    for job in mem.jobs().unwrap() {
+        assert_ne!(job.state, JobState::Running, "cycle {n}: job {} still running after the kill", job.id);
+    }
     // The index agrees with the store.
     let stats = mem.stats().unwrap();
-    assert_eq!(stats.memories, model.live.len() as u64, "cycle {n}: memory count");
+    assert_eq!(stats.memories, (model.live.len() + model.derived.len()) as u64, "cycle {n}: memory count");
     let sample: Vec<(u64, String)> = model
         .live
         .iter()
@@ -328,11 +375,13 @@ fn main() {
         cycle(&dir, seed, n, &mut rng, &mut model);
         if (n + 1) % 50 == 0 {
             println!(
-                "  {} cycles: {} operations acknowledged, {} memories live, {} forgotten, {:.0} s",
+                "  {} cycles: {} operations acknowledged, {} memories live, {} forgotten, {} derived by {} consolidation jobs, {:.0} s",
                 n + 1,
                 model.ops,
                 model.live.len(),
                 model.forgotten.len(),
+                model.derived.len(),
+                model.jobs,
                 start.elapsed().as_secs_f64()
             );
         }

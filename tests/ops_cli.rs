@@ -249,3 +249,78 @@ fn an_interrupted_rekey_leaves_one_key_that_opens_everything() {
         }
     }
 }
+
+/// `reembed` killed with SIGKILL part-way, twice, then run to the end: after each kill every
+/// memory is there and readable under the old model, the progress is kept, and the finished
+/// migration leaves a sound store on the new model (MiniLM from the model cache).
+#[test]
+fn a_killed_reembed_resumes_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let items = dir.path().join("items.jsonl");
+    let lines: String = (0..3000)
+        .map(|i| {
+            format!("{{\"user\":\"ann\",\"text\":\"note {i}: the lighthouse keeper counted {i} gulls\"}}\n")
+        })
+        .collect();
+    std::fs::write(&items, lines).unwrap();
+    assert!(cli(&store, &["import", items.to_str().unwrap()]).status.success());
+    let stats = |embedder: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_memorable"))
+            .args(["--store", store.to_str().unwrap(), "--embedder", embedder, "stats", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        json(&out)
+    };
+    let mut last_done = 0;
+    for delay_ms in [800u64, 1_600] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_memorable"))
+            .args(["--store", store.to_str().unwrap(), "reembed", "--model", "minilm"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let finished = child.try_wait().unwrap().is_some();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(!finished, "the re-embedding ended before the kill: make the store larger");
+        let s = stats("auto");
+        assert_eq!(s["memories"], 3000);
+        assert_eq!(s["embedder"]["model_id"], "hashing-v1-384", "still on the old model until the end");
+        let done = s["reembed"]["done"].as_u64().unwrap_or(0);
+        assert!(done >= last_done, "progress went back: {done} < {last_done}");
+        last_done = done;
+        assert!(cli(&store, &["verify", store.to_str().unwrap()]).status.success());
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_memorable"))
+        .args(["--store", store.to_str().unwrap(), "--json", "reembed", "--model", "minilm"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["completed"], true);
+    assert_eq!(
+        report["reembedded"].as_u64().unwrap() + last_done,
+        3000,
+        "no memory embedded twice or skipped"
+    );
+    let s = stats("auto");
+    assert_eq!(s["memories"], 3000);
+    assert_ne!(s["embedder"]["model_id"], "hashing-v1-384");
+    let out = Command::new(env!("CARGO_BIN_EXE_memorable"))
+        .args([
+            "--store",
+            store.to_str().unwrap(),
+            "--json",
+            "recall",
+            "--user",
+            "ann",
+            "how many seabirds at the lighthouse, 123",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("counted 123 gulls"));
+    assert!(cli(&store, &["verify", store.to_str().unwrap()]).status.success());
+}
