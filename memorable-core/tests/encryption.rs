@@ -98,8 +98,14 @@ fn an_encrypted_store_writes_no_plaintext() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
         .map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap())
         .collect();
-    assert_eq!(manifests.len(), 1);
-    assert_eq!(manifests[0]["sealed"], true);
+    // (Where no RAM directory exists, an encrypted store writes no dump at all.)
+    let ram = std::env::var_os("MEMORABLE_RAM_DIR").map(PathBuf::from).unwrap_or_else(|| "/dev/shm".into());
+    if ram.is_dir() {
+        assert_eq!(manifests.len(), 1);
+        assert_eq!(manifests[0]["sealed"], true);
+    } else {
+        assert!(manifests.is_empty(), "a dump without a RAM directory to stage it in");
+    }
     // And nothing about the key itself is on disk.
     assert!(containing(&enc_dir, b"correct horse").is_empty());
 
@@ -110,7 +116,9 @@ fn an_encrypted_store_writes_no_plaintext() {
     mem.checkpoint().unwrap();
     let stats = mem.stats().unwrap();
     assert_eq!(stats.memories, 301);
-    assert_eq!(stats.loaded_indexes[0].origin, memorable_core::IndexOrigin::Dump);
+    if ram.is_dir() {
+        assert_eq!(stats.loaded_indexes[0].origin, memorable_core::IndexOrigin::Dump);
+    }
     assert_eq!(stats.loaded_indexes[0].points, 301);
     // Forgetting removes the sealed dump (the vector must not stay there, even encrypted).
     mem.forget(hits[0].memory.id).unwrap();
