@@ -33,12 +33,46 @@ impl Staging {
             SEQ.fetch_add(1, Ordering::Relaxed),
             crate::time::now_ms()
         ));
+        sweep_dead(&base);
         let mut builder = std::fs::DirBuilder::new();
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(&path)?;
         Ok(Some(Staging { path }))
     }
+}
+
+/// Remove the staging directories of processes that died holding one (a `kill -9` during a
+/// dump or a load leaves its plaintext in memory until the next reboot otherwise).
+fn sweep_dead(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("memorable-stage-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() as i32 && !alive(pid) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+#[cfg(unix)]
+fn alive(pid: i32) -> bool {
+    // Signal 0 checks existence; EPERM means it exists under another user.
+    // SAFETY: kill with signal 0 sends nothing.
+    let found = unsafe { libc::kill(pid, 0) } == 0;
+    found || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn alive(_pid: i32) -> bool {
+    true
 }
 
 impl Drop for Staging {
@@ -68,4 +102,28 @@ pub(crate) fn unseal_file(src: &Path, dst: &Path, key: &MasterKey) -> Result<()>
     std::io::copy(&mut reader, &mut out).map_err(open_error)?;
     out.flush()?;
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_staging_of_a_dead_process_is_swept() {
+        let base = tempfile::tempdir().unwrap();
+        let dead = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = dead.id();
+        let mut dead = dead;
+        dead.wait().unwrap();
+        let theirs = base.path().join(format!("memorable-stage-{dead_pid}-0-0"));
+        let ours = base.path().join(format!("memorable-stage-{}-0-0", std::process::id()));
+        let other = base.path().join("something-else");
+        for d in [&theirs, &ours, &other] {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("x.hnsw.data"), b"plaintext").unwrap();
+        }
+        sweep_dead(base.path());
+        assert!(!theirs.exists(), "a dead process's plaintext stays in memory");
+        assert!(ours.exists() && other.exists());
+    }
 }
