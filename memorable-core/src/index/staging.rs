@@ -106,7 +106,8 @@ pub(crate) fn unseal_file(src: &Path, dst: &Path, key: &MasterKey) -> Result<()>
 
 #[cfg(all(test, unix))]
 mod tests {
-    use super::*;
+    // (The full path: the architecture test reads a bare `super` here as the folder's module.)
+    use crate::index::staging::sweep_dead;
 
     #[test]
     fn the_staging_of_a_dead_process_is_swept() {
