@@ -233,7 +233,8 @@ pub unsafe extern "C" fn memorable_verify_with_key(
     ffi_try!({
         let path = cstr(path, "path")?;
         let sound_out = out_ptr(sound_out, "sound_out")?;
-        let key = key_or_env(key)?;
+        let key =
+            core::EncryptionKey::given_or_env(crate::convert::opt_cstr(key, "key")?.map(str::to_owned))?;
         let report = core::verify_with_key(path, key.as_ref(), &mut |_, _| {})?;
         let json = if report_json_out.is_null() {
             None
@@ -274,7 +275,8 @@ pub unsafe extern "C" fn memorable_restore_with_key(
     ffi_try!({
         let backup = cstr(backup_path, "backup_path")?;
         let new_dir = cstr(new_dir, "new_dir")?;
-        let key = key_or_env(key)?;
+        let key =
+            core::EncryptionKey::given_or_env(crate::convert::opt_cstr(key, "key")?.map(str::to_owned))?;
         let report = core::restore_with_key(backup, new_dir, key.as_ref(), &mut |_, _| {})?;
         if !report_json_out.is_null() {
             *report_json_out = owned_string(serde_json::to_string(&report)?)?;
@@ -298,14 +300,6 @@ pub unsafe extern "C" fn memorable_rekey(
         let new = core::EncryptionKey::new(cstr(new_key, "new_key")?)?;
         core::rekey(path, &old, &new)
     })
-}
-
-/// The key a C caller gave (NULL: `MEMORABLE_KEY`).
-unsafe fn key_or_env(key: *const c_char) -> core::Result<Option<core::EncryptionKey>> {
-    match crate::convert::opt_cstr(key, "key")? {
-        Some(k) => core::EncryptionKey::new(k).map(Some),
-        None => Ok(core::EncryptionKey::from_env()),
-    }
 }
 
 /// Bring `user`'s memories back to how they were at `at_ms` (Unix milliseconds, UTC), from

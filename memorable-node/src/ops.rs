@@ -192,7 +192,7 @@ impl Memorable {
 pub fn verify(path: String, options: Option<KeyOptions>) -> AsyncTask<Job<Json>> {
     let key = options.and_then(|o| o.key);
     AsyncTask::new(Job::new(move || {
-        let key = key_or_env(key)?;
+        let key = core::EncryptionKey::given_or_env(key)?;
         Json::of(&core::verify_with_key(&path, key.as_ref(), &mut |_, _| {})?)
     }))
 }
@@ -201,10 +201,6 @@ pub fn verify(path: String, options: Option<KeyOptions>) -> AsyncTask<Job<Json>>
 #[napi(object)]
 pub struct KeyOptions {
     pub key: Option<String>,
-}
-
-fn key_or_env(key: Option<String>) -> core::Result<Option<core::EncryptionKey>> {
-    key.map(core::EncryptionKey::new).transpose().map(|k| k.or_else(core::EncryptionKey::from_env))
 }
 
 /// Give the encrypted store in `path` (open nowhere) the key `newKey`: WRONG_KEY when `oldKey`
@@ -230,7 +226,7 @@ pub fn rekey(path: String, old_key: String, new_key: String) -> AsyncTask<Job<()
 pub fn restore(backup: String, new_dir: String, options: Option<KeyOptions>) -> AsyncTask<Job<Json>> {
     let key = options.and_then(|o| o.key);
     AsyncTask::new(Job::new(move || {
-        let key = key_or_env(key)?;
+        let key = core::EncryptionKey::given_or_env(key)?;
         Json::of(&core::restore_with_key(&backup, &new_dir, key.as_ref(), &mut |_, _| {})?)
     }))
 }

@@ -118,14 +118,6 @@ impl Memorable {
     }
 }
 
-/// The key of an encrypted store or backup: `key`, else `MEMORABLE_KEY`.
-fn key_or_env(py: Python<'_>, key: Option<String>) -> PyResult<Option<core::EncryptionKey>> {
-    match key {
-        Some(k) => core::EncryptionKey::new(k).map(Some).or_raise(py),
-        None => Ok(core::EncryptionKey::from_env()),
-    }
-}
-
 /// Check a backup file or a store directory; the report's `ok` is True only when sound.
 #[pyfunction]
 #[pyo3(signature = (path, *, key=None))]
@@ -134,7 +126,7 @@ pub(crate) fn verify<'py>(
     path: PathBuf,
     key: Option<String>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let key = key_or_env(py, key)?;
+    let key = core::EncryptionKey::given_or_env(key).or_raise(py)?;
     let report = py.detach(|| core::verify_with_key(&path, key.as_ref(), &mut |_, _| {})).or_raise(py)?;
     serde_to_py(py, &report)
 }
@@ -157,7 +149,7 @@ pub(crate) fn restore<'py>(
     new_dir: PathBuf,
     key: Option<String>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let key = key_or_env(py, key)?;
+    let key = core::EncryptionKey::given_or_env(key).or_raise(py)?;
     let report =
         py.detach(|| core::restore_with_key(&backup, &new_dir, key.as_ref(), &mut |_, _| {})).or_raise(py)?;
     serde_to_py(py, &report)

@@ -59,6 +59,15 @@ impl EncryptionKey {
         std::env::var(KEY_ENV).ok().filter(|k| !k.is_empty()).map(|k| EncryptionKey(Zeroizing::new(k)))
     }
 
+    /// The key a binding was given, else `MEMORABLE_KEY` (the rule of `verify` / `restore`
+    /// in every binding).
+    pub fn given_or_env(key: Option<String>) -> Result<Option<EncryptionKey>> {
+        match key {
+            Some(k) => EncryptionKey::new(k).map(Some),
+            None => Ok(EncryptionKey::from_env()),
+        }
+    }
+
     fn bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }

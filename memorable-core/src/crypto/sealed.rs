@@ -115,6 +115,19 @@ impl<W: Write> Write for SealWriter<W> {
     }
 }
 
+/// Seal what `write` writes into `file` under `key`, then finish the stream and fsync it.
+pub(crate) fn write_sealed<T>(
+    file: std::fs::File,
+    key: &MasterKey,
+    write: impl FnOnce(&mut dyn Write) -> Result<T>,
+) -> Result<T> {
+    let mut sealed = SealWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), key)?;
+    let out = write(&mut sealed)?;
+    // `finish` flushes the buffer, so `into_inner` cannot fail on a write here.
+    sealed.finish()?.into_inner().map_err(|e| Error::from(e.into_error()))?.sync_all()?;
+    Ok(out)
+}
+
 /// Reads a sealed file, checking every chunk; a damaged or truncated file is an
 /// `InvalidData` I/O error naming the problem (see [`open_error`]).
 pub(crate) struct OpenReader<R: Read> {

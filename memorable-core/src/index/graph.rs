@@ -168,11 +168,10 @@ pub(crate) fn load(
     seal: Option<&MasterKey>,
 ) -> std::result::Result<Graph, LoadFailure> {
     let [graph_path, data_path] = dump_files(dir, &man.basename);
-    for (path, want) in [(&graph_path, man.graph_crc), (&data_path, man.data_crc)] {
-        let got = crc_file(path).map_err(|e| LoadFailure::Corrupt(format!("{}: {e}", path.display())))?;
-        if got != want {
-            return Err(LoadFailure::Corrupt(format!("checksum mismatch in {}", path.display())));
-        }
+    // A sealed dump is authenticated chunk by chunk as it is unsealed: no second read for
+    // the checksums (`verify` still checks them).
+    if !man.sealed {
+        check_files(dir, man).map_err(LoadFailure::Corrupt)?;
     }
     // Lives until hnsw_rs has copied everything in (no mmap: the default ReloadOptions).
     let staging = match (man.sealed, seal) {

@@ -8,9 +8,9 @@
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::crypto::sealed::{open_error, OpenReader, SealWriter};
+use crate::crypto::sealed::{open_error, write_sealed, OpenReader};
 use crate::crypto::MasterKey;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A private directory in memory, removed on drop.
 pub(crate) struct Staging {
@@ -84,13 +84,10 @@ impl Drop for Staging {
 /// Seal the file `src` into the new file `dst` under `key`.
 pub(crate) fn seal_file(src: &Path, dst: &Path, key: &MasterKey) -> Result<()> {
     let mut input = BufReader::new(std::fs::File::open(src)?);
-    let out = BufWriter::with_capacity(1 << 20, std::fs::File::create(dst)?);
-    let mut sealed = SealWriter::new(out, key)?;
-    std::io::copy(&mut input, &mut sealed)?;
-    let mut out = sealed.finish()?;
-    out.flush()?;
-    out.into_inner().map_err(|e| Error::from(e.into_error()))?.sync_all()?;
-    Ok(())
+    write_sealed(std::fs::File::create(dst)?, key, |out| {
+        std::io::copy(&mut input, out)?;
+        Ok(())
+    })
 }
 
 /// Unseal the sealed file `src` into the new file `dst` with `key`: `WRONG_KEY` when it was

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::crypto::sealed::{self, OpenReader, SealWriter};
+use crate::crypto::sealed::{self, OpenReader};
 use crate::crypto::KEY_ENV;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -133,23 +133,15 @@ pub(crate) fn export_user_to(engine: &Engine, user: &str, vectors: bool, path: &
             std::io::ErrorKind::AlreadyExists => Error::DestinationExists { path: path.to_path_buf() },
             _ => Error::from(e),
         })?;
-    let written = (|| {
-        let out = BufWriter::new(file);
-        let file = match engine.store.master_key() {
-            Some(key) => {
-                let mut sealed = SealWriter::new(out, key)?;
-                let n = export_user(engine, user, vectors, &mut sealed)?;
-                (n, sealed.finish()?)
-            }
-            None => {
-                let mut out = out;
-                (export_user(engine, user, vectors, &mut out)?, out)
-            }
-        };
-        let (n, out) = file;
-        out.into_inner().map_err(|e| Error::from(e.into_error()))?.sync_all()?;
-        Ok(n)
-    })();
+    let written = match engine.store.master_key() {
+        Some(key) => sealed::write_sealed(file, key, |out| export_user(engine, user, vectors, out)),
+        None => (|| {
+            let mut out = BufWriter::new(file);
+            let n = export_user(engine, user, vectors, &mut out)?;
+            out.into_inner().map_err(|e| Error::from(e.into_error()))?.sync_all()?;
+            Ok(n)
+        })(),
+    };
     if written.is_err() {
         let _ = std::fs::remove_file(path);
     }
