@@ -15,6 +15,86 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class Memorable {
   /**
+   * Create a classifier with its label set; `mapping` maps labels to catalog expressions
+   * (labels it leaves out map to the expression of the same name, if any; the rest are kept
+   * and listed as `unmapped`). Creating it again with the same labels changes the mapping
+   * only; other labels throw `INVALID_INPUT`.
+   */
+  createClassifier(name: string, labels: Array<string>, mapping?: Record<string, string> | undefined | null): ClassifierInfo
+  /** One classifier (`NOT_FOUND` if there is none). */
+  classifier(name: string): ClassifierInfo
+  /** Every classifier, `goemotions` first. */
+  classifiers(): Array<ClassifierInfo>
+  /**
+   * Add one labelled example to an existing classifier (the application's, or with
+   * `options.user` that user's). A text already there gets the new labels.
+   */
+  addExample(classifier: string, text: string, labels: Array<string>, options?: ExampleOptions | undefined | null): ExampleImport
+  /**
+   * Add many examples, all or nothing (an error names the 1-based position as `line`); a
+   * classifier that does not exist is created with the labels they use.
+   */
+  addExamples(classifier: string, examples: Array<NewExample>, options?: ExampleOptions | undefined | null): ExampleImport
+  /**
+   * Import examples from a JSON Lines or TSV file, all or nothing (errors name the line);
+   * creates the classifier when it does not exist.
+   */
+  importExamples(classifier: string, path: string): ExampleImport
+  /**
+   * Write the examples of `classifier` as JSON Lines into the new file `path`
+   * (`DESTINATION_EXISTS` if it exists); returns how many.
+   */
+  exportExamples(classifier: string, path: string): number
+  /** The examples of `classifier` (with `options.user`: that user's only). */
+  examples(classifier: string, options?: UserOptions | undefined | null): Array<Example>
+  /** Counts of `classifier`'s examples, per label. */
+  exampleStats(classifier: string): ExampleStats
+  /**
+   * Record that `labels` (of `classifier`) are what memory `memoryId` expresses, as its
+   * owner's correction; with enough of them the owner gets their own thresholds.
+   */
+  correct(memoryId: number, labels: Array<string>, classifier: string): Example
+  /**
+   * Queue a training job for `classifier`; returns its id at once. It runs on the store's
+   * background worker (config `classifiers.run_jobs`), or with `runJob`.
+   */
+  train(classifier: string, options?: TrainOptions): number
+  /**
+   * Train off the JS thread and resolve to the job as it ended (`state`, `result` with
+   * `deployed`, `version`, `new`, `current`, `decision`, ...). `onProgress(progress)` is
+   * called on the JS thread at every step; returning `false` cancels.
+   */
+  trainAndWait(classifier: string, options?: TrainOptions | null, onProgress?: (progress: TrainingProgress) => boolean | void): Promise<Record<string, any>>
+  /**
+   * Run a queued, paused or interrupted training job off the JS thread until it ends;
+   * resolves to the job.
+   */
+  runJob(id: number, onProgress?: (progress: TrainingProgress) => boolean | void): Promise<Record<string, any>>
+  /** Pause a training job (a running one checkpoints first); returns the job. */
+  pauseJob(id: number): Record<string, any>
+  /**
+   * Queue a paused or interrupted training job again (it resumes from its checkpoint);
+   * returns the job.
+   */
+  resumeJob(id: number): Record<string, any>
+  /**
+   * Deploy a version of `classifier` (default: its newest candidate); `classifyAs` uses it
+   * from the next call.
+   */
+  deployClassifier(classifier: string, version?: string | undefined | null): ModelVersion
+  /** Make the previously deployed version of `classifier` active again. */
+  rollbackClassifier(classifier: string): ModelVersion
+  /**
+   * Readings of `texts` by the named classifier as deployed now; with `options.user`,
+   * labels follow that user's calibration when they have one.
+   */
+  classifyAs(texts: Array<string>, classifier: string, options?: UserOptions | undefined | null): Promise<Array<Classified>>
+  /**
+   * Tune `user`'s thresholds for `classifier` on their corrections now; null when they
+   * have fewer than `classifiers.personalize_min_corrections`.
+   */
+  calibrate(classifier: string, user: string): Calibration | null
+  /**
    * Emotion readings of `texts` from the engine's emotion classifier (the shipped
    * GoEmotions classifier when the store embeds with MiniLM). Rejects with code
    * `CLASSIFIER_UNAVAILABLE` saying why when there is none.
@@ -184,6 +264,19 @@ export interface AlertEvent {
   message: string
 }
 
+/** A user's calibration of a classifier. */
+export interface Calibration {
+  classifier: string
+  user: string
+  /** The deployed version it was tuned for (`name@version`). */
+  model: string
+  examples: number
+  /** Label → the user's threshold (above 1: never predicted for this user). */
+  thresholds: Record<string, number>
+  macro_f1_model: number
+  macro_f1_user: number
+}
+
 /** One chat message. */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant'
@@ -197,6 +290,21 @@ export interface Classified {
   scores: Record<string, number>
   /** Labels at or above their thresholds, most probable first. */
   labels: Array<string>
+}
+
+/** A classifier: its labels and how they map onto the emotion catalog. */
+export interface ClassifierInfo {
+  name: string
+  labels: Array<string>
+  /** Label → catalog expression id. */
+  mapping: Record<string, string>
+  /** Labels with no catalog expression (kept as extra dimensions). */
+  unmapped: Array<string>
+  /** The shipped classifier (`goemotions`). */
+  builtin: boolean
+  /** The deployed version (null: nothing deployed yet). */
+  deployed: string | null
+  examples: number
 }
 
 /** Whether text emotion classification is available (`stats().classifier`). */
@@ -360,6 +468,52 @@ export interface ErrorCodeInfo {
 
 /** Every stable error code, from the core's one table: what `error.code` can be. */
 export declare function errorCodes(): Array<ErrorCodeInfo>
+
+/** A stored example. */
+export interface Example {
+  id: number
+  text: string
+  labels: Array<string>
+  /** `api`, `import:<file>`, `correction`, ... */
+  source: string
+  /** Its user (null: the application's). */
+  user: string | null
+  /** The memory a correction is about. */
+  memory_id: number | null
+  /** RFC 3339. */
+  created_at: string
+}
+
+/** What an add or an import did. */
+export interface ExampleImport {
+  classifier: string
+  added: number
+  /** Texts already there (the last labels win). */
+  duplicates: number
+  /** The classifier was created with the labels the input uses. */
+  created: boolean
+}
+
+/** Options of `addExample` / `addExamples`. */
+export interface ExampleOptions {
+  /** Where the examples come from (default `'api'`). */
+  source?: string
+  /** The user they belong to (default: the application's). */
+  user?: string
+}
+
+/** Counts of a classifier's examples. */
+export interface ExampleStats {
+  classifier: string
+  total: number
+  application: number
+  user: number
+  corrections: number
+  users: number
+  /** Every label of the set, zero included. */
+  per_label: Record<string, number>
+  unlabelled: number
+}
 
 /** One expression of the catalog. */
 export interface Expression {
@@ -597,6 +751,12 @@ export interface Mood {
   scores?: Record<string, number>
   valence?: number
   arousal?: number
+}
+
+/** A labelled text of `addExamples`. */
+export interface NewExample {
+  text: string
+  labels: Array<string>
 }
 
 /** Weights of the ranking signals (0 turns a signal off). */
@@ -905,6 +1065,52 @@ export interface Stats {
   models: Array<ModelInUse>
 }
 
+/** Where a training job is (`trainAndWait` / `runJob` progress, `job(id).progress`). */
+export interface TrainingProgress {
+  job: number
+  phase: 'features' | 'train' | 'evaluate' | 'deploy'
+  done: number
+  total: number
+  /** Training steps done (in `train`). */
+  step: number
+  /** Epochs done (fractional). */
+  epoch: number
+  loss: number | null
+  /** Seconds left in this phase at the current pace. */
+  eta_seconds: number | null
+  message: string | null
+}
+
+/**
+ * Options of a training job (`train`, `trainAndWait`): the core's `TrainOptions`, keys as
+ * the core spells them; every key is optional. Bad values throw `INVALID_INPUT`.
+ */
+export interface TrainOptions {
+  /** `'quick'` (default: a new head on the frozen encoder) or `'full'` (LoRA + head). */
+  preset?: 'quick' | 'full'
+  /** Passes over the training rows (default: 12 for quick, 2 for full). */
+  epochs?: number
+  /** Threads the job computes on (default 1). */
+  threads?: number
+  /** Default 42: the same seed and data train the same model. */
+  seed?: number
+  /** Share of each label's examples held out for evaluation (default 0.2). */
+  eval_fraction?: number
+  /** Share of the rest that tunes thresholds (default 0.1). */
+  holdout_fraction?: number
+  /**
+   * `'auto'` (default: deploy when it beats the deployed model by `margin`), `'never'`
+   * (keep it as a candidate) or `'always'`.
+   */
+  deploy?: 'auto' | 'never' | 'always'
+  /** Macro-F1 gain needed to deploy with `'auto'` (default 0.01). */
+  margin?: number
+  /** Train on users' examples and corrections too (default false). */
+  include_user_examples?: boolean
+  /** Steps between checkpoints (default 200). */
+  checkpoint_every?: number
+}
+
 /** Changes of `update`; absent fields stay as they are. */
 export interface UpdateOptions {
   /** A new text is re-embedded; the previous version is kept in the history. */
@@ -916,6 +1122,11 @@ export interface UpdateOptions {
   tags?: Array<string>
   metadata?: any
   importance?: number
+}
+
+/** A user option (`examples`, `classifyAs`). */
+export interface UserOptions {
+  user?: string
 }
 
 /**

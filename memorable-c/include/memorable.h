@@ -500,6 +500,15 @@ typedef struct {
 typedef bool (*memorable_progress_fn)(uint64_t done, uint64_t total, void *user_data);
 
 /**
+ * Receives progress as a NUL-terminated JSON object, valid during the call: a
+ * consolidation's (`job`, `sessions_done`, `sessions_total`, `summaries`, `facts`) or a
+ * training job's (`job`, `phase`, `done`, `total`, `step`, `epoch`, `loss`, `eta_seconds`,
+ * `message`). Return true to go on, false to cancel (consolidation: before the next
+ * session). It runs on the calling thread and must not unwind.
+ */
+typedef bool (*memorable_json_fn)(const char *json, void *user_data);
+
+/**
  * One reading for `memorable_observe` / `memorable_observe_batch`. Start from
  * `memorable_reading_default()` (a zeroed struct has confidence 0, which is valid but
  * weightless). Strings are `(pointer, length)` UTF-8 except `vocabulary`.
@@ -553,13 +562,6 @@ typedef struct {
  * (the text so far is the answer). It must not unwind.
  */
 typedef bool (*memorable_text_fn)(const char *piece, size_t len, void *user_data);
-
-/**
- * Receives a consolidation's progress as a NUL-terminated JSON object (`job`,
- * `sessions_done`, `sessions_total`, `summaries`, `facts`; valid during the call). Return
- * true to go on, false to cancel before the next session. It must not unwind.
- */
-typedef bool (*memorable_json_fn)(const char *json, void *user_data);
 
 /**
  * Alert callback: `event_json` (NUL-terminated, `event_len` bytes, valid only during the
@@ -805,6 +807,213 @@ memorable_error *memorable_checkpoint(memorable *m);
  * NULL is a no-op.
  */
 void memorable_string_free(char *s);
+
+/**
+ * Create a classifier `(name, name_len)` with its label set: `labels_json` (NUL-terminated)
+ * is a JSON array of label names; `mapping_json` (NUL-terminated, or NULL) a JSON object of
+ * label → catalog expression id (labels it leaves out map to the expression of the same
+ * name, if any; the rest are kept and listed as `unmapped`). Creating it again with the same
+ * labels changes the mapping only; other labels are INVALID_INPUT (1). On success
+ * `*info_json_out` receives the classifier (`name`, `labels`, `mapping`, `unmapped`,
+ * `builtin`, `deployed`, `examples`; free with `memorable_string_free`).
+ */
+memorable_error *memorable_create_classifier(memorable *m,
+                                             const char *name,
+                                             size_t name_len,
+                                             const char *labels_json,
+                                             const char *mapping_json,
+                                             char **info_json_out);
+
+/**
+ * The classifier `(name, name_len)` as JSON (as `memorable_create_classifier` returns it).
+ * NOT_FOUND (10) when there is none.
+ */
+memorable_error *memorable_classifier(memorable *m,
+                                      const char *name,
+                                      size_t name_len,
+                                      char **info_json_out);
+
+/**
+ * Every classifier as a JSON array, `goemotions` (the shipped one) first.
+ */
+memorable_error *memorable_classifiers(memorable *m, char **json_out);
+
+/**
+ * Add labelled examples to `(classifier, classifier_len)`, all or nothing: `examples_json`
+ * (NUL-terminated) is a JSON array of `{"text": "...", "labels": ["..."]}`; an error names
+ * the 1-based position of the bad example as its `line`. A classifier that does not exist is
+ * created with the labels they use. `options_json` (NUL-terminated, or NULL) may carry
+ * `source` (default `"api"`) and `user` (the user they belong to; default the
+ * application's). A text already there gets the new labels. On success `*report_json_out`
+ * receives `{"classifier", "added", "duplicates", "created"}`.
+ */
+memorable_error *memorable_add_examples(memorable *m,
+                                        const char *classifier,
+                                        size_t classifier_len,
+                                        const char *examples_json,
+                                        const char *options_json,
+                                        char **report_json_out);
+
+/**
+ * Import examples into `(classifier, classifier_len)` from the JSON Lines or TSV file `path`
+ * (NUL-terminated), all or nothing: a bad line is INVALID_INPUT (1) naming its line number,
+ * and nothing is added. Creates the classifier when it does not exist. On success
+ * `*report_json_out` receives `{"classifier", "added", "duplicates", "created"}`.
+ */
+memorable_error *memorable_import_examples(memorable *m,
+                                           const char *classifier,
+                                           size_t classifier_len,
+                                           const char *path,
+                                           char **report_json_out);
+
+/**
+ * Write the examples of `(classifier, classifier_len)` as JSON Lines into the new file
+ * `path` (NUL-terminated; DESTINATION_EXISTS if it exists); `*count_out` receives how many.
+ */
+memorable_error *memorable_export_examples(memorable *m,
+                                           const char *classifier,
+                                           size_t classifier_len,
+                                           const char *path,
+                                           uint64_t *count_out);
+
+/**
+ * The examples of `(classifier, classifier_len)` as a JSON array (`id`, `text`, `labels`,
+ * `source`, `user`, `memory_id`, `created_at`); with `user` (NUL-terminated, or NULL for
+ * all), that user's only.
+ */
+memorable_error *memorable_examples(memorable *m,
+                                    const char *classifier,
+                                    size_t classifier_len,
+                                    const char *user,
+                                    char **json_out);
+
+/**
+ * Counts of the examples of `(classifier, classifier_len)` as JSON (`total`,
+ * `application`, `user`, `corrections`, `users`, `per_label`, `unlabelled`).
+ */
+memorable_error *memorable_example_stats(memorable *m,
+                                         const char *classifier,
+                                         size_t classifier_len,
+                                         char **json_out);
+
+/**
+ * Record that `labels_json` (NUL-terminated JSON array of labels of `(classifier,
+ * classifier_len)`) are what memory `memory_id` expresses, as its owner's correction; with
+ * enough of them the owner gets their own thresholds. `*example_json_out` receives the
+ * stored example.
+ */
+memorable_error *memorable_correct(memorable *m,
+                                   uint64_t memory_id,
+                                   const char *labels_json,
+                                   const char *classifier,
+                                   size_t classifier_len,
+                                   char **example_json_out);
+
+/**
+ * Queue a training job for `(classifier, classifier_len)`; `*job_out` receives its id at
+ * once. `options_json` (NUL-terminated, or NULL for the defaults) is the core's
+ * `TrainOptions` as a JSON object, every key optional: `preset` (`"quick"` | `"full"`),
+ * `epochs`, `threads` (1), `seed` (42), `eval_fraction` (0.2), `holdout_fraction` (0.1),
+ * `deploy` (`"auto"` | `"never"` | `"always"`), `margin` (0.01), `include_user_examples`
+ * (false), `checkpoint_every` (200); unknown keys and bad values are INVALID_INPUT (1). The
+ * job runs on the store's background worker (config `classifiers.run_jobs`) or with
+ * `memorable_run_job`; `memorable_job` reports it, `memorable_cancel_job` cancels it.
+ */
+memorable_error *memorable_train(memorable *m,
+                                 const char *classifier,
+                                 size_t classifier_len,
+                                 const char *options_json,
+                                 uint64_t *job_out);
+
+/**
+ * Train `(classifier, classifier_len)` on the calling thread and wait: `options_json` as for
+ * `memorable_train`. `on_progress` (may be NULL) receives the progress as a JSON object
+ * (`job`, `phase`: `"features"` | `"train"` | `"evaluate"` | `"deploy"`, `done`, `total`,
+ * `step`, `epoch`, `loss`, `eta_seconds`, `message`) at every step; returning false cancels.
+ * On success `*job_json_out` receives the job as it ended (as `memorable_job`: `state`,
+ * `result` with `deployed`, `version`, `new`, `current`, `decision`, ...).
+ */
+memorable_error *memorable_train_and_wait(memorable *m,
+                                          const char *classifier,
+                                          size_t classifier_len,
+                                          const char *options_json,
+                                          memorable_json_fn on_progress,
+                                          void *user_data,
+                                          char **job_json_out);
+
+/**
+ * Run the queued, paused or interrupted training job `id` on the calling thread until it
+ * ends; `on_progress` as for `memorable_train_and_wait`. `*job_json_out` receives the job.
+ */
+memorable_error *memorable_run_job(memorable *m,
+                                   uint64_t id,
+                                   memorable_json_fn on_progress,
+                                   void *user_data,
+                                   char **job_json_out);
+
+/**
+ * Pause the training job `id` (a running one checkpoints first); `*job_json_out` (may be
+ * NULL) receives the job.
+ */
+memorable_error *memorable_pause_job(memorable *m, uint64_t id, char **job_json_out);
+
+/**
+ * Queue the paused or interrupted training job `id` again (it resumes from its checkpoint
+ * on the background worker or with `memorable_run_job`); `*job_json_out` (may be NULL)
+ * receives the job.
+ */
+memorable_error *memorable_resume_job(memorable *m, uint64_t id, char **job_json_out);
+
+/**
+ * Deploy a version of `(classifier, classifier_len)`: `version` (NUL-terminated), or NULL
+ * for its newest candidate. `memorable_classify_as` uses it from the next call, in every
+ * process. `*version_json_out` (may be NULL) receives the registry's version (`name`,
+ * `version`, `model_id`, `state`, ...).
+ */
+memorable_error *memorable_deploy_classifier(memorable *m,
+                                             const char *classifier,
+                                             size_t classifier_len,
+                                             const char *version,
+                                             char **version_json_out);
+
+/**
+ * Make the previously deployed version of `(classifier, classifier_len)` active again
+ * (NO_PREVIOUS_VERSION when there is none); `*version_json_out` (may be NULL) receives it.
+ */
+memorable_error *memorable_rollback_classifier(memorable *m,
+                                               const char *classifier,
+                                               size_t classifier_len,
+                                               char **version_json_out);
+
+/**
+ * Classify `count` texts (`(texts[i], text_lens[i])`, UTF-8) with the classifier
+ * `(classifier, classifier_len)` as deployed now, into a new `memorable_classification` (as
+ * `memorable_classify`: labels are the classifier's, alphabetical). With `user`
+ * (NUL-terminated, or NULL), labels follow that user's calibration when they have one. An
+ * unknown classifier is NOT_FOUND (10); one with nothing deployed CLASSIFIER_UNAVAILABLE
+ * (35). With `count` 0 the arrays may be NULL.
+ */
+memorable_error *memorable_classify_as(memorable *m,
+                                       size_t count,
+                                       const char *const *texts,
+                                       const size_t *text_lens,
+                                       const char *classifier,
+                                       size_t classifier_len,
+                                       const char *user,
+                                       memorable_classification **out);
+
+/**
+ * Tune the thresholds of `(user, user_len)` for `(classifier, classifier_len)` on their
+ * corrections now. `*json_out` receives the calibration (`classifier`, `user`, `model`,
+ * `examples`, `thresholds`, `macro_f1_model`, `macro_f1_user`), or `null` when the user has
+ * fewer corrections than `classifiers.personalize_min_corrections`.
+ */
+memorable_error *memorable_calibrate(memorable *m,
+                                     const char *classifier,
+                                     size_t classifier_len,
+                                     const char *user,
+                                     size_t user_len,
+                                     char **json_out);
 
 /**
  * Classify `count` texts (`(texts[i], text_lens[i])`, UTF-8) with the store's emotion

@@ -1,6 +1,6 @@
 //! The C ABI's string and buffer inputs under arbitrary bytes (issue: fuzzing of every
 //! parser): lengths that cut UTF-8 sequences, embedded NULs, invalid UTF-8, random JSON for
-//! the Hume and configuration inputs, out-of-range result indices. Every call must return a
+//! the Hume, configuration and classifier inputs, out-of-range result indices. Every call must return a
 //! coded error or succeed — never `PANIC` (a panic caught at the boundary), never a crash —
 //! and the store must keep working. `MEMORABLE_FUZZ_CASES` sets the cases (default 200, CI).
 
@@ -123,4 +123,36 @@ fn configuration_json_never_panics() {
         prop_assert_ne!(c, MEMORABLE_ERROR_PANIC);
         if c == 0 { unsafe { memorable_free(m) }; }
     });
+}
+
+#[test]
+fn classifier_inputs_never_panic() {
+    use crate::classifiers::{
+        memorable_add_examples, memorable_create_classifier, memorable_examples, memorable_train,
+    };
+    let m = open();
+    let seed = r#"[{"text": "so glad", "labels": ["joy"]}, {"text": "how dare", "labels": ["anger"]}]"#;
+    proptest!(runner(), |(name in bytes(), cut in 0..seed.len(), flip in any::<u8>(), at in 0..seed.len(), options in bytes())| {
+        let p = |b: &Vec<u8>| b.as_ptr() as *const c_char;
+        let mut b = seed.as_bytes().to_vec();
+        b[at] ^= flip;
+        b.truncate(cut.max(1));
+        b.retain(|c| *c != 0);
+        let examples = CString::new(b).unwrap();
+        let options = CString::new(options.into_iter().filter(|c| *c != 0).collect::<Vec<u8>>()).unwrap();
+        let mut out: *mut c_char = std::ptr::null_mut();
+        let c = code(unsafe { memorable_create_classifier(m, p(&name), name.len(), examples.as_ptr(), options.as_ptr(), &mut out) });
+        prop_assert_ne!(c, MEMORABLE_ERROR_PANIC);
+        if !out.is_null() { unsafe { crate::memorable_string_free(out) }; out = std::ptr::null_mut(); }
+        let c = code(unsafe { memorable_add_examples(m, p(&name), name.len(), examples.as_ptr(), options.as_ptr(), &mut out) });
+        prop_assert_ne!(c, MEMORABLE_ERROR_PANIC);
+        if !out.is_null() { unsafe { crate::memorable_string_free(out) }; out = std::ptr::null_mut(); }
+        let c = code(unsafe { memorable_examples(m, p(&name), name.len(), options.as_ptr(), &mut out) });
+        prop_assert_ne!(c, MEMORABLE_ERROR_PANIC);
+        if !out.is_null() { unsafe { crate::memorable_string_free(out) }; }
+        let mut job = 0u64;
+        let c = code(unsafe { memorable_train(m, p(&name), name.len(), options.as_ptr(), &mut job) });
+        prop_assert_ne!(c, MEMORABLE_ERROR_PANIC);
+    });
+    unsafe { memorable_free(m) };
 }

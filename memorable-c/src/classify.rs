@@ -23,7 +23,7 @@ pub struct memorable_classification {
 }
 
 impl memorable_classification {
-    fn new(readings: Vec<Classified>) -> Result<memorable_classification, Error> {
+    pub(crate) fn new(readings: Vec<Classified>) -> Result<memorable_classification, Error> {
         let names: Vec<String> =
             readings.first().map(|r| r.scores.keys().cloned().collect()).unwrap_or_default();
         let labels = names

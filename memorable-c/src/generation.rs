@@ -16,9 +16,11 @@ use crate::handle::{handle, memorable, owned_string};
 pub type memorable_text_fn =
     Option<unsafe extern "C" fn(piece: *const c_char, len: usize, user_data: *mut c_void) -> bool>;
 
-/// Receives a consolidation's progress as a NUL-terminated JSON object (`job`,
-/// `sessions_done`, `sessions_total`, `summaries`, `facts`; valid during the call). Return
-/// true to go on, false to cancel before the next session. It must not unwind.
+/// Receives progress as a NUL-terminated JSON object, valid during the call: a
+/// consolidation's (`job`, `sessions_done`, `sessions_total`, `summaries`, `facts`) or a
+/// training job's (`job`, `phase`, `done`, `total`, `step`, `epoch`, `loss`, `eta_seconds`,
+/// `message`). Return true to go on, false to cancel (consolidation: before the next
+/// session). It runs on the calling thread and must not unwind.
 pub type memorable_json_fn =
     Option<unsafe extern "C" fn(json: *const c_char, user_data: *mut c_void) -> bool>;
 

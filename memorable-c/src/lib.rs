@@ -23,6 +23,7 @@ use memorable_core::{Builder, Memorable, MemoryUpdate, NewMemory, ReembedProgres
 
 #[cfg(test)]
 mod abi_fuzz;
+mod classifiers;
 mod classify;
 mod convert;
 mod emotion;

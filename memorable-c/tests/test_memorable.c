@@ -1,6 +1,6 @@
 /* Single-threaded tests of the C API: round trip through a reopen, recall filters and modes,
  * update and history, forget, user isolation, batches, selection report, reembed without a
- * model, and every error path. Stores use the hashing embedder (see hashing() in test.h). */
+ * model, custom classifiers without training, and every error path. Stores use the hashing embedder (see hashing() in test.h). */
 #include "test.h"
 
 #include <sys/stat.h>
@@ -748,6 +748,136 @@ static bool test_classify_without_classifier(void) {
     return true;
 }
 
+/* Custom classifiers without a model (hashing store; training itself needs MiniLM and runs
+ * in test_classifiers.c): label sets, examples, export, corrections, calibration below the
+ * minimum, a queued job paused, resumed and cancelled, and the error paths. */
+static bool classifiers_in(const char *dir) {
+    char store[600], out[600];
+    snprintf(store, sizeof store, "%s/store", dir);
+    snprintf(out, sizeof out, "%s/examples.jsonl", dir);
+    memorable_options opts = {.config_json = "{\"embedder\": \"hashing\", \"classifiers\": {\"run_jobs\": false}}"};
+    memorable *m = NULL;
+    CHECK_OK(memorable_open(store, &opts, &m));
+
+    const char *labels = "[\"anger\", \"fear\", \"joy\", \"meh\"]";
+    char *json = NULL;
+    CHECK_OK(memorable_create_classifier(m, S("ekman"), labels, NULL, &json));
+    CHECK(contains(json, "\"unmapped\":[\"meh\"]"));
+    memorable_string_free(json);
+    json = NULL;
+    CHECK_OK(memorable_create_classifier(m, S("ekman"), labels, "{\"meh\": \"boredom\"}", &json));
+    CHECK(contains(json, "\"unmapped\":[]") && contains(json, "\"deployed\":null"));
+    memorable_string_free(json);
+    json = NULL;
+    CHECK_ERR(memorable_create_classifier(m, S("ekman"), "[\"anger\"]", NULL, &json), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK_ERR(memorable_create_classifier(m, S("Bad Name"), labels, NULL, &json), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK_ERR(memorable_create_classifier(m, S("x"), "not json", NULL, &json), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK_ERR(memorable_create_classifier(m, S("x"), NULL, NULL, &json), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_create_classifier(m, "\xff", 1, labels, NULL, &json), MEMORABLE_ERROR_INVALID_UTF8);
+    CHECK_ERR(memorable_create_classifier(NULL, S("x"), labels, NULL, &json), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_create_classifier(m, S("x"), labels, NULL, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK(json == NULL);
+    CHECK_OK(memorable_classifiers(m, &json));
+    CHECK(strstr(json, "\"name\":\"goemotions\"") < strstr(json, "\"name\":\"ekman\""));
+    memorable_string_free(json);
+    json = NULL;
+    CHECK_ERR(memorable_classifier(m, S("nope"), &json), MEMORABLE_ERROR_NOT_FOUND);
+
+    /* Examples: a user's and the application's, all or nothing. */
+    CHECK_OK(memorable_add_examples(m, S("ekman"), "[{\"text\": \"I am scared\", \"labels\": [\"fear\"]}]",
+                                    "{\"user\": \"erin\"}", &json));
+    CHECK(contains(json, "\"added\":1") && contains(json, "\"created\":false"));
+    memorable_string_free(json);
+    json = NULL;
+    CHECK_OK(memorable_add_examples(m, S("ekman"),
+                                    "[{\"text\": \"so glad\", \"labels\": [\"joy\"]}, "
+                                    "{\"text\": \"how dare you\", \"labels\": [\"anger\"]}]",
+                                    NULL, &json));
+    CHECK(contains(json, "\"added\":2"));
+    memorable_string_free(json);
+    json = NULL;
+    CHECK_ERR(memorable_add_examples(m, S("ekman"), "[{\"text\": \"hm\", \"labels\": [\"nope\"]}]", NULL, &json),
+              MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK_ERR(memorable_add_examples(m, S("ekman"), "[{\"text\": \"hm\"}]", NULL, &json), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK_ERR(memorable_add_examples(m, S("ekman"), "[]", "{\"bogus\": 1}", &json), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK(json == NULL);
+    CHECK_OK(memorable_examples(m, S("ekman"), "erin", &json));
+    CHECK(contains(json, "\"user\":\"erin\"") && contains(json, "\"source\":\"api\"") && !contains(json, "so glad"));
+    memorable_string_free(json);
+    json = NULL;
+    CHECK_OK(memorable_example_stats(m, S("ekman"), &json));
+    CHECK(contains(json, "\"total\":3") && contains(json, "\"joy\":1"));
+    memorable_string_free(json);
+    uint64_t count = 0;
+    CHECK_OK(memorable_export_examples(m, S("ekman"), out, &count));
+    CHECK(count == 3);
+    CHECK_ERR(memorable_export_examples(m, S("ekman"), out, &count), MEMORABLE_ERROR_DESTINATION_EXISTS);
+    CHECK_ERR(memorable_export_examples(m, S("ekman"), NULL, &count), MEMORABLE_ERROR_NULL_POINTER);
+
+    /* A correction is its owner's; calibration needs more of them. */
+    uint64_t id = 0;
+    CHECK_OK(memorable_remember(m, S("dana"), S("I feel so scared about tomorrow"), NULL, &id));
+    json = NULL;
+    CHECK_OK(memorable_correct(m, id, "[\"fear\"]", S("ekman"), &json));
+    CHECK(contains(json, "\"user\":\"dana\"") && contains(json, "\"source\":\"correction\""));
+    memorable_string_free(json);
+    json = NULL;
+    CHECK_ERR(memorable_correct(m, id, "[\"nope\"]", S("ekman"), &json), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK_OK(memorable_calibrate(m, S("ekman"), S("dana"), &json));
+    CHECK(strcmp(json, "null") == 0);
+    memorable_string_free(json);
+
+    /* A queued job (no worker): paused, resumed, cancelled. */
+    uint64_t job = 0;
+    CHECK_OK(memorable_train(m, S("ekman"), "{\"epochs\": 2}", &job));
+    CHECK(job > 0);
+    json = NULL;
+    CHECK_OK(memorable_pause_job(m, job, &json));
+    CHECK(contains(json, "\"state\":\"paused\""));
+    memorable_string_free(json);
+    json = NULL;
+    CHECK_OK(memorable_resume_job(m, job, &json));
+    CHECK(contains(json, "\"state\":\"queued\""));
+    memorable_string_free(json);
+    json = NULL;
+    CHECK_OK(memorable_cancel_job(m, job, &json));
+    CHECK(contains(json, "\"state\":\"cancelled\""));
+    memorable_string_free(json);
+    uint64_t none = 0;
+    CHECK_ERR(memorable_train(m, S("ekman"), "{\"preset\": \"huge\"}", &none), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK_ERR(memorable_train(m, S("nope"), NULL, &none), MEMORABLE_ERROR_NOT_FOUND);
+    CHECK_ERR(memorable_train(m, S("ekman"), NULL, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK(none == 0);
+    json = NULL;
+    CHECK_ERR(memorable_pause_job(m, 987654, &json), MEMORABLE_ERROR_NOT_FOUND);
+    CHECK_ERR(memorable_run_job(m, 987654, NULL, NULL, &json), MEMORABLE_ERROR_NOT_FOUND);
+    CHECK(json == NULL);
+
+    /* Nothing deployed: no classification, no rollback. */
+    const char *texts[] = {"hello"};
+    size_t lens[] = {5};
+    memorable_classification *c = NULL;
+    CHECK_ERR(memorable_classify_as(m, 1, texts, lens, S("nope"), NULL, &c), MEMORABLE_ERROR_NOT_FOUND);
+    CHECK_ERR(memorable_classify_as(m, 1, texts, lens, S("ekman"), "dana", &c), MEMORABLE_ERROR_CLASSIFIER_UNAVAILABLE);
+    CHECK_ERR(memorable_classify_as(m, 1, NULL, lens, S("ekman"), NULL, &c), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK(c == NULL);
+    CHECK_ERR(memorable_rollback_classifier(m, S("nope"), NULL), MEMORABLE_ERROR_NOT_FOUND);
+
+    CHECK_OK(memorable_close(m));
+    CHECK_ERR(memorable_classifiers(m, &json), MEMORABLE_ERROR_CLOSED);
+    CHECK(json == NULL);
+    memorable_free(m);
+    return true;
+}
+
+static bool test_classifiers_without_model(void) {
+    char dir[256];
+    CHECK(make_temp_dir(dir, sizeof dir));
+    bool ok = classifiers_in(dir);
+    remove_dir(dir);
+    return ok;
+}
+
 int main(void) {
     bool passed = true;
     run_test(test_version, "test_version", &passed);
@@ -768,6 +898,7 @@ int main(void) {
     run_test(test_recall_modes, "test_recall_modes", &passed);
     run_test(test_reembed_without_model, "test_reembed_without_model", &passed);
     run_test(test_classify_without_classifier, "test_classify_without_classifier", &passed);
+    run_test(test_classifiers_without_model, "test_classifiers_without_model", &passed);
     if (!passed) {
         fprintf(stderr, "test_memorable: FAILED\n");
         return 1;

@@ -212,8 +212,21 @@ impl EmotionClassifier for LazyDefault {
 
 /// Readings of `texts` by `classifier`, in input order.
 pub fn classify_with(classifier: &dyn EmotionClassifier, texts: &[&str]) -> Result<Vec<Classified>> {
+    classify_with_thresholds(classifier, texts, classifier.thresholds())
+}
+
+/// [`classify_with`], deciding labels with `thresholds` (one per label) instead of the
+/// classifier's own (a user's calibration).
+pub(crate) fn classify_with_thresholds(
+    classifier: &dyn EmotionClassifier,
+    texts: &[&str],
+    thresholds: &[f32],
+) -> Result<Vec<Classified>> {
     let probs = classifier.classify(texts)?;
-    let (labels, thresholds) = (classifier.labels(), classifier.thresholds());
+    let labels = classifier.labels();
+    if thresholds.len() != labels.len() {
+        return Err(Error::Internal(format!("{} thresholds for {} labels", thresholds.len(), labels.len())));
+    }
     Ok(texts
         .iter()
         .zip(probs)

@@ -223,6 +223,8 @@ pub enum Error {
     ContextNotFound(String),
     #[error("no job with id {0}")]
     JobNotFound(u64),
+    #[error("no classifier named {0:?} (create it, or import examples into it)")]
+    ClassifierNotFound(String),
     #[error("storage error: {0}")]
     Storage(String),
     #[error("store {path} is locked by another process (only one process may open a store)")]
@@ -306,7 +308,10 @@ impl Error {
             Error::InvalidConfig(_) => ErrorCode::InvalidConfig,
             Error::InvalidUtf8 { .. } => ErrorCode::InvalidUtf8,
             Error::NullPointer { .. } => ErrorCode::NullPointer,
-            Error::NotFound(_) | Error::ContextNotFound(_) | Error::JobNotFound(_) => ErrorCode::NotFound,
+            Error::NotFound(_)
+            | Error::ContextNotFound(_)
+            | Error::JobNotFound(_)
+            | Error::ClassifierNotFound(_) => ErrorCode::NotFound,
             Error::Storage(_) => ErrorCode::Storage,
             Error::Locked { .. } => ErrorCode::Locked,
             Error::NotWritable { .. } => ErrorCode::NotWritable,

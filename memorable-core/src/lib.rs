@@ -43,11 +43,15 @@
 
 mod alerts;
 mod attention;
+#[cfg(feature = "candle")]
+mod classifiers;
 mod classify;
 mod config;
 mod consolidate;
 mod crash;
 mod crypto;
+#[cfg(feature = "candle")]
+mod deployed;
 pub mod emotion;
 mod engine;
 mod error;
@@ -72,8 +76,13 @@ pub mod training;
 
 pub use alerts::{AlertCallback, AlertEvent, AlertMetric, AlertRule, AlertState, AlertsConfig};
 pub use attention::{AttentionConfig, ContextFrame, FrameWhen, Mention, FRAME_MEMORIES, FRAME_TOP};
+#[cfg(feature = "candle")]
+pub use classifiers::{
+    Calibration, ClassifierInfo, Example, ExampleImport, ExampleStats, NewExample, TrainingProgress,
+    GOEMOTIONS,
+};
 pub use classify::{classify_with, Classified, ClassifierStatus};
-pub use config::{Config, Durability, HnswConfig, LimitsConfig, ModelsConfig};
+pub use config::{ClassifiersConfig, Config, Durability, HnswConfig, LimitsConfig, ModelsConfig};
 pub use consolidate::{
     ConsolidateRequest, ConsolidatedMemory, ConsolidationPath, ConsolidationProgress, ConsolidationReport,
     FACT_KIND, SUMMARY_KIND,
@@ -102,7 +111,8 @@ pub use models::llm::{
     ModelServerConfig, Prompt,
 };
 pub use models::registry::{
-    models_gc, models_list, models_rollback, models_update, GcReport, ModelVersion, VersionState,
+    models_deploy, models_gc, models_list, models_rollback, models_update, GcReport, ModelVersion,
+    VersionState,
 };
 #[cfg(feature = "candle")]
 pub use models::{BertEmbedder, CandleBertEmbedder};
@@ -112,6 +122,8 @@ pub use retrieval::{
     MAX_LIMIT, MIN_POOL,
 };
 pub use store::rekey;
+#[cfg(feature = "candle")]
+pub use training::{DeployPolicy, EvalReport, Preset, TrainOptions};
 
 /// Test hooks. Not part of the API: they exist so tests can prove that a failed migration
 /// rolls back.

@@ -23,6 +23,9 @@ pub(crate) struct Ops {
     pub probes: Probes,
     /// Background jobs this process runs (consolidation), with their cancel flags.
     pub jobs: Arc<JobRunner>,
+    /// Training jobs of custom classifiers: the one-at-a-time lock and the worker.
+    #[cfg(feature = "candle")]
+    pub training: Arc<crate::classifiers::TrainingRuntime>,
     stopped: Mutex<bool>,
     wake: Condvar,
     tick: Option<Duration>,
@@ -40,6 +43,8 @@ impl Ops {
             alerts: AlertHub::new(&config.alerts),
             probes: Probes::default(),
             jobs: Arc::new(JobRunner::default()),
+            #[cfg(feature = "candle")]
+            training: Arc::default(),
             stopped: Mutex::new(false),
             wake: Condvar::new(),
             tick: needed.then_some(interval),
@@ -53,6 +58,9 @@ impl Ops {
     pub fn stop(&self) {
         *self.stopped.lock() = true;
         self.wake.notify_all();
+        // A running training job checkpoints and goes back to the queue.
+        #[cfg(feature = "candle")]
+        self.training.stop();
     }
 
     /// Wait for the next tick; false once stopped.

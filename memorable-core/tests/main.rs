@@ -12,6 +12,8 @@ mod bad_input;
 mod concurrency;
 mod consolidation;
 mod context_frame;
+#[cfg(feature = "candle")]
+mod custom_training;
 mod emotion;
 #[cfg(feature = "candle")]
 mod emotion_classifier;

@@ -128,7 +128,7 @@ pub type TextCallback = ThreadsafeFunction<String, Unknown<'static>, String, Sta
 pub type JsonCallback = ThreadsafeFunction<Value, Unknown<'static>, Value, Status, false>;
 
 /// Call a JS callback and wait for it: `Ok(false)` when it returned `false`.
-fn call_js<T: 'static + Send + napi::bindgen_prelude::ToNapiValue>(
+pub(crate) fn call_js<T: 'static + Send + napi::bindgen_prelude::ToNapiValue>(
     callback: &ThreadsafeFunction<T, Unknown<'static>, T, Status, false>,
     value: T,
 ) -> napi::Result<bool> {
@@ -287,7 +287,7 @@ impl Task for Consolidate {
     }
 }
 
-fn to_json<T: serde::Serialize>(v: T) -> napi::Result<Value, Code> {
+pub(crate) fn to_json<T: serde::Serialize>(v: T) -> napi::Result<Value, Code> {
     serde_json::to_value(v).map_err(|e| sync_error(e.into()))
 }
 

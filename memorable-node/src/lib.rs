@@ -6,6 +6,7 @@
 //! are synchronous. Errors are JS `Error`s whose `code` is the core's stable code name
 //! (`"EMPTY_TEXT"`, `"NOT_FOUND"`, ...).
 
+mod classifiers;
 mod classify;
 mod emotion;
 mod error;

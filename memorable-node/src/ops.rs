@@ -19,7 +19,7 @@ use crate::types::Date;
 pub struct Json(Value);
 
 impl Json {
-    fn of(v: &impl Serialize) -> core::Result<Json> {
+    pub(crate) fn of(v: &impl Serialize) -> core::Result<Json> {
         Ok(Json(camel_keys(serde_json::to_value(v)?)))
     }
 }

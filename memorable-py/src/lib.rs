@@ -8,6 +8,7 @@
 //! object may be shared by Python threads; calls run in parallel outside the GIL.
 
 mod callback;
+mod classifiers;
 mod classify;
 mod convert;
 mod emotion;

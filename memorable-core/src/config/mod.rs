@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 mod alerts;
 mod attention;
 mod backup;
+mod classifiers;
 mod health;
 mod limits;
 mod models;
@@ -22,6 +23,7 @@ mod windows;
 pub use alerts::{AlertMetric, AlertRule, AlertsConfig};
 pub use attention::AttentionConfig;
 pub use backup::{BackupConfig, BackupSchedule, Retention};
+pub use classifiers::ClassifiersConfig;
 pub use health::HealthConfig;
 pub use limits::LimitsConfig;
 pub use models::ModelsConfig;
@@ -112,6 +114,9 @@ pub struct Config {
     /// serialized, and its `Debug` is redacted.
     #[serde(skip_serializing)]
     pub encryption_key: Option<EncryptionKey>,
+    /// Custom classifiers: the one the emotional layer uses, per-user calibration, training
+    /// jobs.
+    pub classifiers: ClassifiersConfig,
 }
 
 impl Default for Config {
@@ -144,6 +149,7 @@ impl Default for Config {
             models: ModelsConfig::default(),
             limits: LimitsConfig::default(),
             encryption_key: None,
+            classifiers: ClassifiersConfig::default(),
         }
     }
 }
@@ -218,6 +224,7 @@ impl Config {
             return bad("embedder must be \"auto\" or a model name".into());
         }
         self.health.validate()?;
+        self.classifiers.validate()?;
         self.alerts.validate()?;
         self.backup.validate()?;
         self.emotion.validate()?;

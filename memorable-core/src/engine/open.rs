@@ -84,7 +84,16 @@ pub(crate) fn open(dir: Option<&Path>, config: Config, parts: Parts) -> Result<E
             selection.limits.threads,
         ),
     });
-    let for_emotion = slot.get_given().or_else(|| slot.lazy_default());
+    #[cfg(feature = "candle")]
+    let named = crate::deployed::for_emotion(
+        &config.classifiers.emotion,
+        &store,
+        config.model_dir.as_deref(),
+        selection.limits.threads,
+    );
+    #[cfg(not(feature = "candle"))]
+    let named = None;
+    let for_emotion = slot.get_given().or(named).or_else(|| slot.lazy_default());
     let emotion = Arc::new(EmotionEngine::new(config.emotion.clone(), for_emotion, embedder.model_id()));
     // The generator is planned now and loaded on first use; a configured one that cannot be
     // used does not stop the store from opening (remember and recall never need it).

@@ -35,7 +35,16 @@ pub(crate) fn reload_models(slot: &EngineSlot, old: &Arc<Engine>) -> Result<()> 
             selection.limits.threads,
         ))
     };
-    let for_emotion = classifier.get_given().or_else(|| classifier.lazy_default());
+    #[cfg(feature = "candle")]
+    let named = crate::deployed::for_emotion(
+        &config.classifiers.emotion,
+        &old.store,
+        config.model_dir.as_deref(),
+        selection.limits.threads,
+    );
+    #[cfg(not(feature = "candle"))]
+    let named = None;
+    let for_emotion = classifier.get_given().or(named).or_else(|| classifier.lazy_default());
     let emotion = Arc::new(old.emotion.with_classifier(for_emotion, embedder.model_id()));
     let generator = if old.generator.report().chosen == "custom" {
         old.generator.clone()

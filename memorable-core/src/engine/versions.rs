@@ -61,8 +61,12 @@ fn lease(
         names.push(gen.chosen.clone());
     }
     if default_classifier {
+        #[cfg(feature = "candle")]
+        let shipped = crate::models::emotion_adapter::builtin_manifest().name;
+        #[cfg(not(feature = "candle"))]
+        let shipped = String::new();
         let emotion = reg
-            .active_installed(Role::Emotion)
+            .active(&shipped)
             .or_else(|| reg.versions.iter().find(|v| v.role == Role::Emotion && v.folder.is_empty()));
         if let Some(v) = emotion {
             names.push(v.name.clone());

@@ -49,6 +49,11 @@ impl Memorable {
     /// Cancel a job: a running one stops at its next step (what it wrote stays), one that
     /// ended is left as it is. Returns the job.
     pub fn cancel_job(&self, id: JobId) -> Result<JobInfo> {
-        jobs::cancel(&*self.engine()?, &self.ops.jobs, id)
+        let engine = self.engine()?;
+        #[cfg(feature = "candle")]
+        if jobs::get(&engine, id)?.kind == crate::classifiers::TRAINING_KIND {
+            return crate::classifiers::train::cancel(&engine, &self.ops.training, id);
+        }
+        jobs::cancel(&engine, &self.ops.jobs, id)
     }
 }

@@ -13,11 +13,14 @@
 //! - [`consolidation`]: summaries and facts from raw turns, and background jobs;
 //! - [`maintenance`]: backup, point-in-time restore of a user, export and import;
 //! - [`observability`]: metrics, health and alerts;
-//! - [`hume`]: Hume messages into a context.
+//! - [`hume`]: Hume messages into a context;
+//! - `classifiers`: custom classifiers, their examples, training jobs and deployment.
 //!
 //! `close()` dumps indexes, checkpoints the WAL and releases the directory lock; calls after
 //! it fail with [`Error::Closed`].
 
+#[cfg(feature = "candle")]
+mod classifiers;
 mod consolidation;
 mod emotion;
 mod hume;
@@ -119,7 +122,13 @@ impl Builder {
         let ops = Arc::new(Ops::new(&self.config));
         let engine = engine::open(self.dir.as_deref(), self.config, self.parts)?;
         let metrics = engine.metrics.clone();
-        let shared = Arc::new(RwLock::new(Some(Arc::new(engine))));
+        let engine = Arc::new(engine);
+        // Training jobs queued, or interrupted by the end of the last process, resume.
+        #[cfg(feature = "candle")]
+        if engine.config.classifiers.run_jobs {
+            crate::classifiers::train::start_worker_if_queued(&ops.training, &engine)?;
+        }
+        let shared = Arc::new(RwLock::new(Some(engine)));
         crate::ops::start(&shared, &ops);
         Ok(Memorable { shared, metrics, ops })
     }

@@ -221,6 +221,37 @@ impl AdapterEmotionClassifier {
         Ok((embeddings, probs))
     }
 
+    /// The mean-pooled states after the adapted layers (what the head reads), one row per
+    /// text: the features a new head is trained on (`quick` training preset).
+    pub fn features(&self, texts: &[&str]) -> Result<Rows> {
+        let tokens = tokenize(&self.tokenizer, texts)?;
+        let order = length_order(&tokens);
+        let mut out = vec![Vec::new(); texts.len()];
+        self.pool.install(|| -> Result<()> {
+            for chunk in order.chunks(self.batch_size) {
+                let batch: Vec<&[u32]> = chunk.iter().map(|&i| tokens[i].as_slice()).collect();
+                let pooled = self
+                    .pooled(&batch)
+                    .map_err(|e| Error::Model(format!("emotion classifier forward pass: {e}")))?;
+                for (k, &i) in chunk.iter().enumerate() {
+                    out[i] = pooled[k].clone();
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn pooled(&self, batch: &[&[u32]]) -> candle_core::Result<Rows> {
+        let (ids, mask) = pad_batch(batch, self.bert.device())?;
+        let bias = LoraBert::attention_bias(&mask)?;
+        let mut h = self.bert.run(self.bert.embed(&ids)?, &bias, 0..self.split, &[], Mode::Infer, None)?;
+        for layer in &self.adapted {
+            h = layer.forward(&h, &bias, None, Mode::Infer, None)?;
+        }
+        mean_pool(&h, &mask)?.to_vec2::<f32>()
+    }
+
     fn run(&self, texts: &[&str], embed: bool) -> Result<EmbeddedEmotions> {
         let tokens = tokenize(&self.tokenizer, texts)?;
         let order = length_order(&tokens);
@@ -330,12 +361,15 @@ impl EmotionClassifier for AdapterEmotionClassifier {
 pub const BUILTIN_ADAPTER: &[u8] =
     include_bytes!("../../../models/emotion/goemotions-minilm/adapter.safetensors");
 
-/// The classifier an engine uses by default: the model registry's active installed emotion
-/// classifier (a trained one, with its folder), else the shipped one.
+/// The classifier an engine uses by default: the model registry's active installed version
+/// of the shipped classifier's name (a retrained `goemotions`, with its folder), else the
+/// shipped one.
 pub fn default_manifest(model_dir: Option<&Path>) -> (EmotionManifest, Option<std::path::PathBuf>) {
     let installed = cache::cache_dir(model_dir).and_then(|dir| {
         let reg = super::registry::Registry::read(&dir).ok()?;
-        let v = reg.active_installed(super::role::Role::Emotion)?;
+        // Only versions of the shipped classifier's own name: other classifiers (an
+        // application's label sets) are served by name, never as the default.
+        let v = reg.active(&builtin_manifest().name).filter(|v| !v.folder.is_empty())?;
         let folder = dir.join(&v.folder);
         EmotionManifest::read(&folder).ok().map(|m| (m, Some(folder)))
     });

@@ -124,13 +124,37 @@ pub(crate) fn log_line(conn: &Connection, id: u64, line: &str, now: i64) -> Resu
     Ok(())
 }
 
-/// Jobs left `running` by a process that ended (crash, kill) become `failed`, saying so;
-/// returns how many. Called at open, before any job of this process starts.
+/// Kind of the jobs that resume after an interruption (they keep checkpoints).
+pub(crate) const RESUMABLE_KIND: &str = "train-emotion";
+
+/// Jobs left `running` by a process that ended (crash, kill) become `failed`, saying so,
+/// except resumable ones, which go back to `queued` (they continue from their checkpoint);
+/// returns how many failed. Called at open, before any job of this process starts.
 pub(crate) fn fail_interrupted(conn: &Connection, now: i64) -> Result<usize> {
+    conn.prepare_cached(
+        "UPDATE jobs SET state = 'queued', updated_at = ?1 WHERE state = 'running' AND kind = ?2",
+    )?
+    .execute(params![now, RESUMABLE_KIND])?;
     Ok(conn
         .prepare_cached(
             "UPDATE jobs SET state = 'failed', error = 'interrupted: the process ended while it ran; run it again', updated_at = ?1
-             WHERE state IN ('running', 'queued')",
+             WHERE state IN ('running', 'queued') AND kind <> ?2",
         )?
-        .execute([now])?)
+        .execute(params![now, RESUMABLE_KIND])?)
+}
+
+/// Set a job's state (not an ending: see [`finish_job`]).
+pub(crate) fn set_state(conn: &Connection, id: u64, state: &str, now: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE jobs SET state = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id as i64, state, now])?;
+    Ok(())
+}
+
+/// The oldest queued job of `kind`.
+pub(crate) fn next_queued(conn: &Connection, kind: &str) -> Result<Option<u64>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM jobs WHERE state = 'queued' AND kind = ?1 ORDER BY id LIMIT 1")?
+        .query_row([kind], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(|id| id as u64))
 }

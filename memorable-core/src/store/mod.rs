@@ -8,6 +8,7 @@
 
 mod access;
 pub(crate) mod derived;
+pub(crate) mod examples;
 mod filters;
 pub(crate) mod jobs;
 mod layout;

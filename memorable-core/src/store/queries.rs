@@ -388,7 +388,13 @@ pub(crate) fn delete_user(conn: &Connection, user_key: UserKey) -> Result<usize>
     conn.execute(&format!("DELETE FROM memory_versions WHERE memory_id IN ({owned})"), [user_key])?;
     conn.execute(&format!("DELETE FROM memory_tags WHERE memory_id IN ({owned})"), [user_key])?;
     conn.execute(&format!("DELETE FROM memory_sources WHERE memory_id IN ({owned})"), [user_key])?;
+    conn.execute(
+        "DELETE FROM job_checkpoints WHERE job_id IN (SELECT id FROM jobs WHERE user_key = ?1)",
+        [user_key],
+    )?;
     conn.execute("DELETE FROM jobs WHERE user_key = ?1", [user_key])?;
+    conn.execute("DELETE FROM examples WHERE scope_key = ?1", [user_key])?;
+    conn.execute("DELETE FROM calibrations WHERE user_key = ?1", [user_key])?;
     conn.execute("DELETE FROM vectors WHERE user_key = ?1", [user_key])?;
     let n = conn.execute("DELETE FROM memories WHERE user_key = ?1", [user_key])?;
     conn.execute("DELETE FROM users WHERE user_key = ?1", [user_key])?;

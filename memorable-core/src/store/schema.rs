@@ -9,10 +9,10 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// `MIGRATIONS[i]` takes a store from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -218,6 +218,49 @@ CREATE TRIGGER memories_usage_update AFTER UPDATE OF text, metadata ON memories 
                                + length(CAST(new.text AS BLOB)) + length(CAST(new.metadata AS BLOB))
      WHERE user_key = new.user_key;
 END;
+"#;
+
+/// Schema 8: custom classifiers. `classifiers` holds each application-defined label set and
+/// its mapping onto catalog expressions; `examples` the labelled texts a classifier trains on
+/// (scope 0 = the application's, else the user key of the user they belong to; a
+/// correction also names the memory it corrects), one row per (classifier, scope, text) so
+/// duplicates collapse; `calibrations` a user's per-label thresholds learnt from their
+/// corrections; `job_checkpoints` the last checkpoint of a training job (weights, optimizer
+/// state, position), so an interrupted job resumes where it was.
+const V8: &str = r#"
+CREATE TABLE classifiers (
+    name       TEXT PRIMARY KEY,
+    labels     TEXT NOT NULL,
+    mapping    TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE examples (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    classifier TEXT NOT NULL,
+    scope_key  INTEGER NOT NULL DEFAULT 0,
+    text       TEXT NOT NULL,
+    labels     TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    memory_id  INTEGER,
+    created_at INTEGER NOT NULL,
+    UNIQUE (classifier, scope_key, text)
+);
+CREATE INDEX examples_scope ON examples(scope_key, classifier);
+CREATE TABLE calibrations (
+    classifier TEXT NOT NULL,
+    user_key   INTEGER NOT NULL,
+    version    TEXT NOT NULL,
+    thresholds TEXT NOT NULL,
+    examples   INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (classifier, user_key)
+) WITHOUT ROWID;
+CREATE TABLE job_checkpoints (
+    job_id     INTEGER PRIMARY KEY,
+    state      TEXT NOT NULL,
+    data       BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+);
 "#;
 
 /// Bring the store to [`SCHEMA_VERSION`], or refuse it when it is newer. Every step runs in

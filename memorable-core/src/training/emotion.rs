@@ -42,15 +42,15 @@ fn ce(e: candle_core::Error) -> Error {
 }
 
 /// Token states of many texts after the frozen layers, packed without padding.
-struct States {
+pub(crate) struct States {
     dim: usize,
     offsets: Vec<usize>,
-    lens: Vec<usize>,
+    pub(crate) lens: Vec<usize>,
     data: Vec<f32>,
 }
 
 impl States {
-    fn compute(
+    pub(crate) fn compute(
         bert: &LoraBert,
         tokens: &[Vec<u32>],
         split: usize,
@@ -82,7 +82,7 @@ impl States {
     }
 
     /// Padded states (n, len, dim) and mask (n, len) of the texts at `idx`.
-    fn batch(&self, idx: &[usize], device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
+    pub(crate) fn batch(&self, idx: &[usize], device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
         let len = idx.iter().map(|&i| self.lens[i]).max().unwrap_or(0);
         let (n, d) = (idx.len(), self.dim);
         let mut x = vec![0f32; n * len * d];
@@ -239,7 +239,7 @@ impl Trainable {
 
 /// Numerically stable binary cross-entropy on logits, averaged over every (text, label):
 /// `(1 - t)·x + (1 + (w - 1)·t)·softplus(-x)` with positive weights `w` per label.
-fn bce_with_logits(
+pub(crate) fn bce_with_logits(
     logits: &Tensor,
     targets: &Tensor,
     pos_weight: Option<&Tensor>,
@@ -253,7 +253,7 @@ fn bce_with_logits(
     (negative + positive)?.mean_all()
 }
 
-fn multi_hot(
+pub(crate) fn multi_hot(
     labels: &[Vec<usize>],
     idx: &[usize],
     n_labels: usize,
@@ -270,7 +270,12 @@ fn multi_hot(
 
 /// Batches of one epoch: a seeded shuffle, then length-sorted within windows of 50 batches
 /// (little padding, still random), batch order shuffled again.
-fn epoch_batches(rows: &[usize], lens: &[usize], batch: usize, rng: &mut SplitMix) -> Vec<Vec<usize>> {
+pub(crate) fn epoch_batches(
+    rows: &[usize],
+    lens: &[usize],
+    batch: usize,
+    rng: &mut SplitMix,
+) -> Vec<Vec<usize>> {
     let mut idx = rows.to_vec();
     rng.shuffle(&mut idx);
     let mut batches = Vec::new();

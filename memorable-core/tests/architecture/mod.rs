@@ -40,6 +40,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("index/", 2),
     ("emotion/", 2),
     ("classify.rs", 2),
+    ("deployed.rs", 2),
     ("metrics/", 2),
     ("training/", 2),
     // The configuration: the sections of the features above the engine, and the
@@ -56,6 +57,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("hume/", 5),
     ("jobs/", 5),
     ("consolidate/", 5),
+    ("classifiers/", 5),
     // The operations thread, then the facade, then the crate root's re-exports.
     ("ops.rs", 6),
     ("handle/", 7),

@@ -127,6 +127,73 @@ class _Config(TypedDict, total=False):
     encryption_key: str
     """Encrypt the store at rest with this key (default $MEMORABLE_KEY, else plain): SQLCipher
     for the database, sealed exports; opening needs it (StorageError WRONG_KEY). docs/security.md."""
+    classifiers: _ClassifiersConfig
+    """Custom classifiers: emotion (the classifier of the emotional layer, default "goemotions"),
+    personalize_min_corrections (20), run_jobs (True: queued training jobs run in the background)."""
+
+class _ClassifiersConfig(TypedDict, total=False):
+    emotion: str
+    personalize_min_corrections: int
+    run_jobs: bool
+
+class _ClassifierInfo(TypedDict):
+    name: str
+    labels: list[str]
+    mapping: dict[str, str]
+    """Label → catalog expression id."""
+    unmapped: list[str]
+    """Labels without a catalog expression (kept as their own dimensions)."""
+    builtin: bool
+    deployed: str | None
+    examples: int
+
+class _Example(TypedDict):
+    id: int
+    text: str
+    labels: list[str]
+    source: str
+    user: str | None
+    memory_id: int | None
+    created_at: str
+
+class _ExampleImport(TypedDict):
+    classifier: str
+    added: int
+    duplicates: int
+    created: bool
+
+class _ExampleStats(TypedDict):
+    classifier: str
+    total: int
+    application: int
+    user: int
+    corrections: int
+    users: int
+    per_label: dict[str, int]
+    unlabelled: int
+
+class _TrainingProgress(TypedDict):
+    job: int
+    phase: Literal["features", "train", "evaluate"]
+    done: int
+    total: int
+    step: int
+    epoch: float
+    loss: float | None
+    eta_seconds: float | None
+    message: str | None
+
+class _TrainOptions(TypedDict, total=False):
+    preset: Literal["quick", "full"]
+    epochs: int | None
+    threads: int
+    seed: int
+    eval_fraction: float
+    holdout_fraction: float
+    deploy: Literal["auto", "never", "always"]
+    margin: float
+    include_user_examples: bool
+    checkpoint_every: int
 
 class _LimitsConfig(TypedDict, total=False):
     """Per-user quotas, the store's size limit and input limits; over one, a write raises
@@ -698,11 +765,64 @@ class Memorable:
     @staticmethod
     def emotion_catalog() -> list[_Expression]:
         """The 62 expressions: id, name, color, valence, arousal, vocabularies, aliases."""
-    def classify(self, texts: Sequence[str]) -> list[_Classified]:
+    def classify(
+        self, texts: Sequence[str], *, classifier: str | None = None, user: str | None = None
+    ) -> list[_Classified]:
         """Emotion readings of `texts` from the engine's emotion classifier (the shipped
-        GoEmotions classifier when the store embeds with MiniLM). Raises ModelError
-        CLASSIFIER_UNAVAILABLE (35) saying why when there is none; `stats()["classifier"]`
-        tells ahead of time."""
+        GoEmotions classifier when the store embeds with MiniLM), or from `classifier` (one of
+        the store's classifiers, its deployed version; `user` decides labels with that user's
+        calibrated thresholds). Raises ModelError CLASSIFIER_UNAVAILABLE (35) saying why when
+        there is none; `stats()["classifier"]` tells ahead of time."""
+    def create_classifier(
+        self, name: str, labels: Sequence[str], mapping: Mapping[str, str] | None = None
+    ) -> _ClassifierInfo:
+        """Create a classifier with its label set (`mapping`: label → catalog expression)."""
+    def classifier(self, name: str) -> _ClassifierInfo: ...
+    def classifiers(self) -> list[_ClassifierInfo]:
+        """Every classifier, goemotions first."""
+    def add_example(
+        self, classifier: str, text: str, labels: Sequence[str], *, source: str = "api", user: str | None = None
+    ) -> _ExampleImport:
+        """Add one labelled example to an existing classifier (the application's, or `user`'s)."""
+    def add_examples(
+        self,
+        classifier: str,
+        examples: Sequence[Mapping[str, Any]],
+        *,
+        source: str = "api",
+        user: str | None = None,
+    ) -> _ExampleImport:
+        """Add `[{"text", "labels"}]`, all or nothing; creates the classifier when missing."""
+    def import_examples(self, classifier: str, path: str | PathLike[str]) -> _ExampleImport:
+        """Import a JSON Lines or TSV file, all or nothing (errors name the line)."""
+    def export_examples(self, classifier: str, path: str | PathLike[str]) -> int:
+        """Write the examples as JSON Lines into the new file `path`; returns how many."""
+    def examples(self, classifier: str, *, user: str | None = None) -> list[_Example]: ...
+    def example_stats(self, classifier: str) -> _ExampleStats: ...
+    def correct(self, memory_id: int, labels: Sequence[str], classifier: str) -> _Example:
+        """Record the memory owner's correction; enough of them earn the owner a calibration."""
+    def train(self, classifier: str, **options: Any) -> int:
+        """Queue a training job (options: _TrainOptions keys); returns its id."""
+    def train_and_wait(
+        self,
+        classifier: str,
+        *,
+        on_progress: Callable[[dict[str, Any]], bool | None] | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Train here and wait; returns the job (result: version, deployed, decision, new,
+        current, examples, steps, seconds). Returning False from on_progress cancels."""
+    def run_job(
+        self, id: int, *, on_progress: Callable[[dict[str, Any]], bool | None] | None = None
+    ) -> dict[str, Any]:
+        """Run a queued, paused or interrupted training job here until it ends."""
+    def pause_job(self, id: int) -> dict[str, Any]: ...
+    def resume_job(self, id: int) -> dict[str, Any]: ...
+    def deploy_classifier(self, classifier: str, version: str | None = None) -> dict[str, Any]:
+        """Deploy a version (default: the newest candidate) through the model registry."""
+    def rollback_classifier(self, classifier: str) -> dict[str, Any]: ...
+    def calibrate(self, classifier: str, user: str) -> dict[str, Any] | None:
+        """Tune the user's thresholds on their corrections now (None: too few)."""
     def checkpoint(self) -> None: ...
     def metrics(self) -> dict[str, Any]:
         """Counters, latency quantiles (ms) and gauges (`MetricsSnapshot`)."""

@@ -1,5 +1,7 @@
-//! `memorable classify`: emotion readings of texts from the shipped classifier (or a trained
-//! classifier directory), one JSON object a line: `{"text", "scores", "labels"}`.
+//! `memorable classify`: emotion readings of texts, one JSON object a line:
+//! `{"text", "scores", "labels"}` — from the shipped classifier, a classifier of the store by
+//! name (its deployed version, with `--user` that user's thresholds), or a trained
+//! classifier directory.
 
 use std::io::Write;
 use std::path::Path;
@@ -10,27 +12,63 @@ use std::sync::Arc;
 use memorable::models::cache;
 use memorable::models::emotion_adapter::{builtin_manifest, load_default, AdapterEmotionClassifier};
 use memorable::models::{ClassifierOptions, EmotionClassifier};
+use memorable::{Classified, Memorable};
 
-pub(crate) fn classify(classifier_dir: Option<&Path>, file: Option<&Path>, texts: &[String]) -> Result<()> {
-    let classifier: Arc<dyn EmotionClassifier> = match classifier_dir {
-        None => load_default(&builtin_manifest().embedder.model_id, None, ClassifierOptions::default())?,
-        Some(dir) => {
-            // A trained classifier directory runs on the cached MiniLM (its checksum is checked).
-            let encoder = cache::cache_dir(None)
-                .context("no model cache directory: set MEMORABLE_HOME")?
-                .join("minilm");
-            Arc::new(
-                AdapterEmotionClassifier::load_dir(dir, &encoder, ClassifierOptions::default())
-                    .with_context(|| format!("cannot load the classifier in {}", dir.display()))?,
-            )
+use crate::global::Global;
+
+/// Readings of one chunk of texts.
+type Reader = Box<dyn FnMut(&[&str]) -> Result<Vec<Classified>>>;
+
+pub(crate) fn classify(
+    g: &Global,
+    classifier: Option<&str>,
+    user: Option<&str>,
+    file: Option<&Path>,
+    texts: &[String],
+) -> Result<()> {
+    let lines = crate::util::input_lines(file, texts)?;
+    // A value naming a folder (a path, or an existing directory) is a classifier directory.
+    let dir = classifier.filter(|c| c.contains('/') || Path::new(c).is_dir());
+    let named = classifier.filter(|_| dir.is_none()).filter(|c| *c != "goemotions" || user.is_some());
+    let mut run: Reader = match (named, dir) {
+        (Some(name), _) => {
+            let mem = Memorable::builder(&g.store)
+                .config(g.config())
+                .open()
+                .with_context(|| format!("cannot open store {}", g.store.display()))?;
+            let name = name.to_owned();
+            let user = user.map(str::to_owned);
+            Box::new(move |refs| Ok(mem.classify_as(refs, &name, user.as_deref())?))
+        }
+        (None, dir) => {
+            let c: Arc<dyn EmotionClassifier> = match dir {
+                None => {
+                    load_default(&builtin_manifest().embedder.model_id, None, ClassifierOptions::default())?
+                }
+                Some(dir) => {
+                    // A trained classifier directory runs on the cached MiniLM (its checksum is
+                    // checked).
+                    let encoder = cache::cache_dir(None)
+                        .context("no model cache directory: set MEMORABLE_HOME")?
+                        .join("minilm");
+                    Arc::new(
+                        AdapterEmotionClassifier::load_dir(
+                            Path::new(dir),
+                            &encoder,
+                            ClassifierOptions::default(),
+                        )
+                        .with_context(|| format!("cannot load the classifier in {dir}"))?,
+                    )
+                }
+            };
+            Box::new(move |refs| Ok(memorable::classify_with(c.as_ref(), refs)?))
         }
     };
-    let lines = crate::util::input_lines(file, texts)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for chunk in lines.chunks(256) {
         let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        for reading in memorable::classify_with(classifier.as_ref(), &refs)? {
+        for reading in run(&refs)? {
             writeln!(out, "{}", serde_json::to_string(&reading)?)?;
         }
     }

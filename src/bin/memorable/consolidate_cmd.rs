@@ -33,8 +33,13 @@ pub(crate) enum JobsCommand {
     List,
     /// One job: state, progress, result or error, log.
     Show { id: u64 },
-    /// Ask a running job to stop.
+    /// Ask a running job to stop (a queued or paused training job ends at once).
     Cancel { id: u64 },
+    /// Pause a training job (it keeps its checkpoint).
+    Pause { id: u64 },
+    /// Resume a paused, queued or interrupted training job from its checkpoint, here, until
+    /// it ends.
+    Resume { id: u64 },
 }
 
 fn open(g: &Global) -> Result<Memorable> {
@@ -114,6 +119,11 @@ pub(crate) fn consolidate(g: &Global, a: &ConsolidateArgs) -> Result<()> {
 }
 
 pub(crate) fn jobs(g: &Global, command: &JobsCommand) -> Result<()> {
+    match command {
+        JobsCommand::Pause { id } => return crate::classifier_cmds::pause(g, *id),
+        JobsCommand::Resume { id } => return crate::classifier_cmds::resume(g, *id),
+        _ => {}
+    }
     let mem = open(g)?;
     let out = match command {
         JobsCommand::List => {
@@ -151,6 +161,7 @@ pub(crate) fn jobs(g: &Global, command: &JobsCommand) -> Result<()> {
                 format!("job {}: {}", j.id, j.state)
             }
         }
+        JobsCommand::Pause { .. } | JobsCommand::Resume { .. } => unreachable!("handled above"),
     };
     println!("{out}");
     mem.close()?;

@@ -33,6 +33,9 @@ impl Global {
     pub(crate) fn config(&self) -> memorable::Config {
         let mut config = memorable::Config::default();
         config.embedder = self.embedder.clone();
+        // A command's process ends with the command: training jobs run in the foreground
+        // (`train --wait`, `jobs resume`), never on a worker the exit would cut short.
+        config.classifiers.run_jobs = false;
         config.generator = self.generator.clone();
         if let Some(u) = &self.ollama_url {
             config.model_server.ollama_url = u.clone();

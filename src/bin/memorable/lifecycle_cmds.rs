@@ -190,11 +190,24 @@ pub(crate) fn activate(name: &str, version: &str, as_json: bool) -> Result<()> {
 }
 
 pub(crate) fn rollback(name: &str, as_json: bool) -> Result<()> {
-    let v = registry::rollback(&cache_dir()?, name)?;
+    let v = registry::rollback(&cache_dir()?, &registry::classifier_registry_name(name))?;
     if as_json {
         println!("{}", json!({ "name": v.name, "version": v.version, "state": v.state }));
     } else {
         println!("rolled back: {} is active again", v.id());
+    }
+    Ok(())
+}
+
+pub(crate) fn deploy(name: &str, version: Option<&str>, as_json: bool) -> Result<()> {
+    let bar = steps(as_json);
+    bar.set_message(format!("verifying and deploying {name}"));
+    let v = registry::models_deploy(Some(&cache_dir()?), name, version)?;
+    bar.finish_and_clear();
+    if as_json {
+        println!("{}", json!({ "name": v.name, "version": v.version, "state": v.state }));
+    } else {
+        println!("deployed: {} is active (classify uses it from its next call)", v.id());
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! One module per command family; a new capability adds its module, one `Command` variant
 //! and one line in `run`.
 
+mod classifier_cmds;
 mod classify_cmd;
 mod consolidate_cmd;
 mod demo;
@@ -98,9 +99,13 @@ enum Command {
     /// Emotion readings of texts; prints one JSON object a line:
     /// {"text": ..., "scores": {label: probability}, "labels": [labels over their thresholds]}.
     Classify {
-        /// Use the trained classifier in this directory instead of the shipped one.
+        /// A classifier of the store by name (its deployed version), or a trained classifier
+        /// directory; default: the shipped goemotions.
         #[arg(long)]
-        classifier: Option<PathBuf>,
+        classifier: Option<String>,
+        /// Decide labels with this user's calibrated thresholds (named classifiers).
+        #[arg(long, requires = "classifier")]
+        user: Option<String>,
         /// Read texts from this file, one a line (`-` for stdin).
         #[arg(long, conflicts_with = "texts")]
         file: Option<PathBuf>,
@@ -110,7 +115,17 @@ enum Command {
     /// Summaries and facts from a user's turns (the generator, else extractive); with --json
     /// one report: summaries, facts (each with id and derived_from), path, model, ...
     Consolidate(consolidate_cmd::ConsolidateArgs),
-    /// Background jobs (consolidation).
+    /// Custom classifiers: label sets, deployed versions.
+    Classifiers {
+        #[command(subcommand)]
+        command: classifier_cmds::ClassifiersCommand,
+    },
+    /// Labelled examples (and corrections) that classifiers train on.
+    Examples {
+        #[command(subcommand)]
+        command: classifier_cmds::ExamplesCommand,
+    },
+    /// Background jobs (consolidation, training).
     Jobs {
         #[command(subcommand)]
         command: consolidate_cmd::JobsCommand,
@@ -128,7 +143,8 @@ enum Command {
         #[command(subcommand)]
         command: emotion_cmds::EmotionCommand,
     },
-    /// Train a model (the text emotion classifier) from a labelled data set.
+    /// Train a model: the text emotion classifier from a labelled data set, or a classifier
+    /// of the store on its examples (--classifier).
     Train {
         #[command(subcommand)]
         command: train_cmds::TrainCommand,
@@ -245,9 +261,11 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Stats => memory_cmds::stats(g),
         Command::Import { file, batch } => ops_cmds::import(g, file, *batch),
         Command::Embed { model, file, texts } => models_cmds::embed(model, file.as_deref(), texts),
-        Command::Classify { classifier, file, texts } => {
-            classify_cmd::classify(classifier.as_deref(), file.as_deref(), texts)
+        Command::Classify { classifier, user, file, texts } => {
+            classify_cmd::classify(g, classifier.as_deref(), user.as_deref(), file.as_deref(), texts)
         }
+        Command::Classifiers { command } => classifier_cmds::classifiers(g, command),
+        Command::Examples { command } => classifier_cmds::examples(g, command),
         Command::Generate(a) => generate_cmd::generate(g, a),
         Command::Consolidate(a) => consolidate_cmd::consolidate(g, a),
         Command::Jobs { command } => consolidate_cmd::jobs(g, command),
@@ -263,6 +281,6 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Rekey { new_key_stdin } => ops_cmds::rekey(g, *new_key_stdin),
         Command::Export { user, vectors, out } => ops_cmds::export(g, user, *vectors, out.as_deref()),
         Command::Hume { command } => hume_cmds::run(g, command),
-        Command::Train { command } => train_cmds::train(command, g.json),
+        Command::Train { command } => train_cmds::train(g, command),
     }
 }

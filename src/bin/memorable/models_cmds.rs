@@ -55,8 +55,14 @@ pub(crate) enum ModelsCommand {
     },
     /// Make an installed version active (atomically; stores take it at their next open).
     Activate { name: String, version: String },
-    /// Make the previous version active again.
+    /// Make the previous version active again (a model or a classifier name).
     Rollback { name: String },
+    /// Deploy a version of a model or classifier: its newest candidate, or --version.
+    Deploy {
+        name: String,
+        #[arg(long)]
+        version: Option<String>,
+    },
     /// Remove versions nothing needs (never the active, previous or one an open store uses)
     /// and leftovers of interrupted installs.
     Gc {
@@ -82,6 +88,7 @@ pub(crate) fn run(command: &ModelsCommand, as_json: bool) -> Result<()> {
         }
         ModelsCommand::Activate { name, version } => life::activate(name, version, as_json),
         ModelsCommand::Rollback { name } => life::rollback(name, as_json),
+        ModelsCommand::Deploy { name, version } => life::deploy(name, version.as_deref(), as_json),
         ModelsCommand::Gc { limit_mb } => life::gc(*limit_mb, as_json),
         ModelsCommand::Verify { name } => {
             if life::verify(name.as_deref(), as_json)? {

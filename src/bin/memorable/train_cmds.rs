@@ -1,5 +1,6 @@
 //! `memorable train emotion`: train the text emotion classifier (LoRA adapters on the top
-//! MiniLM layers + a head) on GoEmotions and write its adapter file and manifest.
+//! MiniLM layers + a head) on GoEmotions and write its adapter file and manifest; with
+//! `--classifier NAME`, a training job of one of the store's classifiers on its examples.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -14,18 +15,24 @@ use memorable::training::{train_emotion, EmotionTrainConfig, TrainProgress, Tune
 #[derive(Subcommand)]
 pub(crate) enum TrainCommand {
     /// Train the GoEmotions text emotion classifier on the cached MiniLM.
-    Emotion(EmotionArgs),
+    Emotion(Box<EmotionArgs>),
 }
 
 /// Unset options take the settings of the shipped classifier.
 #[derive(Args)]
 pub(crate) struct EmotionArgs {
+    /// Train this classifier of the store on its examples, as a job: evaluated against the
+    /// deployed version and deployed by policy (no --data / --out then).
+    #[arg(long, conflicts_with_all = ["data", "out"])]
+    classifier: Option<String>,
+    #[command(flatten)]
+    job: crate::classifier_cmds::JobArgs,
     /// GoEmotions folder (labels.txt, train.tsv, dev.tsv).
-    #[arg(long)]
-    data: PathBuf,
+    #[arg(long, required_unless_present = "classifier")]
+    data: Option<PathBuf>,
     /// Output folder for manifest.json and adapter.safetensors.
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(long, required_unless_present = "classifier")]
+    out: Option<PathBuf>,
     /// Encoder folder (default: MiniLM in the model cache, verified against its manifest).
     #[arg(long)]
     encoder: Option<PathBuf>,
@@ -85,8 +92,12 @@ pub(crate) struct EmotionArgs {
     cache_dir: Option<PathBuf>,
 }
 
-pub(crate) fn train(cmd: &TrainCommand, as_json: bool) -> Result<()> {
+pub(crate) fn train(g: &crate::global::Global, cmd: &TrainCommand) -> Result<()> {
+    let as_json = g.json;
     let TrainCommand::Emotion(a) = cmd;
+    if let Some(classifier) = &a.classifier {
+        return crate::classifier_cmds::train(g, classifier, &a.job, a.epochs, a.threads, a.seed);
+    }
     let cfg = emotion_config(a)?;
     // candle runs element-wise kernels on a thread pool whose barrier spins; at training's
     // tensor sizes that costs more than it gains (measured: a step took 1.7x the CPU time).
@@ -155,8 +166,8 @@ pub(crate) fn train(cmd: &TrainCommand, as_json: bool) -> Result<()> {
 
 fn emotion_config(a: &EmotionArgs) -> Result<EmotionTrainConfig> {
     let mut c = EmotionTrainConfig::default();
-    c.data_dir = a.data.clone();
-    c.out_dir = a.out.clone();
+    c.data_dir = a.data.clone().context("--data is required without --classifier")?;
+    c.out_dir = a.out.clone().context("--out is required without --classifier")?;
     c.encoder_dir = match &a.encoder {
         Some(d) => d.clone(),
         None => {

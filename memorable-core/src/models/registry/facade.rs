@@ -52,10 +52,40 @@ pub fn models_update(
     Ok(out)
 }
 
+/// The registry name of a classifier's versions: its own, except `goemotions`, whose
+/// versions share the shipped classifier's name (`goemotions-minilm`).
+pub fn classifier_registry_name(name: &str) -> String {
+    #[cfg(feature = "candle")]
+    if name == "goemotions" {
+        return crate::models::emotion_manifest::builtin_manifest().name;
+    }
+    name.to_owned()
+}
+
 /// Make the previous version of `name` active again ([`Error::NoPreviousVersion`] when
-/// there is none; nothing changes then).
+/// there is none; nothing changes then). A classifier name (`goemotions`) is accepted.
 pub fn models_rollback(model_dir: Option<&Path>, name: &str) -> Result<ModelVersion> {
-    let mut v = super::rollback(&cache_of(model_dir)?, name)?;
+    let mut v = super::rollback(&cache_of(model_dir)?, &classifier_registry_name(name))?;
+    v.probes.clear();
+    Ok(v)
+}
+
+/// Make `version` of `name` active (default: its newest candidate); the active one becomes
+/// `previous`. A classifier name (`goemotions`) is accepted.
+pub fn models_deploy(model_dir: Option<&Path>, name: &str, version: Option<&str>) -> Result<ModelVersion> {
+    let dir = cache_of(model_dir)?;
+    let name = classifier_registry_name(name);
+    let version = match version {
+        Some(v) => v.to_owned(),
+        None => Registry::read(&dir)?
+            .versions
+            .iter()
+            .filter(|v| v.name == name && v.state == super::VersionState::Candidate)
+            .max_by_key(|v| v.installed_at)
+            .map(|v| v.version.clone())
+            .ok_or_else(|| Error::ModelVersionNotFound(format!("{name}: no candidate version to deploy")))?,
+    };
+    let mut v = super::activate(&dir, &name, &version)?;
     v.probes.clear();
     Ok(v)
 }

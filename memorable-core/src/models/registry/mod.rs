@@ -38,7 +38,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use facade::{models_gc, models_list, models_rollback, models_update};
+pub use facade::{
+    classifier_registry_name, models_deploy, models_gc, models_list, models_rollback, models_update,
+};
 pub use install::{install, install_manifest, InstallSource, Installed, MODEL_FILE};
 pub use lease::Lease;
 pub use lifecycle::{activate, gc, rollback, verify, GcReport, VerifyReport};
@@ -272,17 +274,6 @@ impl Registry {
     /// The active version of `name`.
     pub fn active(&self, name: &str) -> Option<&ModelVersion> {
         self.versions.iter().find(|v| v.name == name && v.state == VersionState::Active)
-    }
-
-    /// The active version of a role other than `builtin`, if any (the emotion classifier an
-    /// engine loads instead of the shipped one).
-    pub fn active_installed(&self, role: Role) -> Option<&ModelVersion> {
-        self.versions
-            .iter()
-            .filter(|v| {
-                v.role == role && v.state == VersionState::Active && v.source != VersionSource::Builtin
-            })
-            .max_by_key(|v| v.installed_at)
     }
 
     /// The previous version of `name`.
