@@ -174,11 +174,17 @@ impl Model {
             hidden: None,
             out: Linear::new(self.tensor(HEAD_OUT_WEIGHT, !train), Some(self.tensor(HEAD_OUT_BIAS, !train))),
         };
+        head.forward(&self.pooled(rows, train, drop)?, drop)
+    }
+
+    /// What the head reads for `rows`: the given pooled states, or the adapted layers run on
+    /// the frozen layers' token states and mean-pooled.
+    fn pooled(&self, rows: &[usize], train: bool, drop: Option<&Dropout>) -> candle_core::Result<Tensor> {
         match &self.inputs {
             Inputs::Pooled { rows: pooled, at } => {
                 let dim = pooled.first().map_or(0, Vec::len);
                 let data: Vec<f32> = rows.iter().flat_map(|&r| pooled[at[r]].iter().copied()).collect();
-                head.forward(&Tensor::from_vec(data, (rows.len(), dim), &self.device)?, drop)
+                Tensor::from_vec(data, (rows.len(), dim), &self.device)
             }
             Inputs::Tokens { bert, states, at, split } => {
                 let pos: Vec<usize> = rows.iter().map(|&r| at[r]).collect();
@@ -202,7 +208,7 @@ impl Model {
                 let refs: Vec<Option<&LayerLora>> = adapters.iter().map(Some).collect();
                 let mode = if train { Mode::Train } else { Mode::Infer };
                 let h = bert.run(x, &bias, *split..bert.layers().len(), &refs, mode, drop)?;
-                head.forward(&mean_pool(&h, &mask)?, drop)
+                mean_pool(&h, &mask)
             }
         }
     }
@@ -231,8 +237,8 @@ pub fn train_classifier(
     encoder: &Encoder<'_>,
     target: &Target<'_>,
     resume: Option<(&str, &[u8])>,
-    on_step: &mut (dyn FnMut(&StepReport) -> Control + Send),
-    checkpoint: &mut (dyn FnMut(&str, &[u8]) -> Result<()> + Send),
+    on_step: &mut dyn FnMut(&StepReport) -> Control,
+    checkpoint: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
 ) -> Result<Outcome> {
     opts.validate()?;
     if split.fit.is_empty() || split.tune.is_empty() || split.eval.is_empty() {
@@ -248,7 +254,44 @@ pub fn train_classifier(
         .thread_name(|i| format!("memorable-train-{i}"))
         .build()
         .map_err(|e| Error::Internal(format!("training thread pool: {e}")))?;
-    pool.install(|| run(ds, split, opts, encoder, target, resume, on_step, checkpoint))
+    // The work runs in the pool (so every tensor operation is bounded to its threads); the
+    // caller's callbacks run here, on the calling thread, as the bindings promise: each
+    // progress report and checkpoint is handed over and waited for.
+    enum Call {
+        Step(StepReport),
+        Save(String, Vec<u8>),
+    }
+    enum Answer {
+        Control(Control),
+        Saved(Result<()>),
+    }
+    let (tx, rx) = std::sync::mpsc::channel::<(Call, std::sync::mpsc::SyncSender<Answer>)>();
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            let ask = |call: Call| {
+                let (reply, answer) = std::sync::mpsc::sync_channel(1);
+                tx.send((call, reply)).ok()?;
+                answer.recv().ok()
+            };
+            let mut step = |r: &StepReport| match ask(Call::Step(r.clone())) {
+                Some(Answer::Control(c)) => c,
+                _ => Control::Cancel,
+            };
+            let mut save = |state: &str, data: &[u8]| match ask(Call::Save(state.to_owned(), data.to_vec())) {
+                Some(Answer::Saved(r)) => r,
+                _ => Err(Error::Internal("the training job's caller went away".into())),
+            };
+            pool.install(|| run(ds, split, opts, encoder, target, resume, &mut step, &mut save))
+        });
+        for (call, reply) in rx {
+            let answer = match call {
+                Call::Step(r) => Answer::Control(on_step(&r)),
+                Call::Save(state, data) => Answer::Saved(checkpoint(&state, &data)),
+            };
+            let _ = reply.send(answer);
+        }
+        worker.join().map_err(|_| Error::Internal("the training thread panicked".into()))?
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -414,6 +457,19 @@ fn run(
         checkpoint(&state, &bytes)
     };
 
+    let tune_gold: Vec<Vec<usize>> = split.tune.iter().map(|&r| ds.gold[r].clone()).collect();
+    if full && resume.is_none() {
+        // Linear probe, then fine-tune: the new head is fitted alone first (a random head's
+        // gradients would pull the pretrained adapters off course), and that model is the
+        // best so far, so the joint steps are kept only where they do better.
+        let score = match probe_head(&model, &needed, &at, ds, split, opts, &tune_gold, on_step)? {
+            Ok(score) => score,
+            // Stopped before any joint step: nothing to checkpoint; a resume starts over.
+            Err(control) => return Ok(Outcome::Stopped(control)),
+        };
+        pos.best_score = Some(score);
+        best = Some(model.snapshot().map_err(ce)?);
+    }
     let epochs = opts.epochs_or_default();
     let steps_per_epoch = split.fit.len().div_ceil(batch_size);
     let total_steps = steps_per_epoch * epochs;
@@ -427,7 +483,6 @@ fn run(
         }
         Inputs::Pooled { .. } => vec![1; ds.len()],
     };
-    let tune_gold: Vec<Vec<usize>> = split.tune.iter().map(|&r| ds.gold[r].clone()).collect();
     let train_started = Instant::now();
     let start_step = pos.step;
     while pos.step < total_steps && !pos.stopped_early {
@@ -599,4 +654,105 @@ fn run(
     manifest.training.total_seconds = started.elapsed().as_secs_f64();
     manifest.write(target.out_dir)?;
     Ok(Outcome::Done(Box::new(Trained { manifest, eval_probs, steps })))
+}
+
+/// The full preset's first stage: the head trained alone (as `quick`) on the pooled states of
+/// the adapted layers with the shipped adapters, computed once; the best head on the tuning
+/// rows is left in `model`'s head variables. Returns its tuning macro-F1, or what the caller
+/// asked for when it stopped the work.
+#[allow(clippy::too_many_arguments)]
+fn probe_head(
+    model: &Model,
+    needed: &[usize],
+    at: &[usize],
+    ds: &Dataset,
+    split: &Split,
+    opts: &TrainOptions,
+    tune_gold: &[Vec<usize>],
+    on_step: &mut dyn FnMut(&StepReport) -> Control,
+) -> Result<std::result::Result<f64, Control>> {
+    let mut rows = Vec::with_capacity(needed.len());
+    for chunk in needed.chunks(128) {
+        rows.extend(model.pooled(chunk, false, None).and_then(|t| t.to_vec2::<f32>()).map_err(ce)?);
+        let report = StepReport {
+            phase: "features".into(),
+            done: rows.len() as u64,
+            total: needed.len() as u64,
+            epoch: 0.0,
+            loss: None,
+            message: None,
+        };
+        match on_step(&report) {
+            Control::Continue => {}
+            c => return Ok(Err(c)),
+        }
+    }
+    let head: Vec<(String, Var, f64)> = model
+        .vars
+        .iter()
+        .filter(|(n, ..)| n.starts_with("head."))
+        .map(|(n, v, _)| (n.clone(), v.clone(), 3e-3))
+        .collect();
+    // The variables are shared (a `Var` clone is the same storage): what the probe learns is
+    // the model's head.
+    let probe = Model {
+        inputs: Inputs::Pooled { rows, at: at.to_vec() },
+        vars: head,
+        layers: Vec::new(),
+        scale: 0.0,
+        device: model.device.clone(),
+    };
+    let mut adam = AdamW { t: 0, m: HashMap::new(), v: HashMap::new(), weight_decay: 0.01 };
+    let n_labels = ds.labels.len();
+    let (epochs, batch) = (12usize, 64usize);
+    let steps_per_epoch = split.fit.len().div_ceil(batch);
+    let total = (steps_per_epoch * epochs) as f64;
+    let warmup = (total * 0.06).ceil().max(1.0);
+    let ones = vec![1; ds.len()];
+    let (mut best, mut since, mut step) = (None::<(f64, HashMap<String, Tensor>)>, 0, 0usize);
+    for epoch in 0..epochs {
+        let mut order =
+            SplitMix::new(opts.seed ^ 0x9B0B ^ ((epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        for b in epoch_batches(&split.fit, &ones, batch, &mut order) {
+            let s = step as f64;
+            let factor =
+                if s < warmup { (s + 1.0) / warmup } else { ((total - s) / (total - warmup)).max(0.0) };
+            let drop =
+                Dropout::new(0.1, opts.seed ^ 0x9B0B ^ (step as u64 + 1).wrapping_mul(0xD80F_0D80_F0D8_0F0D));
+            let logits = probe.logits(&b, true, Some(&drop)).map_err(ce)?;
+            let targets = multi_hot(&ds.gold, &b, n_labels, &probe.device).map_err(ce)?;
+            let loss = bce_with_logits(&logits, &targets, None).map_err(ce)?;
+            adam.step(&probe.vars, &loss.backward().map_err(ce)?, factor).map_err(ce)?;
+            step += 1;
+        }
+        let probs = probe.predict(&split.tune).map_err(ce)?;
+        let t = tune_per_label(&probs, tune_gold, n_labels, 0.5);
+        let score = evaluate(&probs, tune_gold, &t).macro_f1;
+        let report = StepReport {
+            phase: "features".into(),
+            done: needed.len() as u64,
+            total: needed.len() as u64,
+            epoch: 0.0,
+            loss: None,
+            message: Some(format!("probe epoch {}: tuning macro-F1 {score:.4}", epoch + 1)),
+        };
+        match on_step(&report) {
+            Control::Continue => {}
+            c => return Ok(Err(c)),
+        }
+        if best.as_ref().is_none_or(|(b, _)| score > *b) {
+            best = Some((score, probe.snapshot().map_err(ce)?));
+            since = 0;
+        } else {
+            since += 1;
+            if since >= 3 {
+                break;
+            }
+        }
+    }
+    let (score, weights) = best.expect("one probe epoch ran");
+    for (n, v, _) in &probe.vars {
+        v.set(&weights[n]).map_err(ce)?;
+    }
+    Ok(Ok(score))
 }
