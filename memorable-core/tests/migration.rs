@@ -137,7 +137,9 @@ fn a_v3_store_gets_the_arousal_of_its_snapshots() {
             "ALTER TABLE memories DROP COLUMN arousal; ALTER TABLE memories DROP COLUMN derived_from;
              DROP TABLE memory_sources; DROP TABLE jobs; DROP TRIGGER memories_usage_delete;
              DROP TRIGGER memories_usage_update; ALTER TABLE users DROP COLUMN memories;
-             ALTER TABLE users DROP COLUMN bytes; PRAGMA user_version = 3;",
+             ALTER TABLE users DROP COLUMN bytes;
+             DROP TABLE classifiers; DROP TABLE examples; DROP TABLE calibrations; DROP TABLE job_checkpoints;
+             PRAGMA user_version = 3;",
         )
         .unwrap();
     }

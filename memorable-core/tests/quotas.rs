@@ -60,11 +60,12 @@ fn the_schema_7_migration_counts_what_users_hold() {
     }
     mem.close().unwrap();
     {
-        // Back to schema 6: no usage columns, no usage triggers.
+        // Back to schema 6: no usage columns, no usage triggers, no classifier tables.
         let conn = rusqlite::Connection::open(dir.path().join("memorable.db")).unwrap();
         conn.execute_batch(
             "DROP TRIGGER memories_usage_delete; DROP TRIGGER memories_usage_update;
              ALTER TABLE users DROP COLUMN memories; ALTER TABLE users DROP COLUMN bytes;
+             DROP TABLE classifiers; DROP TABLE examples; DROP TABLE calibrations; DROP TABLE job_checkpoints;
              PRAGMA user_version = 6;",
         )
         .unwrap();

@@ -47,33 +47,33 @@ impl Memorable {
     }
 
     /// Add one labelled example to an existing classifier (the application's, or `user`'s).
-    #[pyo3(signature = (classifier, text, labels, *, source="api".to_owned(), user=None))]
+    #[pyo3(signature = (classifier, text, labels, *, source="api", user=None))]
     fn add_example<'py>(
         &self,
         py: Python<'py>,
         classifier: String,
         text: String,
         labels: Vec<String>,
-        source: String,
+        source: &str,
         user: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let r = py.detach(|| self.inner.add_example(&classifier, &text, &labels, &source, user.as_deref()));
+        let r = py.detach(|| self.inner.add_example(&classifier, &text, &labels, source, user.as_deref()));
         serde_to_py(py, &r.or_raise(py)?)
     }
 
     /// Add many examples (`[{"text": ..., "labels": [...]}]`), all or nothing; creates the
     /// classifier with the labels used when it does not exist.
-    #[pyo3(signature = (classifier, examples, *, source="api".to_owned(), user=None))]
+    #[pyo3(signature = (classifier, examples, *, source="api", user=None))]
     fn add_examples<'py>(
         &self,
         py: Python<'py>,
         classifier: String,
         examples: &Bound<'py, PyAny>,
-        source: String,
+        source: &str,
         user: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let examples: Vec<NewExample> = serde_from_py(py, "examples", examples)?;
-        let r = py.detach(|| self.inner.add_examples(&classifier, &examples, &source, user.as_deref()));
+        let r = py.detach(|| self.inner.add_examples(&classifier, &examples, source, user.as_deref()));
         serde_to_py(py, &r.or_raise(py)?)
     }
 

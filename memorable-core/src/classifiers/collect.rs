@@ -334,6 +334,10 @@ pub(crate) fn parse_tsv(content: &str, set: Option<&[String]>) -> Result<Vec<New
         let mut fields = line.split('\t');
         let text = fields.next().unwrap_or_default();
         let labels = fields.next().ok_or_else(|| bad("expected text<TAB>labels".into()))?;
+        // A header line (`text<TAB>label(s)...`, as GoEmotions' files start) is skipped.
+        if i == 0 && text.trim().eq_ignore_ascii_case("text") && labels.trim().to_ascii_lowercase().starts_with("label") {
+            continue;
+        }
         let text = match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
             Some(inner) => inner.replace("\"\"", "\""),
             None => text.to_owned(),
@@ -370,7 +374,8 @@ mod tests {
         let e = parse_jsonl("{\"text\": \"a\", \"labels\": []}\n{\"labels\": []}\n").unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
         let set = vec!["joy".to_owned(), "anger".to_owned()];
-        let t = parse_tsv("\"say \"\"hi\"\"\"\t1,0\tid1\nplain\tjoy\n", Some(&set)).unwrap();
+        let t = parse_tsv("text\tlabel\tid\n\"say \"\"hi\"\"\"\t1,0\tid1\nplain\tjoy\n", Some(&set)).unwrap();
+        assert_eq!(t.len(), 2, "the header line is skipped");
         assert_eq!(
             (t[0].text.as_str(), t[0].labels.clone()),
             ("say \"hi\"", vec!["anger".to_owned(), "joy".to_owned()])

@@ -243,8 +243,13 @@ pub(crate) fn train(
         epochs,
         ..TrainOptions::default()
     };
-    if let Some(t) = threads {
-        opts.threads = t;
+    // A job run here, waited for, has the machine to itself: every core unless told
+    // otherwise. A queued one keeps the library's default (one thread) for when an
+    // application runs it beside its own work.
+    match threads {
+        Some(t) => opts.threads = t,
+        None if a.wait => opts.threads = std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => {}
     }
     if let Some(s) = seed {
         opts.seed = s;
