@@ -1,10 +1,12 @@
-"""docs/python.md quotes examples/python/quickstart.py and generation.py; keep every Python
-snippet in step, and both examples running."""
+"""docs/python.md quotes examples/python/quickstart.py, generation.py and
+custom_classifier.py; keep every Python snippet in step, and the examples running."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+import pytest
 
 
 def stripped_lines(text: str) -> list[str]:
@@ -15,7 +17,7 @@ def test_doc_snippets_come_from_the_quickstart(repo: Path) -> None:
     docs = (repo / "docs" / "python.md").read_text()
     examples = [
         stripped_lines((repo / "examples" / "python" / name).read_text())
-        for name in ("quickstart.py", "generation.py")
+        for name in ("quickstart.py", "generation.py", "custom_classifier.py")
     ]
     snippets = re.findall(r"```python\n(.*?)```", docs, re.S)
     assert snippets
@@ -38,3 +40,21 @@ def test_generation_example_runs(repo: Path, tmp_path: Path) -> None:
 
     namespace = runpy.run_path(str(repo / "examples" / "python" / "generation.py"))
     namespace["generation"](str(tmp_path))
+
+
+def test_custom_classifier_example_runs(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example trains, deploys and classifies; its version goes to a private model cache
+    (the real MiniLM linked in), not the machine's."""
+    import os
+    import runpy
+
+    real = Path(os.environ.get("MEMORABLE_MODEL_DIR") or (Path(os.environ["MEMORABLE_HOME"]) / "models" if os.environ.get("MEMORABLE_HOME") else Path.home() / ".cache" / "memorable" / "models")) / "minilm"
+    cache = tmp_path / "models"
+    for f in real.rglob("*"):
+        if f.is_file():
+            to = cache / "minilm" / f.relative_to(real)
+            to.parent.mkdir(parents=True, exist_ok=True)
+            to.symlink_to(f)
+    monkeypatch.setenv("MEMORABLE_MODEL_DIR", str(cache))
+    namespace = runpy.run_path(str(repo / "examples" / "python" / "custom_classifier.py"))
+    namespace["custom_classifier"](str(tmp_path / "store"))

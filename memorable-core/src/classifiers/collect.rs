@@ -335,7 +335,10 @@ pub(crate) fn parse_tsv(content: &str, set: Option<&[String]>) -> Result<Vec<New
         let text = fields.next().unwrap_or_default();
         let labels = fields.next().ok_or_else(|| bad("expected text<TAB>labels".into()))?;
         // A header line (`text<TAB>label(s)...`, as GoEmotions' files start) is skipped.
-        if i == 0 && text.trim().eq_ignore_ascii_case("text") && labels.trim().to_ascii_lowercase().starts_with("label") {
+        if i == 0
+            && text.trim().eq_ignore_ascii_case("text")
+            && labels.trim().to_ascii_lowercase().starts_with("label")
+        {
             continue;
         }
         let text = match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
