@@ -18,7 +18,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 real_cache=${MEMORABLE_MODEL_DIR:-${MEMORABLE_HOME:+$MEMORABLE_HOME/models}}
 real_cache=${real_cache:-$HOME/.cache/memorable/models}
-(cd "$real_cache/minilm" && find . -type f) | while read -r f; do
+(cd "$real_cache/minilm" && find -L . -type f) | while read -r f; do
   mkdir -p "$work/models/minilm/$(dirname "$f")"
   ln -s "$real_cache/minilm/$f" "$work/models/minilm/$f"
 done
