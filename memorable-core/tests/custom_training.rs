@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use memorable_core::models::cache::{self, Manifest};
 use memorable_core::{
-    Config, DeployPolicy, Error, ErrorCode, JobState, Memorable, NewMemory, TrainOptions, TrainingProgress,
+    Config, DeployPolicy, Error, ErrorCode, JobState, Memorable, NewMemory, Preset, TrainOptions,
+    TrainingProgress,
 };
 
 fn fixture() -> PathBuf {
@@ -128,6 +129,13 @@ fn import_train_evaluate_deploy_classify_rollback() {
     assert_ne!(with_v3, got, "another seed and fewer epochs give other scores");
     assert_eq!(mem.rollback_classifier("moods").unwrap().version, v1);
     assert_eq!(mem.classify_as(&texts, "moods", None).unwrap(), got);
+
+    // The full preset (LoRA on the top layers after a probe) trains, installs and loads too.
+    let full = TrainOptions { preset: Preset::Full, deploy: DeployPolicy::Never, ..quick() };
+    let job4 = mem.train_and_wait("moods", &full, &mut |_| true).unwrap();
+    assert_eq!(job4.state, JobState::Succeeded, "{job4:?}");
+    assert!(result(&job4)["new"]["macro_f1"].as_f64().unwrap() > 0.9, "{}", result(&job4));
+    assert!(job4.log.iter().any(|l| l.starts_with("probe epoch 1")), "{:?}", job4.log);
 
     // The shipped classifier is still the default `classify`.
     assert_eq!(mem.classify(&["so happy"]).unwrap()[0].scores.len(), 28);
