@@ -71,7 +71,8 @@ pub(crate) fn create(
 pub(crate) fn info(engine: &Engine, name: &str) -> Result<ClassifierInfo> {
     let (labels, map) = require(engine, name)?;
     let (mapping, unmapped) = self::mapping_of(&labels, &map);
-    let examples = engine.store.read(|c| rows::list_examples(c, name, None))?.len() as u64;
+    // A count, not the rows: `classifiers()` lists every classifier.
+    let examples = engine.store.read(|c| rows::count_examples(c, name))?;
     let deployed = match crate::deployed::cache_of(engine.config.model_dir.as_deref())
         .ok()
         .and_then(|cache| crate::models::registry::Registry::read(&cache).ok())

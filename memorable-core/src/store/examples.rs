@@ -109,6 +109,13 @@ pub(crate) fn list_examples(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// How many examples `classifier` has (every scope).
+pub(crate) fn count_examples(conn: &Connection, classifier: &str) -> Result<u64> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM examples WHERE classifier = ?1")?
+        .query_row([classifier], |r| r.get::<_, i64>(0))? as u64)
+}
+
 /// A user's per-label thresholds for a classifier version: (version, thresholds JSON, examples).
 pub(crate) fn get_calibration(
     conn: &Connection,

@@ -172,17 +172,6 @@ class _ExampleStats(TypedDict):
     per_label: dict[str, int]
     unlabelled: int
 
-class _TrainingProgress(TypedDict):
-    job: int
-    phase: Literal["features", "train", "evaluate"]
-    done: int
-    total: int
-    step: int
-    epoch: float
-    loss: float | None
-    eta_seconds: float | None
-    message: str | None
-
 class _TrainOptions(TypedDict, total=False):
     preset: Literal["quick", "full"]
     epochs: int | None
