@@ -2,10 +2,11 @@
 # Run every test of MemoRable: Rust (unit, integration, doc tests), C (plain, ASan/UBSan,
 # valgrind, examples), Python (fresh venv, pip install, mypy, pytest) and Node (npm install,
 # node:test, TypeScript, consumer install) and the generation role against llama.cpp
-# (scripts/test-llm-server.sh: greedy parity, its OpenAI-compatible server, faults).
+# (scripts/test-llm-server.sh: greedy parity, its OpenAI-compatible server, faults), and MCP
+# with the official Python SDK as the client (scripts/test-mcp.sh).
 #
 #   scripts/test.sh            # everything
-#   scripts/test.sh rust c     # a subset: any of rust, c, python, node, llm
+#   scripts/test.sh rust c     # a subset: any of rust, c, python, node, llm, mcp
 #
 # Everything builds in the release profile into one target dir, so the core compiles once.
 # Tests that read ../shared/data run when that folder exists; the summary says which ran.
@@ -22,7 +23,7 @@ export MEMORABLE_BIN="$CARGO_TARGET_DIR/$CARGO_BUILD_TARGET/release/memorable"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 suites=("$@")
-[[ ${#suites[@]} -eq 0 ]] && suites=(rust c python node llm)
+[[ ${#suites[@]} -eq 0 ]] && suites=(rust c python node llm mcp)
 
 passed=0
 failed=0
@@ -59,7 +60,8 @@ for suite in "${suites[@]}"; do
     python) run "python: memorable-py/test.sh" memorable-py/test.sh ;;
     node) run "node: memorable-node/test.sh" memorable-node/test.sh ;;
     llm) run "llm: scripts/test-llm-server.sh" scripts/test-llm-server.sh ;;
-    *) echo "unknown suite: $suite (use rust, c, python, node, llm)"; exit 2 ;;
+    mcp) run "mcp: scripts/test-mcp.sh" scripts/test-mcp.sh ;;
+    *) echo "unknown suite: $suite (use rust, c, python, node, llm, mcp)"; exit 2 ;;
   esac
 done
 

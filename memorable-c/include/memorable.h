@@ -284,6 +284,36 @@
 #define MEMORABLE_ERROR_SERVER_PROTOCOL 78
 
 /**
+ * `memorable serve` only: no API key or an unknown one (HTTP 401).
+ */
+#define MEMORABLE_ERROR_UNAUTHORIZED 80
+
+/**
+ * `memorable serve` only: the key may not act for that user (HTTP 403).
+ */
+#define MEMORABLE_ERROR_FORBIDDEN 81
+
+/**
+ * `memorable serve` only: the key's rate limit was reached (HTTP 429).
+ */
+#define MEMORABLE_ERROR_RATE_LIMITED 82
+
+/**
+ * `memorable serve` only: the request body was over the server's limit (HTTP 413).
+ */
+#define MEMORABLE_ERROR_PAYLOAD_TOO_LARGE 83
+
+/**
+ * `memorable serve` only: too many requests in flight (HTTP 503).
+ */
+#define MEMORABLE_ERROR_OVERLOADED 84
+
+/**
+ * `memorable serve` only: the request timed out (HTTP 503).
+ */
+#define MEMORABLE_ERROR_TIMEOUT 85
+
+/**
  * An open MemoRable store. Thread-safe: one handle may be used from many threads at once
  * (writes are serialized inside, reads run in parallel). Release with `memorable_free`.
  */

@@ -99,6 +99,18 @@ pub const MEMORABLE_ERROR_SERVER_UNAVAILABLE: u32 = 76;
 pub const MEMORABLE_ERROR_SERVER_REJECTED: u32 = 77;
 /// A model server answered with something that is not its protocol.
 pub const MEMORABLE_ERROR_SERVER_PROTOCOL: u32 = 78;
+/// `memorable serve` only: no API key or an unknown one (HTTP 401).
+pub const MEMORABLE_ERROR_UNAUTHORIZED: u32 = 80;
+/// `memorable serve` only: the key may not act for that user (HTTP 403).
+pub const MEMORABLE_ERROR_FORBIDDEN: u32 = 81;
+/// `memorable serve` only: the key's rate limit was reached (HTTP 429).
+pub const MEMORABLE_ERROR_RATE_LIMITED: u32 = 82;
+/// `memorable serve` only: the request body was over the server's limit (HTTP 413).
+pub const MEMORABLE_ERROR_PAYLOAD_TOO_LARGE: u32 = 83;
+/// `memorable serve` only: too many requests in flight (HTTP 503).
+pub const MEMORABLE_ERROR_OVERLOADED: u32 = 84;
+/// `memorable serve` only: the request timed out (HTTP 503).
+pub const MEMORABLE_ERROR_TIMEOUT: u32 = 85;
 
 /// An error returned by a fallible call. Owned by the caller: read it with
 /// `memorable_error_code` / `memorable_error_message`, release it with `memorable_error_free`.

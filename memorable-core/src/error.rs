@@ -138,6 +138,21 @@ error_codes! {
     /// A model server answered with something that is not its protocol (malformed JSON or
     /// stream).
     ServerProtocol = 78, "SERVER_PROTOCOL", Remote;
+    /// `memorable serve`: no API key, or a key the server does not know (HTTP 401).
+    Unauthorized = 80, "UNAUTHORIZED", Other;
+    /// `memorable serve`: the API key may not act for that user (HTTP 403).
+    Forbidden = 81, "FORBIDDEN", Other;
+    /// `memorable serve`: the key's rate limit was reached; retry after the answer's
+    /// `Retry-After` (HTTP 429).
+    RateLimited = 82, "RATE_LIMITED", Other;
+    /// `memorable serve`: the request body was larger than `server.max_body_bytes` (HTTP 413).
+    PayloadTooLarge = 83, "PAYLOAD_TOO_LARGE", InvalidInput;
+    /// `memorable serve`: `server.max_in_flight` requests were running and none finished
+    /// within `server.queue_timeout_ms` (HTTP 503); retry.
+    Overloaded = 84, "OVERLOADED", Other;
+    /// `memorable serve`: the request did not finish within `server.request_timeout_ms`
+    /// (HTTP 503).
+    Timeout = 85, "TIMEOUT", Other;
 }
 
 impl ErrorCode {

@@ -88,7 +88,7 @@ pub use consolidate::{
     FACT_KIND, SUMMARY_KIND,
 };
 pub use crypto::{EncryptionKey, KEY_ENV, MARKER_FILE};
-pub use emotion::{EmotionConfig, EmotionalState, HistoryRange, Reading, Semantics, Source};
+pub use emotion::{user_context, EmotionConfig, EmotionalState, HistoryRange, Reading, Semantics, Source};
 pub use engine::{EmbedderInfo, ModelInUse, ReembedProgress, ReembedReport, Stats};
 pub use error::{Error, ErrorCategory, ErrorCode, Result};
 pub use handle::{Builder, Memorable, JOBS_LIMIT, RECENT_LIMIT};

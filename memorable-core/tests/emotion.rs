@@ -250,6 +250,28 @@ fn zero_weight_mutes_a_source_whatever_it_says() {
     assert_eq!((voice.weight, voice.share, voice.readings), (0.0, 0.0, 3));
 }
 
+#[test]
+fn per_user_sessions_keep_users_out_of_each_others_contexts() {
+    let mem = Memorable::builder_in_memory_with(config_with(json!({"per_user_sessions": true})));
+    let alice_s = memorable_core::user_context("alice", "s");
+    assert_ne!(alice_s, memorable_core::user_context("alice/", ""), "ids are unambiguous");
+    mem.observe(Reading::new(alice_s.as_str(), Source::Face).score("joy", 0.9)).unwrap();
+    // The shared id "s" is another context: what is read there reaches neither user.
+    mem.observe(Reading::new("s", Source::Face).score("anger", 0.9)).unwrap();
+    let a = mem.remember(NewMemory::new("alice", "a good day").session("s")).unwrap();
+    let b = mem.remember(NewMemory::new("bob", "a day").session("s")).unwrap();
+    let snap = mem.get(a).unwrap().emotion.expect("alice's session state");
+    assert_eq!(snap.dominant.as_deref(), Some("joy"));
+    assert!(!snap.scores.contains_key("anger"), "{:?}", snap.scores);
+    assert!(mem.get(b).unwrap().emotion.is_none(), "bob has no state in his own \"s\"");
+
+    // Off (the default), the session id is the context, shared by every user.
+    let shared = Memorable::builder_in_memory_with(config_with(json!({})));
+    shared.observe(Reading::new("s", Source::Face).score("anger", 0.9)).unwrap();
+    let b = shared.remember(NewMemory::new("bob", "a day").session("s")).unwrap();
+    assert_eq!(shared.get(b).unwrap().emotion.unwrap().dominant.as_deref(), Some("anger"));
+}
+
 // ---- persistence ------------------------------------------------------------------------
 
 #[test]

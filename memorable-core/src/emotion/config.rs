@@ -72,6 +72,13 @@ pub struct EmotionConfig {
     pub max_future_secs: f64,
     /// Contexts whose fusion state stays in memory (the rest reload from the store).
     pub max_cached_contexts: usize,
+    /// A memory's session feeds the context [`user_context`]`(user, session)`, the user's
+    /// own, instead of the shared id `session` (default false). For servers whose users must
+    /// not share emotion contexts: `memorable serve` turns it on and names the contexts of
+    /// its routes the same way.
+    ///
+    /// [`user_context`]: crate::emotion::user_context
+    pub per_user_sessions: bool,
 }
 
 impl Default for EmotionConfig {
@@ -84,6 +91,7 @@ impl Default for EmotionConfig {
             top_k: 5,
             max_future_secs: 300.0,
             max_cached_contexts: 4096,
+            per_user_sessions: false,
         }
     }
 }

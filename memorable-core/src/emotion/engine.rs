@@ -6,6 +6,7 @@
 //!
 //! Locking: the cache mutex is taken before the store's writer lock, on every path.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use rusqlite::Connection;
 use super::config::EmotionConfig;
 use super::fusion::{at_item, ContextState, HistoryRecord};
 use super::persist;
-use super::reading::{self, validate_context, Reading, Resolved, Source};
+use super::reading::{self, user_context, validate_context, Reading, Resolved, Source};
 use super::state::{ContextInfo, EmotionStats, EmotionalState, HistoryRange};
 use crate::error::{Error, Result};
 use crate::models::EmotionClassifier;
@@ -353,7 +354,8 @@ impl EmotionEngine {
         if !self.config.enabled {
             return Ok(RememberPlan { readings: Vec::new(), needs_contexts: false });
         }
-        let needs_contexts = memories.iter().any(|m| session_context(m).is_some());
+        let needs_contexts =
+            memories.iter().any(|m| session_context(m, self.config.per_user_sessions).is_some());
         let Some(classifier) = &self.classifier else {
             return Ok(RememberPlan { readings: vec![None; memories.len()], needs_contexts });
         };
@@ -401,8 +403,11 @@ impl EmotionEngine {
                         labels.len()
                     )));
                 }
-                let mut r = Reading::new(session_context(m).unwrap_or("(memory)"), Source::Text)
-                    .scores(labels.iter().map(String::as_str).zip(p));
+                let mut r = Reading::new(
+                    session_context(m, self.config.per_user_sessions).as_deref().unwrap_or("(memory)"),
+                    Source::Text,
+                )
+                .scores(labels.iter().map(String::as_str).zip(p));
                 // A memory from the future (allowed) is read as of now.
                 r.timestamp = Some(crate::time::from_ms(m.occurred_at.min(now)));
                 reading::resolve(&r, now, max_future)
@@ -436,9 +441,9 @@ impl EmotionEngine {
         let mut work = Work::new();
         for (m, reading) in memories.iter_mut().zip(plan.readings) {
             let at = m.occurred_at.min(now);
-            let state = match (session_context(m), guard.0.as_deref_mut()) {
+            let state = match (session_context(m, self.config.per_user_sessions), guard.0.as_deref_mut()) {
                 (Some(session), Some(cache)) => {
-                    let Some(i) = work.slot(cache, conn, session, reading.is_some(), now)? else {
+                    let Some(i) = work.slot(cache, conn, &session, reading.is_some(), now)? else {
                         continue; // a session with no emotional state and nothing to add
                     };
                     if let Some(r) = &reading {
@@ -478,6 +483,8 @@ impl EmotionEngine {
 pub(crate) struct RememberWork(Work);
 
 /// The context a memory's session feeds, if it has a usable one.
-fn session_context(m: &PreparedMemory) -> Option<&str> {
-    m.session.as_deref().filter(|s| validate_context(s).is_ok())
+fn session_context(m: &PreparedMemory, per_user: bool) -> Option<Cow<'_, str>> {
+    let session = m.session.as_deref()?;
+    let id = if per_user { Cow::Owned(user_context(&m.user, session)) } else { Cow::Borrowed(session) };
+    validate_context(&id).is_ok().then_some(id)
 }

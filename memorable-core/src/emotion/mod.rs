@@ -36,5 +36,5 @@ pub use catalog::{Expression, Vocabulary};
 pub use config::{EmotionConfig, SourceWeights};
 pub use fusion::Fusion;
 pub(crate) use reading::validate_context;
-pub use reading::{Reading, Semantics, Source};
+pub use reading::{user_context, Reading, Semantics, Source};
 pub use state::{ContextInfo, EmotionStats, EmotionalState, ExpressionScore, HistoryRange, SourceBreakdown};

@@ -263,6 +263,13 @@ pub(crate) struct Resolved {
     pub extras: Vec<(String, f32)>,
 }
 
+/// The id of `user`'s own context `context`: length-prefixed, so no pair of (user, context)
+/// names another pair's context (`"@5:alice/s1"`). Used when contexts must not be shared
+/// between users ([`EmotionConfig::per_user_sessions`](crate::EmotionConfig)).
+pub fn user_context(user: &str, context: &str) -> String {
+    format!("@{}:{user}/{context}", user.len())
+}
+
 pub(crate) fn validate_context(context: &str) -> Result<()> {
     if context.trim().is_empty() {
         return Err(Error::InvalidInput("context id must not be blank".into()));

@@ -16,6 +16,7 @@ mod lifecycle_cmds;
 mod memory_cmds;
 mod models_cmds;
 mod ops_cmds;
+mod server;
 mod train_cmds;
 mod util;
 
@@ -200,6 +201,17 @@ enum Command {
         #[command(subcommand)]
         command: hume_cmds::HumeCommand,
     },
+    /// Serve the store over HTTP (`/v1`, OpenAPI at /v1/openapi.json) and MCP (`/mcp`),
+    /// with API keys from --config; prints "listening on http://ADDR" once ready.
+    Serve(server::ServeArgs),
+    /// Serve the MCP tools (remember, recall, recent, get_memory, forget, emotional_state,
+    /// context_frame, consolidate) on stdin / stdout for one user.
+    Mcp(server::McpArgs),
+    /// API keys of `memorable serve`.
+    Keys {
+        #[command(subcommand)]
+        command: server::KeysCommand,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -237,14 +249,23 @@ fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
         (false, 2) => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MEMORABLE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{fmt, reload, EnvFilter};
+    let filter = EnvFilter::try_from_env("MEMORABLE_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    // The filter sits behind a reload handle so `memorable serve` can change the log level
+    // when its settings file does.
+    let (filter, handle) = reload::Layer::new(filter);
+    let registry = tracing_subscriber::registry().with(filter);
+    let layer = fmt::layer().with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.init(),
+        LogFormat::Text => registry.with(layer).init(),
         // One JSON object a line, span fields included: for log shippers.
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).init(),
+        LogFormat::Json => registry.with(layer.json().with_current_span(true).with_span_list(true)).init(),
     }
+    let _ = util::SET_LOG_FILTER.set(Box::new(move |spec: &str| {
+        handle.reload(EnvFilter::try_new(spec)?)?;
+        Ok(())
+    }));
 }
 
 fn run(cli: &Cli) -> Result<()> {
@@ -282,5 +303,8 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Export { user, vectors, out } => ops_cmds::export(g, user, *vectors, out.as_deref()),
         Command::Hume { command } => hume_cmds::run(g, command),
         Command::Train { command } => train_cmds::train(g, command),
+        Command::Serve(a) => server::serve(g, a),
+        Command::Mcp(a) => server::mcp_stdio(g, a),
+        Command::Keys { command } => server::keys(command),
     }
 }

@@ -13,6 +13,10 @@ use time::OffsetDateTime;
 /// `--log-content`: let log records carry memory text, queries and user ids.
 pub(crate) static LOG_CONTENT: AtomicBool = AtomicBool::new(false);
 
+/// Replaces the process's log filter (set once logging is up; `memorable serve` reloads).
+pub(crate) type SetLogFilter = Box<dyn Fn(&str) -> Result<()> + Send + Sync>;
+pub(crate) static SET_LOG_FILTER: std::sync::OnceLock<SetLogFilter> = std::sync::OnceLock::new();
+
 pub(crate) fn open(dir: &Path, embedder: &str) -> Result<Memorable> {
     let mut config = Config::default();
     config.embedder = embedder.to_owned();
@@ -65,17 +69,18 @@ pub(crate) fn memory_json(m: &Memory) -> Value {
     v
 }
 
+/// A recall hit as one flat JSON object: the memory, `score` and `breakdown` (the shape of
+/// `recall --json`, `POST /v1/recall` and the MCP `recall` tool).
+pub(crate) fn hit_json(h: &Recalled) -> Value {
+    let mut v = memory_json(&h.memory);
+    v["score"] = json!(h.score);
+    v["breakdown"] = serde_json::to_value(&h.breakdown).unwrap_or(Value::Null);
+    v
+}
+
 pub(crate) fn print_hits(hits: &[Recalled], as_json: bool) -> Result<()> {
     if as_json {
-        let arr: Vec<Value> = hits
-            .iter()
-            .map(|h| {
-                let mut v = memory_json(&h.memory);
-                v["score"] = json!(h.score);
-                v["breakdown"] = serde_json::to_value(&h.breakdown).unwrap_or(Value::Null);
-                v
-            })
-            .collect();
+        let arr: Vec<Value> = hits.iter().map(hit_json).collect();
         println!("{}", Value::Array(arr));
     } else if hits.is_empty() {
         println!("(nothing found)");

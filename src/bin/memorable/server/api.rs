@@ -1,0 +1,217 @@
+//! The request and answer shapes of `/v1` (the OpenAPI document is generated from them).
+//! Requests refuse unknown fields; each maps one-to-one onto a core type.
+
+use memorable::{MemoryUpdate, NewMemory, RankWeights, Recall, RecallMode};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+
+/// `POST /v1/memories` (and each item of `POST /v1/memories:batch`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RememberRequest {
+    pub user: String,
+    pub text: String,
+    pub speaker: Option<String>,
+    /// A session (conversation) id; the session's emotional state is attached.
+    pub session: Option<String>,
+    /// When it happened (RFC 3339; default now).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub occurred_at: Option<OffsetDateTime>,
+    pub place: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub topics: Vec<String>,
+    /// A JSON object.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    /// In [0, 1].
+    pub importance: Option<f32>,
+    pub kind: Option<String>,
+}
+
+impl From<RememberRequest> for NewMemory {
+    fn from(r: RememberRequest) -> NewMemory {
+        let mut m = NewMemory::new(r.user, r.text);
+        m.speaker = r.speaker;
+        m.session = r.session;
+        m.occurred_at = r.occurred_at;
+        m.place = r.place;
+        m.tags = r.tags;
+        m.topics = r.topics;
+        m.metadata = r.metadata;
+        m.importance = r.importance;
+        m.kind = r.kind;
+        m
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RememberBatchRequest {
+    pub items: Vec<RememberRequest>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct IdAnswer {
+    pub id: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct IdsAnswer {
+    pub ids: Vec<u64>,
+}
+
+/// `POST /v1/recall`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecallRequest {
+    pub user: String,
+    pub query: String,
+    /// 1..=1000 (default 10).
+    pub limit: Option<usize>,
+    pub session: Option<String>,
+    pub speaker: Option<String>,
+    /// Only memories carrying every one of these tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Only memories at or after this instant (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub since: Option<OffsetDateTime>,
+    /// Only memories before this instant (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub until: Option<OffsetDateTime>,
+    /// `hybrid` (default), `semantic` or `keyword`.
+    #[schema(value_type = Option<String>)]
+    pub mode: Option<RecallMode>,
+    /// Ranking weights (default: the server's `[recall.weights]`, else the core's).
+    #[schema(value_type = Option<Object>)]
+    pub weights: Option<RankWeights>,
+}
+
+impl RecallRequest {
+    pub(crate) fn into_recall(self, default_weights: Option<&RankWeights>) -> Recall {
+        let mut r = Recall::new(&self.user, &self.query).tags(self.tags).kinds(self.kinds);
+        if let Some(limit) = self.limit {
+            r = r.limit(limit);
+        }
+        r.session = self.session;
+        r.speaker = self.speaker;
+        r.since = self.since;
+        r.until = self.until;
+        if let Some(mode) = self.mode {
+            r.mode = mode;
+        }
+        if let Some(w) = self.weights.or_else(|| default_weights.cloned()) {
+            r.weights = w;
+        }
+        r
+    }
+}
+
+/// A memory with its score: the shape of `memorable recall --json`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct HitsAnswer {
+    /// Each hit: the memory's fields (id, user, text, kind, speaker, session, occurred_at,
+    /// tags, metadata, emotion, ...) plus `score` and `breakdown`.
+    #[schema(value_type = Vec<Object>)]
+    pub hits: Vec<Value>,
+}
+
+/// `PATCH /v1/memories/{id}`: the fields to change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PatchRequest {
+    pub text: Option<String>,
+    pub kind: Option<String>,
+    pub speaker: Option<String>,
+    pub topics: Option<Vec<String>>,
+    pub place: Option<String>,
+    pub tags: Option<Vec<String>>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Value>,
+    pub importance: Option<f32>,
+}
+
+impl From<PatchRequest> for MemoryUpdate {
+    fn from(p: PatchRequest) -> MemoryUpdate {
+        MemoryUpdate {
+            text: p.text,
+            kind: p.kind,
+            speaker: p.speaker,
+            topics: p.topics,
+            place: p.place,
+            tags: p.tags,
+            metadata: p.metadata,
+            importance: p.importance,
+        }
+    }
+}
+
+/// The user a call acts for.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UserQuery {
+    pub user: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LimitQuery {
+    /// At most this many, newest first (1..=1000, default 10).
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct HistoryQuery {
+    pub user: String,
+    /// RFC 3339.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    pub since: Option<OffsetDateTime>,
+    /// RFC 3339.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    pub until: Option<OffsetDateTime>,
+    pub limit: Option<usize>,
+}
+
+/// `POST /v1/contexts/{context}/readings`: a reading as `observe` takes it, without its
+/// context (the path gives it).
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReadingRequest {
+    /// `text`, `voice`, `face`, `evi`, `hume` or `custom:<name>`.
+    pub source: String,
+    /// Expression name → score in [0, 1].
+    #[schema(value_type = Object)]
+    pub scores: serde_json::Map<String, Value>,
+    /// In [0, 1] (default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
+    /// RFC 3339 (default now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub timestamp: Option<String>,
+    /// `dense` (default), `sparse`, or `{"kind": "sparse", "missing": 0, "vocabulary": "hume"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub semantics: Option<Value>,
+}
+
+/// `{"forgotten": n}`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ForgottenAnswer {
+    pub forgotten: u64,
+}

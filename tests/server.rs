@@ -1,0 +1,491 @@
+//! `memorable serve` over real HTTP on loopback: every route, isolation between keys, bad
+//! input, rate limits, settings reload on SIGHUP, graceful shutdown on SIGTERM, and the
+//! OpenAPI document against the routes that exist. (MCP: tests/mcp/test_mcp.py.)
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+struct Server {
+    child: Child,
+    base: String,
+    settings: PathBuf,
+    store: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn digest(key: &str) -> String {
+    Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn keys_toml(extra: &str) -> String {
+    format!(
+        "[server]\n{extra}\n\
+         [[server.keys]]\nname = \"alice-app\"\nsha256 = \"{}\"\nusers = [\"alice\"]\n\
+         [[server.keys]]\nname = \"bob-app\"\nsha256 = \"{}\"\nusers = [\"bob\"]\n",
+        digest("alice-key"),
+        digest("bob-key")
+    )
+}
+
+impl Server {
+    fn start(settings: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        let path = dir.path().join("server.toml");
+        std::fs::write(&path, settings).unwrap();
+        Server::start_on(dir, store, path)
+    }
+
+    fn start_on(dir: tempfile::TempDir, store: PathBuf, settings: PathBuf) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_memorable"))
+            .args(["--embedder", "hashing", "--store"])
+            .arg(&store)
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&settings)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
+        Server { child, base, settings, store, _dir: dir }
+    }
+
+    fn signal(&self, sig: &str) {
+        assert!(Command::new("kill").args([sig, &self.child.id().to_string()]).status().unwrap().success());
+    }
+
+    fn stop(&mut self) -> std::process::ExitStatus {
+        self.signal("-TERM");
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+    retry_after: Option<String>,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+fn call(s: &Server, method: &str, path: &str, key: Option<&str>, body: Option<Vec<u8>>) -> Answer {
+    let mut req = ureq::http::Request::builder().method(method).uri(format!("{}{path}", s.base));
+    if let Some(k) = key {
+        req = req.header("Authorization", format!("Bearer {k}"));
+    }
+    req = req.header("Content-Type", "application/json");
+    let mut res = agent().run(req.body(body.unwrap_or_default()).unwrap()).unwrap();
+    let retry_after = res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    let text = res.body_mut().read_to_string().unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer { status: res.status().as_u16(), body, retry_after }
+}
+
+fn alice(s: &Server, method: &str, path: &str, body: Option<Value>) -> Answer {
+    call(s, method, path, Some("alice-key"), body.map(|b| b.to_string().into_bytes()))
+}
+
+fn error_name(a: &Answer) -> &str {
+    a.body["error"]["name"].as_str().unwrap_or_else(|| panic!("not an error body: {} {}", a.status, a.body))
+}
+
+fn hume_message() -> String {
+    let lines = include_str!("fixtures/hume/recorded.jsonl");
+    lines.lines().find(|l| l.contains("\"measurement.result\"")).unwrap().to_owned()
+}
+
+#[test]
+fn every_route_round_trips() {
+    let mut s = Server::start(&keys_toml(""));
+    let a = alice(
+        &s,
+        "POST",
+        "/v1/memories",
+        Some(json!({"user": "alice", "text": "My sister Ana lives in Lisbon",
+        "speaker": "alice", "session": "s1", "tags": ["family"], "occurred_at": "2024-05-01T09:00:00Z",
+        "place": "home", "metadata": {"source": "chat"}, "importance": 0.8, "kind": "message"})),
+    );
+    assert_eq!(a.status, 201, "{}", a.body);
+    let id = a.body["id"].as_u64().unwrap();
+    let a = alice(
+        &s,
+        "POST",
+        "/v1/memories:batch",
+        Some(json!({"items": [
+        {"user": "alice", "text": "I am allergic to peanuts"}, {"user": "alice", "text": "I play the cello"}]})),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let ids: Vec<u64> = serde_json::from_value(a.body["ids"].clone()).unwrap();
+    assert_eq!(ids.len(), 2);
+
+    let a = alice(
+        &s,
+        "POST",
+        "/v1/recall",
+        Some(json!({"user": "alice", "query": "where does my sister live", "limit": 2})),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let hits = a.body["hits"].as_array().unwrap();
+    assert_eq!(hits[0]["id"], id);
+    assert_eq!(hits[0]["text"], "My sister Ana lives in Lisbon");
+    assert!(hits[0]["score"].as_f64().unwrap() > 0.0 && hits[0]["breakdown"].is_object());
+    let a = alice(
+        &s,
+        "POST",
+        "/v1/recall",
+        Some(json!({"user": "alice", "query": "sister", "tags": ["family"],
+        "since": "2024-01-01T00:00:00Z", "until": "2024-12-31T00:00:00Z", "mode": "keyword"})),
+    );
+    assert_eq!(a.body["hits"].as_array().unwrap().len(), 1, "{}", a.body);
+
+    let a = alice(&s, "GET", &format!("/v1/memories/{id}?user=alice"), None);
+    assert_eq!(
+        (a.status, a.body["place"].as_str(), a.body["speaker"].as_str()),
+        (200, Some("home"), Some("alice"))
+    );
+    let a = alice(
+        &s,
+        "PATCH",
+        &format!("/v1/memories/{id}?user=alice"),
+        Some(json!({"text": "My sister Ana lives in Porto"})),
+    );
+    assert_eq!(
+        (a.status, a.body["text"].as_str()),
+        (200, Some("My sister Ana lives in Porto")),
+        "{}",
+        a.body
+    );
+    let a = alice(&s, "GET", &format!("/v1/memories/{id}/history?user=alice"), None);
+    assert_eq!(a.body["versions"].as_array().map(Vec::len), Some(2), "{}", a.body);
+    let a = alice(&s, "GET", "/v1/users/alice/recent?limit=2", None);
+    assert_eq!(a.body["memories"].as_array().map(Vec::len), Some(2), "{}", a.body);
+
+    let a = alice(
+        &s,
+        "POST",
+        "/v1/contexts/s1/readings?user=alice",
+        Some(json!({"source": "face", "scores": {"joy": 0.8}})),
+    );
+    assert_eq!(
+        (a.status, a.body["dominant"].as_str(), a.body["context"].as_str()),
+        (200, Some("joy"), Some("s1")),
+        "{}",
+        a.body
+    );
+    let a = alice(&s, "GET", "/v1/contexts/s1/state?user=alice", None);
+    assert_eq!((a.status, a.body["dominant"].as_str()), (200, Some("joy")));
+    let a = alice(&s, "GET", "/v1/contexts/s1/history?user=alice&limit=10", None);
+    assert!(!a.body["states"].as_array().unwrap().is_empty(), "{}", a.body);
+    let a = call(
+        &s,
+        "POST",
+        "/v1/contexts/call/hume?user=alice",
+        Some("alice-key"),
+        Some(hume_message().into_bytes()),
+    );
+    assert_eq!((a.status, a.body["context"].as_str()), (200, Some("call")), "{}", a.body);
+    assert!(a.body["readings"].as_u64().unwrap() >= 1, "{}", a.body);
+    // The session's state is attached to what is remembered in it.
+    let a = alice(
+        &s,
+        "POST",
+        "/v1/memories",
+        Some(json!({"user": "alice", "text": "We talked about the trip", "session": "s1"})),
+    );
+    let later = a.body["id"].as_u64().unwrap();
+    let a = alice(&s, "GET", &format!("/v1/memories/{later}?user=alice"), None);
+    assert!(a.body["emotion"]["scores"]["joy"].as_f64().unwrap() > 0.0, "{}", a.body);
+
+    let a = alice(&s, "DELETE", &format!("/v1/memories/{id}?user=alice"), None);
+    assert_eq!((a.status, a.body["forgotten"].as_u64()), (200, Some(1)));
+    assert_eq!(alice(&s, "GET", &format!("/v1/memories/{id}?user=alice"), None).status, 404);
+    let a = alice(&s, "DELETE", "/v1/users/alice", None);
+    assert_eq!((a.status, a.body["forgotten"].as_u64()), (200, Some(3)), "{}", a.body);
+
+    assert_eq!(call(&s, "GET", "/healthz", None, None).status, 200);
+    let a = call(&s, "GET", "/readyz", None, None);
+    assert_eq!((a.status, a.body["status"].as_str()), (200, Some("ok")), "{}", a.body);
+    let a = call(&s, "GET", "/metrics", None, None);
+    assert!(a.body.as_str().unwrap().contains("memorable_"), "{}", a.body);
+    assert!(s.stop().success());
+}
+
+#[test]
+fn keys_see_only_their_users_on_every_route() {
+    let s = Server::start(&keys_toml(""));
+    let id = alice(
+        &s,
+        "POST",
+        "/v1/memories",
+        Some(json!({"user": "alice", "text": "alice's secret", "session": "s"})),
+    )
+    .body["id"]
+        .as_u64()
+        .unwrap();
+    alice(
+        &s,
+        "POST",
+        "/v1/contexts/s/readings?user=alice",
+        Some(json!({"source": "face", "scores": {"fear": 0.9}})),
+    );
+    let bob = |method: &str, path: &str, body: Option<Value>| {
+        call(&s, method, path, Some("bob-key"), body.map(|b| b.to_string().into_bytes()))
+    };
+    let remember = json!({"user": "alice", "text": "planted"});
+    let reading = json!({"source": "face", "scores": {"joy": 1.0}});
+    // Acting for alice with bob's key: 403 on every route.
+    for (method, path, body) in [
+        ("POST", "/v1/memories".to_owned(), Some(remember.clone())),
+        (
+            "POST",
+            "/v1/memories:batch".to_owned(),
+            Some(json!({"items": [{"user": "bob", "text": "x"}, remember]})),
+        ),
+        ("POST", "/v1/recall".to_owned(), Some(json!({"user": "alice", "query": "secret"}))),
+        ("GET", format!("/v1/memories/{id}?user=alice"), None),
+        ("PATCH", format!("/v1/memories/{id}?user=alice"), Some(json!({"text": "changed"}))),
+        ("DELETE", format!("/v1/memories/{id}?user=alice"), None),
+        ("GET", format!("/v1/memories/{id}/history?user=alice"), None),
+        ("GET", "/v1/users/alice/recent".to_owned(), None),
+        ("DELETE", "/v1/users/alice".to_owned(), None),
+        ("POST", "/v1/contexts/s/readings?user=alice".to_owned(), Some(reading.clone())),
+        ("GET", "/v1/contexts/s/state?user=alice".to_owned(), None),
+        ("GET", "/v1/contexts/s/history?user=alice".to_owned(), None),
+        (
+            "POST",
+            "/v1/contexts/s/hume?user=alice".to_owned(),
+            Some(serde_json::from_str(&hume_message()).unwrap()),
+        ),
+    ] {
+        let a = bob(method, &path, body);
+        assert_eq!((a.status, error_name(&a)), (403, "FORBIDDEN"), "{method} {path}");
+    }
+    // As bob, alice's memory id and context answer like missing ones (no existence oracle).
+    let missing = bob("GET", "/v1/memories/999999?user=bob", None);
+    for (method, path, body) in [
+        ("GET", format!("/v1/memories/{id}?user=bob"), None),
+        ("PATCH", format!("/v1/memories/{id}?user=bob"), Some(json!({"text": "changed"}))),
+        ("DELETE", format!("/v1/memories/{id}?user=bob"), None),
+        ("GET", format!("/v1/memories/{id}/history?user=bob"), None),
+    ] {
+        let a = bob(method, &path, body);
+        assert_eq!((a.status, &a.body), (404, &missing.body), "{method} {path}");
+    }
+    for path in ["/v1/contexts/s/state?user=bob", "/v1/contexts/s/history?user=bob"] {
+        assert_eq!(bob("GET", path, None).status, 404, "{path}");
+    }
+    let a = bob("POST", "/v1/recall", Some(json!({"user": "bob", "query": "alice's secret"})));
+    assert_eq!(a.body["hits"], json!([]));
+    // bob's reading in his own "s" is his: alice's state is unchanged.
+    bob("POST", "/v1/contexts/s/readings?user=bob", Some(reading));
+    let a = alice(&s, "GET", "/v1/contexts/s/state?user=alice", None);
+    assert_eq!(a.body["dominant"], "fear", "{}", a.body);
+    // Nothing above changed alice's memory.
+    let a = alice(&s, "GET", &format!("/v1/memories/{id}?user=alice"), None);
+    assert_eq!(a.body["text"], "alice's secret");
+    assert_eq!(
+        alice(&s, "GET", "/v1/users/alice/recent", None).body["memories"].as_array().unwrap().len(),
+        1
+    );
+}
+
+#[test]
+fn bad_input_gets_the_documented_error_and_changes_nothing() {
+    let s = Server::start(&keys_toml("max_body_bytes = 2000"));
+    alice(&s, "POST", "/v1/memories", Some(json!({"user": "alice", "text": "the one memory"})));
+    let raw = |body: &[u8]| call(&s, "POST", "/v1/memories", Some("alice-key"), Some(body.to_vec()));
+    for (body, status, name) in [
+        (&b"{not json"[..], 400, "INVALID_INPUT"),
+        (br#"{"user": "alice", "text": 42}"#, 400, "INVALID_INPUT"),
+        (br#"{"user": "alice", "text": "x", "colour": "red"}"#, 400, "INVALID_INPUT"),
+        (b"{\"user\": \"alice\", \"text\": \"\xff\xfe\"}", 400, "INVALID_UTF8"),
+        (br#"{"user": "alice", "text": "   "}"#, 400, "EMPTY_TEXT"),
+        (br#"{"user": "alice", "text": "x", "importance": 7}"#, 400, "INVALID_INPUT"),
+        (br#"{"user": "alice", "text": "x", "occurred_at": "yesterday"}"#, 400, "INVALID_INPUT"),
+        (br#"{"user": "", "text": "x"}"#, 403, "FORBIDDEN"),
+    ] {
+        let a = raw(body);
+        assert_eq!((a.status, error_name(&a)), (status, name), "{}", String::from_utf8_lossy(body));
+        assert!(a.body["error"]["code"].is_u64() && a.body["error"]["message"].is_string());
+    }
+    let big = json!({"user": "alice", "text": "x".repeat(5000)}).to_string();
+    let a = raw(big.as_bytes());
+    assert_eq!((a.status, error_name(&a)), (413, "PAYLOAD_TOO_LARGE"));
+    let a = alice(
+        &s,
+        "POST",
+        "/v1/memories:batch",
+        Some(json!({"items": [{"user": "alice", "text": "fine"}, {"user": "alice", "text": ""}]})),
+    );
+    assert_eq!((a.status, error_name(&a)), (400, "EMPTY_TEXT"), "a batch is all or nothing");
+    let a = alice(&s, "GET", "/v1/memories/abc?user=alice", None);
+    assert_eq!((a.status, error_name(&a)), (400, "INVALID_INPUT"));
+    let a = alice(&s, "GET", "/v1/memories/1", None);
+    assert_eq!((a.status, error_name(&a)), (400, "INVALID_INPUT"), "user is required");
+    let a = alice(
+        &s,
+        "POST",
+        "/v1/contexts/c/readings?user=alice",
+        Some(json!({"source": "face", "scores": {"joy": 3.0}})),
+    );
+    assert_eq!((a.status, error_name(&a)), (400, "INVALID_INPUT"));
+    for key in [None, Some("wrong-key")] {
+        let a = call(&s, "POST", "/v1/recall", key, Some(br#"{"user":"alice","query":"x"}"#.to_vec()));
+        assert_eq!((a.status, error_name(&a)), (401, "UNAUTHORIZED"));
+    }
+    let a = call(&s, "GET", "/v1/nowhere", Some("alice-key"), None);
+    assert_eq!((a.status, error_name(&a)), (404, "NOT_FOUND"));
+    assert_eq!(call(&s, "PUT", "/v1/recall", Some("alice-key"), None).status, 405);
+    let a = alice(&s, "GET", "/v1/users/alice/recent", None);
+    let texts: Vec<&str> =
+        a.body["memories"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["the one memory"]);
+}
+
+#[test]
+fn a_burst_over_the_rate_limit_gets_429_with_retry_after() {
+    let s = Server::start(&keys_toml("[server.rate_limit]\nper_second = 0.5\nburst = 3\n"));
+    let statuses: Vec<u16> =
+        (0..5).map(|_| alice(&s, "GET", "/v1/users/alice/recent", None).status).collect();
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    let a = alice(&s, "GET", "/v1/users/alice/recent", None);
+    assert_eq!(error_name(&a), "RATE_LIMITED");
+    let wait: u64 = a.retry_after.expect("Retry-After").parse().unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    // Buckets are per key.
+    assert_eq!(call(&s, "GET", "/v1/users/bob/recent", Some("bob-key"), None).status, 200);
+}
+
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn settings_reload_on_sighup_and_refuse_an_invalid_file() {
+    let s = Server::start(&keys_toml(""));
+    let recent_as_bob = || call(&s, "GET", "/v1/users/bob/recent", Some("bob-key"), None).status;
+    assert_eq!(recent_as_bob(), 200);
+    // An invalid file is refused: bob's key keeps working.
+    std::fs::write(&s.settings, "[[server.keys]]\nname = \"broken\"\n").unwrap();
+    s.signal("-HUP");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(recent_as_bob(), 200);
+    // Revoking bob's key takes effect without a restart.
+    let without_bob = format!(
+        "[[server.keys]]\nname = \"alice-app\"\nsha256 = \"{}\"\nusers = [\"alice\"]\n",
+        digest("alice-key")
+    );
+    std::fs::write(&s.settings, without_bob).unwrap();
+    s.signal("-HUP");
+    wait_for("bob's key to be revoked", || recent_as_bob() == 401);
+    assert_eq!(alice(&s, "GET", "/v1/users/alice/recent", None).status, 200);
+    // And a key added by editing the file works once the watcher sees the change (no signal).
+    std::fs::write(&s.settings, keys_toml("")).unwrap();
+    wait_for("bob's key to come back", || recent_as_bob() == 200);
+}
+
+#[test]
+fn sigterm_lets_requests_in_flight_finish() {
+    let mut s = Server::start(&keys_toml("max_body_bytes = 40000000"));
+    let items: Vec<Value> = (0..30_000)
+        .map(|i| json!({"user": "alice", "text": format!("memory number {i} about things")}))
+        .collect();
+    let body = json!({ "items": items }).to_string().into_bytes();
+    let (base, store) = (s.base.clone(), s.store.clone());
+    let in_flight = std::thread::spawn(move || {
+        let req = ureq::http::Request::builder()
+            .method("POST")
+            .uri(format!("{base}/v1/memories:batch"))
+            .header("Authorization", "Bearer alice-key")
+            .body(body)
+            .unwrap();
+        let mut res = agent().run(req).unwrap();
+        (res.status().as_u16(), res.body_mut().read_to_string().unwrap())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let status = s.stop();
+    let (code, text) = in_flight.join().unwrap();
+    assert_eq!(code, 200, "{text}");
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["ids"].as_array().unwrap().len(), 30_000);
+    assert!(status.success(), "{status:?}");
+    assert_eq!(count_memories(&store), 30_000, "acknowledged = stored");
+}
+
+fn count_memories(store: &Path) -> u64 {
+    let out = Command::new(env!("CARGO_BIN_EXE_memorable"))
+        .args(["--embedder", "hashing", "--json", "--store"])
+        .arg(store)
+        .arg("stats")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()["memories"].as_u64().unwrap()
+}
+
+#[test]
+fn the_openapi_document_lists_exactly_the_routes_that_exist() {
+    let s = Server::start(&keys_toml(""));
+    let doc = call(&s, "GET", "/v1/openapi.json", None, None).body;
+    assert_eq!(doc["openapi"].as_str().map(|v| &v[..2]), Some("3."));
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "patch", "delete", "put"] {
+            if item.get(method).is_some() {
+                documented.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    documented.sort();
+    let mut expected = vec![
+        "POST /v1/memories",
+        "POST /v1/memories:batch",
+        "POST /v1/recall",
+        "GET /v1/memories/{id}",
+        "PATCH /v1/memories/{id}",
+        "DELETE /v1/memories/{id}",
+        "GET /v1/memories/{id}/history",
+        "GET /v1/users/{user}/recent",
+        "DELETE /v1/users/{user}",
+        "POST /v1/contexts/{context}/readings",
+        "GET /v1/contexts/{context}/state",
+        "GET /v1/contexts/{context}/history",
+        "POST /v1/contexts/{context}/hume",
+        "GET /healthz",
+        "GET /readyz",
+        "GET /metrics",
+    ];
+    expected.sort();
+    assert_eq!(documented, expected);
+    // Each documented route exists on the server: never the router's own 404 or 405.
+    let no_route = call(&s, "GET", "/v1/no-such-route", None, None).body;
+    for route in &documented {
+        let (method, path) = route.split_once(' ').unwrap();
+        let path = path.replace("{id}", "1").replace("{user}", "alice").replace("{context}", "c");
+        let a = call(&s, method, &format!("{path}?user=alice"), Some("alice-key"), Some(b"{}".to_vec()));
+        assert!(a.status != 405 && a.body != no_route, "{route}: {} {}", a.status, a.body);
+    }
+    // Every request body schema refuses unknown fields, as the server does.
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for name in ["RememberRequest", "RecallRequest", "PatchRequest", "ReadingRequest"] {
+        assert_eq!(schemas[name]["additionalProperties"], json!(false), "{name}");
+    }
+}
