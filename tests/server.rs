@@ -389,12 +389,20 @@ fn settings_reload_on_sighup_and_refuse_an_invalid_file() {
     s.signal("-HUP");
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(recent_as_bob(), 200);
-    // Revoking bob's key takes effect without a restart.
     let without_bob = format!(
         "[[server.keys]]\nname = \"alice-app\"\nsha256 = \"{}\"\nusers = [\"alice\"]\n",
         digest("alice-key")
     );
-    std::fs::write(&s.settings, without_bob).unwrap();
+    // A file whose alert rule the store refuses is refused whole: bob's key stays.
+    let bad_rule = "[alerts]\nrules = [{ name = \"slow\", metric = \"recall_p95_ms\" }]\n";
+    std::fs::write(&s.settings, format!("{without_bob}{bad_rule}")).unwrap();
+    s.signal("-HUP");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(recent_as_bob(), 200);
+    // Revoking bob's key takes effect without a restart (with valid alert thresholds).
+    let rule =
+        "[alerts]\nrules = [{ name = \"slow\", metric = \"recall_p95_ms\", above = 50.0, for_ms = 1000 }]\n";
+    std::fs::write(&s.settings, format!("{without_bob}{rule}")).unwrap();
     s.signal("-HUP");
     wait_for("bob's key to be revoked", || recent_as_bob() == 401);
     assert_eq!(alice(&s, "GET", "/v1/users/alice/recent", None).status, 200);
@@ -428,6 +436,31 @@ fn sigterm_lets_requests_in_flight_finish() {
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["ids"].as_array().unwrap().len(), 30_000);
     assert!(status.success(), "{status:?}");
     assert_eq!(count_memories(&store), 30_000, "acknowledged = stored");
+}
+
+#[test]
+fn overload_answers_503_at_once_instead_of_queueing() {
+    let s = Server::start(&keys_toml("max_body_bytes = 40000000\nmax_in_flight = 1\nqueue_timeout_ms = 1"));
+    let items: Vec<Value> =
+        (0..30_000).map(|i| json!({"user": "alice", "text": format!("memory {i}")})).collect();
+    let body = json!({ "items": items }).to_string().into_bytes();
+    let base = s.base.clone();
+    let slow = std::thread::spawn(move || {
+        let req = ureq::http::Request::builder()
+            .method("POST")
+            .uri(format!("{base}/v1/memories:batch"))
+            .header("Authorization", "Bearer alice-key")
+            .body(body)
+            .unwrap();
+        agent().run(req).unwrap().status().as_u16()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let a = alice(&s, "GET", "/v1/users/alice/recent", None);
+    assert_eq!((a.status, error_name(&a), a.retry_after.as_deref()), (503, "OVERLOADED", Some("1")));
+    assert!(started.elapsed() < Duration::from_millis(500), "answered without waiting for the batch");
+    assert_eq!(slow.join().unwrap(), 200);
+    assert_eq!(alice(&s, "GET", "/v1/users/alice/recent", None).status, 200);
 }
 
 fn count_memories(store: &Path) -> u64 {

@@ -124,6 +124,38 @@ pub unsafe extern "C" fn memorable_remove_alert_callback(
     })
 }
 
+/// The alert rules in force as a JSON array (`[{"name", "metric", "above"|"below",
+/// "for_ms"}]`) in `*json_out` (free with `memorable_string_free`).
+#[no_mangle]
+pub unsafe extern "C" fn memorable_alert_rules(
+    m: *mut memorable,
+    json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let rules = handle(m)?.alert_rules();
+        let out = out_ptr(json_out, "json_out")?;
+        *out = owned_string(serde_json::to_string(&rules)?)?;
+        Ok(())
+    })
+}
+
+/// Replace the alert rules without reopening: `rules_json` (NUL-terminated UTF-8) is a JSON
+/// array of rules as `Config.alerts.rules` takes them. Invalid rules: INVALID_CONFIG (7) or
+/// INVALID_INPUT (1), and nothing changes.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_set_alert_rules(
+    m: *mut memorable,
+    rules_json: *const c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let text = cstr(rules_json, "rules_json")?;
+        let rules: Vec<core::AlertRule> =
+            serde_json::from_str(text).map_err(|e| core::Error::InvalidInput(format!("rules_json: {e}")))?;
+        m.set_alert_rules(rules)
+    })
+}
+
 /// Evaluate the alert rules now; callbacks get what fires or resolves, and `*json_out` (may
 /// be NULL) is the array of those events.
 #[no_mangle]

@@ -101,6 +101,29 @@ static bool test_alert_callbacks(void) {
     return true;
 }
 
+static bool test_alert_rules(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(alerting(), &m));
+    char *rules = NULL;
+    CHECK_OK(memorable_alert_rules(m, &rules));
+    CHECK(contains(rules, "\"name\":\"errs\""));
+    memorable_string_free(rules);
+    CHECK_OK(memorable_set_alert_rules(m, "[{\"name\": \"disk\", \"metric\": \"disk_free_mb\", \"below\": 1}]"));
+    CHECK_OK(memorable_alert_rules(m, &rules));
+    CHECK(contains(rules, "\"name\":\"disk\"") && !contains(rules, "errs"));
+    memorable_string_free(rules);
+    /* Invalid rules change nothing. */
+    CHECK_ERR(memorable_set_alert_rules(m, "[{\"name\": \"x\", \"metric\": \"errors\"}]"), MEMORABLE_ERROR_INVALID_CONFIG);
+    CHECK_ERR(memorable_set_alert_rules(m, "not json"), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK_ERR(memorable_set_alert_rules(m, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_ERR(memorable_alert_rules(m, NULL), MEMORABLE_ERROR_NULL_POINTER);
+    CHECK_OK(memorable_alert_rules(m, &rules));
+    CHECK(contains(rules, "\"name\":\"disk\""));
+    memorable_string_free(rules);
+    memorable_free(m);
+    return true;
+}
+
 static bool exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
@@ -293,6 +316,7 @@ int main(void) {
     bool passed = true;
     run_test(test_metrics_and_health, "test_metrics_and_health", &passed);
     run_test(test_alert_callbacks, "test_alert_callbacks", &passed);
+    run_test(test_alert_rules, "test_alert_rules", &passed);
     run_test(test_backup_verify_restore, "test_backup_verify_restore", &passed);
     run_test(test_restore_user, "test_restore_user", &passed);
     run_test(test_encryption, "test_encryption", &passed);

@@ -118,3 +118,35 @@ fn default_rules_and_invalid_rules() {
     let mem = Builder::in_memory().config(crate::common::hashing_config()).open().unwrap();
     assert!(mem.evaluate_alerts().unwrap().is_empty(), "{:?}", mem.active_alerts());
 }
+
+#[test]
+fn rules_change_without_reopening_and_invalid_ones_change_nothing() {
+    let mem = store_with(vec![AlertRule::above("errs", AlertMetric::Errors, 5.0, 0)], 1_000, false);
+    fail_once(&mem);
+    assert!(mem.evaluate_alerts_at(Duration::from_millis(0)).unwrap().is_empty(), "1 error is not above 5");
+    // A lower threshold from a reloaded settings file: the next window's error fires it.
+    mem.set_alert_rules(vec![AlertRule::above("errs", AlertMetric::Errors, 0.0, 0)]).unwrap();
+    assert_eq!(mem.alert_rules(), vec![AlertRule::above("errs", AlertMetric::Errors, 0.0, 0)]);
+    fail_once(&mem);
+    let fired = mem.evaluate_alerts_at(Duration::from_millis(10)).unwrap();
+    assert_eq!(
+        fired.iter().map(|e| (e.rule.as_str(), e.state)).collect::<Vec<_>>(),
+        [("errs", AlertState::Firing)]
+    );
+    let before = mem.alert_rules();
+    for bad in [
+        vec![AlertRule::above("", AlertMetric::Errors, 1.0, 0)],
+        vec![
+            AlertRule::above("a", AlertMetric::Errors, 1.0, 0),
+            AlertRule::below("a", AlertMetric::Errors, 1.0, 0),
+        ],
+        vec![AlertRule::above("a", AlertMetric::Errors, f64::NAN, 0)],
+    ] {
+        let e = mem.set_alert_rules(bad).unwrap_err();
+        assert_eq!(e.code(), memorable_core::ErrorCode::InvalidConfig);
+    }
+    assert_eq!(mem.alert_rules(), before);
+    assert_eq!(mem.active_alerts().len(), 1, "a kept rule keeps its state");
+    mem.set_alert_rules(Vec::new()).unwrap();
+    assert!(mem.active_alerts().is_empty());
+}

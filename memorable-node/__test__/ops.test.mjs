@@ -64,6 +64,21 @@ test('alert callbacks fire once and resolve; a throwing callback is contained', 
   mem.close()
 })
 
+test('alert rules change without reopening; invalid ones change nothing', async () => {
+  const mem = Memorable.openInMemory({ ...HASHING, alerts: { enabled: false, rules: [{ name: 'errs', metric: 'errors', above: 5 }] } })
+  assert.deepEqual(mem.alertRules(), [{ name: 'errs', metric: 'errors', above: 5, below: null, forMs: 0 }])
+  await assertCode(assert, () => mem.remember('', { user: 'alice' }), 'EMPTY_TEXT')
+  assert.deepEqual(mem.evaluateAlerts(), [])
+  mem.setAlertRules([{ name: 'errs', metric: 'errors', above: 0, forMs: 0 }])
+  await assertCode(assert, () => mem.remember('', { user: 'alice' }), 'EMPTY_TEXT')
+  assert.deepEqual(mem.evaluateAlerts().map((e) => e.state), ['firing'])
+  const before = mem.alertRules()
+  await assertCode(assert, () => mem.setAlertRules([{ name: 'x', metric: 'errors' }]), 'INVALID_CONFIG')
+  await assertCode(assert, () => mem.setAlertRules([{ name: 'x', metric: 'nope', above: 1 }]), 'INVALID_INPUT')
+  assert.deepEqual(mem.alertRules(), before)
+  mem.close()
+})
+
 test('the operations thread delivers alerts to JS', async () => {
   const rules = [{ name: 'errs', metric: 'errors', above: 0 }]
   const mem = Memorable.openInMemory({ ...HASHING, alerts: { intervalMs: 20, rules } })

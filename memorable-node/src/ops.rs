@@ -139,6 +139,24 @@ impl Memorable {
         Json::of(&self.inner.active_alerts()).map_err(sync_error)
     }
 
+    /// The alert rules in force.
+    #[napi(ts_return_type = "Array<AlertRule>")]
+    pub fn alert_rules(&self) -> napi::Result<Json, &'static str> {
+        Json::of(&self.inner.alert_rules()).map_err(sync_error)
+    }
+
+    /// Replace the alert rules without reopening; invalid rules throw INVALID_CONFIG and
+    /// change nothing.
+    #[napi]
+    pub fn set_alert_rules(
+        &self,
+        #[napi(ts_arg_type = "Array<AlertRule>")] rules: Value,
+    ) -> napi::Result<(), &'static str> {
+        crate::types::from_json::<Vec<core::AlertRule>>("rules", crate::types::snake_keys(rules))
+            .and_then(|r| self.inner.set_alert_rules(r))
+            .map_err(sync_error)
+    }
+
     /// Write an online backup into the new file `path` (writers may keep writing).
     #[napi(
         ts_return_type = "Promise<{ path: string; bytes: number; schemaVersion: number; modelId: string | null; memories: number; users: number; vectors: number; indexFiles: number; durationMs: number }>"
@@ -310,6 +328,19 @@ pub struct ModelVersion {
     pub files: Vec<Value>,
     pub verification: Option<Value>,
     pub failure: Option<String>,
+}
+
+/// An alert rule (`alertRules()`, `setAlertRules()`): exactly one of `above` / `below`;
+/// `forMs` is how long the condition must hold before the alert fires (default 0).
+#[napi(object)]
+#[allow(dead_code)]
+pub struct AlertRule {
+    pub name: String,
+    /// e.g. `recall_p95_ms`, `disk_free_mb`, `error_rate` (docs/operations.md).
+    pub metric: String,
+    pub above: Option<f64>,
+    pub below: Option<f64>,
+    pub for_ms: Option<f64>,
 }
 
 /// An alert that fired or resolved (TypeScript shape of the events `onAlert` receives;

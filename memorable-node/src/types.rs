@@ -696,6 +696,14 @@ impl From<core::Stats> for Stats {
 /// Open options → the JSON `Config::from_json` reads: keys may be camelCase (`maxTextChars`)
 /// or the core's own snake_case (`max_text_chars`); values pass through untouched.
 pub fn config_json(options: Option<Value>) -> String {
+    match options {
+        None | Some(Value::Null) => "{}".to_owned(),
+        Some(v) => snake_keys(v).to_string(),
+    }
+}
+
+/// Every object key of `v` in snake_case (`forMs` → `for_ms`), at any depth.
+pub fn snake_keys(v: Value) -> Value {
     fn snake(key: &str) -> String {
         let mut out = String::with_capacity(key.len() + 4);
         for c in key.chars() {
@@ -708,19 +716,13 @@ pub fn config_json(options: Option<Value>) -> String {
         }
         out
     }
-    fn snake_keys(v: Value) -> Value {
-        match v {
-            Value::Object(map) => {
-                Value::Object(map.into_iter().map(|(k, v)| (snake(&k), snake_keys(v))).collect())
-            }
-            // e.g. `alerts.rules`: a list of objects.
-            Value::Array(items) => Value::Array(items.into_iter().map(snake_keys).collect()),
-            other => other,
+    match v {
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (snake(&k), snake_keys(v))).collect())
         }
-    }
-    match options {
-        None | Some(Value::Null) => "{}".to_owned(),
-        Some(v) => snake_keys(v).to_string(),
+        // e.g. `alerts.rules`: a list of objects.
+        Value::Array(items) => Value::Array(items.into_iter().map(snake_keys).collect()),
+        other => other,
     }
 }
 

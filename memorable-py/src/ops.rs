@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
 use crate::convert::opt_datetime;
-use crate::convert::serde_to_py;
+use crate::convert::{serde_from_py, serde_to_py};
 use crate::errors::{to_py, OrRaise};
 use crate::handle::Memorable;
 
@@ -83,6 +83,18 @@ impl Memorable {
     /// Alerts firing now.
     fn active_alerts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         serde_to_py(py, &self.inner.active_alerts())
+    }
+
+    /// The alert rules in force (dicts: name, metric, above / below, for_ms).
+    fn alert_rules<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        serde_to_py(py, &self.inner.alert_rules())
+    }
+
+    /// Replace the alert rules without reopening; invalid rules raise INVALID_CONFIG and
+    /// change nothing.
+    fn set_alert_rules(&self, py: Python<'_>, rules: &Bound<'_, PyAny>) -> PyResult<()> {
+        let rules: Vec<core::AlertRule> = serde_from_py(py, "rules", rules)?;
+        self.inner.set_alert_rules(rules).or_raise(py)
     }
 
     /// Write an online backup into the new file `path` (writers may keep writing).

@@ -87,6 +87,25 @@ def test_alert_callbacks_fire_once_and_a_raising_callback_is_contained(
             mem.on_alert(42)  # type: ignore[arg-type]
 
 
+def test_alert_rules_change_without_reopening(hashing: dict[str, Any]) -> None:
+    strict = [{"name": "errs", "metric": "errors", "above": 5}]
+    with Memorable.in_memory(alerts={"enabled": False, "rules": strict}, **hashing) as mem:
+        assert mem.alert_rules() == [{"name": "errs", "metric": "errors", "above": 5.0, "below": None, "for_ms": 0}]
+        with pytest.raises(memorable.InvalidInputError):
+            mem.remember("", user="alice")
+        assert mem.evaluate_alerts() == []
+        mem.set_alert_rules([{"name": "errs", "metric": "errors", "above": 0}])
+        with pytest.raises(memorable.InvalidInputError):
+            mem.remember("", user="alice")
+        assert [e["state"] for e in mem.evaluate_alerts()] == ["firing"]
+        before = mem.alert_rules()
+        for bad in ([{"name": "x", "metric": "errors"}], [{"name": "x", "metric": "nope", "above": 1}], "rules"):
+            with pytest.raises(memorable.InvalidInputError) as e:
+                mem.set_alert_rules(bad)  # type: ignore[arg-type]
+            assert e.value.code in ("INVALID_CONFIG", "INVALID_INPUT")
+        assert mem.alert_rules() == before
+
+
 def test_alerts_from_the_operations_thread(hashing: dict[str, Any]) -> None:
     rules = [{"name": "errs", "metric": "errors", "above": 0}]
     with Memorable.in_memory(alerts={"interval_ms": 20, "rules": rules}, **hashing) as mem:

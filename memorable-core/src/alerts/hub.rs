@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 
-use super::{AlertEvent, AlertMetric, AlertState, AlertsConfig, Evaluator};
+use super::{AlertEvent, AlertMetric, AlertRule, AlertState, AlertsConfig, Evaluator};
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::health::Probes;
@@ -68,6 +68,15 @@ impl AlertHub {
         };
         self.deliver(&events, &engine.metrics);
         Ok(events)
+    }
+
+    pub fn rules(&self) -> Vec<AlertRule> {
+        self.state.lock().0.rules().to_vec()
+    }
+
+    /// Replace the rules (validated by the caller), between two evaluations.
+    pub fn set_rules(&self, rules: Vec<AlertRule>) {
+        self.state.lock().0.set_rules(rules);
     }
 
     /// The alerts firing now (as of the last evaluation).

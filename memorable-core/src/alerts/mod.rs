@@ -71,6 +71,17 @@ impl Evaluator {
         Evaluator { rules, state: HashMap::new() }
     }
 
+    pub fn rules(&self) -> &[AlertRule] {
+        &self.rules
+    }
+
+    /// Replace the rules. A rule that keeps its name keeps its state (a firing alert with a
+    /// new threshold resolves at the next evaluation if the value is now fine).
+    pub fn set_rules(&mut self, rules: Vec<AlertRule>) {
+        self.state.retain(|name, _| rules.iter().any(|r| &r.name == name));
+        self.rules = rules;
+    }
+
     /// Advance every rule to `now_ms` given the observed values (`None`: no data this
     /// window, state unchanged); returns the events to deliver.
     pub fn evaluate(&mut self, now_ms: u64, observed: &HashMap<AlertMetric, Option<f64>>) -> Vec<AlertEvent> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Memorable;
-use crate::alerts::AlertEvent;
+use crate::alerts::{AlertEvent, AlertRule, AlertsConfig};
 use crate::error::Result;
 use crate::health::{self, HealthCheck, HealthReport};
 use crate::metrics::{self, Metrics, MetricsSnapshot};
@@ -74,6 +74,21 @@ impl Memorable {
     #[doc(hidden)]
     pub fn evaluate_alerts_at(&self, elapsed: Duration) -> Result<Vec<AlertEvent>> {
         self.ops.alerts.evaluate(&*self.engine()?, &self.ops.probes, elapsed)
+    }
+
+    /// The alert rules in force (`Config.alerts.rules` until [`Memorable::set_alert_rules`]).
+    pub fn alert_rules(&self) -> Vec<AlertRule> {
+        self.ops.alerts.rules()
+    }
+
+    /// Replace the alert rules without reopening (e.g. thresholds from a reloaded settings
+    /// file). Validated as `Config.alerts.rules` is (`INVALID_CONFIG`, nothing changed); a
+    /// rule that keeps its name keeps its state.
+    pub fn set_alert_rules(&self, rules: Vec<AlertRule>) -> Result<()> {
+        let config = AlertsConfig { rules, ..AlertsConfig::default() };
+        config.validate()?;
+        self.ops.alerts.set_rules(config.rules);
+        Ok(())
     }
 
     /// The alerts firing now (as of the last evaluation).

@@ -825,6 +825,10 @@ class Memorable:
     def evaluate_alerts(self) -> list[dict[str, Any]]:
         """Evaluate the rules now; returns (and delivers) what fired or resolved."""
     def active_alerts(self) -> list[dict[str, Any]]: ...
+    def alert_rules(self) -> list[dict[str, Any]]:
+        """The alert rules in force (name, metric, above / below, for_ms)."""
+    def set_alert_rules(self, rules: list[dict[str, Any]]) -> None:
+        """Replace the alert rules without reopening (INVALID_CONFIG changes nothing)."""
     def backup(self, path: str | PathLike[str]) -> dict[str, Any]:
         """Online backup into the new file `path` (`BackupReport`)."""
     def restore_user(self, user: str, at: datetime) -> dict[str, Any]:

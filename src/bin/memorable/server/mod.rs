@@ -11,6 +11,7 @@ mod mcp;
 mod openapi;
 mod routes;
 mod settings;
+mod state;
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -31,6 +32,7 @@ use auth::{Key, RateLimiter};
 use error::ApiError;
 use extract::BodyLimit;
 pub(crate) use settings::SettingsFile;
+use state::{AppState, Live};
 
 #[derive(Args)]
 pub(crate) struct ServeArgs {
@@ -89,32 +91,6 @@ pub(crate) fn keys(command: &KeysCommand) -> Result<()> {
     }
 }
 
-/// What the handlers share: the store and the settings in force.
-pub(crate) struct AppState {
-    pub mem: Arc<Memorable>,
-    live: RwLock<Arc<Live>>,
-    limiter: RateLimiter,
-    in_flight: Arc<Semaphore>,
-}
-
-/// The settings in force and the keys made from them (swapped whole on reload).
-pub(crate) struct Live {
-    pub settings: SettingsFile,
-    pub keys: Vec<Key>,
-}
-
-impl AppState {
-    pub(crate) fn live(&self) -> Arc<Live> {
-        self.live.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    fn install(&self, settings: SettingsFile) {
-        let keys = auth::keys_of(&settings.server);
-        self.limiter.retain(&keys);
-        *self.live.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Live { settings, keys });
-    }
-}
-
 /// The store as a server opens it: background jobs on, emotion contexts per user.
 pub(crate) fn open_store(g: &Global) -> Result<Memorable> {
     let mut config = g.config();
@@ -134,6 +110,9 @@ pub(crate) fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
     };
     apply_log_level(&settings);
     let mem = Arc::new(open_store(g)?);
+    if let Some(alerts) = &settings.alerts {
+        mem.set_alert_rules(alerts.rules.clone()).context("alerts.rules")?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let result = runtime.block_on(run(mem.clone(), settings, args));
     // Requests cut at the deadline may still hold the store on the blocking pool.
@@ -362,6 +341,13 @@ fn reload(state: &AppState, path: &FsPath, why: &str) {
         Ok(s) => s,
         Err(e) => return tracing::error!(why, "settings refused, the old ones stay: {e:#}"),
     };
+    // Alert rules are the one part the store validates: applied first, so an invalid rule
+    // refuses the whole file.
+    if let Some(alerts) = &new.alerts {
+        if let Err(e) = state.mem.set_alert_rules(alerts.rules.clone()) {
+            return tracing::error!(why, "settings refused, the old ones stay: alerts.rules: {e}");
+        }
+    }
     let old = state.live();
     for setting in old.settings.restart_needed(&new) {
         tracing::warn!(setting, "changed in the settings file; applies after a restart");

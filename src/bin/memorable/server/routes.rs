@@ -16,7 +16,7 @@ use super::api::*;
 use super::auth::Key;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{read_text, Body, Path, Query};
-use super::AppState;
+use super::state::AppState;
 use crate::util::{hit_json, memory_json};
 
 type Caller = Extension<Arc<Key>>;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
-use memorable::RankWeights;
+use memorable::{AlertRule, RankWeights};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -15,6 +15,15 @@ use serde::Deserialize;
 pub(crate) struct SettingsFile {
     pub server: ServerSettings,
     pub recall: RecallSettings,
+    /// Alert rules replacing the store's (`Memorable::set_alert_rules`); absent: the
+    /// store's defaults stay.
+    pub alerts: Option<AlertSettings>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct AlertSettings {
+    pub rules: Vec<AlertRule>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
