@@ -182,6 +182,13 @@ export declare class Memorable {
   evaluateAlerts(): Array<AlertEvent>
   /** Alerts firing now. */
   activeAlerts(): Array<AlertEvent>
+  /** The alert rules in force. */
+  alertRules(): Array<AlertRule>
+  /**
+   * Replace the alert rules without reopening; invalid rules throw INVALID_CONFIG and
+   * change nothing.
+   */
+  setAlertRules(rules: Array<AlertRule>): void
   /** Write an online backup into the new file `path` (writers may keep writing). */
   backup(path: string): Promise<{ path: string; bytes: number; schemaVersion: number; modelId: string | null; memories: number; users: number; vectors: number; indexFiles: number; durationMs: number }>
   /** Bring `user`'s memories back to how they were at `at`; other users are untouched. */
@@ -262,6 +269,19 @@ export interface AlertEvent {
   durationMs: number
   at: string
   message: string
+}
+
+/**
+ * An alert rule (`alertRules()`, `setAlertRules()`): exactly one of `above` / `below`;
+ * `forMs` is how long the condition must hold before the alert fires (default 0).
+ */
+export interface AlertRule {
+  name: string
+  /** e.g. `recall_p95_ms`, `disk_free_mb`, `error_rate` (docs/operations.md). */
+  metric: string
+  above?: number
+  below?: number
+  forMs?: number
 }
 
 /** A user's calibration of a classifier. */

@@ -42,18 +42,24 @@ impl Server {
     }
 
     fn start_on(dir: tempfile::TempDir, store: PathBuf, settings: PathBuf) -> Server {
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_memorable"))
             .args(["--embedder", "hashing", "--store"])
             .arg(&store)
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(&settings)
             .stdout(Stdio::piped())
+            .stderr(log)
             .spawn()
             .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
         Server { child, base, settings, store, _dir: dir }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("server.log")).unwrap()
     }
 
     fn signal(&self, sig: &str) {
@@ -221,7 +227,14 @@ fn every_route_round_trips() {
     let a = call(&s, "GET", "/readyz", None, None);
     assert_eq!((a.status, a.body["status"].as_str()), (200, Some("ok")), "{}", a.body);
     let a = call(&s, "GET", "/metrics", None, None);
-    assert!(a.body.as_str().unwrap().contains("memorable_"), "{}", a.body);
+    let text = a.body.as_str().unwrap();
+    assert!(text.contains("memorable_"), "{text}");
+    // Requests counted by key name (never the key), method, route template and status.
+    assert!(
+        text.contains(r#"memorable_http_requests_total{key="alice-app",method="POST",route="/v1/recall",status="200"} 2"#),
+        "{text}"
+    );
+    assert!(!text.contains("alice-key"));
     assert!(s.stop().success());
 }
 
@@ -369,6 +382,35 @@ fn a_burst_over_the_rate_limit_gets_429_with_retry_after() {
     assert!((1..=2).contains(&wait), "{wait}");
     // Buckets are per key.
     assert_eq!(call(&s, "GET", "/v1/users/bob/recent", Some("bob-key"), None).status, 200);
+}
+
+#[test]
+fn access_logs_carry_no_keys_texts_or_user_ids_and_recall_weights_reload() {
+    let mut s = Server::start(&keys_toml("log_level = \"warn,memorable::access=info\""));
+    alice(&s, "POST", "/v1/memories", Some(json!({"user": "alice", "text": "my bank PIN is 4921"})));
+    let recency = || {
+        let a = alice(&s, "POST", "/v1/recall", Some(json!({"user": "alice", "query": "bank PIN"})));
+        a.body["hits"][0]["breakdown"]["recency"].as_f64().unwrap()
+    };
+    assert!((recency() - 0.1).abs() < 0.01, "the core's default recency weight");
+    call(&s, "GET", "/v1/users/alice/recent", Some("not-a-real-key-123"), None);
+    // New default ranking weights from an edited file, no restart.
+    std::fs::write(
+        &s.settings,
+        format!(
+            "{}[recall.weights]\nrecency = 0.7\n",
+            keys_toml("log_level = \"warn,memorable::access=info\"")
+        ),
+    )
+    .unwrap();
+    wait_for("the recall weights to reload", || (recency() - 0.7).abs() < 0.01);
+    assert!(s.stop().success());
+    let log = s.log();
+    assert!(log.contains("memorable::access") && log.contains("/v1/recall"), "{log}");
+    assert!(log.contains("alice-app") && log.contains("status=401"), "{log}");
+    for secret in ["alice-key", "not-a-real-key-123", "4921", "bank PIN", "alice\""] {
+        assert!(!log.contains(secret), "{secret:?} leaked into the log:\n{log}");
+    }
 }
 
 fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {

@@ -1361,6 +1361,19 @@ memorable_error *memorable_on_alert(memorable *m,
 memorable_error *memorable_remove_alert_callback(memorable *m, uint64_t id, bool *removed_out);
 
 /**
+ * The alert rules in force as a JSON array (`[{"name", "metric", "above"|"below",
+ * "for_ms"}]`) in `*json_out` (free with `memorable_string_free`).
+ */
+memorable_error *memorable_alert_rules(memorable *m, char **json_out);
+
+/**
+ * Replace the alert rules without reopening: `rules_json` (NUL-terminated UTF-8) is a JSON
+ * array of rules as `Config.alerts.rules` takes them. Invalid rules: INVALID_CONFIG (7) or
+ * INVALID_INPUT (1), and nothing changes.
+ */
+memorable_error *memorable_set_alert_rules(memorable *m, const char *rules_json);
+
+/**
  * Evaluate the alert rules now; callbacks get what fires or resolves, and `*json_out` (may
  * be NULL) is the array of those events.
  */

@@ -256,7 +256,9 @@ fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
     // when its settings file does.
     let (filter, handle) = reload::Layer::new(filter);
     let registry = tracing_subscriber::registry().with(filter);
-    let layer = fmt::layer().with_writer(std::io::stderr);
+    // Colours only on a terminal: a server's log file or a pipe gets plain records.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let layer = fmt::layer().with_writer(std::io::stderr).with_ansi(ansi);
     match format {
         LogFormat::Text => registry.with(layer).init(),
         // One JSON object a line, span fields included: for log shippers.

@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod error;
 mod extract;
+mod http_metrics;
 mod mcp;
 mod openapi;
 mod routes;
@@ -131,6 +132,7 @@ async fn run(mem: Arc<Memorable>, settings: SettingsFile, args: &ServeArgs) -> R
         mem,
         live: RwLock::new(Arc::new(Live { settings: SettingsFile::default(), keys: vec![] })),
         limiter: RateLimiter::default(),
+        http: Default::default(),
         in_flight,
     });
     state.install(settings);
@@ -209,7 +211,7 @@ fn router(state: Arc<AppState>, cancel: tokio_util::sync::CancellationToken) -> 
             (axum::http::StatusCode::METHOD_NOT_ALLOWED, axum::Json(body))
         })
         .layer(DefaultBodyLimit::disable())
-        .layer(middleware::from_fn(access_log))
+        .layer(middleware::from_fn_with_state(state.clone(), access_log))
         .with_state(state)
 }
 
@@ -231,7 +233,6 @@ async fn guard(State(s): State<Arc<AppState>>, mut req: Request, next: Next) -> 
         return ApiError::new(ErrorCode::Unauthorized, "unknown API key").into_response();
     };
     let key = Arc::new(key.clone());
-    req.extensions_mut().insert(AccessKey(key.name.clone()));
     if let Err(wait) = s.limiter.take(&key) {
         let mut e =
             ApiError::new(ErrorCode::RateLimited, format!("rate limit of key {:?} reached", key.name));
@@ -277,7 +278,7 @@ fn with_key(mut response: Response, key: &Key) -> Response {
 
 /// One structured record per request: method, route template (never the path itself, which
 /// may carry user ids), status, key name, milliseconds. No bodies, no keys.
-async fn access_log(req: Request, next: Next) -> Response {
+async fn access_log(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
     let route = req
@@ -286,13 +287,15 @@ async fn access_log(req: Request, next: Next) -> Response {
         .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(req).await;
     let key = response.extensions().get::<AccessKey>().map_or("-", |k| k.0.as_str());
+    let seconds = started.elapsed().as_secs_f64();
+    s.http.record(key, method.as_str(), &route, response.status().as_u16(), seconds);
     tracing::info!(
         target: "memorable::access",
         %method,
         route,
         status = response.status().as_u16(),
         key,
-        ms = started.elapsed().as_secs_f64() * 1e3,
+        ms = seconds * 1e3,
         "request"
     );
     response

@@ -299,6 +299,7 @@ pub(crate) async fn readyz(State(s): State<Arc<AppState>>) -> Answer<Response> {
 
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub(crate) async fn metrics(State(s): State<Arc<AppState>>) -> Answer<Response> {
-    let text = blocking(&s, |mem| Ok(mem.metrics_prometheus()?)).await?;
+    let mut text = blocking(&s, |mem| Ok(mem.metrics_prometheus()?)).await?;
+    text.push_str(&s.http.render());
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }

@@ -7,6 +7,7 @@ use memorable::Memorable;
 use tokio::sync::Semaphore;
 
 use super::auth::{self, Key, RateLimiter};
+use super::http_metrics::HttpMetrics;
 use super::settings::SettingsFile;
 
 /// What the handlers share: the store and the settings in force.
@@ -15,6 +16,7 @@ pub(crate) struct AppState {
     pub live: RwLock<Arc<Live>>,
     pub limiter: RateLimiter,
     pub in_flight: Arc<Semaphore>,
+    pub http: HttpMetrics,
 }
 
 /// The settings in force and the keys made from them (swapped whole on reload).
