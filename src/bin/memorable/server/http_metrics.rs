@@ -5,10 +5,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
+/// (key name, method, route template, status).
+type Labels = (String, String, String, u16);
+
 #[derive(Default)]
 pub(crate) struct HttpMetrics {
-    /// (key, method, route, status) → (requests, seconds spent).
-    by: Mutex<BTreeMap<(String, String, String, u16), (u64, f64)>>,
+    /// Labels → (requests, seconds spent).
+    by: Mutex<BTreeMap<Labels, (u64, f64)>>,
 }
 
 impl HttpMetrics {
@@ -26,7 +29,7 @@ impl HttpMetrics {
             "# HELP memorable_http_requests_total HTTP requests answered, by API key name, method, route and status.\n\
              # TYPE memorable_http_requests_total counter\n",
         );
-        let labels = |(k, m, r, s): &(String, String, String, u16)| {
+        let labels = |(k, m, r, s): &Labels| {
             format!("key=\"{}\",method=\"{}\",route=\"{}\",status=\"{s}\"", escape(k), escape(m), escape(r))
         };
         for (l, (n, _)) in by.iter() {
