@@ -357,7 +357,17 @@ fn bad_input_gets_the_documented_error_and_changes_nothing() {
         Some(json!({"source": "face", "scores": {"joy": 3.0}})),
     );
     assert_eq!((a.status, error_name(&a)), (400, "INVALID_INPUT"));
-    for key in [None, Some("wrong-key")] {
+    let lower = agent()
+        .run(
+            ureq::http::Request::builder()
+                .uri(format!("{}/v1/users/alice/recent", s.base))
+                .header("Authorization", "bearer alice-key")
+                .body(Vec::new())
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(lower.status().as_u16(), 200, "the scheme is case-insensitive");
+    for key in [None, Some("wrong-key"), Some("ALICE-KEY")] {
         let a = call(&s, "POST", "/v1/recall", key, Some(br#"{"user":"alice","query":"x"}"#.to_vec()));
         assert_eq!((a.status, error_name(&a)), (401, "UNAUTHORIZED"));
     }

@@ -223,7 +223,8 @@ async fn guard(State(s): State<Arc<AppState>>, mut req: Request, next: Next) -> 
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        // The scheme is case-insensitive (RFC 9110); the key is not.
+        .and_then(|v| v.get(..7).filter(|s| s.eq_ignore_ascii_case("bearer ")).map(|_| &v[7..]))
         .map(str::trim);
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return ApiError::new(ErrorCode::Unauthorized, "missing `Authorization: Bearer <key>`")
