@@ -44,6 +44,49 @@ fn harness_runs_on_a_small_conversation() {
     }
 }
 
+/// `--cv` on two conversations (the fixture twice) with a two-point grid: each fold picks the
+/// point that is best on the other conversation, and the pooled held-out figures come out.
+#[test]
+fn cross_validation_runs_on_two_conversations() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/locomo-mini.json");
+    let mut convs: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let mut twin = convs[0].clone();
+    twin["sample_id"] = "twin".into();
+    convs.push(twin);
+    let file = dir.path().join("two.json");
+    std::fs::write(&file, serde_json::to_string(&convs).unwrap()).unwrap();
+    // Point 1 turns every signal off but keywords, so it cannot beat the defaults here.
+    let grid = dir.path().join("grid.json");
+    std::fs::write(&grid, r#"[{}, {"semantic": 0.0, "context": 0.0, "who": 0.0, "date": 0.0}]"#).unwrap();
+    let report = run(&[
+        file.to_str().unwrap(),
+        "--embedder",
+        "hashing",
+        "--json",
+        "--cv",
+        "--grid",
+        grid.to_str().unwrap(),
+    ]);
+    check_shape(&report);
+    let cv = &report["cv"];
+    assert_eq!(cv["grid_points"], 2);
+    assert_eq!(cv["folds"].as_array().unwrap().len(), 2);
+    assert_eq!(cv["overall"]["questions"], 12);
+    for f in cv["folds"].as_array().unwrap() {
+        assert_eq!(f["chosen"], 0, "the defaults win on the twin conversation: {report:#}");
+    }
+    // Scored with the defaults on every fold, the pooled figure is the plain one.
+    assert_eq!(cv["overall"]["recall_at_5"], report["overall"]["recall_at_5"], "{report:#}");
+    let one = Command::new(env!("CARGO_BIN_EXE_locomo"))
+        .args([fixture, "--embedder", "hashing", "--cv"])
+        .output()
+        .unwrap();
+    assert!(
+        !one.status.success() && String::from_utf8_lossy(&one.stderr).contains("at least 2 conversations")
+    );
+}
+
 #[test]
 fn harness_on_shared_locomo_when_available() {
     let Ok(dir) = std::env::var("MEMORABLE_SHARED_DATA") else {
@@ -51,10 +94,28 @@ fn harness_on_shared_locomo_when_available() {
         return;
     };
     let path = format!("{dir}/locomo/locomo-dev.json");
-    eprintln!("MEMORABLE_SHARED_DATA is set: running the harness on the first conversation of {path}");
-    let report = run(&[&path, "--embedder", "hashing", "--json", "--conversations", "1"]);
+    eprintln!("MEMORABLE_SHARED_DATA is set: running the harness and its --cv slice on the first two conversations of {path}");
+    // The CI slice of the CV protocol: two conversations, hashing embedder, a coarse grid.
+    let dir = tempfile::tempdir().unwrap();
+    let grid = dir.path().join("grid.json");
+    std::fs::write(&grid, r#"[{}, {"keyword": 0.8}, {"context": 0.4}, {"who": 1.0}]"#).unwrap();
+    let args = [
+        &path,
+        "--embedder",
+        "hashing",
+        "--json",
+        "--conversations",
+        "2",
+        "--cv",
+        "--grid",
+        grid.to_str().unwrap(),
+    ];
+    let report = run(&args);
     check_shape(&report);
-    assert_eq!(report["conversations"], 1);
+    assert_eq!(report["conversations"], 2);
     // Hashing embedder, default configuration: far above the issue's BM25 peer (0.526).
     assert!(report["overall"]["recall_at_10"].as_f64().unwrap() > 0.5, "{report:#}");
+    let cv = &report["cv"];
+    assert_eq!(cv["folds"].as_array().unwrap().len(), 2);
+    assert!(cv["overall"]["recall_at_10"].as_f64().unwrap() > 0.5, "{report:#}");
 }

@@ -9,11 +9,13 @@
 //! cargo run --release --bin locomo -- ../shared/data/locomo/locomo-dev.json
 //! cargo run --release --bin locomo -- <path> --embedder hashing --json
 //! cargo run --release --bin locomo -- <path> --ablations     # BM25, dense, RRF, fused, ...
+//! cargo run --release --bin locomo -- <path> --cv            # leave-one-conversation-out
 //! ```
 //!
 //! Latency is the wall time of `recall` per question; "excluding embedding" subtracts the
 //! time the embedder spent on that recall's query (measured inside the call).
 
+mod cv;
 mod data;
 
 use std::collections::{BTreeMap, HashMap};
@@ -49,6 +51,14 @@ struct Args {
     /// Only the first N conversations.
     #[arg(long)]
     conversations: Option<usize>,
+    /// Leave-one-conversation-out cross-validation over a grid of ranking weights: each
+    /// conversation scored with the grid point best on the others (needs 2+ conversations).
+    #[arg(long)]
+    cv: bool,
+    /// The grid of `--cv`: a JSON file holding an array of partial `RankWeights` objects
+    /// (default: a built-in 36-point grid over keyword, context, who and date weights).
+    #[arg(long, requires = "cv")]
+    grid: Option<PathBuf>,
 }
 
 const KS: [usize; 3] = [1, 5, 10];
@@ -230,6 +240,30 @@ struct Report {
     categories: BTreeMap<&'static str, Score>,
     latency: Latency,
     ablations: BTreeMap<&'static str, VariantReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cv: Option<CvSummary>,
+}
+
+/// `--cv`: the pooled held-out figures and each fold's choice.
+#[derive(Serialize)]
+struct CvSummary {
+    grid_points: usize,
+    overall: Score,
+    categories: BTreeMap<&'static str, Score>,
+    folds: Vec<cv::Fold>,
+}
+
+fn score_of(r: [f64; 3], questions: usize) -> Score {
+    Score { recall_at_1: r[0], recall_at_5: r[1], recall_at_10: r[2], questions }
+}
+
+/// Recall@1/5/10 of one question's hits against its evidence (None: no known evidence).
+fn outcome(evidence: &[&str], got: &[&str]) -> [f64; 3] {
+    let at = |k: usize| {
+        let top = &got[..k.min(got.len())];
+        evidence.iter().filter(|e| top.contains(e)).count() as f64 / evidence.len() as f64
+    };
+    [at(KS[0]), at(KS[1]), at(KS[2])]
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -267,6 +301,24 @@ fn main() -> Result<()> {
         });
     }
     let mut results: Vec<Results> = variants.iter().map(|_| Results::default()).collect();
+    if args.cv && convs.len() < 2 {
+        bail!("--cv needs at least 2 conversations, the file has {}", convs.len());
+    }
+    let grid_points: Vec<serde_json::Value> = match (&args.grid, args.cv) {
+        (_, false) => Vec::new(),
+        (None, true) => cv::default_grid(),
+        (Some(p), true) => {
+            serde_json::from_str(&std::fs::read_to_string(p).with_context(|| format!("{}", p.display()))?)
+                .context("--grid: a JSON array of RankWeights objects")?
+        }
+    };
+    let grid: Vec<RankWeights> = grid_points
+        .iter()
+        .map(cv::weights_of)
+        .collect::<Result<_, _>>()
+        .context("--grid: a point is not RankWeights")?;
+    // cv_runs[g][c]: the outcomes of grid point g on conversation c.
+    let mut cv_runs: Vec<Vec<Vec<cv::Outcome>>> = vec![Vec::new(); grid.len()];
     let mut memories = 0;
     for conv in &convs {
         let mem = Builder::in_memory().config(config.clone()).embedder(embedder.clone()).open()?;
@@ -305,14 +357,26 @@ fn main() -> Result<()> {
                 res.total_ms.push(total);
                 res.search_ms.push((total - embed).max(0.0));
                 let got: Vec<&str> = hits.iter().filter_map(|h| dia_of.get(&h.memory.id).copied()).collect();
-                let at = |k: usize| {
-                    let top = &got[..k.min(got.len())];
-                    evidence.iter().filter(|e| top.contains(e)).count() as f64 / evidence.len() as f64
-                };
-                let r = [at(KS[0]), at(KS[1]), at(KS[2])];
+                let r = outcome(&evidence, &got);
                 res.overall.add(r);
                 res.categories.entry(q.category).or_default().add(r);
             }
+        }
+        for (point, run) in grid.iter().zip(cv_runs.iter_mut()) {
+            let mut outcomes = Vec::new();
+            for q in &conv.questions {
+                let evidence: Vec<&str> =
+                    q.evidence.iter().map(String::as_str).filter(|e| known.contains(e)).collect();
+                if evidence.is_empty() {
+                    continue;
+                }
+                let request =
+                    Recall::new("locomo", &q.question).limit(10).weights(point.clone()).track_access(false);
+                let hits = mem.recall(&request)?;
+                let got: Vec<&str> = hits.iter().filter_map(|h| dia_of.get(&h.memory.id).copied()).collect();
+                outcomes.push((q.category, outcome(&evidence, &got)));
+            }
+            run.push(outcomes);
         }
         mem.close()?;
     }
@@ -329,6 +393,22 @@ fn main() -> Result<()> {
         p50_excluding_embedding_ms: percentile(&mut default.search_ms, 0.5),
         p99_excluding_embedding_ms: percentile(&mut default.search_ms, 0.99),
     };
+    let cv = args.cv.then(|| {
+        let names: Vec<String> = convs.iter().map(|c| c.name.clone()).collect();
+        let r = cv::cross_validate(&grid_points, &names, &cv_runs);
+        let count = |c: u8| cv_runs[0].iter().flatten().filter(|o| o.0 == c).count();
+        CvSummary {
+            grid_points: r.grid_points,
+            overall: score_of(r.overall, r.questions),
+            categories: CATEGORIES
+                .iter()
+                .map(|(c, name)| {
+                    (*name, score_of(r.categories.get(c).copied().unwrap_or_default(), count(*c)))
+                })
+                .collect(),
+            folds: r.folds,
+        }
+    });
     let report = Report {
         file: args.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
         embedder: embedder.model_id().to_owned(),
@@ -345,6 +425,7 @@ fn main() -> Result<()> {
                 (v.name, VariantReport { about: v.about, overall: r.overall.score(), categories: cats(r) })
             })
             .collect(),
+        cv,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -372,6 +453,19 @@ fn main() -> Result<()> {
         row(&format!("{name} ({})", v.about), &v.overall, &v.categories);
     }
     row("default (fused + re-ranking)", &report.overall, &report.categories);
+    if let Some(cv) = &report.cv {
+        row(
+            &format!("cv: leave-one-conversation-out, {} grid points", cv.grid_points),
+            &cv.overall,
+            &cv.categories,
+        );
+        for f in &cv.folds {
+            println!(
+                "  fold {}: chose {} (train R@10 {:.3}), held-out R@10 {:.3}",
+                f.held_out, f.point, f.train_recall_at_10, f.held_out_recall_at_10
+            );
+        }
+    }
     let l = &report.latency;
     println!(
         "\nrecall latency (default): p50 {:.2} ms, p99 {:.2} ms; excluding the query embedding: p50 {:.3} ms, p99 {:.3} ms",
