@@ -1,6 +1,7 @@
 //! The LoCoMo harness cannot rot: it runs on a small hand-written conversation in LoCoMo's
 //! format (tests/fixtures/locomo-mini.json) with the hashing embedder, and — only when
-//! MEMORABLE_SHARED_DATA is set — on the first dev conversation of ../shared/data.
+//! MEMORABLE_SHARED_DATA is set — on the first two dev conversations of ../shared/data (with the
+//! `--cv` slice: hashing embedder, a coarse grid).
 
 use std::process::Command;
 

@@ -62,6 +62,8 @@ pub struct CvReport {
     pub questions: usize,
     pub categories: BTreeMap<u8, [f64; 3]>,
     pub folds: Vec<Fold>,
+    /// Every point's pooled R@10 over all conversations (not cross-validated: for ablations).
+    pub points: Vec<(Value, f64)>,
 }
 
 fn mean(outcomes: &[&Outcome]) -> [f64; 3] {
@@ -104,7 +106,13 @@ pub fn cross_validate(grid: &[Value], names: &[String], runs: &[Vec<Vec<Outcome>
     for o in &pooled {
         by_cat.entry(o.0).or_default().push(o);
     }
+    let points = grid
+        .iter()
+        .zip(runs)
+        .map(|(p, run)| (p.clone(), mean(&run.iter().flatten().collect::<Vec<_>>())[2]))
+        .collect();
     CvReport {
+        points,
         grid_points: grid.len(),
         overall: mean(&pooled),
         questions: pooled.len(),

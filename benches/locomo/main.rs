@@ -251,6 +251,8 @@ struct CvSummary {
     overall: Score,
     categories: BTreeMap<&'static str, Score>,
     folds: Vec<cv::Fold>,
+    /// Every grid point's plain pooled R@10 (ablations; not cross-validated).
+    points: Vec<(serde_json::Value, f64)>,
 }
 
 fn score_of(r: [f64; 3], questions: usize) -> Score {
@@ -407,6 +409,7 @@ fn main() -> Result<()> {
                 })
                 .collect(),
             folds: r.folds,
+            points: r.points,
         }
     });
     let report = Report {
