@@ -62,8 +62,17 @@ pub struct CvReport {
     pub questions: usize,
     pub categories: BTreeMap<u8, [f64; 3]>,
     pub folds: Vec<Fold>,
-    /// Every point's pooled R@10 over all conversations (not cross-validated: for ablations).
-    pub points: Vec<(Value, f64)>,
+    /// Every point's R@10 pooled over all conversations and per conversation (not
+    /// cross-validated: for ablations, and for rules that help one conversation and hurt
+    /// another).
+    pub points: Vec<PointScore>,
+}
+
+#[derive(Serialize)]
+pub struct PointScore {
+    pub point: Value,
+    pub recall_at_10: f64,
+    pub per_conversation: Vec<f64>,
 }
 
 fn mean(outcomes: &[&Outcome]) -> [f64; 3] {
@@ -109,7 +118,11 @@ pub fn cross_validate(grid: &[Value], names: &[String], runs: &[Vec<Vec<Outcome>
     let points = grid
         .iter()
         .zip(runs)
-        .map(|(p, run)| (p.clone(), mean(&run.iter().flatten().collect::<Vec<_>>())[2]))
+        .map(|(p, run)| PointScore {
+            point: p.clone(),
+            recall_at_10: mean(&run.iter().flatten().collect::<Vec<_>>())[2],
+            per_conversation: run.iter().map(|o| mean(&o.iter().collect::<Vec<_>>())[2]).collect(),
+        })
         .collect();
     CvReport {
         points,

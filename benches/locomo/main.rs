@@ -251,8 +251,9 @@ struct CvSummary {
     overall: Score,
     categories: BTreeMap<&'static str, Score>,
     folds: Vec<cv::Fold>,
-    /// Every grid point's plain pooled R@10 (ablations; not cross-validated).
-    points: Vec<(serde_json::Value, f64)>,
+    /// Every grid point's plain R@10, pooled and per conversation (ablations; not
+    /// cross-validated).
+    points: Vec<cv::PointScore>,
 }
 
 fn score_of(r: [f64; 3], questions: usize) -> Score {
