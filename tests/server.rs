@@ -26,9 +26,11 @@ fn keys_toml(extra: &str) -> String {
     format!(
         "[server]\n{extra}\n\
          [[server.keys]]\nname = \"alice-app\"\nsha256 = \"{}\"\nusers = [\"alice\"]\n\
-         [[server.keys]]\nname = \"bob-app\"\nsha256 = \"{}\"\nusers = [\"bob\"]\n",
+         [[server.keys]]\nname = \"bob-app\"\nsha256 = \"{}\"\nusers = [\"bob\"]\n\
+         [[server.keys]]\nname = \"tenants\"\nsha256 = \"{}\"\nuser_prefix = \"t/\"\n",
         digest("alice-key"),
-        digest("bob-key")
+        digest("bob-key"),
+        digest("tenant-key")
     )
 }
 
@@ -195,6 +197,17 @@ fn every_route_round_trips() {
     );
     let a = alice(&s, "GET", "/v1/contexts/s1/state?user=alice", None);
     assert_eq!((a.status, a.body["dominant"].as_str()), (200, Some("joy")));
+    // The key's only user is the default, and a body may repeat its context (as `observe`
+    // takes it): the same context of alice's.
+    let a = alice(
+        &s,
+        "POST",
+        "/v1/contexts/s1/readings",
+        Some(json!({"context": "s1", "source": "voice", "scores": {"joy": 0.6}})),
+    );
+    assert_eq!((a.status, a.body["readings"].as_u64()), (200, Some(2)), "{}", a.body);
+    let a = alice(&s, "POST", "/v1/recall", Some(json!({"query": "sister"})));
+    assert_eq!(a.body["hits"][0]["id"], id, "{}", a.body);
     let a = alice(&s, "GET", "/v1/contexts/s1/history?user=alice&limit=10", None);
     assert!(!a.body["states"].as_array().unwrap().is_empty(), "{}", a.body);
     let a = call(
@@ -231,7 +244,7 @@ fn every_route_round_trips() {
     assert!(text.contains("memorable_"), "{text}");
     // Requests counted by key name (never the key), method, route template and status.
     assert!(
-        text.contains(r#"memorable_http_requests_total{key="alice-app",method="POST",route="/v1/recall",status="200"} 2"#),
+        text.contains(r#"memorable_http_requests_total{key="alice-app",method="POST",route="/v1/recall",status="200"} 3"#),
         "{text}"
     );
     assert!(!text.contains("alice-key"));
@@ -348,8 +361,20 @@ fn bad_input_gets_the_documented_error_and_changes_nothing() {
     assert_eq!((a.status, error_name(&a)), (400, "EMPTY_TEXT"), "a batch is all or nothing");
     let a = alice(&s, "GET", "/v1/memories/abc?user=alice", None);
     assert_eq!((a.status, error_name(&a)), (400, "INVALID_INPUT"));
+    // Without `user`, a key of one user acts for it; a key of several must name one.
     let a = alice(&s, "GET", "/v1/memories/1", None);
-    assert_eq!((a.status, error_name(&a)), (400, "INVALID_INPUT"), "user is required");
+    assert_eq!((a.status, a.body["text"].as_str()), (200, Some("the one memory")));
+    let a = call(&s, "GET", "/v1/memories/1", Some("tenant-key"), None);
+    assert_eq!((a.status, error_name(&a)), (400, "MISSING_USER"));
+    let a = call(&s, "POST", "/v1/memories", Some("tenant-key"), Some(br#"{"text": "whose?"}"#.to_vec()));
+    assert_eq!((a.status, error_name(&a)), (400, "MISSING_USER"));
+    let a = alice(
+        &s,
+        "POST",
+        "/v1/contexts/c/readings",
+        Some(json!({"context": "other", "source": "face", "scores": {"joy": 0.5}})),
+    );
+    assert_eq!((a.status, error_name(&a)), (400, "INVALID_INPUT"), "the body's context must be the path's");
     let a = alice(
         &s,
         "POST",

@@ -11,7 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RememberRequest {
-    pub user: String,
+    /// The user (default: the key's only user).
+    pub user: Option<String>,
     pub text: String,
     pub speaker: Option<String>,
     /// A session (conversation) id; the session's emotional state is attached.
@@ -33,9 +34,10 @@ pub(crate) struct RememberRequest {
     pub kind: Option<String>,
 }
 
-impl From<RememberRequest> for NewMemory {
-    fn from(r: RememberRequest) -> NewMemory {
-        let mut m = NewMemory::new(r.user, r.text);
+impl RememberRequest {
+    pub(crate) fn into_new(self, user: String) -> NewMemory {
+        let r = self;
+        let mut m = NewMemory::new(user, r.text);
         m.speaker = r.speaker;
         m.session = r.session;
         m.occurred_at = r.occurred_at;
@@ -69,7 +71,8 @@ pub(crate) struct IdsAnswer {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RecallRequest {
-    pub user: String,
+    /// The user (default: the key's only user).
+    pub user: Option<String>,
     pub query: String,
     /// 1..=1000 (default 10).
     pub limit: Option<usize>,
@@ -97,8 +100,8 @@ pub(crate) struct RecallRequest {
 }
 
 impl RecallRequest {
-    pub(crate) fn into_recall(self, default_weights: Option<&RankWeights>) -> Recall {
-        let mut r = Recall::new(&self.user, &self.query).tags(self.tags).kinds(self.kinds);
+    pub(crate) fn into_recall(self, user: &str, default_weights: Option<&RankWeights>) -> Recall {
+        let mut r = Recall::new(user, &self.query).tags(self.tags).kinds(self.kinds);
         if let Some(limit) = self.limit {
             r = r.limit(limit);
         }
@@ -155,12 +158,13 @@ impl From<PatchRequest> for MemoryUpdate {
     }
 }
 
-/// The user a call acts for.
+/// The user a call acts for (default: the key's only user; a key of several users must
+/// name one).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct UserQuery {
-    pub user: String,
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -175,7 +179,8 @@ pub(crate) struct LimitQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct HistoryQuery {
-    pub user: String,
+    /// Default: the key's only user.
+    pub user: Option<String>,
     /// RFC 3339.
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[param(value_type = Option<String>)]
@@ -192,6 +197,9 @@ pub(crate) struct HistoryQuery {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReadingRequest {
+    /// Optional; when given it must equal the path's context.
+    #[serde(skip_serializing)]
+    pub context: Option<String>,
     /// `text`, `voice`, `face`, `evi`, `hume` or `custom:<name>`.
     pub source: String,
     /// Expression name → score in [0, 1].

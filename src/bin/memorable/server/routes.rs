@@ -41,6 +41,17 @@ pub(crate) fn scope(key: &Key, user: &str) -> Answer<()> {
     }
 }
 
+/// The user a call acts for: the one it names (within the key's scope), else the key's only
+/// user.
+pub(crate) fn acting(key: &Key, named: Option<String>) -> Answer<String> {
+    match named {
+        Some(user) => scope(key, &user).map(|()| user),
+        None => key.sole_user().map(str::to_owned).ok_or_else(|| {
+            ApiError::new(ErrorCode::MissingUser, "name the user (`user`): this key acts for several")
+        }),
+    }
+}
+
 /// The memory `id` if it is `user`'s; any other case answers the same 404.
 pub(crate) fn owned(mem: &Memorable, id: u64, user: &str) -> Answer<Memory> {
     match mem.get(id) {
@@ -72,8 +83,8 @@ pub(crate) async fn remember(
     key: Caller,
     Body(req): Body<RememberRequest>,
 ) -> Answer<Response> {
-    scope(&key, &req.user)?;
-    let id = blocking(&s, move |mem| Ok(mem.remember(NewMemory::from(req))?)).await?;
+    let user = acting(&key, req.user.clone())?;
+    let id = blocking(&s, move |mem| Ok(mem.remember(req.into_new(user))?)).await?;
     Ok((StatusCode::CREATED, Json(IdAnswer { id })).into_response())
 }
 
@@ -84,10 +95,11 @@ pub(crate) async fn remember_batch(
     key: Caller,
     Body(req): Body<RememberBatchRequest>,
 ) -> Answer<Json<IdsAnswer>> {
-    for item in &req.items {
-        scope(&key, &item.user)?;
+    let mut items: Vec<NewMemory> = Vec::with_capacity(req.items.len());
+    for item in req.items {
+        let user = acting(&key, item.user.clone())?;
+        items.push(item.into_new(user));
     }
-    let items: Vec<NewMemory> = req.items.into_iter().map(NewMemory::from).collect();
     let ids = blocking(&s, move |mem| Ok(mem.remember_batch(items)?)).await?;
     Ok(Json(IdsAnswer { ids }))
 }
@@ -99,8 +111,8 @@ pub(crate) async fn recall(
     key: Caller,
     Body(req): Body<RecallRequest>,
 ) -> Answer<Json<HitsAnswer>> {
-    scope(&key, &req.user)?;
-    let recall: Recall = req.into_recall(s.live().settings.recall.weights.as_ref());
+    let user = acting(&key, req.user.clone())?;
+    let recall: Recall = req.into_recall(&user, s.live().settings.recall.weights.as_ref());
     let hits = blocking(&s, move |mem| Ok(mem.recall(&recall)?)).await?;
     Ok(Json(HitsAnswer { hits: hits.iter().map(hit_json).collect() }))
 }
@@ -113,8 +125,8 @@ pub(crate) async fn get_memory(
     Path(id): Path<u64>,
     Query(q): Query<UserQuery>,
 ) -> Answer<Json<Value>> {
-    scope(&key, &q.user)?;
-    let m = blocking(&s, move |mem| owned(mem, id, &q.user)).await?;
+    let user = acting(&key, q.user)?;
+    let m = blocking(&s, move |mem| owned(mem, id, &user)).await?;
     Ok(Json(memory_json(&m)))
 }
 
@@ -127,9 +139,9 @@ pub(crate) async fn patch_memory(
     Query(q): Query<UserQuery>,
     Body(patch): Body<PatchRequest>,
 ) -> Answer<Json<Value>> {
-    scope(&key, &q.user)?;
+    let user = acting(&key, q.user)?;
     let m = blocking(&s, move |mem| {
-        owned(mem, id, &q.user)?;
+        owned(mem, id, &user)?;
         Ok(mem.update(id, patch.into())?)
     })
     .await?;
@@ -144,9 +156,9 @@ pub(crate) async fn delete_memory(
     Path(id): Path<u64>,
     Query(q): Query<UserQuery>,
 ) -> Answer<Json<ForgottenAnswer>> {
-    scope(&key, &q.user)?;
+    let user = acting(&key, q.user)?;
     blocking(&s, move |mem| {
-        owned(mem, id, &q.user)?;
+        owned(mem, id, &user)?;
         Ok(mem.forget(id)?)
     })
     .await?;
@@ -162,9 +174,9 @@ pub(crate) async fn memory_history(
     Path(id): Path<u64>,
     Query(q): Query<UserQuery>,
 ) -> Answer<Json<Value>> {
-    scope(&key, &q.user)?;
+    let user = acting(&key, q.user)?;
     let versions = blocking(&s, move |mem| {
-        owned(mem, id, &q.user)?;
+        owned(mem, id, &user)?;
         Ok(mem.history(id)?)
     })
     .await?;
@@ -213,9 +225,12 @@ pub(crate) async fn observe(
     Query(q): Query<UserQuery>,
     Body(reading): Body<ReadingRequest>,
 ) -> Answer<Json<Value>> {
-    scope(&key, &q.user)?;
+    let user = acting(&key, q.user)?;
+    if reading.context.as_ref().is_some_and(|c| *c != context) {
+        return Err(ApiError::invalid("the body's context differs from the path's"));
+    }
     let mut v = serde_json::to_value(reading).map_err(|e| ApiError::invalid(e.to_string()))?;
-    v["context"] = Value::String(user_context(&q.user, &context));
+    v["context"] = Value::String(user_context(&user, &context));
     let reading: Reading =
         serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("request body: {e}")))?;
     let state = blocking(&s, move |mem| Ok(mem.observe(reading)?)).await?;
@@ -231,8 +246,8 @@ pub(crate) async fn context_state(
     Path(context): Path<String>,
     Query(q): Query<UserQuery>,
 ) -> Answer<Json<Value>> {
-    scope(&key, &q.user)?;
-    let id = user_context(&q.user, &context);
+    let user = acting(&key, q.user)?;
+    let id = user_context(&user, &context);
     let state = blocking(&s, move |mem| mem.emotional_state(&id).map_err(no_context)).await?;
     Ok(Json(state_json(state, &context)))
 }
@@ -246,8 +261,8 @@ pub(crate) async fn context_history(
     Path(context): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Answer<Json<Value>> {
-    scope(&key, &q.user)?;
-    let id = user_context(&q.user, &context);
+    let user = acting(&key, q.user.clone())?;
+    let id = user_context(&user, &context);
     let range = HistoryRange {
         since: q.since,
         until: q.until,
@@ -269,9 +284,9 @@ pub(crate) async fn ingest_hume(
     Query(q): Query<UserQuery>,
     req: Request,
 ) -> Answer<Json<Value>> {
-    scope(&key, &q.user)?;
+    let user = acting(&key, q.user)?;
     let text = read_text(req).await?;
-    let id = user_context(&q.user, &context);
+    let id = user_context(&user, &context);
     let report = blocking(&s, move |mem| Ok(mem.ingest_hume(&id, &text)?)).await?;
     let mut v = serde_json::to_value(report).unwrap_or(Value::Null);
     if v.get("context").is_some() {
