@@ -235,10 +235,15 @@ fn every_route_round_trips() {
     assert_eq!(alice(&s, "GET", &format!("/v1/memories/{id}?user=alice"), None).status, 404);
     let a = alice(&s, "DELETE", "/v1/users/alice", None);
     assert_eq!((a.status, a.body["forgotten"].as_u64()), (200, Some(3)), "{}", a.body);
+    // Everything of the user: her emotion contexts too.
+    assert_eq!(alice(&s, "GET", "/v1/contexts/s1/state", None).status, 404);
+    assert_eq!(alice(&s, "GET", "/v1/contexts/call/history", None).status, 404);
 
     assert_eq!(call(&s, "GET", "/healthz", None, None).status, 200);
+    // "degraded" (a full disk, little free memory on a CI host) still answers 200.
     let a = call(&s, "GET", "/readyz", None, None);
-    assert_eq!((a.status, a.body["status"].as_str()), (200, Some("ok")), "{}", a.body);
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(["ok", "degraded"].contains(&a.body["status"].as_str().unwrap()), "{}", a.body);
     let a = call(&s, "GET", "/metrics", None, None);
     let text = a.body.as_str().unwrap();
     assert!(text.contains("memorable_"), "{text}");
@@ -343,7 +348,7 @@ fn bad_input_gets_the_documented_error_and_changes_nothing() {
         (br#"{"user": "alice", "text": "   "}"#, 400, "EMPTY_TEXT"),
         (br#"{"user": "alice", "text": "x", "importance": 7}"#, 400, "INVALID_INPUT"),
         (br#"{"user": "alice", "text": "x", "occurred_at": "yesterday"}"#, 400, "INVALID_INPUT"),
-        (br#"{"user": "", "text": "x"}"#, 403, "FORBIDDEN"),
+        (br#"{"user": " ", "text": "x"}"#, 400, "MISSING_USER"),
     ] {
         let a = raw(body);
         assert_eq!((a.status, error_name(&a)), (status, name), "{}", String::from_utf8_lossy(body));
@@ -407,14 +412,15 @@ fn bad_input_gets_the_documented_error_and_changes_nothing() {
 
 #[test]
 fn a_burst_over_the_rate_limit_gets_429_with_retry_after() {
-    let s = Server::start(&keys_toml("[server.rate_limit]\nper_second = 0.5\nburst = 3\n"));
+    // A bucket that refills far slower than any test runs: no token comes back meanwhile.
+    let s = Server::start(&keys_toml("[server.rate_limit]\nper_second = 0.001\nburst = 3\n"));
     let statuses: Vec<u16> =
         (0..5).map(|_| alice(&s, "GET", "/v1/users/alice/recent", None).status).collect();
     assert_eq!(statuses, [200, 200, 200, 429, 429]);
     let a = alice(&s, "GET", "/v1/users/alice/recent", None);
     assert_eq!(error_name(&a), "RATE_LIMITED");
     let wait: u64 = a.retry_after.expect("Retry-After").parse().unwrap();
-    assert!((1..=2).contains(&wait), "{wait}");
+    assert!((900..=1000).contains(&wait), "one token per 1,000 s: {wait}");
     // Buckets are per key.
     assert_eq!(call(&s, "GET", "/v1/users/bob/recent", Some("bob-key"), None).status, 200);
 }
@@ -490,7 +496,7 @@ fn settings_reload_on_sighup_and_refuse_an_invalid_file() {
 
 #[test]
 fn sigterm_lets_requests_in_flight_finish() {
-    let mut s = Server::start(&keys_toml("max_body_bytes = 40000000"));
+    let mut s = Server::start(&keys_toml("max_body_bytes = 40000000\nrequest_timeout_ms = 600000"));
     let items: Vec<Value> = (0..30_000)
         .map(|i| json!({"user": "alice", "text": format!("memory number {i} about things")}))
         .collect();
@@ -517,24 +523,47 @@ fn sigterm_lets_requests_in_flight_finish() {
 
 #[test]
 fn overload_answers_503_at_once_instead_of_queueing() {
-    let s = Server::start(&keys_toml("max_body_bytes = 40000000\nmax_in_flight = 1\nqueue_timeout_ms = 1"));
+    let s = Server::start(&keys_toml(
+        "max_body_bytes = 40000000\nmax_in_flight = 1\nqueue_timeout_ms = 1\nrequest_timeout_ms = 600000",
+    ));
     let items: Vec<Value> =
         (0..30_000).map(|i| json!({"user": "alice", "text": format!("memory {i}")})).collect();
     let body = json!({ "items": items }).to_string().into_bytes();
     let base = s.base.clone();
     let slow = std::thread::spawn(move || {
-        let req = ureq::http::Request::builder()
-            .method("POST")
-            .uri(format!("{base}/v1/memories:batch"))
-            .header("Authorization", "Bearer alice-key")
-            .body(body)
-            .unwrap();
-        agent().run(req).unwrap().status().as_u16()
+        // Should a probe below take the slot first, the batch is refused and sent again.
+        for _ in 0..100 {
+            let req = ureq::http::Request::builder()
+                .method("POST")
+                .uri(format!("{base}/v1/memories:batch"))
+                .header("Authorization", "Bearer alice-key")
+                .body(body.clone())
+                .unwrap();
+            let status = agent().run(req).unwrap().status().as_u16();
+            if status != 503 {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        503
     });
-    std::thread::sleep(Duration::from_millis(300));
-    // Answered while the batch still holds the only slot (a queued request would get 200).
-    let a = alice(&s, "GET", "/v1/users/alice/recent", None);
-    assert_eq!((a.status, error_name(&a), a.retry_after.as_deref()), (503, "OVERLOADED", Some("1")));
+    // While the batch holds the only slot, a request answers 503 at once (a queued one would
+    // wait for the batch and get 200). Polled, so a slow host that starts the batch late
+    // still shows it.
+    let mut overloaded = None;
+    for _ in 0..200 {
+        std::thread::sleep(Duration::from_millis(20));
+        let a = alice(&s, "GET", "/v1/users/alice/recent", None);
+        if a.status == 503 {
+            overloaded = Some(a);
+            break;
+        }
+        if slow.is_finished() {
+            break;
+        }
+    }
+    let a = overloaded.expect("no 503 while the batch ran");
+    assert_eq!((error_name(&a), a.retry_after.as_deref()), ("OVERLOADED", Some("1")));
     assert_eq!(slow.join().unwrap(), 200);
     assert_eq!(alice(&s, "GET", "/v1/users/alice/recent", None).status, 200);
 }

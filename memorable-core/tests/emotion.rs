@@ -265,6 +265,26 @@ fn per_user_sessions_keep_users_out_of_each_others_contexts() {
     assert!(!snap.scores.contains_key("anger"), "{:?}", snap.scores);
     assert!(mem.get(b).unwrap().emotion.is_none(), "bob has no state in his own \"s\"");
 
+    // forget_user erases the user's own contexts with their history, not the shared one
+    // and not another user's — even for a user who has no memory left.
+    mem.observe(
+        Reading::new(memorable_core::user_context("bob", "s").as_str(), Source::Face).score("fear", 0.5),
+    )
+    .unwrap();
+    mem.observe(
+        Reading::new(memorable_core::user_context("carol", "c").as_str(), Source::Face).score("joy", 0.5),
+    )
+    .unwrap();
+    assert_eq!(mem.forget_user("alice").unwrap(), 1);
+    assert_eq!(code(mem.emotional_state(&alice_s)), ErrorCode::NotFound);
+    assert_eq!(code(mem.emotional_history(&alice_s, &HistoryRange::default())), ErrorCode::NotFound);
+    assert!(
+        mem.emotional_state("s").is_ok()
+            && mem.emotional_state(&memorable_core::user_context("bob", "s")).is_ok()
+    );
+    assert_eq!(mem.forget_user("carol").unwrap(), 0, "carol has contexts but no memories");
+    assert_eq!(code(mem.emotional_state(&memorable_core::user_context("carol", "c"))), ErrorCode::NotFound);
+
     // Off (the default), the session id is the context, shared by every user.
     let shared = Memorable::builder_in_memory_with(config_with(json!({})));
     shared.observe(Reading::new("s", Source::Face).score("anger", 0.9)).unwrap();

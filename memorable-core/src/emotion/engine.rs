@@ -329,6 +329,23 @@ impl EmotionEngine {
         Ok(())
     }
 
+    /// The context cache's lock, for a caller that then takes the store's writer lock (the
+    /// order every path keeps) and calls [`EmotionEngine::forget_user_contexts`].
+    pub fn lock_cache(&self) -> MutexGuard<'_, Cache> {
+        self.cache.lock()
+    }
+
+    /// Inside `forget_user`'s transaction: erase the user's own contexts
+    /// (`user_context(user, ...)`: what `memorable serve` and `per_user_sessions` create) with
+    /// their history, and drop them from the cache.
+    pub fn forget_user_contexts(&self, cache: &mut Cache, conn: &Connection, user: &str) -> Result<usize> {
+        let names = persist::delete_contexts_with_prefix(conn, &user_context(user, ""))?;
+        for name in &names {
+            cache.contexts.remove(name);
+        }
+        Ok(names.len())
+    }
+
     pub fn stats(&self, store: &Store) -> Result<EmotionStats> {
         let (contexts, open_contexts, readings, unknown_names) = {
             let _cache = self.cache.lock();

@@ -112,6 +112,21 @@ pub(crate) fn save_context(
     Ok(())
 }
 
+/// Delete every context whose name starts with `prefix` (a user's own contexts,
+/// `user_context(user, ...)`), with its sources and history; returns their names.
+pub(crate) fn delete_contexts_with_prefix(conn: &Connection, prefix: &str) -> Result<Vec<String>> {
+    let found: Vec<(i64, String)> = conn
+        .prepare_cached("SELECT context_key, name FROM emotion_contexts WHERE substr(name, 1, ?2) = ?1")?
+        .query_map(params![prefix, prefix.chars().count() as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (key, _) in &found {
+        conn.prepare_cached("DELETE FROM emotion_history WHERE context_key = ?1")?.execute([key])?;
+        conn.prepare_cached("DELETE FROM emotion_sources WHERE context_key = ?1")?.execute([key])?;
+        conn.prepare_cached("DELETE FROM emotion_contexts WHERE context_key = ?1")?.execute([key])?;
+    }
+    Ok(found.into_iter().map(|(_, name)| name).collect())
+}
+
 /// Mark a context closed; false if the store has no such context.
 pub(crate) fn close_context(conn: &Connection, name: &str, now: i64) -> Result<bool> {
     let n = conn

@@ -300,13 +300,23 @@ impl Engine {
     pub(crate) fn forget_user(&self, user: &str) -> Result<u64> {
         validate_user(user)?;
         let _load = self.indexes.load_lock.lock();
+        // The emotion cache before the writer lock, as on every path.
+        let mut emotion_cache = self.emotion.lock_cache();
         let mut writer = self.store.writer();
         let tx = writer.transaction()?;
+        // The user's own emotion contexts go too, memories or not.
+        let contexts = self.emotion.forget_user_contexts(&mut emotion_cache, &tx, user)?;
         let Some(user_key) = store::user_key(&tx, user)? else {
+            tx.commit()?;
+            drop(writer);
+            if contexts > 0 {
+                self.store.erase_checkpoint()?;
+            }
             return Ok(0);
         };
         let n = store::delete_user(&tx, user_key)?;
         tx.commit()?;
+        drop(emotion_cache);
         self.deletes.fetch_add(1, Ordering::AcqRel);
         self.indexes.remove(user_key);
         if let Some(dir) = &self.index_dir {

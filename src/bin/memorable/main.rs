@@ -222,7 +222,7 @@ enum LogFormat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose, cli.quiet, cli.log_format);
+    init_logging(cli.verbose, cli.quiet, cli.log_format, cli.log_content);
     util::LOG_CONTENT.store(cli.log_content, std::sync::atomic::Ordering::Relaxed);
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -241,7 +241,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
+fn init_logging(verbose: u8, quiet: bool, format: LogFormat, log_content: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -252,6 +252,9 @@ fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
     use tracing_subscriber::prelude::*;
     use tracing_subscriber::{fmt, reload, EnvFilter};
     let filter = EnvFilter::try_from_env("MEMORABLE_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    // rmcp logs whole MCP requests and results (memory texts) at debug.
+    let filter =
+        if log_content { filter } else { filter.add_directive("rmcp=info".parse().expect("a directive")) };
     // The filter sits behind a reload handle so `memorable serve` can change the log level
     // when its settings file does.
     let (filter, handle) = reload::Layer::new(filter);

@@ -173,6 +173,8 @@ pub(crate) struct UserQuery {
 pub(crate) struct LimitQuery {
     /// At most this many, newest first (1..=1000, default 10).
     pub limit: Option<usize>,
+    /// Accepted for clients that always send it; must be the path's user.
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

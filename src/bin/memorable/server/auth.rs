@@ -97,7 +97,7 @@ impl RateLimiter {
             b.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - b.tokens) / key.rate.per_second))
+            Err(Duration::try_from_secs_f64((1.0 - b.tokens) / key.rate.per_second).unwrap_or(Duration::MAX))
         }
     }
 

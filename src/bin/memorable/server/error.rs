@@ -98,6 +98,9 @@ impl IntoResponse for ApiError {
             tracing::warn!(code = self.code.name(), message = %self.message, "request failed");
         }
         let mut response = (status, Json(self.body())).into_response();
+        if self.code == ErrorCode::Unauthorized {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(wait) = self.retry_after {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));

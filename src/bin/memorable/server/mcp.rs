@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::http::request::Parts;
-use memorable::{ConsolidateRequest, Memorable, Memory, NewMemory, Recall, TimeWindow};
+use memorable::{ConsolidateRequest, Memorable, Memory, NewMemory, RankWeights, Recall, TimeWindow};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::auth::Key;
+use super::state::AppState;
 use crate::util::{describe, hit_json, memory_json};
 
 /// The tools of one store. `user` is fixed on stdio; over HTTP it comes with each request.
@@ -25,15 +26,18 @@ use crate::util::{describe, hit_json, memory_json};
 pub(crate) struct Tools {
     mem: Arc<Memorable>,
     fixed_user: Option<String>,
+    /// Over HTTP: the server's settings (default recall weights) and its bound on core
+    /// calls running at once.
+    server: Option<Arc<AppState>>,
 }
 
 impl Tools {
     pub(crate) fn for_user(mem: Arc<Memorable>, user: String) -> Tools {
-        Tools { mem, fixed_user: Some(user) }
+        Tools { mem, fixed_user: Some(user), server: None }
     }
 
-    pub(crate) fn over_http(mem: Arc<Memorable>) -> Tools {
-        Tools { mem, fixed_user: None }
+    pub(crate) fn over_http(server: Arc<AppState>) -> Tools {
+        Tools { mem: server.mem.clone(), fixed_user: None, server: Some(server) }
     }
 
     /// The caller's user: stdio's `--user`, else what the request's key may act for.
@@ -261,6 +265,7 @@ fn call(
     user: &str,
     name: &str,
     arguments: Option<JsonObject>,
+    weights: Option<RankWeights>,
 ) -> Result<CallToolResponse, McpError> {
     let done = |r: memorable::Result<CallToolResponse>| Ok(r.unwrap_or_else(failed));
     match name {
@@ -279,6 +284,9 @@ fn call(
             r.speaker = a.speaker;
             r.since = a.since;
             r.until = a.until;
+            if let Some(w) = weights {
+                r.weights = w;
+            }
             done(mem.recall(&r).map(|hits| {
                 let text = if hits.is_empty() {
                     "(nothing found)".to_owned()
@@ -312,7 +320,17 @@ fn call(
         }
         "emotional_state" => {
             let a: ContextArgs = args(arguments)?;
-            done(mem.emotional_state(&memorable::user_context(user, &a.context)).map(|mut s| {
+            let state = mem.emotional_state(&memorable::user_context(user, &a.context)).map_err(|e| {
+                if e.code() == memorable::ErrorCode::NotFound {
+                    memorable::Error::InvalidInput(format!(
+                        "no emotion context {:?} yet: it starts with its first reading",
+                        a.context
+                    ))
+                } else {
+                    e
+                }
+            });
+            done(state.map(|mut s| {
                 s.context = a.context;
                 let text = format!(
                     "dominant: {}, valence {:.2}, arousal {:.2}, confidence {:.2}",
@@ -379,9 +397,24 @@ impl ServerHandler for Tools {
         let CallToolRequestParams { name, arguments, .. } = request;
         let mem = self.mem.clone();
         let name = name.into_owned();
-        // The core blocks (SQLite, models): off the async workers.
-        tokio::task::spawn_blocking(move || call(&mem, &user, &name, arguments))
-            .await
-            .map_err(|e| McpError::internal_error(format!("the tool panicked: {e}"), None))?
+        let (weights, slot) = match &self.server {
+            Some(s) => {
+                let slot = s
+                    .core_slots
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| McpError::internal_error("stopping", None))?;
+                (s.live().settings.recall.weights.clone(), Some(slot))
+            }
+            None => (None, None),
+        };
+        // The core blocks (SQLite, models): off the async workers, holding a core slot.
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            call(&mem, &user, &name, arguments, weights)
+        })
+        .await
+        .map_err(|e| McpError::internal_error(format!("the tool panicked: {e}"), None))?
     }
 }

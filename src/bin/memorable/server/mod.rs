@@ -105,6 +105,8 @@ pub(crate) fn open_store(g: &Global) -> Result<Memorable> {
 }
 
 pub(crate) fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
+    // Stamped before reading, so an edit made while the store opens is seen by the watcher.
+    let stamp_at_load = args.config.as_deref().and_then(stamp);
     let settings = match &args.config {
         Some(path) => SettingsFile::load(path)?,
         None => SettingsFile::default(),
@@ -115,7 +117,7 @@ pub(crate) fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
         mem.set_alert_rules(alerts.rules.clone()).context("alerts.rules")?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let result = runtime.block_on(run(mem.clone(), settings, args));
+    let result = runtime.block_on(run(mem.clone(), settings, args, stamp_at_load));
     // Requests cut at the deadline may still hold the store on the blocking pool.
     runtime.shutdown_timeout(Duration::from_secs(5));
     mem.close()?;
@@ -123,7 +125,15 @@ pub(crate) fn serve(g: &Global, args: &ServeArgs) -> Result<()> {
     result
 }
 
-async fn run(mem: Arc<Memorable>, settings: SettingsFile, args: &ServeArgs) -> Result<()> {
+async fn run(
+    mem: Arc<Memorable>,
+    settings: SettingsFile,
+    args: &ServeArgs,
+    seen: Option<(SystemTime, u64)>,
+) -> Result<()> {
+    // SIGHUP's default action ends the process without a checkpoint: always handle it.
+    let hup =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("SIGHUP handler")?;
     if settings.server.keys.is_empty() {
         tracing::warn!("no API keys configured: every /v1 call answers 401 (see `memorable keys hash`)");
     }
@@ -133,6 +143,7 @@ async fn run(mem: Arc<Memorable>, settings: SettingsFile, args: &ServeArgs) -> R
         live: RwLock::new(Arc::new(Live { settings: SettingsFile::default(), keys: vec![] })),
         limiter: RateLimiter::default(),
         http: Default::default(),
+        core_slots: Arc::new(Semaphore::new(settings.server.max_in_flight)),
         in_flight,
     });
     state.install(settings);
@@ -145,9 +156,7 @@ async fn run(mem: Arc<Memorable>, settings: SettingsFile, args: &ServeArgs) -> R
     if !addr.ip().is_loopback() {
         tracing::warn!(%addr, "listening beyond loopback: put TLS in front (docs/server.md)");
     }
-    if let Some(path) = &args.config {
-        tokio::spawn(watch_settings(state.clone(), path.clone()));
-    }
+    tokio::spawn(watch_settings(state.clone(), args.config.clone(), hup, seen));
     // Scripts wait for this line to know the port (`--listen 127.0.0.1:0` picks a free one).
     println!("listening on http://{addr}");
     tracing::info!(%addr, "listening");
@@ -176,11 +185,14 @@ async fn run(mem: Arc<Memorable>, settings: SettingsFile, args: &ServeArgs) -> R
 fn router(state: Arc<AppState>, cancel: tokio_util::sync::CancellationToken) -> Router {
     use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
     use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-    let mem = state.mem.clone();
+    let tools_state = state.clone();
+    let max_body = state.live().settings.server.max_body_bytes;
     let mcp = StreamableHttpService::new(
-        move || Ok(mcp::Tools::over_http(mem.clone())),
+        move || Ok(mcp::Tools::over_http(tools_state.clone())),
         Arc::new(LocalSessionManager::default()),
-        StreamableHttpServerConfig::default().with_cancellation_token(cancel),
+        StreamableHttpServerConfig::default()
+            .with_cancellation_token(cancel)
+            .with_max_request_body_bytes(max_body),
     );
     let v1 = Router::new()
         .nest_service("/mcp", mcp)
@@ -313,13 +325,18 @@ async fn shutdown_signal() {
 
 /// Reloads the settings on SIGHUP and when the file changes (its length or modification
 /// time, checked every second).
-async fn watch_settings(state: Arc<AppState>, path: PathBuf) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut hup = match signal(SignalKind::hangup()) {
-        Ok(s) => s,
-        Err(e) => return tracing::error!("cannot watch SIGHUP: {e}"),
+async fn watch_settings(
+    state: Arc<AppState>,
+    path: Option<PathBuf>,
+    mut hup: tokio::signal::unix::Signal,
+    mut seen: Option<(SystemTime, u64)>,
+) {
+    let Some(path) = path else {
+        while hup.recv().await.is_some() {
+            tracing::warn!("SIGHUP: no settings file to reload (--config)");
+        }
+        return;
     };
-    let mut seen = stamp(&path);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         let why = tokio::select! {
@@ -364,7 +381,14 @@ fn reload(state: &AppState, path: &FsPath, why: &str) {
 
 fn apply_log_level(settings: &SettingsFile) {
     if let (Some(level), Some(set)) = (&settings.server.log_level, crate::util::SET_LOG_FILTER.get()) {
-        if let Err(e) = set(level) {
+        // rmcp logs whole requests and results (memory texts) at debug: kept at info unless
+        // content logging is on.
+        let level = if crate::util::LOG_CONTENT.load(std::sync::atomic::Ordering::Relaxed) {
+            level.clone()
+        } else {
+            format!("{level},rmcp=info")
+        };
+        if let Err(e) = set(&level) {
             tracing::error!("server.log_level: {e:#}");
         }
     }

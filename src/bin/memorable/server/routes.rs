@@ -28,9 +28,18 @@ pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&Memorable) -> Answer<T> + Send + 'static,
 ) -> Answer<T> {
     let mem = state.mem.clone();
-    tokio::task::spawn_blocking(move || f(&mem))
+    let slot = state
+        .core_slots
+        .clone()
+        .acquire_owned()
         .await
-        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("the call panicked: {e}")))?
+        .map_err(|_| ApiError::new(ErrorCode::Closed, "stopping"))?;
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        f(&mem)
+    })
+    .await
+    .map_err(|e| ApiError::new(ErrorCode::Internal, format!("the call panicked: {e}")))?
 }
 
 pub(crate) fn scope(key: &Key, user: &str) -> Answer<()> {
@@ -45,6 +54,9 @@ pub(crate) fn scope(key: &Key, user: &str) -> Answer<()> {
 /// user.
 pub(crate) fn acting(key: &Key, named: Option<String>) -> Answer<String> {
     match named {
+        Some(user) if user.trim().is_empty() => {
+            Err(ApiError::new(ErrorCode::MissingUser, "the user id is blank"))
+        }
         Some(user) => scope(key, &user).map(|()| user),
         None => key.sole_user().map(str::to_owned).ok_or_else(|| {
             ApiError::new(ErrorCode::MissingUser, "name the user (`user`): this key acts for several")
@@ -192,6 +204,9 @@ pub(crate) async fn recent(
     Query(q): Query<LimitQuery>,
 ) -> Answer<Json<Value>> {
     scope(&key, &user)?;
+    if q.user.as_ref().is_some_and(|u| *u != user) {
+        return Err(ApiError::invalid("?user= differs from the path's user"));
+    }
     let list = blocking(&s, move |mem| {
         let mut r = Recall::new(&user, "");
         if let Some(limit) = q.limit {
@@ -290,7 +305,10 @@ pub(crate) async fn ingest_hume(
     let report = blocking(&s, move |mem| Ok(mem.ingest_hume(&id, &text)?)).await?;
     let mut v = serde_json::to_value(report).unwrap_or(Value::Null);
     if v.get("context").is_some() {
-        v["context"] = Value::String(context);
+        v["context"] = Value::String(context.clone());
+    }
+    if v.get("state").is_some_and(Value::is_object) {
+        v["state"]["context"] = Value::String(context);
     }
     Ok(Json(v))
 }
@@ -314,7 +332,10 @@ pub(crate) async fn readyz(State(s): State<Arc<AppState>>) -> Answer<Response> {
 
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub(crate) async fn metrics(State(s): State<Arc<AppState>>) -> Answer<Response> {
-    let mut text = blocking(&s, |mem| Ok(mem.metrics_prometheus()?)).await?;
+    let core = blocking(&s, |mem| Ok(mem.metrics_prometheus()?)).await?;
+    // The endpoint needs no key, so the per-user gauge (its labels are user ids) is left out.
+    let mut text: String =
+        core.lines().filter(|l| !l.contains("memorable_user_memories")).flat_map(|l| [l, "\n"]).collect();
     text.push_str(&s.http.render());
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }

@@ -1,7 +1,8 @@
 //! The server's settings file (`--config FILE`, TOML): keys and their tenants, limits, log
-//! level and default ranking weights. Everything here may change at run time (SIGHUP or an
-//! edit of the file); `store` and `listen` are read at start and only reported when they
-//! change. The key shape is a public contract (deployment scripts write it): docs/server.md.
+//! level, default ranking weights and alert rules. Everything here may change at run time
+//! (SIGHUP or an edit of the file) but `max_in_flight`, reported as needing a restart; the
+//! store and the listen address are command-line options. The key shape is a public
+//! contract (deployment scripts write it): docs/server.md.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,10 +30,6 @@ pub(crate) struct AlertSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct ServerSettings {
-    /// Read at start only (a change is reported as needing a restart).
-    pub store: Option<String>,
-    /// Read at start only.
-    pub listen: Option<String>,
     /// The `tracing` filter of the process (e.g. "info", "memorable=debug").
     pub log_level: Option<String>,
     /// Largest request body, in bytes (413 above).
@@ -51,8 +48,6 @@ pub(crate) struct ServerSettings {
 impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
-            store: None,
-            listen: None,
             log_level: None,
             max_body_bytes: 1 << 20,
             request_timeout_ms: 30_000,
@@ -144,15 +139,18 @@ impl SettingsFile {
                 bail!("{at}: an empty user id or prefix would let the key act for anyone");
             }
             if let Some(r) = k.rate_limit {
-                if !(r.per_second > 0.0 && r.burst >= 1.0 && r.per_second.is_finite() && r.burst.is_finite())
+                if !(r.per_second >= 1e-6
+                    && r.burst >= 1.0
+                    && r.per_second.is_finite()
+                    && r.burst.is_finite())
                 {
-                    bail!("{at}: rate_limit needs per_second > 0 and burst >= 1");
+                    bail!("{at}: rate_limit needs a finite per_second >= 1e-6 and burst >= 1");
                 }
             }
         }
         let r = s.rate_limit;
-        if !(r.per_second > 0.0 && r.burst >= 1.0) {
-            bail!("server.rate_limit needs per_second > 0 and burst >= 1");
+        if !(r.per_second >= 1e-6 && r.burst >= 1.0 && r.per_second.is_finite() && r.burst.is_finite()) {
+            bail!("server.rate_limit needs a finite per_second >= 1e-6 and burst >= 1");
         }
         Ok(())
     }
@@ -160,12 +158,6 @@ impl SettingsFile {
     /// Settings that changed between `self` and `new` but only apply after a restart.
     pub(crate) fn restart_needed(&self, new: &SettingsFile) -> Vec<&'static str> {
         let mut out = Vec::new();
-        if self.server.store != new.server.store {
-            out.push("server.store");
-        }
-        if self.server.listen != new.server.listen {
-            out.push("server.listen");
-        }
         if self.server.max_in_flight != new.server.max_in_flight {
             out.push("server.max_in_flight");
         }

@@ -16,6 +16,9 @@ pub(crate) struct AppState {
     pub live: RwLock<Arc<Live>>,
     pub limiter: RateLimiter,
     pub in_flight: Arc<Semaphore>,
+    /// Core calls running on the blocking pool (held by the task itself, so a request that
+    /// timed out still counts until its call returns).
+    pub core_slots: Arc<Semaphore>,
     pub http: HttpMetrics,
 }
 
