@@ -24,6 +24,31 @@ def repo() -> Path:
     return REPO
 
 
+def real_model_cache() -> Path:
+    """The machine's model cache, as the library finds it."""
+    if os.environ.get("MEMORABLE_MODEL_DIR"):
+        return Path(os.environ["MEMORABLE_MODEL_DIR"])
+    if os.environ.get("MEMORABLE_HOME"):
+        return Path(os.environ["MEMORABLE_HOME"]) / "models"
+    return Path.home() / ".cache" / "memorable" / "models"
+
+
+@pytest.fixture
+def models(tmp_path: Path) -> Path:
+    """A private model cache with the real MiniLM linked in: tests that train install their
+    versions there, never in the machine's cache."""
+    real = real_model_cache() / "minilm"
+    if not (real / "model.safetensors").is_file():
+        pytest.fail(FETCH_HINT)
+    cache = tmp_path / "models"
+    for f in real.rglob("*"):
+        if f.is_file():
+            to = cache / "minilm" / f.relative_to(real)
+            to.parent.mkdir(parents=True, exist_ok=True)
+            to.symlink_to(f)
+    return cache
+
+
 @pytest.fixture
 def hashing() -> dict[str, Any]:
     """Config keywords pinning the hashing embedder.

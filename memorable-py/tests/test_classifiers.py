@@ -9,39 +9,16 @@ Trained versions go to a private model cache (the real MiniLM linked in).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import FETCH_HINT, REPO
+from conftest import REPO
 from memorable import InvalidInputError, Memorable, NotFoundError
 
 FIXTURE = REPO / "tests" / "fixtures" / "emotion_examples.jsonl"
-
-
-def _real_cache() -> Path:
-    if os.environ.get("MEMORABLE_MODEL_DIR"):
-        return Path(os.environ["MEMORABLE_MODEL_DIR"])
-    if os.environ.get("MEMORABLE_HOME"):
-        return Path(os.environ["MEMORABLE_HOME"]) / "models"
-    return Path.home() / ".cache" / "memorable" / "models"
-
-
-@pytest.fixture
-def models(tmp_path: Path) -> Path:
-    real = _real_cache() / "minilm"
-    if not (real / "model.safetensors").is_file():
-        pytest.fail(FETCH_HINT)
-    cache = tmp_path / "models"
-    for f in real.rglob("*"):
-        if f.is_file():
-            to = cache / "minilm" / f.relative_to(real)
-            to.parent.mkdir(parents=True, exist_ok=True)
-            to.symlink_to(f)
-    return cache
 
 
 @pytest.fixture

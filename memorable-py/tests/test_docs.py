@@ -42,19 +42,13 @@ def test_generation_example_runs(repo: Path, tmp_path: Path) -> None:
     namespace["generation"](str(tmp_path))
 
 
-def test_custom_classifier_example_runs(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_custom_classifier_example_runs(
+    repo: Path, tmp_path: Path, models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The example trains, deploys and classifies; its version goes to a private model cache
-    (the real MiniLM linked in), not the machine's."""
-    import os
+    (the `models` fixture), not the machine's."""
     import runpy
 
-    real = Path(os.environ.get("MEMORABLE_MODEL_DIR") or (Path(os.environ["MEMORABLE_HOME"]) / "models" if os.environ.get("MEMORABLE_HOME") else Path.home() / ".cache" / "memorable" / "models")) / "minilm"
-    cache = tmp_path / "models"
-    for f in real.rglob("*"):
-        if f.is_file():
-            to = cache / "minilm" / f.relative_to(real)
-            to.parent.mkdir(parents=True, exist_ok=True)
-            to.symlink_to(f)
-    monkeypatch.setenv("MEMORABLE_MODEL_DIR", str(cache))
+    monkeypatch.setenv("MEMORABLE_MODEL_DIR", str(models))
     namespace = runpy.run_path(str(repo / "examples" / "python" / "custom_classifier.py"))
     namespace["custom_classifier"](str(tmp_path / "store"))

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use memorable::{Memorable, Memory};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -26,12 +27,44 @@ impl Key {
             || self.user_prefix.as_deref().is_some_and(|p| user.starts_with(p))
     }
 
-    /// The user a key stands for when a call names none (MCP over HTTP): its only user.
+    /// The user a key stands for when a call names none: its only user.
     pub(crate) fn sole_user(&self) -> Option<&str> {
         match (self.users.as_slice(), &self.user_prefix) {
             ([one], None) => Some(one),
             _ => None,
         }
+    }
+
+    /// The user a call acts for (HTTP routes and MCP alike): the one it names, within the
+    /// key's scope, else the key's only user.
+    pub(crate) fn acting_for(&self, named: Option<&str>) -> Result<String, Refusal> {
+        match named {
+            Some(user) if user.trim().is_empty() => Err(Refusal::Blank),
+            Some(user) if self.may_act_for(user) => Ok(user.to_owned()),
+            Some(_) => Err(Refusal::Outside),
+            None => self.sole_user().map(str::to_owned).ok_or(Refusal::Unnamed),
+        }
+    }
+}
+
+/// Why [`Key::acting_for`] found no user to act for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The named user id is blank.
+    Blank,
+    /// The named user is outside the key's scope.
+    Outside,
+    /// No user named, and the key acts for several.
+    Unnamed,
+}
+
+/// The memory `id` if it belongs to `user`; another user's answers exactly like a missing
+/// one (`NOT_FOUND`), so ids are no oracle of other users' data.
+pub(crate) fn owned(mem: &Memorable, id: u64, user: &str) -> memorable::Result<Memory> {
+    match mem.get(id) {
+        Ok(m) if m.user == user => Ok(m),
+        Ok(_) => Err(memorable::Error::NotFound(id)),
+        Err(e) => Err(e),
     }
 }
 
@@ -132,6 +165,11 @@ mod tests {
         let t = find(&keys, "key-t").unwrap();
         assert!(t.may_act_for("t/bob") && !t.may_act_for("alice") && !t.may_act_for("t"));
         assert_eq!((keys[0].sole_user(), t.sole_user()), (Some("alice"), None));
+        assert_eq!(keys[0].acting_for(None).as_deref(), Ok("alice"));
+        assert_eq!(t.acting_for(Some("t/bob")).as_deref(), Ok("t/bob"));
+        assert_eq!(t.acting_for(None), Err(Refusal::Unnamed));
+        assert_eq!(t.acting_for(Some("alice")), Err(Refusal::Outside));
+        assert_eq!(keys[0].acting_for(Some(" ")), Err(Refusal::Blank));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::auth::Key;
+use super::auth::{owned, Key, Refusal};
 use super::state::AppState;
 use crate::util::{describe, hit_json, memory_json};
 
@@ -57,14 +57,14 @@ impl Tools {
             .map_err(|e| McpError::invalid_request(format!("the MCP URL's query: {}", e.body_text()), None))?
             .0
             .user;
-        match asked.as_deref().or(key.sole_user()) {
-            Some(u) if key.may_act_for(u) => Ok(u.to_owned()),
-            Some(_) => Err(McpError::invalid_request("FORBIDDEN: the key may not act for this user", None)),
-            None => Err(McpError::invalid_request(
-                "the key acts for several users: add ?user=U to the MCP URL",
-                None,
-            )),
-        }
+        key.acting_for(asked.as_deref()).map_err(|refusal| {
+            let why = match refusal {
+                Refusal::Blank => "MISSING_USER: the user id is blank",
+                Refusal::Outside => "FORBIDDEN: the key may not act for this user",
+                Refusal::Unnamed => "the key acts for several users: add ?user=U to the MCP URL",
+            };
+            McpError::invalid_request(why, None)
+        })
     }
 }
 
@@ -248,15 +248,6 @@ fn listing(memories: &[Memory]) -> String {
         "(no memories)".to_owned()
     } else {
         memories.iter().map(describe).collect::<Vec<_>>().join("\n")
-    }
-}
-
-/// The memory `id` if it is `user`'s (another user's answers like a missing one).
-fn owned(mem: &Memorable, id: u64, user: &str) -> memorable::Result<Memory> {
-    match mem.get(id) {
-        Ok(m) if m.user == user => Ok(m),
-        Ok(_) => Err(memorable::Error::NotFound(id)),
-        Err(e) => Err(e),
     }
 }
 

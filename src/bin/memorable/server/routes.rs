@@ -13,7 +13,7 @@ use memorable::{
 use serde_json::{json, Value};
 
 use super::api::*;
-use super::auth::Key;
+use super::auth::{self, Key, Refusal};
 use super::error::{ApiError, ErrorBody};
 use super::extract::{read_text, Body, Path, Query};
 use super::state::AppState;
@@ -46,32 +46,35 @@ pub(crate) fn scope(key: &Key, user: &str) -> Answer<()> {
     if key.may_act_for(user) {
         Ok(())
     } else {
-        Err(ApiError::new(ErrorCode::Forbidden, format!("key {:?} may not act for this user", key.name)))
+        Err(forbidden(key))
     }
 }
 
 /// The user a call acts for: the one it names (within the key's scope), else the key's only
 /// user.
 pub(crate) fn acting(key: &Key, named: Option<String>) -> Answer<String> {
-    match named {
-        Some(user) if user.trim().is_empty() => {
-            Err(ApiError::new(ErrorCode::MissingUser, "the user id is blank"))
-        }
-        Some(user) => scope(key, &user).map(|()| user),
-        None => key.sole_user().map(str::to_owned).ok_or_else(|| {
+    key.acting_for(named.as_deref()).map_err(|refusal| match refusal {
+        Refusal::Blank => ApiError::new(ErrorCode::MissingUser, "the user id is blank"),
+        Refusal::Outside => forbidden(key),
+        Refusal::Unnamed => {
             ApiError::new(ErrorCode::MissingUser, "name the user (`user`): this key acts for several")
-        }),
-    }
+        }
+    })
 }
 
-/// The memory `id` if it is `user`'s; any other case answers the same 404.
-pub(crate) fn owned(mem: &Memorable, id: u64, user: &str) -> Answer<Memory> {
-    match mem.get(id) {
-        Ok(m) if m.user == user => Ok(m),
-        Ok(_) => Err(ApiError::not_found()),
-        Err(e) if e.code() == ErrorCode::NotFound => Err(ApiError::not_found()),
-        Err(e) => Err(e.into()),
-    }
+fn forbidden(key: &Key) -> ApiError {
+    ApiError::new(ErrorCode::Forbidden, format!("key {:?} may not act for this user", key.name))
+}
+
+/// The memory `id` if it is `user`'s; any other case answers the same 404 body.
+fn owned(mem: &Memorable, id: u64, user: &str) -> Answer<Memory> {
+    auth::owned(mem, id, user).map_err(|e| {
+        if e.code() == ErrorCode::NotFound {
+            ApiError::not_found()
+        } else {
+            e.into()
+        }
+    })
 }
 
 /// A state as the caller named its context (the store keys it by user).
@@ -276,7 +279,7 @@ pub(crate) async fn context_history(
     Path(context): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Answer<Json<Value>> {
-    let user = acting(&key, q.user.clone())?;
+    let user = acting(&key, q.user)?;
     let id = user_context(&user, &context);
     let range = HistoryRange {
         since: q.since,
