@@ -115,6 +115,12 @@ export declare class Memorable {
   emotionalState(context: string, at?: Date | undefined | null): EmotionalState
   /** Past fused states of a context, oldest first. */
   emotionalHistory(context: string, options?: HistoryOptions | undefined | null): Array<EmotionalState>
+  /**
+   * A context's history drawn as a standalone SVG (its text): the top expressions over
+   * time in catalog colours, the source of each reading, valence and arousal, a legend.
+   * The same data gives the same bytes.
+   */
+  emotionTimelineSvg(context: string, options?: TimelineOptions | undefined | null): string
   /** Every context with readings, open or closed. */
   contexts(): Array<ContextInfo>
   /** Close a context: its state and history are kept; a new reading reopens it. */
@@ -233,6 +239,11 @@ export declare class Memorable {
    * previous version kept in the history.
    */
   update(id: number, changes: UpdateOptions): Promise<Memory>
+  /**
+   * Every user holding memories (ids starting with `prefix`, if given), by id, with how
+   * many memories each holds.
+   */
+  users(prefix?: string | undefined | null): Array<UserMemories>
   /** Every version of a memory, oldest first; the last one is current. */
   history(id: number): Array<MemoryVersion>
   /** Erase a memory: its row, vector, keywords and history. */
@@ -434,6 +445,8 @@ export interface EmotionalState {
   /** Per-source breakdown (empty in `emotionalHistory` states). */
   sources: Array<SourceBreakdown>
   readings: number
+  /** In `emotionalHistory` states: the source of the reading that produced the state. */
+  source: string | null
 }
 
 /** The emotional snapshot stored with a memory. */
@@ -826,6 +839,8 @@ export interface RecallOptions {
   user: string
   /** Number of results, 1..=1000 (default 10). */
   limit?: number
+  /** Skip this many results first, for paging (0..=100000, default 0). */
+  offset?: number
   session?: string
   speaker?: string
   /** Only memories carrying every one of these tags. */
@@ -868,6 +883,8 @@ export interface RecentOptions {
   user: string
   /** Number of results, 1..=1000 (default 10). */
   limit?: number
+  /** Skip this many results first, for paging (0..=100000, default 0). */
+  offset?: number
   session?: string
   speaker?: string
   /** Only memories carrying every one of these tags. */
@@ -1085,6 +1102,25 @@ export interface Stats {
   models: Array<ModelInUse>
 }
 
+/** What `emotionTimelineSvg` draws (every field optional; see docs/pictures.md). */
+export interface TimelineOptions {
+  /** Only states at or after this instant (the time axis starts here). */
+  since?: Date
+  /** Only states before this instant (the time axis ends here). */
+  until?: Date
+  /** The expressions to draw, by id or any catalog spelling (default: the `top` ones). */
+  expressions?: Array<string>
+  /** With no `expressions`: the N expressions with the highest peak (1..=12, default 5). */
+  top?: number
+  /** 320..=4096 (default 960). */
+  width?: number
+  /** 240..=4096 (default 540). */
+  height?: number
+  theme?: 'light' | 'dark'
+  /** Default `Emotion timeline — <context>`. */
+  title?: string
+}
+
 /** Where a training job is (`trainAndWait` / `runJob` progress, `job(id).progress`). */
 export interface TrainingProgress {
   job: number
@@ -1142,6 +1178,12 @@ export interface UpdateOptions {
   tags?: Array<string>
   metadata?: any
   importance?: number
+}
+
+/** A user holding memories, as listed by `users()`. */
+export interface UserMemories {
+  user: string
+  memories: number
 }
 
 /** A user option (`examples`, `classifyAs`). */

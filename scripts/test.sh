@@ -3,10 +3,11 @@
 # valgrind, examples), Python (fresh venv, pip install, mypy, pytest) and Node (npm install,
 # node:test, TypeScript, consumer install) and the generation role against llama.cpp
 # (scripts/test-llm-server.sh: greedy parity, its OpenAI-compatible server, faults), and MCP
-# with the official Python SDK as the client (scripts/test-mcp.sh).
+# with the official Python SDK as the client (scripts/test-mcp.sh), and the web inspector in
+# Debian's Chromium (scripts/test-inspector.sh).
 #
 #   scripts/test.sh            # everything
-#   scripts/test.sh rust c     # a subset: any of rust, c, python, node, llm, mcp
+#   scripts/test.sh rust c     # a subset: any of rust, c, python, node, llm, mcp, inspector
 #
 # Everything builds in the release profile into one target dir, so the core compiles once.
 # Tests that read ../shared/data run when that folder exists; the summary says which ran.
@@ -23,7 +24,7 @@ export MEMORABLE_BIN="$CARGO_TARGET_DIR/$CARGO_BUILD_TARGET/release/memorable"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 suites=("$@")
-[[ ${#suites[@]} -eq 0 ]] && suites=(rust c python node llm mcp)
+[[ ${#suites[@]} -eq 0 ]] && suites=(rust c python node llm mcp inspector)
 
 passed=0
 failed=0
@@ -61,7 +62,8 @@ for suite in "${suites[@]}"; do
     node) run "node: memorable-node/test.sh" memorable-node/test.sh ;;
     llm) run "llm: scripts/test-llm-server.sh" scripts/test-llm-server.sh ;;
     mcp) run "mcp: scripts/test-mcp.sh" scripts/test-mcp.sh ;;
-    *) echo "unknown suite: $suite (use rust, c, python, node, llm, mcp)"; exit 2 ;;
+    inspector) run "inspector: scripts/test-inspector.sh" scripts/test-inspector.sh ;;
+    *) echo "unknown suite: $suite (use rust, c, python, node, llm, mcp, inspector)"; exit 2 ;;
   esac
 done
 

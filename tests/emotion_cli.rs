@@ -1,4 +1,4 @@
-//! `memorable emotion observe | state | history | contexts | close` drive a store's emotional
+//! `memorable emotion observe | state | history | plot | contexts | close` drive a store's emotional
 //! contexts from the shell, with `--json` output and error codes.
 
 use std::process::{Command, Output};
@@ -140,4 +140,58 @@ fn bad_input_is_a_coded_error_that_changes_nothing() {
     let err: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(err["error"]["code"], "NOT_FOUND");
     assert_eq!(json(&memorable(&store, &["--json", "emotion", "contexts"])), before);
+}
+
+/// `memorable emotion plot` draws the golden picture of the shared readings, and a real SVG
+/// renderer (rsvg-convert, Debian's librsvg2-bin) turns it into a PNG that is not blank.
+#[test]
+fn plot_writes_the_golden_svg_and_it_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let readings = format!("{fixtures}/timeline-readings.jsonl");
+    assert_eq!(
+        json(&memorable(&store, &["--json", "emotion", "observe", "--file", &readings]))["observed"],
+        12
+    );
+    let svg_path = dir.path().join("timeline.svg");
+    let out =
+        memorable(&store, &["emotion", "plot", "--context", "demo", "--out", svg_path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert_eq!(svg, std::fs::read_to_string(format!("{fixtures}/timeline.svg")).unwrap());
+
+    let png_path = dir.path().join("timeline.png");
+    let rendered =
+        Command::new("rsvg-convert").arg("-o").arg(&png_path).arg(&svg_path).output().unwrap_or_else(|e| {
+            panic!("rsvg-convert is needed to check the picture renders (apt-get install librsvg2-bin): {e}")
+        });
+    assert!(rendered.status.success(), "{}", String::from_utf8_lossy(&rendered.stderr));
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png_path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (960, 540));
+    let channels = info.color_type.samples();
+    let pixels = &buf[..info.buffer_size()];
+    let mut inked = 0usize;
+    let mut colours = std::collections::HashSet::new();
+    for p in pixels.chunks(channels) {
+        if p[..3].iter().any(|&c| c < 240) {
+            inked += 1;
+        }
+        colours.insert((p[0], p[1], p[2]));
+    }
+    let share = inked as f64 / (pixels.len() / channels) as f64;
+    // Lines, text, markers and the valence band cover a few percent; a blank or black
+    // picture would be 0 or 1.
+    assert!(share > 0.02 && share < 0.6, "inked share {share}");
+    assert!(colours.len() > 50, "{} colours", colours.len());
+
+    // Bad options are coded errors, and stdout output works.
+    let bad = memorable(&store, &["emotion", "plot", "--context", "demo", "--top", "0", "--out", "-"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("top must be"));
+    let to_stdout =
+        memorable(&store, &["emotion", "plot", "--context", "demo", "--theme", "dark", "--out", "-"]);
+    assert!(String::from_utf8_lossy(&to_stdout.stdout).contains("#0d1117"));
 }

@@ -603,6 +603,11 @@ fn the_openapi_document_lists_exactly_the_routes_that_exist() {
         "GET /v1/memories/{id}/history",
         "GET /v1/users/{user}/recent",
         "DELETE /v1/users/{user}",
+        "GET /v1/users",
+        "GET /v1/users/{user}/frame",
+        "GET /v1/contexts",
+        "GET /v1/contexts/{context}/timeline.svg",
+        "GET /v1/alerts",
         "POST /v1/contexts/{context}/readings",
         "GET /v1/contexts/{context}/state",
         "GET /v1/contexts/{context}/history",
@@ -625,5 +630,92 @@ fn the_openapi_document_lists_exactly_the_routes_that_exist() {
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for name in ["RememberRequest", "RecallRequest", "PatchRequest", "ReadingRequest"] {
         assert_eq!(schemas[name]["additionalProperties"], json!(false), "{name}");
+    }
+}
+
+#[test]
+fn inspector_routes_list_users_pages_contexts_and_draw_timelines() {
+    let s = Server::start(&keys_toml(""));
+    let tenant = |method: &str, path: &str, body: Option<Value>| {
+        call(&s, method, path, Some("tenant-key"), body.map(|b| b.to_string().into_bytes()))
+    };
+    let items: Vec<Value> = (0..5)
+        .map(|i| json!({"user": "t/ann", "text": format!("note {i}"), "session": if i < 3 { "s1" } else { "s2" },
+            "occurred_at": format!("2026-11-0{}T10:00:00Z", i + 1), "tags": if i % 2 == 0 { vec!["even"] } else { vec![] }}))
+        .collect();
+    assert_eq!(tenant("POST", "/v1/memories:batch", Some(json!({ "items": items }))).status, 200);
+    assert_eq!(alice(&s, "POST", "/v1/memories", Some(json!({"text": "alice's own"}))).status, 201);
+    // The tenant key sees its prefix's users only; alice's key sees alice.
+    let users = tenant("GET", "/v1/users", None);
+    assert_eq!(users.body, json!({"users": [{"user": "t/ann", "memories": 5}]}));
+    assert_eq!(
+        alice(&s, "GET", "/v1/users", None).body,
+        json!({"users": [{"user": "alice", "memories": 1}]})
+    );
+    assert_eq!(
+        call(&s, "GET", "/v1/users", Some("bob-key"), None).body,
+        json!({"users": [{"user": "bob", "memories": 0}]})
+    );
+    // Paged and filtered, newest first.
+    let page = tenant("GET", "/v1/users/t%2Fann/recent?limit=2&offset=1", None);
+    let texts: Vec<&str> =
+        page.body["memories"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["note 3", "note 2"]);
+    let filtered =
+        tenant("GET", "/v1/users/t%2Fann/recent?session=s1&tags=even&since=2026-11-02T00:00:00Z", None);
+    let texts: Vec<&str> =
+        filtered.body["memories"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["note 2"]);
+    assert_eq!(error_name(&tenant("GET", "/v1/users/alice/recent", None)), "FORBIDDEN");
+    // Contexts: the user's own, by the name the caller gave.
+    let reading = json!({"source": "voice", "scores": {"Joy": 0.7, "Calmness": 0.2}, "timestamp": "2026-11-01T10:00:00Z"});
+    assert_eq!(tenant("POST", "/v1/contexts/call-1/readings?user=t/ann", Some(reading.clone())).status, 200);
+    assert_eq!(alice(&s, "POST", "/v1/contexts/mine/readings", Some(reading)).status, 200);
+    let ctx = tenant("GET", "/v1/contexts?user=t/ann", None);
+    let names: Vec<&str> =
+        ctx.body["contexts"].as_array().unwrap().iter().map(|c| c["context"].as_str().unwrap()).collect();
+    assert_eq!(names, ["call-1"]);
+    // The timeline: an SVG titled with the caller's context name; unknown contexts are 404.
+    let svg = tenant("GET", "/v1/contexts/call-1/timeline.svg?user=t/ann&theme=dark&top=2", None);
+    assert_eq!(svg.status, 200);
+    let text = svg.body.as_str().unwrap();
+    assert!(
+        text.starts_with("<svg") && text.contains("Emotion timeline — call-1") && text.contains("#0d1117")
+    );
+    assert_eq!(text.matches("class=\"series\"").count(), 2);
+    assert_eq!(tenant("GET", "/v1/contexts/mine/timeline.svg?user=t/ann", None).status, 404);
+    assert_eq!(
+        error_name(&tenant("GET", "/v1/contexts/call-1/timeline.svg?user=t/ann&top=0", None)),
+        "INVALID_INPUT"
+    );
+    // The 4W frame and the alerts.
+    let frame = tenant("GET", "/v1/users/t%2Fann/frame", None);
+    assert_eq!(frame.body["memories"], json!(5));
+    assert_eq!(error_name(&tenant("GET", "/v1/users/t%2Fann/frame?window=fortnight", None)), "INVALID_INPUT");
+    assert_eq!(alice(&s, "GET", "/v1/alerts", None).body, json!({"alerts": []}));
+    assert_eq!(call(&s, "GET", "/v1/alerts", None, None).status, 401);
+}
+
+#[test]
+fn the_inspector_page_is_served_with_a_strict_policy() {
+    let s = Server::start(&keys_toml(""));
+    for (path, kind) in
+        [("/", "text/html"), ("/inspector/app.js", "text/javascript"), ("/inspector/app.css", "text/css")]
+    {
+        let mut res = agent().get(format!("{}{path}", s.base)).call().unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        let header =
+            |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        assert!(header("content-type").starts_with(kind), "{path}");
+        let csp = header("content-security-policy");
+        assert!(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{path}: {csp}");
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        let body = res.body_mut().read_to_string().unwrap();
+        assert!(!body.is_empty());
+        if path == "/" {
+            // No inline script or style: everything comes from the two files above.
+            assert!(!body.contains("<script>") && !body.contains("style="), "inline code in the page");
+        }
     }
 }

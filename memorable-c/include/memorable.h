@@ -518,6 +518,10 @@ typedef struct {
      * When true, this recall is not counted in the hits' access statistics.
      */
     bool no_track_access;
+    /**
+     * Skip this many results first, for paging (0..=100000; 0 = none).
+     */
+    size_t offset;
 } memorable_recall_options;
 
 /**
@@ -1145,7 +1149,7 @@ memorable_error *memorable_emotional_state(memorable *m,
 /**
  * Past fused states of a context as a JSON array, oldest first: the newest `limit` (0 means
  * 100) evaluated in `[since_ms, until_ms)` (`MEMORABLE_TIME_UNSET` = unbounded). History
- * states have an empty `sources`.
+ * states have an empty `sources` and name the `source` of the reading that produced them.
  */
 memorable_error *memorable_emotional_history(memorable *m,
                                              const char *context,
@@ -1154,6 +1158,19 @@ memorable_error *memorable_emotional_history(memorable *m,
                                              int64_t since_ms,
                                              int64_t until_ms,
                                              char **json_out);
+
+/**
+ * A context's history drawn as a standalone SVG, written to `*svg_out` (free it with
+ * `memorable_string_free`). `options_json` (NUL-terminated, or NULL for the defaults) is a
+ * JSON object with any of `since`, `until` (RFC 3339), `expressions` (names), `top` (1..=12,
+ * default 5), `width` (default 960), `height` (default 540), `theme` (`"light"` or
+ * `"dark"`), `title`. Unknown contexts are NOT_FOUND (10); bad options INVALID_INPUT (1).
+ */
+memorable_error *memorable_emotion_timeline_svg(memorable *m,
+                                                const char *context,
+                                                size_t context_len,
+                                                const char *options_json,
+                                                char **svg_out);
 
 /**
  * Every context with readings as a JSON array (context, created_at, updated_at, readings,
@@ -1568,6 +1585,13 @@ memorable_error *memorable_context_frame(memorable *m,
                                          memorable_window window_kind,
                                          uint64_t window_secs,
                                          char **json_out);
+
+/**
+ * Every user holding memories — those whose id starts with `prefix` (NUL-terminated, or NULL
+ * for all) — by id, as a JSON array of `{"user", "memories"}`. `*json_out` is released with
+ * `memorable_string_free`.
+ */
+memorable_error *memorable_users(memorable *m, const char *prefix, char **json_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -7,18 +7,13 @@ use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void, CString};
 use std::path::Path;
 
-use memorable_core::{Error, Memorable, NewExample, TrainOptions, TrainingProgress};
+use memorable_core::{Memorable, NewExample, TrainOptions, TrainingProgress};
 
 use crate::classify::memorable_classification;
-use crate::convert::{array, cstr, opt_cstr, out_ptr, utf8};
+use crate::convert::{array, cstr, opt_cstr, out_ptr, parse, utf8};
 use crate::error::{ffi_try, memorable_error, Result};
 use crate::generation::memorable_json_fn;
 use crate::handle::{handle, memorable, owned_string};
-
-/// Parse the NUL-terminated JSON input `what`.
-fn parse<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T> {
-    serde_json::from_str(json).map_err(|e| Error::InvalidInput(format!("{what}: {e}")))
-}
 
 /// Training options from JSON (NULL: the defaults).
 fn train_options(json: Option<&str>) -> Result<TrainOptions> {

@@ -113,6 +113,8 @@ pub struct memorable_recall_options {
     pub current_mood: bool,
     /// When true, this recall is not counted in the hits' access statistics.
     pub no_track_access: bool,
+    /// Skip this many results first, for paging (0..=100000; 0 = none).
+    pub offset: usize,
 }
 
 /// `memorable_memory_options` with nothing set (importance NAN, no occurred_at).
@@ -159,7 +161,13 @@ pub extern "C" fn memorable_recall_options_default() -> memorable_recall_options
         mood_arousal: 0.0,
         current_mood: false,
         no_track_access: false,
+        offset: 0,
     }
+}
+
+/// Parse the JSON input `what` (INVALID_INPUT naming it when malformed).
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| Error::InvalidInput(format!("{what}: {e}")))
 }
 
 /// A required pointer as a reference.
@@ -317,5 +325,6 @@ pub(crate) unsafe fn recall(
     }
     r.current_mood = o.current_mood;
     r.track_access = !o.no_track_access;
+    r.offset = o.offset;
     Ok(r)
 }

@@ -7,8 +7,9 @@
 use std::ffi::c_char;
 
 use memorable_core::emotion::{catalog, HistoryRange, Reading, Semantics, Source};
+use memorable_core::TimelineOptions;
 
-use crate::convert::{array, non_null, opt_cstr, out_ptr, time_ms, utf8};
+use crate::convert::{array, non_null, opt_cstr, out_ptr, parse, time_ms, utf8};
 use crate::error::{ffi_try, memorable_error, Result};
 use crate::handle::{handle, memorable, owned_string};
 
@@ -161,7 +162,7 @@ pub unsafe extern "C" fn memorable_emotional_state(
 
 /// Past fused states of a context as a JSON array, oldest first: the newest `limit` (0 means
 /// 100) evaluated in `[since_ms, until_ms)` (`MEMORABLE_TIME_UNSET` = unbounded). History
-/// states have an empty `sources`.
+/// states have an empty `sources` and name the `source` of the reading that produced them.
 #[no_mangle]
 pub unsafe extern "C" fn memorable_emotional_history(
     m: *mut memorable,
@@ -183,6 +184,32 @@ pub unsafe extern "C" fn memorable_emotional_history(
         range.since = opt_time(since_ms, "since_ms")?;
         range.until = opt_time(until_ms, "until_ms")?;
         *json_out = owned_string(serde_json::to_string(&m.emotional_history(context, &range)?)?)?;
+        Ok(())
+    })
+}
+
+/// A context's history drawn as a standalone SVG, written to `*svg_out` (free it with
+/// `memorable_string_free`). `options_json` (NUL-terminated, or NULL for the defaults) is a
+/// JSON object with any of `since`, `until` (RFC 3339), `expressions` (names), `top` (1..=12,
+/// default 5), `width` (default 960), `height` (default 540), `theme` (`"light"` or
+/// `"dark"`), `title`. Unknown contexts are NOT_FOUND (10); bad options INVALID_INPUT (1).
+#[no_mangle]
+pub unsafe extern "C" fn memorable_emotion_timeline_svg(
+    m: *mut memorable,
+    context: *const c_char,
+    context_len: usize,
+    options_json: *const c_char,
+    svg_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let context = utf8(context, context_len, "context")?;
+        let options: TimelineOptions = match opt_cstr(options_json, "options_json")? {
+            Some(j) => parse(j, "options_json")?,
+            None => TimelineOptions::default(),
+        };
+        let svg_out = out_ptr(svg_out, "svg_out")?;
+        *svg_out = owned_string(m.emotion_timeline_svg(context, &options)?)?;
         Ok(())
     })
 }

@@ -1,11 +1,12 @@
 //! Retrieval over the C ABI: time windows, fusion, ranking weights, the score breakdown of a
-//! hit, and the 4W context frame (as JSON). Conversion only; behaviour is in the core.
+//! hit, the 4W context frame and the users holding memories (as JSON). Conversion only;
+//! behaviour is in the core.
 
 use std::ffi::c_char;
 
 use memorable_core::ScoreBreakdown;
 
-use crate::convert::{out_ptr, utf8};
+use crate::convert::{opt_cstr, out_ptr, utf8};
 use crate::error::memorable_error;
 use crate::error::{ffi_or, ffi_try};
 use crate::handle::{handle, memorable, owned_string};
@@ -91,6 +92,24 @@ pub unsafe extern "C" fn memorable_context_frame(
         let json_out = out_ptr(json_out, "json_out")?;
         let frame = m.context_frame(user, window)?;
         *json_out = owned_string(serde_json::to_string(&frame)?)?;
+        Ok(())
+    })
+}
+
+/// Every user holding memories — those whose id starts with `prefix` (NUL-terminated, or NULL
+/// for all) — by id, as a JSON array of `{"user", "memories"}`. `*json_out` is released with
+/// `memorable_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn memorable_users(
+    m: *mut memorable,
+    prefix: *const c_char,
+    json_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let prefix = opt_cstr(prefix, "prefix")?;
+        let json_out = out_ptr(json_out, "json_out")?;
+        *json_out = owned_string(serde_json::to_string(&m.users(prefix)?)?)?;
         Ok(())
     })
 }

@@ -446,6 +446,79 @@ static bool test_ingest_hume_lines(void) {
     return true;
 }
 
+/* Unix ms of a UTC "YYYY-MM-DDTHH:MM:SSZ" (days from the civil date, no libc time zone). */
+static long long utc_ms(const char *s) {
+    int y, mo, d, h, mi, sec;
+    if (sscanf(s, "%d-%d-%dT%d:%d:%dZ", &y, &mo, &d, &h, &mi, &sec) != 6) return -1;
+    y -= mo <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long long days = era * 146097 + doe - 719468;
+    return ((days * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL;
+}
+
+/* The timeline of the shared fixture readings is byte-identical to tests/fixtures/timeline.svg
+ * (the golden the Rust, Python and Node suites compare with); options arrive as JSON. */
+static bool test_timeline_svg(void) {
+    char path[4096];
+    fixture_path(path, sizeof path, "timeline-readings.jsonl");
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
+    char line[1024];
+    jval *parsed[16];
+    const char *names[16][64];
+    size_t lens[16][64];
+    float scores[16][64];
+    memorable_reading all[16];
+    size_t n = 0;
+    while (n < 16 && fgets(line, sizeof line, f)) {
+        parsed[n] = j_parse(line);
+        CHECK(parsed[n] != NULL);
+        all[n] = make_reading(parsed[n], "demo", 0, names[n], lens[n], scores[n]);
+        all[n].timestamp_ms = utc_ms(j_str(parsed[n], "timestamp"));
+        n++;
+    }
+    fclose(f);
+    CHECK(n == 12);
+    CHECK_OK(memorable_observe_batch(m, all, n));
+    for (size_t i = 0; i < n; i++) j_free(parsed[i]);
+
+    char *svg = NULL;
+    CHECK_OK(memorable_emotion_timeline_svg(m, S("demo"), NULL, &svg));
+    fixture_path(path, sizeof path, "timeline.svg");
+    f = fopen(path, "rb");
+    CHECK(f != NULL);
+    static char golden[64 * 1024];
+    size_t len = fread(golden, 1, sizeof golden - 1, f);
+    fclose(f);
+    golden[len] = '\0';
+    CHECK(strcmp(svg, golden) == 0);
+    memorable_string_free(svg);
+
+    svg = NULL;
+    CHECK_OK(memorable_emotion_timeline_svg(
+        m, S("demo"), "{\"expressions\": [\"Sadness\"], \"width\": 480, \"height\": 320, \"theme\": \"dark\"}", &svg));
+    CHECK(contains(svg, "width=\"480\" height=\"320\"") && contains(svg, "data-expression=\"sadness\""));
+    memorable_string_free(svg);
+
+    char *history = NULL;
+    CHECK_OK(memorable_emotional_history(m, S("demo"), 0, MEMORABLE_TIME_UNSET, MEMORABLE_TIME_UNSET, &history));
+    CHECK(contains(history, "\"source\":\"custom:wearable\""));
+    memorable_string_free(history);
+
+    svg = NULL;
+    CHECK_ERR(memorable_emotion_timeline_svg(m, S("nobody"), NULL, &svg), MEMORABLE_ERROR_NOT_FOUND);
+    CHECK_ERR(memorable_emotion_timeline_svg(m, S("demo"), "{\"top\": 0}", &svg), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK_ERR(memorable_emotion_timeline_svg(m, S("demo"), "{\"colour\": 1}", &svg), MEMORABLE_ERROR_INVALID_INPUT);
+    CHECK(svg == NULL);
+    memorable_free(m);
+    return true;
+}
+
 int main(void) {
     bool passed = true;
     if (!make_temp_dir(empty_model_dir, sizeof empty_model_dir)) return 1;
@@ -456,6 +529,7 @@ int main(void) {
     run_test(test_snapshot_on_remember, "test_snapshot_on_remember", &passed);
     run_test(test_ingest_hume, "test_ingest_hume", &passed);
     run_test(test_ingest_hume_lines, "test_ingest_hume_lines", &passed);
+    run_test(test_timeline_svg, "test_timeline_svg", &passed);
     if (!passed) {
         fprintf(stderr, "test_emotion: FAILED\n");
         return 1;

@@ -159,10 +159,52 @@ static bool test_context_frame(void) {
     return true;
 }
 
+/* memorable_users lists holders with counts (by prefix); offset pages memorable_recent. */
+static bool test_users_and_offset(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
+    uint64_t id = 0;
+    char text[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(text, sizeof text, "note %d", i);
+        CHECK_OK(memorable_remember(m, S("t:ann"), S(text), NULL, &id));
+    }
+    CHECK_OK(memorable_remember(m, S("t:bob"), S("hello"), NULL, &id));
+    CHECK_OK(memorable_remember(m, S("other"), S("hi"), NULL, &id));
+    char *json = NULL;
+    CHECK_OK(memorable_users(m, NULL, &json));
+    CHECK(strcmp(json, "[{\"user\":\"other\",\"memories\":1},{\"user\":\"t:ann\",\"memories\":5},"
+                       "{\"user\":\"t:bob\",\"memories\":1}]") == 0);
+    memorable_string_free(json);
+    CHECK_OK(memorable_users(m, "t:", &json));
+    CHECK(contains(json, "t:ann") && !contains(json, "other"));
+    memorable_string_free(json);
+
+    memorable_recall_options o = memorable_recall_options_default();
+    o.limit = 10;
+    memorable_results *all = NULL;
+    CHECK_OK(memorable_recent(m, S("t:ann"), &o, &all));
+    CHECK(memorable_results_len(all) == 5);
+    o.limit = 2;
+    o.offset = 3;
+    memorable_results *page = NULL;
+    CHECK_OK(memorable_recent(m, S("t:ann"), &o, &page));
+    CHECK(memorable_results_len(page) == 2);
+    CHECK(memorable_results_id(page, 0) == memorable_results_id(all, 3));
+    CHECK(memorable_results_id(page, 1) == memorable_results_id(all, 4));
+    memorable_results_free(page);
+    memorable_results_free(all);
+    o.offset = 100001;
+    CHECK_ERR(memorable_recent(m, S("t:ann"), &o, &page), MEMORABLE_ERROR_INVALID_INPUT);
+    memorable_free(m);
+    return true;
+}
+
 int main(void) {
     bool passed = true;
     run_test(test_weights_and_breakdown, "test_weights_and_breakdown", &passed);
     run_test(test_who_and_fusion, "test_who_and_fusion", &passed);
+    run_test(test_users_and_offset, "test_users_and_offset", &passed);
     run_test(test_window_boundaries, "test_window_boundaries", &passed);
     run_test(test_context_frame, "test_context_frame", &passed);
     if (!passed) {

@@ -66,6 +66,7 @@ pub mod metrics;
 pub mod models;
 mod named;
 mod ops;
+mod plot;
 mod retrieval;
 mod scratch;
 mod store;
@@ -105,7 +106,7 @@ pub use memory::{
     Context, EmotionSnapshot, Memory, MemoryId, MemoryUpdate, MemoryVersion, Metadata, NewMemory,
     DEFAULT_IMPORTANCE, DEFAULT_KIND,
 };
-pub use metrics::MetricsSnapshot;
+pub use metrics::{MetricsSnapshot, UserMemories};
 pub use models::llm::{
     ChatMessage, ChatRole, FinishReason, GenerateRequest, Generation, Generator, GeneratorChoice,
     ModelServerConfig, Prompt,
@@ -117,9 +118,10 @@ pub use models::registry::{
 #[cfg(feature = "candle")]
 pub use models::{BertEmbedder, CandleBertEmbedder};
 pub use models::{Embedder, EmotionClassifier, HashingEmbedder, ModelChoice, Profile, SelectionReport};
+pub use plot::{Theme, TimelineOptions, TIMELINE_MAX_EXPRESSIONS};
 pub use retrieval::{
     Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, TimeWindow, WindowConfig,
-    MAX_LIMIT, MIN_POOL,
+    MAX_LIMIT, MAX_OFFSET, MIN_POOL,
 };
 pub use store::rekey;
 #[cfg(feature = "candle")]

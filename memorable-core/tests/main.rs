@@ -37,6 +37,7 @@ mod model_servers;
 mod models;
 #[cfg(feature = "candle")]
 mod native_bert;
+mod paging;
 mod parsing;
 mod point_in_time;
 mod quotas;
@@ -45,3 +46,4 @@ mod recall_freshness;
 mod roundtrip;
 mod sparse_search;
 mod time_windows;
+mod timeline;

@@ -1,6 +1,6 @@
 //! The emotional layer in Node: `observe`, `observeBatch` (a Promise), `emotionalState`,
-//! `emotionalHistory`, `contexts`, `closeContext`, `emotionCatalog`, and the JS shapes of
-//! readings and states. Conversions only; fusion lives in the core.
+//! `emotionalHistory`, `emotionTimelineSvg`, `contexts`, `closeContext`, `emotionCatalog`, and
+//! the JS shapes of readings and states. Conversions only; fusion and drawing live in the core.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -117,6 +117,8 @@ pub struct EmotionalState {
     /// Per-source breakdown (empty in `emotionalHistory` states).
     pub sources: Vec<SourceBreakdown>,
     pub readings: i64,
+    /// In `emotionalHistory` states: the source of the reading that produced the state.
+    pub source: Option<String>,
 }
 
 impl From<emo::EmotionalState> for EmotionalState {
@@ -150,6 +152,7 @@ impl From<emo::EmotionalState> for EmotionalState {
                 })
                 .collect(),
             readings: s.readings as i64,
+            source: s.source.map(|src| src.to_string()),
         }
     }
 }
@@ -174,6 +177,48 @@ pub struct HistoryOptions {
     pub limit: Option<u32>,
     pub since: Option<Date>,
     pub until: Option<Date>,
+}
+
+/// What `emotionTimelineSvg` draws (every field optional; see docs/pictures.md).
+#[napi(object)]
+pub struct TimelineOptions {
+    /// Only states at or after this instant (the time axis starts here).
+    pub since: Option<Date>,
+    /// Only states before this instant (the time axis ends here).
+    pub until: Option<Date>,
+    /// The expressions to draw, by id or any catalog spelling (default: the `top` ones).
+    pub expressions: Option<Vec<String>>,
+    /// With no `expressions`: the N expressions with the highest peak (1..=12, default 5).
+    pub top: Option<u32>,
+    /// 320..=4096 (default 960).
+    pub width: Option<u32>,
+    /// 240..=4096 (default 540).
+    pub height: Option<u32>,
+    #[napi(ts_type = "'light' | 'dark'")]
+    pub theme: Option<String>,
+    /// Default `Emotion timeline — <context>`.
+    pub title: Option<String>,
+}
+
+impl TimelineOptions {
+    fn into_core(self) -> core::Result<core::TimelineOptions> {
+        let mut o = core::TimelineOptions {
+            since: self.since.map(|d| d.0),
+            until: self.until.map(|d| d.0),
+            expressions: self.expressions.unwrap_or_default(),
+            title: self.title,
+            ..Default::default()
+        };
+        if let Some(top) = self.top {
+            o.top = top as usize;
+        }
+        o.width = self.width.unwrap_or(o.width);
+        o.height = self.height.unwrap_or(o.height);
+        if let Some(theme) = self.theme {
+            o.theme = theme.parse()?;
+        }
+        Ok(o)
+    }
 }
 
 /// One expression of the catalog.
@@ -239,6 +284,20 @@ impl Memorable {
         }
         let states = self.inner.emotional_history(&context, &range).map_err(sync_error)?;
         Ok(states.into_iter().map(Into::into).collect())
+    }
+
+    /// A context's history drawn as a standalone SVG (its text): the top expressions over
+    /// time in catalog colours, the source of each reading, valence and arousal, a legend.
+    /// The same data gives the same bytes.
+    #[napi]
+    pub fn emotion_timeline_svg(
+        &self,
+        context: String,
+        options: Option<TimelineOptions>,
+    ) -> napi::Result<String, Code> {
+        let options =
+            options.map(TimelineOptions::into_core).transpose().map_err(sync_error)?.unwrap_or_default();
+        self.inner.emotion_timeline_svg(&context, &options).map_err(sync_error)
     }
 
     /// Every context with readings, open or closed.

@@ -153,6 +153,14 @@ impl Memorable {
         AsyncTask::new(Job::new(move || inner.update(memory_id(id)?, update).map(Into::into)))
     }
 
+    /// Every user holding memories (ids starting with `prefix`, if given), by id, with how
+    /// many memories each holds.
+    #[napi]
+    pub fn users(&self, prefix: Option<String>) -> napi::Result<Vec<UserMemories>, Code> {
+        let users = self.inner.users(prefix.as_deref()).map_err(sync_error)?;
+        Ok(users.into_iter().map(|u| UserMemories { user: u.user, memories: u.memories as i64 }).collect())
+    }
+
     /// Every version of a memory, oldest first; the last one is current.
     #[napi]
     pub fn history(&self, id: i64) -> napi::Result<Vec<MemoryVersion>, Code> {
@@ -203,4 +211,11 @@ impl Memorable {
     pub fn checkpoint(&self) -> napi::Result<(), Code> {
         self.inner.checkpoint().map_err(sync_error)
     }
+}
+
+/// A user holding memories, as listed by `users()`.
+#[napi(object)]
+pub struct UserMemories {
+    pub user: String,
+    pub memories: i64,
 }

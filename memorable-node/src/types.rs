@@ -115,6 +115,8 @@ pub struct RecallOptions {
     pub user: String,
     /// Number of results, 1..=1000 (default 10).
     pub limit: Option<u32>,
+    /// Skip this many results first, for paging (0..=100000, default 0).
+    pub offset: Option<u32>,
     pub session: Option<String>,
     pub speaker: Option<String>,
     /// Only memories carrying every one of these tags.
@@ -204,6 +206,7 @@ impl RecallOptions {
         let mut r = RecentOptions {
             user: self.user,
             limit: self.limit,
+            offset: self.offset,
             session: self.session,
             speaker: self.speaker,
             tags: self.tags,
@@ -236,6 +239,8 @@ pub struct RecentOptions {
     pub user: String,
     /// Number of results, 1..=1000 (default 10).
     pub limit: Option<u32>,
+    /// Skip this many results first, for paging (0..=100000, default 0).
+    pub offset: Option<u32>,
     pub session: Option<String>,
     pub speaker: Option<String>,
     /// Only memories carrying every one of these tags.
@@ -260,6 +265,7 @@ impl RecentOptions {
         if let Some(limit) = self.limit {
             r.limit = limit as usize;
         }
+        r.offset = self.offset.unwrap_or(0) as usize;
         r.session = self.session;
         r.speaker = self.speaker;
         r.tags = self.tags.unwrap_or_default();

@@ -1,10 +1,10 @@
 //! The emotional layer in Python: `observe`, `observe_batch`, `emotional_state`,
-//! `emotional_history`, `contexts`, `close_context`, and the expression catalog. States,
-//! histories and contexts are returned as the dicts their core serde form describes (times as
-//! RFC 3339 strings), like `stats()`.
+//! `emotional_history`, `emotion_timeline_svg`, `contexts`, `close_context`, and the expression
+//! catalog. States, histories and contexts are returned as the dicts their core serde form
+//! describes (times as RFC 3339 strings), like `stats()`.
 
 use memorable_core::emotion::{catalog, HistoryRange, Reading, Semantics, Source};
-use memorable_core::Error;
+use memorable_core::{Error, TimelineOptions};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -12,6 +12,17 @@ use crate::convert::opt_datetime;
 use crate::convert::serde_to_py;
 use crate::errors::{to_py, OrRaise};
 use crate::handle::Memorable;
+
+/// A timezone-aware datetime, or an RFC 3339 string.
+fn time_from_py(obj: &Bound<'_, PyAny>) -> PyResult<time::OffsetDateTime> {
+    if let Ok(text) = obj.cast::<PyString>() {
+        let text = text.to_str()?;
+        return time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(
+            |e| to_py(obj.py(), Error::InvalidInput(format!("{text:?} is not an RFC 3339 time: {e}"))),
+        );
+    }
+    Ok(opt_datetime(Some(obj))?.expect("not None"))
+}
 
 /// `scores`: a mapping name → score, or an iterable of (name, score) pairs.
 fn scores_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, f32)>> {
@@ -136,6 +147,66 @@ impl Memorable {
         let range = HistoryRange { since: opt_datetime(since)?, until: opt_datetime(until)?, limit };
         let states = py.detach(|| self.inner.emotional_history(&context, &range)).or_raise(py)?;
         serde_to_py(py, &states)
+    }
+
+    /// A context's history drawn as a standalone SVG (the text of the picture): the top
+    /// expressions over time, the source of each reading, valence and arousal, a legend.
+    /// Options as keywords, or as one dict (`options`) with the same keys; `since` / `until`
+    /// are timezone-aware datetimes or RFC 3339 strings.
+    #[pyo3(signature = (
+        context, options=None, *, since=None, until=None, expressions=None, top=None, width=None,
+        height=None, theme=None, title=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn emotion_timeline_svg(
+        &self,
+        py: Python<'_>,
+        context: String,
+        options: Option<&Bound<'_, PyDict>>,
+        since: Option<&Bound<'_, PyAny>>,
+        until: Option<&Bound<'_, PyAny>>,
+        expressions: Option<Vec<String>>,
+        top: Option<usize>,
+        width: Option<u32>,
+        height: Option<u32>,
+        theme: Option<String>,
+        title: Option<String>,
+    ) -> PyResult<String> {
+        let mut o = TimelineOptions::default();
+        // The dict first, then the keywords, which win.
+        for (key, value) in options.map(|d| d.iter().collect::<Vec<_>>()).unwrap_or_default() {
+            if value.is_none() {
+                continue;
+            }
+            match key.extract::<String>()?.as_str() {
+                "since" => o.since = Some(time_from_py(&value)?),
+                "until" => o.until = Some(time_from_py(&value)?),
+                "expressions" => o.expressions = value.extract()?,
+                "top" => o.top = value.extract()?,
+                "width" => o.width = value.extract()?,
+                "height" => o.height = value.extract()?,
+                "theme" => o.theme = value.extract::<String>()?.parse().or_raise(py)?,
+                "title" => o.title = Some(value.extract()?),
+                other => {
+                    return Err(to_py(py, Error::InvalidInput(format!("unknown timeline option {other:?}"))))
+                }
+            }
+        }
+        if let Some(t) = since.filter(|t| !t.is_none()) {
+            o.since = Some(time_from_py(t)?);
+        }
+        if let Some(t) = until.filter(|t| !t.is_none()) {
+            o.until = Some(time_from_py(t)?);
+        }
+        o.expressions = expressions.unwrap_or(o.expressions);
+        o.top = top.unwrap_or(o.top);
+        o.width = width.unwrap_or(o.width);
+        o.height = height.unwrap_or(o.height);
+        if let Some(theme) = theme {
+            o.theme = theme.parse().or_raise(py)?;
+        }
+        o.title = title.or(o.title);
+        py.detach(|| self.inner.emotion_timeline_svg(&context, &o)).or_raise(py)
     }
 
     /// Every context with readings, open or closed.

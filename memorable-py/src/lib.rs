@@ -124,7 +124,7 @@ impl Memorable {
     }
 
     #[pyo3(signature = (
-        query, *, user, limit=10, session=None, speaker=None, tags=Vec::new(), kinds=Vec::new(),
+        query, *, user, limit=10, offset=0, session=None, speaker=None, tags=Vec::new(), kinds=Vec::new(),
         since=None, until=None, mode=String::from("hybrid"), window=None, at=None,
         fusion=String::from("zscore"), weights=None, mood=None, current_mood=false, track_access=true
     ))]
@@ -134,6 +134,7 @@ impl Memorable {
         query: String,
         user: String,
         limit: usize,
+        offset: usize,
         session: Option<String>,
         speaker: Option<String>,
         tags: Vec<String>,
@@ -149,7 +150,7 @@ impl Memorable {
         current_mood: bool,
         track_access: bool,
     ) -> PyResult<Vec<Recalled>> {
-        let mut request = Recall::new(user, query).limit(limit);
+        let mut request = Recall::new(user, query).limit(limit).offset(offset);
         request.session = session;
         request.speaker = speaker;
         request.tags = tags;
@@ -172,7 +173,7 @@ impl Memorable {
 
     /// `recent(user, window=None)`: memories in the window before now (or `at`), newest first.
     #[pyo3(signature = (
-        user, window=None, *, limit=10, session=None, speaker=None, tags=Vec::new(), kinds=Vec::new(),
+        user, window=None, *, limit=10, offset=0, session=None, speaker=None, tags=Vec::new(), kinds=Vec::new(),
         since=None, until=None, at=None
     ))]
     fn recent(
@@ -181,6 +182,7 @@ impl Memorable {
         user: String,
         window: Option<&Bound<'_, PyAny>>,
         limit: usize,
+        offset: usize,
         session: Option<String>,
         speaker: Option<String>,
         tags: Vec<String>,
@@ -189,7 +191,7 @@ impl Memorable {
         until: Option<&Bound<'_, PyAny>>,
         at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<Memory>> {
-        let mut request = Recall::new(user, String::new()).limit(limit);
+        let mut request = Recall::new(user, String::new()).limit(limit).offset(offset);
         request.session = session;
         request.speaker = speaker;
         request.tags = tags;
@@ -200,6 +202,14 @@ impl Memorable {
         request.at = opt_datetime(at)?;
         let memories = py.detach(|| self.inner.recent_matching(&request)).or_raise(py)?;
         Ok(memories.into_iter().map(Memory).collect())
+    }
+
+    /// Every user holding memories (those whose id starts with `prefix`, if given), by id:
+    /// a list of `{"user", "memories"}` dicts.
+    #[pyo3(signature = (*, prefix=None))]
+    fn users<'py>(&self, py: Python<'py>, prefix: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+        let users = py.detach(|| self.inner.users(prefix.as_deref())).or_raise(py)?;
+        crate::convert::serde_to_py(py, &users)
     }
 
     fn get(&self, py: Python<'_>, id: u64) -> PyResult<Memory> {

@@ -232,7 +232,7 @@ fn conversations(engine: &Engine, req: &ConsolidateRequest) -> Result<Vec<(Optio
         until: req.until.map(to_ms),
         ..Default::default()
     };
-    let mut all = engine.store.read(|c| store::list_memories(c, user_key, &filters, MAX_TURNS))?;
+    let mut all = engine.store.read(|c| store::list_memories(c, user_key, &filters, MAX_TURNS, 0))?;
     all.retain(|m| m.kind != SUMMARY_KIND && m.kind != FACT_KIND);
     all.reverse();
     let mut groups: BTreeMap<Option<String>, Vec<Memory>> = BTreeMap::new();
@@ -377,7 +377,7 @@ fn previous(engine: &Engine, user: &str, session: &Option<String>) -> Result<(Op
         kinds: vec![SUMMARY_KIND.into(), FACT_KIND.into()],
         ..Default::default()
     };
-    let found = engine.store.read(|c| store::list_memories(c, user_key, &filters, MAX_TURNS))?;
+    let found = engine.store.read(|c| store::list_memories(c, user_key, &filters, MAX_TURNS, 0))?;
     let ours = |m: &Memory| m.session == *session && !m.metadata["consolidation"].is_null();
     let summary = found.iter().find(|m| m.kind == SUMMARY_KIND && ours(m)).cloned();
     let facts = found.into_iter().filter(|m| m.kind == FACT_KIND && ours(m)).collect();

@@ -127,7 +127,7 @@ impl Work {
         }
         if record {
             ctx.history_seq += 1;
-            self.history[i].push((ctx.history_seq, ctx.updated_at, ctx.history_record(config)));
+            self.history[i].push((ctx.history_seq, ctx.updated_at, ctx.history_record(config, source)));
         }
     }
 

@@ -326,9 +326,10 @@ impl ContextState {
     }
 
     /// The state after the newest reading, in the compact form the history stores.
-    pub fn history_record(&self, config: &EmotionConfig) -> HistoryRecord {
+    /// The state after a reading from `source`, as the history keeps it.
+    pub fn history_record(&self, config: &EmotionConfig, source: &Source) -> HistoryRecord {
         let (fused, _) = self.fuse_at(self.updated_at, config);
-        HistoryRecord::new(self, self.updated_at, &fused)
+        HistoryRecord::new(self, self.updated_at, &fused, source)
     }
 }
 
@@ -355,10 +356,14 @@ pub(crate) struct HistoryRecord {
     pub scores: BTreeMap<String, f32>,
     #[serde(default)]
     pub extras: BTreeMap<String, f32>,
+    /// The source of the reading that produced this state (absent in rows written before it
+    /// was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
 }
 
 impl HistoryRecord {
-    fn new(ctx: &ContextState, at_ms: i64, fused: &Fused<'_>) -> HistoryRecord {
+    fn new(ctx: &ContextState, at_ms: i64, fused: &Fused<'_>, source: &Source) -> HistoryRecord {
         let (dominant, valence, arousal) = summarize(&fused.scores);
         HistoryRecord {
             at: at_ms,
@@ -373,6 +378,7 @@ impl HistoryRecord {
                 .map(|i| (catalog::expression(i).id.to_owned(), fused.scores[i] as f32))
                 .collect(),
             extras: fused.extras.iter().map(|(n, v)| ((*n).to_owned(), *v as f32)).collect(),
+            source: Some(source.clone()),
         }
     }
 
@@ -384,7 +390,7 @@ impl HistoryRecord {
                 v[i] = *x;
             }
         }
-        Summary {
+        let mut state = Summary {
             at: self.at,
             updated_at: self.updated_at,
             readings: self.readings,
@@ -393,7 +399,9 @@ impl HistoryRecord {
             arousal: self.arousal,
             dominant: self.dominant,
         }
-        .into_state(context, &v, self.extras, sources, top_k)
+        .into_state(context, &v, self.extras, sources, top_k);
+        state.source = self.source;
+        state
     }
 }
 
@@ -437,6 +445,7 @@ impl Summary {
             confidence: self.confidence,
             sources,
             readings: self.readings,
+            source: None,
         }
     }
 }

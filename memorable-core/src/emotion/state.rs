@@ -77,6 +77,10 @@ pub struct EmotionalState {
     pub sources: Vec<SourceBreakdown>,
     /// Readings the context has received.
     pub readings: u64,
+    /// In the states of `emotional_history`: the source of the reading that produced the
+    /// state (text, voice, face, evi or custom). `None` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
 }
 
 impl EmotionalState {

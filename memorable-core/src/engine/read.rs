@@ -1,14 +1,21 @@
-//! Reading one memory and its versions.
+//! Reading one memory and its versions, and the users holding memories.
 
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::memory::{Memory, MemoryId, MemoryVersion};
+use crate::metrics::UserMemories;
 use crate::store;
 
 impl Engine {
     /// The memory with this id.
     pub(crate) fn get(&self, id: MemoryId) -> Result<Memory> {
         self.store.read(|c| store::get_memory(c, id))?.map(|(m, _)| m).ok_or(Error::NotFound(id))
+    }
+
+    /// Users holding memories (by prefix), by id, with their counts.
+    pub(crate) fn users(&self, prefix: Option<&str>) -> Result<Vec<UserMemories>> {
+        let rows = self.store.read(|c| store::users_with_counts(c, prefix))?;
+        Ok(rows.into_iter().map(|(user, memories)| UserMemories { user, memories }).collect())
     }
 
     /// Every version of a memory, oldest first; the last one is current.

@@ -8,7 +8,11 @@ use crate::classify::Classified;
 use crate::emotion::catalog::{self, Expression};
 use crate::emotion::{ContextInfo, EmotionalState, HistoryRange, Reading};
 use crate::error::{Error, Result};
+use crate::plot::{self, TimelineOptions};
 use crate::time::{now_ms, to_ms};
+
+/// Most states one timeline reads (far above any `emotion.history_limit` in use).
+const TIMELINE_STATES: usize = 1_000_000;
 
 impl Memorable {
     /// Fold one reading into its context (created on its first reading) and return the
@@ -49,6 +53,19 @@ impl Memorable {
     pub fn emotional_history(&self, context: &str, range: &HistoryRange) -> Result<Vec<EmotionalState>> {
         let engine = self.engine()?;
         engine.emotion.history(&engine.store, context, range)
+    }
+
+    /// A context's history drawn as a standalone SVG: the top expressions as lines over time
+    /// (catalog colours), the source of each reading, valence and arousal, date axes in UTC,
+    /// a legend. The same data and options give the same bytes. `NOT_FOUND` for a context
+    /// that never had a reading; bad options are `INVALID_INPUT`.
+    pub fn emotion_timeline_svg(&self, context: &str, options: &TimelineOptions) -> Result<String> {
+        options.validate()?;
+        let engine = self.engine()?;
+        // Every kept state in the range: the history is bounded by `emotion.history_limit`.
+        let range = HistoryRange { since: options.since, until: options.until, limit: TIMELINE_STATES };
+        let states = engine.emotion.history(&engine.store, context, &range)?;
+        Ok(plot::render_timeline(context, &states, options))
     }
 
     /// Every context with readings, open or closed, by id.

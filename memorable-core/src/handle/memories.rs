@@ -3,6 +3,7 @@
 use super::Memorable;
 use crate::error::Result;
 use crate::memory::{Memory, MemoryId, MemoryUpdate, MemoryVersion, NewMemory};
+use crate::metrics::UserMemories;
 use crate::retrieval::{self, Recall, TimeWindow};
 
 /// Most memories [`Memorable::recent`] returns (use `recent_matching` to page further).
@@ -47,6 +48,12 @@ impl Memorable {
     /// kinds), newest first, at most `request.limit`; the query text is ignored.
     pub fn recent_matching(&self, request: &Recall) -> Result<Vec<Memory>> {
         self.metrics.track(self.engine().and_then(|e| retrieval::recent_matching(&e, request)))
+    }
+
+    /// Every user holding memories — those whose id starts with `prefix`, if given — by id,
+    /// with how many memories each holds.
+    pub fn users(&self, prefix: Option<&str>) -> Result<Vec<UserMemories>> {
+        self.metrics.track(self.engine().and_then(|e| e.users(prefix)))
     }
 
     /// The memory with this id.

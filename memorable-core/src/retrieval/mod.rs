@@ -17,5 +17,7 @@ mod window;
 pub use crate::config::WindowConfig;
 pub use pipeline::MIN_POOL;
 pub(crate) use pipeline::{current_mood, recall, recent, recent_matching};
-pub use request::{Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, MAX_LIMIT};
+pub use request::{
+    Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, MAX_LIMIT, MAX_OFFSET,
+};
 pub use window::TimeWindow;

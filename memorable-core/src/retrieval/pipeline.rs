@@ -72,7 +72,7 @@ pub(crate) fn recall(engine: &Engine, r: &Recall) -> Result<Vec<Recalled>> {
     let qvecs = if use_sem { engine.embed(&texts)? } else { Vec::new() };
 
     // Candidates from each source.
-    let pool = (r.limit * engine.config.candidate_multiplier).max(MIN_POOL);
+    let pool = ((r.limit + r.offset) * engine.config.candidate_multiplier).max(MIN_POOL);
     let allowed = Allowed { engine, user_key, filters: &filters, ids: OnceLock::new() };
     let max_users = engine.config.max_loaded_indexes;
     let semantic = || semantic_candidates(engine, user_key, &r.user, &qvecs, &allowed, pool);
@@ -204,6 +204,7 @@ pub(crate) fn recall(engine: &Engine, r: &Recall) -> Result<Vec<Recalled>> {
     }
     drop(pending);
     hits.sort_by(|a, b| b.1.total().total_cmp(&a.1.total()).then(a.0.cmp(&b.0)));
+    hits.drain(..r.offset.min(hits.len()));
     hits.truncate(r.limit);
 
     if r.track_access && !hits.is_empty() {
@@ -360,7 +361,7 @@ pub(crate) fn recent_matching(engine: &Engine, r: &Recall) -> Result<Vec<Memory>
     if filters.is_void() {
         return Ok(Vec::new());
     }
-    engine.store.read(|c| store::list_memories(c, user_key, &filters, r.limit))
+    engine.store.read(|c| store::list_memories(c, user_key, &filters, r.limit, r.offset))
 }
 
 /// For each query vector, the nearest memories by cosine: exact over a small filtered

@@ -15,6 +15,8 @@ use crate::time::to_ms;
 
 /// Largest `limit` a recall accepts.
 pub const MAX_LIMIT: usize = 1_000;
+/// Largest `offset` a request may give.
+pub const MAX_OFFSET: usize = 100_000;
 
 /// Which candidate sources a recall uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -222,6 +224,9 @@ pub struct Recall {
     pub query: String,
     /// Number of results (1..=1000, default 10).
     pub limit: usize,
+    /// Skip this many results first, for paging (0..=100000, default 0): the page after
+    /// `limit` results is `offset = limit`.
+    pub offset: usize,
     /// Only memories of this session.
     pub session: Option<String>,
     /// Only memories with this speaker.
@@ -265,6 +270,7 @@ impl Default for Recall {
             user: String::new(),
             query: String::new(),
             limit: 10,
+            offset: 0,
             session: None,
             speaker: None,
             tags: Vec::new(),
@@ -289,6 +295,10 @@ impl Recall {
     }
     pub fn limit(mut self, limit: usize) -> Self {
         self.limit = limit;
+        self
+    }
+    pub fn offset(mut self, offset: usize) -> Self {
+        self.offset = offset;
         self
     }
     pub fn session(mut self, session: impl Into<String>) -> Self {
@@ -368,6 +378,12 @@ impl Recall {
     pub(crate) fn validate_options(&self) -> Result<()> {
         if self.limit == 0 || self.limit > MAX_LIMIT {
             return Err(Error::InvalidInput(format!("limit must be in 1..={MAX_LIMIT}, got {}", self.limit)));
+        }
+        if self.offset > MAX_OFFSET {
+            return Err(Error::InvalidInput(format!(
+                "offset must be in 0..={MAX_OFFSET}, got {}",
+                self.offset
+            )));
         }
         if let (Some(a), Some(b)) = (self.since, self.until) {
             if a > b {

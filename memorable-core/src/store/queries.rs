@@ -233,16 +233,29 @@ pub(crate) fn list_memories(
     user_key: UserKey,
     filters: &Filters,
     limit: usize,
+    offset: usize,
 ) -> Result<Vec<Memory>> {
     let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_key)];
     let where_sql = filter_sql(filters, &mut args);
     let sql = format!(
         "SELECT {MEMORY_COLUMNS} FROM memories m JOIN users u ON u.user_key = m.user_key
          WHERE m.user_key = ?1 {where_sql}
-         ORDER BY m.occurred_at DESC, m.id DESC LIMIT {limit}"
+         ORDER BY m.occurred_at DESC, m.id DESC LIMIT {limit} OFFSET {offset}"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(args.iter()), memory_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Every user holding memories (whose name starts with `prefix`, if given), by name, with
+/// their memory counts.
+pub(crate) fn users_with_counts(conn: &Connection, prefix: Option<&str>) -> Result<Vec<(String, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT u.name, count(*) FROM memories m JOIN users u ON u.user_key = m.user_key
+         WHERE ?1 IS NULL OR substr(u.name, 1, length(?1)) = ?1
+         GROUP BY m.user_key ORDER BY u.name",
+    )?;
+    let rows = stmt.query_map([prefix], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

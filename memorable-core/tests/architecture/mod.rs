@@ -43,6 +43,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("deployed.rs", 2),
     ("metrics/", 2),
     ("training/", 2),
+    // Pictures drawn from the emotional layer's states (the timeline SVG).
+    ("plot/", 2),
     // The configuration: the sections of the features above the engine, and the
     // re-exported sections of the layers below.
     ("config/", 3),

@@ -8,7 +8,7 @@ from os import PathLike
 from types import TracebackType
 from typing import Any, Literal, TypedDict, final
 
-from typing_extensions import Unpack
+from typing_extensions import NotRequired, Unpack
 
 _RecallMode = Literal["hybrid", "semantic", "keyword"]
 _Fusion = Literal["zscore", "rrf"]
@@ -290,6 +290,22 @@ class _EmotionalState(TypedDict):
     sources: list[_SourceBreakdown]
     """Per-source breakdown (empty in `emotional_history` states)."""
     readings: int
+    source: NotRequired[str]
+    """In `emotional_history` states: the source of the reading that produced the state."""
+
+class _TimelineOptions(TypedDict, total=False):
+    since: datetime | str
+    until: datetime | str
+    expressions: Sequence[str]
+    top: int
+    width: int
+    height: int
+    theme: Literal["light", "dark"]
+    title: str
+
+class _UserMemories(TypedDict):
+    user: str
+    memories: int
 
 class _ContextInfo(TypedDict):
     context: str
@@ -592,6 +608,7 @@ class Memorable:
         *,
         user: str,
         limit: int = 10,
+        offset: int = 0,
         session: str | None = None,
         speaker: str | None = None,
         tags: Sequence[str] = (),
@@ -614,6 +631,7 @@ class Memorable:
         window: TimeWindow | None = None,
         *,
         limit: int = 10,
+        offset: int = 0,
         session: str | None = None,
         speaker: str | None = None,
         tags: Sequence[str] = (),
@@ -623,6 +641,9 @@ class Memorable:
         at: datetime | None = None,
     ) -> list[Memory]: ...
     def context_frame(self, user: str, window: TimeWindow | None = None) -> ContextFrame: ...
+    def users(self, *, prefix: str | None = None) -> list[_UserMemories]:
+        """Every user holding memories (ids starting with `prefix`, if given), by id, with
+        how many memories each holds."""
     def get(self, id: int) -> Memory: ...
     def update(
         self,
@@ -749,6 +770,26 @@ class Memorable:
         until: datetime | None = None,
     ) -> list[_EmotionalState]:
         """Past fused states, oldest first (the newest `limit` in [since, until))."""
+    def emotion_timeline_svg(
+        self,
+        context: str,
+        options: _TimelineOptions | None = None,
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        expressions: Sequence[str] | None = None,
+        top: int | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        theme: Literal["light", "dark"] | None = None,
+        title: str | None = None,
+    ) -> str:
+        """The context's history drawn as a standalone SVG (its text): the `top` expressions
+        (default 5) by peak, or `expressions`, over time in catalog colours, the source of each
+        reading, valence and arousal, dates in UTC, a legend; 960 x 540 and light by default.
+        Options as keywords or as one dict with the same keys (keywords win). Same data, same
+        bytes. NotFoundError for a context without readings; InvalidInputError for bad
+        options."""
     def contexts(self) -> list[_ContextInfo]: ...
     def close_context(self, context: str) -> None: ...
     @staticmethod

@@ -1,5 +1,5 @@
-//! The emotion commands: `memorable emotion observe | state | history | contexts | close` on
-//! a store's emotional contexts.
+//! The emotion commands: `memorable emotion observe | state | history | plot | contexts |
+//! close` on a store's emotional contexts.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use clap::{Args, Subcommand};
 use memorable::emotion::{EmotionalState, HistoryRange, Reading, Semantics, Source};
+use memorable::TimelineOptions;
 use serde_json::json;
 
 use crate::global::Global;
@@ -39,6 +40,9 @@ pub(crate) enum EmotionCommand {
         #[arg(long)]
         until: Option<String>,
     },
+    /// Draw a context's history as an SVG timeline: the top expressions over time, the source
+    /// of each reading, valence and arousal.
+    Plot(PlotArgs),
     /// Every context with readings.
     Contexts,
     /// Close a context (its state and history are kept; a new reading reopens it).
@@ -80,6 +84,37 @@ pub(crate) struct ObserveArgs {
     file: Option<PathBuf>,
 }
 
+#[derive(Args)]
+pub(crate) struct PlotArgs {
+    #[arg(long)]
+    context: String,
+    /// Only states at or after this instant (RFC 3339); the time axis starts here.
+    #[arg(long)]
+    since: Option<String>,
+    /// Only states before this instant (RFC 3339); the time axis ends here.
+    #[arg(long)]
+    until: Option<String>,
+    /// Draw the N expressions with the highest peak (1..=12).
+    #[arg(long, default_value_t = 5)]
+    top: usize,
+    /// Draw these expressions instead of the top ones (repeat it, or separate with commas).
+    #[arg(long = "expression", value_name = "NAME", value_delimiter = ',')]
+    expressions: Vec<String>,
+    #[arg(long, default_value_t = 960)]
+    width: u32,
+    #[arg(long, default_value_t = 540)]
+    height: u32,
+    /// light or dark.
+    #[arg(long, default_value = "light")]
+    theme: String,
+    /// The title (default `Emotion timeline — <context>`).
+    #[arg(long)]
+    title: Option<String>,
+    /// Where to write the SVG (`-` for stdout).
+    #[arg(long)]
+    out: PathBuf,
+}
+
 pub(crate) fn run(cli: &Global, command: &EmotionCommand) -> Result<()> {
     match command {
         EmotionCommand::Observe(a) => observe(cli, a),
@@ -90,6 +125,7 @@ pub(crate) fn run(cli: &Global, command: &EmotionCommand) -> Result<()> {
             range.until = until.as_deref().map(parse_time).transpose()?;
             history(cli, context, &range)
         }
+        EmotionCommand::Plot(a) => plot(cli, a),
         EmotionCommand::Contexts => contexts(cli),
         EmotionCommand::Close { context } => {
             let mem = open(&cli.store, &cli.embedder)?;
@@ -103,6 +139,33 @@ pub(crate) fn run(cli: &Global, command: &EmotionCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn plot(cli: &Global, a: &PlotArgs) -> Result<()> {
+    let options = TimelineOptions {
+        since: a.since.as_deref().map(parse_time).transpose()?,
+        until: a.until.as_deref().map(parse_time).transpose()?,
+        expressions: a.expressions.clone(),
+        top: a.top,
+        width: a.width,
+        height: a.height,
+        theme: a.theme.parse()?,
+        title: a.title.clone(),
+    };
+    let mem = open(&cli.store, &cli.embedder)?;
+    let svg = mem.emotion_timeline_svg(&a.context, &options)?;
+    mem.close()?;
+    if a.out.as_os_str() == "-" {
+        print!("{svg}");
+        return Ok(());
+    }
+    std::fs::write(&a.out, &svg).with_context(|| format!("cannot write {}", a.out.display()))?;
+    if cli.json {
+        println!("{}", json!({ "out": a.out, "bytes": svg.len() }));
+    } else {
+        println!("wrote {} ({} bytes)", a.out.display(), svg.len());
+    }
+    Ok(())
 }
 
 fn observe(cli: &Global, a: &ObserveArgs) -> Result<()> {

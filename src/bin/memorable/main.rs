@@ -76,6 +76,12 @@ enum Command {
         #[arg(long)]
         user: Option<String>,
     },
+    /// Every user holding memories, with how many each holds.
+    Users {
+        /// Only users whose id starts with this.
+        #[arg(long)]
+        prefix: Option<String>,
+    },
     /// Counts, embedder and index health.
     Stats,
     /// Import memories from a JSONL file (one memory object per line, e.g. from `export`;
@@ -284,6 +290,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::History { id } => memory_cmds::history(g, *id),
         Command::Update { id, text } => memory_cmds::update(g, *id, text),
         Command::Forget { id, user } => memory_cmds::forget(g, *id, user.as_deref()),
+        Command::Users { prefix } => memory_cmds::users(g, prefix.as_deref()),
         Command::Stats => memory_cmds::stats(g),
         Command::Import { file, batch } => ops_cmds::import(g, file, *batch),
         Command::Embed { model, file, texts } => models_cmds::embed(model, file.as_deref(), texts),

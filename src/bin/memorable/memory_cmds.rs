@@ -1,5 +1,5 @@
 //! The memory commands: `remember`, `recall`, `recent`, `get`, `history`, `update`, `forget`,
-//! `stats`.
+//! `users`, `stats`.
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
@@ -91,6 +91,22 @@ pub(crate) fn recent(cli: &Global, a: &RecentArgs) -> Result<()> {
     } else {
         for m in &list {
             println!("{}", describe(m));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn users(cli: &Global, prefix: Option<&str>) -> Result<()> {
+    let mem = open(&cli.store, &cli.embedder)?;
+    let users = mem.users(prefix)?;
+    mem.close()?;
+    if cli.json {
+        println!("{}", serde_json::to_string(&users)?);
+    } else if users.is_empty() {
+        println!("(no users)");
+    } else {
+        for u in &users {
+            println!("{}  {} memories", u.user, u.memories);
         }
     }
     Ok(())

@@ -50,7 +50,11 @@ pub(crate) fn fmt_time(t: OffsetDateTime) -> String {
 }
 
 pub(crate) fn to_recall(f: &Filters, query: &str) -> Result<Recall> {
-    let mut r = Recall::new(&f.user, query).limit(f.limit).tags(f.tags.clone()).kinds(f.kinds.clone());
+    let mut r = Recall::new(&f.user, query)
+        .limit(f.limit)
+        .offset(f.offset)
+        .tags(f.tags.clone())
+        .kinds(f.kinds.clone());
     r.session = f.session.clone();
     r.speaker = f.speaker.clone();
     r.since = f.since.as_deref().map(parse_time).transpose()?;
@@ -108,6 +112,9 @@ pub(crate) struct Filters {
     pub user: String,
     #[arg(long, default_value_t = 10)]
     pub limit: usize,
+    /// Skip this many results first (paging).
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
     #[arg(long)]
     pub session: Option<String>,
     #[arg(long)]

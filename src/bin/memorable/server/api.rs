@@ -1,7 +1,7 @@
 //! The request and answer shapes of `/v1` (the OpenAPI document is generated from them).
 //! Requests refuse unknown fields; each maps one-to-one onto a core type.
 
-use memorable::{MemoryUpdate, NewMemory, RankWeights, Recall, RecallMode};
+use memorable::{MemoryUpdate, NewMemory, RankWeights, Recall, RecallMode, UserMemories};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -167,14 +167,95 @@ pub(crate) struct UserQuery {
     pub user: Option<String>,
 }
 
+/// `GET /v1/users/{user}/recent`: a page of the user's memories, newest first, filtered.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub(crate) struct LimitQuery {
-    /// At most this many, newest first (1..=1000, default 10).
+pub(crate) struct RecentQuery {
+    /// At most this many (1..=1000, default 10).
     pub limit: Option<usize>,
+    /// Skip this many first (paging; default 0).
+    pub offset: Option<usize>,
     /// Accepted for clients that always send it; must be the path's user.
     pub user: Option<String>,
+    pub session: Option<String>,
+    pub speaker: Option<String>,
+    /// Comma-separated: only memories carrying every one of these tags.
+    pub tags: Option<String>,
+    /// Comma-separated: only memories of one of these kinds.
+    pub kinds: Option<String>,
+    /// RFC 3339: only memories at or after it.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    pub since: Option<OffsetDateTime>,
+    /// RFC 3339: only memories before it.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    pub until: Option<OffsetDateTime>,
+}
+
+/// The non-empty items of a comma-separated list.
+pub(crate) fn comma_list(s: Option<&str>) -> Vec<String> {
+    s.map(|s| s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+impl RecentQuery {
+    pub(crate) fn into_recall(self, user: &str) -> Recall {
+        let mut r = Recall::new(user, "")
+            .tags(comma_list(self.tags.as_deref()))
+            .kinds(comma_list(self.kinds.as_deref()));
+        if let Some(limit) = self.limit {
+            r = r.limit(limit);
+        }
+        r.offset = self.offset.unwrap_or(0);
+        r.session = self.session;
+        r.speaker = self.speaker;
+        r.since = self.since;
+        r.until = self.until;
+        r
+    }
+}
+
+/// `GET /v1/users/{user}/frame`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct FrameQuery {
+    /// `short`, `medium`, `long` or a number of seconds (default: every memory).
+    pub window: Option<String>,
+}
+
+/// `GET /v1/contexts/{context}/timeline.svg`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct TimelineQuery {
+    /// Default: the key's only user.
+    pub user: Option<String>,
+    /// RFC 3339.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    pub since: Option<OffsetDateTime>,
+    /// RFC 3339.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[param(value_type = Option<String>)]
+    pub until: Option<OffsetDateTime>,
+    /// The N expressions with the highest peak (1..=12, default 5).
+    pub top: Option<usize>,
+    /// Comma-separated expressions to draw instead of the top ones.
+    pub expressions: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// `light` (default) or `dark`.
+    pub theme: Option<String>,
+}
+
+/// `{"users": [{"user", "memories"}]}`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UsersAnswer {
+    #[schema(value_type = Vec<Object>)]
+    pub users: Vec<UserMemories>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use memorable::{Memorable, Memory};
+use memorable::{Memorable, Memory, UserMemories};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -25,6 +25,19 @@ impl Key {
     pub(crate) fn may_act_for(&self, user: &str) -> bool {
         self.users.iter().any(|u| u == user)
             || self.user_prefix.as_deref().is_some_and(|p| user.starts_with(p))
+    }
+
+    /// The users this key may see among `holders` (every user holding memories), plus its
+    /// listed users that hold none yet (count 0), by id.
+    pub(crate) fn visible(&self, holders: Vec<UserMemories>) -> Vec<UserMemories> {
+        let mut out: Vec<UserMemories> = holders.into_iter().filter(|u| self.may_act_for(&u.user)).collect();
+        for user in &self.users {
+            if !out.iter().any(|u| u.user == *user) {
+                out.push(UserMemories { user: user.clone(), memories: 0 });
+            }
+        }
+        out.sort_by(|a, b| a.user.cmp(&b.user));
+        out
     }
 
     /// The user a key stands for when a call names none: its only user.

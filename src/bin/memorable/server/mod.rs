@@ -1,13 +1,15 @@
 //! `memorable serve`: the HTTP API (`/v1`, OpenAPI at `/v1/openapi.json`), MCP's
-//! streamable HTTP transport at `/mcp`, health and metrics; API keys with per-user scopes,
-//! rate limits, bounded in-flight work, settings that reload without a restart, and a
-//! graceful shutdown. A binding of the core: no logic the core does not have.
+//! streamable HTTP transport at `/mcp`, the web inspector at `/`, health and metrics; API keys
+//! with per-user scopes, rate limits, bounded in-flight work, settings that reload without a
+//! restart, and a graceful shutdown. A binding of the core: no logic the core does not have.
 
 mod api;
 mod auth;
 mod error;
 mod extract;
 mod http_metrics;
+mod inspect;
+mod inspector;
 mod mcp;
 mod openapi;
 mod routes;
@@ -204,7 +206,12 @@ fn router(state: Arc<AppState>, cancel: tokio_util::sync::CancellationToken) -> 
             get(routes::get_memory).patch(routes::patch_memory).delete(routes::delete_memory),
         )
         .route("/v1/memories/{id}/history", get(routes::memory_history))
+        .route("/v1/users", get(inspect::users))
         .route("/v1/users/{user}/recent", get(routes::recent))
+        .route("/v1/users/{user}/frame", get(inspect::frame))
+        .route("/v1/contexts", get(inspect::contexts))
+        .route("/v1/contexts/{context}/timeline.svg", get(inspect::timeline))
+        .route("/v1/alerts", get(inspect::alerts))
         .route("/v1/users/{user}", axum::routing::delete(routes::forget_user))
         .route("/v1/contexts/{context}/readings", post(routes::observe))
         .route("/v1/contexts/{context}/state", get(routes::context_state))
@@ -216,6 +223,9 @@ fn router(state: Arc<AppState>, cancel: tokio_util::sync::CancellationToken) -> 
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))
         .route("/v1/openapi.json", get(openapi::document))
+        .route("/", get(inspector::index))
+        .route("/inspector/app.js", get(inspector::script))
+        .route("/inspector/app.css", get(inspector::style))
         .merge(v1)
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {

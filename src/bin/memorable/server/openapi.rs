@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::api::*;
 use super::error::{ErrorBody, ErrorDetail};
-use super::routes;
+use super::{inspect, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,11 +16,11 @@ use super::routes;
         routes::remember, routes::remember_batch, routes::recall, routes::get_memory, routes::patch_memory,
         routes::delete_memory, routes::memory_history, routes::recent, routes::forget_user, routes::observe,
         routes::context_state, routes::context_history, routes::ingest_hume, routes::healthz, routes::readyz,
-        routes::metrics,
+        routes::metrics, inspect::users, inspect::frame, inspect::contexts, inspect::timeline, inspect::alerts,
     ),
     components(schemas(
         RememberRequest, RememberBatchRequest, IdAnswer, IdsAnswer, RecallRequest, HitsAnswer, PatchRequest,
-        ReadingRequest, ForgottenAnswer, ErrorBody, ErrorDetail,
+        ReadingRequest, ForgottenAnswer, UsersAnswer, ErrorBody, ErrorDetail,
     )),
     modifiers(&BearerKeys)
 )]

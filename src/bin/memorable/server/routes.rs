@@ -19,7 +19,7 @@ use super::extract::{read_text, Body, Path, Query};
 use super::state::AppState;
 use crate::util::{hit_json, memory_json};
 
-type Caller = Extension<Arc<Key>>;
+pub(crate) type Caller = Extension<Arc<Key>>;
 type Answer<T> = Result<T, ApiError>;
 
 /// Runs a core call on tokio's blocking pool (the core's calls block on SQLite and models).
@@ -83,7 +83,7 @@ fn state_json(mut state: EmotionalState, context: &str) -> Value {
     serde_json::to_value(state).unwrap_or(Value::Null)
 }
 
-fn no_context(e: memorable::Error) -> ApiError {
+pub(crate) fn no_context(e: memorable::Error) -> ApiError {
     if e.code() == ErrorCode::NotFound {
         ApiError::new(ErrorCode::NotFound, "no such context")
     } else {
@@ -198,26 +198,20 @@ pub(crate) async fn memory_history(
     Ok(Json(json!({ "versions": versions })))
 }
 
-#[utoipa::path(get, path = "/v1/users/{user}/recent", params(("user" = String, Path), LimitQuery),
+#[utoipa::path(get, path = "/v1/users/{user}/recent", params(("user" = String, Path), RecentQuery),
     responses((status = 200, description = "`{\"memories\": [...]}`, newest first", body = Object)), security(("bearer" = [])))]
 pub(crate) async fn recent(
     State(s): State<Arc<AppState>>,
     key: Caller,
     Path(user): Path<String>,
-    Query(q): Query<LimitQuery>,
+    Query(q): Query<RecentQuery>,
 ) -> Answer<Json<Value>> {
     scope(&key, &user)?;
     if q.user.as_ref().is_some_and(|u| *u != user) {
         return Err(ApiError::invalid("?user= differs from the path's user"));
     }
-    let list = blocking(&s, move |mem| {
-        let mut r = Recall::new(&user, "");
-        if let Some(limit) = q.limit {
-            r = r.limit(limit);
-        }
-        Ok(mem.recent_matching(&r)?)
-    })
-    .await?;
+    let request = q.into_recall(&user);
+    let list = blocking(&s, move |mem| Ok(mem.recent_matching(&request)?)).await?;
     Ok(Json(json!({ "memories": list.iter().map(memory_json).collect::<Vec<_>>() })))
 }
 
