@@ -244,6 +244,8 @@ export declare class Memorable {
    * many memories each holds.
    */
   users(prefix?: string | undefined | null): Array<UserMemories>
+  /** The memories derived from this one (a consolidation's summaries and facts), by id. */
+  derived(id: number): Array<Memory>
   /** Every version of a memory, oldest first; the last one is current. */
   history(id: number): Array<MemoryVersion>
   /** Erase a memory: its row, vector, keywords and history. */

@@ -604,6 +604,7 @@ fn the_openapi_document_lists_exactly_the_routes_that_exist() {
         "GET /v1/users/{user}/recent",
         "DELETE /v1/users/{user}",
         "GET /v1/users",
+        "GET /v1/memories/{id}/derived",
         "GET /v1/users/{user}/frame",
         "GET /v1/contexts",
         "GET /v1/contexts/{context}/timeline.svg",
@@ -693,6 +694,13 @@ fn inspector_routes_list_users_pages_contexts_and_draw_timelines() {
     assert_eq!(frame.body["memories"], json!(5));
     assert_eq!(error_name(&tenant("GET", "/v1/users/t%2Fann/frame?window=fortnight", None)), "INVALID_INPUT");
     assert_eq!(alice(&s, "GET", "/v1/alerts", None).body, json!({"alerts": []}));
+    // Derived memories, behind the same ownership check as the memory itself.
+    let source = page.body["memories"][0]["id"].as_u64().unwrap();
+    let summary = json!({"user": "t/ann", "text": "a summary", "kind": "summary", "derived_from": [source]});
+    let sid = tenant("POST", "/v1/memories", Some(summary)).body["id"].as_u64().unwrap();
+    let derived = tenant("GET", &format!("/v1/memories/{source}/derived?user=t/ann"), None);
+    assert_eq!(derived.body["memories"][0]["id"], json!(sid));
+    assert_eq!(alice(&s, "GET", &format!("/v1/memories/{source}/derived"), None).status, 404);
     assert_eq!(call(&s, "GET", "/v1/alerts", None, None).status, 401);
 }
 

@@ -781,6 +781,12 @@ memorable_error *memorable_update(memorable *m, uint64_t id, const char *text, s
 memorable_error *memorable_history(memorable *m, uint64_t id, char **json_out);
 
 /**
+ * The memories derived from memory `id` (a consolidation's summaries and facts), by id, as a
+ * new results list (scores NAN). Unknown ids are NOT_FOUND (10).
+ */
+memorable_error *memorable_derived(memorable *m, uint64_t id, memorable_results **out);
+
+/**
  * Erase a memory (row, vector, keywords, history). Unknown ids are NOT_FOUND (10).
  */
 memorable_error *memorable_forget(memorable *m, uint64_t id);

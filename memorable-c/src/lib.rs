@@ -279,6 +279,23 @@ pub unsafe extern "C" fn memorable_history(
     })
 }
 
+/// The memories derived from memory `id` (a consolidation's summaries and facts), by id, as a
+/// new results list (scores NAN). Unknown ids are NOT_FOUND (10).
+#[no_mangle]
+pub unsafe extern "C" fn memorable_derived(
+    m: *mut memorable,
+    id: u64,
+    out: *mut *mut memorable_results,
+) -> *mut memorable_error {
+    ffi_try!({
+        let m = handle(m)?;
+        let out = out_ptr(out, "out")?;
+        let memories = m.derived(id)?;
+        *out = Box::into_raw(Box::new(memorable_results::memories(&memories)));
+        Ok(())
+    })
+}
+
 /// Erase a memory (row, vector, keywords, history). Unknown ids are NOT_FOUND (10).
 #[no_mangle]
 pub unsafe extern "C" fn memorable_forget(m: *mut memorable, id: u64) -> *mut memorable_error {

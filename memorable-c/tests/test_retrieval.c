@@ -196,6 +196,22 @@ static bool test_users_and_offset(void) {
     memorable_results_free(all);
     o.offset = 100001;
     CHECK_ERR(memorable_recent(m, S("t:ann"), &o, &page), MEMORABLE_ERROR_INVALID_INPUT);
+
+    /* memorable_derived: the memories made from one. */
+    uint64_t source = id;
+    memorable_memory_options mo = memorable_memory_options_default();
+    mo.kind = "summary";
+    mo.derived_from = &source;
+    mo.derived_from_len = 1;
+    uint64_t summary = 0;
+    CHECK_OK(memorable_remember(m, S("other"), S("a summary of hi"), &mo, &summary));
+    memorable_results *derived = NULL;
+    CHECK_OK(memorable_derived(m, source, &derived));
+    CHECK(memorable_results_len(derived) == 1 && memorable_results_id(derived, 0) == summary);
+    memorable_results_free(derived);
+    derived = NULL;
+    CHECK_ERR(memorable_derived(m, 424242, &derived), MEMORABLE_ERROR_NOT_FOUND);
+    CHECK(derived == NULL);
     memorable_free(m);
     return true;
 }

@@ -359,7 +359,8 @@ fn history_is_bounded_ordered_and_filtered() {
     assert_eq!(times, [7000, 8000, 9000, 10000, 11000], "the newest 5, oldest first");
     let mut newest = mem.emotional_state_at("c", ms(t0 + 11_000)).unwrap();
     assert_eq!(newest.sources.len(), 1);
-    newest.sources.clear(); // history states carry no per-source breakdown
+    newest.sources.clear(); // history states carry no per-source breakdown,
+    newest.source = Some(Source::Text); // but name the source of their reading
     assert_eq!(all.last().unwrap(), &newest);
     assert_eq!(all.iter().map(|s| s.readings).collect::<Vec<_>>(), [8, 9, 10, 11, 12]);
     let some = mem

@@ -1,4 +1,5 @@
-//! Listing users with their counts, and paging `recent_matching` and `recall` with `offset`.
+//! Listing users with their counts, the memories derived from one, and paging
+//! `recent_matching` and `recall` with `offset`.
 
 use memorable_core::{ErrorCode, Memorable, NewMemory, Recall, UserMemories};
 use time::macros::datetime;
@@ -58,4 +59,21 @@ fn recall_offset_skips_the_best_hits() {
     assert_eq!(ids(&second), ids(&first)[2..5]);
     let err = mem.recall(&Recall::new("team:ann", "garden").offset(100_001)).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidInput);
+}
+
+#[test]
+fn derived_lists_the_memories_made_from_one() {
+    let mem = store();
+    let turns = mem.recent_matching(&Recall::new("team:ann", "").limit(2)).unwrap();
+    let (a, b) = (turns[0].id, turns[1].id);
+    let summary = mem
+        .remember(NewMemory::new("team:ann", "a summary of a and b").kind("summary").derived_from([a, b]))
+        .unwrap();
+    let fact =
+        mem.remember(NewMemory::new("team:ann", "a fact from a").kind("fact").derived_from([a])).unwrap();
+    let ids = |v: Vec<memorable_core::Memory>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(ids(mem.derived(a).unwrap()), [summary, fact]);
+    assert_eq!(ids(mem.derived(b).unwrap()), [summary]);
+    assert!(mem.derived(summary).unwrap().is_empty());
+    assert_eq!(mem.derived(999_999).unwrap_err().code(), ErrorCode::NotFound);
 }

@@ -124,3 +124,29 @@ fn history_states_carry_their_reading_source() {
     // The live state has a per-source breakdown instead.
     assert!(mem.emotional_state("demo").unwrap().source.is_none());
 }
+
+#[test]
+fn one_reading_and_a_century_still_draw_sensibly() {
+    let mem = Memorable::open_in_memory().unwrap();
+    mem.observe(
+        Reading::new("one", memorable_core::Source::Face)
+            .score("joy", 0.4)
+            .timestamp(datetime!(2026-12-01 09:00 UTC)),
+    )
+    .unwrap();
+    let svg = mem.emotion_timeline_svg("one", &TimelineOptions::default()).unwrap();
+    // One state: a dot per line, and valence / arousal marked too; the axis gets ticks.
+    // Joy, valence and arousal as dots (the face marker is a square).
+    assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
+    assert!(svg.contains("· 1 state ·") && svg.contains(">Dec 1 "));
+    // A century-wide range: a handful of year ticks, not thousands.
+    let wide = TimelineOptions {
+        since: Some(datetime!(1950-01-01 00:00 UTC)),
+        until: Some(datetime!(2050-01-01 00:00 UTC)),
+        ..TimelineOptions::default()
+    };
+    let svg = mem.emotion_timeline_svg("one", &wide).unwrap();
+    let ticks = svg.matches("text-anchor=\"middle\" fill=\"#59636e\">").count();
+    assert!((3..=9).contains(&ticks), "{ticks} ticks");
+    assert!(svg.contains(">2000<"));
+}

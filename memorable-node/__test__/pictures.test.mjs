@@ -63,3 +63,14 @@ test('users with counts, and offset paging', async () => {
   assert.deepEqual(skipped.map((h) => h.memory.id), hits.slice(3, 5).map((h) => h.memory.id))
   mem.close()
 })
+
+test('derived lists the memories made from one', async () => {
+  const mem = Memorable.openInMemory(HASHING)
+  const a = await mem.remember('we planted basil', { user: 'ann' })
+  const b = await mem.remember('the fence needs paint', { user: 'ann' })
+  const [summary] = await mem.rememberBatch([{ user: 'ann', text: 'garden chores', kind: 'summary', derivedFrom: [a, b] }])
+  assert.deepEqual(mem.derived(a).map((m) => m.id), [summary])
+  assert.deepEqual(mem.derived(summary), [])
+  await assertCode(assert, () => mem.derived(424242), 'NOT_FOUND')
+  mem.close()
+})

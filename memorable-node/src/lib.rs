@@ -161,6 +161,14 @@ impl Memorable {
         Ok(users.into_iter().map(|u| UserMemories { user: u.user, memories: u.memories as i64 }).collect())
     }
 
+    /// The memories derived from this one (a consolidation's summaries and facts), by id.
+    #[napi]
+    pub fn derived(&self, id: i64) -> napi::Result<Vec<Memory>, Code> {
+        let id = memory_id(id).map_err(sync_error)?;
+        let memories = self.inner.derived(id).map_err(sync_error)?;
+        Ok(memories.into_iter().map(Into::into).collect())
+    }
+
     /// Every version of a memory, oldest first; the last one is current.
     #[napi]
     pub fn history(&self, id: i64) -> napi::Result<Vec<MemoryVersion>, Code> {

@@ -212,6 +212,12 @@ impl Memorable {
         crate::convert::serde_to_py(py, &users)
     }
 
+    /// The memories derived from memory `id` (a consolidation's summaries and facts), by id.
+    fn derived(&self, py: Python<'_>, id: u64) -> PyResult<Vec<Memory>> {
+        let memories = py.detach(|| self.inner.derived(id)).or_raise(py)?;
+        Ok(memories.into_iter().map(Memory).collect())
+    }
+
     fn get(&self, py: Python<'_>, id: u64) -> PyResult<Memory> {
         py.detach(|| self.inner.get(id)).or_raise(py).map(Memory)
     }

@@ -76,3 +76,15 @@ def test_users_and_offset_paging(hashing: dict[str, Any]) -> None:
         hits = mem.recall("note", user="t:ann", limit=5, track_access=False)
         skipped = mem.recall("note", user="t:ann", limit=2, offset=3, track_access=False)
         assert [h.memory.id for h in skipped] == [h.memory.id for h in hits[3:5]]
+
+
+def test_derived_lists_memories_made_from_one(mem: Memorable) -> None:
+    a = mem.remember("we planted basil", user="ann")
+    b = mem.remember("the fence needs paint", user="ann")
+    summary = mem.remember_batch(
+        [{"user": "ann", "text": "garden chores", "kind": "summary", "derived_from": [a, b]}]
+    )[0]
+    assert [m.id for m in mem.derived(a)] == [summary]
+    assert mem.derived(summary) == []
+    with pytest.raises(NotFoundError):
+        mem.derived(424242)

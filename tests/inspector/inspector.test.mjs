@@ -55,11 +55,13 @@ before(async () => {
     { text: 'Ben said the garden fence needs paint before winter', speaker: 'ben', session: 's1', tags: ['garden', 'chores'], occurred_at: day(1, 10) },
     { text: 'My sister Lena visits from Lisbon in June', speaker: 'ann', session: 's2', tags: ['family'], occurred_at: day(2, 18) },
     { text: 'The quarterly budget review moved to Thursday', speaker: 'ann', session: 's2', tags: ['work'], occurred_at: day(3, 8) },
-    { text: HOSTILE, speaker: 'mallory', session: 's3', occurred_at: day(4, 12) },
+    { text: HOSTILE, speaker: 'mallory', session: 's3', tags: ['<b>bold</b>'], occurred_at: day(4, 12) },
     { text: 'I felt calm after the long walk by the river', speaker: 'ann', session: 's3', occurred_at: day(5, 19) },
   ].map((m) => ({ user: 'ann', ...m }))
   await post('/v1/memories:batch', { items })
   await post('/v1/memories', { user: 'ben', text: 'ben keeps his own notes' })
+  // A context whose name is markup, under ben.
+  await post(`/v1/contexts/${encodeURIComponent('<i>x</i>')}/readings?user=ben`, { source: 'face', scores: { Joy: 0.5 } })
   const readings = readFileSync(join(REPO, 'tests', 'fixtures', 'timeline-readings.jsonl'), 'utf8').trim().split('\n')
   for (const line of readings) {
     const { context, ...reading } = JSON.parse(line)
@@ -125,6 +127,17 @@ test('the memory list renders, hostile text stays text, search shows breakdown b
   assert.equal(await page.evaluate(() => window.__pwned), undefined)
   assert.equal(await page.$$eval('#memory-list img, #memory-list script', (n) => n.length), 0)
   assert.equal(await page.$$eval('script', (n) => n.length), 1)
+  assert.ok((await page.textContent('#memory-list')).includes('#<b>bold</b>'))
+  assert.equal(await page.$$eval('b, i', (n) => n.length), 0)
+
+  // A context name that is markup is listed as text too (ben's).
+  await page.click('#user-list button[data-user="ben"]')
+  await page.waitForFunction(() => document.getElementById('user-title').textContent === 'ben')
+  await page.waitForFunction(() => document.querySelectorAll('#context-select option').length === 1)
+  assert.match(await page.textContent('#context-select option'), /^<i>x<\/i> \(1 readings\)$/)
+  assert.equal(await page.$$eval('b, i', (n) => n.length), 0)
+  await page.click('#user-list button[data-user="ann"]')
+  await page.waitForFunction(() => document.querySelectorAll('#memory-list li').length === 6)
 
   // Filters: a session.
   await page.fill('#filters input[name="session"]', 's2')

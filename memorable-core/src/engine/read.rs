@@ -12,6 +12,20 @@ impl Engine {
         self.store.read(|c| store::get_memory(c, id))?.map(|(m, _)| m).ok_or(Error::NotFound(id))
     }
 
+    /// The memories derived from `id` (a consolidation's summaries and facts), by id.
+    pub(crate) fn derived(&self, id: MemoryId) -> Result<Vec<Memory>> {
+        self.store.read(|c| {
+            store::get_memory(c, id)?.ok_or(Error::NotFound(id))?;
+            let mut out = Vec::new();
+            for d in store::derived::dependents(c, id)? {
+                if let Some((m, _)) = store::get_memory(c, d)? {
+                    out.push(m);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// Users holding memories (by prefix), by id, with their counts.
     pub(crate) fn users(&self, prefix: Option<&str>) -> Result<Vec<UserMemories>> {
         let rows = self.store.read(|c| store::users_with_counts(c, prefix))?;

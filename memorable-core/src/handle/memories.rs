@@ -68,6 +68,12 @@ impl Memorable {
         Ok(updated)
     }
 
+    /// The memories derived from this one (a consolidation's summaries and facts), by id.
+    /// Unknown ids are `NotFound`.
+    pub fn derived(&self, id: MemoryId) -> Result<Vec<Memory>> {
+        self.metrics.track(self.engine().and_then(|e| e.derived(id)))
+    }
+
     /// Every version of a memory, oldest first; the last one is current.
     pub fn history(&self, id: MemoryId) -> Result<Vec<MemoryVersion>> {
         self.metrics.track(self.engine().and_then(|e| e.history(id)))

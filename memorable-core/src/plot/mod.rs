@@ -110,8 +110,8 @@ impl TimelineOptions {
                 return bad("the timeline's range starts after it ends".into());
             }
         }
-        if self.title.as_ref().is_some_and(|t| t.len() > 200) {
-            return bad("the title is longer than 200 bytes".into());
+        if self.title.as_ref().is_some_and(|t| t.len() > 1024) {
+            return bad("the title is longer than 1024 bytes".into());
         }
         Ok(())
     }

@@ -26,8 +26,12 @@ pub(crate) fn escape(s: &str) -> String {
     out
 }
 
-/// A coordinate or length with one decimal (`-0.0` written as `0`).
+/// A coordinate or length with one decimal (`-0.0` written as `0`; a non-finite value, which
+/// no valid state produces, as `0` rather than an invalid attribute).
 pub(crate) fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return "0".into();
+    }
     let r = (x * 10.0).round() / 10.0;
     if r == 0.0 {
         "0".into()
@@ -141,5 +145,6 @@ mod tests {
         assert_eq!(num(1.26), "1.3");
         assert_eq!(num(-0.01), "0");
         assert_eq!(num(-2.45), "-2.5");
+        assert_eq!(num(f64::NAN), "0");
     }
 }

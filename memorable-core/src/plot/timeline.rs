@@ -76,7 +76,7 @@ pub(crate) fn render_timeline(context: &str, states: &[EmotionalState], o: &Time
     let chosen = choose(states, o);
     let (t0, t1) = time_range(states, o);
     let description = format!(
-        "{} states of context {context}; lines: {}",
+        "{title}: {} states; lines: {}",
         states.len(),
         chosen.iter().map(|&i| catalog::expression(i).name).collect::<Vec<_>>().join(", ")
     );
@@ -108,7 +108,10 @@ pub(crate) fn render_timeline(context: &str, states: &[EmotionalState], o: &Time
         t0,
         t1,
     };
-    time_grid(&mut svg, &frame, p);
+    // With no state and no range there is no time to show: no ticks (not a 1970 axis).
+    if !states.is_empty() || o.since.is_some() || o.until.is_some() {
+        time_grid(&mut svg, &frame, p);
+    }
     let peak = expression_panel(&mut svg, &frame, states, &chosen, p);
     source_strip(&mut svg, &frame, states, p);
     mood_panel(&mut svg, &frame, states, p);
@@ -122,7 +125,7 @@ pub(crate) fn render_timeline(context: &str, states: &[EmotionalState], o: &Time
             &format!("font-size=\"14\" text-anchor=\"middle\" fill=\"{}\"", p.muted),
         );
     }
-    legend(&mut svg, w - legend_w, &chosen, &peak, states, p);
+    legend(&mut svg, (w - legend_w, h - 8.0), &chosen, &peak, states, p);
     svg.finish()
 }
 
@@ -318,11 +321,25 @@ fn mood_panel(svg: &mut Svg, f: &Frame, states: &[EmotionalState], p: &Palette) 
                 p.arousal
             ),
         );
+        if states.len() == 1 {
+            // One point draws no line: mark it.
+            svg.circle(valence[0].0, valence[0].1, 3.0, &format!("fill=\"{}\"", p.valence));
+            svg.circle(arousal[0].0, arousal[0].1, 3.0, &format!("fill=\"{}\"", p.arousal));
+        }
     }
     svg.close();
 }
 
-fn legend(svg: &mut Svg, x: f64, chosen: &[usize], peak: &[f32], states: &[EmotionalState], p: &Palette) {
+/// The legend in the right-hand column; entries that would fall below `bottom` (a small
+/// picture) are left out, with an ellipsis saying so.
+fn legend(
+    svg: &mut Svg,
+    (x, bottom): (f64, f64),
+    chosen: &[usize],
+    peak: &[f32],
+    states: &[EmotionalState],
+    p: &Palette,
+) {
     let text = |size: u32| format!("font-size=\"{size}\" fill=\"{}\"", p.text);
     let mut y = 74.0;
     svg.open("class=\"legend\"");
@@ -334,6 +351,11 @@ fn legend(svg: &mut Svg, x: f64, chosen: &[usize], peak: &[f32], states: &[Emoti
     );
     for (&i, &pk) in chosen.iter().zip(peak) {
         y += 20.0;
+        if y > bottom - 110.0 {
+            // Keep room for the mood entries below.
+            svg.text(x + 24.0, y, "…", &text(12));
+            break;
+        }
         let e = catalog::expression(i);
         svg.line(x, y - 4.0, x + 18.0, y - 4.0, &format!("stroke=\"{}\" stroke-width=\"3\"", e.color));
         svg.text(x + 24.0, y, &format!("{} {pk:.2}", e.name), &text(12));
@@ -366,6 +388,9 @@ fn legend(svg: &mut Svg, x: f64, chosen: &[usize], peak: &[f32], states: &[Emoti
         svg.text(x, y, "Sources", &format!("font-size=\"11\" font-weight=\"600\" fill=\"{}\"", p.muted));
         for src in seen {
             y += 20.0;
+            if y > bottom - 4.0 {
+                break;
+            }
             marker(svg, x + 9.0, y - 4.0, src);
             svg.text(x + 24.0, y, &source_name(src), &text(12));
         }
@@ -379,6 +404,10 @@ fn source_name(s: &Source) -> String {
         Source::Voice => "Voice".into(),
         Source::Face => "Face".into(),
         Source::Evi => "EVI".into(),
+        // Custom names may be 64 bytes: keep the column's width.
+        Source::Custom(name) if name.chars().count() > 18 => {
+            format!("{}…", name.chars().take(17).collect::<String>())
+        }
         Source::Custom(name) => name.clone(),
     }
 }

@@ -644,6 +644,9 @@ class Memorable:
     def users(self, *, prefix: str | None = None) -> list[_UserMemories]:
         """Every user holding memories (ids starting with `prefix`, if given), by id, with
         how many memories each holds."""
+    def derived(self, id: int) -> list[Memory]:
+        """The memories derived from memory `id` (consolidation's summaries and facts), by id.
+        NotFoundError for an unknown id."""
     def get(self, id: int) -> Memory: ...
     def update(
         self,

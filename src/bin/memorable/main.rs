@@ -65,6 +65,8 @@ enum Command {
     Get { id: u64 },
     /// Show every version of a memory.
     History { id: u64 },
+    /// Show the memories derived from one (consolidation's summaries and facts).
+    Derived { id: u64 },
     /// Change a memory's text (the previous version is kept in its history).
     Update { id: u64, text: String },
     /// Erase a memory, or with --user everything of a user.
@@ -288,6 +290,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Recent(a) => memory_cmds::recent(g, a),
         Command::Get { id } => memory_cmds::get(g, *id),
         Command::History { id } => memory_cmds::history(g, *id),
+        Command::Derived { id } => memory_cmds::derived(g, *id),
         Command::Update { id, text } => memory_cmds::update(g, *id, text),
         Command::Forget { id, user } => memory_cmds::forget(g, *id, user.as_deref()),
         Command::Users { prefix } => memory_cmds::users(g, prefix.as_deref()),

@@ -1,5 +1,5 @@
-//! The memory commands: `remember`, `recall`, `recent`, `get`, `history`, `update`, `forget`,
-//! `users`, `stats`.
+//! The memory commands: `remember`, `recall`, `recent`, `get`, `history`, `derived`, `update`,
+//! `forget`, `users`, `stats`.
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
@@ -85,15 +85,27 @@ pub(crate) fn recent(cli: &Global, a: &RecentArgs) -> Result<()> {
     let mem = open(&cli.store, &cli.embedder)?;
     let list = mem.recent_matching(&to_recall(&a.filters, "")?)?;
     mem.close()?;
-    if cli.json {
+    print_memories(&list, cli.json);
+    Ok(())
+}
+
+pub(crate) fn derived(cli: &Global, id: u64) -> Result<()> {
+    let mem = open(&cli.store, &cli.embedder)?;
+    let list = mem.derived(id)?;
+    mem.close()?;
+    print_memories(&list, cli.json);
+    Ok(())
+}
+
+fn print_memories(list: &[memorable::Memory], as_json: bool) {
+    if as_json {
         let arr: Vec<Value> = list.iter().map(memory_json).collect();
         println!("{}", Value::Array(arr));
     } else {
-        for m in &list {
+        for m in list {
             println!("{}", describe(m));
         }
     }
-    Ok(())
 }
 
 pub(crate) fn users(cli: &Global, prefix: Option<&str>) -> Result<()> {

@@ -32,6 +32,9 @@ pub(crate) struct RememberRequest {
     /// In [0, 1].
     pub importance: Option<f32>,
     pub kind: Option<String>,
+    /// Ids of the same user's memories this one is derived from (a summary's turns).
+    #[serde(default)]
+    pub derived_from: Vec<u64>,
 }
 
 impl RememberRequest {
@@ -47,6 +50,7 @@ impl RememberRequest {
         m.metadata = r.metadata;
         m.importance = r.importance;
         m.kind = r.kind;
+        m.derived_from = r.derived_from;
         m
     }
 }

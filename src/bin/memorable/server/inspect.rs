@@ -1,5 +1,6 @@
 //! The routes the web inspector reads besides the core `/v1` API: the users a key may see,
-//! a user's emotion contexts and 4W frame, a context's timeline picture, and active alerts.
+//! the memories derived from one, a user's emotion contexts and 4W frame, a context's
+//! timeline picture, and active alerts.
 //! Thin over the core like `routes.rs`.
 
 use std::sync::Arc;
@@ -14,8 +15,9 @@ use serde_json::{json, Value};
 use super::api::*;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{Path, Query};
-use super::routes::{acting, blocking, no_context, scope, Caller};
+use super::routes::{acting, blocking, no_context, owned, scope, Caller};
 use super::state::AppState;
+use crate::util::memory_json;
 
 #[utoipa::path(get, path = "/v1/users",
     responses((status = 200, body = UsersAnswer)), security(("bearer" = [])))]
@@ -25,6 +27,25 @@ pub(crate) async fn users(
 ) -> Result<Json<UsersAnswer>, ApiError> {
     let holders = blocking(&s, |mem| Ok(mem.users(None)?)).await?;
     Ok(Json(UsersAnswer { users: key.visible(holders) }))
+}
+
+#[utoipa::path(get, path = "/v1/memories/{id}/derived", params(("id" = u64, Path), UserQuery),
+    responses((status = 200, description = "`{\"memories\": [...]}`: the memories derived from this one", body = Object),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn derived(
+    State(s): State<Arc<AppState>>,
+    key: Caller,
+    Path(id): Path<u64>,
+    Query(q): Query<UserQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let user = acting(&key, q.user)?;
+    let list = blocking(&s, move |mem| {
+        owned(mem, id, &user)?;
+        Ok(mem.derived(id)?)
+    })
+    .await?;
+    Ok(Json(json!({ "memories": list.iter().map(memory_json).collect::<Vec<_>>() })))
 }
 
 #[utoipa::path(get, path = "/v1/users/{user}/frame", params(("user" = String, Path), FrameQuery),

@@ -206,6 +206,7 @@ fn router(state: Arc<AppState>, cancel: tokio_util::sync::CancellationToken) -> 
             get(routes::get_memory).patch(routes::patch_memory).delete(routes::delete_memory),
         )
         .route("/v1/memories/{id}/history", get(routes::memory_history))
+        .route("/v1/memories/{id}/derived", get(inspect::derived))
         .route("/v1/users", get(inspect::users))
         .route("/v1/users/{user}/recent", get(routes::recent))
         .route("/v1/users/{user}/frame", get(inspect::frame))

@@ -16,7 +16,7 @@ use super::{inspect, routes};
         routes::remember, routes::remember_batch, routes::recall, routes::get_memory, routes::patch_memory,
         routes::delete_memory, routes::memory_history, routes::recent, routes::forget_user, routes::observe,
         routes::context_state, routes::context_history, routes::ingest_hume, routes::healthz, routes::readyz,
-        routes::metrics, inspect::users, inspect::frame, inspect::contexts, inspect::timeline, inspect::alerts,
+        routes::metrics, inspect::derived, inspect::users, inspect::frame, inspect::contexts, inspect::timeline, inspect::alerts,
     ),
     components(schemas(
         RememberRequest, RememberBatchRequest, IdAnswer, IdsAnswer, RecallRequest, HitsAnswer, PatchRequest,

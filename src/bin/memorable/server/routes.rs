@@ -67,7 +67,7 @@ fn forbidden(key: &Key) -> ApiError {
 }
 
 /// The memory `id` if it is `user`'s; any other case answers the same 404 body.
-fn owned(mem: &Memorable, id: u64, user: &str) -> Answer<Memory> {
+pub(crate) fn owned(mem: &Memorable, id: u64, user: &str) -> Answer<Memory> {
     auth::owned(mem, id, user).map_err(|e| {
         if e.code() == ErrorCode::NotFound {
             ApiError::not_found()

@@ -7,7 +7,18 @@ const KEY = 'memorable.key'
 const PAGE = 20
 const SVG_NS = 'http://www.w3.org/2000/svg'
 
-const state = { users: [], user: null, offset: 0, filters: {}, timelineUrl: null }
+const state = { users: [], user: null, offset: 0, filters: {}, timelineUrl: null, seq: {} }
+
+/**
+ * A ticket for one view's request: `current()` turns false once a newer request for the same
+ * view started or another user was chosen, so a late answer never overwrites a newer view.
+ */
+function ticket(view) {
+  const n = (state.seq[view] || 0) + 1
+  state.seq[view] = n
+  const user = state.user
+  return { current: () => state.seq[view] === n && state.user === user }
+}
 
 const $ = (id) => document.getElementById(id)
 
@@ -85,7 +96,12 @@ async function signIn() {
   $('login').hidden = true
   $('app').hidden = false
   $('logout').hidden = false
-  await loadUsers()
+  try {
+    await loadUsers()
+  } catch (e) {
+    if (e.status === 401) throw e
+    $('user-list').replaceChildren(el('li', { class: 'error', text: `Could not list users: ${e.message}` }))
+  }
   refreshHealth()
 }
 
@@ -133,13 +149,20 @@ async function loadMemories() {
   if (!state.user) return
   const status = $('memories-status')
   status.textContent = 'Loading…'
+  const t = ticket('memories')
   const params = { ...state.filters, limit: PAGE + 1, offset: state.offset }
   let memories
   try {
     ({ memories } = await api(`/v1/users/${enc(state.user)}/recent${q(params)}`))
   } catch (e) {
-    status.textContent = `Could not list memories: ${e.message}`
+    if (t.current()) status.textContent = `Could not list memories: ${e.message}`
     return
+  }
+  if (!t.current()) return
+  if (memories.length === 0 && state.offset > 0) {
+    // The last page emptied (a forget): show the one before.
+    state.offset = Math.max(0, state.offset - PAGE)
+    return loadMemories()
   }
   const more = memories.length > PAGE
   memories = memories.slice(0, PAGE)
@@ -168,6 +191,7 @@ async function showMemory(id, row) {
   for (const b of document.querySelectorAll('#memory-list button.row')) b.setAttribute('aria-expanded', 'false')
   if (row) row.setAttribute('aria-expanded', 'true')
   const user = state.user
+  const t = ticket('detail')
   const detail = $('detail')
   detail.hidden = false
   detail.replaceChildren(el('p', { class: 'muted', text: 'Loading…' }))
@@ -175,13 +199,12 @@ async function showMemory(id, row) {
   try {
     m = await api(`/v1/memories/${id}${q({ user })}`)
     ;({ versions } = await api(`/v1/memories/${id}/history${q({ user })}`))
-    // Memories consolidated from this one: the user's summaries and facts that name it.
-    const { memories } = await api(`/v1/users/${enc(user)}/recent${q({ kinds: 'summary,fact', limit: 1000 })}`)
-    derived = memories.filter((d) => (d.derived_from || []).includes(m.id))
+    ;({ memories: derived } = await api(`/v1/memories/${id}/derived${q({ user })}`))
   } catch (e) {
-    detail.replaceChildren(el('p', { class: 'error', text: `Could not load #${id}: ${e.message}` }))
+    if (t.current()) detail.replaceChildren(el('p', { class: 'error', text: `Could not load #${id}: ${e.message}` }))
     return
   }
+  if (!t.current()) return
   const dl = el('dl')
   const field = (name, value) => { dl.append(el('dt', { text: name }), el('dd', { text: value ?? '—' })) }
   field('Who', [m.speaker, m.user && m.speaker !== m.user ? `(user ${m.user})` : ''].filter(Boolean).join(' ') || m.user)
@@ -228,10 +251,12 @@ async function forget(id) {
   $('detail').hidden = true
   await loadMemories()
   $('memories-status').textContent = `Forgot #${id}.`
-  const { users } = await api('/v1/users')
-  const count = users.find((u) => u.user === state.user)
-  const button = document.querySelector(`#user-list button[data-user="${CSS.escape(state.user)}"] .count`)
-  if (button) button.textContent = String(count ? count.memories : 0)
+  try {
+    const { users } = await api('/v1/users')
+    const count = users.find((u) => u.user === state.user)
+    const button = document.querySelector(`#user-list button[data-user="${CSS.escape(state.user)}"] .count`)
+    if (button) button.textContent = String(count ? count.memories : 0)
+  } catch { /* the count refreshes with the next sign-in */ }
 }
 
 // ---- search --------------------------------------------------------------------------------
@@ -240,8 +265,8 @@ async function forget(id) {
 function breakdownChart(b, scale) {
   const salience = (b.importance || 0) + (b.arousal || 0) + (b.access || 0)
   const rows = [
-    ['semantic', b.semantic, 1, b.semantic_rank ? `cos ${num(b.semantic)} · #${b.semantic_rank}` : 'not a candidate'],
-    ['keyword', b.keyword, scale.keyword, b.keyword_rank ? `bm25 ${num(b.keyword, 2)} · #${b.keyword_rank}` : 'no match'],
+    ['semantic', b.semantic, 1, b.semantic == null ? 'not a candidate' : `cos ${num(b.semantic)}${b.semantic_rank ? ` · #${b.semantic_rank}` : ''}`],
+    ['keyword', b.keyword, scale.keyword, b.keyword == null ? 'no match' : `bm25 ${num(b.keyword, 2)}${b.keyword_rank ? ` · #${b.keyword_rank}` : ''}`],
     ['fused', b.fused, scale.term, num(b.fused)],
     ['recency', b.recency, scale.term, num(b.recency)],
     ['salience', salience, scale.term, num(salience)],
@@ -270,13 +295,15 @@ function breakdownChart(b, scale) {
 async function search(query) {
   const status = $('search-status')
   status.textContent = 'Searching…'
+  const t = ticket('search')
   let hits
   try {
     ({ hits } = await api('/v1/recall', { method: 'POST', body: { user: state.user, query, limit: 10 } }))
   } catch (e) {
-    status.textContent = `Recall failed: ${e.message}`
+    if (t.current()) status.textContent = `Recall failed: ${e.message}`
     return
   }
+  if (!t.current()) return
   status.textContent = hits.length ? `${hits.length} hits, best first.` : 'Nothing found.'
   const terms = (b) => [b.fused, b.recency, (b.importance || 0) + (b.arousal || 0) + (b.access || 0), b.mood, b.who, b.date, b.context]
   const scale = {
@@ -296,13 +323,15 @@ async function search(query) {
 async function loadContexts() {
   const select = $('context-select')
   select.replaceChildren()
+  const t = ticket('contexts')
   let contexts = []
   try {
     ({ contexts } = await api(`/v1/contexts${q({ user: state.user })}`))
   } catch (e) {
-    $('emotion-status').textContent = `Could not list contexts: ${e.message}`
+    if (t.current()) $('emotion-status').textContent = `Could not list contexts: ${e.message}`
     return
   }
+  if (!t.current()) return
   for (const c of contexts) select.append(el('option', { value: c.context, text: `${c.context} (${c.readings} readings)` }))
   $('emotion-status').textContent = contexts.length ? '' : 'No emotion readings for this user yet.'
   $('timeline').hidden = true
@@ -312,16 +341,20 @@ async function loadContexts() {
 
 async function showContext(context) {
   const user = state.user
+  const t = ticket('context')
   const img = $('timeline')
+  const status = $('emotion-status')
   try {
     const res = await api(`/v1/contexts/${enc(context)}/timeline.svg${q({ user })}`, { raw: true })
     const blob = await res.blob()
+    const s = await api(`/v1/contexts/${enc(context)}/state${q({ user })}`)
+    if (!t.current()) return
+    status.textContent = ''
     if (state.timelineUrl) URL.revokeObjectURL(state.timelineUrl)
     state.timelineUrl = URL.createObjectURL(blob)
     img.alt = `Emotion timeline of ${context}`
     img.src = state.timelineUrl
     img.hidden = false
-    const s = await api(`/v1/contexts/${enc(context)}/state${q({ user })}`)
     const dl = el('dl', { class: 'metrics' })
     const field = (name, value) => dl.append(el('dt', { text: name }), el('dd', { text: value }))
     field('Dominant now', s.dominant || 'none')
@@ -333,7 +366,10 @@ async function showContext(context) {
     field('Sources', (s.sources || []).map((b) => `${b.source} ${Math.round(b.share * 100)}%`).join(', ') || '—')
     $('state').replaceChildren(el('h3', { text: `Fused state of ${context}` }), dl)
   } catch (e) {
-    $('emotion-status').textContent = `Could not draw ${context}: ${e.message}`
+    if (!t.current()) return
+    img.hidden = true
+    $('state').replaceChildren()
+    status.textContent = `Could not draw ${context}: ${e.message}`
   }
 }
 
@@ -341,13 +377,15 @@ async function showContext(context) {
 
 async function loadFrame() {
   const box = $('frame')
+  const t = ticket('frame')
   let f
   try {
     f = await api(`/v1/users/${enc(state.user)}/frame${q({ window: $('window-select').value })}`)
   } catch (e) {
-    box.replaceChildren(el('p', { class: 'error', text: `Could not build the frame: ${e.message}` }))
+    if (t.current()) box.replaceChildren(el('p', { class: 'error', text: `Could not build the frame: ${e.message}` }))
     return
   }
+  if (!t.current()) return
   const list = (title, items) => el('section', { class: 'card' }, el('h3', { text: title }),
     items.length ? el('ul', {}, ...items.map((m) => el('li', { text: `${m.name} (${m.count})` }))) : el('p', { class: 'muted', text: 'nothing' }))
   const w = f.when || {}
@@ -377,7 +415,7 @@ async function refreshHealth() {
     const report = await res.json()
     dot.textContent = report.status
     dot.className = `dot ${report.status}`
-    const checks = el('ul', {}, ...(report.checks || []).map((c) => el('li', { text: `${c.name}: ${c.status}${c.message ? ` — ${c.message}` : ''}` })))
+    const checks = el('ul', {}, ...(report.checks || []).map((c) => el('li', { text: `${c.name}: ${c.status}${c.reason ? ` — ${c.reason}` : ''}` })))
     $('health').replaceChildren(el('h3', { text: `Health: ${report.status}` }), checks)
   } catch (e) {
     dot.textContent = 'unreachable'
@@ -387,14 +425,18 @@ async function refreshHealth() {
     const metrics = parseMetrics(await (await fetch('/metrics')).text())
     const pick = [
       ['Memories', 'memorable_memories'], ['Users', 'memorable_users'], ['Store bytes', 'memorable_store_bytes'],
-      ['Recalls', 'memorable_recalls_total'], ['Remembers', 'memorable_remembers_total'],
-      ['Errors', 'memorable_errors_total'], ['Resident memory', 'memorable_resident_memory_bytes'],
+      ['Memories written', 'memorable_memories_written_total'], ['Recalls', 'memorable_recalls_total'],
+      ['Errors', 'memorable_errors_total'], ['HTTP requests', 'memorable_http_requests_total'],
+      ['Resident memory', 'memorable_resident_memory_bytes'],
     ]
     const dl = $('metrics')
     dl.replaceChildren()
     for (const [label, name] of pick) {
-      const key = Object.keys(metrics).find((k) => k === name || k.startsWith(`${name}{`))
-      if (key !== undefined) dl.append(el('dt', { text: label }), el('dd', { text: String(metrics[key]) }))
+      // A family's total: the sum of its series (errors by code, requests by route, ...).
+      const series = Object.keys(metrics).filter((k) => k === name || k.startsWith(`${name}{`))
+      if (series.length === 0 && name !== 'memorable_errors_total') continue
+      const total = series.reduce((sum, k) => sum + metrics[k], 0)
+      dl.append(el('dt', { text: label }), el('dd', { text: String(total) }))
     }
   } catch { /* the summary is optional */ }
   try {
