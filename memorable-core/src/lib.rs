@@ -43,6 +43,7 @@
 
 mod alerts;
 mod attention;
+mod batching;
 #[cfg(feature = "candle")]
 mod classifiers;
 mod classify;

@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
-use rayon::prelude::*;
 use rusqlite::Connection;
 
 use super::config::EmotionConfig;
@@ -19,6 +18,7 @@ use super::fusion::{at_item, ContextState, HistoryRecord};
 use super::persist;
 use super::reading::{self, user_context, validate_context, Reading, Resolved, Source};
 use super::state::{ContextInfo, EmotionStats, EmotionalState, HistoryRange};
+use crate::batching;
 use crate::error::{Error, Result};
 use crate::models::EmotionClassifier;
 use crate::store::{PreparedMemory, Store};
@@ -377,26 +377,8 @@ impl EmotionEngine {
             return Ok(RememberPlan { readings: vec![None; memories.len()], needs_contexts });
         };
         let texts: Vec<&str> = memories.iter().map(|m| m.text.as_str()).collect();
-        let classify = |chunk: &[&str]| -> Result<Vec<Vec<f32>>> {
-            let out = classifier.classify(chunk)?;
-            if out.len() != chunk.len() {
-                return Err(Error::Model(format!(
-                    "emotion classifier returned {} results for {} texts",
-                    out.len(),
-                    chunk.len()
-                )));
-            }
-            Ok(out)
-        };
-        let probs: Result<Vec<Vec<f32>>> = if texts.len() > CLASSIFY_CHUNK {
-            texts
-                .par_chunks(CLASSIFY_CHUNK)
-                .map(classify)
-                .collect::<Result<Vec<_>>>()
-                .map(|chunks| chunks.into_iter().flatten().collect())
-        } else {
-            classify(&texts)
-        };
+        let probs =
+            batching::by_length(&texts, CLASSIFY_CHUNK, "the emotion classifier", |c| classifier.classify(c));
         let probs = match probs {
             // The shipped classifier loads on first use; when it cannot (its encoder missing
             // or failing its checksums), memories are remembered without a text reading and

@@ -4,9 +4,8 @@
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
-use rayon::prelude::*;
-
 use super::{quota, Engine};
+use crate::batching;
 use crate::error::{Error, Result};
 use crate::index::UserIndex;
 use crate::memory::*;
@@ -69,13 +68,7 @@ impl Engine {
         let missing: Vec<usize> =
             prepared.iter().enumerate().filter(|(_, p)| p.1.is_none()).map(|(i, _)| i).collect();
         let texts: Vec<&str> = missing.iter().map(|&i| prepared[i].0.text.as_str()).collect();
-        let vectors: Vec<Vec<f32>> = if texts.len() > EMBED_CHUNK {
-            let chunks: Vec<Vec<Vec<f32>>> =
-                texts.par_chunks(EMBED_CHUNK).map(|c| self.embed(c)).collect::<Result<_>>()?;
-            chunks.into_iter().flatten().collect()
-        } else {
-            self.embed(&texts)?
-        };
+        let vectors = batching::by_length(&texts, EMBED_CHUNK, "the embedder", |c| self.embed(c))?;
         let mut vectors = vectors.into_iter();
         let mut prepared: Vec<PreparedMemory> = prepared
             .into_iter()
