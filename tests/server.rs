@@ -707,9 +707,12 @@ fn inspector_routes_list_users_pages_contexts_and_draw_timelines() {
 #[test]
 fn the_inspector_page_is_served_with_a_strict_policy() {
     let s = Server::start(&keys_toml(""));
-    for (path, kind) in
-        [("/", "text/html"), ("/inspector/app.js", "text/javascript"), ("/inspector/app.css", "text/css")]
-    {
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/inspector/app.js", "text/javascript"),
+        ("/inspector/app.css", "text/css"),
+        ("/inspector/icon.svg", "image/svg+xml"),
+    ] {
         let mut res = agent().get(format!("{}{path}", s.base)).call().unwrap();
         assert_eq!(res.status().as_u16(), 200, "{path}");
         let header =

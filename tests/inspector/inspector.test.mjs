@@ -92,6 +92,7 @@ async function openPage(viewport = { width: 1200, height: 860 }) {
   page.problems = []
   page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`))
   page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console: ${m.text()}`) })
+  page.on('response', (r) => { if (r.status() >= 400) page.problems.push(`http ${r.status()}: ${r.url()}`) })
   await page.goto(`${base}/`)
   return page
 }
@@ -238,9 +239,19 @@ test('works at phone width with no sideways scrolling', async () => {
   const page = await openPage({ width: 390, height: 844 })
   await signIn(page, KEY)
   await page.waitForFunction(() => document.querySelectorAll('#memory-list li').length > 0)
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
-  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`)
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+  assert.ok((await overflow()) <= 0, `the page is ${await overflow()}px wider than the phone`)
   await page.screenshot({ path: join(ARTIFACTS, 'phone.png'), fullPage: true })
+  // The search view with its breakdown charts, and the emotion view with its picture, fit too.
+  await page.click('#tab-search')
+  await page.fill('#query', 'garden')
+  await page.press('#query', 'Enter')
+  await page.waitForSelector('#hits li svg.bars')
+  assert.ok((await overflow()) <= 0, `search is ${await overflow()}px wider than the phone`)
+  await page.click('#tab-emotion')
+  await page.waitForFunction(() => document.getElementById('timeline').naturalWidth > 0)
+  assert.ok((await overflow()) <= 0, `the emotion view is ${await overflow()}px wider than the phone`)
+  await page.screenshot({ path: join(ARTIFACTS, 'phone-emotion.png'), fullPage: true })
   await page.context().close()
 })
 

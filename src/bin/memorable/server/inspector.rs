@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 const INDEX: &str = include_str!("inspector/index.html");
 const SCRIPT: &str = include_str!("inspector/app.js");
 const STYLE: &str = include_str!("inspector/app.css");
+const ICON: &str = include_str!("inspector/icon.svg");
 
 /// The Content-Security-Policy of the inspector's page: no inline script or style, no other
 /// origin; pictures from this origin or the `blob:` URLs the page makes of fetched SVGs.
@@ -40,4 +41,9 @@ pub(crate) async fn script() -> Response {
 
 pub(crate) async fn style() -> Response {
     asset("text/css; charset=utf-8", STYLE)
+}
+
+/// The page's icon (browsers otherwise ask for `/favicon.ico` and log the 404).
+pub(crate) async fn icon() -> Response {
+    asset("image/svg+xml", ICON)
 }

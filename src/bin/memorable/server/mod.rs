@@ -227,6 +227,7 @@ fn router(state: Arc<AppState>, cancel: tokio_util::sync::CancellationToken) -> 
         .route("/", get(inspector::index))
         .route("/inspector/app.js", get(inspector::script))
         .route("/inspector/app.css", get(inspector::style))
+        .route("/inspector/icon.svg", get(inspector::icon))
         .merge(v1)
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {

@@ -345,15 +345,22 @@ async function showContext(context) {
   const img = $('timeline')
   const status = $('emotion-status')
   try {
-    const res = await api(`/v1/contexts/${enc(context)}/timeline.svg${q({ user })}`, { raw: true })
+    // Drawn near the width it is shown at, 16:9; never under 560 px, where the legend column
+    // would crowd the lines (a phone shows it scaled down).
+    const width = Math.max(560, Math.min(1600, Math.round(img.parentElement.clientWidth || 960)))
+    const height = Math.round(width * 0.5625)
+    const res = await api(`/v1/contexts/${enc(context)}/timeline.svg${q({ user, width, height })}`, { raw: true })
     const blob = await res.blob()
     const s = await api(`/v1/contexts/${enc(context)}/state${q({ user })}`)
     if (!t.current()) return
     status.textContent = ''
-    if (state.timelineUrl) URL.revokeObjectURL(state.timelineUrl)
+    // The picture shown so far is released once the new one has loaded (not before: an
+    // image still loading from a revoked URL fails).
+    const previous = state.timelineUrl
     state.timelineUrl = URL.createObjectURL(blob)
     img.alt = `Emotion timeline of ${context}`
     img.src = state.timelineUrl
+    if (previous) img.addEventListener('load', () => URL.revokeObjectURL(previous), { once: true })
     img.hidden = false
     const dl = el('dl', { class: 'metrics' })
     const field = (name, value) => dl.append(el('dt', { text: name }), el('dd', { text: value }))
@@ -457,6 +464,8 @@ function selectTab(tab) {
   }
   tab.focus()
   if (tab.id === 'tab-health') refreshHealth()
+  // Drawn again at the width the panel now has (it had none while hidden).
+  if (tab.id === 'tab-emotion' && $('context-select').value) showContext($('context-select').value)
 }
 
 function wire() {
