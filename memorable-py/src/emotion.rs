@@ -7,22 +7,12 @@ use memorable_core::emotion::{catalog, HistoryRange, Reading, Semantics, Source}
 use memorable_core::{Error, TimelineOptions};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
+use time::format_description::well_known::Rfc3339;
 
 use crate::convert::opt_datetime;
-use crate::convert::serde_to_py;
+use crate::convert::{serde_from_py, serde_to_py};
 use crate::errors::{to_py, OrRaise};
 use crate::handle::Memorable;
-
-/// A timezone-aware datetime, or an RFC 3339 string.
-fn time_from_py(obj: &Bound<'_, PyAny>) -> PyResult<time::OffsetDateTime> {
-    if let Ok(text) = obj.cast::<PyString>() {
-        let text = text.to_str()?;
-        return time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(
-            |e| to_py(obj.py(), Error::InvalidInput(format!("{text:?} is not an RFC 3339 time: {e}"))),
-        );
-    }
-    Ok(opt_datetime(Some(obj))?.expect("not None"))
-}
 
 /// `scores`: a mapping name → score, or an iterable of (name, score) pairs.
 fn scores_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Vec<(String, f32)>> {
@@ -172,40 +162,40 @@ impl Memorable {
         theme: Option<String>,
         title: Option<String>,
     ) -> PyResult<String> {
-        let mut o = TimelineOptions::default();
-        // The dict first, then the keywords, which win.
-        for (key, value) in options.map(|d| d.iter().collect::<Vec<_>>()).unwrap_or_default() {
+        // One dict in the core's serde form (the form C's JSON takes): the options dict, then
+        // the keywords, which win; the core parses and checks it. `None` means "not given".
+        let merged = PyDict::new(py);
+        if let Some(d) = options {
+            merged.update(d.as_mapping())?;
+        }
+        let keywords: [(&str, Option<Bound<'_, PyAny>>); 8] = [
+            ("since", since.cloned()),
+            ("until", until.cloned()),
+            ("expressions", expressions.map(|v| v.into_pyobject(py)).transpose()?),
+            ("top", top.map(|v| v.into_pyobject(py)).transpose()?.map(Bound::into_any)),
+            ("width", width.map(|v| v.into_pyobject(py)).transpose()?.map(Bound::into_any)),
+            ("height", height.map(|v| v.into_pyobject(py)).transpose()?.map(Bound::into_any)),
+            ("theme", theme.map(|v| PyString::new(py, &v).into_any())),
+            ("title", title.map(|v| PyString::new(py, &v).into_any())),
+        ];
+        for (key, value) in keywords {
+            if let Some(value) = value {
+                merged.set_item(key, value)?;
+            }
+        }
+        for (key, value) in merged.copy()?.iter() {
             if value.is_none() {
-                continue;
-            }
-            match key.extract::<String>()?.as_str() {
-                "since" => o.since = Some(time_from_py(&value)?),
-                "until" => o.until = Some(time_from_py(&value)?),
-                "expressions" => o.expressions = value.extract()?,
-                "top" => o.top = value.extract()?,
-                "width" => o.width = value.extract()?,
-                "height" => o.height = value.extract()?,
-                "theme" => o.theme = value.extract::<String>()?.parse().or_raise(py)?,
-                "title" => o.title = Some(value.extract()?),
-                other => {
-                    return Err(to_py(py, Error::InvalidInput(format!("unknown timeline option {other:?}"))))
-                }
+                merged.del_item(&key)?;
+            } else if !value.is_instance_of::<PyString>()
+                && matches!(key.extract::<String>()?.as_str(), "since" | "until")
+            {
+                // A datetime (timezone-aware, as everywhere) as RFC 3339 text.
+                let at = opt_datetime(Some(&value))?.expect("not None");
+                let text = at.format(&Rfc3339).map_err(|e| to_py(py, Error::InvalidInput(e.to_string())))?;
+                merged.set_item(key, text)?;
             }
         }
-        if let Some(t) = since.filter(|t| !t.is_none()) {
-            o.since = Some(time_from_py(t)?);
-        }
-        if let Some(t) = until.filter(|t| !t.is_none()) {
-            o.until = Some(time_from_py(t)?);
-        }
-        o.expressions = expressions.unwrap_or(o.expressions);
-        o.top = top.unwrap_or(o.top);
-        o.width = width.unwrap_or(o.width);
-        o.height = height.unwrap_or(o.height);
-        if let Some(theme) = theme {
-            o.theme = theme.parse().or_raise(py)?;
-        }
-        o.title = title.or(o.title);
+        let o: TimelineOptions = serde_from_py(py, "timeline options", merged.as_any())?;
         py.detach(|| self.inner.emotion_timeline_svg(&context, &o)).or_raise(py)
     }
 

@@ -341,14 +341,10 @@ fn legend(
     p: &Palette,
 ) {
     let text = |size: u32| format!("font-size=\"{size}\" fill=\"{}\"", p.text);
+    let heading = format!("font-size=\"11\" font-weight=\"600\" fill=\"{}\"", p.muted);
     let mut y = 74.0;
     svg.open("class=\"legend\"");
-    svg.text(
-        x,
-        y,
-        "Expressions (peak)",
-        &format!("font-size=\"11\" font-weight=\"600\" fill=\"{}\"", p.muted),
-    );
+    svg.text(x, y, "Expressions (peak)", &heading);
     for (&i, &pk) in chosen.iter().zip(peak) {
         y += 20.0;
         if y > bottom - 110.0 {
@@ -361,7 +357,7 @@ fn legend(
         svg.text(x + 24.0, y, &format!("{} {pk:.2}", e.name), &text(12));
     }
     y += 30.0;
-    svg.text(x, y, "Mood", &format!("font-size=\"11\" font-weight=\"600\" fill=\"{}\"", p.muted));
+    svg.text(x, y, "Mood", &heading);
     y += 20.0;
     svg.rect(x, y - 10.0, 18.0, 8.0, &format!("fill=\"{}\" fill-opacity=\"0.4\"", p.valence));
     svg.text(x + 24.0, y, "Valence", &text(12));
@@ -374,18 +370,10 @@ fn legend(
         &format!("stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"6 4\"", p.arousal),
     );
     svg.text(x + 24.0, y, "Arousal", &text(12));
-    let mut seen: Vec<&Source> = Vec::new();
-    for s in states {
-        if let Some(src) = &s.source {
-            if !seen.contains(&src) {
-                seen.push(src);
-            }
-        }
-    }
-    seen.sort();
+    let seen: std::collections::BTreeSet<&Source> = states.iter().filter_map(|s| s.source.as_ref()).collect();
     if !seen.is_empty() {
         y += 30.0;
-        svg.text(x, y, "Sources", &format!("font-size=\"11\" font-weight=\"600\" fill=\"{}\"", p.muted));
+        svg.text(x, y, "Sources", &heading);
         for src in seen {
             y += 20.0;
             if y > bottom - 4.0 {

@@ -27,6 +27,16 @@ impl Key {
             || self.user_prefix.as_deref().is_some_and(|p| user.starts_with(p))
     }
 
+    /// The prefix the store may list holders by for this key: its own prefix when it lists no
+    /// users (so a tenant's listing reads only its tenant), else none.
+    pub(crate) fn listing_prefix(&self) -> Option<&str> {
+        if self.users.is_empty() {
+            self.user_prefix.as_deref()
+        } else {
+            None
+        }
+    }
+
     /// The users this key may see among `holders` (every user holding memories), plus its
     /// listed users that hold none yet (count 0), by id.
     pub(crate) fn visible(&self, holders: Vec<UserMemories>) -> Vec<UserMemories> {

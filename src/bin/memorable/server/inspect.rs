@@ -25,7 +25,8 @@ pub(crate) async fn users(
     State(s): State<Arc<AppState>>,
     key: Caller,
 ) -> Result<Json<UsersAnswer>, ApiError> {
-    let holders = blocking(&s, |mem| Ok(mem.users(None)?)).await?;
+    let prefix = key.listing_prefix().map(str::to_owned);
+    let holders = blocking(&s, move |mem| Ok(mem.users(prefix.as_deref())?)).await?;
     Ok(Json(UsersAnswer { users: key.visible(holders) }))
 }
 
