@@ -203,8 +203,15 @@ test('the emotion timeline draws and the state shows, the frame and health rende
     return !img.hidden && img.complete && img.naturalWidth > 0
   })
   // The picture is not blank: draw it on a canvas and count the pixels that are not white.
-  const inked = await page.evaluate(() => {
+  const inked = await page.evaluate(async () => {
     const img = document.getElementById('timeline')
+    // A redraw (the tab opening at a new width) may swap the picture after the wait above:
+    // read it only once the source it shows has decoded and stayed the same.
+    for (;;) {
+      const src = img.src
+      await img.decode().catch(() => {})
+      if (img.src === src && img.naturalWidth > 0) break
+    }
     const canvas = document.createElement('canvas')
     canvas.width = img.naturalWidth
     canvas.height = img.naturalHeight

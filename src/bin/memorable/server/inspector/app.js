@@ -353,14 +353,25 @@ async function showContext(context) {
     const blob = await res.blob()
     const s = await api(`/v1/contexts/${enc(context)}/state${q({ user })}`)
     if (!t.current()) return
+    // The new picture is decoded off screen and only then swapped in, so the view never shows
+    // an empty frame while it loads; the one shown so far is released after the swap.
+    const url = URL.createObjectURL(blob)
+    const next = new Image()
+    next.src = url
+    await next.decode().catch((e) => {
+      URL.revokeObjectURL(url)
+      throw e
+    })
+    if (!t.current()) {
+      URL.revokeObjectURL(url)
+      return
+    }
     status.textContent = ''
-    // The picture shown so far is released once the new one has loaded (not before: an
-    // image still loading from a revoked URL fails).
     const previous = state.timelineUrl
-    state.timelineUrl = URL.createObjectURL(blob)
+    state.timelineUrl = url
     img.alt = `Emotion timeline of ${context}`
-    img.src = state.timelineUrl
-    if (previous) img.addEventListener('load', () => URL.revokeObjectURL(previous), { once: true })
+    img.src = url
+    if (previous) URL.revokeObjectURL(previous)
     img.hidden = false
     const dl = el('dl', { class: 'metrics' })
     const field = (name, value) => dl.append(el('dt', { text: name }), el('dd', { text: value }))
