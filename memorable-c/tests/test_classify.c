@@ -57,6 +57,12 @@ static bool test_classify_reads_emotions(void) {
     CHECK(memorable_classification_label(c, labels) == NULL);
     CHECK(memorable_classification_present_len(c, 5) == 0);
     memorable_classification_free(c);
+    /* Loaded on the store's own embedder: one pass gives a remembered text's vector and its
+     * emotion scores. */
+    CHECK_OK(memorable_stats(m, &json));
+    CHECK(contains(json, "\"loaded\":true"));
+    CHECK(contains(json, "\"shared_pass\":true"));
+    memorable_string_free(json);
 
     json = NULL;
     CHECK_OK(memorable_stats(m, &json));

@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::models::EmotionClassifier;
+use crate::models::{Embedder, EmotionClassifier};
 
 /// One text's emotion reading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +37,11 @@ pub struct ClassifierStatus {
     pub model_id: Option<String>,
     /// Why classification is off.
     pub reason: Option<String>,
+    /// True when the loaded classifier runs on the store's own embedder: a remembered text's
+    /// vector and its emotion scores come from one encoder pass (the shipped classifier on
+    /// the native MiniLM forward).
+    #[serde(default)]
+    pub shared_pass: bool,
 }
 
 /// The engine's emotion classifier: given, or the shipped default loaded on first use.
@@ -46,6 +51,10 @@ pub(crate) struct ClassifierSlot {
     embedder_model_id: String,
     model_dir: Option<PathBuf>,
     threads: usize,
+    /// The store's embedder when it is the native forward: the default classifier then runs
+    /// on its encoder (one pass for a memory's vector and its emotion scores).
+    #[cfg(feature = "candle")]
+    shared: Option<Arc<crate::models::BertEmbedder>>,
     cell: OnceLock<std::result::Result<Arc<dyn EmotionClassifier>, String>>,
 }
 
@@ -57,6 +66,8 @@ impl ClassifierSlot {
             embedder_model_id: classifier.embedder_model_id().to_owned(),
             model_dir: None,
             threads: 1,
+            #[cfg(feature = "candle")]
+            shared: None,
             cell: OnceLock::new(),
         };
         let _ = slot.cell.set(Ok(classifier));
@@ -73,13 +84,13 @@ impl ClassifierSlot {
         self.cell.get().and_then(|r| r.as_ref().ok().cloned())
     }
 
-    /// The slot for an engine that now embeds with `embedder_model_id` (after a reembed): a
-    /// given classifier stays; the default is judged again for the new embedder.
-    pub(crate) fn rebind(self: &Arc<Self>, embedder_model_id: &str) -> Arc<Self> {
-        if self.given || self.embedder_model_id == embedder_model_id {
+    /// The slot for an engine that now embeds with `embedder` (after a reembed): a given
+    /// classifier stays; the default is judged again for the new embedder.
+    pub(crate) fn rebind(self: &Arc<Self>, embedder: &Arc<dyn Embedder>) -> Arc<Self> {
+        if self.given || self.embedder_model_id == embedder.model_id() {
             return self.clone();
         }
-        Arc::new(ClassifierSlot::default_for(embedder_model_id, self.model_dir.clone(), self.threads))
+        Arc::new(ClassifierSlot::default_for(embedder, self.model_dir.clone(), self.threads))
     }
 
     /// The shipped classifier as an [`EmotionClassifier`] for the emotional layer, loaded on
@@ -102,13 +113,19 @@ impl ClassifierSlot {
         None
     }
 
-    /// The default: the shipped classifier for an engine embedding with `embedder_model_id`.
-    pub(crate) fn default_for(embedder_model_id: &str, model_dir: Option<PathBuf>, threads: usize) -> Self {
+    /// The default: the shipped classifier for an engine embedding with `embedder`.
+    pub(crate) fn default_for(
+        embedder: &Arc<dyn Embedder>,
+        model_dir: Option<PathBuf>,
+        threads: usize,
+    ) -> Self {
         ClassifierSlot {
             given: false,
-            embedder_model_id: embedder_model_id.to_owned(),
+            embedder_model_id: embedder.model_id().to_owned(),
             model_dir,
             threads,
+            #[cfg(feature = "candle")]
+            shared: embedder.clone().native_bert(),
             cell: OnceLock::new(),
         }
     }
@@ -119,10 +136,11 @@ impl ClassifierSlot {
             .get_or_init(|| {
                 #[cfg(feature = "candle")]
                 {
-                    use crate::models::emotion_adapter::{load_default, ClassifierOptions};
+                    use crate::models::emotion_adapter::{load_default_on, ClassifierOptions};
                     let opts =
                         ClassifierOptions { threads: self.threads.max(1), ..ClassifierOptions::default() };
-                    let loaded = load_default(&self.embedder_model_id, self.model_dir.as_deref(), opts);
+                    let dir = self.model_dir.as_deref();
+                    let loaded = load_default_on(&self.embedder_model_id, dir, opts, self.shared.clone());
                     if let Err(e) = &loaded {
                         tracing::warn!(reason = %e, "emotion classification is off");
                     }
@@ -150,19 +168,22 @@ impl ClassifierSlot {
         classify_with(classifier.as_ref(), texts)
     }
 
-    pub(crate) fn status(&self) -> ClassifierStatus {
+    /// The slot's state for a store embedding with `embedder`.
+    pub(crate) fn status(&self, embedder: &dyn Embedder) -> ClassifierStatus {
         match self.cell.get() {
             Some(Ok(c)) => ClassifierStatus {
                 available: true,
                 loaded: true,
                 model_id: Some(c.model_id().to_owned()),
                 reason: None,
+                shared_pass: c.shares_pass_with(embedder),
             },
             Some(Err(reason)) => ClassifierStatus {
                 available: false,
                 loaded: false,
                 model_id: None,
                 reason: Some(reason.clone()),
+                shared_pass: false,
             },
             None => {
                 #[cfg(feature = "candle")]
@@ -176,7 +197,13 @@ impl ClassifierSlot {
                 };
                 #[cfg(not(feature = "candle"))]
                 let (model_id, reason) = (None, Some("this build has no candle feature".to_owned()));
-                ClassifierStatus { available: reason.is_none(), loaded: false, model_id, reason }
+                ClassifierStatus {
+                    available: reason.is_none(),
+                    loaded: false,
+                    model_id,
+                    reason,
+                    shared_pass: false,
+                }
             }
         }
     }
@@ -207,6 +234,14 @@ impl EmotionClassifier for LazyDefault {
     }
     fn embedder_model_id(&self) -> &str {
         &self.manifest.embedder.model_id
+    }
+    fn embed_and_classify(&self, texts: &[&str]) -> Result<Option<crate::models::EmbeddedEmotions>> {
+        self.slot.get()?.embed_and_classify(texts)
+    }
+    /// Loads the classifier (as the first `classify` would): whether the pass is shared is
+    /// known once it is loaded; one that cannot load shares nothing.
+    fn shares_pass_with(&self, embedder: &dyn Embedder) -> bool {
+        self.slot.get().is_ok_and(|c| c.shares_pass_with(embedder))
     }
 }
 

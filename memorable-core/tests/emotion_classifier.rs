@@ -18,7 +18,9 @@ use memorable_core::models::emotion_adapter::{
 };
 use memorable_core::models::emotion_manifest::EmotionManifest;
 use memorable_core::models::emotion_metrics::evaluate;
-use memorable_core::models::{BertOptions, CandleBertEmbedder, ClassifierOptions, EmotionClassifier};
+use memorable_core::models::{
+    BertEmbedder, BertOptions, CandleBertEmbedder, ClassifierOptions, EmotionClassifier, SharedPassClassifier,
+};
 use memorable_core::{Config, Embedder, Error, ErrorCode, Memorable};
 
 const MINILM: &str = "sentence-transformers/all-MiniLM-L6-v2";
@@ -205,6 +207,111 @@ fn one_pass_gives_the_plain_embedding_and_the_same_scores() {
     }
 }
 
+fn native_embedder() -> Arc<BertEmbedder> {
+    Arc::new(BertEmbedder::load(minilm_dir(), BertOptions { threads: 2, ..BertOptions::default() }).unwrap())
+}
+
+fn shared_pass(embedder: Arc<BertEmbedder>) -> SharedPassClassifier {
+    SharedPassClassifier::new(builtin_manifest(), BUILTIN_ADAPTER, embedder).unwrap()
+}
+
+/// Largest absolute difference between two tables of scores of the same shape.
+fn worst_difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .flat_map(|(x, y)| {
+            assert_eq!(x.len(), y.len());
+            x.iter().zip(y).map(|(p, q)| (p - q).abs())
+        })
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn shared_pass_gives_the_embedders_vectors_bit_for_bit_and_the_candle_scores() {
+    let embedder = native_embedder();
+    let c = shared_pass(embedder.clone());
+    assert!(c.runs_on(embedder.as_ref()));
+    assert!(c.shares_pass_with(embedder.as_ref()));
+    // Another instance of the same model is not this one: its pass is not shared.
+    let other = native_embedder();
+    assert!(!c.shares_pass_with(other.as_ref()));
+    assert!(!shipped().shares_pass_with(embedder.as_ref()), "the candle classifier has its own encoder");
+
+    let r = reference();
+    let mut texts: Vec<&str> = r.items.iter().map(|i| i.text.as_str()).collect();
+    texts.push("Thank you so much, this made my day!");
+    texts.push("I can't believe they cancelled it. So angry.");
+    texts.push("ok");
+    let long = "an unusually long sentence that goes on and on ".repeat(40);
+    texts.push(&long);
+    let joint = c.embed_and_classify(&texts).unwrap().expect("the shared pass embeds");
+    let plain = embedder.embed(&texts).unwrap();
+    assert_eq!(joint.embeddings, plain, "shared-pass embeddings differ from the embedder's");
+    // The same with one text per call (batch 1 runs split columns, not whole sequences).
+    for (i, t) in texts.iter().enumerate() {
+        let one = c.embed_and_classify(&[t]).unwrap().unwrap();
+        assert_eq!(one.embeddings[0], plain[i], "text {i} alone");
+        assert_eq!(one.scores[0], joint.scores[i], "text {i}: scores depend on the batch");
+    }
+    let candle = shipped().classify(&texts).unwrap();
+    let worst = worst_difference(&joint.scores, &candle);
+    assert!(worst <= 1e-5, "shared pass vs candle classifier: worst |diff| {worst:e}");
+    assert_eq!(c.classify(&texts).unwrap(), joint.scores);
+    assert_eq!(c.labels(), shipped().labels());
+    assert_eq!(c.thresholds(), shipped().thresholds());
+    assert!(c.classify(&[]).unwrap().is_empty());
+    assert!(c.embed_and_classify(&[]).unwrap().unwrap().embeddings.is_empty());
+
+    // A damaged adapter is refused.
+    let mut bad = BUILTIN_ADAPTER.to_vec();
+    bad[100] ^= 1;
+    let err = SharedPassClassifier::new(builtin_manifest(), &bad, embedder).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ClassifierUnavailable, "{err}");
+}
+
+#[test]
+fn remember_embeds_and_reads_emotion_in_one_pass() {
+    // A store on the cached MiniLM runs its classifier on its own embedder (one pass per
+    // text); a store given the candle classifier embeds and classifies separately. Both must
+    // store the same vectors and the same emotional snapshots.
+    minilm_dir();
+    let shared = Memorable::open_in_memory().unwrap();
+    let separate = memorable_core::Builder::in_memory().emotion_classifier(shipped().clone()).open().unwrap();
+    let texts = [
+        "Thank you so much for your help, I really appreciate it!",
+        "This is so frustrating, nothing works.",
+        "ok",
+        "I'm scared about the exam tomorrow but excited for the trip after it.",
+    ];
+    let batch = || texts.iter().map(|t| memorable_core::NewMemory::new("ann", *t)).collect::<Vec<_>>();
+    let a = shared.remember_batch(batch()).unwrap();
+    let b = separate.remember_batch(batch()).unwrap();
+    // One at a time too (the batch-1 path).
+    let one = shared.remember(memorable_core::NewMemory::new("bob", texts[1])).unwrap();
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        let (x, y) = (shared.get(*x).unwrap(), separate.get(*y).unwrap());
+        let (ex, ey) = (x.emotion.expect("a text reading"), y.emotion.expect("a text reading"));
+        assert_eq!(ex.dominant, ey.dominant, "text {i}");
+        assert_eq!(ex.scores.keys().collect::<Vec<_>>(), ey.scores.keys().collect::<Vec<_>>(), "text {i}");
+        for (k, v) in &ex.scores {
+            assert!((v - ey.scores[k]).abs() < 1e-4, "text {i} {k}: {v} vs {}", ey.scores[k]);
+        }
+        assert!((ex.valence - ey.valence).abs() < 1e-4 && (ex.arousal - ey.arousal).abs() < 1e-4);
+        let q = memorable_core::Recall::new("ann", texts[i]).limit(1);
+        let (hx, hy) = (&shared.recall(&q).unwrap()[0], &separate.recall(&q).unwrap()[0]);
+        assert_eq!(hx.memory.text, texts[i]);
+        assert_eq!(hx.breakdown.semantic, hy.breakdown.semantic, "text {i}: the stored vectors differ");
+        assert!(hx.breakdown.semantic.unwrap() > 0.999);
+    }
+    let alone = shared.get(one).unwrap().emotion.expect("a text reading");
+    let batched = shared.get(a[1]).unwrap().emotion.unwrap();
+    assert_eq!(alone.dominant, batched.dominant);
+    let (s, t) = (shared.stats().unwrap().classifier, separate.stats().unwrap().classifier);
+    assert!(s.loaded && s.shared_pass, "{s:?}");
+    assert!(t.loaded && !t.shared_pass, "{t:?}");
+}
+
 #[test]
 fn memorable_classify_reads_emotions_and_stats_explain_availability() {
     minilm_dir();
@@ -249,6 +356,11 @@ fn shipped_classifier_reaches_its_manifest_macro_f1_on_goemotions_dev() {
     let c = shipped();
     let texts: Vec<&str> = dev.texts.iter().map(String::as_str).collect();
     let probs = c.classify(&texts).unwrap();
+    // The shared pass on the native forward gives the candle path's scores on every dev text.
+    let native = shared_pass(native_embedder()).classify(&texts).unwrap();
+    let worst = worst_difference(&native, &probs);
+    assert!(worst <= 1e-5, "native shared pass vs candle on GoEmotions dev: worst |diff| {worst:e}");
+    eprintln!("GoEmotions dev: native shared pass vs candle, worst |diff| {worst:e}");
     let m = builtin_manifest();
     let s = evaluate(&probs, &dev.labels, c.thresholds());
     let want = &m.metrics.dev;

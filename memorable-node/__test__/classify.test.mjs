@@ -31,6 +31,7 @@ test('classify reads emotions with the shipped classifier', async (t) => {
   const after = mem.stats().classifier
   assert.equal(after.loaded, true)
   assert.equal(after.reason, null)
+  assert.equal(after.sharedPass, true, 'the classifier runs on the store embedder: one pass per text')
 
   assert.deepEqual(await mem.classify([]), [])
   await assertCode(assert, () => mem.classify(['fine', '   ']), 'EMPTY_TEXT')

@@ -837,10 +837,19 @@ pub struct ClassifierStatus {
     pub model_id: Option<String>,
     /// Why classification is off (null when it is available).
     pub reason: Option<String>,
+    /// True when the loaded classifier runs on the store's own embedder: a remembered text's
+    /// vector and emotion scores come from one encoder pass.
+    pub shared_pass: bool,
 }
 
 impl From<core::ClassifierStatus> for ClassifierStatus {
     fn from(s: core::ClassifierStatus) -> Self {
-        ClassifierStatus { available: s.available, loaded: s.loaded, model_id: s.model_id, reason: s.reason }
+        ClassifierStatus {
+            available: s.available,
+            loaded: s.loaded,
+            model_id: s.model_id,
+            reason: s.reason,
+            shared_pass: s.shared_pass,
+        }
     }
 }

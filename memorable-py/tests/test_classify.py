@@ -40,7 +40,10 @@ def test_classify_reads_emotions(minilm_mem: Memorable) -> None:
     # Labels are over their thresholds, most probable first.
     probs = [first["scores"][label] for label in first["labels"]]
     assert probs == sorted(probs, reverse=True)
-    assert minilm_mem.stats()["classifier"]["loaded"] is True
+    after = minilm_mem.stats()["classifier"]
+    assert after["loaded"] is True
+    # The classifier runs on the store's own embedder: one pass per remembered text.
+    assert after["shared_pass"] is True
 
 
 def test_classify_bad_input(minilm_mem: Memorable) -> None:

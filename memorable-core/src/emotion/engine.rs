@@ -365,9 +365,21 @@ impl EmotionEngine {
 
     // ---- remember ---------------------------------------------------------------------
 
-    /// Classify the memories' texts (outside every lock). Nothing to do when emotion is
-    /// disabled.
-    pub fn plan(&self, memories: &[PreparedMemory], now: i64) -> Result<RememberPlan> {
+    /// The classifier that reads remembered texts (`None` when emotion is disabled or no
+    /// classifier serves this store).
+    pub fn text_classifier(&self) -> Option<&Arc<dyn EmotionClassifier>> {
+        self.classifier.as_ref().filter(|_| self.config.enabled)
+    }
+
+    /// Classify the memories' texts (outside every lock), unless `scores` already holds the
+    /// [`Self::text_classifier`]'s probabilities for each (from the embedding's pass).
+    /// Nothing to do when emotion is disabled.
+    pub fn plan(
+        &self,
+        memories: &[PreparedMemory],
+        now: i64,
+        scores: Option<Vec<Vec<f32>>>,
+    ) -> Result<RememberPlan> {
         if !self.config.enabled {
             return Ok(RememberPlan { readings: Vec::new(), needs_contexts: false });
         }
@@ -377,8 +389,12 @@ impl EmotionEngine {
             return Ok(RememberPlan { readings: vec![None; memories.len()], needs_contexts });
         };
         let texts: Vec<&str> = memories.iter().map(|m| m.text.as_str()).collect();
-        let probs =
-            batching::by_length(&texts, CLASSIFY_CHUNK, "the emotion classifier", |c| classifier.classify(c));
+        let probs = match scores {
+            Some(scores) if scores.len() == texts.len() => Ok(scores),
+            _ => batching::by_length(&texts, CLASSIFY_CHUNK, "the emotion classifier", |c| {
+                classifier.classify(c)
+            }),
+        };
         let probs = match probs {
             // The shipped classifier loads on first use; when it cannot (its encoder missing
             // or failing its checksums), memories are remembered without a text reading and

@@ -78,11 +78,7 @@ pub(crate) fn open(dir: Option<&Path>, config: Config, parts: Parts) -> Result<E
     // the shipped one (loaded on first use) when the store embeds with its MiniLM.
     let slot = Arc::new(match parts.classifier {
         Some(c) => ClassifierSlot::given(c),
-        None => ClassifierSlot::default_for(
-            embedder.model_id(),
-            config.model_dir.clone(),
-            selection.limits.threads,
-        ),
+        None => ClassifierSlot::default_for(&embedder, config.model_dir.clone(), selection.limits.threads),
     });
     #[cfg(feature = "candle")]
     let named = crate::deployed::for_emotion(

@@ -88,7 +88,7 @@ pub(crate) fn switch_embedder(
         old.retire();
     }
     let emotion = Arc::new(old.emotion.rebind(target.model_id()));
-    let classifier = old.classifier.rebind(target.model_id());
+    let classifier = old.classifier.rebind(&target);
     let models = Arc::new(super::versions::take(
         &old.config,
         &old.store,

@@ -29,11 +29,7 @@ pub(crate) fn reload_models(slot: &EngineSlot, old: &Arc<Engine>) -> Result<()> 
     let classifier = if old.classifier.is_given() {
         old.classifier.clone()
     } else {
-        Arc::new(ClassifierSlot::default_for(
-            embedder.model_id(),
-            config.model_dir.clone(),
-            selection.limits.threads,
-        ))
+        Arc::new(ClassifierSlot::default_for(&embedder, config.model_dir.clone(), selection.limits.threads))
     };
     #[cfg(feature = "candle")]
     let named = crate::deployed::for_emotion(

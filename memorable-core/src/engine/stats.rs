@@ -81,7 +81,7 @@ impl Engine {
                 Ok(Some(ReembedProgress { target_model_id: target, done, total: counts.memories }))
             })?,
             emotion: self.emotion.stats(&self.store)?,
-            classifier: self.classifier.status(),
+            classifier: self.classifier.status(self.embedder.as_ref()),
             models: self.models.in_use.clone(),
         })
     }

@@ -14,7 +14,45 @@ use crate::store::{self, PreparedMemory, UpdatedFields, UserKey, VectorRow, META
 /// Texts per embedding call in `remember_batch` (each call runs on one rayon thread).
 const EMBED_CHUNK: usize = 64;
 
+/// One row of floats per text (vectors, or emotion probabilities).
+type Rows = Vec<Vec<f32>>;
+
 impl Engine {
+    /// Vectors of `texts` in length-sorted chunks; with `read_emotion`, also the emotional
+    /// layer's scores of each from the same encoder pass, when its classifier runs on this
+    /// engine's embedder (the shared pass: the lower layers once, then the plain and the
+    /// adapted top layers). `None` scores: the emotional layer classifies on its own.
+    fn embed_and_read(&self, texts: &[&str], read_emotion: bool) -> Result<(Rows, Option<Rows>)> {
+        let shared = self
+            .emotion
+            .text_classifier()
+            .filter(|c| read_emotion && !texts.is_empty() && c.shares_pass_with(self.embedder.as_ref()));
+        let Some(classifier) = shared else {
+            return Ok((batching::by_length(texts, EMBED_CHUNK, "the embedder", |c| self.embed(c))?, None));
+        };
+        let what = "the embedder and emotion classifier";
+        let pairs = batching::by_length(texts, EMBED_CHUNK, what, |chunk| {
+            let start = self.metrics.start();
+            let out = classifier
+                .embed_and_classify(chunk)?
+                .ok_or_else(|| Error::Internal(format!("{what}: no shared pass after offering one")))?;
+            self.metrics.finish(&self.metrics.embed_latency, start);
+            if out.embeddings.len() != chunk.len() || out.scores.len() != chunk.len() {
+                return Err(Error::Model(format!(
+                    "{what} returned {} vectors and {} readings for {} texts",
+                    out.embeddings.len(),
+                    out.scores.len(),
+                    chunk.len()
+                )));
+            }
+            Ok(out.embeddings.into_iter().zip(out.scores).collect::<Vec<_>>())
+        })?;
+        let (vectors, scores): (Vec<_>, Vec<_>) = pairs.into_iter().unzip();
+        let dim = self.embedder.dim();
+        let vectors = vectors.into_iter().map(|v| validate_vector(v, dim)).collect::<Result<_>>()?;
+        Ok((vectors, Some(scores)))
+    }
+
     pub(crate) fn prepare(&self, m: NewMemory, now: i64) -> Result<(PreparedMemory, Option<Vec<f32>>)> {
         validate_user(&m.user)?;
         validate_text(&m.text, self.config.max_text_chars)?;
@@ -68,7 +106,8 @@ impl Engine {
         let missing: Vec<usize> =
             prepared.iter().enumerate().filter(|(_, p)| p.1.is_none()).map(|(i, _)| i).collect();
         let texts: Vec<&str> = missing.iter().map(|&i| prepared[i].0.text.as_str()).collect();
-        let vectors = batching::by_length(&texts, EMBED_CHUNK, "the embedder", |c| self.embed(c))?;
+        // When every text needs a vector, the emotion scores may come from the same pass.
+        let (vectors, scores) = self.embed_and_read(&texts, missing.len() == prepared.len())?;
         let mut vectors = vectors.into_iter();
         let mut prepared: Vec<PreparedMemory> = prepared
             .into_iter()
@@ -97,7 +136,7 @@ impl Engine {
 
         // The emotional snapshot: classify outside every lock, then (emotion lock before the
         // writer lock) fold the readings into the sessions inside this same transaction.
-        let plan = self.emotion.plan(&prepared, now)?;
+        let plan = self.emotion.plan(&prepared, now, scores)?;
         let mut emotion_guard = self.emotion.lock_for(&plan);
         // Only adds memories: what recall caches of existing ones stays valid.
         let mut writer = self.store.appender();

@@ -32,6 +32,13 @@ pub trait EmotionClassifier: Send + Sync {
         let _ = texts;
         Ok(None)
     }
+    /// True when [`EmotionClassifier::embed_and_classify`] runs on `embedder` itself, so its
+    /// embeddings are that embedder's vectors bit for bit (the native shared pass). A store's
+    /// write path then embeds and classifies a text in one pass.
+    fn shares_pass_with(&self, embedder: &dyn super::Embedder) -> bool {
+        let _ = embedder;
+        false
+    }
 }
 
 /// What [`EmotionClassifier::embed_and_classify`] returns: per text, its embedding and its

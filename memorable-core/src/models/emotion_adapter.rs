@@ -13,10 +13,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use candle_core::{DType, Module, Tensor};
-use candle_nn::Linear;
-
-use super::bert_lora::{Dropout, Layer, LayerLora, LoraBert, LoraPair, Mode};
+pub(crate) use super::adapter_file::sha256_hex;
+use super::adapter_file::{check_adapter, read_adapter, EncoderShape};
+pub use super::adapter_file::{
+    lora_a_name, lora_b_name, Head, HEAD_HIDDEN_BIAS, HEAD_HIDDEN_WEIGHT, HEAD_OUT_BIAS, HEAD_OUT_WEIGHT,
+};
+use super::bert_lora::{Layer, LoraBert, Mode};
 use super::candle_bert::{length_order, make_device, mean_pool, pad_batch, tokenize, SentenceBertDir};
 use super::emotion::{EmbeddedEmotions, EmotionClassifier};
 pub use super::emotion_manifest::{builtin_manifest, BUILTIN_MANIFEST};
@@ -49,42 +51,6 @@ impl Default for ClassifierOptions {
     }
 }
 
-/// The head on pooled token states: an optional GELU hidden layer, then one logit per label.
-#[derive(Debug, Clone)]
-pub struct Head {
-    pub hidden: Option<Linear>,
-    pub out: Linear,
-}
-
-impl Head {
-    /// Logits (n, labels) for pooled states (n, dim); `drop` applies dropout (training).
-    pub fn forward(&self, pooled: &Tensor, drop: Option<&Dropout>) -> candle_core::Result<Tensor> {
-        let mut x = pooled.clone();
-        if let Some(h) = &self.hidden {
-            if let Some(d) = drop {
-                x = d.apply(&x)?;
-            }
-            x = h.forward(&x)?.gelu_erf()?;
-        }
-        if let Some(d) = drop {
-            x = d.apply(&x)?;
-        }
-        self.out.forward(&x)
-    }
-}
-
-/// Tensor names inside `adapter.safetensors`.
-pub fn lora_a_name(layer: usize, proj: super::bert_lora::Proj) -> String {
-    format!("layer.{layer}.{}.lora_a", proj.name())
-}
-pub fn lora_b_name(layer: usize, proj: super::bert_lora::Proj) -> String {
-    format!("layer.{layer}.{}.lora_b", proj.name())
-}
-pub const HEAD_HIDDEN_WEIGHT: &str = "head.hidden.weight";
-pub const HEAD_HIDDEN_BIAS: &str = "head.hidden.bias";
-pub const HEAD_OUT_WEIGHT: &str = "head.out.weight";
-pub const HEAD_OUT_BIAS: &str = "head.out.bias";
-
 /// LoRA adapters on the top layers of a BERT sentence encoder, plus a classification head.
 pub struct AdapterEmotionClassifier {
     bert: LoraBert,
@@ -111,12 +77,6 @@ impl std::fmt::Debug for AdapterEmotionClassifier {
 
 fn unavailable(what: impl std::fmt::Display) -> Error {
     Error::ClassifierUnavailable(what.to_string())
-}
-
-/// Hex SHA-256 of bytes.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl AdapterEmotionClassifier {
@@ -153,22 +113,18 @@ impl AdapterEmotionClassifier {
                 offered: format!("{} (weights sha256 {encoder_sha256})", encoder_dir.display()),
             });
         }
-        let digest = sha256_hex(adapter);
-        if digest != manifest.adapter.sha256 || adapter.len() as u64 != manifest.adapter.bytes {
-            return Err(unavailable(format!(
-                "{} fails its checksum ({} bytes, sha256 {digest}; the manifest says {} bytes, {})",
-                manifest.adapter.file,
-                adapter.len(),
-                manifest.adapter.bytes,
-                manifest.adapter.sha256
-            )));
-        }
+        check_adapter(&manifest, adapter)?;
         let device = make_device(opts.device)?;
         let SentenceBertDir { config, tokenizer, .. } = SentenceBertDir::open(encoder_dir)?;
         let bert = LoraBert::load(encoder_dir, &config, &device)?;
         let tensors = candle_core::safetensors::load_buffer(adapter, &device)
             .map_err(|e| unavailable(format!("{ADAPTER_FILE} does not parse: {e}")))?;
-        let (adapters, head) = read_adapter(&manifest, &tensors, &bert)?;
+        let shape = EncoderShape {
+            layers: bert.layers().len(),
+            hidden: bert.hidden,
+            intermediate: bert.intermediate,
+        };
+        let (adapters, head) = read_adapter(&manifest, &tensors, shape)?;
         let layers = bert.layers().len();
         let split = layers - adapters.len();
         let adapted = adapters
@@ -276,60 +232,6 @@ impl AdapterEmotionClassifier {
     }
 }
 
-/// The adapters (one per adapted layer, bottom first) and the head stored in an adapter file.
-pub(crate) fn read_adapter(
-    manifest: &EmotionManifest,
-    tensors: &std::collections::HashMap<String, Tensor>,
-    bert: &LoraBert,
-) -> Result<(Vec<LayerLora>, Head)> {
-    let spec = &manifest.adapter;
-    let layers = bert.layers().len();
-    let split = layers.saturating_sub(spec.layers.len());
-    if spec.layers.iter().copied().ne(split..layers) {
-        return Err(unavailable(format!(
-            "adapted layers {:?} are not the top layers of a {layers}-layer encoder",
-            spec.layers
-        )));
-    }
-    let get = |name: &str, shape: &[usize]| -> Result<Tensor> {
-        let t =
-            tensors.get(name).ok_or_else(|| unavailable(format!("{ADAPTER_FILE} lacks tensor {name}")))?;
-        if t.dims() != shape {
-            return Err(unavailable(format!(
-                "{ADAPTER_FILE}: tensor {name} has shape {:?}, expected {shape:?}",
-                t.dims()
-            )));
-        }
-        t.to_dtype(DType::F32).map_err(unavailable)
-    };
-    let mut adapters = Vec::new();
-    for &l in &spec.layers {
-        let mut lora = LayerLora::default();
-        for &p in &spec.projections {
-            let (inp, out) = p.shape(bert.hidden, bert.intermediate);
-            lora.set(
-                p,
-                LoraPair {
-                    a: get(&lora_a_name(l, p), &[spec.rank, inp])?,
-                    b: get(&lora_b_name(l, p), &[out, spec.rank])?,
-                    scale: spec.scale(),
-                },
-            );
-        }
-        adapters.push(lora);
-    }
-    let labels = manifest.labels.len();
-    let (hidden, head_in) = if spec.head_hidden > 0 {
-        let w = get(HEAD_HIDDEN_WEIGHT, &[spec.head_hidden, bert.hidden])?;
-        let b = get(HEAD_HIDDEN_BIAS, &[spec.head_hidden])?;
-        (Some(Linear::new(w, Some(b))), spec.head_hidden)
-    } else {
-        (None, bert.hidden)
-    };
-    let out = Linear::new(get(HEAD_OUT_WEIGHT, &[labels, head_in])?, Some(get(HEAD_OUT_BIAS, &[labels])?));
-    Ok((adapters, Head { hidden, out }))
-}
-
 impl EmotionClassifier for AdapterEmotionClassifier {
     fn labels(&self) -> &[String] {
         &self.manifest.labels
@@ -407,6 +309,19 @@ pub fn load_default(
     model_dir: Option<&Path>,
     opts: ClassifierOptions,
 ) -> Result<Arc<dyn EmotionClassifier>> {
+    load_default_on(embedder_model_id, model_dir, opts, None)
+}
+
+/// [`load_default`], on the store's native embedder `shared` when it runs the cached MiniLM
+/// folder the classifier was trained on: the classifier then shares its encoder
+/// ([`super::emotion_native::SharedPassClassifier`], one pass for a text's vector and its
+/// scores); otherwise, or without one, on its own candle encoder.
+pub fn load_default_on(
+    embedder_model_id: &str,
+    model_dir: Option<&Path>,
+    opts: ClassifierOptions,
+    shared: Option<Arc<super::bert::BertEmbedder>>,
+) -> Result<Arc<dyn EmotionClassifier>> {
     if let Some(reason) = default_unavailable_reason_in(embedder_model_id, model_dir) {
         return Err(unavailable(reason));
     }
@@ -431,6 +346,28 @@ pub fn load_default(
     cache::verify(&dir, &entry).map_err(|reason| {
         unavailable(format!("{}: {reason}; run `memorable models fetch {}`", entry.name, entry.name))
     })?;
+    if let Some(embedder) = shared.filter(|e| e.dir() == dir) {
+        // The embedder runs the folder just verified; the classifier must have been trained
+        // on those weights, as on the candle path.
+        if manifest.embedder.weights_sha256 != weights_sha {
+            return Err(Error::ClassifierMismatch {
+                trained_on: format!(
+                    "{} (weights sha256 {})",
+                    manifest.embedder.model_id, manifest.embedder.weights_sha256
+                ),
+                offered: format!("{} (weights sha256 {weights_sha})", dir.display()),
+            });
+        }
+        let adapter = match &installed {
+            Some(folder) => {
+                let path = folder.join(&manifest.adapter.file);
+                std::fs::read(&path)
+                    .map_err(|e| unavailable(format!("cannot read {}: {e}", path.display())))?
+            }
+            None => BUILTIN_ADAPTER.to_vec(),
+        };
+        return Ok(Arc::new(super::emotion_native::SharedPassClassifier::new(manifest, &adapter, embedder)?));
+    }
     let classifier = match installed {
         Some(folder) => AdapterEmotionClassifier::load_dir(&folder, &dir, opts)?,
         None => AdapterEmotionClassifier::from_parts(manifest, BUILTIN_ADAPTER, &dir, &weights_sha, opts)?,

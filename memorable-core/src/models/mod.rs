@@ -6,6 +6,8 @@
 //! a model for the machine.
 
 #[cfg(feature = "candle")]
+mod adapter_file;
+#[cfg(feature = "candle")]
 pub mod bert;
 #[cfg(feature = "candle")]
 pub mod bert_lora;
@@ -18,6 +20,8 @@ pub mod emotion_adapter;
 #[cfg(feature = "candle")]
 pub mod emotion_manifest;
 pub mod emotion_metrics;
+#[cfg(feature = "candle")]
+pub mod emotion_native;
 mod hashing;
 pub mod llm;
 pub(crate) mod profile;
@@ -35,6 +39,8 @@ pub use candle_bert::CandleBertEmbedder;
 pub use emotion::{EmbeddedEmotions, EmotionClassifier};
 #[cfg(feature = "candle")]
 pub use emotion_adapter::{AdapterEmotionClassifier, ClassifierOptions};
+#[cfg(feature = "candle")]
+pub use emotion_native::SharedPassClassifier;
 pub use hashing::HashingEmbedder;
 pub use select::{ModelChoice, Profile, SelectionReport};
 
@@ -64,5 +70,11 @@ pub trait Embedder: Send + Sync {
     /// True for the hashing fallback (reported by `stats()`).
     fn is_fallback(&self) -> bool {
         false
+    }
+    /// This embedder as the native BERT forward, when it is one: the emotion classifier can
+    /// then run on its encoder, and one pass gives a text's vector and its emotion scores.
+    #[cfg(feature = "candle")]
+    fn native_bert(self: std::sync::Arc<Self>) -> Option<std::sync::Arc<BertEmbedder>> {
+        None
     }
 }

@@ -667,7 +667,7 @@ class Memorable:
     def stats(self) -> dict[str, Any]:
         """The core `Stats`: memories, users, versions, embedder (model_id, dim, fallback,
         fallback_reason), schema_version, path, store_bytes, loaded_indexes, selection,
-        reembed, classifier (available, loaded, model_id, reason), models (role, name, version
+        reembed, classifier (available, loaded, model_id, reason, shared_pass), models (role, name, version
         of each model version in use, from the model registry)."""
     def selection_report(self) -> dict[str, Any]:
         """How the embedding model was chosen (the core `SelectionReport`): role, requested,

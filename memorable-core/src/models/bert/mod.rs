@@ -197,6 +197,16 @@ impl BertEmbedder {
     pub fn isa(&self) -> Isa {
         self.encoder.weights().isa()
     }
+
+    /// Texts per forward pass.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// The folder the weights were loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
 }
 
 impl Embedder for BertEmbedder {
@@ -238,5 +248,8 @@ impl Embedder for BertEmbedder {
     }
     fn model_id(&self) -> &str {
         &self.model_id
+    }
+    fn native_bert(self: std::sync::Arc<Self>) -> Option<std::sync::Arc<BertEmbedder>> {
+        Some(self)
     }
 }
