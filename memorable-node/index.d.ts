@@ -349,6 +349,11 @@ export interface ClassifierStatus {
   modelId: string | null
   /** Why classification is off (null when it is available). */
   reason: string | null
+  /**
+   * True when the loaded classifier runs on the store's own embedder: a remembered text's
+   * vector and emotion scores come from one encoder pass.
+   */
+  sharedPass: boolean
 }
 
 /** One memory consolidation wrote. */
