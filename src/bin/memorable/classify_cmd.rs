@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result};
 use std::sync::Arc;
 
 use memorable::models::cache;
-use memorable::models::emotion_adapter::{builtin_manifest, load_default, AdapterEmotionClassifier};
+use memorable::models::emotion_adapter::{builtin_manifest, AdapterEmotionClassifier};
 use memorable::models::{ClassifierOptions, EmotionClassifier};
 use memorable::{Classified, Memorable};
 
@@ -40,27 +40,29 @@ pub(crate) fn classify(
             let user = user.map(str::to_owned);
             Box::new(move |refs| Ok(mem.classify_as(refs, &name, user.as_deref())?))
         }
-        (None, dir) => {
-            let c: Arc<dyn EmotionClassifier> = match dir {
-                None => {
-                    load_default(&builtin_manifest().embedder.model_id, None, ClassifierOptions::default())?
-                }
-                Some(dir) => {
-                    // A trained classifier directory runs on the cached MiniLM (its checksum is
-                    // checked).
-                    let encoder = cache::cache_dir(None)
-                        .context("no model cache directory: set MEMORABLE_HOME")?
-                        .join("minilm");
-                    Arc::new(
-                        AdapterEmotionClassifier::load_dir(
-                            Path::new(dir),
-                            &encoder,
-                            ClassifierOptions::default(),
-                        )
-                        .with_context(|| format!("cannot load the classifier in {dir}"))?,
-                    )
-                }
-            };
+        (None, None) => {
+            // The default classifier as a store runs it: on the store embedder's own native
+            // forward when this CPU has it (the one-pass classifier), else on candle. An
+            // in-memory store on the MiniLM it was trained on, so the store folder is not
+            // touched.
+            let trained_on = builtin_manifest().embedder.model_id;
+            let catalog = cache::Manifest::builtin();
+            let entry = catalog.models.iter().find(|m| m.model_id == trained_on);
+            let mut config = g.config();
+            config.embedder =
+                entry.with_context(|| format!("{trained_on} is not in the catalog"))?.name.clone();
+            let mem = memorable::Builder::in_memory().config(config).open().context("cannot load MiniLM")?;
+            Box::new(move |refs| Ok(mem.classify(refs)?))
+        }
+        (None, Some(dir)) => {
+            // A trained classifier directory runs on the cached MiniLM (its checksum is checked).
+            let encoder = cache::cache_dir(None)
+                .context("no model cache directory: set MEMORABLE_HOME")?
+                .join("minilm");
+            let c: Arc<dyn EmotionClassifier> = Arc::new(
+                AdapterEmotionClassifier::load_dir(Path::new(dir), &encoder, ClassifierOptions::default())
+                    .with_context(|| format!("cannot load the classifier in {dir}"))?,
+            );
             Box::new(move |refs| Ok(memorable::classify_with(c.as_ref(), refs)?))
         }
     };
