@@ -677,6 +677,8 @@ export interface IndexStats {
   dirty: boolean
   /** True when its vectors are sparse (the hashing embedder's) and searched exactly through per-dimension postings; false: the graph is walked. */
   sparse: boolean
+  /** Estimated memory it holds, in bytes (what `maxIndexMemoryMb` counts). */
+  approxBytes: number
 }
 
 /** The key of an encrypted store or backup (`verify`, `restore`); else `MEMORABLE_KEY`. */

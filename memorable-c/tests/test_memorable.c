@@ -95,6 +95,53 @@ static bool test_round_trip(void) {
     return ok;
 }
 
+/* config_json's max_index_memory_mb: loading an index evicts the least recently used ones
+ * past the budget; the index in use stays. */
+static bool test_index_memory_budget(void) {
+    memorable *m = NULL;
+    memorable_options o = {0};
+    o.embedder = "hashing";
+    o.config_json = "{\"max_index_memory_mb\": 1}";
+    CHECK_OK(memorable_open_in_memory(&o, &m));
+    enum { N = 500 };
+    static const char *users[N], *texts[N];
+    static size_t user_lens[N], text_lens[N];
+    static char buf[N][32];
+    static uint64_t ids[N];
+    const char *names[2] = {"alice", "bob"};
+    for (int u = 0; u < 2; u++) {
+        for (int i = 0; i < N; i++) {
+            snprintf(buf[i], sizeof buf[i], "%s note %d", names[u], i);
+            users[i] = names[u];
+            user_lens[i] = strlen(names[u]);
+            texts[i] = buf[i];
+            text_lens[i] = strlen(buf[i]);
+        }
+        CHECK_OK(memorable_remember_batch(m, N, users, user_lens, texts, text_lens, NULL, ids));
+    }
+    memorable_results *r = NULL;
+    CHECK_OK(memorable_recall(m, S("alice"), S("note 7"), NULL, &r));
+    CHECK(memorable_results_len(r) > 0);
+    memorable_results_free(r);
+    CHECK_OK(memorable_recall(m, S("bob"), S("note 7"), NULL, &r));
+    CHECK(memorable_results_len(r) > 0);
+    memorable_results_free(r);
+    /* 500 vectors of 384 floats with their graph are over 1 MiB: only bob's index stays. */
+    char *json = NULL;
+    CHECK_OK(memorable_stats(m, &json));
+    CHECK(contains(json, "\"loaded_indexes\":[{\"user\":\"bob\""));
+    CHECK(!contains(json, "\"user\":\"alice\""));
+    CHECK(contains(json, "\"approx_bytes\":"));
+    memorable_string_free(json);
+    memorable_free(m);
+
+    m = NULL;
+    o.config_json = "{\"max_index_memory_mb\": 0}";
+    CHECK_ERR(memorable_open_in_memory(&o, &m), MEMORABLE_ERROR_INVALID_CONFIG);
+    CHECK(m == NULL);
+    return true;
+}
+
 static bool test_in_memory_and_options(void) {
     memorable *m = NULL;
     memorable_options o = {0};
@@ -883,6 +930,7 @@ int main(void) {
     run_test(test_version, "test_version", &passed);
     run_test(test_round_trip, "test_round_trip", &passed);
     run_test(test_in_memory_and_options, "test_in_memory_and_options", &passed);
+    run_test(test_index_memory_budget, "test_index_memory_budget", &passed);
     run_test(test_recall_filters, "test_recall_filters", &passed);
     run_test(test_update_and_history, "test_update_and_history", &passed);
     run_test(test_forget, "test_forget", &passed);

@@ -27,6 +27,7 @@ mod generation;
 mod hume_client;
 mod hume_replay;
 mod index_dump;
+mod index_memory;
 mod isolation;
 #[cfg(all(feature = "candle", feature = "servers"))]
 mod llm_server;

@@ -204,6 +204,23 @@ test('users are isolated', async () => {
   mem.close()
 })
 
+test('maxIndexMemoryMb: loading an index evicts the least recently used past the budget', async (t) => {
+  const mem = await Memorable.open(tempDir(t), { ...HASHING, maxIndexMemoryMb: 1 })
+  for (const user of ['alice', 'bob']) {
+    await mem.rememberBatch(Array.from({ length: 500 }, (_, i) => ({ text: `${user} note ${i}`, user })))
+  }
+  assert.ok((await mem.recall('note 7', { user: 'alice' })).length > 0)
+  assert.ok((await mem.recall('note 7', { user: 'bob' })).length > 0)
+  // 500 vectors of 384 floats with their graph are over 1 MiB: only the index in use stays.
+  const loaded = mem.stats().loadedIndexes
+  assert.deepEqual(loaded.map((i) => i.user), ['bob'])
+  assert.ok(loaded[0].approxBytes > 500 * 384 * 4, JSON.stringify(loaded[0]))
+  assert.equal((await mem.recall('note 7', { user: 'alice' }))[0].memory.user, 'alice')
+  assert.deepEqual(mem.stats().loadedIndexes.map((i) => i.user), ['alice'])
+  mem.close()
+  await assertCode(assert, () => Memorable.openInMemory({ ...HASHING, maxIndexMemoryMb: 0 }), 'INVALID_CONFIG')
+})
+
 test('checkpoint, stats and reopen after checkpoint', async (t) => {
   const dir = tempDir(t)
   const mem = await Memorable.open(dir, HASHING)

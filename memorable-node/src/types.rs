@@ -485,6 +485,8 @@ pub struct IndexStats {
     pub dirty: bool,
     /// True when its vectors are sparse (the hashing embedder's) and searched exactly through per-dimension postings; false: the graph is walked.
     pub sparse: bool,
+    /// Estimated memory it holds, in bytes (what `maxIndexMemoryMb` counts).
+    pub approx_bytes: i64,
 }
 
 /// Threads and batch size the chosen model may use.
@@ -684,6 +686,7 @@ impl From<core::Stats> for Stats {
                     origin: serde_name!(i.origin),
                     dirty: i.dirty,
                     sparse: i.sparse,
+                    approx_bytes: i.approx_bytes as i64,
                 })
                 .collect(),
             selection: s.selection.into(),

@@ -16,7 +16,8 @@ their ~48k distinct texts, so every memory has its own MiniLM vector.
    except where named, and reads VmRSS / VmHWM from /proc/self/status after each stage:
    open; the first recall of `big` (its dump loads in the background, its vectors are
    searched exactly meanwhile); that load finished; a recall of every user (every index
-   loaded, up to `max_loaded_indexes`); 200 more recalls of `big` (p50 reported).
+   loaded, up to `max_loaded_indexes` / `max_index_memory_mb`); 200 more recalls of `big`
+   (p50 reported). `--scenarios default,8,mb512` (the default) names the configurations.
 """
 
 from __future__ import annotations
@@ -34,14 +35,16 @@ REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data" / "goemotions"
 
 
-def rss() -> tuple[float, float]:
-    """(VmRSS, VmHWM) of this process in MB."""
+def rss() -> tuple[float, float, float]:
+    """(VmRSS, VmHWM, RssAnon) of this process in MB. RSS counts the store's database pages
+    mapped by SQLite's mmap (file-backed, shared, reclaimable by the kernel); RssAnon is the
+    process's own memory."""
     v = {}
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(("VmRSS:", "VmHWM:")):
+        if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:")):
             k, n = line.split()[:2]
             v[k] = int(n) / 1024
-    return v["VmRSS:"], v["VmHWM:"]
+    return v["VmRSS:"], v["VmHWM:"], v["RssAnon:"]
 
 
 def texts(n: int) -> list[str]:
@@ -73,12 +76,18 @@ def build(dir_: Path, n: int) -> None:
     mem.close()
 
 
-def scenario(dir_: Path, max_loaded: int | None) -> dict:
+def scenario(dir_: Path, name: str) -> dict:
+    """`default`, `N` (max_loaded_indexes N) or `mbN` (max_index_memory_mb N)."""
     import memorable
 
     out: dict = {}
     out["start"] = rss()
-    config = {} if max_loaded is None else {"max_loaded_indexes": max_loaded}
+    if name == "default":
+        config = {}
+    elif name.startswith("mb"):
+        config = {"max_index_memory_mb": int(name[2:])}
+    else:
+        config = {"max_loaded_indexes": int(name)}
     t = time.perf_counter()
     mem = memorable.Memorable.open(dir_, **config)
     out["open_s"] = time.perf_counter() - t
@@ -118,11 +127,15 @@ def main() -> None:
     ap.add_argument("--memories", type=int, default=100_000)
     ap.add_argument("--dir", type=Path)
     ap.add_argument("--keep", action="store_true", help="keep the built store in --dir")
+    ap.add_argument(
+        "--scenarios",
+        default="default,8,mb512",
+        help="comma-separated: default, N (max_loaded_indexes N), mbN (max_index_memory_mb N)",
+    )
     ap.add_argument("--scenario", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.scenario is not None:
-        max_loaded = None if args.scenario == "default" else int(args.scenario)
-        print(json.dumps(scenario(args.dir, max_loaded)))
+        print(json.dumps(scenario(args.dir, args.scenario)))
         return
     tmp = None
     if args.dir is None:
@@ -134,7 +147,7 @@ def main() -> None:
     disk = sum(f.stat().st_size for f in args.dir.rglob("*") if f.is_file())
     print(f"store on disk: {disk / 2**20:.1f} MiB", file=sys.stderr)
     results = {}
-    for name in ("default", "8"):
+    for name in args.scenarios.split(","):
         p = subprocess.run(
             [sys.executable, __file__, "--scenario", name, "--dir", str(args.dir)],
             check=True,
@@ -143,11 +156,13 @@ def main() -> None:
         )
         results[name] = json.loads(p.stdout.strip().splitlines()[-1])
     for name, r in results.items():
-        label = "max_loaded_indexes 64 (default)" if name == "default" else f"max_loaded_indexes {name}"
+        label = {"default": "max_loaded_indexes 64 (default)"}.get(name) or (
+            f"max_index_memory_mb {name[2:]}" if name.startswith("mb") else f"max_loaded_indexes {name}"
+        )
         print(f"\n{label}: {r['users']} users, {r['loaded_indexes']} indexes loaded at the end, model {r['model']}")
         for stage in ("start", "open", "first_recall_big", "big_loaded", "all_users_recalled", "end"):
-            now, peak = r[stage]
-            print(f"  {stage:<20} RSS {now:8.1f} MB   peak {peak:8.1f} MB")
+            now, peak, anon = r[stage]
+            print(f"  {stage:<20} RSS {now:8.1f} MB   peak {peak:8.1f} MB   anonymous {anon:8.1f} MB")
         print(
             f"  open {r['open_s']:.2f} s, first recall of big {r['first_recall_big_s'] * 1e3:.0f} ms, "
             f"its graph loaded after {r['big_loaded_s']:.1f} s ({r['big_index']['points']} points), "

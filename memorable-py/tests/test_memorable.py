@@ -256,6 +256,24 @@ def test_stats_and_checkpoint(store_dir: Path, hashing: dict[str, Any]) -> None:
     assert Memorable.in_memory(**hashing).stats()["path"] is None
 
 
+def test_index_memory_budget(store_dir: Path, hashing: dict[str, Any]) -> None:
+    with Memorable.open(store_dir, max_index_memory_mb=1, **hashing) as mem:
+        for user in ("alice", "bob"):
+            mem.remember_batch([{"text": f"{user} note {i}", "user": user} for i in range(500)])
+        assert len(mem.recall("note 7", user="alice")) > 0
+        assert len(mem.recall("note 7", user="bob")) > 0
+        # 500 vectors of 384 floats with their graph are over 1 MiB: loading bob's index
+        # evicted alice's (the least recently used); the one in use stays.
+        loaded = mem.stats()["loaded_indexes"]
+        assert [i["user"] for i in loaded] == ["bob"]
+        assert loaded[0]["approx_bytes"] > 500 * 384 * 4
+        assert mem.recall("note 7", user="alice")[0].memory.user == "alice"
+        assert [i["user"] for i in mem.stats()["loaded_indexes"]] == ["alice"]
+    with pytest.raises(InvalidInputError) as e:
+        Memorable.open(store_dir, max_index_memory_mb=0, **hashing)
+    assert e.value.code == "INVALID_CONFIG"
+
+
 def test_close_then_calls_fail_cleanly(store_dir: Path, hashing: dict[str, Any]) -> None:
     mem = Memorable.open(store_dir, **hashing)
     mid = mem.remember("before close", user="alice")

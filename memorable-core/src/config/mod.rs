@@ -53,6 +53,12 @@ pub struct Config {
     /// How many users' indexes stay loaded at once (least recently used are dumped and
     /// dropped past this).
     pub max_loaded_indexes: usize,
+    /// Upper bound, in MiB, on the estimated memory of the loaded per-user indexes (vectors,
+    /// graph points and links, pending tails, sparse postings; `stats().loaded_indexes[].
+    /// approx_bytes`), on top of `max_loaded_indexes`: loading an index, or a write, evicts
+    /// the least recently used others (dumped first) until the estimate fits; the index just
+    /// loaded or written always stays. `None` (default): bounded by count only.
+    pub max_index_memory_mb: Option<u64>,
     /// Rebuild a user's index once tombstones exceed this share of its points.
     pub tombstone_rebuild_ratio: f32,
     /// Semantic searches over at most this many vectors (a filtered set, or a user's whole
@@ -126,6 +132,7 @@ impl Default for Config {
             hashing_dim: 384,
             hnsw: HnswConfig::default(),
             max_loaded_indexes: 64,
+            max_index_memory_mb: None,
             tombstone_rebuild_ratio: 0.2,
             exact_search_threshold: 2_000,
             read_connections: 4,
@@ -206,6 +213,9 @@ impl Config {
         }
         if self.max_loaded_indexes == 0 {
             return bad("max_loaded_indexes must be positive".into());
+        }
+        if self.max_index_memory_mb == Some(0) {
+            return bad("max_index_memory_mb must be positive (or null: no byte budget)".into());
         }
         if !(self.tombstone_rebuild_ratio > 0.0 && self.tombstone_rebuild_ratio <= 1.0) {
             return bad("tombstone_rebuild_ratio must be in (0, 1]".into());

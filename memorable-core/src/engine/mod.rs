@@ -201,13 +201,40 @@ impl Engine {
             if self.deletes.load(Ordering::Acquire) != deletes_before {
                 index.reset_live(store::live_vector_ids(&writer, user_key, model)?);
             }
-            self.indexes.insert(index.clone())
+            let mut evicted = self.indexes.insert(index.clone());
+            evicted.extend(self.evict_over_budget(user_key));
+            evicted
         };
         self.indexer.notify();
+        self.retire_indexes(evicted);
+        Ok(index)
+    }
+
+    /// Dump evicted indexes and let them go. Their memory goes back to the OS: glibc keeps
+    /// freed heap for reuse, so without a trim the process would stay at its high-water mark
+    /// after an eviction, whatever the budget (docs/benchmarks.md, issue 32 part 5).
+    pub(crate) fn retire_indexes(&self, evicted: Vec<Arc<UserIndex>>) {
+        if evicted.is_empty() {
+            return;
+        }
         for old in evicted {
             self.dump(&old);
         }
-        Ok(index)
+        crate::index::release_freed_memory();
+    }
+
+    /// The loaded indexes to drop (least recently used first, never `keep`) so the rest fit
+    /// `Config::max_index_memory_mb`; nothing without a budget. The caller dumps them.
+    pub(crate) fn evict_over_budget(&self, keep: UserKey) -> Vec<Arc<UserIndex>> {
+        match self.config.max_index_memory_mb {
+            Some(mb) => self.indexes.evict_to_fit(keep, mb.saturating_mul(1 << 20), |i| self.index_bytes(i)),
+            None => Vec::new(),
+        }
+    }
+
+    /// Estimated memory of a loaded index (see `Config::max_index_memory_mb`).
+    pub(crate) fn index_bytes(&self, index: &UserIndex) -> u64 {
+        index.footprint().bytes(self.embedder.dim(), self.config.hnsw.m)
     }
 
     pub(crate) fn dump_target(&self) -> Option<DumpTarget<'_>> {

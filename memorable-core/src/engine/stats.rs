@@ -55,7 +55,12 @@ pub struct EmbedderInfo {
 impl Engine {
     pub(crate) fn stats(&self) -> Result<Stats> {
         let (counts, schema_version) = self.store.read(|c| Ok((store::counts(c)?, schema::version(c)?)))?;
-        let mut loaded_indexes: Vec<IndexStats> = self.indexes.all().iter().map(|i| i.stats()).collect();
+        let mut loaded_indexes: Vec<IndexStats> = self
+            .indexes
+            .all()
+            .iter()
+            .map(|i| IndexStats { approx_bytes: self.index_bytes(i), ..i.stats() })
+            .collect();
         loaded_indexes.sort_by(|a, b| a.user.cmp(&b.user));
         Ok(Stats {
             memories: counts.memories,

@@ -229,13 +229,16 @@ impl Engine {
             let user_rows: Vec<VectorRow> = chunk.iter().map(|(_, r)| r.clone()).collect();
             index.insert(user_rows);
         }
+        // The indexes grew (or a new user's began): fit the memory budget again, keeping the
+        // index written last.
+        if let Some(last) = rows.last() {
+            evicted.extend(self.evict_over_budget(last.0));
+        }
         drop(writer);
         self.indexer.notify();
         if !evicted.is_empty() {
             let _load = self.indexes.load_lock.lock();
-            for old in evicted {
-                self.dump(&old);
-            }
+            self.retire_indexes(evicted);
         }
         Ok(ids)
     }

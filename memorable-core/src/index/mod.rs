@@ -82,6 +82,41 @@ pub struct IndexStats {
     /// True when its vectors are sparse (the hashing embedder's) and searched exactly
     /// through per-dimension postings (`hnsw.sparse_search`); false: the graph is walked.
     pub sparse: bool,
+    /// Estimated memory it holds, in bytes (what `max_index_memory_mb` counts).
+    #[serde(default)]
+    pub approx_bytes: u64,
+}
+
+/// What an index holds, counted: the input of a memory estimate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Footprint {
+    pub graph_points: usize,
+    pub pending: usize,
+    pub live: usize,
+    pub sparse_vectors: usize,
+    pub sparse_nonzeros: usize,
+}
+
+impl Footprint {
+    /// Estimated bytes for vectors of `dim` coordinates and graph links `m` per layer.
+    /// hnsw_rs keeps each point as its own allocation with its vector and, per layer, its
+    /// neighbours as reference-counted pointers with their distances: ~2 KB a point besides
+    /// the vector and 64 bytes a link, calibrated on a 50k-point MiniLM graph (~6.4 KB a
+    /// point of resident memory at dim 384, m 16; docs/benchmarks.md, issue 32 part 5).
+    /// Pending vectors count as the graph points they are about to become (the background
+    /// indexer moves them in within moments), plus their own copy in the tail: the estimate
+    /// does not depend on how far the indexer has got.
+    pub fn bytes(&self, dim: usize, m: usize) -> u64 {
+        let vector = 4 * dim as u64;
+        let points = (self.graph_points + self.pending) as u64;
+        let graph = points * (vector + 2 * m as u64 * 64 + 2048);
+        let pending = self.pending as u64 * (vector + 64);
+        let live = self.live as u64 * 32;
+        // A nonzero sits in its dimension's postings and in its vector's entries (8 bytes
+        // each); a vector adds its slot, start and flag.
+        let sparse = self.sparse_nonzeros as u64 * 16 + self.sparse_vectors as u64 * 32;
+        graph + pending + live + sparse
+    }
 }
 
 struct State {
@@ -522,6 +557,18 @@ impl UserIndex {
         res
     }
 
+    /// Counts of what the index holds (see [`Footprint::bytes`]).
+    pub fn footprint(&self) -> Footprint {
+        let st = self.state.read();
+        Footprint {
+            graph_points: st.graph.hnsw.get_nb_point(),
+            pending: st.pending.len(),
+            live: st.live.len(),
+            sparse_vectors: st.sparse.as_ref().map_or(0, SparseVectors::len),
+            sparse_nonzeros: st.sparse.as_ref().map_or(0, SparseVectors::nonzeros),
+        }
+    }
+
     pub fn stats(&self) -> IndexStats {
         let st = self.state.read();
         let points = st.graph_points;
@@ -534,6 +581,7 @@ impl UserIndex {
             origin: st.origin,
             dirty: self.dirty.load(Ordering::Acquire),
             sparse: st.sparse.is_some(),
+            approx_bytes: 0,
         }
     }
 }
@@ -552,6 +600,17 @@ fn usable<T>(res: std::result::Result<T, LoadFailure>, user_key: UserKey) -> Opt
             tracing::warn!(user_key, %why, "index dump is damaged; rebuilding from the store");
             None
         }
+    }
+}
+
+/// Give the heap's free pages back to the OS (glibc's `malloc_trim`; elsewhere the allocator
+/// decides). Called after indexes are dropped: their points are many small allocations, which
+/// glibc would otherwise keep mapped for reuse.
+pub(crate) fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the kernel; it touches no live block.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -600,6 +659,27 @@ impl IndexCache {
         let mut evicted = Vec::new();
         while entries.len() > self.cap {
             let oldest = *entries.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| k).unwrap();
+            evicted.extend(entries.remove(&oldest).map(|(i, _)| i));
+        }
+        evicted
+    }
+
+    /// Evict the least recently used indexes other than `keep` while the `bytes` of all
+    /// loaded ones exceed `budget`; returns them (for the caller to dump).
+    pub fn evict_to_fit(
+        &self,
+        keep: UserKey,
+        budget: u64,
+        bytes: impl Fn(&UserIndex) -> u64,
+    ) -> Vec<Arc<UserIndex>> {
+        let mut entries = self.entries.lock();
+        let mut sizes: HashMap<UserKey, u64> = entries.iter().map(|(k, (i, _))| (*k, bytes(i))).collect();
+        let mut evicted = Vec::new();
+        while sizes.values().sum::<u64>() > budget {
+            let oldest =
+                entries.iter().filter(|(k, _)| **k != keep).min_by_key(|(_, (_, t))| *t).map(|(k, _)| *k);
+            let Some(oldest) = oldest else { break };
+            sizes.remove(&oldest);
             evicted.extend(entries.remove(&oldest).map(|(i, _)| i));
         }
         evicted

@@ -206,6 +206,12 @@ impl SparseVectors {
             .collect()
     }
 
+    /// Stored nonzero coordinates (each kept in its dimension's postings and in its vector's
+    /// entries).
+    pub fn nonzeros(&self) -> usize {
+        self.entries.len()
+    }
+
     /// Stored vectors, replaced and deleted ones included.
     pub fn len(&self) -> usize {
         self.slots.len()

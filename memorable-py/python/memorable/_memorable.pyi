@@ -87,6 +87,8 @@ class _Config(TypedDict, total=False):
     hashing_dim: int
     hnsw: _HnswConfig
     max_loaded_indexes: int
+    max_index_memory_mb: int | None
+    """Upper bound (MiB) on the estimated memory of the loaded indexes; None: count only."""
     tombstone_rebuild_ratio: float
     exact_search_threshold: int
     read_connections: int
