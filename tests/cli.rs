@@ -101,6 +101,44 @@ fn remember_recall_get_forget_stats_with_json() {
 }
 
 #[test]
+fn max_index_memory_mb_reaches_the_store_of_mcp_and_serve() {
+    // `mcp` and `serve` (the long-running commands) open their store with it: 0 is refused by
+    // the store's configuration check, with its code (here through `mcp` on stdio).
+    let tmp = tempfile::tempdir().unwrap();
+    let s = tmp.path().join("store");
+    let s = s.to_str().unwrap();
+    let args = |mb: &'static str| -> Vec<String> {
+        ["--store", s, "--embedder", "hashing", "--json", "--max-index-memory-mb", mb, "mcp", "--user", "ann"]
+            .map(str::to_owned)
+            .to_vec()
+    };
+    let refs = |v: &[String]| v.iter().map(String::as_str).collect::<Vec<_>>().join("\u{1}");
+    let zero = args("0");
+    let zero: Vec<&str> = zero.iter().map(String::as_str).collect();
+    assert_eq!(error_code(tmp.path(), &zero).as_deref(), Some("INVALID_CONFIG"));
+    // With a valid budget the store opens and MCP waits for its client's `initialize`
+    // (none comes: stdin is empty).
+    let one = args("1");
+    let out = cli(tmp.path(), &one.iter().map(String::as_str).collect::<Vec<_>>());
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("initialize") && !printed.contains("INVALID_CONFIG"),
+        "{}: {printed}",
+        refs(&one)
+    );
+    // And from the environment.
+    let out = Command::new(env!("CARGO_BIN_EXE_memorable"))
+        .args(["--store", s, "--embedder", "hashing", "--json", "mcp", "--user", "ann"])
+        .env("MEMORABLE_MAX_INDEX_MEMORY_MB", "0")
+        .env_remove("MEMORABLE_STORE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("INVALID_CONFIG"));
+}
+
+#[test]
 fn default_store_is_memorable_data_in_the_working_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let id = json(tmp.path(), &["--embedder", "hashing", "--json", "remember", "--user", "u", "hello"])["id"]

@@ -26,6 +26,10 @@ pub(crate) struct Global {
     /// An OpenAI-compatible server's base URL (with /v1).
     #[arg(long, global = true, env = "MEMORABLE_OPENAI_URL")]
     pub openai_url: Option<String>,
+    /// Upper bound (MiB) on the estimated memory of the loaded per-user indexes, for the
+    /// long-running `serve` and `mcp`: least recently used ones are evicted past it.
+    #[arg(long, global = true, env = "MEMORABLE_MAX_INDEX_MEMORY_MB")]
+    pub max_index_memory_mb: Option<u64>,
 }
 
 impl Global {
@@ -37,6 +41,7 @@ impl Global {
         // (`train --wait`, `jobs resume`), never on a worker the exit would cut short.
         config.classifiers.run_jobs = false;
         config.generator = self.generator.clone();
+        config.max_index_memory_mb = self.max_index_memory_mb;
         if let Some(u) = &self.ollama_url {
             config.model_server.ollama_url = u.clone();
         }
