@@ -175,6 +175,19 @@ def recall_at(evidence: list[str], got: list[str], k: int) -> float:
     return sum(e in top for e in evidence) / len(evidence)
 
 
+def ask(convs: list[dict], search) -> tuple[list[float], list[float]]:
+    """Every question of every conversation through `search(conversation name, question)` ->
+    the dia ids of its top 10, timed: (latencies in seconds, R@10 of each)."""
+    lat, r10 = [], []
+    for c in convs:
+        for q in c["questions"]:
+            t = time.perf_counter()
+            got = search(c["name"], q["question"])
+            lat.append(time.perf_counter() - t)
+            r10.append(recall_at(q["evidence"], got, 10))
+    return lat, r10
+
+
 def peak_rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -201,13 +214,7 @@ def run_memorable(convs: list[dict], workdir: Path, emotion: bool) -> dict:
             dia[i] = t["dia_id"]
     ingest = time.perf_counter() - t0
     model = mem.stats()["embedder"]["model_id"]
-    lat, r10 = [], []
-    for c in convs:
-        for q in c["questions"]:
-            t = time.perf_counter()
-            hits = mem.recall(q["question"], user=c["name"], limit=10)
-            lat.append(time.perf_counter() - t)
-            r10.append(recall_at(q["evidence"], [dia[h.memory.id] for h in hits], 10))
+    lat, r10 = ask(convs, lambda user, q: [dia[h.memory.id] for h in mem.recall(q, user=user, limit=10)])
     mem.close()
     return {"ingest_s": ingest, "latency": lat, "r10": r10, "disk": dir_bytes(workdir / "store"), "model": model}
 
@@ -234,18 +241,15 @@ def run_lancedb(convs: list[dict], workdir: Path, model: NumpyMiniLM, hybrid: bo
             tbl.create_fts_index("text")
         tables[c["name"]] = tbl
     ingest = time.perf_counter() - t0
-    lat, r10 = [], []
-    for c in convs:
-        tbl = tables[c["name"]]
-        for q in c["questions"]:
-            t = time.perf_counter()
-            qv = model.embed([q["question"]])[0]
-            if hybrid:
-                rows = tbl.search(query_type="hybrid").vector(qv).text(q["question"]).limit(10).to_list()
-            else:
-                rows = tbl.search(qv).metric("cosine").limit(10).to_list()
-            lat.append(time.perf_counter() - t)
-            r10.append(recall_at(q["evidence"], [r["dia_id"] for r in rows], 10))
+    def search(name: str, question: str) -> list[str]:
+        qv = model.embed([question])[0]
+        if hybrid:
+            rows = tables[name].search(query_type="hybrid").vector(qv).text(question).limit(10).to_list()
+        else:
+            rows = tables[name].search(qv).metric("cosine").limit(10).to_list()
+        return [r["dia_id"] for r in rows]
+
+    lat, r10 = ask(convs, search)
     return {"ingest_s": ingest, "latency": lat, "r10": r10, "disk": dir_bytes(workdir / "lance")}
 
 
@@ -268,15 +272,11 @@ def run_chroma(convs: list[dict], workdir: Path, model: NumpyMiniLM) -> dict:
             )
         cols[c["name"]] = col
     ingest = time.perf_counter() - t0
-    lat, r10 = [], []
-    for c in convs:
-        col = cols[c["name"]]
-        for q in c["questions"]:
-            t = time.perf_counter()
-            qv = model.embed([q["question"]])
-            res = col.query(query_embeddings=qv, n_results=10, include=[])
-            lat.append(time.perf_counter() - t)
-            r10.append(recall_at(q["evidence"], res["ids"][0], 10))
+    def search(name: str, question: str) -> list[str]:
+        res = cols[name].query(query_embeddings=model.embed([question]), n_results=10, include=[])
+        return res["ids"][0]
+
+    lat, r10 = ask(convs, search)
     return {"ingest_s": ingest, "latency": lat, "r10": r10, "disk": dir_bytes(workdir / "chroma")}
 
 

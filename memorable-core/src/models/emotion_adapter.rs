@@ -278,6 +278,15 @@ pub fn default_manifest(model_dir: Option<&Path>) -> (EmotionManifest, Option<st
     installed.unwrap_or_else(|| (builtin_manifest(), None))
 }
 
+/// The model catalog's name (what `Config::embedder` takes, e.g. `minilm`) of the encoder
+/// the classifier of `manifest` was trained on.
+pub fn embedder_name(manifest: &EmotionManifest) -> Result<String> {
+    let id = &manifest.embedder.model_id;
+    let catalog = cache::Manifest::builtin();
+    let entry = catalog.models.iter().find(|m| &m.model_id == id);
+    entry.map(|m| m.name.clone()).ok_or_else(|| unavailable(format!("{id} is not a fetchable model")))
+}
+
 /// Why the default classifier cannot serve an engine whose embedder is `embedder_model_id`,
 /// judged without loading anything (`None`: it can, pending the checksum checks of
 /// [`load_default`]).
@@ -326,13 +335,7 @@ pub fn load_default_on(
         return Err(unavailable(reason));
     }
     let (manifest, installed) = default_manifest(model_dir);
-    let catalog = cache::Manifest::builtin();
-    let name = catalog
-        .models
-        .iter()
-        .find(|m| m.model_id == manifest.embedder.model_id)
-        .map(|m| m.name.clone())
-        .ok_or_else(|| unavailable(format!("{} is not a fetchable model", manifest.embedder.model_id)))?;
+    let name = embedder_name(&manifest)?;
     let cache_dir = cache::cache_dir(model_dir)
         .ok_or_else(|| unavailable("no model cache directory (set MEMORABLE_HOME)"))?;
     let (dir, entry) = super::registry::resolve(&cache_dir, &name)

@@ -149,52 +149,36 @@ impl SharedPassClassifier {
         Ok(SharedPassClassifier { embedder, adapted, split, head: DenseHead::from_candle(&head)?, manifest })
     }
 
-    pub fn manifest(&self) -> &EmotionManifest {
-        &self.manifest
-    }
-
     /// True when this classifier runs on `embedder` itself (the same instance), so its
     /// embeddings are that embedder's vectors bit for bit.
     pub fn runs_on(&self, embedder: &dyn Embedder) -> bool {
         std::ptr::addr_eq(Arc::as_ptr(&self.embedder), embedder as *const dyn Embedder)
     }
 
-    /// Scores of every text, and its plain embedding when `embed`; on the embedder's pool, in
-    /// length-sorted batches of the embedder's batch size (as [`BertEmbedder::embed`]).
+    /// Scores of every text, and its plain embedding when `embed`: the embedder's own
+    /// batches ([`BertEmbedder::for_each_batch`]), the lower layers run once per batch.
     fn pass(&self, texts: &[&str], embed: bool) -> Result<EmbeddedEmotions> {
-        let e = &self.embedder;
-        let enc: &Encoder = e.encoder();
+        let enc: &Encoder = self.embedder.encoder();
         let layers = enc.weights().num_layers();
-        e.run(|| {
-            use rayon::prelude::*;
-            let tokens: Vec<Vec<u32>> = if texts.len() > 1 {
-                texts.par_iter().map(|t| e.tokenize(&[t]).map(|mut v| v.remove(0))).collect::<Result<_>>()?
-            } else {
-                e.tokenize(texts)?
-            };
-            let mut order: Vec<usize> = (0..texts.len()).collect();
-            order.sort_by_key(|&i| tokens[i].len());
-            let mut scores = vec![Vec::new(); texts.len()];
-            let mut embeddings = vec![Vec::new(); if embed { texts.len() } else { 0 }];
-            let (mut plain, mut tuned) = (Batch::default(), Batch::default());
-            for chunk in order.chunks(e.batch_size()) {
-                let ids: Vec<&[u32]> = chunk.iter().map(|&i| tokens[i].as_slice()).collect();
-                enc.embed_tokens(&ids, &mut plain)?;
-                enc.run_layers(&mut plain, 0..self.split);
-                tuned.clone_from(&plain);
-                enc.run_layers_with(&self.adapted, &mut tuned, self.split..layers);
-                for (&i, pooled) in chunk.iter().zip(enc.mean_pool(&tuned, false)) {
-                    scores[i] = self.head.probabilities(&pooled);
-                }
-                if embed {
-                    enc.run_layers(&mut plain, self.split..layers);
-                    for (&i, v) in chunk.iter().zip(enc.mean_pool(&plain, true)) {
-                        embeddings[i] = v;
-                    }
+        let mut scores = vec![Vec::new(); texts.len()];
+        let mut embeddings = vec![Vec::new(); if embed { texts.len() } else { 0 }];
+        let mut tuned = Batch::default();
+        self.embedder.for_each_batch(texts, |chunk, plain| {
+            enc.run_layers(plain, 0..self.split);
+            tuned.clone_from(plain);
+            enc.run_layers_with(&self.adapted, &mut tuned, self.split..layers);
+            for (&i, pooled) in chunk.iter().zip(enc.mean_pool(&tuned, false)) {
+                scores[i] = self.head.probabilities(&pooled);
+            }
+            if embed {
+                enc.run_layers(plain, self.split..layers);
+                for (&i, v) in chunk.iter().zip(enc.mean_pool(plain, true)) {
+                    embeddings[i] = v;
                 }
             }
-            Ok(EmbeddedEmotions { embeddings, scores })
-        })
+            Ok(())
+        })?;
+        Ok(EmbeddedEmotions { embeddings, scores })
     }
 }
 

@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result};
 use std::sync::Arc;
 
 use memorable::models::cache;
-use memorable::models::emotion_adapter::{builtin_manifest, AdapterEmotionClassifier};
+use memorable::models::emotion_adapter::{builtin_manifest, embedder_name, AdapterEmotionClassifier};
 use memorable::models::{ClassifierOptions, EmotionClassifier};
 use memorable::{Classified, Memorable};
 
@@ -45,12 +45,8 @@ pub(crate) fn classify(
             // forward when this CPU has it (the one-pass classifier), else on candle. An
             // in-memory store on the MiniLM it was trained on, so the store folder is not
             // touched.
-            let trained_on = builtin_manifest().embedder.model_id;
-            let catalog = cache::Manifest::builtin();
-            let entry = catalog.models.iter().find(|m| m.model_id == trained_on);
             let mut config = g.config();
-            config.embedder =
-                entry.with_context(|| format!("{trained_on} is not in the catalog"))?.name.clone();
+            config.embedder = embedder_name(&builtin_manifest())?;
             let mem = memorable::Builder::in_memory().config(config).open().context("cannot load MiniLM")?;
             Box::new(move |refs| Ok(mem.classify(refs)?))
         }

@@ -207,14 +207,21 @@ impl BertEmbedder {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
-}
 
-impl Embedder for BertEmbedder {
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    /// The forward's batching, for [`Embedder::embed`] and passes that run layers of their
+    /// own (the shared-pass emotion classifier): on the embedder's pool, tokenize `texts`, sort
+    /// them by length and, per batch of at most the embedder's batch size, write the input of
+    /// layer 0 into a reused [`Batch`] and call `f` with the texts' indices and that batch.
+    /// Sorted by length, each batch holds similar lengths (attention cost is per sequence, so
+    /// this only groups work; there is no padding to save).
+    pub fn for_each_batch(
+        &self,
+        texts: &[&str],
+        mut f: impl FnMut(&[usize], &mut Batch) -> Result<()> + Send,
+    ) -> Result<()> {
         if texts.is_empty() {
-            return Ok(Vec::new());
+            return Ok(());
         }
-        let n_layers = self.encoder.weights().num_layers();
         self.pool.install(|| {
             use rayon::prelude::*;
             let tokens: Vec<Vec<u32>> = if texts.len() > 1 {
@@ -222,26 +229,32 @@ impl Embedder for BertEmbedder {
             } else {
                 self.tokenize(texts)?
             };
-            // Sorted by length, each batch holds similar lengths (attention cost is per
-            // sequence, so this only groups work; there is no padding to save).
             let mut order: Vec<usize> = (0..texts.len()).collect();
             order.sort_by_key(|&i| tokens[i].len());
-            let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
             let mut batch = self.batches.lock().pop().unwrap_or_default();
-            let result = (|| {
-                for chunk in order.chunks(self.batch_size) {
-                    let ids: Vec<&[u32]> = chunk.iter().map(|&i| tokens[i].as_slice()).collect();
-                    self.encoder.embed_tokens(&ids, &mut batch)?;
-                    self.encoder.run_layers(&mut batch, 0..n_layers);
-                    for (&i, v) in chunk.iter().zip(self.encoder.mean_pool(&batch, true)) {
-                        out[i] = v;
-                    }
-                }
-                Ok(())
-            })();
+            let result = order.chunks(self.batch_size).try_for_each(|chunk| {
+                let ids: Vec<&[u32]> = chunk.iter().map(|&i| tokens[i].as_slice()).collect();
+                self.encoder.embed_tokens(&ids, &mut batch)?;
+                f(chunk, &mut batch)
+            });
             self.batches.lock().push(batch);
-            result.map(|()| out)
+            result
         })
+    }
+}
+
+impl Embedder for BertEmbedder {
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let n_layers = self.encoder.weights().num_layers();
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        self.for_each_batch(texts, |chunk, batch| {
+            self.encoder.run_layers(batch, 0..n_layers);
+            for (&i, v) in chunk.iter().zip(self.encoder.mean_pool(batch, true)) {
+                out[i] = v;
+            }
+            Ok(())
+        })?;
+        Ok(out)
     }
     fn dim(&self) -> usize {
         self.encoder.weights().config.hidden_size
