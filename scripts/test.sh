@@ -47,6 +47,18 @@ else
   shared_note="../shared/data absent: data-driven checks not run"
 fi
 
+# The PostgreSQL store's tests (every suite has some) need a server: a throwaway cluster
+# unless one is named. MEMORABLE_SKIP_PG=1 skips them instead (they say so).
+if [[ -z "${MEMORABLE_TEST_PG_URL:-}" && "${MEMORABLE_SKIP_PG:-}" != 1 ]]; then
+  eval "$(scripts/pg-cluster.sh start)" || { echo "cannot start a PostgreSQL cluster (scripts/pg-cluster.sh)"; exit 1; }
+  trap 'scripts/pg-cluster.sh stop "$PG_CLUSTER_DIR"' EXIT
+  pg_note="PostgreSQL: a throwaway cluster on ${MEMORABLE_TEST_PG_URL##*@}"
+elif [[ -n "${MEMORABLE_TEST_PG_URL:-}" ]]; then
+  pg_note="PostgreSQL: the cluster named by MEMORABLE_TEST_PG_URL"
+else
+  pg_note="PostgreSQL: MEMORABLE_SKIP_PG=1, its tests skipped"
+fi
+
 for suite in "${suites[@]}"; do
   case "$suite" in
     rust)
@@ -70,5 +82,6 @@ done
 printf '\n========== summary ==========\n'
 printf '%s\n' "${results[@]}"
 echo "$shared_note"
+echo "$pg_note"
 echo "suites: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

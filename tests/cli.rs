@@ -319,3 +319,54 @@ fn consolidate_writes_linked_memories() {
         got["derived_from"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
     assert!(!from.is_empty() && from.iter().all(|f| sources.contains(f)), "{got}");
 }
+
+/// `--store postgres://...`: the same commands on a PostgreSQL database (the cluster
+/// `scripts/test.sh` starts, MEMORABLE_TEST_PG_URL; MEMORABLE_SKIP_PG=1 skips, saying so).
+#[test]
+fn a_postgres_url_is_a_store() {
+    let Ok(admin) = std::env::var("MEMORABLE_TEST_PG_URL") else {
+        assert_eq!(
+            std::env::var("MEMORABLE_SKIP_PG").as_deref(),
+            Ok("1"),
+            "MEMORABLE_TEST_PG_URL is not set (scripts/pg-cluster.sh start)"
+        );
+        eprintln!("MEMORABLE_SKIP_PG=1: skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let name = format!("cli_{}", std::process::id());
+    let psql = |sql: &str| {
+        let ok = Command::new("psql").args([admin.as_str(), "-qc", sql]).status().unwrap().success();
+        assert!(ok, "psql {sql}");
+    };
+    psql(&format!("CREATE DATABASE {name}"));
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let base = ["--store", url.as_str(), "--embedder", "hashing", "--json"];
+    let run = |args: &[&str]| json(tmp.path(), &[&base[..], args].concat());
+    let id = run(&["remember", "--user", "alice", "I adopted a beagle puppy named Biscuit"])["id"]
+        .as_u64()
+        .unwrap();
+    run(&["remember", "--user", "bob", "Bob's own puppy is called Rex"]);
+    let hits = run(&["recall", "--user", "alice", "--limit", "5", "puppy"]);
+    assert_eq!(hits.as_array().unwrap().len(), 1, "{hits}");
+    assert_eq!(hits[0]["memory"]["id"].as_u64(), Some(id));
+    // --client-key: the same command twice stores one memory.
+    let keyed = |text: &str| {
+        run(&["remember", "--user", "alice", "--client-key", "k-1", text])["id"].as_u64().unwrap()
+    };
+    assert_eq!(keyed("the bill is paid"), keyed("the bill is paid"));
+    run(&["forget", &id.to_string()]);
+    let hits = run(&["recall", "--user", "alice", "--limit", "5", "puppy"]);
+    assert!(hits.as_array().unwrap().is_empty(), "{hits}");
+    assert!(!tmp.path().join("memorable-data").exists(), "no directory store was made");
+
+    // A wrong password: a coded error that never shows the password.
+    let (head, tail) = url.split_once('@').unwrap();
+    let wrong = format!("{}:not-the-password-42@{tail}", head.rsplit_once(':').unwrap().0);
+    let out = cli(tmp.path(), &["--store", &wrong, "--embedder", "hashing", "--json", "stats"]);
+    assert!(!out.status.success());
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(printed.contains("STORE_UNAVAILABLE"), "{printed}");
+    assert!(!printed.contains("not-the-password-42"), "{printed}");
+    psql(&format!("DROP DATABASE {name} WITH (FORCE)"));
+}

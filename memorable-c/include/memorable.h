@@ -314,6 +314,16 @@
 #define MEMORABLE_ERROR_TIMEOUT 85
 
 /**
+ * The store's database server (PostgreSQL) is unreachable; nothing was written. Retry.
+ */
+#define MEMORABLE_ERROR_STORE_UNAVAILABLE 86
+
+/**
+ * The operation does not exist on this kind of store; nothing changed.
+ */
+#define MEMORABLE_ERROR_UNSUPPORTED 87
+
+/**
  * An open MemoRable store. Thread-safe: one handle may be used from many threads at once
  * (writes are serialized inside, reads run in parallel). Release with `memorable_free`.
  */
@@ -407,6 +417,11 @@ typedef struct {
      */
     const uint64_t *derived_from;
     size_t derived_from_len;
+    /**
+     * The caller's key for this write (1-200 characters; NULL: none), unique per user: a
+     * retry with the same key answers the first one's id and stores nothing.
+     */
+    const char *client_key;
 } memorable_memory_options;
 
 /**

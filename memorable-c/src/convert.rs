@@ -56,6 +56,9 @@ pub struct memorable_memory_options {
     /// may be NULL when 0). Forgetting all of them forgets this one too.
     pub derived_from: *const u64,
     pub derived_from_len: usize,
+    /// The caller's key for this write (1-200 characters; NULL: none), unique per user: a
+    /// retry with the same key answers the first one's id and stores nothing.
+    pub client_key: *const c_char,
 }
 
 /// Candidate sources of a recall (`memorable_recall_options.mode`): one of the
@@ -132,6 +135,7 @@ pub extern "C" fn memorable_memory_options_default() -> memorable_memory_options
         metadata_json: std::ptr::null(),
         derived_from: std::ptr::null(),
         derived_from_len: 0,
+        client_key: std::ptr::null(),
     }
 }
 
@@ -273,6 +277,7 @@ pub(crate) unsafe fn new_memory(
         m.metadata = Some(value);
     }
     m.derived_from = array(o.derived_from, o.derived_from_len, "derived_from")?.to_vec();
+    m.client_key = opt_cstr(o.client_key, "client_key")?.map(str::to_owned);
     Ok(m)
 }
 

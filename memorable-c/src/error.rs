@@ -111,6 +111,10 @@ pub const MEMORABLE_ERROR_PAYLOAD_TOO_LARGE: u32 = 83;
 pub const MEMORABLE_ERROR_OVERLOADED: u32 = 84;
 /// `memorable serve` only: the request timed out (HTTP 503).
 pub const MEMORABLE_ERROR_TIMEOUT: u32 = 85;
+/// The store's database server (PostgreSQL) is unreachable; nothing was written. Retry.
+pub const MEMORABLE_ERROR_STORE_UNAVAILABLE: u32 = 86;
+/// The operation does not exist on this kind of store; nothing changed.
+pub const MEMORABLE_ERROR_UNSUPPORTED: u32 = 87;
 
 /// An error returned by a fallible call. Owned by the caller: read it with
 /// `memorable_error_code` / `memorable_error_message`, release it with `memorable_error_free`.

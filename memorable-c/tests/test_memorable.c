@@ -95,6 +95,54 @@ static bool test_round_trip(void) {
     return ok;
 }
 
+/* The same round trip on a PostgreSQL store: memorable_open takes a postgres:// URL where it
+ * takes a directory. The database is this test's own on the cluster scripts/test.sh starts
+ * (MEMORABLE_TEST_PG_URL); without it the test fails unless MEMORABLE_SKIP_PG=1 skips it. */
+static bool test_round_trip_postgres(void) {
+    const char *admin = getenv("MEMORABLE_TEST_PG_URL");
+    if (admin == NULL || admin[0] == '\0') {
+        const char *skip = getenv("MEMORABLE_SKIP_PG");
+        if (skip != NULL && strcmp(skip, "1") == 0) {
+            fprintf(stderr, "  MEMORABLE_SKIP_PG=1: skipped\n");
+            return true;
+        }
+        fprintf(stderr, "  MEMORABLE_TEST_PG_URL is not set (scripts/pg-cluster.sh start)\n");
+        return false;
+    }
+    const char *slash = strrchr(admin, '/');
+    CHECK(slash != NULL);
+    char name[64], url[512], cmd[1024];
+    snprintf(name, sizeof name, "c_%ld", (long)getpid());
+    snprintf(url, sizeof url, "%.*s/%s", (int)(slash - admin), admin, name);
+    snprintf(cmd, sizeof cmd, "psql '%s' -qc 'CREATE DATABASE %s'", admin, name);
+    CHECK(system(cmd) == 0);
+    bool ok = round_trip_in(url);
+    snprintf(cmd, sizeof cmd, "psql '%s' -qc 'DROP DATABASE %s WITH (FORCE)'", admin, name);
+    CHECK(system(cmd) == 0);
+    return ok;
+}
+
+/* memorable_memory_options.client_key: a retry with the same key answers the same id and
+ * stores nothing; an empty key is INVALID_INPUT. */
+static bool test_client_key(void) {
+    memorable *m = NULL;
+    CHECK_OK(memorable_open_in_memory(hashing(), &m));
+    memorable_memory_options opts = memorable_memory_options_default();
+    opts.client_key = "req-1";
+    uint64_t first = 0, again = 0;
+    CHECK_OK(memorable_remember(m, S("alice"), S("paid the plumber"), &opts, &first));
+    CHECK_OK(memorable_remember(m, S("alice"), S("paid the plumber"), &opts, &again));
+    CHECK(first == again);
+    opts.client_key = "";
+    CHECK_ERR(memorable_remember(m, S("alice"), S("x"), &opts, &again), MEMORABLE_ERROR_INVALID_INPUT);
+    char *json = NULL;
+    CHECK_OK(memorable_stats(m, &json));
+    CHECK(contains(json, "\"memories\":1"));
+    memorable_string_free(json);
+    memorable_free(m);
+    return true;
+}
+
 /* config_json's max_index_memory_mb: loading an index evicts the least recently used ones
  * past the budget; the index in use stays. */
 static bool test_index_memory_budget(void) {
@@ -929,6 +977,8 @@ int main(void) {
     bool passed = true;
     run_test(test_version, "test_version", &passed);
     run_test(test_round_trip, "test_round_trip", &passed);
+    run_test(test_round_trip_postgres, "test_round_trip_postgres", &passed);
+    run_test(test_client_key, "test_client_key", &passed);
     run_test(test_in_memory_and_options, "test_in_memory_and_options", &passed);
     run_test(test_index_memory_budget, "test_index_memory_budget", &passed);
     run_test(test_recall_filters, "test_recall_filters", &passed);

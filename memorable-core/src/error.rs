@@ -153,6 +153,13 @@ error_codes! {
     /// `memorable serve`: the request did not finish within `server.request_timeout_ms`
     /// (HTTP 503).
     Timeout = 85, "TIMEOUT", Other;
+    /// The store's database server (PostgreSQL) cannot be reached or dropped the
+    /// connection; nothing was written by the failed call. Retry: the connection is
+    /// re-established on the next call.
+    StoreUnavailable = 86, "STORE_UNAVAILABLE", Storage;
+    /// The operation does not exist on this kind of store (an SQLite-only maintenance
+    /// operation on a PostgreSQL store); nothing changed.
+    Unsupported = 87, "UNSUPPORTED", InvalidInput;
 }
 
 impl ErrorCode {
@@ -308,6 +315,10 @@ pub enum Error {
     ServerRejected(String),
     #[error("the model server broke its protocol: {0}")]
     ServerProtocol(String),
+    #[error("the store's database is unavailable: {0}")]
+    StoreUnavailable(String),
+    #[error("not supported: {0}")]
+    Unsupported(String),
 }
 
 impl Error {
@@ -360,6 +371,8 @@ impl Error {
             Error::ServerUnavailable(_) => ErrorCode::ServerUnavailable,
             Error::ServerRejected(_) => ErrorCode::ServerRejected,
             Error::ServerProtocol(_) => ErrorCode::ServerProtocol,
+            Error::StoreUnavailable(_) => ErrorCode::StoreUnavailable,
+            Error::Unsupported(_) => ErrorCode::Unsupported,
         }
     }
 }

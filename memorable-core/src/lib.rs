@@ -124,6 +124,7 @@ pub use retrieval::{
     Fusion, Mood, RankWeights, Recall, RecallMode, Recalled, ScoreBreakdown, TimeWindow, WindowConfig,
     MAX_LIMIT, MAX_OFFSET, MIN_POOL,
 };
+pub use store::pg_url::{is_postgres_url, redact as redact_store_url};
 pub use store::rekey;
 #[cfg(feature = "candle")]
 pub use training::{DeployPolicy, EvalReport, Preset, TrainOptions};

@@ -117,6 +117,11 @@ pub struct NewMemory {
     /// forgets this one too.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub derived_from: Vec<MemoryId>,
+    /// The caller's key for this write (1-200 characters), unique per user: a `remember`
+    /// retried with the same key returns the id the first one stored and writes nothing,
+    /// whichever process or instance the retry reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<String>,
 }
 
 impl NewMemory {
@@ -177,6 +182,12 @@ impl NewMemory {
     /// Mark this memory as derived from `sources` (the same user's memories).
     pub fn derived_from(mut self, sources: impl IntoIterator<Item = MemoryId>) -> Self {
         self.derived_from = sources.into_iter().collect();
+        self
+    }
+    /// Make the write idempotent: another `remember` of the same user with the same key
+    /// returns this memory's id instead of storing a copy.
+    pub fn client_key(mut self, key: impl Into<String>) -> Self {
+        self.client_key = Some(key.into());
         self
     }
     /// Use this embedding instead of embedding the text.
@@ -264,6 +275,18 @@ pub(crate) fn validate_user(user: &str) -> Result<()> {
         return Err(Error::MissingUser);
     }
     Ok(())
+}
+
+/// Longest client key `remember` accepts, in characters.
+pub const MAX_CLIENT_KEY_CHARS: usize = 200;
+
+pub(crate) fn validate_client_key(key: Option<&str>) -> Result<()> {
+    match key {
+        Some(k) if k.is_empty() || k.chars().count() > MAX_CLIENT_KEY_CHARS => Err(Error::InvalidInput(
+            format!("client_key must have 1 to {MAX_CLIENT_KEY_CHARS} characters, got {}", k.chars().count()),
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub(crate) fn validate_importance(importance: f32) -> Result<f32> {

@@ -85,6 +85,37 @@ pub(crate) fn start(slot: &Arc<EngineSlot>, ops: &Arc<Ops>) {
     }
 }
 
+/// Start the sync thread of a shared (PostgreSQL) store: every `interval` it applies what
+/// other instances changed (`Engine::sync_remote`).
+#[cfg(feature = "postgres")]
+pub(crate) fn start_sync(slot: &Arc<EngineSlot>, ops: &Arc<Ops>, interval: Duration) {
+    let slot = Arc::downgrade(slot);
+    let ops = ops.clone();
+    let spawned = std::thread::Builder::new().name("memorable-sync".into()).spawn(move || {
+        // Logged when it starts failing and when it recovers, not at every tick.
+        let mut failing = false;
+        while ops.sleep(interval) {
+            let Some(slot) = slot.upgrade() else { return };
+            let Some(engine) = slot.read().clone() else { return };
+            match engine.sync_remote() {
+                Ok(_) if failing => {
+                    failing = false;
+                    tracing::info!("reading other instances' changes works again");
+                }
+                Ok(_) => {}
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "cannot read other instances' changes; retrying");
+                }
+                Err(_) => {}
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start the sync thread: other instances' writes reach recall only after a reopen");
+    }
+}
+
 fn run(slot: Weak<EngineSlot>, ops: Arc<Ops>, tick: Duration) {
     let mut last_backup = Instant::now();
     while ops.sleep(tick) {

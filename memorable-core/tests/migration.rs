@@ -139,6 +139,7 @@ fn a_v3_store_gets_the_arousal_of_its_snapshots() {
              DROP TRIGGER memories_usage_update; ALTER TABLE users DROP COLUMN memories;
              ALTER TABLE users DROP COLUMN bytes;
              DROP TABLE classifiers; DROP TABLE examples; DROP TABLE calibrations; DROP TABLE job_checkpoints;
+             DROP INDEX memories_client_key; ALTER TABLE memories DROP COLUMN client_key;
              PRAGMA user_version = 3;",
         )
         .unwrap();

@@ -66,6 +66,7 @@ fn the_schema_7_migration_counts_what_users_hold() {
             "DROP TRIGGER memories_usage_delete; DROP TRIGGER memories_usage_update;
              ALTER TABLE users DROP COLUMN memories; ALTER TABLE users DROP COLUMN bytes;
              DROP TABLE classifiers; DROP TABLE examples; DROP TABLE calibrations; DROP TABLE job_checkpoints;
+             DROP INDEX memories_client_key; ALTER TABLE memories DROP COLUMN client_key;
              PRAGMA user_version = 6;",
         )
         .unwrap();

@@ -247,3 +247,18 @@ test('ids are plain numbers and negative ids are rejected', async () => {
   assert.throws(() => mem.get(-1), { code: 'INVALID_INPUT' })
   mem.close()
 })
+
+test('clientKey makes remember idempotent', async (t) => {
+  const mem = Memorable.openInMemory(HASHING)
+  t.after(() => mem.close())
+  const first = await mem.remember('paid the plumber', { user: 'alice', clientKey: 'req-1' })
+  assert.equal(await mem.remember('paid the plumber', { user: 'alice', clientKey: 'req-1' }), first)
+  const ids = await mem.rememberBatch([
+    { text: 'paid the plumber', user: 'alice', clientKey: 'req-1' },
+    { text: 'booked the boiler check', user: 'alice', clientKey: 'req-2' },
+  ])
+  assert.equal(ids[0], first)
+  assert.notEqual(ids[1], first)
+  assert.equal(mem.stats().memories, 2)
+  await assertCode(assert, () => mem.remember('x', { user: 'alice', clientKey: '' }), 'INVALID_INPUT')
+})

@@ -36,6 +36,9 @@ pub struct RememberOptions {
     /// Ids of the same user's memories this one is derived from (forgetting all of them
     /// forgets this one too).
     pub derived_from: Option<Vec<i64>>,
+    /// The caller's key for this write (1-200 characters), unique per user: a retry with
+    /// the same key answers the first one's id and stores nothing.
+    pub client_key: Option<String>,
 }
 
 /// Ids from JS (a negative one can match no memory: the core refuses it).
@@ -62,6 +65,7 @@ impl RememberOptions {
             embedding: self.embedding.map(f32s),
             emotion: None,
             derived_from: ids(self.derived_from),
+            client_key: self.client_key,
         }
     }
 }
@@ -84,6 +88,7 @@ pub struct RememberItem {
     pub lon: Option<f64>,
     pub embedding: Option<Vec<f64>>,
     pub derived_from: Option<Vec<i64>>,
+    pub client_key: Option<String>,
 }
 
 impl From<RememberItem> for core::NewMemory {
@@ -105,6 +110,7 @@ impl From<RememberItem> for core::NewMemory {
             embedding: i.embedding.map(f32s),
             emotion: None,
             derived_from: ids(i.derived_from),
+            client_key: i.client_key,
         }
     }
 }

@@ -156,6 +156,7 @@ pub fn new_memory_from_dict(obj: &Bound<'_, PyAny>) -> PyResult<NewMemory> {
             "lon" => m.lon = Some(value.extract()?),
             "embedding" => m.embedding = Some(value.extract()?),
             "derived_from" => m.derived_from = value.extract()?,
+            "client_key" => m.client_key = Some(value.extract()?),
             "emotion" => m.emotion = Some(serde_from_py(py, "emotion", &value)?),
             other => {
                 return Err(to_py(py, Error::InvalidInput(format!("unknown memory field {other:?}"))));

@@ -74,7 +74,7 @@ impl Memorable {
     #[pyo3(signature = (
         text, *, user, session=None, speaker=None, occurred_at=None, place=None, tags=Vec::new(),
         metadata=None, importance=None, kind=None, topics=Vec::new(), lat=None, lon=None,
-        embedding=None, derived_from=Vec::new()
+        embedding=None, derived_from=Vec::new(), client_key=None
     ))]
     fn remember(
         &self,
@@ -94,6 +94,7 @@ impl Memorable {
         lon: Option<f64>,
         embedding: Option<Vec<f32>>,
         derived_from: Vec<u64>,
+        client_key: Option<String>,
     ) -> PyResult<u64> {
         let memory = NewMemory {
             user,
@@ -112,6 +113,7 @@ impl Memorable {
             embedding,
             emotion: None,
             derived_from,
+            client_key,
         };
         py.detach(|| self.inner.remember(memory)).or_raise(py)
     }

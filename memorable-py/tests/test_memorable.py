@@ -296,3 +296,18 @@ def test_close_then_calls_fail_cleanly(store_dir: Path, hashing: dict[str, Any])
     # The directory lock was released: the store opens again.
     with Memorable.open(store_dir, **hashing) as again:
         assert again.get(mid).text == "before close"
+
+
+def test_client_key_makes_remember_idempotent(mem: Memorable) -> None:
+    first = mem.remember("paid the plumber", user="alice", client_key="req-1")
+    assert mem.remember("paid the plumber", user="alice", client_key="req-1") == first
+    ids = mem.remember_batch(
+        [
+            {"text": "paid the plumber", "user": "alice", "client_key": "req-1"},
+            {"text": "booked the boiler check", "user": "alice", "client_key": "req-2"},
+        ]
+    )
+    assert ids[0] == first and ids[1] != first
+    assert mem.stats()["memories"] == 2
+    with pytest.raises(InvalidInputError):
+        mem.remember("x", user="alice", client_key="")

@@ -205,9 +205,11 @@ pub(crate) fn run(
             job.state
         )));
     }
+    if !store::jobs::claim(&engine.store.locked(), id, now_ms())? {
+        return Err(Error::InvalidInput(format!("job {id} is running in another process")));
+    }
     let flag = Arc::new(AtomicU8::new(NONE));
     rt.running.lock().unwrap_or_else(|e| e.into_inner()).insert(id, flag.clone());
-    store::jobs::set_state(&engine.store.locked(), id, "running", now_ms())?;
     let outcome = work(engine, id, &job.params, &flag, progress);
     rt.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
     let conn = engine.store.locked();

@@ -64,8 +64,11 @@ pub struct Config {
     /// Semantic searches over at most this many vectors (a filtered set, or a user's whole
     /// index) are exact (brute force) rather than an HNSW walk; 0 always walks the graph.
     pub exact_search_threshold: usize,
-    /// Number of read connections (concurrent recalls) for an on-disk store.
+    /// Number of read connections (concurrent recalls) for an on-disk or PostgreSQL store.
     pub read_connections: usize,
+    /// PostgreSQL stores: how often (ms) an instance reads what other instances changed and
+    /// brings its indexes and caches up to date; the bound on how stale its recall can be.
+    pub sync_interval_ms: u64,
     /// Commit durability.
     pub durability: Durability,
     /// Reciprocal-rank-fusion constant `k` (score = Σ 1 / (k + rank)).
@@ -136,6 +139,7 @@ impl Default for Config {
             tombstone_rebuild_ratio: 0.2,
             exact_search_threshold: 2_000,
             read_connections: 4,
+            sync_interval_ms: 100,
             durability: Durability::Normal,
             rrf_k: 60.0,
             candidate_multiplier: 5,
@@ -222,6 +226,9 @@ impl Config {
         }
         if self.read_connections == 0 || self.read_connections > 64 {
             return bad("read_connections must be in 1..=64".into());
+        }
+        if !(10..=60_000).contains(&self.sync_interval_ms) {
+            return bad("sync_interval_ms must be in 10..=60000".into());
         }
         if !(self.rrf_k.is_finite() && self.rrf_k >= 0.0) {
             return bad("rrf_k must be a non-negative number".into());

@@ -10,8 +10,8 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+use crate::store::db::Db;
 use parking_lot::{Mutex, MutexGuard};
-use rusqlite::Connection;
 
 use super::config::EmotionConfig;
 use super::fusion::{at_item, ContextState, HistoryRecord};
@@ -93,7 +93,7 @@ impl Work {
     fn slot(
         &mut self,
         cache: &mut Cache,
-        conn: &Connection,
+        conn: &Db,
         name: &str,
         create: bool,
         now: i64,
@@ -132,7 +132,7 @@ impl Work {
     }
 
     /// Write everything in the caller's transaction.
-    fn save(&mut self, conn: &Connection, config: &EmotionConfig) -> Result<()> {
+    fn save(&mut self, conn: &Db, config: &EmotionConfig) -> Result<()> {
         for (i, ctx) in self.contexts.iter_mut().enumerate() {
             if self.touched[i].is_empty() {
                 continue;
@@ -338,7 +338,7 @@ impl EmotionEngine {
     /// Inside `forget_user`'s transaction: erase the user's own contexts
     /// (`user_context(user, ...)`: what `memorable serve` and `per_user_sessions` create) with
     /// their history, and drop them from the cache.
-    pub fn forget_user_contexts(&self, cache: &mut Cache, conn: &Connection, user: &str) -> Result<usize> {
+    pub fn forget_user_contexts(&self, cache: &mut Cache, conn: &Db, user: &str) -> Result<usize> {
         let names = persist::delete_contexts_with_prefix(conn, &user_context(user, ""))?;
         for name in &names {
             cache.contexts.remove(name);
@@ -445,7 +445,7 @@ impl EmotionEngine {
     pub fn attach(
         &self,
         guard: &mut RememberGuard<'_>,
-        conn: &Connection,
+        conn: &Db,
         plan: RememberPlan,
         memories: &mut [PreparedMemory],
         now: i64,

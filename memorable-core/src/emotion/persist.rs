@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{params, Db, OptionalExtension};
 
 use super::fusion::{ContextState, HistoryRecord, SourceRecord, SourceState};
 use super::reading::Source;
@@ -17,7 +17,7 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 /// A context's fusion state, if the store has it.
-pub(crate) fn load_context(conn: &Connection, name: &str) -> Result<Option<ContextState>> {
+pub(crate) fn load_context(conn: &Db, name: &str) -> Result<Option<ContextState>> {
     let row = conn
         .prepare_cached(
             "SELECT context_key, created_at, updated_at, readings, history_seq, closed_at
@@ -58,40 +58,45 @@ pub(crate) fn load_context(conn: &Connection, name: &str) -> Result<Option<Conte
 /// Write a context's row, the source states in `touched`, and new history entries
 /// `(seq, at_ms, state)`; trim its history to `history_limit` entries.
 pub(crate) fn save_context(
-    conn: &Connection,
+    conn: &Db,
     ctx: &mut ContextState,
     touched: &[usize],
     history: &[(i64, i64, HistoryRecord)],
     history_limit: usize,
 ) -> Result<()> {
-    let key =
-        match ctx.key {
-            Some(key) => {
-                conn.prepare_cached(
+    let key = match ctx.key {
+        Some(key) => {
+            conn.prepare_cached(
                 "UPDATE emotion_contexts SET updated_at = ?2, readings = ?3, history_seq = ?4, closed_at = ?5
                  WHERE context_key = ?1",
             )?
-            .execute(params![key, ctx.updated_at, ctx.readings as i64, ctx.history_seq, ctx.closed_at])?;
-                key
-            }
-            None => {
-                conn.prepare_cached(
-                "INSERT INTO emotion_contexts(name, created_at, updated_at, readings, history_seq, closed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
             .execute(params![
-                ctx.name,
-                ctx.created_at,
+                key,
                 ctx.updated_at,
                 ctx.readings as i64,
                 ctx.history_seq,
                 ctx.closed_at
             ])?;
-                let key = conn.last_insert_rowid();
-                ctx.key = Some(key);
-                key
-            }
-        };
+            key
+        }
+        None => {
+            let key = conn.insert_id(
+                "INSERT INTO emotion_contexts(name, created_at, updated_at, readings, history_seq, closed_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "context_key",
+                params![
+                    ctx.name,
+                    ctx.created_at,
+                    ctx.updated_at,
+                    ctx.readings as i64,
+                    ctx.history_seq,
+                    ctx.closed_at
+                ],
+            )?;
+            ctx.key = Some(key);
+            key
+        }
+    };
     let mut put = conn.prepare_cached(
         "INSERT INTO emotion_sources(context_key, source, state) VALUES (?1, ?2, ?3)
          ON CONFLICT(context_key, source) DO UPDATE SET state = excluded.state",
@@ -114,11 +119,11 @@ pub(crate) fn save_context(
 
 /// Delete every context whose name starts with `prefix` (a user's own contexts,
 /// `user_context(user, ...)`), with its sources and history; returns their names.
-pub(crate) fn delete_contexts_with_prefix(conn: &Connection, prefix: &str) -> Result<Vec<String>> {
+pub(crate) fn delete_contexts_with_prefix(conn: &Db, prefix: &str) -> Result<Vec<String>> {
     let found: Vec<(i64, String)> = conn
         .prepare_cached("SELECT context_key, name FROM emotion_contexts WHERE substr(name, 1, ?2) = ?1")?
         .query_map(params![prefix, prefix.chars().count() as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<crate::store::db::SqlResult<_>>()?;
     for (key, _) in &found {
         conn.prepare_cached("DELETE FROM emotion_history WHERE context_key = ?1")?.execute([key])?;
         conn.prepare_cached("DELETE FROM emotion_sources WHERE context_key = ?1")?.execute([key])?;
@@ -128,7 +133,7 @@ pub(crate) fn delete_contexts_with_prefix(conn: &Connection, prefix: &str) -> Re
 }
 
 /// Mark a context closed; false if the store has no such context.
-pub(crate) fn close_context(conn: &Connection, name: &str, now: i64) -> Result<bool> {
+pub(crate) fn close_context(conn: &Db, name: &str, now: i64) -> Result<bool> {
     let n = conn
         .prepare_cached("UPDATE emotion_contexts SET closed_at = coalesce(closed_at, ?2) WHERE name = ?1")?
         .execute(params![name, now])?;
@@ -136,7 +141,7 @@ pub(crate) fn close_context(conn: &Connection, name: &str, now: i64) -> Result<b
 }
 
 /// Every context, by name.
-pub(crate) fn list_contexts(conn: &Connection) -> Result<Vec<ContextInfo>> {
+pub(crate) fn list_contexts(conn: &Db) -> Result<Vec<ContextInfo>> {
     let mut sources: BTreeMap<i64, Vec<Source>> = BTreeMap::new();
     let mut stmt = conn.prepare_cached("SELECT context_key, source FROM emotion_sources")?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
@@ -176,7 +181,7 @@ pub(crate) fn list_contexts(conn: &Connection) -> Result<Vec<ContextInfo>> {
 
 /// A context's stored states in `range`, oldest first; `None` if there is no such context.
 pub(crate) fn history(
-    conn: &Connection,
+    conn: &Db,
     name: &str,
     range: &HistoryRange,
     top_k: usize,
@@ -203,10 +208,10 @@ pub(crate) fn history(
 }
 
 /// Add to the counts of names outside the catalog.
-pub(crate) fn count_unknown(conn: &Connection, counts: &BTreeMap<String, u64>) -> Result<()> {
+pub(crate) fn count_unknown(conn: &Db, counts: &BTreeMap<String, u64>) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO emotion_unknown_names(name, count) VALUES (?1, ?2)
-         ON CONFLICT(name) DO UPDATE SET count = count + excluded.count",
+         ON CONFLICT(name) DO UPDATE SET count = emotion_unknown_names.count + excluded.count",
     )?;
     for (name, n) in counts {
         stmt.execute(params![name, *n as i64])?;
@@ -215,9 +220,9 @@ pub(crate) fn count_unknown(conn: &Connection, counts: &BTreeMap<String, u64>) -
 }
 
 /// (contexts, open contexts, readings, unknown name counts)
-pub(crate) fn totals(conn: &Connection) -> Result<(u64, u64, u64, BTreeMap<String, u64>)> {
+pub(crate) fn totals(conn: &Db) -> Result<(u64, u64, u64, BTreeMap<String, u64>)> {
     let (contexts, open, readings): (i64, i64, i64) = conn.query_row(
-        "SELECT count(*), count(*) FILTER (WHERE closed_at IS NULL), coalesce(sum(readings), 0)
+        "SELECT count(*), count(*) FILTER (WHERE closed_at IS NULL), CAST(coalesce(sum(readings), 0) AS BIGINT)
          FROM emotion_contexts",
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -225,6 +230,6 @@ pub(crate) fn totals(conn: &Connection) -> Result<(u64, u64, u64, BTreeMap<Strin
     let mut stmt = conn.prepare_cached("SELECT name, count FROM emotion_unknown_names")?;
     let unknown = stmt
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
-        .collect::<rusqlite::Result<BTreeMap<_, _>>>()?;
+        .collect::<crate::store::db::SqlResult<BTreeMap<_, _>>>()?;
     Ok((contexts as u64, open as u64, readings as u64, unknown))
 }

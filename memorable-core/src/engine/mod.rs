@@ -7,6 +7,7 @@
 //! under that same lock, so index order equals commit order. Reads (recall, get) run on
 //! pooled read connections in parallel with writes.
 
+mod client_keys;
 mod open;
 mod quota;
 mod read;
@@ -14,6 +15,8 @@ mod reembed;
 mod reload;
 mod snapshot;
 mod stats;
+#[cfg(feature = "postgres")]
+mod sync;
 mod versions;
 mod write;
 

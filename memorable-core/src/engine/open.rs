@@ -1,7 +1,6 @@
 //! Opening: the store, the embedder (the application's, or one selected for this machine),
 //! the emotion classifier and emotional layer, and the engine that holds them.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use super::{Engine, EngineParts};
@@ -13,7 +12,7 @@ use crate::metrics::Metrics;
 use crate::models::llm::{Generator, GeneratorSlot};
 use crate::models::select::{self, SelectionReport};
 use crate::models::{Embedder, EmotionClassifier};
-use crate::store::{self, BeforeMigration, Store, INDEX_DIR, META_MODEL_ID};
+use crate::store::{self, BeforeMigration, Location, Store, INDEX_DIR, META_MODEL_ID};
 
 /// What an application may hand to `open` besides the configuration.
 #[derive(Default)]
@@ -34,21 +33,30 @@ pub(super) fn planned_generator(config: &Config, threads: usize) -> GeneratorSlo
     })
 }
 
-/// Open (creating if needed) the store in `dir` (`None`: in memory) and build its engine.
-pub(crate) fn open(dir: Option<&Path>, config: Config, parts: Parts) -> Result<Engine> {
+/// Open (creating if needed) the store at `location` and build its engine.
+pub(crate) fn open(location: &Location, config: Config, parts: Parts) -> Result<Engine> {
     config.validate()?;
-    let span = tracing::info_span!("open", in_memory = dir.is_none());
+    let key = config.resolved_key();
+    location.check(key.is_some())?;
+    let span = tracing::info_span!("open", in_memory = matches!(location, Location::Memory));
     let _enter = span.enter();
-    let store = match dir {
-        Some(dir) => {
+    let store = match location {
+        Location::Dir(dir) => {
             let hook = parts.before_migration.filter(|_| config.backup.before_migration);
-            Store::open(dir, &config.store_options(), config.resolved_key().as_ref(), hook)?
+            Store::open(dir, &config.store_options(), key.as_ref(), hook)?
         }
-        None => Store::open_in_memory(&config.store_options())?,
+        Location::Memory => Store::open_in_memory(&config.store_options())?,
+        #[cfg(feature = "postgres")]
+        Location::Postgres(target) => Store::open_postgres(target, &config.store_options())?,
     };
     let stored_model = store.read(|c| store::meta_get(c, META_MODEL_ID))?;
-    // Jobs left running by a process that ended cannot be running now (one process per store).
-    let interrupted = store::jobs::fail_interrupted(&store.locked(), crate::time::now_ms())?;
+    // Jobs left running by a process that ended cannot be running now (one process per
+    // store). A shared database's other instances may be running theirs: not touched.
+    let interrupted = if store.is_shared() {
+        0
+    } else {
+        store::jobs::fail_interrupted(&store.locked(), crate::time::now_ms())?
+    };
     if interrupted > 0 {
         tracing::warn!(
             jobs = interrupted,
@@ -69,7 +77,7 @@ pub(crate) fn open(dir: Option<&Path>, config: Config, parts: Parts) -> Result<E
             return Err(Error::ModelMismatch { stored, current: embedder.model_id().to_owned() });
         }
     }
-    let index_dir = dir.map(|d| d.join(INDEX_DIR));
+    let index_dir = location.dir().map(|d| d.join(INDEX_DIR));
     let metrics = Arc::new(Metrics::new(config.metrics));
     if selection.fallback && selection.fallback_reason.is_some() {
         metrics.fallbacks_taken.inc();

@@ -3,7 +3,7 @@
 //! and per-user quotas inside it (under the writer lock, so two writers cannot both take the
 //! last place). A write over any of them is refused whole: nothing of it is written.
 
-use rusqlite::Connection;
+use crate::store::db::Db;
 
 use super::Engine;
 use crate::error::{Error, Result};
@@ -58,11 +58,7 @@ impl Engine {
 
     /// Refuse the write when one of its users would pass a per-user quota; `adding` is
     /// (user, memories, bytes) per user (`UserKey` `None`: a user without memories yet).
-    pub(crate) fn check_users(
-        &self,
-        conn: &Connection,
-        adding: &[(Option<UserKey>, u64, i64)],
-    ) -> Result<()> {
+    pub(crate) fn check_users(&self, conn: &Db, adding: &[(Option<UserKey>, u64, i64)]) -> Result<()> {
         let limits = &self.config.limits;
         if !limits.per_user() {
             return Ok(());

@@ -48,7 +48,7 @@ pub(crate) fn metrics_snapshot(engine: &Engine) -> Result<MetricsSnapshot> {
     })
 }
 
-fn memories_per_user(c: &rusqlite::Connection) -> Result<Vec<UserMemories>> {
+fn memories_per_user(c: &crate::store::db::Db) -> Result<Vec<UserMemories>> {
     let mut stmt = c.prepare_cached(
         "SELECT u.name, count(*) AS n FROM memories m JOIN users u ON u.user_key = m.user_key
          GROUP BY m.user_key ORDER BY n DESC, u.name LIMIT ?1",
@@ -56,5 +56,5 @@ fn memories_per_user(c: &rusqlite::Connection) -> Result<Vec<UserMemories>> {
     let rows = stmt.query_map([MAX_USERS_LISTED as i64], |r| {
         Ok(UserMemories { user: r.get(0)?, memories: r.get::<_, i64>(1)? as u64 })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::SqlResult<_>>()?)
 }

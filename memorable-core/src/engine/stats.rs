@@ -7,7 +7,7 @@ use crate::emotion::EmotionStats;
 use crate::error::Result;
 use crate::index::IndexStats;
 use crate::models::select::SelectionReport;
-use crate::store::{self, schema, META_REEMBED_DONE, META_REEMBED_TARGET};
+use crate::store::{self, META_REEMBED_DONE, META_REEMBED_TARGET};
 
 /// Counts and health of a store, from [`crate::Memorable::stats`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,7 +54,8 @@ pub struct EmbedderInfo {
 
 impl Engine {
     pub(crate) fn stats(&self) -> Result<Stats> {
-        let (counts, schema_version) = self.store.read(|c| Ok((store::counts(c)?, schema::version(c)?)))?;
+        let (counts, schema_version) =
+            self.store.read(|c| Ok((store::counts(c)?, crate::store::stored_version(c)?)))?;
         let mut loaded_indexes: Vec<IndexStats> = self
             .indexes
             .all()

@@ -13,6 +13,8 @@ use crate::store::{self, PreparedMemory, UpdatedFields, UserKey, VectorRow, META
 
 /// Texts per embedding call in `remember_batch` (each call runs on one rayon thread).
 const EMBED_CHUNK: usize = 64;
+/// Attempts of a `remember` with client keys that other processes keep racing.
+const CLIENT_KEY_ATTEMPTS: usize = 3;
 
 /// One row of floats per text (vectors, or emotion probabilities).
 type Rows = Vec<Vec<f32>>;
@@ -64,6 +66,7 @@ impl Engine {
         if let Some(e) = &m.emotion {
             validate_emotion(e)?;
         }
+        validate_client_key(m.client_key.as_deref())?;
         let prepared = PreparedMemory {
             user: m.user,
             text: m.text,
@@ -80,12 +83,29 @@ impl Engine {
             importance,
             emotion: m.emotion,
             derived_from: m.derived_from,
+            client_key: m.client_key,
             vector: Vec::new(),
         };
         Ok((prepared, embedding))
     }
 
     pub(crate) fn remember(&self, memories: Vec<NewMemory>, batch: bool) -> Result<Vec<MemoryId>> {
+        if memories.iter().all(|m| m.client_key.is_none()) {
+            return self.remember_once(memories, batch).map(Option::unwrap_or_default);
+        }
+        // With client keys a write can lose a race to another process storing the same key;
+        // the next attempt finds that key and answers its id.
+        for _ in 0..CLIENT_KEY_ATTEMPTS {
+            if let Some(ids) = self.remember_once(memories.clone(), batch)? {
+                return Ok(ids);
+            }
+        }
+        Err(Error::Storage("client keys kept being stored by other writers meanwhile; retry".into()))
+    }
+
+    /// One attempt of [`Engine::remember`]; `None` when another process stored one of its
+    /// client keys meanwhile (nothing was written).
+    fn remember_once(&self, memories: Vec<NewMemory>, batch: bool) -> Result<Option<Vec<MemoryId>>> {
         let span = tracing::debug_span!("remember", n = memories.len(), user = tracing::field::Empty);
         if self.config.log_content {
             if let Some(m) = memories.first() {
@@ -94,7 +114,7 @@ impl Engine {
         }
         let _span = span.entered();
         if memories.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Some(Vec::new()));
         }
         self.check_batch(memories.len())?;
         let now = crate::time::now_ms();
@@ -102,6 +122,12 @@ impl Engine {
         let mut prepared = Vec::with_capacity(memories.len());
         for (i, m) in memories.into_iter().enumerate() {
             prepared.push(self.prepare(m, now).map_err(|e| if batch { e.in_item("item", i) } else { e })?);
+        }
+        // Writes with a client key already stored (or repeated in this batch) write nothing:
+        // they answer the stored id. Checked again under the users' locks below.
+        let (prepared, known) = self.known_client_keys(prepared)?;
+        if prepared.is_empty() {
+            return Ok(Some(known.answer(Vec::new())));
         }
         let missing: Vec<usize> =
             prepared.iter().enumerate().filter(|(_, p)| p.1.is_none()).map(|(i, _)| i).collect();
@@ -141,6 +167,12 @@ impl Engine {
         // Only adds memories: what recall caches of existing ones stays valid.
         let mut writer = self.store.appender();
         let tx = writer.transaction()?;
+        store::lock_users(&tx, &users)?;
+        // Another process stored one of these keys since the check above (it held the
+        // user's lock): start over, and that check answers its id.
+        if self.client_keys_taken(&tx, &prepared)? {
+            return Ok(None);
+        }
         let emotion_work = self.emotion.attach(&mut emotion_guard, &tx, plan, &mut prepared, now)?;
         match store::meta_get(&tx, META_MODEL_ID)? {
             None => store::meta_set(&tx, META_MODEL_ID, self.model_id())?,
@@ -240,7 +272,7 @@ impl Engine {
             let _load = self.indexes.load_lock.lock();
             self.retire_indexes(evicted);
         }
-        Ok(ids)
+        Ok(Some(known.answer(ids)))
     }
 
     pub(crate) fn update(&self, id: MemoryId, u: MemoryUpdate) -> Result<Memory> {

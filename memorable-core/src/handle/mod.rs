@@ -120,7 +120,10 @@ impl Builder {
     /// Open the store (creating it if needed).
     pub fn open(self) -> Result<Memorable> {
         let ops = Arc::new(Ops::new(&self.config));
-        let engine = engine::open(self.dir.as_deref(), self.config, self.parts)?;
+        #[cfg(feature = "postgres")]
+        let sync_interval = std::time::Duration::from_millis(self.config.sync_interval_ms);
+        let location = crate::store::Location::of(self.dir.as_deref())?;
+        let engine = engine::open(&location, self.config, self.parts)?;
         let metrics = engine.metrics.clone();
         let engine = Arc::new(engine);
         // Training jobs queued, or interrupted by the end of the last process, resume.
@@ -128,8 +131,14 @@ impl Builder {
         if engine.config.classifiers.run_jobs {
             crate::classifiers::train::start_worker_if_queued(&ops.training, &engine)?;
         }
+        #[cfg(feature = "postgres")]
+        let store_shared = engine.store.is_shared();
         let shared = Arc::new(RwLock::new(Some(engine)));
         crate::ops::start(&shared, &ops);
+        #[cfg(feature = "postgres")]
+        if store_shared {
+            crate::ops::start_sync(&shared, &ops, sync_interval);
+        }
         Ok(Memorable { shared, metrics, ops })
     }
 }

@@ -14,13 +14,16 @@ use crate::store::{self, schema, UserKey};
 
 const MB: u64 = 1024 * 1024;
 
-/// SQLite integrity (`quick_check` when `full`) and schema version.
+/// SQLite integrity (`quick_check` when `full`) and schema version; on PostgreSQL, a round
+/// trip to the server (the server checks its own pages) and the schema version.
 pub(super) fn store(engine: &Engine, full: bool) -> HealthCheck {
+    let backend = if engine.store.is_shared() { "postgres" } else { "sqlite" };
     let result = engine.store.read(|c| {
-        let version = schema::version(c)?;
-        let quick = if full {
+        let version = crate::store::stored_version(c)?;
+        let quick = if full && c.sqlite().is_some() {
             let mut stmt = c.prepare("PRAGMA quick_check")?;
-            let rows: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let rows: Vec<String> =
+                stmt.query_map([], |r| r.get(0))?.collect::<crate::store::db::SqlResult<_>>()?;
             Some(rows)
         } else {
             None
@@ -34,6 +37,7 @@ pub(super) fn store(engine: &Engine, full: bool) -> HealthCheck {
         }
     };
     let details = json!({
+        "backend": backend,
         "schema_version": version,
         "supported_schema_version": schema::SCHEMA_VERSION,
         "quick_check": quick.as_ref().map(|q| q.join("; ")),
@@ -56,6 +60,11 @@ pub(super) fn store(engine: &Engine, full: bool) -> HealthCheck {
         Some(_) => {
             HealthCheck::new("store", HealthStatus::Ok, format!("quick_check ok, schema version {version}"))
         }
+        None if backend == "postgres" => HealthCheck::new(
+            "store",
+            HealthStatus::Ok,
+            format!("PostgreSQL answers, schema version {version}"),
+        ),
         None => HealthCheck::new(
             "store",
             HealthStatus::Ok,
@@ -151,7 +160,7 @@ pub(super) fn index(engine: &Engine) -> HealthCheck {
 
 /// (user key, vectors made by `model`, highest vector id) per user.
 pub(crate) fn vectors_per_user(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::db::Db,
     model: &str,
 ) -> crate::Result<Vec<(UserKey, u64, u64)>> {
     let mut stmt = conn.prepare_cached(
@@ -160,7 +169,7 @@ pub(crate) fn vectors_per_user(
     let rows = stmt.query_map([model], |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::SqlResult<_>>()?)
 }
 
 /// Which embedder serves, and whether it is a fallback (and why).

@@ -66,7 +66,7 @@ pub(crate) fn backup(
     let key = engine.store.master_key();
     match engine.store.path() {
         Some(dir) => vacuum_into(&open_read_only(&dir.join(DB_FILE), key)?, &snapshot)?,
-        None => vacuum_into(&engine.store.locked(), &snapshot)?,
+        None => vacuum_into(engine.store.locked().sqlite_only("backup")?, &snapshot)?,
     }
     let facts = facts(&open_read_only(&snapshot, key)?)?;
     // 3. One file.

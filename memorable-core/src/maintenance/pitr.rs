@@ -9,7 +9,7 @@
 //! snapshot never change after it is stored, so they need no history; versions written
 //! before schema 2 did not record topics and place, which then keep their current value.
 
-use rusqlite::{params, Connection};
+use crate::store::db::{params, Db};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -164,11 +164,11 @@ pub(crate) fn restore_user(engine: &Engine, user: &str, at: OffsetDateTime) -> R
 }
 
 /// What to do with each of the user's memories to reach instant `t` (ms).
-fn plan(c: &Connection, user_key: UserKey, t: i64) -> Result<Vec<(Memory, Step)>> {
+fn plan(c: &Db, user_key: UserKey, t: i64) -> Result<Vec<(Memory, Step)>> {
     let ids: Vec<MemoryId> = {
         let mut stmt = c.prepare("SELECT id FROM memories WHERE user_key = ?1 ORDER BY id")?;
         let rows = stmt.query_map([user_key], |r| r.get::<_, i64>(0))?;
-        rows.map(|r| r.map(|id| id as MemoryId)).collect::<rusqlite::Result<_>>()?
+        rows.map(|r| r.map(|id| id as MemoryId)).collect::<crate::store::db::SqlResult<_>>()?
     };
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
@@ -191,7 +191,7 @@ fn plan(c: &Connection, user_key: UserKey, t: i64) -> Result<Vec<(Memory, Step)>
 }
 
 /// The past version of memory `id` valid at `t` (valid_from <= t < valid_to).
-fn version_at(c: &Connection, id: MemoryId, t: i64) -> Result<Option<PastVersion>> {
+fn version_at(c: &Db, id: MemoryId, t: i64) -> Result<Option<PastVersion>> {
     let mut stmt = c.prepare_cached(
         "SELECT version, text, kind, speaker, tags, metadata, importance, topics, place
          FROM memory_versions WHERE memory_id = ?1 AND valid_from <= ?2 AND valid_to > ?2

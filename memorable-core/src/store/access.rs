@@ -16,8 +16,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::store::db::{params, Db};
 use parking_lot::{Mutex, MutexGuard};
-use rusqlite::{params, Connection};
 
 use crate::error::Result;
 use crate::memory::MemoryId;
@@ -69,7 +69,7 @@ impl AccessLog {
 
     /// Write the pending counts in one transaction on `conn` (the writer) and clear them.
     /// On failure they stay pending. The caller holds the writer, so flushes never overlap.
-    pub fn flush(&self, conn: &mut Connection) -> Result<()> {
+    pub fn flush(&self, conn: &mut Db) -> Result<()> {
         let batch: Vec<(MemoryId, (u64, i64))> = {
             let mut pending = self.pending.lock();
             if pending.is_empty() {
@@ -97,12 +97,14 @@ impl AccessLog {
     }
 }
 
-fn write(conn: &mut Connection, batch: &[(MemoryId, (u64, i64))]) -> Result<()> {
+fn write(conn: &mut Db, batch: &[(MemoryId, (u64, i64))]) -> Result<()> {
     let tx = conn.transaction()?;
     {
+        // A CASE for max(): SQLite's two-argument max() is greatest() in PostgreSQL.
         let mut stmt = tx.prepare_cached(
             "UPDATE memories SET access_count = access_count + ?2,
-                    last_accessed_at = max(coalesce(last_accessed_at, 0), ?3)
+                    last_accessed_at = CASE WHEN coalesce(last_accessed_at, 0) > ?3
+                                            THEN last_accessed_at ELSE ?3 END
              WHERE id = ?1",
         )?;
         for (id, (n, at)) in batch {

@@ -2,7 +2,7 @@
 //! per-user calibrations and training checkpoints. Everything of a user goes with
 //! `delete_user`.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{params, Db, OptionalExtension};
 
 use super::UserKey;
 use crate::error::Result;
@@ -13,13 +13,7 @@ pub(crate) const APP_SCOPE: UserKey = 0;
 /// A classifier row: name, labels (JSON array), mapping (JSON object), creation time.
 pub(crate) type ClassifierRow = (String, String, String, i64);
 
-pub(crate) fn put_classifier(
-    conn: &Connection,
-    name: &str,
-    labels: &str,
-    mapping: &str,
-    now: i64,
-) -> Result<()> {
+pub(crate) fn put_classifier(conn: &Db, name: &str, labels: &str, mapping: &str, now: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO classifiers(name, labels, mapping, created_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(name) DO UPDATE SET labels = excluded.labels, mapping = excluded.mapping",
@@ -28,18 +22,18 @@ pub(crate) fn put_classifier(
     Ok(())
 }
 
-pub(crate) fn get_classifier(conn: &Connection, name: &str) -> Result<Option<ClassifierRow>> {
+pub(crate) fn get_classifier(conn: &Db, name: &str) -> Result<Option<ClassifierRow>> {
     Ok(conn
         .prepare_cached("SELECT name, labels, mapping, created_at FROM classifiers WHERE name = ?1")?
         .query_row([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?)
 }
 
-pub(crate) fn list_classifiers(conn: &Connection) -> Result<Vec<ClassifierRow>> {
+pub(crate) fn list_classifiers(conn: &Db) -> Result<Vec<ClassifierRow>> {
     let mut stmt =
         conn.prepare_cached("SELECT name, labels, mapping, created_at FROM classifiers ORDER BY name")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::SqlResult<_>>()?)
 }
 
 /// One labelled example as stored.
@@ -59,7 +53,7 @@ pub(crate) struct ExampleRow {
 /// (classifier, scope, text). Returns true when it was new.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn upsert_example(
-    conn: &Connection,
+    conn: &Db,
     classifier: &str,
     scope: UserKey,
     text: &str,
@@ -85,11 +79,7 @@ pub(crate) fn upsert_example(
 
 /// Examples of `classifier`: the application's (`scope` = `Some(APP_SCOPE)`), one user's, or
 /// all (`None`), in insertion order.
-pub(crate) fn list_examples(
-    conn: &Connection,
-    classifier: &str,
-    scope: Option<UserKey>,
-) -> Result<Vec<ExampleRow>> {
+pub(crate) fn list_examples(conn: &Db, classifier: &str, scope: Option<UserKey>) -> Result<Vec<ExampleRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.id, u.name, e.text, e.labels, e.source, e.memory_id, e.created_at
          FROM examples e LEFT JOIN users u ON u.user_key = e.scope_key AND e.scope_key <> 0
@@ -106,11 +96,11 @@ pub(crate) fn list_examples(
             created_at: r.get(6)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::SqlResult<_>>()?)
 }
 
 /// How many examples `classifier` has (every scope).
-pub(crate) fn count_examples(conn: &Connection, classifier: &str) -> Result<u64> {
+pub(crate) fn count_examples(conn: &Db, classifier: &str) -> Result<u64> {
     Ok(conn
         .prepare_cached("SELECT count(*) FROM examples WHERE classifier = ?1")?
         .query_row([classifier], |r| r.get::<_, i64>(0))? as u64)
@@ -118,7 +108,7 @@ pub(crate) fn count_examples(conn: &Connection, classifier: &str) -> Result<u64>
 
 /// A user's per-label thresholds for a classifier version: (version, thresholds JSON, examples).
 pub(crate) fn get_calibration(
-    conn: &Connection,
+    conn: &Db,
     classifier: &str,
     user_key: UserKey,
 ) -> Result<Option<(String, String, u64)>> {
@@ -131,7 +121,7 @@ pub(crate) fn get_calibration(
 }
 
 pub(crate) fn put_calibration(
-    conn: &Connection,
+    conn: &Db,
     classifier: &str,
     user_key: UserKey,
     version: &str,
@@ -148,14 +138,14 @@ pub(crate) fn put_calibration(
 }
 
 /// A job's checkpoint: (state JSON, data).
-pub(crate) fn get_checkpoint(conn: &Connection, job: u64) -> Result<Option<(String, Vec<u8>)>> {
+pub(crate) fn get_checkpoint(conn: &Db, job: u64) -> Result<Option<(String, Vec<u8>)>> {
     Ok(conn
         .prepare_cached("SELECT state, data FROM job_checkpoints WHERE job_id = ?1")?
         .query_row([job as i64], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
 
-pub(crate) fn put_checkpoint(conn: &Connection, job: u64, state: &str, data: &[u8], now: i64) -> Result<()> {
+pub(crate) fn put_checkpoint(conn: &Db, job: u64, state: &str, data: &[u8], now: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT OR REPLACE INTO job_checkpoints(job_id, state, data, updated_at) VALUES (?1, ?2, ?3, ?4)",
     )?
@@ -163,7 +153,7 @@ pub(crate) fn put_checkpoint(conn: &Connection, job: u64, state: &str, data: &[u
     Ok(())
 }
 
-pub(crate) fn delete_checkpoint(conn: &Connection, job: u64) -> Result<()> {
+pub(crate) fn delete_checkpoint(conn: &Db, job: u64) -> Result<()> {
     conn.prepare_cached("DELETE FROM job_checkpoints WHERE job_id = ?1")?.execute([job as i64])?;
     Ok(())
 }

@@ -7,17 +7,25 @@
 //! [`Error::Locked`] instead of a corrupted store.
 
 mod access;
+#[cfg(feature = "postgres")]
+mod changes;
+pub(crate) mod db;
 pub(crate) mod derived;
 pub(crate) mod examples;
 mod filters;
 pub(crate) mod jobs;
 mod layout;
 mod options;
+#[cfg(feature = "postgres")]
+mod pg_schema;
+pub(crate) mod pg_url;
 mod queries;
 mod rank_cache;
 mod recall_sql;
 mod reembed;
 mod rekey;
+#[cfg(feature = "postgres")]
+mod remote;
 pub mod schema;
 mod usage;
 
@@ -29,11 +37,21 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use parking_lot::{Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
+pub(crate) use db::Db;
+#[cfg(feature = "postgres")]
+pub(crate) use pg_url::PgTarget;
+#[cfg(feature = "postgres")]
+pub(crate) use remote::RemoteChanges;
+
 pub(crate) use filters::Filters;
+mod location;
+mod locks;
 pub(crate) use layout::{
     UserKey, VectorId, INDEX_DIR, META_MODEL_ID, META_REEMBED_DONE, META_REEMBED_TARGET,
 };
 pub use layout::{DB_FILE, LOCK_FILE};
+pub(crate) use location::Location;
+pub(crate) use locks::lock_users;
 pub use options::{Durability, StoreOptions};
 pub(crate) use queries::*;
 pub(crate) use rank_cache::RecallCache;
@@ -47,7 +65,7 @@ use crate::error::{Error, Result};
 
 /// The locked writer connection; see [`Store::writer`].
 pub(crate) struct WriteGuard<'a> {
-    conn: MutexGuard<'a, Connection>,
+    conn: MutexGuard<'a, Db>,
     /// `None` for a guard that changes no memory ([`Store::locked`]).
     generation: Option<&'a AtomicU64>,
     /// `None` for a guard that only adds memories ([`Store::appender`]); else
@@ -56,14 +74,14 @@ pub(crate) struct WriteGuard<'a> {
 }
 
 impl Deref for WriteGuard<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
+    type Target = Db;
+    fn deref(&self) -> &Db {
         &self.conn
     }
 }
 
 impl DerefMut for WriteGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
+    fn deref_mut(&mut self) -> &mut Db {
         &mut self.conn
     }
 }
@@ -79,8 +97,8 @@ impl Drop for WriteGuard<'_> {
 
 pub(crate) struct Store {
     path: Option<PathBuf>,
-    writer: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
+    writer: Mutex<Db>,
+    readers: Vec<Mutex<Db>>,
     next_reader: AtomicUsize,
     /// Bumped after every write that may change memories (see [`Store::generation`]).
     generation: AtomicU64,
@@ -94,6 +112,11 @@ pub(crate) struct Store {
     pub(crate) access: access::AccessLog,
     /// The database key of an encrypted store (also what its exports are sealed with).
     key: Option<MasterKey>,
+    /// Other processes write to the same database (PostgreSQL); see [`Store::is_shared`].
+    shared: bool,
+    /// A shared store's instance name and change-log position (see [`remote`]).
+    #[cfg(feature = "postgres")]
+    remote: Option<remote::Remote>,
     // Held for the life of the store; dropping it releases the OS lock.
     _lock: Option<File>,
 }
@@ -142,12 +165,12 @@ impl Store {
                 )?;
                 crypto::apply(&c, master.as_ref())?;
                 configure(&c, config, false)?;
-                Ok(Mutex::new(c))
+                Ok(Mutex::new(Db::Sqlite(c)))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Store {
             path: Some(dir.to_path_buf()),
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Db::Sqlite(writer)),
             readers,
             next_reader: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
@@ -155,8 +178,73 @@ impl Store {
             texts_generation: AtomicU64::new(0),
             access: Default::default(),
             key: master,
+            shared: false,
+            #[cfg(feature = "postgres")]
+            remote: None,
             _lock: Some(lock),
         })
+    }
+
+    /// Open (creating its tables if needed) the store in a PostgreSQL database: one writer
+    /// connection and `read_connections` readers, like a directory's store, but no lock:
+    /// any number of instances share the database.
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(target: &PgTarget, config: &StoreOptions) -> Result<Store> {
+        // Every connection of this instance carries its name: the change log records who
+        // wrote, so an instance skips its own changes when it polls.
+        let instance = format!("memorable-{:016x}", u64::from_le_bytes(crypto::random::<8>()?));
+        let target = target.named(&instance);
+        let mut writer = Db::Postgres(Box::new(db::pg::PgConn::connect(&target)?));
+        pg_schema::migrate(&mut writer, crate::time::now_ms())?;
+        // Where this instance starts reading the change log: its caches are built from rows
+        // read after this.
+        let remote = remote::Remote::new(instance, changes::horizon(&writer)?);
+        let readers = (0..config.read_connections)
+            .map(|_| Ok(Mutex::new(Db::Postgres(Box::new(db::pg::PgConn::connect(&target)?)))))
+            .collect::<Result<Vec<_>>>()?;
+        tracing::info!(database = %target, "opened a PostgreSQL store");
+        Ok(Store {
+            path: None,
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
+            rows_generation: AtomicU64::new(0),
+            texts_generation: AtomicU64::new(0),
+            access: Default::default(),
+            key: None,
+            shared: true,
+            remote: Some(remote),
+            _lock: None,
+        })
+    }
+
+    /// Read what other instances changed since the last call and mark this store's caches
+    /// stale accordingly; `None` when nothing changed, or no other process writes here.
+    #[cfg(feature = "postgres")]
+    pub fn poll_remote(&self) -> Result<Option<RemoteChanges>> {
+        let Some(remote) = &self.remote else { return Ok(None) };
+        let changes = self.read(|c| remote.poll(c))?;
+        if let Some(changes) = &changes {
+            let edited = match changes {
+                RemoteChanges::Users(users) => users.iter().any(|c| c.edited || c.removed),
+                RemoteChanges::Everything => true,
+            };
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            if edited {
+                self.rows_generation.fetch_add(1, Ordering::AcqRel);
+                self.texts_generation.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        if remote.prune_due() {
+            remote.prune(&self.locked());
+        }
+        Ok(changes)
+    }
+
+    /// Whether other processes may write to this store at the same time (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 
     /// A store that lives in memory only (one connection serves reads and writes).
@@ -167,7 +255,7 @@ impl Store {
         fts_secure_delete(&conn)?;
         Ok(Store {
             path: None,
-            writer: Mutex::new(conn),
+            writer: Mutex::new(Db::Sqlite(conn)),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
@@ -175,6 +263,9 @@ impl Store {
             texts_generation: AtomicU64::new(0),
             access: Default::default(),
             key: None,
+            shared: false,
+            #[cfg(feature = "postgres")]
+            remote: None,
             _lock: None,
         })
     }
@@ -246,7 +337,7 @@ impl Store {
     }
 
     /// Run `f` on a read connection (a consistent snapshot of the last commit).
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub fn read<T>(&self, f: impl FnOnce(&Db) -> Result<T>) -> Result<T> {
         if self.readers.is_empty() {
             return f(&self.writer.lock());
         }
@@ -299,6 +390,17 @@ impl Store {
             self.writer().execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         }
         Ok(())
+    }
+}
+
+/// Schema version of the store behind `db`, on either backend.
+pub(crate) fn stored_version(db: &Db) -> Result<u32> {
+    match db.sqlite() {
+        Some(c) => schema::version(c),
+        #[cfg(feature = "postgres")]
+        None => pg_schema::version(db),
+        #[cfg(not(feature = "postgres"))]
+        None => unreachable!("only SQLite without the postgres feature"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The SQL behind every store operation. Functions take a connection (or transaction) so
 //! the handle decides locking and transaction scope; none of them commits on its own.
 
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToSql};
+use crate::store::db::{params, params_from_iter, Db, Dialect, OptionalExtension, Param, Row};
 
 use super::Filters;
 use crate::error::{Error, Result};
@@ -28,6 +28,8 @@ pub(crate) struct PreparedMemory {
     pub emotion: Option<EmotionSnapshot>,
     /// Memories this one was derived from (checked to exist and to be the user's).
     pub derived_from: Vec<MemoryId>,
+    /// The caller's idempotency key (unique per user).
+    pub client_key: Option<String>,
     pub vector: Vec<f32>,
 }
 
@@ -68,11 +70,11 @@ pub(crate) fn blob_to_vector(b: &[u8]) -> Result<Vec<f32>> {
 
 // ---- meta -------------------------------------------------------------------------------
 
-pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+pub(crate) fn meta_get(conn: &Db, key: &str) -> Result<Option<String>> {
     Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
 }
 
-pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+pub(crate) fn meta_set(conn: &Db, key: &str, value: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?1, ?2)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -83,70 +85,89 @@ pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> 
 
 // ---- users ------------------------------------------------------------------------------
 
-pub(crate) fn user_key(conn: &Connection, user: &str) -> Result<Option<UserKey>> {
+pub(crate) fn user_key(conn: &Db, user: &str) -> Result<Option<UserKey>> {
     Ok(conn
         .prepare_cached("SELECT user_key FROM users WHERE name = ?1")?
         .query_row([user], |r| r.get(0))
         .optional()?)
 }
 
-pub(crate) fn ensure_user(conn: &Connection, user: &str, now: i64) -> Result<UserKey> {
+/// The memory `user_key` stored under `client_key`, if any.
+pub(crate) fn memory_by_client_key(
+    conn: &Db,
+    user_key: UserKey,
+    client_key: &str,
+) -> Result<Option<MemoryId>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM memories WHERE user_key = ?1 AND client_key = ?2")?
+        .query_row(params![user_key, client_key], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(|id| id as MemoryId))
+}
+
+pub(crate) fn ensure_user(conn: &Db, user: &str, now: i64) -> Result<UserKey> {
     if let Some(k) = user_key(conn, user)? {
         return Ok(k);
     }
-    conn.prepare_cached("INSERT INTO users(name, created_at) VALUES (?1, ?2)")?
-        .execute(params![user, now])?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.insert_id(
+        "INSERT INTO users(name, created_at) VALUES (?1, ?2)",
+        "user_key",
+        params![user, now],
+    )?)
 }
 
 // ---- memories ---------------------------------------------------------------------------
 
 /// Insert one memory, its tags and its vector; returns (memory id, vector id).
 pub(crate) fn insert_memory(
-    conn: &Connection,
+    conn: &Db,
     user_key: UserKey,
     m: &PreparedMemory,
     model_id: &str,
     now: i64,
 ) -> Result<(MemoryId, VectorId)> {
-    conn.prepare_cached(
+    let id = conn.insert_id(
         "INSERT INTO memories(user_key, text, kind, session, speaker, topics, occurred_at,
                               place, lat, lon, tags, metadata, importance, created_at, updated_at,
-                              emotion, arousal, derived_from)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16, ?17)",
-    )?
-    .execute(params![
-        user_key,
-        m.text,
-        m.kind,
-        m.session,
-        m.speaker,
-        serde_json::to_string(&m.topics)?,
-        m.occurred_at,
-        m.place,
-        m.lat,
-        m.lon,
-        serde_json::to_string(&m.tags)?,
-        serde_json::to_string(&m.metadata)?,
-        f64::from(m.importance),
-        now,
-        m.emotion.as_ref().map(serde_json::to_string).transpose()?,
-        m.emotion.as_ref().map(|e| f64::from(e.arousal)),
-        (!m.derived_from.is_empty()).then(|| serde_json::to_string(&m.derived_from)).transpose()?,
-    ])?;
-    let id = conn.last_insert_rowid();
+                              emotion, arousal, derived_from, client_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15, ?16, ?17, ?18)",
+        "id",
+        params![
+            user_key,
+            m.text,
+            m.kind,
+            m.session,
+            m.speaker,
+            serde_json::to_string(&m.topics)?,
+            m.occurred_at,
+            m.place,
+            m.lat,
+            m.lon,
+            serde_json::to_string(&m.tags)?,
+            serde_json::to_string(&m.metadata)?,
+            f64::from(m.importance),
+            now,
+            m.emotion.as_ref().map(serde_json::to_string).transpose()?,
+            m.emotion.as_ref().map(|e| f64::from(e.arousal)),
+            (!m.derived_from.is_empty()).then(|| serde_json::to_string(&m.derived_from)).transpose()?,
+            m.client_key,
+        ],
+    )?;
     if !m.derived_from.is_empty() {
         super::derived::link(conn, id as MemoryId, user_key, &m.derived_from)?;
     }
-    // Not a trigger: see schema V5 (a trigger makes FTS5 flush once per memory).
-    conn.prepare_cached("INSERT INTO memories_fts(rowid, text) VALUES (?1, ?2)")?
-        .execute(params![id, m.text])?;
+    // Not a trigger: see schema V5 (a trigger makes FTS5 flush once per memory). PostgreSQL
+    // stores have no FTS table: keyword search runs on the per-user index built from texts.
+    if conn.dialect() == Dialect::Sqlite {
+        conn.prepare_cached("INSERT INTO memories_fts(rowid, text) VALUES (?1, ?2)")?
+            .execute(params![id, m.text])?;
+    }
     insert_tags(conn, id, &m.tags)?;
     let vector_id = insert_vector(conn, id, user_key, model_id, &m.vector)?;
     Ok((id as MemoryId, vector_id))
 }
 
-fn insert_tags(conn: &Connection, id: i64, tags: &[String]) -> Result<()> {
+fn insert_tags(conn: &Db, id: i64, tags: &[String]) -> Result<()> {
     let mut stmt =
         conn.prepare_cached("INSERT OR IGNORE INTO memory_tags(memory_id, tag) VALUES (?1, ?2)")?;
     for t in tags {
@@ -156,17 +177,18 @@ fn insert_tags(conn: &Connection, id: i64, tags: &[String]) -> Result<()> {
 }
 
 fn insert_vector(
-    conn: &Connection,
+    conn: &Db,
     memory_id: i64,
     user_key: UserKey,
     model_id: &str,
     v: &[f32],
 ) -> Result<VectorId> {
-    conn.prepare_cached(
+    let id = conn.insert_id(
         "INSERT INTO vectors(memory_id, user_key, model_id, dim, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![memory_id, user_key, model_id, v.len() as i64, vector_to_blob(v)])?;
-    Ok(conn.last_insert_rowid() as VectorId)
+        "vector_id",
+        params![memory_id, user_key, model_id, v.len() as i64, vector_to_blob(v)],
+    )?;
+    Ok(id as VectorId)
 }
 
 pub(super) const MEMORY_COLUMNS: &str = "m.id, u.name, m.text, m.kind, m.session, m.speaker, m.topics,
@@ -177,7 +199,7 @@ pub(super) const MEMORY_COLUMN_COUNT: usize = 20;
 /// Index of `occurred_at` (unix ms) in [`MEMORY_COLUMNS`].
 pub(super) const MEMORY_OCCURRED_AT: usize = 7;
 
-pub(super) fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<Memory> {
+pub(super) fn memory_from_row(r: &Row<'_>) -> crate::store::db::SqlResult<Memory> {
     let json_err = |i: usize, e: serde_json::Error| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
     };
@@ -216,7 +238,7 @@ pub(super) fn memory_from_row(r: &Row<'_>) -> rusqlite::Result<Memory> {
     })
 }
 
-pub(crate) fn get_memory(conn: &Connection, id: MemoryId) -> Result<Option<(Memory, UserKey)>> {
+pub(crate) fn get_memory(conn: &Db, id: MemoryId) -> Result<Option<(Memory, UserKey)>> {
     let sql = format!(
         "SELECT {MEMORY_COLUMNS} FROM memories m JOIN users u ON u.user_key = m.user_key
          WHERE m.id = ?1"
@@ -229,13 +251,13 @@ pub(crate) fn get_memory(conn: &Connection, id: MemoryId) -> Result<Option<(Memo
 
 /// Memories of a user, newest `occurred_at` first (ties by id), after `filters`.
 pub(crate) fn list_memories(
-    conn: &Connection,
+    conn: &Db,
     user_key: UserKey,
     filters: &Filters,
     limit: usize,
     offset: usize,
 ) -> Result<Vec<Memory>> {
-    let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_key)];
+    let mut args: Vec<Box<dyn Param>> = vec![Box::new(user_key)];
     let where_sql = filter_sql(filters, &mut args);
     let sql = format!(
         "SELECT {MEMORY_COLUMNS} FROM memories m JOIN users u ON u.user_key = m.user_key
@@ -244,25 +266,25 @@ pub(crate) fn list_memories(
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(args.iter()), memory_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::SqlResult<_>>()?)
 }
 
 /// Every user holding memories (whose name starts with `prefix`, if given), by name, with
 /// their memory counts.
-pub(crate) fn users_with_counts(conn: &Connection, prefix: Option<&str>) -> Result<Vec<(String, u64)>> {
+pub(crate) fn users_with_counts(conn: &Db, prefix: Option<&str>) -> Result<Vec<(String, u64)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT u.name, count(*) FROM memories m JOIN users u ON u.user_key = m.user_key
          WHERE ?1 IS NULL OR substr(u.name, 1, length(?1)) = ?1
          GROUP BY m.user_key ORDER BY u.name",
     )?;
     let rows = stmt.query_map([prefix], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::SqlResult<_>>()?)
 }
 
 /// Write an update: the old version goes to history, the row takes the new fields, and a new
 /// vector replaces the old one when given. Returns the (old, new) vector ids when replaced.
 pub(crate) fn update_memory(
-    conn: &Connection,
+    conn: &Db,
     old: &Memory,
     new: &UpdatedFields<'_>,
     new_vector: Option<(&[f32], &str, UserKey)>,
@@ -317,7 +339,7 @@ pub(crate) fn update_memory(
 }
 
 /// Previous versions of a memory, oldest first (the current one is not included).
-pub(crate) fn previous_versions(conn: &Connection, id: MemoryId) -> Result<Vec<MemoryVersion>> {
+pub(crate) fn previous_versions(conn: &Db, id: MemoryId) -> Result<Vec<MemoryVersion>> {
     let mut stmt = conn.prepare_cached(
         "SELECT version, text, kind, speaker, tags, metadata, importance, valid_from, valid_to
          FROM memory_versions WHERE memory_id = ?1 ORDER BY version",
@@ -367,16 +389,13 @@ pub(crate) fn previous_versions(conn: &Connection, id: MemoryId) -> Result<Vec<M
 
 /// Delete a memory with its vector, tags, history and FTS entry (by trigger).
 /// Returns the vector id it had, or `None` when the id is unknown.
-pub(crate) fn delete_memory(conn: &Connection, id: MemoryId) -> Result<Option<VectorId>> {
+pub(crate) fn delete_memory(conn: &Db, id: MemoryId) -> Result<Option<VectorId>> {
     Ok(delete_memory_row(conn, id)?.map(|(vid, _)| vid))
 }
 
 /// Delete one memory with its vector, tags, history and links; returns its vector id and the
 /// memories that were derived only from it (see [`delete_cascade`]).
-pub(crate) fn delete_memory_row(
-    conn: &Connection,
-    id: MemoryId,
-) -> Result<Option<(VectorId, Vec<MemoryId>)>> {
+pub(crate) fn delete_memory_row(conn: &Db, id: MemoryId) -> Result<Option<(VectorId, Vec<MemoryId>)>> {
     let raw = id as i64;
     let vid: Option<i64> = conn
         .prepare_cached("SELECT vector_id FROM vectors WHERE memory_id = ?1")?
@@ -396,7 +415,7 @@ pub(crate) fn delete_memory_row(
 }
 
 /// Delete every row of a user; returns how many memories were removed.
-pub(crate) fn delete_user(conn: &Connection, user_key: UserKey) -> Result<usize> {
+pub(crate) fn delete_user(conn: &Db, user_key: UserKey) -> Result<usize> {
     let owned = "SELECT id FROM memories WHERE user_key = ?1";
     conn.execute(&format!("DELETE FROM memory_versions WHERE memory_id IN ({owned})"), [user_key])?;
     conn.execute(&format!("DELETE FROM memory_tags WHERE memory_id IN ({owned})"), [user_key])?;
@@ -418,7 +437,7 @@ pub(crate) fn delete_user(conn: &Connection, user_key: UserKey) -> Result<usize>
 
 /// (vector id, memory id) of every live vector of a user made by `model_id`.
 pub(crate) fn live_vector_ids(
-    conn: &Connection,
+    conn: &Db,
     user_key: UserKey,
     model_id: &str,
 ) -> Result<Vec<(VectorId, MemoryId)>> {
@@ -427,7 +446,7 @@ pub(crate) fn live_vector_ids(
     let rows = stmt.query_map(params![user_key, model_id], |r| {
         Ok((r.get::<_, i64>(0)? as VectorId, r.get::<_, i64>(1)? as MemoryId))
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::SqlResult<_>>()?)
 }
 
 /// A vector row: (vector id, memory id, components).
@@ -435,7 +454,7 @@ pub(crate) type VectorRow = (VectorId, MemoryId, Vec<f32>);
 
 /// Vectors of a user with id above `after`, in id order.
 pub(crate) fn vectors_after(
-    conn: &Connection,
+    conn: &Db,
     user_key: UserKey,
     model_id: &str,
     after: VectorId,
@@ -447,27 +466,30 @@ pub(crate) fn vectors_after(
     let mut rows = stmt.query(params![user_key, model_id, after as i64])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        out.push(vector_row(r)?);
+        out.push(vector_row(&r)?);
     }
     Ok(out)
 }
 
 /// A row whose first three columns are vector id, memory id and vector blob. The blob is
 /// read in place (a store's first recall reads every vector of the user).
-fn vector_row(r: &rusqlite::Row<'_>) -> Result<VectorRow> {
-    let blob = r.get_ref(2)?.as_blob().map_err(|e| Error::Corrupt(format!("vector blob: {e}")))?;
-    Ok((r.get::<_, i64>(0)? as VectorId, r.get::<_, i64>(1)? as MemoryId, blob_to_vector(blob)?))
+fn vector_row(r: &crate::store::db::Row<'_>) -> Result<VectorRow> {
+    let vector = r.with_opt_blob(2, |b| match b {
+        Some(b) => Ok(blob_to_vector(b)?),
+        None => Err(Error::Corrupt("vector blob: NULL".into()).into()),
+    })?;
+    Ok((r.get::<_, i64>(0)? as VectorId, r.get::<_, i64>(1)? as MemoryId, vector))
 }
 
 /// Vectors of the user's memories that pass `filters`, or `None` when more than `cap` do
 /// (the caller then searches the HNSW index with a filter instead).
 pub(crate) fn filtered_vectors(
-    conn: &Connection,
+    conn: &Db,
     user_key: UserKey,
     filters: &Filters,
     cap: usize,
 ) -> Result<Option<Vec<VectorRow>>> {
-    let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_key)];
+    let mut args: Vec<Box<dyn Param>> = vec![Box::new(user_key)];
     let where_sql = filter_sql(filters, &mut args);
     let sql = format!(
         "SELECT v.vector_id, v.memory_id, v.data FROM memories m
@@ -479,7 +501,7 @@ pub(crate) fn filtered_vectors(
     let mut rows = stmt.query(params_from_iter(args.iter()))?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        out.push(vector_row(r)?);
+        out.push(vector_row(&r)?);
         if out.len() > cap {
             return Ok(None);
         }
@@ -490,28 +512,24 @@ pub(crate) fn filtered_vectors(
 /// Memory ids of the user's memories that pass `filters` (for filtered HNSW search and date
 /// candidates), at most `limit` of them when given.
 pub(crate) fn filtered_memory_ids(
-    conn: &Connection,
+    conn: &Db,
     user_key: UserKey,
     filters: &Filters,
     limit: Option<usize>,
 ) -> Result<Vec<MemoryId>> {
-    let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(user_key)];
+    let mut args: Vec<Box<dyn Param>> = vec![Box::new(user_key)];
     let where_sql = filter_sql(filters, &mut args);
     let limit_sql = limit.map_or(String::new(), |n| format!(" LIMIT {n}"));
     let sql = format!("SELECT m.id FROM memories m WHERE m.user_key = ?1 {where_sql}{limit_sql}");
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, i64>(0))?;
-    Ok(rows.map(|r| r.map(|id| id as MemoryId)).collect::<rusqlite::Result<_>>()?)
+    Ok(rows.map(|r| r.map(|id| id as MemoryId)).collect::<crate::store::db::SqlResult<_>>()?)
 }
 
 /// The texts of a user's memories with an id above `after` (in no set order): what the keyword
 /// index is built from (`after` = 0) and caught up with (`after` = the last id it holds;
 /// ids only grow, see the `memories` table).
-pub(crate) fn memory_texts(
-    conn: &Connection,
-    user_key: UserKey,
-    after: MemoryId,
-) -> Result<Vec<(MemoryId, String)>> {
+pub(crate) fn memory_texts(conn: &Db, user_key: UserKey, after: MemoryId) -> Result<Vec<(MemoryId, String)>> {
     // A full build walks the user's rows through the user index; a catch-up walks the rowid
     // range above `after` (`+` keeps SQLite from scanning all of the user's rows instead).
     let sql = if after == 0 {
@@ -522,13 +540,13 @@ pub(crate) fn memory_texts(
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt
         .query_map(params![user_key, after as i64], |r| Ok((r.get::<_, i64>(0)? as MemoryId, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::SqlResult<_>>()?)
 }
 
 /// SQL conditions (each starting with AND) for `filters`, pushing their parameters.
-fn filter_sql(filters: &Filters, args: &mut Vec<Box<dyn ToSql>>) -> String {
+fn filter_sql(filters: &Filters, args: &mut Vec<Box<dyn Param>>) -> String {
     let mut sql = String::new();
-    let mut push = |sql: &mut String, cond: &str, v: Box<dyn ToSql>| {
+    let mut push = |sql: &mut String, cond: &str, v: Box<dyn Param>| {
         args.push(v);
         sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
     };
@@ -571,7 +589,7 @@ pub(crate) struct Counts {
     pub versions: u64,
 }
 
-pub(crate) fn counts(conn: &Connection) -> Result<Counts> {
+pub(crate) fn counts(conn: &Db) -> Result<Counts> {
     let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n as u64);
     Ok(Counts {
         memories: one("SELECT count(*) FROM memories")?,
@@ -583,7 +601,7 @@ pub(crate) fn counts(conn: &Connection) -> Result<Counts> {
 /// Delete memory `id` and, in turn, every memory derived only from what is deleted (a
 /// summary of a forgotten conversation goes with it). Returns each deleted memory with its
 /// vector id, `id` first; empty when `id` does not exist.
-pub(crate) fn delete_cascade(conn: &Connection, id: MemoryId) -> Result<Vec<(MemoryId, VectorId)>> {
+pub(crate) fn delete_cascade(conn: &Db, id: MemoryId) -> Result<Vec<(MemoryId, VectorId)>> {
     let mut deleted = Vec::new();
     let mut queue = vec![id];
     while let Some(next) = queue.pop() {

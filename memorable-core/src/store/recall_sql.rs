@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::store::db::{params, Db};
 use rusqlite::types::Value;
-use rusqlite::{params, Connection};
 
 use super::layout::UserKey;
 use super::queries::{
@@ -42,7 +42,7 @@ pub(crate) fn id_array(ids: &[MemoryId]) -> Rc<Vec<Value>> {
 /// scores from its index). One cached statement for the whole list: a recall reads a few
 /// hundred rows.
 pub(crate) fn rank_rows(
-    conn: &Connection,
+    conn: &Db,
     user_key: UserKey,
     ids: &[MemoryId],
     model_id: Option<&str>,
@@ -65,12 +65,9 @@ pub(crate) fn rank_rows(
         None => stmt.query(params![user_key, id_array(ids)])?,
     };
     while let Some(r) = rows.next()? {
-        let memory = memory_from_row(r)?;
+        let memory = memory_from_row(&r)?;
         let vector =
-            match r.get_ref(MEMORY_COLUMN_COUNT + 2)?.as_blob_or_null().map_err(rusqlite::Error::from)? {
-                Some(b) => Some(blob_to_vector(b)?),
-                None => None,
-            };
+            r.with_opt_blob(MEMORY_COLUMN_COUNT + 2, |b| Ok(b.map(blob_to_vector).transpose()?))?;
         out.push((
             memory.id,
             RankRow {
@@ -89,7 +86,7 @@ pub(crate) fn rank_rows(
 
 /// Ids of each given session's memories in time order (ties by id), in one statement.
 pub(crate) fn session_timelines(
-    conn: &Connection,
+    conn: &Db,
     user_key: UserKey,
     sessions: &[String],
 ) -> Result<HashMap<String, Vec<MemoryId>>> {
@@ -105,7 +102,8 @@ pub(crate) fn session_timelines(
     let mut rows = stmt.query(params![user_key, names])?;
     let mut current: Option<(String, Vec<MemoryId>)> = None;
     while let Some(r) = rows.next()? {
-        let session = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        let session: String = r.get(0)?;
+        let session = session.as_str();
         let id = r.get::<_, i64>(1)? as MemoryId;
         match &mut current {
             Some((s, ids)) if s == session => ids.push(id),
@@ -124,10 +122,10 @@ pub(crate) fn session_timelines(
 }
 
 /// Distinct speakers of a user's memories.
-pub(crate) fn speakers(conn: &Connection, user_key: UserKey) -> Result<Vec<String>> {
+pub(crate) fn speakers(conn: &Db, user_key: UserKey) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT speaker FROM memories WHERE user_key = ?1 AND speaker IS NOT NULL",
     )?;
     let rows = stmt.query_map([user_key], |r| r.get::<_, String>(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::SqlResult<_>>()?)
 }

@@ -1,19 +1,19 @@
 //! Queries of a re-embedding: which vectors are not yet made by the target model, and their
 //! replacement, one memory at a time, only while its text is unchanged.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{params, Db, OptionalExtension};
 
 use super::{vector_to_blob, UserKey};
 use crate::error::Result;
 use crate::memory::MemoryId;
 
-pub(crate) fn meta_delete(conn: &Connection, key: &str) -> Result<()> {
+pub(crate) fn meta_delete(conn: &Db, key: &str) -> Result<()> {
     conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
     Ok(())
 }
 
 /// Vectors not made by `model_id`.
-pub(crate) fn count_vectors_not_of(conn: &Connection, model_id: &str) -> Result<u64> {
+pub(crate) fn count_vectors_not_of(conn: &Db, model_id: &str) -> Result<u64> {
     let n: i64 =
         conn.query_row("SELECT count(*) FROM vectors WHERE model_id != ?1", [model_id], |r| r.get(0))?;
     Ok(n as u64)
@@ -21,7 +21,7 @@ pub(crate) fn count_vectors_not_of(conn: &Connection, model_id: &str) -> Result<
 
 /// Up to `limit` (memory id, text, user key) whose vector is not made by `model_id`.
 pub(crate) fn memories_not_embedded_by(
-    conn: &Connection,
+    conn: &Db,
     model_id: &str,
     limit: usize,
 ) -> Result<Vec<(MemoryId, String, UserKey)>> {
@@ -32,13 +32,13 @@ pub(crate) fn memories_not_embedded_by(
     let rows = stmt.query_map(params![model_id, limit as i64], |r| {
         Ok((r.get::<_, i64>(0)? as MemoryId, r.get::<_, String>(1)?, r.get::<_, UserKey>(2)?))
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<crate::store::db::SqlResult<_>>()?)
 }
 
 /// Replace the vector of memory `id` with `v` (a new vector id) if its text is still
 /// `text`; false when the memory changed or is gone.
 pub(crate) fn replace_vector_if_text(
-    conn: &Connection,
+    conn: &Db,
     id: MemoryId,
     text: &str,
     user_key: UserKey,

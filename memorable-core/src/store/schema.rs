@@ -9,10 +9,10 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// `MIGRATIONS[i]` takes a store from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -261,6 +261,13 @@ CREATE TABLE job_checkpoints (
     data       BLOB NOT NULL,
     updated_at INTEGER NOT NULL
 );
+"#;
+
+/// Schema 9: idempotent writes. A memory may carry its writer's client key, unique per user
+/// (`remember` with a key already stored answers that memory's id).
+const V9: &str = r#"
+ALTER TABLE memories ADD COLUMN client_key TEXT;
+CREATE UNIQUE INDEX memories_client_key ON memories(user_key, client_key) WHERE client_key IS NOT NULL;
 "#;
 
 /// Bring the store to [`SCHEMA_VERSION`], or refuse it when it is newer. Every step runs in

@@ -92,6 +92,7 @@ class _Config(TypedDict, total=False):
     tombstone_rebuild_ratio: float
     exact_search_threshold: int
     read_connections: int
+    sync_interval_ms: int
     durability: Literal["normal", "full"]
     rrf_k: float
     candidate_multiplier: int
@@ -601,6 +602,7 @@ class Memorable:
         lon: float | None = None,
         embedding: Sequence[float] | None = None,
         derived_from: Sequence[int] = (),
+        client_key: str | None = None,
     ) -> int: ...
     def remember_batch(self, memories: Iterable[Mapping[str, Any]]) -> list[int]:
         """Each dict has "text", "user" and any keyword argument of `remember`."""

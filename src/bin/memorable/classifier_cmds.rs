@@ -104,7 +104,7 @@ fn open(g: &Global) -> Result<Memorable> {
     Memorable::builder(&g.store)
         .config(config)
         .open()
-        .with_context(|| format!("cannot open store {}", g.store.display()))
+        .with_context(|| format!("cannot open store {}", crate::util::store_name(&g.store)))
 }
 
 fn print(g: &Global, value: serde_json::Value, text: String) {

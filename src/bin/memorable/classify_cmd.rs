@@ -35,7 +35,7 @@ pub(crate) fn classify(
             let mem = Memorable::builder(&g.store)
                 .config(g.config())
                 .open()
-                .with_context(|| format!("cannot open store {}", g.store.display()))?;
+                .with_context(|| format!("cannot open store {}", crate::util::store_name(&g.store)))?;
             let name = name.to_owned();
             let user = user.map(str::to_owned);
             Box::new(move |refs| Ok(mem.classify_as(refs, &name, user.as_deref())?))

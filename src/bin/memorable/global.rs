@@ -7,7 +7,8 @@ use clap::Args;
 
 #[derive(Args)]
 pub(crate) struct Global {
-    /// Store directory.
+    /// Store directory, or a PostgreSQL URL (`postgres://user@host/db`; the password from
+    /// the URL, PGPASSWORD or ~/.pgpass).
     #[arg(long, global = true, default_value = "./memorable-data", env = "MEMORABLE_STORE")]
     pub store: PathBuf,
     /// Print machine-readable JSON.

@@ -33,6 +33,10 @@ pub(crate) struct RememberArgs {
     /// Metadata as a JSON object.
     #[arg(long)]
     metadata: Option<String>,
+    /// Idempotency key (unique per user): running the command again with the same key
+    /// prints the first memory's id and stores nothing.
+    #[arg(long)]
+    client_key: Option<String>,
     text: String,
 }
 
@@ -57,6 +61,7 @@ pub(crate) fn remember(cli: &Global, a: &RememberArgs) -> Result<()> {
     m.place = a.place.clone();
     m.kind = a.kind.clone();
     m.importance = a.importance;
+    m.client_key = a.client_key.clone();
     m.occurred_at = a.at.as_deref().map(parse_time).transpose()?;
     m.metadata = a
         .metadata

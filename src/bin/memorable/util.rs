@@ -17,6 +17,17 @@ pub(crate) static LOG_CONTENT: AtomicBool = AtomicBool::new(false);
 pub(crate) type SetLogFilter = Box<dyn Fn(&str) -> Result<()> + Send + Sync>;
 pub(crate) static SET_LOG_FILTER: std::sync::OnceLock<SetLogFilter> = std::sync::OnceLock::new();
 
+/// A store location as messages show it: a directory's path, or a PostgreSQL URL without
+/// its password.
+pub(crate) fn store_name(store: &Path) -> String {
+    let shown = store.to_string_lossy();
+    if memorable::is_postgres_url(&shown) {
+        memorable::redact_store_url(&shown)
+    } else {
+        store.display().to_string()
+    }
+}
+
 pub(crate) fn open(dir: &Path, embedder: &str) -> Result<Memorable> {
     let mut config = Config::default();
     config.embedder = embedder.to_owned();
@@ -24,7 +35,7 @@ pub(crate) fn open(dir: &Path, embedder: &str) -> Result<Memorable> {
     Memorable::builder(dir)
         .config(config)
         .open()
-        .with_context(|| format!("cannot open store {}", dir.display()))
+        .with_context(|| format!("cannot open store {}", store_name(dir)))
 }
 
 /// The texts of a command: one a line from `file` (`-` for stdin), else the arguments.

@@ -35,6 +35,9 @@ pub(crate) struct RememberRequest {
     /// Ids of the same user's memories this one is derived from (a summary's turns).
     #[serde(default)]
     pub derived_from: Vec<u64>,
+    /// The caller's key for this write (1-200 characters), unique per user: a retried
+    /// request with the same key answers the first one's id and stores nothing.
+    pub client_key: Option<String>,
 }
 
 impl RememberRequest {
@@ -51,6 +54,7 @@ impl RememberRequest {
         m.importance = r.importance;
         m.kind = r.kind;
         m.derived_from = r.derived_from;
+        m.client_key = r.client_key;
         m
     }
 }

@@ -54,9 +54,13 @@ impl ApiError {
             C::Forbidden => StatusCode::FORBIDDEN,
             C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             C::PayloadTooLarge | C::BatchTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            C::Overloaded | C::Timeout | C::Closed | C::Storage | C::Locked | C::NotWritable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            C::Overloaded
+            | C::Timeout
+            | C::Closed
+            | C::Storage
+            | C::Locked
+            | C::NotWritable
+            | C::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             C::UserQuotaExceeded | C::StoreFull | C::DestinationExists | C::NoPreviousVersion => {
                 StatusCode::CONFLICT
             }

@@ -108,7 +108,8 @@ fn tools() -> Vec<Tool> {
                 "speaker": {"type": "string", "description": "Who said or did it (e.g. the user's name)."},
                 "session": {"type": "string", "description": "The conversation / session id it belongs to."},
                 "tags": {"type": "array", "items": {"type": "string"}, "description": "Labels to filter by later."},
-                "occurred_at": {"type": "string", "format": "date-time", "description": "When it happened (RFC 3339; default now)."}
+                "occurred_at": {"type": "string", "format": "date-time", "description": "When it happened (RFC 3339; default now)."},
+                "client_key": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Your key for this write: remembering again with the same key returns the first memory's id and stores nothing (safe retries)."}
             }})),
         ),
         Tool::new(
@@ -178,6 +179,7 @@ struct RememberArgs {
     tags: Vec<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     occurred_at: Option<OffsetDateTime>,
+    client_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -266,6 +268,7 @@ fn call(
             m.speaker = a.speaker;
             m.session = a.session;
             m.occurred_at = a.occurred_at;
+            m.client_key = a.client_key;
             done(mem.remember(m).map(|id| answer(format!("Remembered as memory #{id}."), json!({"id": id}))))
         }
         "recall" => {

@@ -103,7 +103,7 @@ pub(crate) fn open_store(g: &Global) -> Result<Memorable> {
     Memorable::builder(&g.store)
         .config(config)
         .open()
-        .with_context(|| format!("cannot open store {}", g.store.display()))
+        .with_context(|| format!("cannot open store {}", crate::util::store_name(&g.store)))
 }
 
 pub(crate) fn serve(g: &Global, args: &ServeArgs) -> Result<()> {

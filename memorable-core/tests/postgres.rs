@@ -1,0 +1,188 @@
+//! The PostgreSQL store (`postgres://` URLs) against a real server: the cluster
+//! `scripts/pg-cluster.sh` starts (`scripts/test.sh` does, and exports its URL as
+//! `MEMORABLE_TEST_PG_URL`). Without that variable these tests fail, unless
+//! `MEMORABLE_SKIP_PG=1` says to skip them (an opt-out that prints, never a silent skip).
+//! Each test works in a database of its own, created here and dropped at the end.
+
+use memorable_core::{ErrorCode, Memorable, MemoryUpdate, NewMemory, Recall};
+
+use crate::common::{hashing_config, seed};
+
+/// A database of its own on the test cluster, dropped when this is dropped.
+pub struct TestDb {
+    admin: String,
+    name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    /// `None` (after saying so) when `MEMORABLE_SKIP_PG=1`; panics when no cluster is named.
+    pub fn create(tag: &str) -> Option<TestDb> {
+        let Ok(admin) = std::env::var("MEMORABLE_TEST_PG_URL") else {
+            if std::env::var("MEMORABLE_SKIP_PG").as_deref() == Ok("1") {
+                eprintln!("MEMORABLE_SKIP_PG=1: PostgreSQL test {tag} skipped");
+                return None;
+            }
+            panic!(
+                "MEMORABLE_TEST_PG_URL is not set: start a cluster with `eval \"$(scripts/pg-cluster.sh start)\"` (or set MEMORABLE_SKIP_PG=1 to skip the PostgreSQL tests)"
+            );
+        };
+        let name = format!("t_{tag}_{}_{}", std::process::id(), rand_suffix());
+        let mut client =
+            postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test cluster");
+        client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let (base, _) = admin.rsplit_once('/').expect("the URL names a database");
+        let url = format!("{base}/{name}");
+        Some(TestDb { admin, name, url })
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos() as u64
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+/// A PostgreSQL store with the hashing embedder.
+pub fn open_postgres(url: &str) -> Memorable {
+    Memorable::builder(url).config(hashing_config()).open().unwrap()
+}
+
+fn open(url: &str) -> Memorable {
+    open_postgres(url)
+}
+
+#[test]
+fn round_trip_through_a_second_handle() {
+    let Some(db) = TestDb::create("roundtrip") else { return };
+    let id = {
+        let mem = open(&db.url);
+        seed(&mem);
+        let id =
+            mem.remember(NewMemory::new("alice", "Biscuit learned to sit today").importance(0.9)).unwrap();
+        mem.close().unwrap();
+        id
+    };
+    let mem = open(&db.url);
+    let m = mem.get(id).unwrap();
+    assert_eq!(m.text, "Biscuit learned to sit today");
+    assert_eq!(m.user, "alice");
+    assert!((m.importance - 0.9).abs() < 1e-6);
+    let hits = mem.recall(&Recall::new("alice", "what did Biscuit learn?").limit(3)).unwrap();
+    assert_eq!(hits[0].memory.id, id);
+    assert!(hits[0].breakdown.keyword.is_some());
+    assert_eq!(mem.stats().unwrap().memories, 7);
+
+    // Update keeps the history; forget removes the memory for good.
+    mem.update(id, MemoryUpdate::default().text("Biscuit learned to roll over")).unwrap();
+    let history = mem.history(id).unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].text, "Biscuit learned to sit today");
+    mem.forget(id).unwrap();
+    assert_eq!(mem.get(id).unwrap_err().code(), ErrorCode::NotFound);
+    let hits = mem.recall(&Recall::new("alice", "Biscuit").limit(10)).unwrap();
+    assert!(hits.iter().all(|h| h.memory.id != id));
+}
+
+#[test]
+fn users_are_isolated_and_forget_user_cascades() {
+    let Some(db) = TestDb::create("isolation") else { return };
+    let mem = open(&db.url);
+    let a = mem.remember(NewMemory::new("alice", "alice keeps bees on the roof")).unwrap();
+    let b = mem.remember(NewMemory::new("bob", "bob keeps bees in the garden")).unwrap();
+    let hits = mem.recall(&Recall::new("alice", "bees").limit(10)).unwrap();
+    assert_eq!(hits.iter().map(|h| h.memory.id).collect::<Vec<_>>(), vec![a]);
+    let removed = mem.forget_user("alice").unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(mem.get(a).unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(mem.get(b).unwrap().user, "bob");
+}
+
+#[test]
+fn a_bad_url_or_an_unreachable_server_is_a_coded_error_without_the_password() {
+    let e = Memorable::open("postgres://u:hunter2@127.0.0.1:1/none").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::StoreUnavailable, "{e}");
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    let e = Memorable::open("postgresql://u:hunter2@127.0.0.1:notaport/none").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidConfig, "{e}");
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+}
+
+/// Wait (polling) until `f` holds, up to `deadline`; returns how long it took.
+fn within(deadline: std::time::Duration, mut f: impl FnMut() -> bool) -> Option<std::time::Duration> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < deadline {
+        if f() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    None
+}
+
+fn recalled(mem: &Memorable, user: &str, query: &str) -> Vec<u64> {
+    mem.recall(&Recall::new(user, query).limit(20)).unwrap().iter().map(|h| h.memory.id).collect()
+}
+
+#[test]
+fn another_instance_sees_writes_edits_and_forgets_within_the_sync_interval() {
+    let Some(db) = TestDb::create("instances") else { return };
+    let (a, b) = (open(&db.url), open(&db.url));
+    let first = a.remember(NewMemory::new("alice", "the hedgehog lives under the shed")).unwrap();
+    // b loads alice's index now, from the rows: it has the first memory.
+    assert_eq!(recalled(&b, "alice", "hedgehog"), vec![first]);
+
+    // Written by a after b's index exists: b's sync thread brings it in.
+    let second = a.remember(NewMemory::new("alice", "the hedgehog eats slugs at night")).unwrap();
+    // The default interval is 100 ms; a generous deadline, the measured delay printed.
+    let deadline = std::time::Duration::from_secs(5);
+    let took = within(deadline, || recalled(&b, "alice", "hedgehog").contains(&second));
+    eprintln!("b saw a's write after {took:?}");
+    assert!(took.is_some(), "b never saw a's write");
+
+    // An edit: b's keyword index and ranking rows follow.
+    a.update(second, MemoryUpdate::default().text("the hedgehog eats beetles at dawn")).unwrap();
+    let took = within(deadline, || recalled(&b, "alice", "beetles").first() == Some(&second));
+    eprintln!("b saw a's edit after {took:?}");
+    assert!(took.is_some(), "b never saw a's edit");
+
+    // A forget: b stops returning it.
+    a.forget(first).unwrap();
+    let took = within(deadline, || !recalled(&b, "alice", "hedgehog").contains(&first));
+    eprintln!("b saw a's forget after {took:?}");
+    assert!(took.is_some(), "b kept returning a memory a forgot");
+    assert_eq!(recalled(&b, "alice", "hedgehog"), vec![second]);
+
+    // And the other way round.
+    let third = b.remember(NewMemory::new("alice", "a second hedgehog visits the garden")).unwrap();
+    assert!(within(deadline, || recalled(&a, "alice", "hedgehog").contains(&third)).is_some());
+}
+
+#[test]
+fn a_sync_interval_out_of_range_is_refused() {
+    let mut config = hashing_config();
+    config.sync_interval_ms = 5;
+    let e = Memorable::builder("postgres://u@127.0.0.1:1/none").config(config).open().unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidConfig, "{e}");
+}
+
+#[test]
+fn health_and_stats_work_on_postgres() {
+    let Some(db) = TestDb::create("health") else { return };
+    let mem = open(&db.url);
+    seed(&mem);
+    let report = mem.health().unwrap();
+    let store = report.checks.iter().find(|c| c.name == "store").unwrap();
+    assert_eq!(store.status, memorable_core::HealthStatus::Ok, "{store:?}");
+    assert_eq!(store.details["backend"], "postgres");
+    assert_ne!(report.status, memorable_core::HealthStatus::Failing, "{report:?}");
+    let stats = mem.stats().unwrap();
+    assert_eq!(stats.memories, 6);
+}
