@@ -954,6 +954,7 @@ export interface RememberItem {
   lon?: number
   embedding?: Array<number>
   derivedFrom?: Array<number>
+  clientKey?: string
 }
 
 /** Options of `remember`. */
@@ -984,6 +985,11 @@ export interface RememberOptions {
    * forgets this one too).
    */
   derivedFrom?: Array<number>
+  /**
+   * The caller's key for this write (1-200 characters), unique per user: a retry with
+   * the same key answers the first one's id and stores nothing.
+   */
+  clientKey?: string
 }
 
 /** Threads and batch size the chosen model may use. */

@@ -349,7 +349,7 @@ fn a_postgres_url_is_a_store() {
     run(&["remember", "--user", "bob", "Bob's own puppy is called Rex"]);
     let hits = run(&["recall", "--user", "alice", "--limit", "5", "puppy"]);
     assert_eq!(hits.as_array().unwrap().len(), 1, "{hits}");
-    assert_eq!(hits[0]["memory"]["id"].as_u64(), Some(id));
+    assert_eq!(hits[0]["id"].as_u64(), Some(id));
     // --client-key: the same command twice stores one memory.
     let keyed = |text: &str| {
         run(&["remember", "--user", "alice", "--client-key", "k-1", text])["id"].as_u64().unwrap()

@@ -1,4 +1,5 @@
-//! Every kind of bad input gets its error code and leaves the store exactly as it was.
+//! Every kind of bad input gets its error code and leaves the store exactly as it was (on
+//! both backends).
 
 use std::sync::Arc;
 
@@ -17,14 +18,15 @@ fn code<T: std::fmt::Debug>(r: memorable_core::Result<T>) -> ErrorCode {
     r.expect_err("expected an error").code()
 }
 
-#[test]
-fn rejected_inputs_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+on_both_backends!(rejected_inputs_change_nothing);
+
+fn rejected_inputs_change_nothing(backend: crate::common::Backend) {
     let mut config = Config::default();
     config.max_text_chars = 100;
-    let mem = Memorable::builder(dir.path()).config(config).open().unwrap();
-    let ids = crate::common::seed(&mem);
-    let before = snapshot(&mem);
+    let Some(fresh) = crate::common::Fresh::new(backend, config.clone()) else { return };
+    let mem = &fresh.mem;
+    let ids = crate::common::seed(mem);
+    let before = snapshot(mem);
 
     let ok = || NewMemory::new("alice", "fine text");
     let cases: Vec<(NewMemory, ErrorCode)> = vec![
@@ -71,9 +73,9 @@ fn rejected_inputs_change_nothing() {
     let backwards = Recall::new("alice", "q").between(t, t - time::Duration::hours(1));
     assert_eq!(code(mem.recall(&backwards)), ErrorCode::InvalidInput);
 
-    assert_eq!(snapshot(&mem), before);
+    assert_eq!(snapshot(mem), before);
     mem.close().unwrap();
-    let mem = Memorable::open(dir.path()).unwrap();
+    let mem = fresh.reopen(config);
     assert_eq!(snapshot(&mem), before);
 }
 

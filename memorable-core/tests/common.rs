@@ -183,3 +183,63 @@ pub fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
         .map(|p| p.display().to_string())
         .collect()
 }
+
+/// The two backends a behavioural test written with `on_both_backends!` runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A store directory (SQLite).
+    Directory,
+    /// A database of the test's own on the PostgreSQL test cluster.
+    Postgres,
+}
+
+enum Place {
+    Dir(tempfile::TempDir),
+    Pg(crate::postgres::TestDb),
+}
+
+/// A fresh store on a backend, open as `mem`; its folder or database lives as long as this.
+pub struct Fresh {
+    pub mem: Memorable,
+    place: Place,
+}
+
+impl Fresh {
+    /// `None` (said) for PostgreSQL when `MEMORABLE_SKIP_PG=1`.
+    pub fn new(backend: Backend, config: memorable_core::Config) -> Option<Fresh> {
+        let place = match backend {
+            Backend::Directory => Place::Dir(tempfile::tempdir().unwrap()),
+            Backend::Postgres => Place::Pg(crate::postgres::TestDb::create("b")?),
+        };
+        let fresh = Fresh { mem: Memorable::builder(location(&place)).config(config).open().unwrap(), place };
+        Some(fresh)
+    }
+
+    /// Open the same store again (close `mem` first for a directory store).
+    pub fn reopen(&self, config: memorable_core::Config) -> Memorable {
+        Memorable::builder(location(&self.place)).config(config).open().unwrap()
+    }
+}
+
+fn location(place: &Place) -> String {
+    match place {
+        Place::Dir(d) => d.path().to_str().unwrap().to_owned(),
+        Place::Pg(db) => db.url.clone(),
+    }
+}
+
+/// `on_both_backends!(f, g)`: tests `f::directory` and `f::postgres` calling `f(Backend)`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn directory() {
+                super::$name(crate::common::Backend::Directory)
+            }
+            #[test]
+            fn postgres() {
+                super::$name(crate::common::Backend::Postgres)
+            }
+        }
+    )*};
+}

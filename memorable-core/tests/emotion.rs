@@ -12,6 +12,8 @@ use memorable_core::{Config, EmotionClassifier, EmotionSnapshot, ErrorCode, Memo
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use crate::common::{Backend, Fresh};
+
 fn fixture(name: &str) -> Value {
     let path = format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -250,9 +252,15 @@ fn zero_weight_mutes_a_source_whatever_it_says() {
     assert_eq!((voice.weight, voice.share, voice.readings), (0.0, 0.0, 3));
 }
 
-#[test]
-fn per_user_sessions_keep_users_out_of_each_others_contexts() {
-    let mem = Memorable::builder_in_memory_with(config_with(json!({"per_user_sessions": true})));
+on_both_backends!(
+    per_user_sessions_keep_users_out_of_each_others_contexts,
+    state_and_history_survive_close_and_reopen,
+    history_is_bounded_ordered_and_filtered,
+);
+
+fn per_user_sessions_keep_users_out_of_each_others_contexts(backend: Backend) {
+    let Some(fresh) = Fresh::new(backend, config_with(json!({"per_user_sessions": true}))) else { return };
+    let mem = &fresh.mem;
     let alice_s = memorable_core::user_context("alice", "s");
     assert_ne!(alice_s, memorable_core::user_context("alice/", ""), "ids are unambiguous");
     mem.observe(Reading::new(alice_s.as_str(), Source::Face).score("joy", 0.9)).unwrap();
@@ -286,7 +294,8 @@ fn per_user_sessions_keep_users_out_of_each_others_contexts() {
     assert_eq!(code(mem.emotional_state(&memorable_core::user_context("carol", "c"))), ErrorCode::NotFound);
 
     // Off (the default), the session id is the context, shared by every user.
-    let shared = Memorable::builder_in_memory_with(config_with(json!({})));
+    let Some(other) = Fresh::new(backend, config_with(json!({}))) else { return };
+    let shared = &other.mem;
     shared.observe(Reading::new("s", Source::Face).score("anger", 0.9)).unwrap();
     let b = shared.remember(NewMemory::new("bob", "a day").session("s")).unwrap();
     assert_eq!(shared.get(b).unwrap().emotion.unwrap().dominant.as_deref(), Some("anger"));
@@ -294,12 +303,11 @@ fn per_user_sessions_keep_users_out_of_each_others_contexts() {
 
 // ---- persistence ------------------------------------------------------------------------
 
-#[test]
-fn state_and_history_survive_close_and_reopen() {
-    let dir = tempfile::tempdir().unwrap();
+fn state_and_history_survive_close_and_reopen(backend: Backend) {
+    let Some(fresh) = Fresh::new(backend, crate::common::hashing_config()) else { return };
     let t0 = 1_700_000_000_000;
     let at = ms(t0 + 90_000);
-    let mem = crate::common::open_hashing(dir.path());
+    let mem = &fresh.mem;
     mem.observe(Reading::new("call", Source::Evi).score("Joy", 0.8).score("Awe", 0.2).timestamp(ms(t0)))
         .unwrap();
     mem.observe_batch(vec![
@@ -322,7 +330,7 @@ fn state_and_history_survive_close_and_reopen() {
     assert_eq!(contexts[0].readings, 3);
     mem.close().unwrap();
 
-    let mem = crate::common::open_hashing(dir.path());
+    let mem = fresh.reopen(crate::common::hashing_config());
     assert_eq!(mem.emotional_state_at("call", at).unwrap(), state);
     assert_eq!(mem.emotional_state_at("other", at).unwrap(), other);
     assert_eq!(mem.emotional_history("call", &HistoryRange::default()).unwrap(), history);
@@ -340,9 +348,9 @@ fn state_and_history_survive_close_and_reopen() {
     assert_eq!(mem.stats().unwrap().schema_version, memorable_core::SCHEMA_VERSION);
 }
 
-#[test]
-fn history_is_bounded_ordered_and_filtered() {
-    let mem = Memorable::builder_in_memory_with(config_with(json!({"history_limit": 5})));
+fn history_is_bounded_ordered_and_filtered(backend: Backend) {
+    let Some(fresh) = Fresh::new(backend, config_with(json!({"history_limit": 5}))) else { return };
+    let mem = &fresh.mem;
     let t0 = 1_700_000_000_000;
     for i in 0..4 {
         mem.observe(

@@ -1,6 +1,9 @@
-//! A user's recall never sees another user's memories, and forgetting a user touches no one else.
+//! A user's recall never sees another user's memories (on both backends, the property test
+//! included), and forgetting a user touches no one else.
 
-use crate::common::seed;
+use std::sync::OnceLock;
+
+use crate::common::{seed, Backend, Fresh};
 use memorable_core::{Memorable, NewMemory, Recall};
 use proptest::prelude::*;
 
@@ -30,10 +33,35 @@ fn rows_of(dir: &std::path::Path, user: &str) -> [i64; 6] {
     ]
 }
 
-fn store() -> Memorable {
-    let mem = memorable_core::Builder::in_memory().config(crate::common::hashing_config()).open().unwrap();
-    seed(&mem);
-    mem
+/// One seeded store per backend, shared by every case (recall only reads).
+fn seeded(backend: Backend) -> Option<&'static Memorable> {
+    static DIRECTORY: OnceLock<Option<Fresh>> = OnceLock::new();
+    static POSTGRES: OnceLock<Option<Fresh>> = OnceLock::new();
+    let cell = match backend {
+        Backend::Directory => &DIRECTORY,
+        Backend::Postgres => &POSTGRES,
+    };
+    cell.get_or_init(|| {
+        let fresh = Fresh::new(backend, crate::common::hashing_config())?;
+        seed(&fresh.mem);
+        Some(fresh)
+    })
+    .as_ref()
+    .map(|f| &f.mem)
+}
+
+fn never_crosses(backend: Backend, query: &str, limit: usize, speaker: Option<&str>, tag: Option<&str>) {
+    let Some(mem) = seeded(backend) else { return };
+    for user in ["alice", "bob"] {
+        let mut r = Recall::new(user, query).limit(limit);
+        r.speaker = speaker.map(String::from);
+        if let Some(t) = tag {
+            r.tags = vec![t.to_string()];
+        }
+        for hit in mem.recall(&r).unwrap() {
+            assert_eq!(hit.memory.user, user, "{backend:?}");
+        }
+    }
 }
 
 proptest! {
@@ -46,21 +74,15 @@ proptest! {
         tag in proptest::option::of(prop_oneof![Just("pets"), Just("sport"), Just("food")]),
     ) {
         prop_assume!(!query.trim().is_empty());
-        let mem = store();
-        for user in ["alice", "bob"] {
-            let mut r = Recall::new(user, query.clone()).limit(limit);
-            r.speaker = speaker.map(String::from);
-            if let Some(t) = tag { r.tags = vec![t.to_string()]; }
-            for hit in mem.recall(&r).unwrap() {
-                prop_assert_eq!(&hit.memory.user, user);
-            }
-        }
+        never_crosses(Backend::Directory, &query, limit, speaker, tag);
+        never_crosses(Backend::Postgres, &query, limit, speaker, tag);
     }
 }
 
-#[test]
-fn shared_words_stay_with_their_user() {
-    let mem = store();
+on_both_backends!(shared_words_stay_with_their_user);
+
+fn shared_words_stay_with_their_user(backend: Backend) {
+    let Some(mem) = seeded(backend) else { return };
     // Both users have a "pets" memory; each sees only their own.
     let alice = mem.recall(&Recall::new("alice", "Whiskers cat vacuum").limit(10)).unwrap();
     assert!(alice.iter().all(|h| h.memory.user == "alice"));

@@ -3,6 +3,7 @@
 //! Python, Node and C suites live once in the repository's `tests/fixtures/`). Tests of the
 //! CLI, the crash harness and the benchmark harnesses live in the root crate's `tests/`.
 
+#[macro_use]
 mod common;
 
 mod alerts;

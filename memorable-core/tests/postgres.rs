@@ -27,7 +27,9 @@ impl TestDb {
                 "MEMORABLE_TEST_PG_URL is not set: start a cluster with `eval \"$(scripts/pg-cluster.sh start)\"` (or set MEMORABLE_SKIP_PG=1 to skip the PostgreSQL tests)"
             );
         };
-        let name = format!("t_{tag}_{}_{}", std::process::id(), rand_suffix());
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("t_{tag}_{}_{n}_{}", std::process::id(), rand_suffix());
         let mut client =
             postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test cluster");
         client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
@@ -182,6 +184,8 @@ fn health_and_stats_work_on_postgres() {
     let store = report.checks.iter().find(|c| c.name == "store").unwrap();
     assert_eq!(store.status, memorable_core::HealthStatus::Ok, "{store:?}");
     assert_eq!(store.details["backend"], "postgres");
+    // The test cluster's role is a superuser: health says row-level security does not bind it.
+    assert!(store.details["row_level_security"].as_str().unwrap().starts_with("bypassed"), "{store:?}");
     assert_ne!(report.status, memorable_core::HealthStatus::Failing, "{report:?}");
     let stats = mem.stats().unwrap();
     assert_eq!(stats.memories, 6);

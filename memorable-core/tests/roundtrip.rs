@@ -1,7 +1,15 @@
-//! Round trip through a reopen, keyword recall, filters, update / history, forget.
+//! Round trip through a reopen, keyword recall, filters, update / history, forget. Most run
+//! on both backends (a directory and PostgreSQL) from one definition.
 
-use crate::common::{ids, seed};
-use memorable_core::{Memorable, MemoryUpdate, NewMemory, Recall};
+use crate::common::{ids, seed, Backend, Fresh};
+use memorable_core::{Config, Memorable, MemoryUpdate, NewMemory, Recall};
+
+on_both_backends!(
+    keyword_recall_finds_rare_word,
+    filters_restrict_results,
+    update_keeps_history_and_reembeds,
+    forget_removes_from_recall_and_history,
+);
 use time::macros::datetime;
 
 #[test]
@@ -27,10 +35,10 @@ fn remember_reopen_get_and_recall() {
     assert_eq!(mem.stats().unwrap().memories, 7);
 }
 
-#[test]
-fn keyword_recall_finds_rare_word() {
-    let mem = Memorable::open_in_memory().unwrap();
-    seed(&mem);
+fn keyword_recall_finds_rare_word(backend: Backend) {
+    let Some(fresh) = Fresh::new(backend, Config::default()) else { return };
+    let mem = &fresh.mem;
+    seed(mem);
     let hits = mem.recall(&Recall::new("alice", "Lisbon").limit(2)).unwrap();
     assert!(hits[0].memory.text.contains("Lisbon"));
     assert_eq!(hits[0].breakdown.keyword_rank, Some(1));
@@ -39,10 +47,10 @@ fn keyword_recall_finds_rare_word() {
     assert!(hits[0].memory.text.contains("dumplings"));
 }
 
-#[test]
-fn filters_restrict_results() {
-    let mem = Memorable::open_in_memory().unwrap();
-    seed(&mem);
+fn filters_restrict_results(backend: Backend) {
+    let Some(fresh) = Fresh::new(backend, Config::default()) else { return };
+    let mem = &fresh.mem;
+    seed(mem);
     let by_speaker = mem.recall(&Recall::new("alice", "food market dumplings").speaker("alice")).unwrap();
     assert!(by_speaker.iter().all(|h| h.memory.context.speaker.as_deref() == Some("alice")));
     assert!(!by_speaker.is_empty());
@@ -67,11 +75,10 @@ fn filters_restrict_results() {
     assert_eq!(recent.len(), 2);
 }
 
-#[test]
-fn update_keeps_history_and_reembeds() {
-    let dir = tempfile::tempdir().unwrap();
-    let mem = Memorable::open(dir.path()).unwrap();
-    seed(&mem);
+fn update_keeps_history_and_reembeds(backend: Backend) {
+    let Some(fresh) = Fresh::new(backend, Config::default()) else { return };
+    let mem = &fresh.mem;
+    seed(mem);
     let id = mem.remember(NewMemory::new("alice", "My favourite colour is green")).unwrap();
     let updated = mem
         .update(id, MemoryUpdate::default().text("My favourite colour is purple").tags(["prefs"]))
@@ -92,10 +99,30 @@ fn update_keeps_history_and_reembeds() {
     let hits_for_id = green.iter().filter(|h| h.memory.id == id).count();
     assert!(hits_for_id <= 1, "a memory appears once even after re-embedding");
     mem.close().unwrap();
-    let mem = Memorable::open(dir.path()).unwrap();
+    let mem = fresh.reopen(Config::default());
     assert_eq!(mem.history(id).unwrap().len(), 2);
     let hits = mem.recall(&Recall::new("alice", "purple colour").limit(1)).unwrap();
     assert_eq!(hits[0].memory.id, id);
+}
+
+/// Forget, on either backend: gone from get, history and recall, ids never reused.
+fn forget_removes_from_recall_and_history(backend: Backend) {
+    let Some(fresh) = Fresh::new(backend, Config::default()) else { return };
+    let mem = &fresh.mem;
+    let seeded = seed(mem);
+    let id = seeded[0];
+    mem.update(id, MemoryUpdate::default().text("I adopted a beagle puppy named Biscuit in May")).unwrap();
+    mem.forget(id).unwrap();
+    assert_eq!(mem.get(id).unwrap_err().code(), memorable_core::ErrorCode::NotFound);
+    assert_eq!(mem.history(id).unwrap_err().code(), memorable_core::ErrorCode::NotFound);
+    assert!(!ids(mem, &Recall::new("alice", "Biscuit beagle puppy").limit(10)).contains(&id));
+    assert_eq!(mem.forget(id).unwrap_err().code(), memorable_core::ErrorCode::NotFound);
+    mem.close().unwrap();
+    let mem = fresh.reopen(Config::default());
+    assert!(!ids(&mem, &Recall::new("alice", "Biscuit beagle puppy").limit(10)).contains(&id));
+    let new_id = mem.remember(NewMemory::new("alice", "fresh")).unwrap();
+    assert!(new_id > *seeded.iter().max().unwrap());
+    assert_eq!(mem.stats().unwrap().versions, 0, "history of a forgotten memory is erased");
 }
 
 #[test]

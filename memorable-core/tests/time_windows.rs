@@ -1,25 +1,34 @@
 //! Time windows and explicit ranges include and exclude at their boundaries as documented:
 //! a window of length d anchored at `at` holds `at - d <= occurred_at <= at`; a range is
-//! `[since, until)`.
+//! `[since, until)`. Every test runs on both backends (a directory and PostgreSQL).
 
-use memorable_core::{Builder, Config, Memorable, NewMemory, Recall, TimeWindow};
+use memorable_core::{Config, NewMemory, Recall, TimeWindow};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-fn store() -> Memorable {
+use crate::common::{Backend, Fresh};
+
+fn store(backend: Backend) -> Option<Fresh> {
     let mut config = Config::default();
     config.embedder = "hashing".into();
     config.windows.short_secs = 20 * 60;
-    Builder::in_memory().config(config).open().unwrap()
+    Fresh::new(backend, config)
 }
+
+on_both_backends!(
+    window_boundaries_are_inclusive_at_both_ends,
+    explicit_range_is_half_open_and_intersects_a_window,
+    recent_lists_a_window_before_now_newest_first,
+    a_named_day_finds_its_memories_without_shared_words,
+);
 
 fn texts(list: Vec<memorable_core::Memory>) -> Vec<String> {
     list.into_iter().map(|m| m.text).collect()
 }
 
-#[test]
-fn window_boundaries_are_inclusive_at_both_ends() {
-    let mem = store();
+fn window_boundaries_are_inclusive_at_both_ends(backend: Backend) {
+    let Some(fresh) = store(backend) else { return };
+    let mem = &fresh.mem;
     let at: OffsetDateTime = datetime!(2024-06-01 12:00 UTC);
     let ms = Duration::milliseconds(1);
     let short = Duration::minutes(20);
@@ -55,9 +64,9 @@ fn window_boundaries_are_inclusive_at_both_ends() {
     assert_eq!(got, ["memory at anchor", "memory exactly twenty minutes", "memory inside"]);
 }
 
-#[test]
-fn explicit_range_is_half_open_and_intersects_a_window() {
-    let mem = store();
+fn explicit_range_is_half_open_and_intersects_a_window(backend: Backend) {
+    let Some(fresh) = store(backend) else { return };
+    let mem = &fresh.mem;
     let t0: OffsetDateTime = datetime!(2024-06-01 12:00 UTC);
     for i in 0..5 {
         mem.remember(NewMemory::new("u", format!("hour {i}")).occurred_at(t0 + Duration::hours(i))).unwrap();
@@ -81,9 +90,9 @@ fn explicit_range_is_half_open_and_intersects_a_window() {
     );
 }
 
-#[test]
-fn recent_lists_a_window_before_now_newest_first() {
-    let mem = store();
+fn recent_lists_a_window_before_now_newest_first(backend: Backend) {
+    let Some(fresh) = store(backend) else { return };
+    let mem = &fresh.mem;
     let now = OffsetDateTime::now_utc();
     mem.remember(NewMemory::new("u", "two hours ago").occurred_at(now - Duration::hours(2))).unwrap();
     mem.remember(NewMemory::new("u", "half an hour ago").occurred_at(now - Duration::minutes(30))).unwrap();
@@ -100,9 +109,9 @@ fn recent_lists_a_window_before_now_newest_first() {
 /// word with it and a hundred other memories match its words better: the memories of a named
 /// date are candidates of their own, and date grounding ranks them up. A span that holds more
 /// memories than the candidate pool (a busy year) proposes none.
-#[test]
-fn a_named_day_finds_its_memories_without_shared_words() {
-    let mem = store();
+fn a_named_day_finds_its_memories_without_shared_words(backend: Backend) {
+    let Some(fresh) = store(backend) else { return };
+    let mem = &fresh.mem;
     let first: OffsetDateTime = datetime!(2022-01-03 18:00 UTC);
     let topics = ["video games", "a movie script", "his turtles", "dairy-free desserts", "a tournament"];
     let mut items: Vec<NewMemory> = (0..120)

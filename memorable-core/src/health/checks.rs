@@ -20,6 +20,19 @@ pub(super) fn store(engine: &Engine, full: bool) -> HealthCheck {
     let backend = if engine.store.is_shared() { "postgres" } else { "sqlite" };
     let result = engine.store.read(|c| {
         let version = crate::store::stored_version(c)?;
+        // Row-level security binds every role but a superuser or a BYPASSRLS one; standbys
+        // streaming from this server, and how far the slowest lags (visible to a role with
+        // pg_monitor; none otherwise).
+        let pg: Option<(bool, i64, Option<f64>)> = match c.sqlite() {
+            Some(_) => None,
+            None => Some(c.query_row(
+                "SELECT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user),
+                        (SELECT count(*) FROM pg_stat_replication),
+                        (SELECT CAST(extract(epoch FROM max(replay_lag)) AS DOUBLE PRECISION) FROM pg_stat_replication)",
+                (),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?),
+        };
         let quick = if full && c.sqlite().is_some() {
             let mut stmt = c.prepare("PRAGMA quick_check")?;
             let rows: Vec<String> =
@@ -28,9 +41,9 @@ pub(super) fn store(engine: &Engine, full: bool) -> HealthCheck {
         } else {
             None
         };
-        Ok((version, quick))
+        Ok((version, quick, pg))
     });
-    let (version, quick) = match result {
+    let (version, quick, pg) = match result {
         Ok(v) => v,
         Err(e) => {
             return HealthCheck::new("store", HealthStatus::Failing, format!("cannot read the store: {e}"))
@@ -38,6 +51,10 @@ pub(super) fn store(engine: &Engine, full: bool) -> HealthCheck {
     };
     let details = json!({
         "backend": backend,
+        "row_level_security": pg.map(|p| if p.0 { "bypassed: the role is a superuser or BYPASSRLS" } else { "enforced" }),
+        "replicas": pg.map(|p| p.1),
+        "replica_lag_secs": pg.and_then(|p| p.2),
+        "connections": engine.store.connection_state(),
         "schema_version": version,
         "supported_schema_version": schema::SCHEMA_VERSION,
         "quick_check": quick.as_ref().map(|q| q.join("; ")),

@@ -58,6 +58,8 @@ pub(crate) fn recall(engine: &Engine, r: &Recall) -> Result<Vec<Recalled>> {
     if filters.is_void() {
         return Ok(Vec::new());
     }
+    // This thread's reads see only this user's rows (row-level security on PostgreSQL).
+    let _scope = store::for_user(user_key);
     let w = &r.weights;
     let known = engine.recall_cache.speakers(&engine.store, user_key)?;
     let qa = analyze(&r.query, &known);
@@ -361,6 +363,7 @@ pub(crate) fn recent_matching(engine: &Engine, r: &Recall) -> Result<Vec<Memory>
     if filters.is_void() {
         return Ok(Vec::new());
     }
+    let _scope = store::for_user(user_key);
     engine.store.read(|c| store::list_memories(c, user_key, &filters, r.limit, r.offset))
 }
 

@@ -46,6 +46,7 @@ pub(crate) use remote::RemoteChanges;
 pub(crate) use filters::Filters;
 mod location;
 mod locks;
+mod scope;
 pub(crate) use layout::{
     UserKey, VectorId, INDEX_DIR, META_MODEL_ID, META_REEMBED_DONE, META_REEMBED_TARGET,
 };
@@ -58,6 +59,7 @@ pub(crate) use rank_cache::RecallCache;
 pub(crate) use recall_sql::*;
 pub(crate) use reembed::*;
 pub use rekey::rekey;
+pub(crate) use scope::for_user;
 pub(crate) use usage::{add_usage, memory_bytes, user_usage};
 
 use crate::crypto::{self, EncryptionKey, MasterKey};
@@ -242,6 +244,17 @@ impl Store {
         Ok(changes)
     }
 
+    /// The store's connections: how many read connections it has and how many are in use
+    /// now, and whether the writer is (health reports it).
+    pub fn connection_state(&self) -> serde_json::Value {
+        let busy = self.readers.iter().filter(|r| r.is_locked()).count();
+        serde_json::json!({
+            "readers": self.readers.len(),
+            "readers_busy": busy,
+            "writer_busy": self.writer.is_locked(),
+        })
+    }
+
     /// Whether other processes may write to this store at the same time (PostgreSQL).
     pub fn is_shared(&self) -> bool {
         self.shared
@@ -336,19 +349,24 @@ impl Store {
         self.texts_generation.load(Ordering::Acquire)
     }
 
-    /// Run `f` on a read connection (a consistent snapshot of the last commit).
+    /// Run `f` on a read connection (a consistent snapshot of the last commit), restricted
+    /// to the user of this thread's [`for_user`] scope if any.
     pub fn read<T>(&self, f: impl FnOnce(&Db) -> Result<T>) -> Result<T> {
+        let run = |conn: &Db| {
+            conn.restrict_to(scope::current())?;
+            f(conn)
+        };
         if self.readers.is_empty() {
-            return f(&self.writer.lock());
+            return run(&self.writer.lock());
         }
         let n = self.readers.len();
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {
             if let Some(conn) = self.readers[(start + i) % n].try_lock() {
-                return f(&conn);
+                return run(&conn);
             }
         }
-        f(&self.readers[start % n].lock())
+        run(&self.readers[start % n].lock())
     }
 
     /// Size of the database and its WAL on disk, in bytes (0 in memory).

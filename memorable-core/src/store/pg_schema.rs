@@ -232,6 +232,34 @@ CREATE TRIGGER memories_log_update AFTER UPDATE OF text, kind, session, speaker,
 CREATE TRIGGER memories_log_delete AFTER DELETE ON memories REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION memorable_log_edited();
 
+-- Row-level security: a connection with memorable.user_key set (a per-user call: recall,
+-- recent) sees only that user's memories, vectors and past versions, whatever its query
+-- asks; unset or empty (store-wide work), it sees every user's. FORCE: the tables' owner,
+-- the role MemoRable connects as, is held to it too (a superuser or BYPASSRLS role is not:
+-- health says so).
+CREATE FUNCTION memorable_visible(owner BIGINT) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN coalesce(current_setting('memorable.user_key', true), '') = '' THEN true
+                ELSE owner IS NOT DISTINCT FROM current_setting('memorable.user_key', true)::bigint END
+$$;
+ALTER TABLE memories ENABLE ROW LEVEL SECURITY;
+ALTER TABLE memories FORCE ROW LEVEL SECURITY;
+CREATE POLICY memorable_user ON memories USING (memorable_visible(user_key));
+ALTER TABLE vectors ENABLE ROW LEVEL SECURITY;
+ALTER TABLE vectors FORCE ROW LEVEL SECURITY;
+CREATE POLICY memorable_user ON vectors USING (memorable_visible(user_key));
+-- Past versions carry their memory's user, filled in by the database.
+ALTER TABLE memory_versions ADD COLUMN user_key BIGINT;
+CREATE FUNCTION memorable_version_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.user_key := (SELECT user_key FROM memories WHERE id = NEW.memory_id);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER memory_versions_owner BEFORE INSERT ON memory_versions
+    FOR EACH ROW EXECUTE FUNCTION memorable_version_owner();
+ALTER TABLE memory_versions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE memory_versions FORCE ROW LEVEL SECURITY;
+CREATE POLICY memorable_user ON memory_versions USING (memorable_visible(user_key));
+
 CREATE TABLE classifiers (
     name       TEXT PRIMARY KEY,
     labels     TEXT NOT NULL,

@@ -237,6 +237,22 @@ pub(crate) mod testing {
         }
     }
 
+    impl TestDb {
+        pub fn name(&self) -> &str {
+            &self.name
+        }
+
+        pub fn admin_url(&self) -> String {
+            self.admin.clone()
+        }
+
+        /// The test database's URL with another role and password.
+        pub fn url_as(&self, user: &str, password: &str) -> String {
+            let host = self.url.split_once('@').expect("the URL names a user").1;
+            format!("postgres://{user}:{password}@{host}")
+        }
+    }
+
     impl Drop for TestDb {
         fn drop(&mut self) {
             if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {

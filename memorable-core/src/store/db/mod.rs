@@ -61,6 +61,16 @@ impl Db {
             .ok_or_else(|| Error::Unsupported(format!("{what} is not available on a PostgreSQL store")))
     }
 
+    /// Restrict what this connection reads to `user_key`'s rows (`None`: every user's):
+    /// row-level security on PostgreSQL (see `store::scope`); nothing on SQLite.
+    pub fn restrict_to(&self, user_key: Option<i64>) -> SqlResult<()> {
+        match self {
+            Db::Sqlite(_) => Ok(()),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(c) => c.restrict_to(user_key),
+        }
+    }
+
     pub fn execute(&self, sql: &str, params: impl Params) -> SqlResult<usize> {
         match self {
             Db::Sqlite(c) => params.with_list(|p| Ok(c.prepare_cached(sql)?.execute(lite(p))?)),

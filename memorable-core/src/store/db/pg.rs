@@ -24,6 +24,9 @@ pub(crate) struct PgConn {
     client: RefCell<Option<Client>>,
     /// Prepared statements by their SQLite-dialect text (what the store hands over).
     statements: RefCell<HashMap<String, Statement>>,
+    /// The user this session's `memorable.user_key` is set to (`None`: unset or empty),
+    /// so it is only sent when it changes.
+    restricted_to: std::cell::Cell<Option<i64>>,
 }
 
 impl PgConn {
@@ -33,6 +36,7 @@ impl PgConn {
             target: target.clone(),
             client: RefCell::new(Some(client)),
             statements: RefCell::default(),
+            restricted_to: std::cell::Cell::new(None),
         })
     }
 
@@ -41,6 +45,8 @@ impl PgConn {
         let mut slot = self.client.borrow_mut();
         if slot.as_ref().is_none_or(|c| c.is_closed()) {
             self.statements.borrow_mut().clear();
+            // A new session starts with the setting unset.
+            self.restricted_to.set(None);
             *slot = None;
             *slot = Some(self.target.connect()?);
         }
@@ -62,6 +68,20 @@ impl PgConn {
         let stmt = self.with_client(|c| c.prepare(&text))?;
         self.statements.borrow_mut().insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
+    }
+
+    /// Set this session's `memorable.user_key` (row-level security) when it differs.
+    pub fn restrict_to(&self, user_key: Option<i64>) -> SqlResult<()> {
+        if self.restricted_to.get() == user_key
+            && self.client.borrow().as_ref().is_some_and(|c| !c.is_closed())
+        {
+            return Ok(());
+        }
+        let value = user_key.map(|k| k.to_string()).unwrap_or_default();
+        let stmt = self.prepare("SELECT set_config('memorable.user_key', ?1, false)")?;
+        self.query_prepared(&stmt, &[&value])?;
+        self.restricted_to.set(user_key);
+        Ok(())
     }
 
     pub fn batch(&self, sql: &str) -> SqlResult<()> {
