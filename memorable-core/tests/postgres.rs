@@ -186,6 +186,11 @@ fn health_and_stats_work_on_postgres() {
     assert_eq!(store.details["backend"], "postgres");
     // The test cluster's role is a superuser: health says row-level security does not bind it.
     assert!(store.details["row_level_security"].as_str().unwrap().starts_with("bypassed"), "{store:?}");
+    assert_eq!(store.details["connections"]["readers"], 4);
+    assert_eq!(store.details["replicas"], 0);
+    assert!(
+        ["absent", "available", "installed"].contains(&store.details["vector_extension"].as_str().unwrap())
+    );
     assert_ne!(report.status, memorable_core::HealthStatus::Failing, "{report:?}");
     let stats = mem.stats().unwrap();
     assert_eq!(stats.memories, 6);

@@ -23,14 +23,18 @@ pub(super) fn store(engine: &Engine, full: bool) -> HealthCheck {
         // Row-level security binds every role but a superuser or a BYPASSRLS one; standbys
         // streaming from this server, and how far the slowest lags (visible to a role with
         // pg_monitor; none otherwise).
-        let pg: Option<(bool, i64, Option<f64>)> = match c.sqlite() {
+        // And whether the server offers pgvector (reported; vectors are searched by each
+        // instance's own index either way).
+        let pg: Option<(bool, i64, Option<f64>, i64)> = match c.sqlite() {
             Some(_) => None,
             None => Some(c.query_row(
                 "SELECT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user),
                         (SELECT count(*) FROM pg_stat_replication),
-                        (SELECT CAST(extract(epoch FROM max(replay_lag)) AS DOUBLE PRECISION) FROM pg_stat_replication)",
+                        (SELECT CAST(extract(epoch FROM max(replay_lag)) AS DOUBLE PRECISION) FROM pg_stat_replication),
+                        (SELECT count(*) FROM pg_available_extensions WHERE name = 'vector')
+                          + (SELECT count(*) FROM pg_extension WHERE extname = 'vector')",
                 (),
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?),
         };
         let quick = if full && c.sqlite().is_some() {
@@ -54,6 +58,7 @@ pub(super) fn store(engine: &Engine, full: bool) -> HealthCheck {
         "row_level_security": pg.map(|p| if p.0 { "bypassed: the role is a superuser or BYPASSRLS" } else { "enforced" }),
         "replicas": pg.map(|p| p.1),
         "replica_lag_secs": pg.and_then(|p| p.2),
+        "vector_extension": pg.map(|p| ["absent", "available", "installed"][p.3.clamp(0, 2) as usize]),
         "connections": engine.store.connection_state(),
         "schema_version": version,
         "supported_schema_version": schema::SCHEMA_VERSION,
