@@ -357,7 +357,7 @@ fn a_postgres_url_is_a_store() {
     assert_eq!(keyed("the bill is paid"), keyed("the bill is paid"));
     run(&["forget", &id.to_string()]);
     let hits = run(&["recall", "--user", "alice", "--limit", "5", "puppy"]);
-    assert!(hits.as_array().unwrap().is_empty(), "{hits}");
+    assert!(hits.as_array().unwrap().iter().all(|h| h["id"].as_u64() != Some(id)), "{hits}");
     assert!(!tmp.path().join("memorable-data").exists(), "no directory store was made");
 
     // A wrong password: a coded error that never shows the password.
@@ -368,5 +368,87 @@ fn a_postgres_url_is_a_store() {
     let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(printed.contains("STORE_UNAVAILABLE"), "{printed}");
     assert!(!printed.contains("not-the-password-42"), "{printed}");
+    psql(&format!("DROP DATABASE {name} WITH (FORCE)"));
+}
+
+/// Two processes on one PostgreSQL database: what the CLI (another process) remembers, this
+/// process's handle — its index already loaded — recalls within the sync bound; what the CLI
+/// forgets, it stops returning. And the password may come from PGPASSWORD or a .pgpass file.
+#[test]
+fn two_processes_on_one_postgres_database() {
+    let Ok(admin) = std::env::var("MEMORABLE_TEST_PG_URL") else {
+        assert_eq!(
+            std::env::var("MEMORABLE_SKIP_PG").as_deref(),
+            Ok("1"),
+            "MEMORABLE_TEST_PG_URL is not set"
+        );
+        eprintln!("MEMORABLE_SKIP_PG=1: skipped");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let name = format!("cli2_{}", std::process::id());
+    let psql = |sql: &str| {
+        assert!(Command::new("psql").args([admin.as_str(), "-qc", sql]).status().unwrap().success())
+    };
+    psql(&format!("CREATE DATABASE {name}"));
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    // postgres://user:password@host:port/db
+    let (userinfo, hostpart) = url.trim_start_matches("postgres://").split_once('@').unwrap();
+    let (user, password) = userinfo.split_once(':').unwrap();
+    let (hostport, _) = hostpart.split_once('/').unwrap();
+    let (host, port) = hostport.split_once(':').unwrap();
+    let bare = format!("postgres://{user}@{hostport}/{name}");
+    let cli_env = |store: &str, env: &[(&str, &str)], args: &[&str]| -> Value {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_memorable"));
+        cmd.current_dir(tmp.path()).args(["--store", store, "--embedder", "hashing", "--json"]).args(args);
+        cmd.env_remove("PGPASSWORD").env_remove("PGPASSFILE").env("HOME", tmp.path());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.stdin(Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    let mut config = memorable::Config::default();
+    config.embedder = "hashing".into();
+    let mem = Memorable::builder(&url).config(config).open().unwrap();
+    let first = mem.remember(NewMemory::new("dana", "the heron fishes at the pond")).unwrap();
+    let recalled = |mem: &Memorable| -> Vec<u64> {
+        mem.recall(&Recall::new("dana", "heron").limit(10)).unwrap().iter().map(|h| h.memory.id).collect()
+    };
+    assert_eq!(recalled(&mem), vec![first], "this process's index for dana is loaded");
+    let within = |f: &dyn Fn() -> bool| {
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(5) {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        false
+    };
+
+    // The other process, with its password from PGPASSWORD.
+    let theirs = cli_env(
+        &bare,
+        &[("PGPASSWORD", password)],
+        &["remember", "--user", "dana", "a heron nests by the pond"],
+    )["id"]
+        .as_u64()
+        .unwrap();
+    assert!(within(&|| recalled(&mem).contains(&theirs)), "the other process's memory never reached recall");
+    // And with it from a .pgpass file (libpq's format, mode 0600).
+    let pgpass = tmp.path().join("pgpass");
+    std::fs::write(&pgpass, format!("# test\n{host}:{port}:{name}:{user}:{password}\n")).unwrap();
+    let mode = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
+    std::fs::set_permissions(&pgpass, mode).unwrap();
+    cli_env(&bare, &[("PGPASSFILE", pgpass.to_str().unwrap())], &["forget", &first.to_string()]);
+    assert!(
+        within(&|| !recalled(&mem).contains(&first)),
+        "a memory forgotten by the other process kept coming back"
+    );
+    assert_eq!(recalled(&mem), vec![theirs]);
+    mem.close().unwrap();
     psql(&format!("DROP DATABASE {name} WITH (FORCE)"));
 }

@@ -195,3 +195,16 @@ fn health_and_stats_work_on_postgres() {
     let stats = mem.stats().unwrap();
     assert_eq!(stats.memories, 6);
 }
+
+/// A database migrated by a newer build is refused, and left as it was.
+#[test]
+fn a_newer_schema_is_refused_untouched() {
+    let Some(db) = TestDb::create("newer") else { return };
+    open(&db.url).close().unwrap();
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    c.batch_execute("INSERT INTO memorable_schema(version, applied_at) VALUES (99, 0)").unwrap();
+    let e = Memorable::builder(&db.url).config(hashing_config()).open().unwrap_err();
+    assert_eq!(e.code(), ErrorCode::NewerVersion, "{e}");
+    let versions: i64 = c.query_one("SELECT count(*) FROM memorable_schema", &[]).unwrap().get(0);
+    assert_eq!(versions, 2, "nothing applied, nothing removed");
+}
