@@ -46,6 +46,8 @@ pub(crate) use remote::RemoteChanges;
 pub(crate) use filters::Filters;
 mod location;
 mod locks;
+#[cfg(all(test, feature = "postgres"))]
+mod rls_tests;
 mod scope;
 pub(crate) use layout::{
     UserKey, VectorId, INDEX_DIR, META_MODEL_ID, META_REEMBED_DONE, META_REEMBED_TARGET,
