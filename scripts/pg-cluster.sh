@@ -39,7 +39,13 @@ case "${1:-}" in
     as_owner "$bin/initdb" -D "$dir/data" -U memorable --pwfile="$dir/pwfile" -A scram-sha-256 \
       -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
     rm -f "$dir/pwfile"
-    options="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=200 -c fsync=on"
+    # TLS with a throwaway self-signed certificate, so clients that prefer TLS (MemoRable's
+    # default, as libpq's) use it and `sslmode=require` is tested.
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+      -keyout "$dir/server.key" -out "$dir/server.crt" >/dev/null 2>&1
+    chmod 600 "$dir/server.key"
+    [[ $(id -u) -eq 0 ]] && chown memorable-pg "$dir/server.key" "$dir/server.crt"
+    options="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=200 -c fsync=on -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key"
     printf '%s\n' "$options" > "$dir/options"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -o "$options" start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }

@@ -208,3 +208,26 @@ fn a_newer_schema_is_refused_untouched() {
     let versions: i64 = c.query_one("SELECT count(*) FROM memorable_schema", &[]).unwrap().get(0);
     assert_eq!(versions, 2, "nothing applied, nothing removed");
 }
+
+/// `sslmode=require` connects over TLS to a server with a self-signed certificate (the test
+/// cluster's), as libpq's `require` does; the server sees every connection encrypted.
+#[test]
+fn sslmode_require_encrypts_the_connections() {
+    let Some(db) = TestDb::create("tls") else { return };
+    let mem = open(&format!("{}?sslmode=require", db.url));
+    mem.remember(NewMemory::new("alice", "sent over TLS")).unwrap();
+    let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let (all, encrypted): (i64, i64) = {
+        let row = admin
+            .query_one(
+                "SELECT count(*), count(*) FILTER (WHERE s.ssl) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+                 WHERE a.application_name LIKE 'memorable-%' AND a.datname = current_database()",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert!(all >= 5, "the handle's writer and readers: {all}");
+    assert_eq!(encrypted, all, "every connection of the handle is encrypted");
+    mem.close().unwrap();
+}
