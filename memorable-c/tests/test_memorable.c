@@ -113,7 +113,9 @@ static bool test_round_trip_postgres(void) {
     CHECK(slash != NULL);
     char name[64], url[512], cmd[1024];
     snprintf(name, sizeof name, "c_%ld", (long)getpid());
-    snprintf(url, sizeof url, "%.*s/%s", (int)(slash - admin), admin, name);
+    /* Without TLS: this suite also runs under valgrind, which misreads ring's assembly
+     * (false "uninitialised byte" reports); TLS is tested by the Rust suite. */
+    snprintf(url, sizeof url, "%.*s/%s?sslmode=disable", (int)(slash - admin), admin, name);
     snprintf(cmd, sizeof cmd, "psql '%s' -qc 'CREATE DATABASE %s'", admin, name);
     CHECK(system(cmd) == 0);
     bool ok = round_trip_in(url);
