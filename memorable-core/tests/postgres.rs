@@ -57,46 +57,10 @@ pub fn open_postgres(url: &str) -> Memorable {
     Memorable::builder(url).config(hashing_config()).open().unwrap()
 }
 
-fn open(url: &str) -> Memorable {
-    open_postgres(url)
-}
-
-#[test]
-fn round_trip_through_a_second_handle() {
-    let Some(db) = TestDb::create("roundtrip") else { return };
-    let id = {
-        let mem = open(&db.url);
-        seed(&mem);
-        let id =
-            mem.remember(NewMemory::new("alice", "Biscuit learned to sit today").importance(0.9)).unwrap();
-        mem.close().unwrap();
-        id
-    };
-    let mem = open(&db.url);
-    let m = mem.get(id).unwrap();
-    assert_eq!(m.text, "Biscuit learned to sit today");
-    assert_eq!(m.user, "alice");
-    assert!((m.importance - 0.9).abs() < 1e-6);
-    let hits = mem.recall(&Recall::new("alice", "what did Biscuit learn?").limit(3)).unwrap();
-    assert_eq!(hits[0].memory.id, id);
-    assert!(hits[0].breakdown.keyword.is_some());
-    assert_eq!(mem.stats().unwrap().memories, 7);
-
-    // Update keeps the history; forget removes the memory for good.
-    mem.update(id, MemoryUpdate::default().text("Biscuit learned to roll over")).unwrap();
-    let history = mem.history(id).unwrap();
-    assert_eq!(history.len(), 2);
-    assert_eq!(history[0].text, "Biscuit learned to sit today");
-    mem.forget(id).unwrap();
-    assert_eq!(mem.get(id).unwrap_err().code(), ErrorCode::NotFound);
-    let hits = mem.recall(&Recall::new("alice", "Biscuit").limit(10)).unwrap();
-    assert!(hits.iter().all(|h| h.memory.id != id));
-}
-
 #[test]
 fn users_are_isolated_and_forget_user_cascades() {
     let Some(db) = TestDb::create("isolation") else { return };
-    let mem = open(&db.url);
+    let mem = open_postgres(&db.url);
     let a = mem.remember(NewMemory::new("alice", "alice keeps bees on the roof")).unwrap();
     let b = mem.remember(NewMemory::new("bob", "bob keeps bees in the garden")).unwrap();
     let hits = mem.recall(&Recall::new("alice", "bees").limit(10)).unwrap();
@@ -136,7 +100,7 @@ fn recalled(mem: &Memorable, user: &str, query: &str) -> Vec<u64> {
 #[test]
 fn another_instance_sees_writes_edits_and_forgets_within_the_sync_interval() {
     let Some(db) = TestDb::create("instances") else { return };
-    let (a, b) = (open(&db.url), open(&db.url));
+    let (a, b) = (open_postgres(&db.url), open_postgres(&db.url));
     let first = a.remember(NewMemory::new("alice", "the hedgehog lives under the shed")).unwrap();
     // b loads alice's index now, from the rows: it has the first memory.
     assert_eq!(recalled(&b, "alice", "hedgehog"), vec![first]);
@@ -178,7 +142,7 @@ fn a_sync_interval_out_of_range_is_refused() {
 #[test]
 fn health_and_stats_work_on_postgres() {
     let Some(db) = TestDb::create("health") else { return };
-    let mem = open(&db.url);
+    let mem = open_postgres(&db.url);
     seed(&mem);
     let report = mem.health().unwrap();
     let store = report.checks.iter().find(|c| c.name == "store").unwrap();
@@ -200,7 +164,7 @@ fn health_and_stats_work_on_postgres() {
 #[test]
 fn a_newer_schema_is_refused_untouched() {
     let Some(db) = TestDb::create("newer") else { return };
-    open(&db.url).close().unwrap();
+    open_postgres(&db.url).close().unwrap();
     let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
     c.batch_execute("INSERT INTO memorable_schema(version, applied_at) VALUES (99, 0)").unwrap();
     let e = Memorable::builder(&db.url).config(hashing_config()).open().unwrap_err();
@@ -214,7 +178,7 @@ fn a_newer_schema_is_refused_untouched() {
 #[test]
 fn sslmode_require_encrypts_the_connections() {
     let Some(db) = TestDb::create("tls") else { return };
-    let mem = open(&format!("{}?sslmode=require", db.url));
+    let mem = open_postgres(&format!("{}?sslmode=require", db.url));
     mem.remember(NewMemory::new("alice", "sent over TLS")).unwrap();
     let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
     let (all, encrypted): (i64, i64) = {

@@ -5,6 +5,7 @@ use crate::common::{ids, seed, Backend, Fresh};
 use memorable_core::{Config, Memorable, MemoryUpdate, NewMemory, Recall};
 
 on_both_backends!(
+    remember_reopen_get_and_recall,
     keyword_recall_finds_rare_word,
     filters_restrict_results,
     update_keeps_history_and_reembeds,
@@ -12,18 +13,17 @@ on_both_backends!(
 );
 use time::macros::datetime;
 
-#[test]
-fn remember_reopen_get_and_recall() {
-    let dir = tempfile::tempdir().unwrap();
+fn remember_reopen_get_and_recall(backend: Backend) {
+    let Some(fresh) = Fresh::new(backend, Config::default()) else { return };
     let id = {
-        let mem = Memorable::open(dir.path()).unwrap();
-        seed(&mem);
+        let mem = &fresh.mem;
+        seed(mem);
         let id =
             mem.remember(NewMemory::new("alice", "Biscuit learned to sit today").importance(0.9)).unwrap();
         mem.close().unwrap();
         id
     };
-    let mem = Memorable::open(dir.path()).unwrap();
+    let mem = fresh.reopen(Config::default());
     let m = mem.get(id).unwrap();
     assert_eq!(m.text, "Biscuit learned to sit today");
     assert_eq!(m.user, "alice");

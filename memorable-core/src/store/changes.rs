@@ -20,7 +20,8 @@ pub(crate) struct Changed {
     /// Some vector was deleted or replaced (a forget, an update, a re-embedding), not only
     /// added.
     pub removed: bool,
-    /// Some memory row was edited or deleted (what ranking caches of it is stale).
+    /// Some memory or vector was edited, replaced or deleted (`removed` implies it): what
+    /// ranking caches of existing memories is stale.
     pub edited: bool,
 }
 

@@ -116,8 +116,6 @@ pub(crate) struct Store {
     pub(crate) access: access::AccessLog,
     /// The database key of an encrypted store (also what its exports are sealed with).
     key: Option<MasterKey>,
-    /// Other processes write to the same database (PostgreSQL); see [`Store::is_shared`].
-    shared: bool,
     /// A shared store's instance name and change-log position (see [`remote`]).
     #[cfg(feature = "postgres")]
     remote: Option<remote::Remote>,
@@ -172,21 +170,11 @@ impl Store {
                 Ok(Mutex::new(Db::Sqlite(c)))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Store {
-            path: Some(dir.to_path_buf()),
-            writer: Mutex::new(Db::Sqlite(writer)),
-            readers,
-            next_reader: AtomicUsize::new(0),
-            generation: AtomicU64::new(0),
-            rows_generation: AtomicU64::new(0),
-            texts_generation: AtomicU64::new(0),
-            access: Default::default(),
-            key: master,
-            shared: false,
-            #[cfg(feature = "postgres")]
-            remote: None,
-            _lock: Some(lock),
-        })
+        let mut store = Store::assemble(Db::Sqlite(writer), readers);
+        store.path = Some(dir.to_path_buf());
+        store.key = master;
+        store._lock = Some(lock);
+        Ok(store)
     }
 
     /// Open (creating its tables if needed) the store in a PostgreSQL database: one writer
@@ -207,20 +195,9 @@ impl Store {
             .map(|_| Ok(Mutex::new(Db::Postgres(Box::new(db::pg::PgConn::connect(&target)?)))))
             .collect::<Result<Vec<_>>>()?;
         tracing::info!(database = %target, "opened a PostgreSQL store");
-        Ok(Store {
-            path: None,
-            writer: Mutex::new(writer),
-            readers,
-            next_reader: AtomicUsize::new(0),
-            generation: AtomicU64::new(0),
-            rows_generation: AtomicU64::new(0),
-            texts_generation: AtomicU64::new(0),
-            access: Default::default(),
-            key: None,
-            shared: true,
-            remote: Some(remote),
-            _lock: None,
-        })
+        let mut store = Store::assemble(writer, readers);
+        store.remote = Some(remote);
+        Ok(store)
     }
 
     /// Read what other instances changed since the last call and mark this store's caches
@@ -231,7 +208,7 @@ impl Store {
         let changes = self.read(|c| remote.poll(c))?;
         if let Some(changes) = &changes {
             let edited = match changes {
-                RemoteChanges::Users(users) => users.iter().any(|c| c.edited || c.removed),
+                RemoteChanges::Users(users) => users.iter().any(|c| c.edited),
                 RemoteChanges::Everything => true,
             };
             self.generation.fetch_add(1, Ordering::AcqRel);
@@ -259,7 +236,28 @@ impl Store {
 
     /// Whether other processes may write to this store at the same time (PostgreSQL).
     pub fn is_shared(&self) -> bool {
-        self.shared
+        #[cfg(feature = "postgres")]
+        return self.remote.is_some();
+        #[cfg(not(feature = "postgres"))]
+        false
+    }
+
+    /// A store of these connections, in memory and unshared until the caller says otherwise.
+    fn assemble(writer: Db, readers: Vec<Mutex<Db>>) -> Store {
+        Store {
+            path: None,
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
+            rows_generation: AtomicU64::new(0),
+            texts_generation: AtomicU64::new(0),
+            access: Default::default(),
+            key: None,
+            #[cfg(feature = "postgres")]
+            remote: None,
+            _lock: None,
+        }
     }
 
     /// A store that lives in memory only (one connection serves reads and writes).
@@ -268,21 +266,7 @@ impl Store {
         configure(&conn, config, true)?;
         schema::migrate(&mut conn, None)?;
         fts_secure_delete(&conn)?;
-        Ok(Store {
-            path: None,
-            writer: Mutex::new(Db::Sqlite(conn)),
-            readers: Vec::new(),
-            next_reader: AtomicUsize::new(0),
-            generation: AtomicU64::new(0),
-            rows_generation: AtomicU64::new(0),
-            texts_generation: AtomicU64::new(0),
-            access: Default::default(),
-            key: None,
-            shared: false,
-            #[cfg(feature = "postgres")]
-            remote: None,
-            _lock: None,
-        })
+        Ok(Store::assemble(Db::Sqlite(conn), Vec::new()))
     }
 
     pub fn path(&self) -> Option<&Path> {

@@ -20,12 +20,7 @@ pub(crate) static SET_LOG_FILTER: std::sync::OnceLock<SetLogFilter> = std::sync:
 /// A store location as messages show it: a directory's path, or a PostgreSQL URL without
 /// its password.
 pub(crate) fn store_name(store: &Path) -> String {
-    let shown = store.to_string_lossy();
-    if memorable::is_postgres_url(&shown) {
-        memorable::redact_store_url(&shown)
-    } else {
-        store.display().to_string()
-    }
+    memorable::redact_store_url(&store.to_string_lossy())
 }
 
 pub(crate) fn open(dir: &Path, embedder: &str) -> Result<Memorable> {
