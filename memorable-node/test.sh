@@ -84,4 +84,7 @@ JS
 diff -u "$snapshot/index.js" "$here/index.js"
 diff -u "$snapshot/index.d.ts" "$here/index.d.ts"
 
+step "serverless example (examples/serverless): its handlers, called as the platform calls them, against PostgreSQL"
+(cd "$here/../examples/serverless" && npm install --ignore-scripts --no-audit --no-fund && npm test)
+
 step "all Node checks passed"
