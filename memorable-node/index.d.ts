@@ -171,7 +171,7 @@ export declare class Memorable {
    */
   ingestHumeLines(context: string, jsonl: string): HumeIngestReport
   /** Counters, latency quantiles (ms) and gauges of the store (the core's MetricsSnapshot). */
-  metrics(): { uptimeSeconds: number; counters: Record<string, number>; errorsByCode: Record<string, number>; latency: Record<'remember' | 'recall' | 'embed', { count: number; sumMs: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number }>; gauges: Record<string, any>; modelId: string; modelFallback: boolean }
+  metrics(): { uptimeSeconds: number; counters: Record<string, number>; errorsByCode: Record<string, number>; latency: Record<'remember' | 'recall' | 'embed', { count: number; sumMs: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number }>; gauges: Record<string, any>; modelId: string; modelFallback: boolean; store: { backend: 'sqlite' | 'postgres'; syncPolls: number; syncChanges: number; syncErrors: number; reconnects: number; syncLagSeconds: number } }
   /** The metrics in the Prometheus text format (serve it on a `/metrics` route). */
   metricsPrometheus(): string
   /** Run every health check (SQLite quick_check included) off the JS thread. */
@@ -999,7 +999,8 @@ export interface ResourceLimits {
 }
 
 /**
- * Restore the backup file into the new directory `newDir` (never over an existing store); a
+ * Restore the backup file into the new directory `newDir`, or into an empty PostgreSQL
+ * database given as a `postgres://` URL (never over an existing store); a
  * damaged backup rejects with code CORRUPT and writes nothing. The backup of an encrypted
  * store needs its key (`options.key`, else `MEMORABLE_KEY`) and stays encrypted.
  */
@@ -1207,7 +1208,8 @@ export interface UserOptions {
 }
 
 /**
- * Check a backup file or a store directory; `ok` is true only when it is sound. An encrypted
+ * Check a backup file, a store directory or a PostgreSQL store (its URL); `ok` is true
+ * only when it is sound. An encrypted
  * one needs its key (`options.key`, else `MEMORABLE_KEY`): WRONG_KEY otherwise.
  */
 export declare function verify(path: string, options?: KeyOptions | undefined | null): Promise<{ path: string; kind: 'backup' | 'store'; ok: boolean; problems: Array<string>; warnings: Array<string>; schemaVersion: number | null; modelId: string | null; memories: number; users: number; vectors: number; bytes: number; manifest: unknown }>

@@ -360,6 +360,24 @@ fn a_postgres_url_is_a_store() {
     assert!(hits.as_array().unwrap().iter().all(|h| h["id"].as_u64() != Some(id)), "{hits}");
     assert!(!tmp.path().join("memorable-data").exists(), "no directory store was made");
 
+    // backup, verify and restore: the database backs up into a file, which restores into a
+    // directory and into another (empty) database.
+    let file = tmp.path().join("pg.mrbak");
+    assert_eq!(run(&["backup", file.to_str().unwrap()])["memories"], 2);
+    assert_eq!(json(tmp.path(), &["verify", &url, "--json"])["ok"], true);
+    let dir = tmp.path().join("restored");
+    json(tmp.path(), &["restore", file.to_str().unwrap(), dir.to_str().unwrap(), "--json"]);
+    psql(&format!("CREATE DATABASE {name}_r"));
+    let other = format!("{url}_r");
+    let r = json(tmp.path(), &["restore", file.to_str().unwrap(), &other, "--json"]);
+    assert_eq!(r["memories"], 2, "{r}");
+    for store in [dir.to_str().unwrap(), other.as_str()] {
+        let args = ["--store", store, "--embedder", "hashing", "--json", "recall", "--user", "bob", "puppy"];
+        let hits = json(tmp.path(), &args);
+        assert_eq!(hits.as_array().unwrap().len(), 1, "{store}: {hits}");
+    }
+    psql(&format!("DROP DATABASE {name}_r WITH (FORCE)"));
+
     // A wrong password: a coded error that never shows the password.
     let (head, tail) = url.split_once('@').unwrap();
     let wrong = format!("{}:not-the-password-42@{tail}", head.rsplit_once(':').unwrap().0);

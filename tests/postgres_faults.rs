@@ -203,6 +203,10 @@ fn server_restart(admin: &str, cluster: &str) {
     }
     let hits = mem.recall(&memorable::Recall::new(USER, "written under load").limit(5)).unwrap();
     assert_eq!(hits.len(), 5);
+    // The metrics tell the story: connections re-opened, polls failed while it was down.
+    let store = mem.metrics().unwrap().store;
+    assert_eq!(store.backend, "postgres");
+    assert!(store.reconnects >= 1, "{store:?}");
     eprintln!(
         "server restart: {unavailable} calls STORE_UNAVAILABLE while down, back after {:?}, {} acknowledged writes all present",
         start.elapsed(),

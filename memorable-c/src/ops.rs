@@ -239,7 +239,8 @@ pub unsafe extern "C" fn memorable_import_jsonl(
     })
 }
 
-/// Verify a backup file or a store directory at `path`. `*sound_out` is true only when it
+/// Verify a backup file, a store directory or a PostgreSQL store (a `postgres://` URL) at
+/// `path`. `*sound_out` is true only when it
 /// is sound; `*report_json_out` (may be NULL) is the core's `VerifyReport` (kind, ok,
 /// problems, warnings, counts). An unreadable path is an error; an unsound one is not. An
 /// encrypted store or backup is opened with the key in `MEMORABLE_KEY` (see
@@ -282,7 +283,8 @@ pub unsafe extern "C" fn memorable_verify_with_key(
 }
 
 /// Restore the backup file `backup_path` into the new directory `new_dir` (must not exist
-/// or be empty: DESTINATION_EXISTS (25)). A backup that fails verification is CORRUPT (24);
+/// or be empty: DESTINATION_EXISTS (25)), or into the empty PostgreSQL database `new_dir`
+/// names as a `postgres://` URL. A backup that fails verification is CORRUPT (24);
 /// in both cases nothing is written. `*report_json_out` (may be NULL) is the core's
 /// `RestoreReport`. The backup of an encrypted store is opened with the key in
 /// `MEMORABLE_KEY` (see `memorable_restore_with_key`).

@@ -107,7 +107,7 @@ pub use memory::{
     Context, EmotionSnapshot, Memory, MemoryId, MemoryUpdate, MemoryVersion, Metadata, NewMemory,
     DEFAULT_IMPORTANCE, DEFAULT_KIND,
 };
-pub use metrics::{MetricsSnapshot, UserMemories};
+pub use metrics::{MetricsSnapshot, StoreMetrics, UserMemories};
 pub use models::llm::{
     ChatMessage, ChatRole, FinishReason, GenerateRequest, Generation, Generator, GeneratorChoice,
     ModelServerConfig, Prompt,

@@ -17,12 +17,12 @@ use memorable_core::{
     TrainingProgress,
 };
 
-fn fixture() -> PathBuf {
+pub fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/emotion_examples.jsonl")
 }
 
 /// A model cache holding only links to the verified MiniLM.
-fn model_cache() -> tempfile::TempDir {
+pub fn model_cache() -> tempfile::TempDir {
     let real = cache::cache_dir(None).expect("no model cache directory: set MEMORABLE_HOME or HOME");
     let minilm = Manifest::builtin().get("minilm").unwrap().clone();
     if let Err(reason) = cache::verify(&real.join("minilm"), &minilm) {
@@ -37,7 +37,7 @@ fn model_cache() -> tempfile::TempDir {
     tmp
 }
 
-fn open(dir: &Path, models: &Path, run_jobs: bool) -> Memorable {
+pub fn open(dir: &Path, models: &Path, run_jobs: bool) -> Memorable {
     let mut config = Config::default();
     config.embedder = "minilm".into();
     config.model_dir = Some(models.to_path_buf());
@@ -46,7 +46,7 @@ fn open(dir: &Path, models: &Path, run_jobs: bool) -> Memorable {
     Memorable::builder(dir).config(config).open().unwrap()
 }
 
-fn quick() -> TrainOptions {
+pub fn quick() -> TrainOptions {
     TrainOptions { threads: 2, ..TrainOptions::default() }
 }
 

@@ -44,6 +44,8 @@ mod paging;
 mod parsing;
 mod point_in_time;
 mod postgres;
+mod postgres_apis;
+mod postgres_backup;
 mod quotas;
 mod ranking_golden;
 mod recall_freshness;

@@ -182,6 +182,10 @@ fn prometheus_output_parses_and_matches_the_snapshot() {
     assert_eq!(s["memorable_user_memories{user=\"alice\"}"], 1.0);
     assert_eq!(s["memorable_user_memories{user=\"a \\\"quoted\\\" user\\\\with\\nnewline\"}"], 1.0);
     assert_eq!(s["memorable_model_fallback{model=\"hashing-v1-384\"}"], 0.0);
+    // The store's families carry its backend (no other instances to sync with here).
+    assert_eq!(s["memorable_store_info{backend=\"sqlite\"}"], 1.0);
+    assert_eq!(s["memorable_store_sync_polls_total{backend=\"sqlite\"}"], 0.0);
+    assert_eq!(mem.metrics().unwrap().store.backend, "sqlite");
 }
 
 #[test]

@@ -1,11 +1,21 @@
 //! Listing users with their counts, the memories derived from one, and paging
-//! `recent_matching` and `recall` with `offset`.
+//! `recent_matching` and `recall` with `offset` (on both backends).
 
-use memorable_core::{ErrorCode, Memorable, NewMemory, Recall, UserMemories};
+use memorable_core::{ErrorCode, NewMemory, Recall, UserMemories};
 use time::macros::datetime;
 
-fn store() -> Memorable {
-    let mem = Memorable::open_in_memory().unwrap();
+use crate::common::{hashing_config, Backend, Fresh};
+
+on_both_backends!(
+    users_lists_every_holder_by_id_with_counts_and_prefix,
+    recent_pages_cover_every_memory_once_newest_first,
+    recall_offset_skips_the_best_hits,
+    derived_lists_the_memories_made_from_one,
+);
+
+fn store(backend: Backend) -> Option<Fresh> {
+    let fresh = Fresh::new(backend, hashing_config())?;
+    let mem = &fresh.mem;
     let t0 = datetime!(2026-11-01 10:00 UTC);
     let mut items: Vec<NewMemory> = (0..7)
         // Two memories share each instant: paging must still see each exactly once.
@@ -17,12 +27,12 @@ fn store() -> Memorable {
     items.push(NewMemory::new("team:bob", "bob's only note"));
     items.push(NewMemory::new("solo", "a note of another tenant"));
     mem.remember_batch(items).unwrap();
-    mem
+    Some(fresh)
 }
 
-#[test]
-fn users_lists_every_holder_by_id_with_counts_and_prefix() {
-    let mem = store();
+fn users_lists_every_holder_by_id_with_counts_and_prefix(backend: Backend) {
+    let Some(fresh) = store(backend) else { return };
+    let mem = &fresh.mem;
     let all = mem.users(None).unwrap();
     let pairs: Vec<(&str, u64)> = all.iter().map(|u| (u.user.as_str(), u.memories)).collect();
     assert_eq!(pairs, [("solo", 1), ("team:ann", 7), ("team:bob", 1)]);
@@ -34,9 +44,9 @@ fn users_lists_every_holder_by_id_with_counts_and_prefix() {
     assert_eq!(mem.users(None).unwrap().len(), 2);
 }
 
-#[test]
-fn recent_pages_cover_every_memory_once_newest_first() {
-    let mem = store();
+fn recent_pages_cover_every_memory_once_newest_first(backend: Backend) {
+    let Some(fresh) = store(backend) else { return };
+    let mem = &fresh.mem;
     let all = mem.recent_matching(&Recall::new("team:ann", "").limit(100)).unwrap();
     let mut paged = Vec::new();
     for page in 0..4 {
@@ -49,9 +59,9 @@ fn recent_pages_cover_every_memory_once_newest_first() {
     assert!(mem.recent_matching(&Recall::new("team:ann", "").offset(50)).unwrap().is_empty());
 }
 
-#[test]
-fn recall_offset_skips_the_best_hits() {
-    let mem = store();
+fn recall_offset_skips_the_best_hits(backend: Backend) {
+    let Some(fresh) = store(backend) else { return };
+    let mem = &fresh.mem;
     let first = mem.recall(&Recall::new("team:ann", "garden note").limit(7).track_access(false)).unwrap();
     let second =
         mem.recall(&Recall::new("team:ann", "garden note").limit(3).offset(2).track_access(false)).unwrap();
@@ -61,9 +71,9 @@ fn recall_offset_skips_the_best_hits() {
     assert_eq!(err.code(), ErrorCode::InvalidInput);
 }
 
-#[test]
-fn derived_lists_the_memories_made_from_one() {
-    let mem = store();
+fn derived_lists_the_memories_made_from_one(backend: Backend) {
+    let Some(fresh) = store(backend) else { return };
+    let mem = &fresh.mem;
     let turns = mem.recent_matching(&Recall::new("team:ann", "").limit(2)).unwrap();
     let (a, b) = (turns[0].id, turns[1].id);
     let summary = mem

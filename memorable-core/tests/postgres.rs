@@ -4,7 +4,7 @@
 //! `MEMORABLE_SKIP_PG=1` says to skip them (an opt-out that prints, never a silent skip).
 //! Each test works in a database of its own, created here and dropped at the end.
 
-use memorable_core::{ErrorCode, Memorable, MemoryUpdate, NewMemory, Recall};
+use memorable_core::{ErrorCode, Memorable, MemoryUpdate, NewMemory, Recall, RecallMode};
 
 use crate::common::{hashing_config, seed};
 
@@ -129,6 +129,15 @@ fn another_instance_sees_writes_edits_and_forgets_within_the_sync_interval() {
     // And the other way round.
     let third = b.remember(NewMemory::new("alice", "a second hedgehog visits the garden")).unwrap();
     assert!(within(deadline, || recalled(&a, "alice", "hedgehog").contains(&third)).is_some());
+
+    // Metrics per backend: b polled and found a's changes; the Prometheus text labels them.
+    let store = b.metrics().unwrap().store;
+    assert_eq!(store.backend, "postgres");
+    assert!(store.sync_polls >= 1 && store.sync_changes >= 3 && store.sync_errors == 0, "{store:?}");
+    assert!(store.sync_lag_seconds < 5.0, "{store:?}");
+    let text = b.metrics_prometheus().unwrap();
+    assert!(text.contains("memorable_store_info{backend=\"postgres\"} 1"), "{text}");
+    assert!(text.contains("memorable_store_sync_polls_total{backend=\"postgres\"}"), "{text}");
 }
 
 #[test]
@@ -193,5 +202,64 @@ fn sslmode_require_encrypts_the_connections() {
     };
     assert!(all >= 5, "the handle's writer and readers: {all}");
     assert_eq!(encrypted, all, "every connection of the handle is encrypted");
+    mem.close().unwrap();
+}
+
+/// With pgvector: filtered recall is scanned exactly by the database, and answers as the
+/// directory store does. Opt-in: it needs the `vector` extension on the test server
+/// (`scripts/build-pgvector.sh`), which Debian's archive lacks; run with
+/// `cargo test -p memorable-core --test main -- --ignored pgvector`.
+#[test]
+#[ignore = "opt-in: needs the vector extension on the test server (scripts/build-pgvector.sh)"]
+fn with_pgvector_filtered_recall_runs_in_the_database() {
+    let Some(db) = TestDb::create("pgvector") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let local = crate::common::open_hashing(tmp.path());
+    // Rows written before the extension exists are converted when a store next opens.
+    let before = open_postgres(&db.url);
+    let mut ids = seed(&before);
+    seed(&local);
+    before.close().unwrap();
+    let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    admin.batch_execute("CREATE EXTENSION vector").unwrap();
+    let mem = open_postgres(&db.url);
+    let store = mem.health().unwrap().checks.into_iter().find(|c| c.name == "store").unwrap();
+    assert_eq!(store.details["vector_extension"], "in use", "{store:?}");
+    for (i, text) in
+        ["my puppy chewed the sofa", "the puppy school starts Monday", "puppy teeth"].iter().enumerate()
+    {
+        let m = NewMemory::new("alice", *text).tags(["pets"]).speaker(if i == 0 { "alice" } else { "bob" });
+        ids.push(mem.remember(m.clone()).unwrap());
+        local.remember(m).unwrap();
+    }
+    let unconverted: i64 =
+        admin.query_one("SELECT count(*) FROM vectors WHERE embedding IS NULL", &[]).unwrap().get(0);
+    assert_eq!(unconverted, 0);
+    let semantic = |m: &Memorable, r: &Recall| -> Vec<(u64, i64)> {
+        m.recall(r)
+            .unwrap()
+            .iter()
+            .map(|h| (h.memory.id, (h.breakdown.semantic.unwrap_or(0.0) * 1e4).round() as i64))
+            .collect()
+    };
+    for r in [
+        Recall::new("alice", "a young dog").tags(["pets"]).limit(5),
+        Recall::new("alice", "puppy").speaker("bob").limit(5),
+        Recall::new("alice", "what did the family plan").tags(["family", "pets"]).limit(5),
+    ] {
+        assert_eq!(semantic(&mem, &r), semantic(&local, &r), "{r:?}");
+    }
+    // The database's vectors choose the candidates: a memory whose `embedding` no longer
+    // matches the query's dimension is not one (its `data`, what scores read, is untouched).
+    let r = Recall::new("alice", "a young dog").tags(["pets"]).mode(RecallMode::Semantic).limit(10);
+    let other = *ids.last().unwrap();
+    assert!(semantic(&mem, &r).iter().any(|h| h.0 == other));
+    admin
+        .execute("UPDATE vectors SET embedding = '[1,2,3]' WHERE memory_id = $1", &[&(other as i64)])
+        .unwrap();
+    // (Another writer's change, for this handle: it reads it within the sync interval.)
+    let gone = within(std::time::Duration::from_secs(5), || semantic(&mem, &r).iter().all(|h| h.0 != other));
+    assert!(gone.is_some(), "{:?}", semantic(&mem, &r));
+    assert!(semantic(&local, &r).iter().any(|h| h.0 == other), "the directory store still finds it");
     mem.close().unwrap();
 }

@@ -6,7 +6,11 @@ import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 
-import { Memorable } from '../index.js'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+import { Memorable, restore, verify } from '../index.js'
 import { assertCode, HASHING } from './helpers.mjs'
 
 const admin = process.env.MEMORABLE_TEST_PG_URL
@@ -41,6 +45,23 @@ test('round trip on PostgreSQL through a second handle', { skip }, async (t) => 
   assert.throws(() => mem.get(id), (e) => e.code === 'NOT_FOUND')
   // Closed before the database is dropped (the drop ends every connection to it).
   mem.close()
+})
+
+test('backup, verify and restore of a PostgreSQL store', { skip }, async (t) => {
+  const url = database(t)
+  const dir = mkdtempSync(join(tmpdir(), 'memorable-pg-'))
+  const mem = await Memorable.open(url, HASHING)
+  const id = await mem.remember('I adopted a puppy named Biscuit', { user: 'alice', tags: ['pets'] })
+  const report = await mem.backup(join(dir, 'pg.mrbak'))
+  assert.equal(report.memories, 1)
+  mem.close()
+  assert.equal((await verify(url)).ok, true)
+  await restore(join(dir, 'pg.mrbak'), join(dir, 'restored'))
+  const restored = await Memorable.open(join(dir, 'restored'), HASHING)
+  assert.deepEqual(restored.get(id).tags, ['pets'])
+  restored.close()
+  // Never over a database that holds a store.
+  await assertCode(assert, () => restore(join(dir, 'pg.mrbak'), url), 'DESTINATION_EXISTS')
 })
 
 test('an unreachable server is STORE_UNAVAILABLE without the password', { skip }, async () => {

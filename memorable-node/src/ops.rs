@@ -77,7 +77,7 @@ pub type AlertCallback = ThreadsafeFunction<Value, Unknown<'static>, Value, Stat
 impl Memorable {
     /// Counters, latency quantiles (ms) and gauges of the store (the core's MetricsSnapshot).
     #[napi(
-        ts_return_type = "{ uptimeSeconds: number; counters: Record<string, number>; errorsByCode: Record<string, number>; latency: Record<'remember' | 'recall' | 'embed', { count: number; sumMs: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number }>; gauges: Record<string, any>; modelId: string; modelFallback: boolean }"
+        ts_return_type = "{ uptimeSeconds: number; counters: Record<string, number>; errorsByCode: Record<string, number>; latency: Record<'remember' | 'recall' | 'embed', { count: number; sumMs: number; meanMs: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number }>; gauges: Record<string, any>; modelId: string; modelFallback: boolean; store: { backend: 'sqlite' | 'postgres'; syncPolls: number; syncChanges: number; syncErrors: number; reconnects: number; syncLagSeconds: number } }"
     )]
     pub fn metrics(&self) -> napi::Result<Json, &'static str> {
         self.inner.metrics().and_then(|m| Json::of(&m)).map_err(sync_error)
@@ -200,7 +200,8 @@ impl Memorable {
     }
 }
 
-/// Check a backup file or a store directory; `ok` is true only when it is sound. An encrypted
+/// Check a backup file, a store directory or a PostgreSQL store (its URL); `ok` is true
+/// only when it is sound. An encrypted
 /// one needs its key (`options.key`, else `MEMORABLE_KEY`): WRONG_KEY otherwise.
 // Exported to JavaScript by #[napi]; the Rust unit tests do not call it.
 #[cfg_attr(test, allow(dead_code))]
@@ -233,7 +234,8 @@ pub fn rekey(path: String, old_key: String, new_key: String) -> AsyncTask<Job<()
     }))
 }
 
-/// Restore the backup file into the new directory `newDir` (never over an existing store); a
+/// Restore the backup file into the new directory `newDir`, or into an empty PostgreSQL
+/// database given as a `postgres://` URL (never over an existing store); a
 /// damaged backup rejects with code CORRUPT and writes nothing. The backup of an encrypted
 /// store needs its key (`options.key`, else `MEMORABLE_KEY`) and stays encrypted.
 // Exported to JavaScript by #[napi]; the Rust unit tests do not call it.

@@ -32,6 +32,7 @@ def test_metrics_count_operations_and_prometheus_parses(hashing: dict[str, Any])
         assert m["latency"]["remember"]["count"] == 2
         assert m["latency"]["recall"]["p95_ms"] > 0
         assert m["gauges"]["memories_per_user"][0] == {"user": "bob", "memories": 2}
+        assert m["store"]["backend"] == "sqlite"
 
         families = {f.name: f for f in text_string_to_metric_families(mem.metrics_prometheus())}
         written = families["memorable_memories_written"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from memorable import Memorable, NotFoundError, StorageError
+from memorable import Memorable, NotFoundError, StorageError, restore, verify
 
 T0 = datetime(2024, 5, 1, 9, 30, tzinfo=timezone.utc)
 
@@ -59,6 +59,24 @@ def test_round_trip_on_postgres(pg_url: str, hashing: dict[str, Any]) -> None:
         mem.forget(mid)
         with pytest.raises(NotFoundError):
             mem.get(mid)
+
+
+def test_backup_verify_restore_on_postgres(pg_url: str, hashing: dict[str, Any], tmp_path: Any) -> None:
+    with Memorable.open(pg_url, **hashing) as mem:
+        mid = mem.remember("I adopted a puppy named Biscuit", user="alice", tags=["pets"])
+        report = mem.backup(tmp_path / "pg.mrbak")
+        assert report["memories"] == 1
+        assert mem.metrics()["store"]["backend"] == "postgres"
+    assert verify(pg_url)["ok"] is True
+    assert verify(tmp_path / "pg.mrbak")["ok"] is True
+    restore(tmp_path / "pg.mrbak", tmp_path / "restored")
+    with Memorable.open(tmp_path / "restored", **hashing) as mem:
+        assert mem.get(mid).tags == ["pets"]
+        assert mem.recall("puppy", user="alice")[0].memory.id == mid
+    # Never over a database that holds a store.
+    with pytest.raises(StorageError) as err:
+        restore(tmp_path / "pg.mrbak", pg_url)
+    assert err.value.code == "DESTINATION_EXISTS"
 
 
 def test_an_unreachable_server_is_store_unavailable_without_the_password() -> None:

@@ -45,13 +45,14 @@ pub(crate) fn metrics_snapshot(engine: &Engine) -> Result<MetricsSnapshot> {
         gauges: g,
         model_id: engine.model_id().to_owned(),
         model_fallback: engine.selection.fallback && engine.selection.fallback_reason.is_some(),
+        store: engine.store.backend_metrics(),
     })
 }
 
 fn memories_per_user(c: &crate::store::db::Db) -> Result<Vec<UserMemories>> {
     let mut stmt = c.prepare_cached(
         "SELECT u.name, count(*) AS n FROM memories m JOIN users u ON u.user_key = m.user_key
-         GROUP BY m.user_key ORDER BY n DESC, u.name LIMIT ?1",
+         GROUP BY m.user_key, u.name ORDER BY n DESC, u.name LIMIT ?1",
     )?;
     let rows = stmt.query_map([MAX_USERS_LISTED as i64], |r| {
         Ok(UserMemories { user: r.get(0)?, memories: r.get::<_, i64>(1)? as u64 })

@@ -58,7 +58,10 @@ pub(super) fn store(engine: &Engine, full: bool) -> HealthCheck {
         "row_level_security": pg.map(|p| if p.0 { "bypassed: the role is a superuser or BYPASSRLS" } else { "enforced" }),
         "replicas": pg.map(|p| p.1),
         "replica_lag_secs": pg.and_then(|p| p.2),
-        "vector_extension": pg.map(|p| ["absent", "available", "installed"][p.3.clamp(0, 2) as usize]),
+        "vector_extension": pg.map(|p| match engine.store.searches_vectors_in_db() {
+            true => "in use",
+            false => ["absent", "available", "installed"][p.3.clamp(0, 2) as usize],
+        }),
         "connections": engine.store.connection_state(),
         "schema_version": version,
         "supported_schema_version": schema::SCHEMA_VERSION,

@@ -16,8 +16,12 @@ use serde::{Deserialize, Serialize};
 use super::archive::{ArchiveWriter, BackupManifest, DB_ENTRY, FORMAT};
 use super::naming::{stamp, AUTO_BACKUP_DIR};
 use super::verify::{facts, open_read_only, tempdir_near, DbFacts};
+use crate::crypto::MasterKey;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::store::db::Db;
+#[cfg(feature = "postgres")]
+use crate::store::transfer;
 use crate::store::{DB_FILE, INDEX_DIR};
 
 /// What [`crate::Memorable::backup`] wrote.
@@ -66,9 +70,16 @@ pub(crate) fn backup(
     let key = engine.store.master_key();
     match engine.store.path() {
         Some(dir) => vacuum_into(&open_read_only(&dir.join(DB_FILE), key)?, &snapshot)?,
+        // PostgreSQL: every table read in one snapshot into an SQLite database of the same
+        // schema, so the backup file is the same whichever backend wrote it (and restores
+        // into either).
+        #[cfg(feature = "postgres")]
+        None if engine.store.is_shared() => {
+            engine.store.read(|db| transfer::in_snapshot(db, |db| transfer::into_sqlite(db, &snapshot)))?;
+        }
         None => vacuum_into(engine.store.locked().sqlite_only("backup")?, &snapshot)?,
     }
-    let facts = facts(&open_read_only(&snapshot, key)?)?;
+    let facts = facts(&Db::Sqlite(open_read_only(&snapshot, key)?))?;
     // 3. One file.
     let kdf = key.map(|k| k.iterations());
     let report = write_archive(facts, kdf, &snapshot, &index_files, dest, progress)?;
@@ -210,7 +221,13 @@ pub(crate) fn sync_parent(path: &Path) {
 
 /// The automatic backup taken before migrating a store from schema `from`: written with the
 /// store's own (not yet migrated) connection into `DIR/backups/`.
-pub(crate) fn pre_migration_backup(conn: &Connection, dir: &Path, from: u32, to: u32) -> Result<PathBuf> {
+pub(crate) fn pre_migration_backup(
+    conn: &Connection,
+    key: Option<&MasterKey>,
+    dir: &Path,
+    from: u32,
+    to: u32,
+) -> Result<PathBuf> {
     let backups = dir.join(AUTO_BACKUP_DIR);
     std::fs::create_dir_all(&backups)?;
     let stamp = stamp(time::OffsetDateTime::now_utc());
@@ -219,9 +236,9 @@ pub(crate) fn pre_migration_backup(conn: &Connection, dir: &Path, from: u32, to:
     let index_files = capture_dumps(&dir.join(INDEX_DIR), &scratch.path.join(INDEX_DIR))?;
     let snapshot = scratch.path.join(DB_FILE);
     vacuum_into(conn, &snapshot)?;
-    // The connection is the store's writer, held alone: its facts are the snapshot's.
     let kdf = crate::crypto::marker_iterations(dir)?;
-    write_archive(facts(conn)?, kdf, &snapshot, &index_files, &dest, &mut |_, _| {})?;
+    let facts = facts(&Db::Sqlite(open_read_only(&snapshot, key)?))?;
+    write_archive(facts, kdf, &snapshot, &index_files, &dest, &mut |_, _| {})?;
     tracing::info!(from, to, backup = %dest.display(), "backup taken before migrating the store");
     Ok(dest)
 }

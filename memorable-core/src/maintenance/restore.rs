@@ -54,6 +54,10 @@ pub fn restore_with_key(
 ) -> Result<RestoreReport> {
     let (backup, new_dir) = (backup.as_ref(), new_dir.as_ref());
     let _span = tracing::info_span!("restore").entered();
+    #[cfg(feature = "postgres")]
+    if let crate::store::Location::Postgres(target) = crate::store::Location::of(Some(new_dir))? {
+        return restore_into_postgres(backup, &target, key, progress);
+    }
     check_target(new_dir)?;
     if std::fs::metadata(backup).map(|m| m.is_dir()).unwrap_or(false) {
         return Err(Error::InvalidInput(format!("{} is a directory, not a backup file", backup.display())));
@@ -114,6 +118,64 @@ pub fn restore_with_key(
         memories: m.memories,
         users: m.users,
         index_files: m.entries.iter().filter(|e| e.name != super::archive::DB_ENTRY).count(),
+    })
+}
+
+/// [`restore_with_key`] into a PostgreSQL database: the backup is verified, its database
+/// brought to this build's schema in scratch space, and its rows copied into the database
+/// (created or migrated to the schema) in one transaction that the same checks as
+/// `verify` see before it commits. The database must hold no MemoRable data yet
+/// (`DESTINATION_EXISTS`). A backup of either backend restores here.
+#[cfg(feature = "postgres")]
+fn restore_into_postgres(
+    backup: &Path,
+    target: &crate::store::PgTarget,
+    key: Option<&EncryptionKey>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<RestoreReport> {
+    use super::archive::DB_ENTRY;
+    use super::verify::{check_database, tempdir_near, VerifyReport};
+    let total = std::fs::metadata(backup)?.len();
+    let verified = verify_with_key(backup, key, &mut |done, _| progress(done, total * 2))?.into_result()?;
+    let mut archive = Archive::open(backup)?;
+    let entry = archive.manifest.entries.iter().find(|e| e.name == DB_ENTRY).cloned();
+    let entry = entry.ok_or_else(|| Error::Corrupt(format!("{} holds no database", backup.display())))?;
+    let scratch = tempdir_near(None)?;
+    let db = scratch.path.join(DB_FILE);
+    archive.extract(backup, &entry, &db, &mut |_| {})?;
+    let master = crypto::db_key(&db, archive.manifest.kdf_iterations, key)?;
+    let mut lite = rusqlite::Connection::open(&db)?;
+    crypto::apply(&lite, master.as_ref())?;
+    crate::store::schema::migrate(&mut lite, None)?;
+    let shown = target.to_string();
+    let mut dest = crate::store::connect_postgres(target, true)?;
+    let copied = crate::store::transfer::into_postgres(
+        lite,
+        &mut dest,
+        &shown,
+        &mut |done, rows| progress(total + total * done / rows.max(1), total * 2),
+        &mut |db| {
+            let mut r = VerifyReport::new(Path::new(&shown), "store");
+            check_database(db, None, &mut r);
+            match r.problems.is_empty() {
+                true => Ok(()),
+                false => Err(Error::Corrupt(format!(
+                    "restored store failed verification: {}",
+                    r.problems.join("; ")
+                ))),
+            }
+        },
+    )?;
+    progress(total * 2, total * 2);
+    let m = verified.manifest.unwrap_or(archive.manifest);
+    tracing::info!(memories = m.memories, rows = copied, database = %target, "store restored into PostgreSQL");
+    Ok(RestoreReport {
+        path: shown,
+        schema_version: crate::store::schema::SCHEMA_VERSION,
+        model_id: m.model_id,
+        memories: m.memories,
+        users: m.users,
+        index_files: 0,
     })
 }
 

@@ -5,13 +5,14 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 
 use super::archive::{Archive, BackupManifest, DB_ENTRY};
 use crate::crypto::{self, EncryptionKey, MasterKey};
 use crate::error::{Error, Result};
-use crate::store::{schema, DB_FILE, INDEX_DIR, META_MODEL_ID, META_REEMBED_TARGET};
+use crate::store::db::{params, Db, OptionalExtension};
+use crate::store::{schema, stored_version, DB_FILE, INDEX_DIR, META_MODEL_ID, META_REEMBED_TARGET};
 
 /// What was verified and what was found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +38,7 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
-    fn new(path: &Path, kind: &str) -> VerifyReport {
+    pub(crate) fn new(path: &Path, kind: &str) -> VerifyReport {
         VerifyReport {
             path: path.display().to_string(),
             kind: kind.into(),
@@ -88,6 +89,10 @@ pub fn verify_with_key(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport> {
     let path = path.as_ref();
+    #[cfg(feature = "postgres")]
+    if let crate::store::Location::Postgres(target) = crate::store::Location::of(Some(path))? {
+        return verify_postgres(&target);
+    }
     let meta = std::fs::metadata(path)
         .map_err(|e| Error::Storage(format!("cannot read {}: {e}", path.display())))?;
     if meta.is_dir() {
@@ -107,12 +112,30 @@ fn verify_store(dir: &Path, key: Option<&EncryptionKey>) -> Result<VerifyReport>
     report.bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     let key = crypto::db_key(&db, crypto::marker_iterations(dir)?, key)?;
     match open_read_only(&db, key.as_ref()) {
-        Ok(conn) => check_database(&conn, None, &mut report),
+        Ok(conn) => check_database(&Db::Sqlite(conn), None, &mut report),
         Err(e @ Error::WrongKey(_)) => return Err(e),
         Err(e) => report.problems.push(format!("the database cannot be opened: {e}")),
     }
     let model = report.model_id.clone();
     check_index_dumps(&dir.join(INDEX_DIR), model.as_deref(), &mut report);
+    report.ok = report.problems.is_empty();
+    Ok(report)
+}
+
+/// A PostgreSQL store: the same checks as a directory's, inside one read snapshot, on a
+/// connection of its own (nothing is migrated or written).
+#[cfg(feature = "postgres")]
+fn verify_postgres(target: &crate::store::PgTarget) -> Result<VerifyReport> {
+    let mut report = VerifyReport::new(Path::new(&target.to_string()), "store");
+    let db = crate::store::connect_postgres(target, false)?;
+    crate::store::transfer::in_snapshot(&db, |db| {
+        if stored_version(db)? == 0 {
+            report.problems.push("the database has no MemoRable schema".into());
+        } else {
+            check_database(db, None, &mut report);
+        }
+        Ok(())
+    })?;
     report.ok = report.problems.is_empty();
     Ok(report)
 }
@@ -151,7 +174,7 @@ fn verify_backup(
         let iterations = archive.manifest.kdf_iterations;
         let key = crypto::db_key(&db, iterations, key)?;
         match open_read_only(&db, key.as_ref()) {
-            Ok(conn) => check_database(&conn, Some(&archive.manifest), &mut report),
+            Ok(conn) => check_database(&Db::Sqlite(conn), Some(&archive.manifest), &mut report),
             Err(e @ Error::WrongKey(_)) => return Err(e),
             Err(e) => report.problems.push(format!("the database inside cannot be opened: {e}")),
         }
@@ -197,12 +220,12 @@ pub(crate) struct DbFacts {
     pub max_memory_id: u64,
 }
 
-pub(crate) fn facts(conn: &Connection) -> Result<DbFacts> {
-    let one = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|n| n as u64);
-    let schema_version = schema::version(conn)?;
+pub(crate) fn facts(db: &Db) -> Result<DbFacts> {
+    let one = |sql: &str| db.query_row(sql, (), |r| r.get::<_, i64>(0)).map(|n| n as u64);
+    let schema_version = stored_version(db)?;
     let model_id: Option<String> =
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [META_MODEL_ID], |r| r.get(0)).optional()?;
-    let dim: Option<i64> = conn.query_row("SELECT max(dim) FROM vectors", [], |r| r.get(0))?;
+        db.query_row("SELECT value FROM meta WHERE key = ?1", [META_MODEL_ID], |r| r.get(0)).optional()?;
+    let dim: Option<i64> = db.query_row("SELECT max(dim) FROM vectors", (), |r| r.get(0))?;
     Ok(DbFacts {
         schema_version,
         model_id,
@@ -216,25 +239,25 @@ pub(crate) fn facts(conn: &Connection) -> Result<DbFacts> {
 }
 
 /// Integrity, schema, vectors; against `manifest` when checking a backup.
-fn check_database(conn: &Connection, manifest: Option<&BackupManifest>, r: &mut VerifyReport) {
+pub(crate) fn check_database(conn: &Db, manifest: Option<&BackupManifest>, r: &mut VerifyReport) {
     if let Err(e) = check_database_inner(conn, manifest, r) {
         r.problems.push(format!("checking the database failed: {e}"));
     }
 }
 
-fn check_database_inner(
-    conn: &Connection,
-    manifest: Option<&BackupManifest>,
-    r: &mut VerifyReport,
-) -> Result<()> {
-    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
-    let rows: Vec<String> = stmt.query_map([], |row| row.get(0))?.collect::<rusqlite::Result<_>>()?;
-    if rows.len() != 1 || rows[0] != "ok" {
-        r.problems.push(format!(
-            "SQLite integrity_check: {}",
-            rows.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
-        ));
-        return Ok(());
+fn check_database_inner(conn: &Db, manifest: Option<&BackupManifest>, r: &mut VerifyReport) -> Result<()> {
+    // SQLite checks its file's pages; PostgreSQL's own checks (amcheck, checksums) are the
+    // server's, not ours to run.
+    if let Some(lite) = conn.sqlite() {
+        let mut stmt = lite.prepare("PRAGMA integrity_check")?;
+        let rows: Vec<String> = stmt.query_map([], |row| row.get(0))?.collect::<rusqlite::Result<_>>()?;
+        if rows.len() != 1 || rows[0] != "ok" {
+            r.problems.push(format!(
+                "SQLite integrity_check: {}",
+                rows.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+            ));
+            return Ok(());
+        }
     }
     let f = facts(conn)?;
     r.schema_version = Some(f.schema_version);
@@ -264,7 +287,7 @@ fn check_database_inner(
                 .push("the database does not match the backup's manifest (counts, model or schema)".into());
         }
     }
-    let count = |sql: &str| conn.query_row(sql, [], |row| row.get::<_, i64>(0));
+    let count = |sql: &str| conn.query_row(sql, (), |row| row.get::<_, i64>(0));
     let missing = count(
         "SELECT count(*) FROM memories m WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.memory_id = m.id)",
     )?;
@@ -283,7 +306,7 @@ fn check_database_inner(
     if let Some(model) = &f.model_id {
         let other: i64 = conn.query_row(
             "SELECT count(*) FROM vectors WHERE model_id != ?1 AND model_id != coalesce(?2, ?1)",
-            rusqlite::params![model, target],
+            params![model, target],
             |row| row.get(0),
         )?;
         if other > 0 {
@@ -298,7 +321,7 @@ fn check_database_inner(
     // Every vector: length matches its dimension, every component finite, dimension
     // consistent per model.
     let mut stmt = conn.prepare("SELECT memory_id, model_id, dim, data FROM vectors")?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query(())?;
     let mut dims: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     let mut bad = 0u64;
     let mut first_bad = None;
@@ -306,11 +329,13 @@ fn check_database_inner(
         let id: i64 = row.get(0)?;
         let model: String = row.get(1)?;
         let dim: i64 = row.get(2)?;
-        let data = row.get_ref(3)?.as_blob().unwrap_or_default();
+        let well_formed = row.with_opt_blob(3, |data| {
+            let data = data.unwrap_or_default();
+            Ok(dim > 0
+                && data.len() as i64 == dim * 4
+                && data.chunks_exact(4).all(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite()))
+        })?;
         let consistent = *dims.entry(model).or_insert(dim) == dim;
-        let well_formed = dim > 0
-            && data.len() as i64 == dim * 4
-            && data.chunks_exact(4).all(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite());
         if !(consistent && well_formed) {
             bad += 1;
             first_bad.get_or_insert(id);

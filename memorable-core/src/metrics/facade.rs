@@ -107,6 +107,11 @@ mod tests {
             gauges: Gauges { memories: 3, ..Gauges::default() },
             model_id: "hashing-v1-384".into(),
             model_fallback: false,
+            store: crate::metrics::StoreMetrics {
+                backend: "postgres".into(),
+                sync_polls: 4,
+                ..Default::default()
+            },
         };
         let capture = Capture::default();
         let seen = capture.0.clone();
@@ -119,6 +124,7 @@ mod tests {
         assert_eq!(seen["memorable_recall_duration_seconds_count{}"], 7.0);
         assert_eq!(seen["memorable_memories{}"], 3.0);
         assert_eq!(seen["memorable_model_fallback{model=hashing-v1-384}"], 0.0);
+        assert_eq!(seen["memorable_store_sync_polls_total{backend=postgres}"], 4.0);
         // The facade sees exactly the samples the Prometheus rendering prints.
         let prometheus_samples =
             crate::metrics::prometheus::render(&snapshot).lines().filter(|l| !l.starts_with('#')).count();

@@ -112,13 +112,52 @@ pub fn families(s: &MetricsSnapshot) -> Vec<Family> {
         ("memorable_index_pending", "Committed vectors not yet in a graph.", g.index_pending),
         ("memorable_index_tombstones", "Deleted vectors still in the graphs.", g.index_tombstones),
         ("memorable_index_dump_bytes", "Index dumps on disk.", g.index_dump_bytes),
-        ("memorable_store_bytes", "Database and WAL on disk.", g.store_bytes),
+        (
+            "memorable_store_bytes",
+            "Database and WAL on disk (PostgreSQL: the database's size).",
+            g.store_bytes,
+        ),
         ("memorable_resident_memory_bytes", "Resident memory of the process.", g.resident_memory_bytes),
         ("memorable_model_memory_bytes", "Estimated memory of the embedding model.", g.model_memory_bytes),
         ("memorable_disk_free_bytes", "Free space on the store's file system.", g.disk_free_bytes),
     ] {
         out.push(family(name, help, Kind::Gauge, plain(v as f64)));
     }
+    let st = &s.store;
+    let backend = || vec![("backend", st.backend.clone())];
+    out.push(family(
+        "memorable_store_info",
+        "1, labelled with the store's backend (sqlite or postgres).",
+        Kind::Gauge,
+        vec![Sample { suffix: "", labels: backend(), value: 1.0 }],
+    ));
+    for (name, help, v) in [
+        ("memorable_store_sync_polls_total", "Polls of the change log other instances write.", st.sync_polls),
+        (
+            "memorable_store_sync_changes_total",
+            "Users whose memories another instance changed, per poll that found them.",
+            st.sync_changes,
+        ),
+        ("memorable_store_sync_errors_total", "Change-log polls that failed.", st.sync_errors),
+        (
+            "memorable_store_reconnects_total",
+            "Database connections re-opened after the server dropped them.",
+            st.reconnects,
+        ),
+    ] {
+        out.push(family(
+            name,
+            help,
+            Kind::Counter,
+            vec![Sample { suffix: "", labels: backend(), value: v as f64 }],
+        ));
+    }
+    out.push(family(
+        "memorable_store_sync_lag_seconds",
+        "Seconds since the last successful change-log poll (0 on SQLite).",
+        Kind::Gauge,
+        vec![Sample { suffix: "", labels: backend(), value: st.sync_lag_seconds }],
+    ));
     out.push(family(
         "memorable_user_memories",
         "Memories of one user (largest users).",

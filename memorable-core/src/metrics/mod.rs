@@ -231,6 +231,9 @@ pub struct Gauges {
 /// Users listed in [`Gauges::memories_per_user`].
 pub const MAX_USERS_LISTED: usize = 1000;
 
+/// The store's backend and its sync figures (defined by the store, which keeps them).
+pub use crate::store::StoreMetrics;
+
 /// Everything [`crate::Memorable::metrics`] reports.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsSnapshot {
@@ -245,4 +248,7 @@ pub struct MetricsSnapshot {
     /// True when a fallback embedder serves because the chosen model could not load (not
     /// when the hashing embedder was asked for).
     pub model_fallback: bool,
+    /// The store's backend and its sync with other instances.
+    #[serde(default)]
+    pub store: StoreMetrics,
 }

@@ -386,6 +386,12 @@ fn semantic_candidates(
     if filters.is_empty() {
         return Ok(engine.index(user_key, user)?.search(queries, pool, ef, None, exact_max));
     }
+    // With pgvector, the database scans the filtered set exactly, whatever its size.
+    if engine.store.searches_vectors_in_db() {
+        return engine
+            .store
+            .read(|c| queries.iter().map(|q| store::nearest_in_db(c, user_key, filters, q, pool)).collect());
+    }
     let exact = engine.store.read(|c| store::filtered_vectors(c, user_key, filters, exact_max))?;
     if let Some(rows) = exact {
         return Ok(queries

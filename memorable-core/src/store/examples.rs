@@ -83,7 +83,7 @@ pub(crate) fn list_examples(conn: &Db, classifier: &str, scope: Option<UserKey>)
     let mut stmt = conn.prepare_cached(
         "SELECT e.id, u.name, e.text, e.labels, e.source, e.memory_id, e.created_at
          FROM examples e LEFT JOIN users u ON u.user_key = e.scope_key AND e.scope_key <> 0
-         WHERE e.classifier = ?1 AND (?2 IS NULL OR e.scope_key = ?2) ORDER BY e.id",
+         WHERE e.classifier = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR e.scope_key = ?2) ORDER BY e.id",
     )?;
     let rows = stmt.query_map(params![classifier, scope], |r| {
         Ok(ExampleRow {
@@ -130,8 +130,10 @@ pub(crate) fn put_calibration(
     now: i64,
 ) -> Result<()> {
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO calibrations(classifier, user_key, version, thresholds, examples, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO calibrations(classifier, user_key, version, thresholds, examples, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(classifier, user_key) DO UPDATE SET version = excluded.version,
+             thresholds = excluded.thresholds, examples = excluded.examples, updated_at = excluded.updated_at",
     )?
     .execute(params![classifier, user_key, version, thresholds, examples as i64, now])?;
     Ok(())
@@ -147,7 +149,8 @@ pub(crate) fn get_checkpoint(conn: &Db, job: u64) -> Result<Option<(String, Vec<
 
 pub(crate) fn put_checkpoint(conn: &Db, job: u64, state: &str, data: &[u8], now: i64) -> Result<()> {
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO job_checkpoints(job_id, state, data, updated_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO job_checkpoints(job_id, state, data, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(job_id) DO UPDATE SET state = excluded.state, data = excluded.data, updated_at = excluded.updated_at",
     )?
     .execute(params![job as i64, state, data, now])?;
     Ok(())

@@ -27,6 +27,8 @@ mod rekey;
 #[cfg(feature = "postgres")]
 mod remote;
 pub mod schema;
+#[cfg(feature = "postgres")]
+pub(crate) mod transfer;
 mod usage;
 
 use std::fs::{File, OpenOptions};
@@ -46,6 +48,7 @@ pub(crate) use remote::RemoteChanges;
 pub(crate) use filters::Filters;
 mod location;
 mod locks;
+mod backend;
 #[cfg(all(test, feature = "postgres"))]
 mod rls_tests;
 mod scope;
@@ -55,6 +58,7 @@ pub(crate) use layout::{
 pub use layout::{DB_FILE, LOCK_FILE};
 pub(crate) use location::Location;
 pub(crate) use locks::lock_users;
+pub use backend::StoreMetrics;
 pub use options::{Durability, StoreOptions};
 pub(crate) use queries::*;
 pub(crate) use rank_cache::RecallCache;
@@ -119,6 +123,8 @@ pub(crate) struct Store {
     /// A shared store's instance name and change-log position (see [`remote`]).
     #[cfg(feature = "postgres")]
     remote: Option<remote::Remote>,
+    /// Filtered semantic search runs in the database (PostgreSQL with pgvector).
+    vectors_in_db: bool,
     // Held for the life of the store; dropping it releases the OS lock.
     _lock: Option<File>,
 }
@@ -127,7 +133,7 @@ pub(crate) struct Store {
 /// store directory and the versions from and to; returns the backup it wrote (named in a
 /// failed migration's error). The builder supplies it (maintenance's pre-migration backup),
 /// so the store need not know how backups are made.
-pub(crate) type BeforeMigration = fn(&Connection, &Path, u32, u32) -> Result<PathBuf>;
+pub(crate) type BeforeMigration = fn(&Connection, Option<&MasterKey>, &Path, u32, u32) -> Result<PathBuf>;
 
 impl Store {
     /// Open (creating if needed) the store in `dir`; `before_migration` runs before an older
@@ -153,7 +159,7 @@ impl Store {
         let found = schema::version(&writer)?;
         let backup = match before_migration {
             Some(hook) if found > 0 && found < schema::SCHEMA_VERSION => {
-                Some(hook(&writer, dir, found, schema::SCHEMA_VERSION)?)
+                Some(hook(&writer, master.as_ref(), dir, found, schema::SCHEMA_VERSION)?)
             }
             _ => None,
         };
@@ -188,15 +194,23 @@ impl Store {
         let target = target.named(&instance);
         let mut writer = Db::Postgres(Box::new(db::pg::PgConn::connect(&target)?));
         pg_schema::migrate(&mut writer, crate::time::now_ms())?;
+        let vectors_in_db = pg_schema::enable_vector_search(&mut writer)?;
         // Where this instance starts reading the change log: its caches are built from rows
         // read after this.
-        let remote = remote::Remote::new(instance, changes::horizon(&writer)?);
+        let reconnects = std::sync::Arc::new(AtomicU64::new(0));
+        writer.count_reconnects(&reconnects);
+        let remote = remote::Remote::new(instance, changes::horizon(&writer)?, reconnects.clone());
         let readers = (0..config.read_connections)
-            .map(|_| Ok(Mutex::new(Db::Postgres(Box::new(db::pg::PgConn::connect(&target)?)))))
+            .map(|_| {
+                let reader = Db::Postgres(Box::new(db::pg::PgConn::connect(&target)?));
+                reader.count_reconnects(&reconnects);
+                Ok(Mutex::new(reader))
+            })
             .collect::<Result<Vec<_>>>()?;
         tracing::info!(database = %target, "opened a PostgreSQL store");
         let mut store = Store::assemble(writer, readers);
         store.remote = Some(remote);
+        store.vectors_in_db = vectors_in_db;
         Ok(store)
     }
 
@@ -205,7 +219,9 @@ impl Store {
     #[cfg(feature = "postgres")]
     pub fn poll_remote(&self) -> Result<Option<RemoteChanges>> {
         let Some(remote) = &self.remote else { return Ok(None) };
-        let changes = self.read(|c| remote.poll(c))?;
+        let changes = self.read(|c| remote.poll(c));
+        remote.stats.record(changes.as_ref().map(Option::as_ref).map_err(|_| ()));
+        let changes = changes?;
         if let Some(changes) = &changes {
             let edited = match changes {
                 RemoteChanges::Users(users) => users.iter().any(|c| c.edited),
@@ -234,6 +250,29 @@ impl Store {
         })
     }
 
+    /// The backend and how this instance keeps up with the others (metrics).
+    pub fn backend_metrics(&self) -> StoreMetrics {
+        #[cfg(feature = "postgres")]
+        if let Some(remote) = &self.remote {
+            let s = &remote.stats;
+            return StoreMetrics {
+                backend: "postgres".into(),
+                sync_polls: remote::SyncStats::get(&s.polls),
+                sync_changes: remote::SyncStats::get(&s.changes),
+                sync_errors: remote::SyncStats::get(&s.errors),
+                reconnects: remote::SyncStats::get(&s.reconnects),
+                sync_lag_seconds: s.lag_seconds(),
+            };
+        }
+        StoreMetrics { backend: "sqlite".into(), ..Default::default() }
+    }
+
+    /// Whether filtered semantic search runs in the database ([`nearest_in_db`]: PostgreSQL
+    /// with the `vector` extension installed).
+    pub fn searches_vectors_in_db(&self) -> bool {
+        self.vectors_in_db
+    }
+
     /// Whether other processes may write to this store at the same time (PostgreSQL).
     pub fn is_shared(&self) -> bool {
         #[cfg(feature = "postgres")]
@@ -256,6 +295,7 @@ impl Store {
             key: None,
             #[cfg(feature = "postgres")]
             remote: None,
+            vectors_in_db: false,
             _lock: None,
         }
     }
@@ -355,8 +395,16 @@ impl Store {
         run(&self.readers[start % n].lock())
     }
 
-    /// Size of the database and its WAL on disk, in bytes (0 in memory).
+    /// Size of the database and its WAL on disk, in bytes (0 in memory; on PostgreSQL the
+    /// database's size as the server reports it, 0 when it cannot be read).
     pub fn disk_bytes(&self) -> u64 {
+        #[cfg(feature = "postgres")]
+        if self.is_shared() {
+            let size = self.read(|c| {
+                Ok(c.query_row("SELECT pg_database_size(current_database())", (), |r| r.get::<_, i64>(0))?)
+            });
+            return size.map_or(0, |n| n.max(0) as u64);
+        }
         let Some(dir) = &self.path else { return 0 };
         ["", "-wal", "-shm"]
             .iter()
@@ -395,6 +443,18 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// A connection to the PostgreSQL store at `target` for maintenance (restore, verify), not
+/// an open store: no caches, no change-log reader. With `migrate`, an empty or older
+/// database is brought to this build's schema first.
+#[cfg(feature = "postgres")]
+pub(crate) fn connect_postgres(target: &PgTarget, migrate: bool) -> Result<Db> {
+    let mut db = Db::Postgres(Box::new(db::pg::PgConn::connect(target)?));
+    if migrate {
+        pg_schema::migrate(&mut db, crate::time::now_ms())?;
+    }
+    Ok(db)
 }
 
 /// Schema version of the store behind `db`, on either backend.

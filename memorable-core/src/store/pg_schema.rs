@@ -331,3 +331,67 @@ pub(crate) fn migrate(db: &mut Db, now: i64) -> Result<()> {
     tx.commit()?;
     Ok(())
 }
+
+/// pgvector's `vector` from a vector row's `data` (little-endian f32s), in plain SQL: each
+/// component's sign, exponent and mantissa read from its bytes (exact for every finite f32,
+/// subnormals included; checked bit for bit against the stored bytes).
+const F32_VECTOR: &str = r#"
+CREATE OR REPLACE FUNCTION memorable_f32_vector(b bytea) RETURNS vector
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT ARRAY(
+    SELECT (CASE WHEN e = 0 THEN m * 2::float8 ^ -149
+                 ELSE (8388608 + m) * 2::float8 ^ (e - 150) END
+            * CASE WHEN s = 1 THEN -1 ELSE 1 END)::real
+    FROM (SELECT i,
+                 get_byte(b, 4*i+3) >> 7 AS s,
+                 ((get_byte(b, 4*i+3) & 127) << 1) | (get_byte(b, 4*i+2) >> 7) AS e,
+                 ((get_byte(b, 4*i+2) & 127) << 16) | (get_byte(b, 4*i+1) << 8) | get_byte(b, 4*i) AS m
+          FROM generate_series(0, length(b)/4 - 1) AS i) AS f
+    ORDER BY i)::vector
+$$;
+CREATE OR REPLACE FUNCTION memorable_embedding() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.embedding := memorable_f32_vector(NEW.data);
+    RETURN NEW;
+END $$;
+ALTER TABLE vectors ADD COLUMN embedding vector;
+CREATE TRIGGER vectors_embedding BEFORE INSERT OR UPDATE OF data ON vectors
+    FOR EACH ROW EXECUTE FUNCTION memorable_embedding();
+UPDATE vectors SET embedding = memorable_f32_vector(data);
+"#;
+
+/// When the database has the `vector` extension (pgvector; `CREATE EXTENSION vector` is a
+/// superuser's step, never taken here), give `vectors` an `embedding vector` column kept from
+/// `data` by a trigger (existing rows converted once, under the migration lock), so filtered
+/// semantic search runs in the database (`queries::nearest_in_db`). Returns whether the
+/// store searches with it. The column is not part of the schema proper: a backup leaves it
+/// out, a restore into a database with the extension fills it again.
+pub(crate) fn enable_vector_search(db: &mut Db) -> Result<bool> {
+    let installed = |db: &Db| -> Result<bool> {
+        Ok(db.query_row("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector')", (), |r| {
+            r.get(0)
+        })?)
+    };
+    let has_column = |db: &Db| -> Result<bool> {
+        Ok(db.query_row(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                            WHERE table_schema = current_schema() AND table_name = 'vectors' AND column_name = 'embedding')",
+            (),
+            |r| r.get(0),
+        )?)
+    };
+    if !installed(db)? {
+        return Ok(false);
+    }
+    if has_column(db)? {
+        return Ok(true);
+    }
+    let tx = db.transaction()?;
+    tx.query_row("SELECT pg_advisory_xact_lock(?1)", params![MIGRATION_LOCK], |_| Ok(()))?;
+    if !has_column(&tx)? {
+        tracing::info!("the vector extension is installed: filtered semantic search runs in the database");
+        tx.execute_batch(F32_VECTOR)?;
+    }
+    tx.commit()?;
+    Ok(true)
+}

@@ -274,8 +274,8 @@ pub(crate) fn list_memories(
 pub(crate) fn users_with_counts(conn: &Db, prefix: Option<&str>) -> Result<Vec<(String, u64)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT u.name, count(*) FROM memories m JOIN users u ON u.user_key = m.user_key
-         WHERE ?1 IS NULL OR substr(u.name, 1, length(?1)) = ?1
-         GROUP BY m.user_key ORDER BY u.name",
+         WHERE CAST(?1 AS TEXT) IS NULL OR substr(u.name, 1, length(CAST(?1 AS TEXT))) = ?1
+         GROUP BY m.user_key, u.name ORDER BY u.name",
     )?;
     let rows = stmt.query_map([prefix], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
     Ok(rows.collect::<crate::store::db::SqlResult<_>>()?)
@@ -507,6 +507,45 @@ pub(crate) fn filtered_vectors(
         }
     }
     Ok(Some(out))
+}
+
+/// The `k` memories of the user passing `filters` nearest to `query` by cosine (the inner
+/// product of unit vectors), exactly, computed by the database with the `vector` extension
+/// (see `pg_schema::enable_vector_search`): the filtered set's vectors never leave the server.
+/// (memory id, similarity), best first; ties by id, as the local exact scan.
+pub(crate) fn nearest_in_db(
+    conn: &Db,
+    user_key: UserKey,
+    filters: &Filters,
+    query: &[f32],
+    k: usize,
+) -> Result<Vec<(MemoryId, f32)>> {
+    let mut args: Vec<Box<dyn Param>> = vec![Box::new(user_key)];
+    let where_sql = filter_sql(filters, &mut args);
+    // pgvector's text form; the parameter is bound as text and cast (its binary form differs).
+    let mut text = String::with_capacity(query.len() * 10 + 2);
+    text.push('[');
+    for (i, x) in query.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&x.to_string());
+    }
+    text.push(']');
+    args.push(Box::new(text));
+    let q = format!("CAST(CAST(?{} AS TEXT) AS vector)", args.len());
+    let sql = format!(
+        "SELECT v.memory_id, CAST(-(v.embedding <#> {q}) AS DOUBLE PRECISION) FROM memories m
+         JOIN vectors v ON v.memory_id = m.id
+         WHERE m.user_key = ?1 {where_sql} AND vector_dims(v.embedding) = {}
+         ORDER BY v.embedding <#> {q}, v.memory_id LIMIT {k}",
+        query.len()
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+        Ok((r.get::<_, i64>(0)? as MemoryId, r.get::<_, f64>(1)? as f32))
+    })?;
+    Ok(rows.collect::<crate::store::db::SqlResult<_>>()?)
 }
 
 /// Memory ids of the user's memories that pass `filters` (for filtered HNSW search and date

@@ -5,6 +5,8 @@
 //! keyword indexes, speakers and sessions) refresh; the engine brings the loaded vector
 //! indexes up to date.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -23,11 +25,65 @@ pub(crate) struct Remote {
     pub instance: String,
     horizon: Mutex<Horizon>,
     last_prune: Mutex<Instant>,
+    /// How this instance keeps up (the store's metrics).
+    pub stats: SyncStats,
+}
+
+/// Counts of the polls (reported as `StoreMetrics`).
+#[derive(Default)]
+pub(crate) struct SyncStats {
+    pub polls: AtomicU64,
+    pub changes: AtomicU64,
+    pub errors: AtomicU64,
+    /// Connections of this store re-opened after a drop (shared with each `PgConn`).
+    pub reconnects: Arc<AtomicU64>,
+    /// When the last poll succeeded (`None`: none has yet; the store opened at `opened`).
+    last_ok: Mutex<Option<Instant>>,
+    opened: Option<Instant>,
+}
+
+impl SyncStats {
+    pub fn new(reconnects: Arc<AtomicU64>) -> SyncStats {
+        SyncStats { reconnects, opened: Some(Instant::now()), ..SyncStats::default() }
+    }
+
+    /// Count one poll and what it found (`Err`: it failed).
+    pub fn record(&self, outcome: std::result::Result<Option<&RemoteChanges>, ()>) {
+        self.polls.fetch_add(1, Ordering::Relaxed);
+        match outcome {
+            Err(()) => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(found) => {
+                *self.last_ok.lock() = Some(Instant::now());
+                let users = match found {
+                    None => 0,
+                    Some(RemoteChanges::Users(users)) => users.len() as u64,
+                    Some(RemoteChanges::Everything) => 1,
+                };
+                self.changes.fetch_add(users, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Seconds since the last successful poll (since opening, before the first).
+    pub fn lag_seconds(&self) -> f64 {
+        self.last_ok.lock().or(self.opened).map_or(0.0, |t| t.elapsed().as_secs_f64())
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
 }
 
 impl Remote {
-    pub fn new(instance: String, horizon: Horizon) -> Remote {
-        Remote { instance, horizon: Mutex::new(horizon), last_prune: Mutex::new(Instant::now()) }
+    pub fn new(instance: String, horizon: Horizon, reconnects: Arc<AtomicU64>) -> Remote {
+        Remote {
+            instance,
+            horizon: Mutex::new(horizon),
+            last_prune: Mutex::new(Instant::now()),
+            stats: SyncStats::new(reconnects),
+        }
     }
 }
 

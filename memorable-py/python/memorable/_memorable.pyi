@@ -362,13 +362,15 @@ class _Reading(TypedDict, total=False):
     semantics: _Semantics | None
 
 def verify(path: str | PathLike[str], *, key: str | None = None) -> dict[str, Any]:
-    """Check a backup file or a store directory (`VerifyReport`: kind, ok, problems, warnings, counts).
+    """Check a backup file, a store directory or a PostgreSQL store given by its URL
+    (`VerifyReport`: kind, ok, problems, warnings, counts).
     An encrypted one needs its key (`key`, else $MEMORABLE_KEY): StorageError WRONG_KEY otherwise."""
 
 def restore(
     backup: str | PathLike[str], new_dir: str | PathLike[str], *, key: str | None = None
 ) -> dict[str, Any]:
-    """Restore a backup into a new directory (`RestoreReport`); CORRUPT or DESTINATION_EXISTS write nothing.
+    """Restore a backup into a new directory, or into an empty PostgreSQL database given as a
+    `postgres://` URL (`RestoreReport`); CORRUPT or DESTINATION_EXISTS write nothing.
     The backup of an encrypted store needs its key (`key`, else $MEMORABLE_KEY) and stays encrypted."""
 
 def rekey(path: str | PathLike[str], old_key: str, new_key: str) -> None:
@@ -862,7 +864,9 @@ class Memorable:
         """Tune the user's thresholds on their corrections now (None: too few)."""
     def checkpoint(self) -> None: ...
     def metrics(self) -> dict[str, Any]:
-        """Counters, latency quantiles (ms) and gauges (`MetricsSnapshot`)."""
+        """Counters, latency quantiles (ms), gauges and the store's backend and sync figures
+        (`MetricsSnapshot`; `store`: backend, sync_polls, sync_changes, sync_errors, reconnects,
+        sync_lag_seconds)."""
     def metrics_prometheus(self) -> str:
         """The metrics in the Prometheus text format."""
     def health(self) -> dict[str, Any]:
@@ -878,7 +882,8 @@ class Memorable:
     def set_alert_rules(self, rules: list[dict[str, Any]]) -> None:
         """Replace the alert rules without reopening (INVALID_CONFIG changes nothing)."""
     def backup(self, path: str | PathLike[str]) -> dict[str, Any]:
-        """Online backup into the new file `path` (`BackupReport`)."""
+        """Online backup into the new file `path` (`BackupReport`); of a PostgreSQL store too
+        (one consistent snapshot, the same file format)."""
     def restore_user(self, user: str, at: datetime) -> dict[str, Any]:
         """Bring `user`'s memories back to instant `at` (`RestoreUserReport`)."""
     def export_user(self, user: str, path: str | PathLike[str], *, vectors: bool = False) -> int:

@@ -172,11 +172,14 @@ enum Command {
     },
     /// Check the store: integrity, indexes, model, disk, memory. Exits 1 when failing.
     Health,
-    /// Write an online backup of the store into FILE (which must not exist).
+    /// Write an online backup of the store (a directory or a PostgreSQL database) into FILE
+    /// (which must not exist).
     Backup { file: PathBuf },
-    /// Check a backup file or a store directory. Exits 0 only when sound.
+    /// Check a backup file, a store directory or a PostgreSQL store (its URL). Exits 0 only
+    /// when sound.
     Verify { path: PathBuf },
-    /// Restore the backup FILE into NEW_DIR (which must not exist or be empty).
+    /// Restore the backup FILE into NEW_DIR (which must not exist or be empty), or into an
+    /// empty PostgreSQL database given as a postgres:// URL.
     Restore { file: PathBuf, new_dir: PathBuf },
     /// Bring one user's memories back to how they were at an instant (from the history).
     RestoreUser {

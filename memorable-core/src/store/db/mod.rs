@@ -61,6 +61,14 @@ impl Db {
             .ok_or_else(|| Error::Unsupported(format!("{what} is not available on a PostgreSQL store")))
     }
 
+    /// Count this connection's re-opens (after the server dropped it) in `counter`.
+    #[cfg(feature = "postgres")]
+    pub fn count_reconnects(&self, counter: &std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        if let Db::Postgres(c) = self {
+            c.count_reconnects(counter.clone());
+        }
+    }
+
     /// Restrict what this connection reads to `user_key`'s rows (`None`: every user's):
     /// row-level security on PostgreSQL (see `store::scope`); nothing on SQLite.
     pub fn restrict_to(&self, user_key: Option<i64>) -> SqlResult<()> {
@@ -125,6 +133,27 @@ impl Db {
                 let rows = params.with_list(|p| c.query_prepared(&stmt, p))?;
                 rows.first().ok_or(SqlError::NoRows).and_then(|r| Row::Postgres(r).get(0))
             }
+        }
+    }
+
+    /// Every row of `sql` (no parameters) handed to `f` in turn, streamed from the database
+    /// (a whole table is never held in memory); an error from `f` stops the read.
+    pub fn each_row(
+        &self,
+        sql: &str,
+        f: &mut dyn FnMut(&Row<'_>) -> crate::error::Result<()>,
+    ) -> crate::error::Result<()> {
+        match self {
+            Db::Sqlite(c) => {
+                let mut stmt = c.prepare(sql)?;
+                let mut rows = stmt.query([])?;
+                while let Some(row) = rows.next()? {
+                    f(&Row::Sqlite(row))?;
+                }
+                Ok(())
+            }
+            #[cfg(feature = "postgres")]
+            Db::Postgres(c) => c.each_row(sql, &mut |row| f(&Row::Postgres(row))),
         }
     }
 

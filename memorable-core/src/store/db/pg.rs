@@ -7,6 +7,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::error::Error as StdError;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type};
@@ -27,6 +29,8 @@ pub(crate) struct PgConn {
     /// The user this session's `memorable.user_key` is set to (`None`: unset or empty),
     /// so it is only sent when it changes.
     restricted_to: std::cell::Cell<Option<i64>>,
+    /// Where re-opens are counted (the store's metrics), if anywhere.
+    reconnects: RefCell<Option<Arc<AtomicU64>>>,
 }
 
 impl PgConn {
@@ -37,7 +41,12 @@ impl PgConn {
             client: RefCell::new(Some(client)),
             statements: RefCell::default(),
             restricted_to: std::cell::Cell::new(None),
+            reconnects: RefCell::new(None),
         })
+    }
+
+    pub fn count_reconnects(&self, counter: Arc<AtomicU64>) {
+        *self.reconnects.borrow_mut() = Some(counter);
     }
 
     /// Run `f` on the live client, reconnecting first if the last call lost it.
@@ -49,6 +58,9 @@ impl PgConn {
             self.restricted_to.set(None);
             *slot = None;
             *slot = Some(self.target.connect()?);
+            if let Some(counter) = &*self.reconnects.borrow() {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
         }
         let client = slot.as_mut().expect("connected above");
         let out = f(client);
@@ -97,6 +109,30 @@ impl PgConn {
         let args = args(params);
         let refs = arg_refs(&args);
         Ok(self.with_client(|c| c.execute(stmt, &refs))? as usize)
+    }
+
+    /// Every row of `sql` (no parameters) handed to `f` as it arrives from the server, so a
+    /// whole table can be read without holding it in memory; an error from `f` stops the
+    /// read and is returned.
+    pub fn each_row(
+        &self,
+        sql: &str,
+        f: &mut dyn FnMut(&postgres::Row) -> crate::error::Result<()>,
+    ) -> crate::error::Result<()> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let stmt = self.prepare(sql)?;
+        let mut failed = None;
+        self.with_client(|c| {
+            let mut rows = c.query_raw(&stmt, std::iter::empty::<&(dyn ToSql + Sync)>())?;
+            while let Some(row) = rows.next()? {
+                if let Err(e) = f(&row) {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            Ok(())
+        })?;
+        failed.map_or(Ok(()), Err)
     }
 
     pub fn query_prepared(&self, stmt: &Statement, params: &[&dyn Param]) -> SqlResult<Vec<postgres::Row>> {

@@ -65,4 +65,15 @@ impl<'r> Cell<'r> {
     pub fn blob(&self) -> Result<Vec<u8>, String> {
         self.get::<Vec<u8>>()
     }
+
+    /// The value as SQLite would hold it, chosen by the column's server type.
+    pub fn dynamic(&self) -> Result<rusqlite::types::Value, String> {
+        use rusqlite::types::Value as V;
+        match *self.ty()? {
+            Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL => self.int().map(V::Integer),
+            Type::FLOAT8 | Type::FLOAT4 => self.real().map(V::Real),
+            Type::BYTEA => self.blob().map(V::Blob),
+            _ => self.text().map(V::Text),
+        }
+    }
 }

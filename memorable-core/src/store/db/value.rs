@@ -249,3 +249,28 @@ impl<T: Column> Column for Option<T> {
         }
     }
 }
+
+/// Any value, as a copy between backends moves it (`maintenance::transfer`).
+impl Param for rusqlite::types::Value {
+    fn value(&self) -> Value<'_> {
+        use rusqlite::types::Value as V;
+        match self {
+            V::Null => Value::Null,
+            V::Integer(i) => Value::Int(*i),
+            V::Real(f) => Value::Real(*f),
+            V::Text(s) => Value::Text(s),
+            V::Blob(b) => Value::Blob(b),
+        }
+    }
+}
+
+impl Column for rusqlite::types::Value {
+    #[cfg(feature = "postgres")]
+    fn from_pg(v: Cell<'_>) -> Result<Self, String> {
+        use rusqlite::types::Value as V;
+        if v.is_null() {
+            return Ok(V::Null);
+        }
+        v.dynamic()
+    }
+}
