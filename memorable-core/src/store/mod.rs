@@ -46,19 +46,19 @@ pub(crate) use pg_url::PgTarget;
 pub(crate) use remote::RemoteChanges;
 
 pub(crate) use filters::Filters;
+mod backend;
 mod location;
 mod locks;
-mod backend;
 #[cfg(all(test, feature = "postgres"))]
 mod rls_tests;
 mod scope;
+pub use backend::StoreMetrics;
 pub(crate) use layout::{
     UserKey, VectorId, INDEX_DIR, META_MODEL_ID, META_REEMBED_DONE, META_REEMBED_TARGET,
 };
 pub use layout::{DB_FILE, LOCK_FILE};
 pub(crate) use location::Location;
 pub(crate) use locks::lock_users;
-pub use backend::StoreMetrics;
 pub use options::{Durability, StoreOptions};
 pub(crate) use queries::*;
 pub(crate) use rank_cache::RecallCache;

@@ -40,11 +40,11 @@ use state::{AppState, Live};
 #[derive(Args)]
 pub(crate) struct ServeArgs {
     /// Address to listen on (loopback by default; beyond it, put TLS in front: docs/server.md).
-    #[arg(long, default_value = "127.0.0.1:8420")]
+    #[arg(long, default_value = "127.0.0.1:8420", env = "MEMORABLE_LISTEN")]
     pub listen: String,
     /// Settings file (TOML): keys, limits, log level, ranking weights. Reloaded on SIGHUP and
     /// when the file changes; an invalid file is refused and the old settings stay.
-    #[arg(long)]
+    #[arg(long, env = "MEMORABLE_CONFIG")]
     pub config: Option<PathBuf>,
     /// Seconds that requests in flight get to finish after SIGTERM.
     #[arg(long, default_value_t = 30)]

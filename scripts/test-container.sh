@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Build the server image (the repository's Dockerfile) with rootful podman and check it end to
+# end: start it with a store volume and a settings file, wait for /healthz, remember and recall
+# over HTTP, restart the container and recall again (the volume kept the data), and check that
+# the server runs as a non-root user and that the image's HEALTHCHECK passes.
+#
+#   sudo scripts/test-container.sh
+#
+# No image registry is reachable on the project's machines (../shared/docs/containers.md), so
+# this script makes the base image from Debian's archive with debootstrap and tags it with the
+# names the Dockerfile uses (debian:bookworm-slim, rust:1-bookworm). A user's build takes the
+# official images; here the build stage gets the host's Rust toolchain mounted read-only at the
+# official image's paths (no toolchain download is reachable), while every crate and the
+# MiniLM weights still come from the registries. Not part of .ci/run (a cold image build takes
+# longer than CI's budget); its last result is written in docs/deployment.md.
+#
+# Environment: MEMORABLE_CONTAINER_WORKDIR keeps podman's storage (and the base image) between
+# runs (default: a fresh temporary folder, removed at the end).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+say() { printf '==> %s\n' "$*"; }
+[[ $(id -u) -eq 0 ]] || { echo "rootful podman: run as root" >&2; exit 2; }
+started=$SECONDS
+
+command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null || {
+  say "installing podman, runc, debootstrap"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null
+}
+
+keep=${MEMORABLE_CONTAINER_WORKDIR:-}
+W=${keep:-$(mktemp -d /tmp/memorable-podman.XXXXXX)}
+mkdir -p "$W/tmp" "$W/net"
+cat > "$W/storage.conf" <<CONF
+[storage]
+driver = "overlay"
+graphroot = "$W/storage"
+runroot = "$W/run/storage"
+CONF
+cat > "$W/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$W/run/events.log"
+tmp_dir = "$W/run/libpod"
+image_copy_tmp_dir = "$W/tmp"
+[network]
+network_config_dir = "$W/net"
+CONF
+export CONTAINERS_CONF="$W/containers.conf" CONTAINERS_STORAGE_CONF="$W/storage.conf" TMPDIR="$W/tmp"
+
+name="memorable-test-$$"
+volume="memorable-test-data-$$"
+image="localhost/memorable:test"
+cleanup() {
+  podman rm -f "$name" >/dev/null 2>&1 || true
+  podman volume rm -f "$volume" >/dev/null 2>&1 || true
+  if [[ -z "$keep" ]]; then
+    podman rmi -af >/dev/null 2>&1 || true
+    rm -rf "$W"
+  fi
+}
+trap cleanup EXIT
+
+if ! podman image exists localhost/bookworm-base; then
+  say "base image from Debian's archive (debootstrap)"
+  mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  debootstrap --variant=minbase bookworm "$W/rootfs" "$mirror" >/dev/null
+  tar -C "$W/rootfs" --numeric-owner -c . | podman import --change 'CMD ["/bin/bash"]' - localhost/bookworm-base >/dev/null
+  rm -rf "$W/rootfs"
+fi
+podman tag localhost/bookworm-base docker.io/library/debian:bookworm-slim
+podman tag localhost/bookworm-base docker.io/library/rust:1-bookworm
+
+say "podman build (the Dockerfile; the host's Rust toolchain mounted into the build stage)"
+build_started=$SECONDS
+rustup_home=${RUSTUP_HOME:-$HOME/.rustup}
+cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
+mounts=(--volume "$rustup_home:/usr/local/rustup:ro" --volume "$cargo_bin:/usr/local/cargo/bin:ro")
+# This machine's egress goes through a TLS-inspecting proxy whose CA the host trusts: the
+# build stage trusts it too (the Dockerfile runs update-ca-certificates).
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mounts+=(--volume /usr/local/share/ca-certificates:/usr/local/share/ca-certificates:ro)
+fi
+podman build --format docker --pull=never "${mounts[@]}" -t "$image" "$root"
+build_secs=$((SECONDS - build_started))
+size=$(podman image inspect "$image" --format '{{.Size}}')
+say "image built in ${build_secs}s, $((size / 1024 / 1024)) MiB"
+
+# A settings file with one key for alice (the server keeps only its SHA-256).
+key="test-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+digest=$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)
+cat > "$W/server.toml" <<CONF
+[[server.keys]]
+name = "test"
+sha256 = "$digest"
+users = ["alice"]
+CONF
+chmod 644 "$W/server.toml"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+podman volume create "$volume" >/dev/null
+podman run -d --name "$name" -p "127.0.0.1:$port:8420" \
+  -v "$volume:/var/lib/memorable" -v "$W/server.toml:/etc/memorable/server.toml:ro" \
+  -e MEMORABLE_CONFIG=/etc/memorable/server.toml "$image" >/dev/null
+
+url="http://127.0.0.1:$port"
+wait_healthy() {
+  local t0=$SECONDS
+  until curl -fsS "$url/healthz" >/dev/null 2>&1; do
+    if (( SECONDS - t0 > 120 )); then podman logs "$name" | tail -20; echo "no /healthz after 120 s" >&2; exit 1; fi
+    sleep 1
+  done
+  echo $((SECONDS - t0))
+}
+api() { curl -fsS -H "Authorization: Bearer $key" -H 'content-type: application/json' "$@"; }
+say "waiting for /healthz"
+first_up=$(wait_healthy)
+say "healthy after ${first_up}s"
+
+id=$(api -X POST "$url/v1/memories" -d '{"user":"alice","text":"I adopted a beagle puppy named Biscuit"}' \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+recall() {
+  api -X POST "$url/v1/recall" -d '{"user":"alice","query":"what is my dog called?","limit":3}' \
+    | python3 -c 'import json,sys; h=json.load(sys.stdin)["hits"]; print(h[0]["id"] if h else "none")'
+}
+[[ $(recall) == "$id" ]] || { echo "recall did not return memory $id" >&2; exit 1; }
+say "remembered $id and recalled it"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url/v1/recall" -H 'content-type: application/json' \
+  -d '{"user":"alice","query":"dog"}')
+[[ $code == 401 ]] || { echo "a request without the key answered $code" >&2; exit 1; }
+
+uid=$(podman exec "$name" id -u)
+[[ $uid != 0 ]] || { echo "the server runs as root" >&2; exit 1; }
+say "the server runs as uid $uid ($(podman exec "$name" id -un))"
+podman healthcheck run "$name" >/dev/null || { echo "the image's HEALTHCHECK failed" >&2; exit 1; }
+say "HEALTHCHECK passes"
+
+say "restarting the container"
+podman restart "$name" >/dev/null
+again_up=$(wait_healthy)
+[[ $(recall) == "$id" ]] || { echo "after the restart, recall lost memory $id" >&2; exit 1; }
+say "after the restart (healthy in ${again_up}s) memory $id is recalled from the volume"
+
+say "container checks passed in $((SECONDS - started))s (build ${build_secs}s, image $((size / 1024 / 1024)) MiB)"
