@@ -23,34 +23,8 @@ say() { printf '==> %s\n' "$*"; }
 [[ $(id -u) -eq 0 ]] || { echo "rootful podman: run as root" >&2; exit 2; }
 started=$SECONDS
 
-command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null || {
-  say "installing podman, runc, debootstrap"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null
-}
-
-keep=${MEMORABLE_CONTAINER_WORKDIR:-}
-W=${keep:-$(mktemp -d /tmp/memorable-podman.XXXXXX)}
-mkdir -p "$W/tmp" "$W/net"
-cat > "$W/storage.conf" <<CONF
-[storage]
-driver = "overlay"
-graphroot = "$W/storage"
-runroot = "$W/run/storage"
-CONF
-cat > "$W/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=32768:32768"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$W/run/events.log"
-tmp_dir = "$W/run/libpod"
-image_copy_tmp_dir = "$W/tmp"
-[network]
-network_config_dir = "$W/net"
-CONF
-export CONTAINERS_CONF="$W/containers.conf" CONTAINERS_STORAGE_CONF="$W/storage.conf" TMPDIR="$W/tmp"
+# shellcheck source=podman-env.sh
+source "$root/scripts/podman-env.sh"
 
 name="memorable-test-$$"
 volume="memorable-test-data-$$"
@@ -65,28 +39,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! podman image exists localhost/bookworm-base; then
-  say "base image from Debian's archive (debootstrap)"
-  mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
-  mirror=${mirror:-http://deb.debian.org/debian}
-  debootstrap --variant=minbase bookworm "$W/rootfs" "$mirror" >/dev/null
-  tar -C "$W/rootfs" --numeric-owner -c . | podman import --change 'CMD ["/bin/bash"]' - localhost/bookworm-base >/dev/null
-  rm -rf "$W/rootfs"
-fi
-podman tag localhost/bookworm-base docker.io/library/debian:bookworm-slim
-podman tag localhost/bookworm-base docker.io/library/rust:1-bookworm
+podman_base_image
 
 say "podman build (the Dockerfile; the host's Rust toolchain mounted into the build stage)"
 build_started=$SECONDS
-rustup_home=${RUSTUP_HOME:-$HOME/.rustup}
-cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
-mounts=(--volume "$rustup_home:/usr/local/rustup:ro" --volume "$cargo_bin:/usr/local/cargo/bin:ro")
-# This machine's egress goes through a TLS-inspecting proxy whose CA the host trusts: the
-# build stage trusts it too (the Dockerfile runs update-ca-certificates).
-if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
-  mounts+=(--volume /usr/local/share/ca-certificates:/usr/local/share/ca-certificates:ro)
-fi
-podman build --format docker --pull=never "${mounts[@]}" -t "$image" "$root"
+podman_build "$image" "$root/Dockerfile" "$root"
 build_secs=$((SECONDS - build_started))
 size=$(podman image inspect "$image" --format '{{.Size}}')
 say "image built in ${build_secs}s, $((size / 1024 / 1024)) MiB"
