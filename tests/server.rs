@@ -730,3 +730,59 @@ fn the_inspector_page_is_served_with_a_strict_policy() {
         }
     }
 }
+
+/// The container's configuration: `serve` takes its store, address, settings file and
+/// resource settings from the environment (MEMORABLE_STORE, _LISTEN, _CONFIG,
+/// _READ_CONNECTIONS, _MAX_LOADED_INDEXES, _SYNC_INTERVAL_MS); an out-of-range one stops it
+/// with its code.
+#[test]
+fn serve_is_configured_by_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("server.toml");
+    std::fs::write(&settings, keys_toml("")).unwrap();
+    let store = dir.path().join("store");
+    let spawn = |extra: &[(&str, &str)]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_memorable"));
+        c.env("MEMORABLE_STORE", &store)
+            .env("MEMORABLE_EMBEDDER", "hashing")
+            .env("MEMORABLE_LISTEN", "127.0.0.1:0")
+            .env("MEMORABLE_CONFIG", &settings)
+            .env_remove("MEMORABLE_LOG")
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        c.spawn().unwrap()
+    };
+    let mut child = spawn(&[("MEMORABLE_READ_CONNECTIONS", "2"), ("MEMORABLE_MAX_LOADED_INDEXES", "3")]);
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
+    let s = Server {
+        child,
+        base,
+        settings: settings.clone(),
+        store: store.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let ready = call(&s, "GET", "/readyz", None, None);
+    let check =
+        ready.body["checks"].as_array().unwrap().iter().find(|c| c["name"] == "store").unwrap().clone();
+    assert_eq!(check["details"]["connections"]["readers"], 2, "{}", ready.body);
+    // The settings file from MEMORABLE_CONFIG: its keys work, and only they.
+    assert_eq!(alice(&s, "POST", "/v1/memories", Some(json!({"user": "alice", "text": "tea"}))).status, 201);
+    assert_eq!(call(&s, "GET", "/v1/users", Some("not-a-key"), None).status, 401);
+    drop(s);
+    assert!(store.join("memorable.db").is_file(), "the store is where MEMORABLE_STORE says");
+    for (name, value, field) in [
+        ("MEMORABLE_SYNC_INTERVAL_MS", "5", "sync_interval_ms"),
+        ("MEMORABLE_READ_CONNECTIONS", "0", "read_connections"),
+    ] {
+        let out = spawn(&[(name, value)]).wait_with_output().unwrap();
+        let printed =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(!out.status.success() && printed.contains(field), "{name}={value}: {printed}");
+    }
+}

@@ -31,6 +31,17 @@ pub(crate) struct Global {
     /// long-running `serve` and `mcp`: least recently used ones are evicted past it.
     #[arg(long, global = true, env = "MEMORABLE_MAX_INDEX_MEMORY_MB")]
     pub max_index_memory_mb: Option<u64>,
+    /// Per-user indexes kept loaded at most (least recently used ones are unloaded).
+    #[arg(long, global = true, env = "MEMORABLE_MAX_LOADED_INDEXES")]
+    pub max_loaded_indexes: Option<usize>,
+    /// Read connections of the store (on PostgreSQL, each is a database connection besides
+    /// the writer's).
+    #[arg(long, global = true, env = "MEMORABLE_READ_CONNECTIONS")]
+    pub read_connections: Option<usize>,
+    /// How often a PostgreSQL store reads what other instances changed (ms): the bound on
+    /// how stale recall may be.
+    #[arg(long, global = true, env = "MEMORABLE_SYNC_INTERVAL_MS")]
+    pub sync_interval_ms: Option<u64>,
 }
 
 impl Global {
@@ -43,6 +54,16 @@ impl Global {
         config.classifiers.run_jobs = false;
         config.generator = self.generator.clone();
         config.max_index_memory_mb = self.max_index_memory_mb;
+        // Out-of-range values are refused when the store opens (INVALID_CONFIG).
+        if let Some(n) = self.max_loaded_indexes {
+            config.max_loaded_indexes = n;
+        }
+        if let Some(n) = self.read_connections {
+            config.read_connections = n;
+        }
+        if let Some(ms) = self.sync_interval_ms {
+            config.sync_interval_ms = ms;
+        }
         if let Some(u) = &self.ollama_url {
             config.model_server.ollama_url = u.clone();
         }
