@@ -320,10 +320,9 @@ fn consolidate_writes_linked_memories() {
     assert!(!from.is_empty() && from.iter().all(|f| sources.contains(f)), "{got}");
 }
 
-/// `--store postgres://...`: the same commands on a PostgreSQL database (the cluster
-/// `scripts/test.sh` starts, MEMORABLE_TEST_PG_URL; MEMORABLE_SKIP_PG=1 skips, saying so).
-#[test]
-fn a_postgres_url_is_a_store() {
+/// The test cluster's admin URL (`scripts/test.sh` starts it: MEMORABLE_TEST_PG_URL); `None`,
+/// said, when MEMORABLE_SKIP_PG=1 skips the PostgreSQL tests; a failure without either.
+fn test_cluster() -> Option<String> {
     let Ok(admin) = std::env::var("MEMORABLE_TEST_PG_URL") else {
         assert_eq!(
             std::env::var("MEMORABLE_SKIP_PG").as_deref(),
@@ -331,14 +330,24 @@ fn a_postgres_url_is_a_store() {
             "MEMORABLE_TEST_PG_URL is not set (scripts/pg-cluster.sh start)"
         );
         eprintln!("MEMORABLE_SKIP_PG=1: skipped");
-        return;
+        return None;
     };
+    Some(admin)
+}
+
+fn psql(admin: &str, sql: &str) {
+    let ok = Command::new("psql").args([admin, "-qc", sql]).status().unwrap().success();
+    assert!(ok, "psql {sql}");
+}
+
+/// `--store postgres://...`: the same commands on a PostgreSQL database (the cluster
+/// `scripts/test.sh` starts, MEMORABLE_TEST_PG_URL; MEMORABLE_SKIP_PG=1 skips, saying so).
+#[test]
+fn a_postgres_url_is_a_store() {
+    let Some(admin) = test_cluster() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let name = format!("cli_{}", std::process::id());
-    let psql = |sql: &str| {
-        let ok = Command::new("psql").args([admin.as_str(), "-qc", sql]).status().unwrap().success();
-        assert!(ok, "psql {sql}");
-    };
+    let psql = |sql: &str| psql(&admin, sql);
     psql(&format!("CREATE DATABASE {name}"));
     let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
     let base = ["--store", url.as_str(), "--embedder", "hashing", "--json"];
@@ -394,20 +403,10 @@ fn a_postgres_url_is_a_store() {
 /// forgets, it stops returning. And the password may come from PGPASSWORD or a .pgpass file.
 #[test]
 fn two_processes_on_one_postgres_database() {
-    let Ok(admin) = std::env::var("MEMORABLE_TEST_PG_URL") else {
-        assert_eq!(
-            std::env::var("MEMORABLE_SKIP_PG").as_deref(),
-            Ok("1"),
-            "MEMORABLE_TEST_PG_URL is not set"
-        );
-        eprintln!("MEMORABLE_SKIP_PG=1: skipped");
-        return;
-    };
+    let Some(admin) = test_cluster() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let name = format!("cli2_{}", std::process::id());
-    let psql = |sql: &str| {
-        assert!(Command::new("psql").args([admin.as_str(), "-qc", sql]).status().unwrap().success())
-    };
+    let psql = |sql: &str| psql(&admin, sql);
     psql(&format!("CREATE DATABASE {name}"));
     let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
     // postgres://user:password@host:port/db

@@ -157,13 +157,8 @@ fn restore_into_postgres(
         &mut |db| {
             let mut r = VerifyReport::new(Path::new(&shown), "store");
             check_database(db, None, &mut r);
-            match r.problems.is_empty() {
-                true => Ok(()),
-                false => Err(Error::Corrupt(format!(
-                    "restored store failed verification: {}",
-                    r.problems.join("; ")
-                ))),
-            }
+            r.ok = r.problems.is_empty();
+            r.into_result().map(drop)
         },
     )?;
     progress(total * 2, total * 2);

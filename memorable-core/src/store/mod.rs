@@ -192,21 +192,18 @@ impl Store {
         // wrote, so an instance skips its own changes when it polls.
         let instance = format!("memorable-{:016x}", u64::from_le_bytes(crypto::random::<8>()?));
         let target = target.named(&instance);
-        let mut writer = Db::Postgres(Box::new(db::pg::PgConn::connect(&target)?));
+        // Every connection counts its re-opens here (metrics).
+        let reconnects = std::sync::Arc::new(AtomicU64::new(0));
+        let connect =
+            || Ok::<_, Error>(Db::Postgres(Box::new(db::pg::PgConn::connect(&target, reconnects.clone())?)));
+        let mut writer = connect()?;
         pg_schema::migrate(&mut writer, crate::time::now_ms())?;
         let vectors_in_db = pg_schema::enable_vector_search(&mut writer)?;
         // Where this instance starts reading the change log: its caches are built from rows
         // read after this.
-        let reconnects = std::sync::Arc::new(AtomicU64::new(0));
-        writer.count_reconnects(&reconnects);
         let remote = remote::Remote::new(instance, changes::horizon(&writer)?, reconnects.clone());
-        let readers = (0..config.read_connections)
-            .map(|_| {
-                let reader = Db::Postgres(Box::new(db::pg::PgConn::connect(&target)?));
-                reader.count_reconnects(&reconnects);
-                Ok(Mutex::new(reader))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let readers =
+            (0..config.read_connections).map(|_| Ok(Mutex::new(connect()?))).collect::<Result<Vec<_>>>()?;
         tracing::info!(database = %target, "opened a PostgreSQL store");
         let mut store = Store::assemble(writer, readers);
         store.remote = Some(remote);
@@ -219,9 +216,8 @@ impl Store {
     #[cfg(feature = "postgres")]
     pub fn poll_remote(&self) -> Result<Option<RemoteChanges>> {
         let Some(remote) = &self.remote else { return Ok(None) };
-        let changes = self.read(|c| remote.poll(c));
-        remote.stats.record(changes.as_ref().map(Option::as_ref).map_err(|_| ()));
-        let changes = changes?;
+        let changes = self.read(|c| remote.poll(c)).inspect_err(|_| remote.stats.failed())?;
+        remote.stats.polled(changes.as_ref());
         if let Some(changes) = &changes {
             let edited = match changes {
                 RemoteChanges::Users(users) => users.iter().any(|c| c.edited),
@@ -254,15 +250,7 @@ impl Store {
     pub fn backend_metrics(&self) -> StoreMetrics {
         #[cfg(feature = "postgres")]
         if let Some(remote) = &self.remote {
-            let s = &remote.stats;
-            return StoreMetrics {
-                backend: "postgres".into(),
-                sync_polls: remote::SyncStats::get(&s.polls),
-                sync_changes: remote::SyncStats::get(&s.changes),
-                sync_errors: remote::SyncStats::get(&s.errors),
-                reconnects: remote::SyncStats::get(&s.reconnects),
-                sync_lag_seconds: s.lag_seconds(),
-            };
+            return remote.stats.metrics();
         }
         StoreMetrics { backend: "sqlite".into(), ..Default::default() }
     }
@@ -450,7 +438,7 @@ impl Store {
 /// database is brought to this build's schema first.
 #[cfg(feature = "postgres")]
 pub(crate) fn connect_postgres(target: &PgTarget, migrate: bool) -> Result<Db> {
-    let mut db = Db::Postgres(Box::new(db::pg::PgConn::connect(target)?));
+    let mut db = Db::Postgres(Box::new(db::pg::PgConn::connect(target, Default::default())?));
     if migrate {
         pg_schema::migrate(&mut db, crate::time::now_ms())?;
     }

@@ -523,16 +523,8 @@ pub(crate) fn nearest_in_db(
     let mut args: Vec<Box<dyn Param>> = vec![Box::new(user_key)];
     let where_sql = filter_sql(filters, &mut args);
     // pgvector's text form; the parameter is bound as text and cast (its binary form differs).
-    let mut text = String::with_capacity(query.len() * 10 + 2);
-    text.push('[');
-    for (i, x) in query.iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(&x.to_string());
-    }
-    text.push(']');
-    args.push(Box::new(text));
+    let text = query.iter().map(f32::to_string).collect::<Vec<_>>().join(",");
+    args.push(Box::new(format!("[{text}]")));
     let q = format!("CAST(CAST(?{} AS TEXT) AS vector)", args.len());
     let sql = format!(
         "SELECT v.memory_id, CAST(-(v.embedding <#> {q}) AS DOUBLE PRECISION) FROM memories m

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::backend::StoreMetrics;
 use super::changes::{self, Changed, Horizon};
 use super::db::Db;
 use crate::error::Result;
@@ -29,50 +30,56 @@ pub(crate) struct Remote {
     pub stats: SyncStats,
 }
 
-/// Counts of the polls (reported as `StoreMetrics`).
-#[derive(Default)]
+/// How this instance keeps up with the others: reported as [`StoreMetrics`].
 pub(crate) struct SyncStats {
-    pub polls: AtomicU64,
-    pub changes: AtomicU64,
-    pub errors: AtomicU64,
+    polls: AtomicU64,
+    changes: AtomicU64,
+    errors: AtomicU64,
     /// Connections of this store re-opened after a drop (shared with each `PgConn`).
-    pub reconnects: Arc<AtomicU64>,
-    /// When the last poll succeeded (`None`: none has yet; the store opened at `opened`).
-    last_ok: Mutex<Option<Instant>>,
-    opened: Option<Instant>,
+    reconnects: Arc<AtomicU64>,
+    /// When the last poll succeeded (when the store opened, until one has).
+    last_ok: Mutex<Instant>,
 }
 
 impl SyncStats {
-    pub fn new(reconnects: Arc<AtomicU64>) -> SyncStats {
-        SyncStats { reconnects, opened: Some(Instant::now()), ..SyncStats::default() }
-    }
-
-    /// Count one poll and what it found (`Err`: it failed).
-    pub fn record(&self, outcome: std::result::Result<Option<&RemoteChanges>, ()>) {
-        self.polls.fetch_add(1, Ordering::Relaxed);
-        match outcome {
-            Err(()) => {
-                self.errors.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(found) => {
-                *self.last_ok.lock() = Some(Instant::now());
-                let users = match found {
-                    None => 0,
-                    Some(RemoteChanges::Users(users)) => users.len() as u64,
-                    Some(RemoteChanges::Everything) => 1,
-                };
-                self.changes.fetch_add(users, Ordering::Relaxed);
-            }
+    fn new(reconnects: Arc<AtomicU64>) -> SyncStats {
+        SyncStats {
+            polls: AtomicU64::new(0),
+            changes: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            reconnects,
+            last_ok: Mutex::new(Instant::now()),
         }
     }
 
-    /// Seconds since the last successful poll (since opening, before the first).
-    pub fn lag_seconds(&self) -> f64 {
-        self.last_ok.lock().or(self.opened).map_or(0.0, |t| t.elapsed().as_secs_f64())
+    /// Count a poll that succeeded, and the users it found changed.
+    pub fn polled(&self, found: Option<&RemoteChanges>) {
+        self.polls.fetch_add(1, Ordering::Relaxed);
+        *self.last_ok.lock() = Instant::now();
+        let users = match found {
+            None => 0,
+            Some(RemoteChanges::Users(users)) => users.len() as u64,
+            Some(RemoteChanges::Everything) => 1,
+        };
+        self.changes.fetch_add(users, Ordering::Relaxed);
     }
 
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
+    /// Count a poll that failed.
+    pub fn failed(&self) {
+        self.polls.fetch_add(1, Ordering::Relaxed);
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn metrics(&self) -> StoreMetrics {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        StoreMetrics {
+            backend: "postgres".into(),
+            sync_polls: get(&self.polls),
+            sync_changes: get(&self.changes),
+            sync_errors: get(&self.errors),
+            reconnects: get(&self.reconnects),
+            sync_lag_seconds: self.last_ok.lock().elapsed().as_secs_f64(),
+        }
     }
 }
 

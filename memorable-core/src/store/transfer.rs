@@ -75,29 +75,17 @@ fn row_count(db: &Db) -> Result<u64> {
 pub(crate) fn into_sqlite(src: &Db, dest: &Path) -> Result<u64> {
     let mut lite = Connection::open(dest)?;
     schema::migrate(&mut lite, None)?;
-    let tx = lite.transaction()?;
-    // A fresh store's own rows (none today) give way to the source's.
-    for t in TABLES {
-        tx.execute(&format!("DELETE FROM {t}"), [])?;
-    }
-    let mut copied = 0u64;
-    for table in TABLES {
-        let cols = columns(&tx, table)?;
-        let insert = insert_sql(table, &cols);
-        let mut stmt = tx.prepare_cached(&insert)?;
-        each_row(src, &select_sql(table, &cols), cols.len(), &mut |row| {
-            stmt.execute(rusqlite::params_from_iter(row.iter()))?;
-            copied += 1;
-            Ok(())
-        })?;
-    }
+    let mut dest = Db::Sqlite(lite);
+    let tx = dest.transaction()?;
+    let lite = tx.sqlite_only("copy")?;
+    let copied = copy_rows(src, &tx, lite, &mut |_| {})?;
     for (table, key) in KEYS {
         let last = last_key(src, table, key)?;
         tx.execute("DELETE FROM sqlite_sequence WHERE name = ?1", [table])?;
-        tx.execute("INSERT INTO sqlite_sequence(name, seq) VALUES (?1, ?2)", rusqlite::params![table, last])?;
+        tx.execute("INSERT INTO sqlite_sequence(name, seq) VALUES (?1, ?2)", params![table, last])?;
     }
     // The keyword index is derived from the memories (an external-content FTS5 table).
-    tx.execute("INSERT INTO memories_fts(memories_fts) VALUES ('rebuild')", [])?;
+    tx.execute("INSERT INTO memories_fts(memories_fts) VALUES ('rebuild')", ())?;
     tx.commit()?;
     Ok(copied)
 }
@@ -127,20 +115,7 @@ pub(crate) fn into_postgres(
     }
     // What a store opened on the empty database wrote (its model) gives way to the backup's.
     tx.execute("DELETE FROM meta", ())?;
-    let mut copied = 0u64;
-    for table in TABLES {
-        let cols = columns(lite, table)?;
-        let insert = insert_sql(table, &cols);
-        let mut stmt = tx.prepare_cached(&insert)?;
-        each_row(&src, &select_sql(table, &cols), cols.len(), &mut |row| {
-            stmt.execute(params_from_iter(row.iter()))?;
-            copied += 1;
-            if copied.is_multiple_of(1024) {
-                progress(copied, total);
-            }
-            Ok(())
-        })?;
-    }
+    let copied = copy_rows(&src, &tx, lite, &mut |n| progress(n, total))?;
     for (table, key) in KEYS {
         let last = last_key_sqlite(lite, table, key)?;
         tx.query_row(
@@ -152,6 +127,26 @@ pub(crate) fn into_postgres(
     check(&tx)?;
     tx.commit()?;
     progress(copied, total);
+    Ok(copied)
+}
+
+/// Every row of every table from `src` into `dest` (inside its transaction), by the columns
+/// of the SQLite side's schema (`lite`: the source's or the destination's connection);
+/// `progress(rows)` every 1024 rows. Returns the rows copied.
+fn copy_rows(src: &Db, dest: &Db, lite: &Connection, progress: &mut dyn FnMut(u64)) -> Result<u64> {
+    let mut copied = 0u64;
+    for table in TABLES {
+        let cols = columns(lite, table)?;
+        let mut insert = dest.prepare_cached(&insert_sql(table, &cols))?;
+        each_row(src, &select_sql(table, &cols), cols.len(), &mut |row| {
+            insert.execute(params_from_iter(row.iter()))?;
+            copied += 1;
+            if copied.is_multiple_of(1024) {
+                progress(copied);
+            }
+            Ok(())
+        })?;
+    }
     Ok(copied)
 }
 

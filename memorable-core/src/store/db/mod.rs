@@ -61,14 +61,6 @@ impl Db {
             .ok_or_else(|| Error::Unsupported(format!("{what} is not available on a PostgreSQL store")))
     }
 
-    /// Count this connection's re-opens (after the server dropped it) in `counter`.
-    #[cfg(feature = "postgres")]
-    pub fn count_reconnects(&self, counter: &std::sync::Arc<std::sync::atomic::AtomicU64>) {
-        if let Db::Postgres(c) = self {
-            c.count_reconnects(counter.clone());
-        }
-    }
-
     /// Restrict what this connection reads to `user_key`'s rows (`None`: every user's):
     /// row-level security on PostgreSQL (see `store::scope`); nothing on SQLite.
     pub fn restrict_to(&self, user_key: Option<i64>) -> SqlResult<()> {

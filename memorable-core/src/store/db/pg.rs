@@ -29,24 +29,21 @@ pub(crate) struct PgConn {
     /// The user this session's `memorable.user_key` is set to (`None`: unset or empty),
     /// so it is only sent when it changes.
     restricted_to: std::cell::Cell<Option<i64>>,
-    /// Where re-opens are counted (the store's metrics), if anywhere.
-    reconnects: RefCell<Option<Arc<AtomicU64>>>,
+    /// Where re-opens (after the server dropped the connection) are counted: the store's
+    /// metrics.
+    reconnects: Arc<AtomicU64>,
 }
 
 impl PgConn {
-    pub fn connect(target: &PgTarget) -> crate::error::Result<PgConn> {
+    pub fn connect(target: &PgTarget, reconnects: Arc<AtomicU64>) -> crate::error::Result<PgConn> {
         let client = target.connect()?;
         Ok(PgConn {
             target: target.clone(),
             client: RefCell::new(Some(client)),
             statements: RefCell::default(),
             restricted_to: std::cell::Cell::new(None),
-            reconnects: RefCell::new(None),
+            reconnects,
         })
-    }
-
-    pub fn count_reconnects(&self, counter: Arc<AtomicU64>) {
-        *self.reconnects.borrow_mut() = Some(counter);
     }
 
     /// Run `f` on the live client, reconnecting first if the last call lost it.
@@ -58,9 +55,7 @@ impl PgConn {
             self.restricted_to.set(None);
             *slot = None;
             *slot = Some(self.target.connect()?);
-            if let Some(counter) = &*self.reconnects.borrow() {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
+            self.reconnects.fetch_add(1, Ordering::Relaxed);
         }
         let client = slot.as_mut().expect("connected above");
         let out = f(client);
