@@ -9,3 +9,8 @@ pub use memorable_core::*;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+// docs/guide.md's Rust blocks too (its other blocks run in tests/guide.rs and the bindings' suites).
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide.md")]
+struct UserGuideDoctests;

@@ -786,3 +786,64 @@ fn serve_is_configured_by_the_environment() {
         assert!(!out.status.success() && printed.contains(field), "{name}={value}: {printed}");
     }
 }
+
+/// MEMORABLE_BACKUP_DIR / _EVERY_SECS / _KEEP: a running server (which holds its store
+/// directory) backs itself up on a schedule, keeps the newest N, and the restore drill of
+/// docs/deployment.md brings a memory back from the newest file.
+#[test]
+fn serve_takes_scheduled_backups_that_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("server.toml");
+    std::fs::write(&settings, keys_toml("")).unwrap();
+    let store = dir.path().join("store");
+    let backups = dir.path().join("backups");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_memorable"))
+        .args(["--embedder", "hashing", "serve", "--listen", "127.0.0.1:0"])
+        .env("MEMORABLE_STORE", &store)
+        .env("MEMORABLE_CONFIG", &settings)
+        .env("MEMORABLE_BACKUP_DIR", &backups)
+        .env("MEMORABLE_BACKUP_EVERY_SECS", "1")
+        .env("MEMORABLE_BACKUP_KEEP", "2")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
+    let mut s = Server { child, base, settings, store, _dir: tempfile::tempdir().unwrap() };
+    let text = "The spare key is under the blue flowerpot";
+    assert_eq!(alice(&s, "POST", "/v1/memories", Some(json!({"user": "alice", "text": text}))).status, 201);
+    let scheduled = || -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&backups)
+            .map(|d| d.filter_map(|e| Some(e.ok()?.path())).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "mrbak"));
+        files.sort();
+        files
+    };
+    // Three backups begun after the write (retention deletes the older ones meanwhile).
+    let before = scheduled();
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.len() < 3 {
+        assert!(Instant::now() < deadline, "no scheduled backups: {:?}", scheduled());
+        seen.extend(scheduled().into_iter().filter(|p| !before.contains(p)));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(s.stop().success());
+    let kept = scheduled();
+    assert_eq!(kept.len(), 2, "MEMORABLE_BACKUP_KEEP=2 keeps two: {kept:?}");
+    let newest = kept.last().unwrap();
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_memorable")).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    cli(&["verify", newest.to_str().unwrap()]);
+    let restored = dir.path().join("restored");
+    cli(&["restore", newest.to_str().unwrap(), restored.to_str().unwrap()]);
+    let hits =
+        cli(&["--store", restored.to_str().unwrap(), "--json", "recall", "--user", "alice", "flowerpot"]);
+    assert!(hits.contains(text), "{hits}");
+}

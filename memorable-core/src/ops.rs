@@ -38,7 +38,12 @@ impl Ops {
     pub fn new(config: &Config) -> Ops {
         let alerts_on = config.alerts.enabled && !config.alerts.rules.is_empty();
         let needed = alerts_on || config.backup.schedule.is_some() || config.metrics_facade;
-        let interval = Duration::from_millis(config.alerts.interval_ms.max(1));
+        // The thread wakes as often as its most frequent duty needs: a backup schedule
+        // shorter than the alert interval is kept too.
+        let mut interval = Duration::from_millis(config.alerts.interval_ms.max(1));
+        if let Some(s) = &config.backup.schedule {
+            interval = interval.min(Duration::from_secs(s.every_secs.max(1)));
+        }
         Ops {
             alerts: AlertHub::new(&config.alerts),
             probes: Probes::default(),

@@ -235,6 +235,9 @@ class _EmotionConfig(TypedDict, total=False):
     top_k: int
     max_future_secs: float
     max_cached_contexts: int
+    per_user_sessions: bool
+    """A memory's session feeds the user's own context (`user_context(user, session)`), which
+    `forget_user` erases with the user; default False (the session id names a shared context)."""
 
 _Vocabulary = Literal["hume", "hume_language", "goemotions"]
 

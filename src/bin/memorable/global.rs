@@ -42,6 +42,16 @@ pub(crate) struct Global {
     /// how stale recall may be.
     #[arg(long, global = true, env = "MEMORABLE_SYNC_INTERVAL_MS")]
     pub sync_interval_ms: Option<u64>,
+    /// Take a backup into this directory every --backup-every-secs while `serve` or `mcp`
+    /// runs (a running server holds the store: this is how it is backed up without a stop).
+    #[arg(long, global = true, env = "MEMORABLE_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// Seconds between scheduled backups (the first one this long after the start).
+    #[arg(long, global = true, env = "MEMORABLE_BACKUP_EVERY_SECS", default_value_t = 86_400)]
+    pub backup_every_secs: u64,
+    /// Scheduled backups kept (the oldest beyond it are deleted).
+    #[arg(long, global = true, env = "MEMORABLE_BACKUP_KEEP", default_value_t = 7)]
+    pub backup_keep: usize,
 }
 
 impl Global {
@@ -64,6 +74,12 @@ impl Global {
         if let Some(ms) = self.sync_interval_ms {
             config.sync_interval_ms = ms;
         }
+        config.backup.schedule = self.backup_dir.clone().map(|dir| memorable::BackupSchedule {
+            dir,
+            every_secs: self.backup_every_secs,
+            keep_last: Some(self.backup_keep),
+            max_age_secs: None,
+        });
         if let Some(u) = &self.ollama_url {
             config.model_server.ollama_url = u.clone();
         }
