@@ -5,10 +5,18 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 
-use memorable::{IndexOrigin, Memorable, NewMemory, Recall};
+use memorable::{Config, IndexOrigin, Memorable, NewMemory, Recall};
+
+/// A graph from the first vector (no flat index for this small user), so reopening after
+/// the kill exercises the dump plus the vectors written after it.
+fn open(dir: impl AsRef<std::path::Path>) -> Memorable {
+    let mut config = Config::default();
+    config.exact_search_threshold = 0;
+    Memorable::builder(dir).config(config).open().unwrap()
+}
 
 fn child(dir: &str) {
-    let mem = Memorable::open(dir).unwrap();
+    let mem = open(dir);
     let out = std::io::stdout();
     for i in 0.. {
         let id = if i % 5 == 4 {
@@ -29,7 +37,7 @@ fn crash_safety() {
     let dir = tempfile::tempdir().unwrap();
     // Start from a store with a dumped index, so reopening exercises dump + newer vectors.
     {
-        let mem = Memorable::open(dir.path()).unwrap();
+        let mem = open(dir.path());
         let base = (0..200).map(|i| NewMemory::new("crash", format!("baseline entry {i}"))).collect();
         mem.remember_batch(base).unwrap();
         mem.recall(&Recall::new("crash", "baseline").limit(1)).unwrap();
@@ -54,7 +62,7 @@ fn crash_safety() {
     reader.read_to_string(&mut rest).unwrap();
     acked.extend(rest.lines().filter_map(|l| l.trim().parse::<u64>().ok()));
 
-    let mem = Memorable::open(dir.path()).unwrap();
+    let mem = open(dir.path());
     for id in &acked {
         mem.get(*id).unwrap_or_else(|e| panic!("acknowledged memory {id} lost: {e}"));
     }

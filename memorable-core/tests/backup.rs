@@ -13,7 +13,7 @@ use memorable_core::{ErrorCode, NewMemory, Recall};
 fn backup_during_concurrent_writes_restores_every_acknowledged_memory() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let mem = crate::common::open_hashing(&store);
+    let mem = crate::common::open_hashing_with_graphs(&store);
     // Some users have loaded indexes with dumps on disk, so dumps are part of the backup.
     for u in 0..3 {
         mem.remember_batch(

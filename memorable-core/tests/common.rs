@@ -102,6 +102,14 @@ pub fn open_hashing(dir: &std::path::Path) -> Memorable {
     Memorable::builder(dir).config(hashing_config()).open().unwrap()
 }
 
+/// `open_hashing` with a graph (and so an index dump) from a user's first vector: for tests
+/// of dumps, whose small users would otherwise be searched flat, without a graph to dump.
+pub fn open_hashing_with_graphs(dir: &std::path::Path) -> Memorable {
+    let mut config = hashing_config();
+    config.exact_search_threshold = 0;
+    Memorable::builder(dir).config(config).open().unwrap()
+}
+
 /// The verified MiniLM cache root (the folder holding `minilm/`), or a failure telling how
 /// to get it: model tests fail, never skip, without the weights.
 pub fn cache_root() -> std::path::PathBuf {

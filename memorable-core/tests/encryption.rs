@@ -24,6 +24,8 @@ fn key(s: &str) -> EncryptionKey {
 fn config_with(k: Option<&str>) -> Config {
     let mut c = hashing_config();
     c.encryption_key = k.map(key);
+    // A graph from the first vector, so these small stores write index dumps to check.
+    c.exact_search_threshold = 0;
     c
 }
 

@@ -128,7 +128,7 @@ fn a_forgotten_vector_is_in_no_index_dump() {
     let dumped_secret = |dir: &Path| {
         dumped_vectors(dir).iter().any(|v| v.iter().zip(&vector).map(|(a, b)| a * b).sum::<f32>() > 0.999)
     };
-    let mem = open_hashing(&dir);
+    let mem = crate::common::open_hashing_with_graphs(&dir);
     let secret = mem.remember(NewMemory::new("eve", &text)).unwrap();
     fill(&mem, "eve", 30);
     mem.close().unwrap();
@@ -154,7 +154,7 @@ fn a_forgotten_vector_is_in_no_index_dump() {
     // Forgotten before the index was ever dumped: the graph holds it as a tombstone, and the
     // dump written at close zeroes it.
     let dir = tmp.path().join("fresh");
-    let mem = open_hashing(&dir);
+    let mem = crate::common::open_hashing_with_graphs(&dir);
     let secret = mem.remember(NewMemory::new("eve", &text)).unwrap();
     fill(&mem, "eve", 30);
     mem.forget(secret).unwrap();

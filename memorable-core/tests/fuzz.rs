@@ -188,7 +188,9 @@ fn backup_files_and_verify() {
 fn index_dump_loader() {
     let store = tempfile::tempdir().unwrap();
     {
-        let mem = Memorable::builder(store.path()).config(hashing()).open().unwrap();
+        let mut config = hashing();
+        config.exact_search_threshold = 0; // a graph to dump, small as the user is
+        let mem = Memorable::builder(store.path()).config(config).open().unwrap();
         let batch = (0..40).map(|i| NewMemory::new("alice", format!("dumped memory number {i}"))).collect();
         mem.remember_batch(batch).unwrap();
         mem.recall(&Recall::new("alice", "dumped")).unwrap();

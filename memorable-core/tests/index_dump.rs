@@ -221,12 +221,13 @@ fn semantic_results(mem: &Memorable) -> Vec<Vec<u64>> {
 }
 
 /// A store big enough for its dump to load on a thread of its own (10k points; a sparse graph
-/// built with a small ef_construction keeps the test quick). Its graph is scanned, not walked,
-/// so every search is exact whether it runs before, during or after the load: the hits must
-/// be the same in every state.
+/// built with a small ef_construction keeps the test quick). Its walk keeps every candidate
+/// (ef above the point count), so every search is exact whether it runs before, during or
+/// after the load: the hits must be the same in every state.
 fn open_large(dir: &Path) -> Memorable {
     let mut config = Config::default();
-    config.exact_search_threshold = 20_000;
+    config.exact_search_threshold = 0;
+    config.hnsw.ef_search = 20_000;
     config.hnsw.m = 8;
     config.hnsw.ef_construction = 32;
     Memorable::builder(dir).config(config).embedder(Arc::new(DenseTestEmbedder)).open().unwrap()

@@ -92,7 +92,7 @@ fn shared_words_stay_with_their_user(backend: Backend) {
 #[test]
 fn forget_user_leaves_others_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    let mem = crate::common::open_hashing(dir.path());
+    let mem = crate::common::open_hashing_with_graphs(dir.path());
     let ids = seed(&mem);
     let bob_ids = &ids[4..];
     let bob_update = mem

@@ -196,7 +196,17 @@ impl Engine {
         let dump = if rebuild { None } else { target.as_ref() };
         let rows_after = |after| self.store.read(|c| store::vectors_after(c, user_key, model, after));
         let cfg = &self.config.hnsw;
-        let index = UserIndex::load(dump, user_key, user, cfg, live, rows_after, BACKGROUND_LOAD_MIN_POINTS)?;
+        let flat_max = self.config.exact_search_threshold;
+        let index = UserIndex::load(
+            dump,
+            user_key,
+            user,
+            cfg,
+            live,
+            rows_after,
+            BACKGROUND_LOAD_MIN_POINTS,
+            flat_max,
+        )?;
         let evicted = {
             // Under the writer lock no write can slip between catching up and publishing.
             let writer = self.store.locked();

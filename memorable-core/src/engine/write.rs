@@ -251,7 +251,12 @@ impl Engine {
                 None => match names.iter().find(|(k, _)| *k == key) {
                     // A brand-new user: their index starts empty, nothing to load.
                     Some((_, name)) => {
-                        let index = UserIndex::empty(key, name, &self.config.hnsw);
+                        let index = UserIndex::empty(
+                            key,
+                            name,
+                            &self.config.hnsw,
+                            self.config.exact_search_threshold,
+                        );
                         evicted.extend(self.indexes.insert(index.clone()));
                         index
                     }

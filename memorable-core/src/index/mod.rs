@@ -10,6 +10,12 @@
 //! tombstones: a search only accepts vector ids present in the live map, and the index is
 //! rebuilt once tombstones pass `tombstone_rebuild_ratio`.
 //!
+//! An index of at most `exact_search_threshold` vectors has no graph: its vectors stay in the
+//! pending tail, where every search scans them exactly (what a search of so few points does
+//! anyway), so a small user costs no graph memory, no insertion work and no dump on disk (the
+//! store's rows are its only copy). The first vector past the threshold sends them all to the
+//! graph, in the background like any write.
+//!
 //! A large dump (at least [`BACKGROUND_LOAD_MIN_POINTS`]) loads on a thread of its own:
 //! hnsw_rs rebuilds every point and edge as its own allocation, seconds at 100k points. The
 //! user's vectors are read from the store into the pending tail instead, so the first call
@@ -72,8 +78,9 @@ pub struct IndexStats {
     pub points: usize,
     /// Live vectors (in the graph or pending).
     pub live: usize,
-    /// Committed vectors not yet in the graph (searched exactly meanwhile). While a large
-    /// dump loads in the background, this counts the vectors it holds, until it is in.
+    /// Committed vectors waiting for the graph (searched exactly meanwhile). While a large
+    /// dump loads in the background, this counts the vectors it holds, until it is in. An
+    /// index without a graph (at most `exact_search_threshold` vectors) waits for nothing: 0.
     pub pending: usize,
     pub tombstones: usize,
     pub origin: IndexOrigin,
@@ -92,6 +99,8 @@ pub struct IndexStats {
 pub(crate) struct Footprint {
     pub graph_points: usize,
     pub pending: usize,
+    /// Vectors of an index without a graph (see the module docs): never graph points.
+    pub flat: usize,
     pub live: usize,
     pub sparse_vectors: usize,
     pub sparse_nonzeros: usize,
@@ -110,7 +119,7 @@ impl Footprint {
         let vector = 4 * dim as u64;
         let points = (self.graph_points + self.pending) as u64;
         let graph = points * (vector + 2 * m as u64 * 64 + 2048);
-        let pending = self.pending as u64 * (vector + 64);
+        let pending = (self.pending + self.flat) as u64 * (vector + 64);
         let live = self.live as u64 * 32;
         // A nonzero sits in its dimension's postings and in its vector's entries (8 bytes
         // each); a vector adds its slot, start and flag.
@@ -200,13 +209,16 @@ pub(crate) struct UserIndex {
     /// background, so a dump never sees a half-inserted chunk and nothing is inserted into
     /// the placeholder a background load is about to replace.
     graph_writer: Mutex<()>,
+    /// Up to this many live vectors and no graph yet, the index keeps them flat (module docs).
+    flat_max: usize,
 }
 
 impl UserIndex {
     /// Load from the dump in `dir` when sound (else start an empty graph), then queue
     /// `rows_after(watermark)`. `live` lists every live vector of the user. A dump of at
     /// least `background_min` points loads on its own thread while `rows_after(0)` is
-    /// searched exactly (see the module docs).
+    /// searched exactly (see the module docs). Up to `flat_max` vectors, no graph is built.
+    #[allow(clippy::too_many_arguments)]
     pub fn load(
         dump: Option<&DumpTarget<'_>>,
         user_key: UserKey,
@@ -215,6 +227,7 @@ impl UserIndex {
         live: Vec<(VectorId, MemoryId)>,
         rows_after: impl FnOnce(VectorId) -> Result<Vec<VectorRow>>,
         background_min: usize,
+        flat_max: usize,
     ) -> Result<Arc<UserIndex>> {
         let manifest = dump.map(|d| graph::read_manifest(d.dir, user_key, d.model_id, d.dim, cfg));
         let manifest = manifest.and_then(|m| usable(m, user_key));
@@ -228,6 +241,7 @@ impl UserIndex {
                     IndexOrigin::Dump,
                     live,
                     cfg,
+                    flat_max,
                 );
                 // Read first, load after: the caller waits for the read, not for the load.
                 index.insert(rows_after(0)?);
@@ -241,7 +255,7 @@ impl UserIndex {
         };
         let index = match dumped {
             Some((g, watermark)) => {
-                UserIndex::new(user_key, user, g, watermark, IndexOrigin::Dump, live, cfg)
+                UserIndex::new(user_key, user, g, watermark, IndexOrigin::Dump, live, cfg, flat_max)
             }
             None => UserIndex::new(
                 user_key,
@@ -251,12 +265,14 @@ impl UserIndex {
                 IndexOrigin::Rebuilt,
                 live,
                 cfg,
+                flat_max,
             ),
         };
         index.insert(rows_after(index.watermark())?);
         Ok(index)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn new(
         user_key: UserKey,
         user: &str,
@@ -265,6 +281,7 @@ impl UserIndex {
         origin: IndexOrigin,
         live: Vec<(VectorId, MemoryId)>,
         cfg: &HnswConfig,
+        flat_max: usize,
     ) -> Arc<UserIndex> {
         let graph_points = graph.hnsw.get_nb_point();
         let mut state = State {
@@ -285,6 +302,7 @@ impl UserIndex {
             state: RwLock::new(state),
             dirty: AtomicBool::new(origin == IndexOrigin::Rebuilt),
             graph_writer: Mutex::new(()),
+            flat_max,
         })
     }
 
@@ -343,9 +361,15 @@ impl UserIndex {
         self.dirty.store(true, Ordering::Release);
     }
 
-    /// The index of a user who has no vectors yet.
-    pub fn empty(user_key: UserKey, user: &str, cfg: &HnswConfig) -> Arc<UserIndex> {
-        UserIndex::new(user_key, user, Graph::new(cfg, 0), 0, IndexOrigin::Rebuilt, Vec::new(), cfg)
+    /// The index of a user who has no vectors yet (flat up to `flat_max` vectors).
+    pub fn empty(user_key: UserKey, user: &str, cfg: &HnswConfig, flat_max: usize) -> Arc<UserIndex> {
+        UserIndex::new(user_key, user, Graph::new(cfg, 0), 0, IndexOrigin::Rebuilt, Vec::new(), cfg, flat_max)
+    }
+
+    /// Whether pending vectors go into the graph: once it has points (loaded from a dump, or
+    /// built before), or when the live vectors outgrow `flat_max`.
+    fn graph_bound(&self, st: &State) -> bool {
+        st.graph_points > 0 || st.live.len() > self.flat_max
     }
 
     /// Highest vector id accepted so far.
@@ -379,8 +403,10 @@ impl UserIndex {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// Whether vectors wait for the graph (never for an index without one: module docs).
     pub fn has_pending(&self) -> bool {
-        !self.state.read().pending.is_empty()
+        let st = self.state.read();
+        !st.pending.is_empty() && self.graph_bound(&st)
     }
 
     /// Move up to `max` pending vectors into the graph; returns how many moved. With
@@ -388,7 +414,13 @@ impl UserIndex {
     /// indexer inserts on its own thread so it never queues ahead of callers' rayon work.
     pub fn drain(&self, max: usize, parallel: bool) -> usize {
         let _writer = self.graph_writer.lock();
-        let chunk: Vec<VectorRow> = self.state.read().pending.iter().take(max).cloned().collect();
+        let chunk: Vec<VectorRow> = {
+            let st = self.state.read();
+            if !self.graph_bound(&st) {
+                return 0;
+            }
+            st.pending.iter().take(max).cloned().collect()
+        };
         if chunk.is_empty() {
             return 0;
         }
@@ -560,9 +592,11 @@ impl UserIndex {
     /// Counts of what the index holds (see [`Footprint::bytes`]).
     pub fn footprint(&self) -> Footprint {
         let st = self.state.read();
+        let bound = self.graph_bound(&st);
         Footprint {
             graph_points: st.graph.hnsw.get_nb_point(),
-            pending: st.pending.len(),
+            pending: if bound { st.pending.len() } else { 0 },
+            flat: if bound { 0 } else { st.pending.len() },
             live: st.live.len(),
             sparse_vectors: st.sparse.as_ref().map_or(0, SparseVectors::len),
             sparse_nonzeros: st.sparse.as_ref().map_or(0, SparseVectors::nonzeros),
@@ -576,7 +610,7 @@ impl UserIndex {
             user: self.user.clone(),
             points,
             live: st.live.len(),
-            pending: st.pending.len(),
+            pending: if self.graph_bound(&st) { st.pending.len() } else { 0 },
             tombstones: points.saturating_sub(st.live.len() - st.pending.len()),
             origin: st.origin,
             dirty: self.dirty.load(Ordering::Acquire),

@@ -18,7 +18,7 @@ fn rows(n: u64, dim: usize) -> Vec<VectorRow> {
 /// pending: 1, tombstones: 1` for 301 live vectors and no deletion).
 #[test]
 fn stats_never_count_a_draining_chunk_twice() {
-    let index = UserIndex::empty(1, "u", &HnswConfig::default());
+    let index = UserIndex::empty(1, "u", &HnswConfig::default(), 0);
     index.insert(rows(4_000, 16));
     std::thread::scope(|s| {
         let drainer = s.spawn(|| while index.drain(8, false) > 0 {});
@@ -56,7 +56,7 @@ fn distinct_rows(n: u64, dim: usize) -> Vec<VectorRow> {
 /// Dump an index of `rows` into `dir`; returns the target to load it with.
 fn dumped<'a>(dir: &'a Path, cfg: &'a HnswConfig, rows: &[VectorRow]) -> DumpTarget<'a> {
     let target = DumpTarget { dir, model_id: "test", dim: rows[0].2.len(), cfg, seal: None };
-    let index = UserIndex::empty(1, "u", cfg);
+    let index = UserIndex::empty(1, "u", cfg, 0);
     index.insert(rows.to_vec());
     while index.drain(DRAIN_CHUNK, true) > 0 {}
     index.dump_if_dirty(&target).unwrap();
@@ -67,7 +67,7 @@ fn dumped<'a>(dir: &'a Path, cfg: &'a HnswConfig, rows: &[VectorRow]) -> DumpTar
 fn load_in_background(target: &DumpTarget<'_>, rows: &[VectorRow]) -> Arc<UserIndex> {
     let live = rows.iter().map(|r| (r.0, r.1)).collect();
     let after = |w: VectorId| Ok(rows.iter().filter(|r| r.0 > w).cloned().collect());
-    UserIndex::load(Some(target), 1, "u", target.cfg, live, after, 1).unwrap()
+    UserIndex::load(Some(target), 1, "u", target.cfg, live, after, 1, 0).unwrap()
 }
 
 /// The load thread holds `graph_writer` until it is done, so a drain (of nothing)
@@ -137,7 +137,7 @@ fn a_foreground_load_seeds_the_sparse_store_only_for_sparse_vectors() {
         let target = dumped(dir.path(), &cfg, rows);
         let live = rows.iter().map(|r| (r.0, r.1)).collect();
         let after = |w: VectorId| Ok(rows.iter().filter(|r| r.0 > w).cloned().collect());
-        let index = UserIndex::load(Some(&target), 1, "u", &cfg, live, after, usize::MAX).unwrap();
+        let index = UserIndex::load(Some(&target), 1, "u", &cfg, live, after, usize::MAX, 0).unwrap();
         let st = index.stats();
         assert_eq!((st.origin, st.pending, st.sparse), (IndexOrigin::Dump, 0, expect_sparse), "{st:?}");
         for r in rows.iter().step_by(50) {
@@ -203,7 +203,7 @@ fn dense_walk_recall_at_10_stays_high() {
             (i + 1, i + 1001, jitter(c, &noise[i as usize].2, 0.9))
         })
         .collect();
-    let index = UserIndex::empty(1, "u", &HnswConfig { sparse_search: false, ..HnswConfig::default() });
+    let index = UserIndex::empty(1, "u", &HnswConfig { sparse_search: false, ..HnswConfig::default() }, 0);
     index.insert(rows.clone());
     while index.drain(DRAIN_CHUNK, true) > 0 {}
     assert_eq!(index.stats().points, 6_000);
@@ -225,4 +225,35 @@ fn dense_walk_recall_at_10_stays_high() {
         at_default >= 0.75 && at_128 >= 0.93 && at_256 >= 0.98,
         "dense recall@10: {at_default:.3} at ef 64, {at_128:.3} at 128, {at_256:.3} at 256"
     );
+}
+
+/// Up to `flat_max` vectors an index has no graph: nothing waits for one, nothing is drained,
+/// searches are exact over the vectors; one more vector sends them all into the graph.
+#[test]
+fn small_indexes_stay_flat_until_they_outgrow_the_threshold() {
+    let cfg = HnswConfig { sparse_search: false, ..HnswConfig::default() };
+    let index = UserIndex::empty(1, "u", &cfg, 100);
+    let all = distinct_rows(101, 16);
+    index.insert(all[..100].to_vec());
+    assert!(!index.has_pending());
+    assert_eq!(index.drain(512, false), 0);
+    let st = index.stats();
+    assert_eq!((st.points, st.pending, st.live, st.tombstones), (0, 0, 100, 0), "{st:?}");
+    let fp = index.footprint();
+    assert_eq!((fp.graph_points, fp.pending, fp.flat), (0, 0, 100));
+    // Exact: each stored vector finds itself first.
+    for row in &all[..100] {
+        let hits = index.search(std::slice::from_ref(&row.2), 3, 16, None, 0);
+        assert_eq!(hits[0][0].0, row.1);
+    }
+    index.insert(all[100..].to_vec());
+    assert!(index.has_pending());
+    while index.drain(32, false) > 0 {}
+    let st = index.stats();
+    assert_eq!((st.points, st.pending, st.live), (101, 0, 101), "{st:?}");
+    // Once built, the graph stays: deleting back under the threshold keeps indexing into it.
+    index.remove(&[1, 2], 0.5);
+    let more = distinct_rows(102, 16)[101].clone();
+    index.insert(vec![more]);
+    assert!(index.has_pending());
 }
