@@ -2,7 +2,9 @@
 # Build the server image (the repository's Dockerfile) with rootful podman and check it end to
 # end: start it with a store volume and a settings file, wait for /healthz, remember and recall
 # over HTTP, restart the container and recall again (the volume kept the data), and check that
-# the server runs as a non-root user and that the image's HEALTHCHECK passes.
+# the server runs as a non-root user and that the image's HEALTHCHECK passes; the server backs
+# itself up into the volume (MEMORABLE_BACKUP_DIR) and docs/deployment.md's restore drill, run
+# inside the container, brings the memory back from the newest backup.
 #
 #   sudo scripts/test-container.sh
 #
@@ -62,7 +64,9 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 podman volume create "$volume" >/dev/null
 podman run -d --name "$name" -p "127.0.0.1:$port:8420" \
   -v "$volume:/var/lib/memorable" -v "$W/server.toml:/etc/memorable/server.toml:ro" \
-  -e MEMORABLE_CONFIG=/etc/memorable/server.toml "$image" >/dev/null
+  -e MEMORABLE_CONFIG=/etc/memorable/server.toml \
+  -e MEMORABLE_BACKUP_DIR=/var/lib/memorable/backups -e MEMORABLE_BACKUP_EVERY_SECS=2 \
+  -e MEMORABLE_BACKUP_KEEP=3 "$image" >/dev/null
 
 url="http://127.0.0.1:$port"
 wait_healthy() {
@@ -101,5 +105,13 @@ podman restart "$name" >/dev/null
 again_up=$(wait_healthy)
 [[ $(recall) == "$id" ]] || { echo "after the restart, recall lost memory $id" >&2; exit 1; }
 say "after the restart (healthy in ${again_up}s) memory $id is recalled from the volume"
+
+# docs/deployment.md's restore drill, as written, inside the container on its scheduled
+# backups (in the volume): the memory remembered before the restart comes back from one.
+sleep 3
+drill=$(awk '/^```sh drill$/ {on = 1; next} /^```$/ {on = 0} on' "$root/docs/deployment.md")
+out=$(podman exec -w /tmp -e DRILL_USER=alice "$name" sh -ec "$drill")
+grep -q "Biscuit" <<<"$out" || { echo "the restore drill did not bring memory $id back: $out" >&2; exit 1; }
+say "the restore drill restored the newest scheduled backup ($(podman exec "$name" sh -c 'ls /var/lib/memorable/backups | wc -l') kept)"
 
 say "container checks passed in $((SECONDS - started))s (build ${build_secs}s, image $((size / 1024 / 1024)) MiB)"

@@ -181,7 +181,8 @@ pub(crate) fn forget(cli: &Global, id: Option<u64>, user: Option<&str>) -> Resul
     if cli.json {
         println!("{out}");
     } else {
-        println!("forgot {} memories", out["forgotten"]);
+        let n = out["forgotten"].as_u64().unwrap_or(0);
+        println!("forgot {n} {}", if n == 1 { "memory" } else { "memories" });
     }
     Ok(())
 }
