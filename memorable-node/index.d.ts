@@ -1196,6 +1196,13 @@ export interface UpdateOptions {
   importance?: number
 }
 
+/**
+ * The id of `user`'s own emotion context `context` (`"@5:alice/s1"`): the context a memory
+ * with session `context` feeds under `emotion.per_user_sessions`, and every context of
+ * `memorable serve`. Pass it to `emotionalState`, `emotionalHistory`, `observe`.
+ */
+export declare function userContext(user: string, context: string): string
+
 /** A user holding memories, as listed by `users()`. */
 export interface UserMemories {
   user: string

@@ -843,4 +843,5 @@ module.exports.modelsRollback = nativeBinding.modelsRollback
 module.exports.modelsUpdate = nativeBinding.modelsUpdate
 module.exports.rekey = nativeBinding.rekey
 module.exports.restore = nativeBinding.restore
+module.exports.userContext = nativeBinding.userContext
 module.exports.verify = nativeBinding.verify

@@ -195,3 +195,25 @@ fn plot_writes_the_golden_svg_and_it_renders() {
         memorable(&store, &["emotion", "plot", "--context", "demo", "--theme", "dark", "--out", "-"]);
     assert!(String::from_utf8_lossy(&to_stdout.stdout).contains("#0d1117"));
 }
+
+/// `emotion context-id`: the id of a user's own context, as `serve` names it (the user's
+/// length in bytes, so "zoë" is 4), usable as any command's `--context`.
+#[test]
+fn context_id_names_a_users_own_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let out = memorable(&store, &["emotion", "context-id", "--user", "zoë", "s1"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "@4:zoë/s1");
+    let id = json(&memorable(&store, &["--json", "emotion", "context-id", "--user", "alice", "s1"]))
+        ["context"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id, "@5:alice/s1");
+    json(&memorable(
+        &store,
+        &["--json", "emotion", "observe", "--context", &id, "--source", "voice", "--score", "Joy=0.7"],
+    ));
+    let state = json(&memorable(&store, &["--json", "emotion", "state", "--context", &id]));
+    assert_eq!(state["dominant"], "joy", "{state}");
+}

@@ -1212,6 +1212,17 @@ memorable_error *memorable_close_context(memorable *m, const char *context, size
 memorable_error *memorable_emotion_catalog(char **json_out);
 
 /**
+ * The id of `user`'s own emotion context `context` (`"@5:alice/s1"`): the context a memory
+ * with session `context` feeds under `emotion.per_user_sessions`, and every context of
+ * `memorable serve`. Written to `*context_out` (free it with `memorable_string_free`).
+ */
+memorable_error *memorable_user_context(const char *user,
+                                        size_t user_len,
+                                        const char *context,
+                                        size_t context_len,
+                                        char **context_out);
+
+/**
  * The stable code of an error (see `docs/c.md`; e.g. 8 = INVALID_UTF8, 9 = NULL_POINTER,
  * 10 = NOT_FOUND, 21 = LOCKED, 40 = CLOSED, 50 = PANIC). 0 if `e` is NULL.
  */

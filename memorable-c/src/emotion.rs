@@ -254,3 +254,23 @@ pub unsafe extern "C" fn memorable_emotion_catalog(json_out: *mut *mut c_char) -
         Ok(())
     })
 }
+
+/// The id of `user`'s own emotion context `context` (`"@5:alice/s1"`): the context a memory
+/// with session `context` feeds under `emotion.per_user_sessions`, and every context of
+/// `memorable serve`. Written to `*context_out` (free it with `memorable_string_free`).
+#[no_mangle]
+pub unsafe extern "C" fn memorable_user_context(
+    user: *const c_char,
+    user_len: usize,
+    context: *const c_char,
+    context_len: usize,
+    context_out: *mut *mut c_char,
+) -> *mut memorable_error {
+    ffi_try!({
+        let user = utf8(user, user_len, "user")?;
+        let context = utf8(context, context_len, "context")?;
+        let context_out = out_ptr(context_out, "context_out")?;
+        *context_out = owned_string(memorable_core::user_context(user, context))?;
+        Ok(())
+    })
+}

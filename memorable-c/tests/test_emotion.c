@@ -519,6 +519,24 @@ static bool test_timeline_svg(void) {
     return true;
 }
 
+/* memorable_user_context: the id of a user's own context, the user's length in UTF-8 bytes
+ * first ("zo\xc3\xab" is 4); bad UTF-8 and NULL outputs are refused. */
+static bool test_user_context(void) {
+    char *id = NULL;
+    CHECK_OK(memorable_user_context(S("alice"), S("s1"), &id));
+    CHECK(strcmp(id, "@5:alice/s1") == 0);
+    memorable_string_free(id);
+    id = NULL;
+    CHECK_OK(memorable_user_context(S("zo\xc3\xab"), S("s1"), &id));
+    CHECK(strcmp(id, "@4:zo\xc3\xab/s1") == 0);
+    memorable_string_free(id);
+    id = NULL;
+    CHECK_ERR(memorable_user_context("\xff", 1, S("s1"), &id), MEMORABLE_ERROR_INVALID_UTF8);
+    CHECK(id == NULL);
+    CHECK_ERR(memorable_user_context(S("alice"), S("s1"), NULL), MEMORABLE_ERROR_NULL_POINTER);
+    return true;
+}
+
 int main(void) {
     bool passed = true;
     if (!make_temp_dir(empty_model_dir, sizeof empty_model_dir)) return 1;
@@ -530,6 +548,7 @@ int main(void) {
     run_test(test_ingest_hume, "test_ingest_hume", &passed);
     run_test(test_ingest_hume_lines, "test_ingest_hume_lines", &passed);
     run_test(test_timeline_svg, "test_timeline_svg", &passed);
+    run_test(test_user_context, "test_user_context", &passed);
     if (!passed) {
         fprintf(stderr, "test_emotion: FAILED\n");
         return 1;

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
-import { Memorable } from '../index.js'
+import { Memorable, userContext } from '../index.js'
 import { assertCode, HASHING, tempDir } from './helpers.mjs'
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures')
@@ -166,4 +166,16 @@ test('remember attaches the session state to the memory', async () => {
   assert.deepEqual(snap.scores, { sadness: 0.7, tiredness: 0.2 })
   assert.ok(snap.valence < 0 && snap.confidence > 0 && snap.confidence <= 1)
   mem.close()
+})
+
+test('userContext names the context a user\'s session feeds (per_user_sessions, as memorable serve)', async (t) => {
+  assert.equal(userContext('alice', 's1'), '@5:alice/s1')
+  assert.equal(userContext('zoë', 's1'), '@4:zoë/s1') // the user's length in UTF-8 bytes
+  const mem = await Memorable.open(tempDir(t), { ...HASHING, emotion: { per_user_sessions: true } })
+  t.after(() => mem.close())
+  mem.observe({ context: userContext('alice', 's1'), source: 'voice', scores: { Joy: 0.8 } })
+  const id = await mem.remember('We won the match', { user: 'alice', session: 's1' })
+  assert.equal(mem.get(id).emotion.dominant, 'joy')
+  const bob = await mem.remember('Quiet evening', { user: 'bob', session: 's1' })
+  assert.equal(mem.get(bob).emotion ?? null, null)
 })

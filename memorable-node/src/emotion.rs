@@ -341,3 +341,13 @@ impl Memorable {
             .collect()
     }
 }
+
+/// The id of `user`'s own emotion context `context` (`"@5:alice/s1"`): the context a memory
+/// with session `context` feeds under `emotion.per_user_sessions`, and every context of
+/// `memorable serve`. Pass it to `emotionalState`, `emotionalHistory`, `observe`.
+// Exported to JavaScript by #[napi]; the Rust unit tests do not call it.
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn user_context(user: String, context: String) -> String {
+    core::user_context(&user, &context)
+}

@@ -217,3 +217,11 @@ impl Memorable {
         serde_to_py(py, &catalog::expressions().as_slice())
     }
 }
+
+/// The id of `user`'s own emotion context `context` (`"@5:alice/s1"`): the context a memory
+/// with session `context` feeds under `emotion.per_user_sessions`, and every context of
+/// `memorable serve`. Pass it to `emotional_state`, `emotional_history`, `observe`.
+#[pyfunction]
+pub(crate) fn user_context(user: &str, context: &str) -> String {
+    memorable_core::user_context(user, context)
+}

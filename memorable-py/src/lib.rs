@@ -339,6 +339,7 @@ fn _memorable(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Recalled>()?;
     m.add_class::<ScoreBreakdown>()?;
     m.add_function(wrap_pyfunction!(ops::verify, m)?)?;
+    m.add_function(wrap_pyfunction!(emotion::user_context, m)?)?;
     m.add_function(wrap_pyfunction!(ops::restore, m)?)?;
     m.add_function(wrap_pyfunction!(ops::rekey, m)?)?;
     m.add_function(wrap_pyfunction!(models::models_list, m)?)?;

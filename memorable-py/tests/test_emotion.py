@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from memorable import InvalidInputError, Memorable, NotFoundError
+from memorable import InvalidInputError, Memorable, NotFoundError, user_context
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures"
 
@@ -195,3 +195,17 @@ def test_example_runs(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert out.startswith("joy ")
     assert "rejected: INVALID_INPUT" in out
     assert "2 states in the history" in out
+
+
+def test_user_context_names_the_context_a_users_session_feeds(tmp_path: Path, hashing: dict[str, Any]) -> None:
+    """`user_context(user, session)` is the context a memory's session feeds under
+    `per_user_sessions` (what `memorable serve` uses): its state is the memory's snapshot."""
+    assert user_context("alice", "s1") == "@5:alice/s1"
+    assert user_context("zoë", "s1") == "@4:zoë/s1"  # the user's length in UTF-8 bytes
+    with Memorable.open(tmp_path / "s", emotion={"per_user_sessions": True}, **hashing) as mem:
+        mem.observe(user_context("alice", "s1"), "voice", {"Joy": 0.8})
+        mid = mem.remember("We won the match", user="alice", session="s1")
+        snapshot = mem.get(mid).emotion
+        assert snapshot is not None and snapshot["dominant"] == "joy"
+        bob = mem.remember("Quiet evening", user="bob", session="s1")
+        assert mem.get(bob).emotion is None  # bob's s1 is another context, with no readings

@@ -11,7 +11,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { errorCodes, Memorable } from 'memorable'
+import { errorCodes, Memorable, userContext } from 'memorable'
 
 // ---------------------------------------------------------------------------------------
 // Settings, read once when an instance starts. A bad or missing setting stops the start
@@ -371,10 +371,9 @@ export function user(named) {
   return named
 }
 
-/** The id of `user`'s own emotion context (the core's `user_context`, "@5:alice/s1"). */
-export function userContext(userId, context) {
-  return `@${Buffer.byteLength(userId, 'utf8')}:${userId}/${context}`
-}
+// The id of a user's own emotion context ("@5:alice/s1"), named by the engine as
+// `memorable serve` names it, so a context written here and one written there are the same.
+export { userContext }
 
 // ---------------------------------------------------------------------------------------
 // Answers in the server's JSON form: the binding's camelCase keys in snake_case, Dates as

@@ -29,6 +29,7 @@ from memorable._memorable import (
     models_update,
     rekey,
     restore,
+    user_context,
     verify,
 )
 
@@ -47,6 +48,7 @@ __all__ = [
     "verify",
     "restore",
     "rekey",
+    "user_context",
     "models_list",
     "models_update",
     "models_rollback",

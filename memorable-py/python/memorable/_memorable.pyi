@@ -364,6 +364,10 @@ class _Reading(TypedDict, total=False):
     timestamp: datetime | None
     semantics: _Semantics | None
 
+def user_context(user: str, context: str) -> str:
+    """The id of `user`'s own emotion context `context` ("@5:alice/s1"): what a memory's
+    session feeds under `emotion.per_user_sessions` (and in `memorable serve`)."""
+
 def verify(path: str | PathLike[str], *, key: str | None = None) -> dict[str, Any]:
     """Check a backup file, a store directory or a PostgreSQL store given by its URL
     (`VerifyReport`: kind, ok, problems, warnings, counts).
@@ -424,6 +428,7 @@ __all__ = [
     "models_update",
     "rekey",
     "restore",
+    "user_context",
     "verify",
 ]
 

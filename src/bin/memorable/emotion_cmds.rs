@@ -50,6 +50,14 @@ pub(crate) enum EmotionCommand {
         #[arg(long)]
         context: String,
     },
+    /// The id of a user's own context (`@5:alice/s1`): what a memory's session feeds in
+    /// `memorable serve` (and with `emotion.per_user_sessions`), for `--context`.
+    ContextId {
+        #[arg(long)]
+        user: String,
+        /// The session / context name the user's memories gave.
+        context: String,
+    },
 }
 
 #[derive(Args)]
@@ -127,6 +135,15 @@ pub(crate) fn run(cli: &Global, command: &EmotionCommand) -> Result<()> {
         }
         EmotionCommand::Plot(a) => plot(cli, a),
         EmotionCommand::Contexts => contexts(cli),
+        EmotionCommand::ContextId { user, context } => {
+            let id = memorable::user_context(user, context);
+            if cli.json {
+                println!("{}", json!({ "context": id }));
+            } else {
+                println!("{id}");
+            }
+            Ok(())
+        }
         EmotionCommand::Close { context } => {
             let mem = open(&cli.store, &cli.embedder)?;
             mem.close_context(context)?;
