@@ -45,7 +45,7 @@ impl Server {
 
     fn start_on(dir: tempfile::TempDir, store: PathBuf, settings: PathBuf) -> Server {
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_memorable"))
+        let child = Command::new(env!("CARGO_BIN_EXE_memorable"))
             .args(["--embedder", "hashing", "--store"])
             .arg(&store)
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
@@ -54,6 +54,11 @@ impl Server {
             .stderr(log)
             .spawn()
             .unwrap();
+        Server::attach(child, settings, store, dir)
+    }
+
+    /// A `serve` already spawned with its stdout piped: wait for its `listening on` line.
+    fn attach(mut child: Child, settings: PathBuf, store: PathBuf, dir: tempfile::TempDir) -> Server {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
@@ -756,17 +761,8 @@ fn serve_is_configured_by_the_environment() {
         }
         c.spawn().unwrap()
     };
-    let mut child = spawn(&[("MEMORABLE_READ_CONNECTIONS", "2"), ("MEMORABLE_MAX_LOADED_INDEXES", "3")]);
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
-    let s = Server {
-        child,
-        base,
-        settings: settings.clone(),
-        store: store.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let child = spawn(&[("MEMORABLE_READ_CONNECTIONS", "2"), ("MEMORABLE_MAX_LOADED_INDEXES", "3")]);
+    let s = Server::attach(child, settings.clone(), store.clone(), tempfile::tempdir().unwrap());
     let ready = call(&s, "GET", "/readyz", None, None);
     let check =
         ready.body["checks"].as_array().unwrap().iter().find(|c| c["name"] == "store").unwrap().clone();
@@ -797,7 +793,7 @@ fn serve_takes_scheduled_backups_that_restore() {
     std::fs::write(&settings, keys_toml("")).unwrap();
     let store = dir.path().join("store");
     let backups = dir.path().join("backups");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_memorable"))
+    let child = Command::new(env!("CARGO_BIN_EXE_memorable"))
         .args(["--embedder", "hashing", "serve", "--listen", "127.0.0.1:0"])
         .env("MEMORABLE_STORE", &store)
         .env("MEMORABLE_CONFIG", &settings)
@@ -808,10 +804,7 @@ fn serve_takes_scheduled_backups_that_restore() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_owned();
-    let mut s = Server { child, base, settings, store, _dir: tempfile::tempdir().unwrap() };
+    let mut s = Server::attach(child, settings, store, tempfile::tempdir().unwrap());
     let text = "The spare key is under the blue flowerpot";
     assert_eq!(alice(&s, "POST", "/v1/memories", Some(json!({"user": "alice", "text": text}))).status, 201);
     let scheduled = || -> Vec<PathBuf> {
