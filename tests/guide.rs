@@ -5,6 +5,7 @@
 //! C and the MCP configuration run in memorable-py, memorable-node, memorable-c and tests/mcp.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -143,8 +144,6 @@ fn run_shell(block: &Block, bin_dir: &Path, env: &[(&str, &str)]) -> String {
     }
     out
 }
-
-use std::os::unix::process::CommandExt;
 
 #[test]
 fn shell_blocks_run() {
