@@ -67,6 +67,7 @@ pub mod metrics;
 pub mod models;
 mod named;
 mod ops;
+mod packed_scores;
 mod plot;
 mod retrieval;
 mod scratch;

@@ -380,6 +380,58 @@ fn history_is_bounded_ordered_and_filtered(backend: Backend) {
 }
 
 #[test]
+fn a_schema_9_store_with_plain_score_maps_reads_the_same() {
+    // Schema 10 packs the score maps of snapshots and history rows; rows a schema-9 build
+    // wrote (JSON maps) must read as they did. Write with this build, rewrite the rows the old
+    // way, mark the store as 9, reopen.
+    let dir = tempfile::tempdir().unwrap();
+    let mem = crate::common::open_hashing(dir.path());
+    let t0 = 1_700_000_000_000;
+    mem.observe(Reading::new("s1", Source::Face).score("joy", 0.5).score("jaw drop", 0.3).timestamp(ms(t0)))
+        .unwrap();
+    mem.observe(Reading::new("s1", Source::Voice).score("sadness", 0.25).timestamp(ms(t0 + 1000))).unwrap();
+    let id = mem.remember(NewMemory::new("alice", "Biscuit learned to sit").session("s1")).unwrap();
+    let memory = mem.get(id).unwrap();
+    assert!(memory.emotion.as_ref().unwrap().scores.len() >= 2);
+    let history = mem.emotional_history("s1", &HistoryRange::default()).unwrap();
+    assert_eq!(history[0].extras.get("jaw drop"), Some(&0.3));
+    mem.close().unwrap();
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("memorable.db")).unwrap();
+        let stored: String =
+            conn.query_row("SELECT emotion FROM memories WHERE id = ?1", [id as i64], |r| r.get(0)).unwrap();
+        assert!(serde_json::from_str::<Value>(&stored).unwrap()["scores"].is_string(), "packed: {stored}");
+        let old = serde_json::to_string(memory.emotion.as_ref().unwrap()).unwrap();
+        conn.execute("UPDATE memories SET emotion = ?1 WHERE id = ?2", rusqlite::params![old, id as i64])
+            .unwrap();
+        let rows: Vec<(i64, i64, String)> = conn
+            .prepare("SELECT context_key, seq, state FROM emotion_history ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows.len(), history.len());
+        for ((key, seq, state), h) in rows.iter().zip(&history) {
+            let mut v: Value = serde_json::from_str(state).unwrap();
+            assert!(v["scores"].is_string(), "packed: {state}");
+            v["scores"] = serde_json::to_value(&h.scores).unwrap();
+            v["extras"] = serde_json::to_value(&h.extras).unwrap();
+            conn.execute(
+                "UPDATE emotion_history SET state = ?1 WHERE context_key = ?2 AND seq = ?3",
+                rusqlite::params![v.to_string(), key, seq],
+            )
+            .unwrap();
+        }
+        conn.pragma_update(None, "user_version", 9).unwrap();
+    }
+    let mem = crate::common::open_hashing(dir.path());
+    assert_eq!(mem.stats().unwrap().schema_version, memorable_core::SCHEMA_VERSION);
+    assert_eq!(mem.get(id).unwrap(), memory);
+    assert_eq!(mem.emotional_history("s1", &HistoryRange::default()).unwrap(), history);
+}
+
+#[test]
 fn a_schema_v1_store_migrates() {
     let dir = tempfile::tempdir().unwrap();
     let src = format!("{}/../tests/fixtures/store-v1/memorable.db", env!("CARGO_MANIFEST_DIR"));

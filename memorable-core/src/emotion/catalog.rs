@@ -429,6 +429,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn packed_score_codes_are_the_catalog_order() {
+        // Stored rows hold a score's name as its index in `packed_scores::NAMES`: the catalog
+        // may only grow at its end, and each new id is appended there too.
+        let names = crate::packed_scores::NAMES;
+        assert!(names.len() >= LEN && names.len() < 255);
+        for (i, e) in expressions().iter().enumerate() {
+            assert_eq!(names[i], e.id, "catalog index {i}");
+        }
+    }
+
+    #[test]
     fn ids_are_unique_snake_case_and_colours_distinct() {
         let mut ids = std::collections::HashSet::new();
         let mut colours = std::collections::HashSet::new();

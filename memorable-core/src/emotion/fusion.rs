@@ -37,6 +37,7 @@ use super::config::EmotionConfig;
 use super::reading::{self, Reading, Resolved, Semantics, Source};
 use super::state::{EmotionalState, ExpressionScore, SourceBreakdown};
 use crate::error::{Error, Result};
+use crate::packed_scores;
 use crate::time::{from_ms, to_ms};
 
 /// `2^(-dt / half_life)` for `dt >= 0`.
@@ -343,7 +344,8 @@ struct Fused<'a> {
 }
 
 /// A fused state without its per-source breakdown: what the history keeps (non-zero
-/// scores only, by catalog id).
+/// scores only, by catalog id). Rows hold the score maps packed (`crate::packed_scores`:
+/// ~5 bytes a score instead of ~25 as a JSON map); rows from before schema 10 hold maps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct HistoryRecord {
     pub at: i64,
@@ -353,8 +355,14 @@ pub(crate) struct HistoryRecord {
     pub valence: f32,
     pub arousal: f32,
     pub dominant: Option<String>,
+    #[serde(serialize_with = "packed_scores::serialize", deserialize_with = "packed_scores::deserialize")]
     pub scores: BTreeMap<String, f32>,
-    #[serde(default)]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        serialize_with = "packed_scores::serialize",
+        deserialize_with = "packed_scores::deserialize"
+    )]
     pub extras: BTreeMap<String, f32>,
     /// The source of the reading that produced this state (absent in rows written before it
     /// was kept).

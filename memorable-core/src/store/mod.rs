@@ -11,6 +11,7 @@ mod access;
 mod changes;
 pub(crate) mod db;
 pub(crate) mod derived;
+mod emotion_row;
 pub(crate) mod examples;
 mod filters;
 pub(crate) mod jobs;

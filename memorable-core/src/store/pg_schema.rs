@@ -16,8 +16,9 @@ use crate::error::{Error, Result};
 /// The advisory lock key migrations hold (`pg_advisory_xact_lock`): "MemoRabl" in ASCII.
 const MIGRATION_LOCK: i64 = 0x4d65_6d6f_5261_626c;
 
-/// `(version, statements)`: the first PostgreSQL schema is SQLite's version 9 as a whole.
-const MIGRATIONS: &[(u32, &str)] = &[(9, V9)];
+/// `(version, statements)`: the first PostgreSQL schema is SQLite's version 9 as a whole;
+/// 10 packs emotion scores (no table changes, as on SQLite).
+const MIGRATIONS: &[(u32, &str)] = &[(9, V9), (10, super::schema::V10)];
 
 const V9: &str = r#"
 CREATE TABLE meta (

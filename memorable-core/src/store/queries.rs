@@ -147,7 +147,7 @@ pub(crate) fn insert_memory(
             serde_json::to_string(&m.metadata)?,
             f64::from(m.importance),
             now,
-            m.emotion.as_ref().map(serde_json::to_string).transpose()?,
+            m.emotion.as_ref().map(super::emotion_row::to_stored).transpose()?,
             m.emotion.as_ref().map(|e| f64::from(e.arousal)),
             (!m.derived_from.is_empty()).then(|| serde_json::to_string(&m.derived_from)).transpose()?,
             m.client_key,
@@ -228,7 +228,11 @@ pub(super) fn memory_from_row(r: &Row<'_>) -> crate::store::db::SqlResult<Memory
         created_at: from_ms(r.get(14)?),
         updated_at: from_ms(r.get(15)?),
         version: r.get(16)?,
-        emotion: emotion.as_deref().map(serde_json::from_str).transpose().map_err(|e| json_err(18, e))?,
+        emotion: emotion
+            .as_deref()
+            .map(super::emotion_row::from_stored)
+            .transpose()
+            .map_err(|e| json_err(18, e))?,
         derived_from: derived_from
             .as_deref()
             .map(serde_json::from_str)

@@ -9,10 +9,10 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// Schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 9;
+pub const SCHEMA_VERSION: u32 = 10;
 
 /// `MIGRATIONS[i]` takes a store from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -269,6 +269,12 @@ const V9: &str = r#"
 ALTER TABLE memories ADD COLUMN client_key TEXT;
 CREATE UNIQUE INDEX memories_client_key ON memories(user_key, client_key) WHERE client_key IS NOT NULL;
 "#;
+
+/// Schema 10: emotion scores packed (`crate::packed_scores`) in `memories.emotion` and
+/// `emotion_history.state`. No table changes: rows written before read as they are, and the
+/// version makes a build from before refuse a store whose rows it could not read
+/// (`NEWER_VERSION`) instead of failing on them one by one.
+pub(super) const V10: &str = "-- emotion scores packed in memories.emotion and emotion_history.state";
 
 /// Bring the store to [`SCHEMA_VERSION`], or refuse it when it is newer. Every step runs in
 /// one transaction: a failure rolls all of them back ([`Error::MigrationFailed`]) and the

@@ -33,6 +33,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("crypto/", 0),
     ("crash.rs", 0),
     ("batching.rs", 0),
+    ("packed_scores.rs", 0),
     // The store (SQLite, the source of truth, and its caches of rows) and the models.
     ("store/", 1),
     ("models/", 1),
