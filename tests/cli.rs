@@ -469,3 +469,29 @@ fn two_processes_on_one_postgres_database() {
     mem.close().unwrap();
     psql(&format!("DROP DATABASE {name} WITH (FORCE)"));
 }
+
+/// `minilm-int8` from the command line: `embed --model`, a store made with `--embedder`
+/// that keeps its model id (the f32 model is refused on it), and `models list`.
+#[test]
+fn the_int8_model_embeds_and_keeps_its_stores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = cli(tmp.path(), &["embed", "--model", "minilm-int8", "my dog learned to sit"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: Vec<f64> = line["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    assert_eq!(v.len(), 384);
+    assert!((v.iter().map(|x| x * x).sum::<f64>().sqrt() - 1.0).abs() < 1e-3);
+    let s = "store";
+    let base = ["--store", s, "--embedder", "minilm-int8", "--json"];
+    let remembered = json(
+        tmp.path(),
+        &[&base[..], &["remember", "--user", "ann", "Biscuit the puppy learned to sit"]].concat(),
+    );
+    assert!(remembered["id"].is_u64(), "{remembered}");
+    let stats = json(tmp.path(), &[&base[..], &["stats"]].concat());
+    assert_eq!(stats["embedder"]["model_id"], "sentence-transformers/all-MiniLM-L6-v2+int8");
+    let code = error_code(tmp.path(), &["--store", s, "--embedder", "minilm", "--json", "stats"]);
+    assert_eq!(code.as_deref(), Some("MODEL_MISMATCH"));
+    let models = json(tmp.path(), &["--json", "models", "list"]);
+    assert!(models.to_string().contains("minilm-int8"), "{models}");
+}

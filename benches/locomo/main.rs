@@ -35,7 +35,7 @@ use serde::Serialize;
 struct Args {
     /// A LoCoMo JSON file (e.g. ../shared/data/locomo/locomo-dev.json).
     path: PathBuf,
-    /// Embedding model: minilm or hashing.
+    /// Embedding model: minilm, minilm-int8 (int8 linear layers) or hashing.
     #[arg(long, default_value = "minilm")]
     embedder: String,
     /// Print one JSON object instead of tables.
@@ -279,8 +279,8 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    if !["minilm", "hashing"].contains(&args.embedder.as_str()) {
-        bail!("--embedder must be minilm or hashing, got {}", args.embedder);
+    if !["minilm", "minilm-int8", "hashing"].contains(&args.embedder.as_str()) {
+        bail!("--embedder must be minilm, minilm-int8 or hashing, got {}", args.embedder);
     }
     let mut convs = data::load(&args.path)?;
     if let Some(n) = args.conversations {

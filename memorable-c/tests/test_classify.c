@@ -84,9 +84,48 @@ static bool test_classify_reads_emotions(void) {
     return true;
 }
 
+/* The int8 embedder (`minilm-int8`): a store made with it has its own model id, recalls and
+ * classifies on it, refuses the f32 model (MODEL_MISMATCH) and reopens with "auto". */
+static bool test_minilm_int8_store(void) {
+    char dir[256];
+    CHECK(make_temp_dir(dir, sizeof dir));
+    char store[300];
+    snprintf(store, sizeof store, "%s/store", dir);
+    memorable *m = NULL;
+    memorable_options int8 = {.embedder = "minilm-int8"};
+    memorable_error *err = memorable_open(store, &int8, &m);
+    if (err != NULL) fprintf(stderr, "  %s\n  %s\n", FETCH_HINT, memorable_error_message(err));
+    CHECK(err == NULL);
+    uint64_t dog = 0, other = 0;
+    CHECK_OK(memorable_remember(m, S("ann"), S("Biscuit the puppy learned to sit"), NULL, &dog));
+    CHECK_OK(memorable_remember(m, S("ann"), S("The quarterly report is due on Friday"), NULL, &other));
+    memorable_results *r = NULL;
+    CHECK_OK(memorable_recall(m, S("ann"), S("what did my dog learn?"), NULL, &r));
+    CHECK(memorable_results_len(r) == 2 && memorable_results_id(r, 0) == dog);
+    memorable_results_free(r);
+    char *json = NULL;
+    CHECK_OK(memorable_stats(m, &json));
+    CHECK(contains(json, "\"model_id\":\"sentence-transformers/all-MiniLM-L6-v2+int8\""));
+    memorable_string_free(json);
+    memorable_free(m);
+    m = NULL;
+    memorable_options f32 = {.embedder = "minilm"};
+    CHECK_ERR(memorable_open(store, &f32, &m), MEMORABLE_ERROR_MODEL_MISMATCH);
+    CHECK(m == NULL);
+    CHECK_OK(memorable_open(store, NULL, &m));
+    json = NULL;
+    CHECK_OK(memorable_stats(m, &json));
+    CHECK(contains(json, "+int8"));
+    memorable_string_free(json);
+    memorable_free(m);
+    remove_dir(dir);
+    return true;
+}
+
 int main(void) {
     bool passed = true;
     run_test(test_classify_reads_emotions, "test_classify_reads_emotions", &passed);
+    run_test(test_minilm_int8_store, "test_minilm_int8_store", &passed);
     if (!passed) {
         fprintf(stderr, "test_classify: FAILED\n");
         return 1;

@@ -233,7 +233,9 @@ impl EmotionClassifier for LazyDefault {
         &self.manifest.model_id
     }
     fn embedder_model_id(&self) -> &str {
-        &self.manifest.embedder.model_id
+        // The store's embedder, which `lazy_default` checked the classifier runs on (the
+        // encoder it was trained on, or that encoder quantized: `minilm-int8`).
+        &self.slot.embedder_model_id
     }
     fn embed_and_classify(&self, texts: &[&str]) -> Result<Option<crate::models::EmbeddedEmotions>> {
         self.slot.get()?.embed_and_classify(texts)

@@ -30,6 +30,8 @@ mod hume_client;
 mod hume_replay;
 mod index_dump;
 mod index_memory;
+#[cfg(feature = "candle")]
+mod int8;
 mod isolation;
 #[cfg(all(feature = "candle", feature = "servers"))]
 mod llm_server;
@@ -38,7 +40,6 @@ mod migration;
 #[cfg(feature = "candle")]
 mod model_servers;
 mod models;
-#[cfg(feature = "candle")]
 mod native_bert;
 mod paging;
 mod parsing;

@@ -297,7 +297,10 @@ pub fn default_unavailable_reason(embedder_model_id: &str) -> Option<String> {
 /// [`default_unavailable_reason`] for the model cache `model_dir`.
 pub fn default_unavailable_reason_in(embedder_model_id: &str, model_dir: Option<&Path>) -> Option<String> {
     let (manifest, _) = default_manifest(model_dir);
-    (embedder_model_id != manifest.embedder.model_id).then(|| {
+    // The int8 model is the same encoder quantized: the classifier runs on its activations
+    // (the shared pass merges its LoRA layers into the dequantized weights).
+    let int8 = format!("{}{}", manifest.embedder.model_id, super::select::INT8_SUFFIX);
+    (embedder_model_id != manifest.embedder.model_id && embedder_model_id != int8).then(|| {
         format!(
             "the emotion classifier {} runs on {}, and this engine embeds with {embedder_model_id}",
             manifest.name, manifest.embedder.model_id

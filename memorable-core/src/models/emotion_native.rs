@@ -204,7 +204,9 @@ impl EmotionClassifier for SharedPassClassifier {
         &self.manifest.model_id
     }
     fn embedder_model_id(&self) -> &str {
-        &self.manifest.embedder.model_id
+        // The store's own embedder: the classifier's encoder, or (`minilm-int8`) that
+        // encoder quantized, whose activations it then reads.
+        self.embedder.model_id()
     }
     fn embed_and_classify(&self, texts: &[&str]) -> Result<Option<EmbeddedEmotions>> {
         self.pass(texts, true).map(Some)

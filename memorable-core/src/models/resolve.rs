@@ -28,6 +28,14 @@ pub fn engine(entry: &CatalogEntry, device: DeviceKind) -> String {
             format!("native BERT forward ({} kernels)", bert::Isa::detect().name())
         }
         Backend::Bert | Backend::CandleBert => "candle".into(),
+        #[cfg(feature = "candle")]
+        Backend::BertInt8 => format!(
+            "native BERT forward, int8 linear layers ({} kernels, {} elsewhere)",
+            bert::QIsa::detect().name(),
+            bert::Isa::detect().name()
+        ),
+        #[cfg(not(feature = "candle"))]
+        Backend::BertInt8 => "native BERT forward, int8".into(),
     }
 }
 
@@ -41,7 +49,7 @@ pub fn load_embedder(
     match entry.backend {
         Backend::Hashing => Ok(Arc::new(HashingEmbedder::new(entry.dim))),
         #[cfg(feature = "candle")]
-        Backend::Bert | Backend::CandleBert => {
+        Backend::Bert | Backend::CandleBert | Backend::BertInt8 => {
             let cache = model_dir.ok_or_else(|| Error::Model("no model cache directory".into()))?;
             let dir = super::registry::resolve(cache, &entry.files)
                 .map_or_else(|| cache.join(&entry.files), |(folder, _)| folder);
@@ -51,12 +59,20 @@ pub fn load_embedder(
                 batch_size: limits.batch_size,
                 device,
             };
-            let e: Arc<dyn Embedder> =
-                if entry.backend == Backend::Bert && device == DeviceKind::Cpu && bert::native_supported() {
-                    Arc::new(BertEmbedder::load(&dir, opts)?)
-                } else {
-                    Arc::new(CandleBertEmbedder::load(&dir, opts)?)
-                };
+            let e: Arc<dyn Embedder> = if entry.backend == Backend::BertInt8 {
+                if device != DeviceKind::Cpu || !bert::native_supported() {
+                    return Err(Error::Model(format!(
+                        "{} runs on the native CPU forward, which this machine cannot run ({:?})",
+                        entry.name, device
+                    )));
+                }
+                Arc::new(BertEmbedder::load_int8(&dir, opts)?)
+            } else if entry.backend == Backend::Bert && device == DeviceKind::Cpu && bert::native_supported()
+            {
+                Arc::new(BertEmbedder::load(&dir, opts)?)
+            } else {
+                Arc::new(CandleBertEmbedder::load(&dir, opts)?)
+            };
             if e.dim() != entry.dim {
                 return Err(Error::Model(format!(
                     "{} makes {}-dimensional vectors, the catalog says {}",
@@ -68,7 +84,7 @@ pub fn load_embedder(
             Ok(e)
         }
         #[cfg(not(feature = "candle"))]
-        Backend::Bert | Backend::CandleBert => {
+        Backend::Bert | Backend::CandleBert | Backend::BertInt8 => {
             let _ = (model_dir, device, limits);
             Err(Error::Model("this build has no candle support".into()))
         }

@@ -35,6 +35,8 @@ pub enum Backend {
     Bert,
     /// A sentence-transformers BERT directory run by candle.
     CandleBert,
+    /// The native forward with int8 linear layers ([`super::bert::qgemm`]); CPU only, opt-in.
+    BertInt8,
     /// The built-in hashing embedder (no files).
     Hashing,
 }
@@ -61,6 +63,9 @@ pub struct CatalogEntry {
     pub quality: u32,
 }
 
+/// What an int8 model's id adds to its f32 model's.
+pub const INT8_SUFFIX: &str = "+int8";
+
 /// Every model per role, best first within a role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
@@ -69,9 +74,12 @@ pub struct Catalog {
 
 impl Catalog {
     /// The models this build knows: the manifest's plus the hashing fallback. Each BERT
-    /// model is listed twice: `NAME` (native forward on CPU, candle on GPU) and
+    /// model is listed three times: `NAME` (native forward on CPU, candle on GPU) and
     /// `NAME-candle` (always candle; the reference, and the fallback if the native forward
-    /// cannot load the model). Both make the same vectors (same `model_id`).
+    /// cannot load the model) make the same vectors (same `model_id`); `NAME-int8` (the
+    /// native forward with int8 linear layers, CPU only) makes close but different ones, so
+    /// it has its own model id (`MODEL_ID+int8`) and is used only when named (no profile
+    /// lists it: `auto` never picks it).
     pub fn builtin(hashing_dim: usize) -> Catalog {
         let mut entries: Vec<CatalogEntry> = Manifest::builtin()
             .models
@@ -92,9 +100,16 @@ impl Catalog {
                     profiles: vec![Profile::Local, Profile::Server],
                     quality,
                 };
+                let mut int8 = entry(format!("{}-int8", m.name), Backend::BertInt8, 80);
+                int8.model_id = format!("{}{INT8_SUFFIX}", m.model_id);
+                int8.devices = vec![DeviceKind::Cpu];
+                int8.profiles = Vec::new();
+                // The int8 weights (a quarter of the f32 ones) and the same activations.
+                int8.memory_mb = 250;
                 [
                     entry(m.name.clone(), Backend::Bert, 100),
                     entry(format!("{}-candle", m.name), Backend::CandleBert, 90),
+                    int8,
                 ]
             })
             .collect();
@@ -435,7 +450,9 @@ pub fn plan(catalog: &Catalog, env: &Environment, cache: &CacheState, req: &Requ
     } else {
         let mut chain = Vec::new();
         for e in catalog.ranked(req.role) {
-            let verdict = if !e.profiles.contains(&env.profile) {
+            let verdict = if e.profiles.is_empty() {
+                Err("opt-in: used only when named in the configuration".into())
+            } else if !e.profiles.contains(&env.profile) {
                 Err(format!("not meant for the {:?} profile", env.profile).to_lowercase())
             } else if let Err(r) = runnable(e) {
                 Err(r)

@@ -44,9 +44,11 @@ pub(crate) fn classify(
             // The default classifier as a store runs it: on the store embedder's own native
             // forward when this CPU has it (the one-pass classifier), else on candle. An
             // in-memory store on the MiniLM it was trained on, so the store folder is not
-            // touched.
+            // touched. `--embedder minilm-int8` keeps the int8 forward, whose activations the
+            // classifier then reads, as an int8 store runs it.
             let mut config = g.config();
-            config.embedder = embedder_name(&builtin_manifest())?;
+            let base = embedder_name(&builtin_manifest())?;
+            config.embedder = if g.embedder == format!("{base}-int8") { g.embedder.clone() } else { base };
             let mem = memorable::Builder::in_memory().config(config).open().context("cannot load MiniLM")?;
             Box::new(move |refs| Ok(mem.classify(refs)?))
         }

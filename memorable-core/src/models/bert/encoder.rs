@@ -15,9 +15,9 @@ use std::ops::Range;
 use parking_lot::Mutex;
 use rayon::prelude::*;
 
-use super::gemm::{gemm_panels, linear, panel_width, AVec, BMat, Epilogue, SendPtr};
+use super::gemm::{gemm_panels, panel_width, AVec, BMat, Epilogue, SendPtr};
 use super::ops::{self, Isa};
-use super::weights::{BertWeights, LayerWeights};
+use super::weights::{BertWeights, Calibration, LayerWeights};
 use crate::error::{Error, Result};
 
 /// Hidden states of a packed batch: the token rows of every sequence back to back
@@ -81,6 +81,9 @@ pub struct Encoder {
     isa: Isa,
     scratch: Pool<Scratch>,
     attn: Pool<AttnScratch>,
+    /// Per-channel largest |input| of every linear layer, recorded while calibrating an
+    /// int8 model ([`Encoder::calibrating`]); `None` otherwise.
+    calibration: Option<Mutex<Calibration>>,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -92,7 +95,40 @@ impl std::fmt::Debug for Encoder {
 impl Encoder {
     pub fn new(weights: BertWeights) -> Encoder {
         let isa = weights.isa();
-        Encoder { weights, isa, scratch: Pool(Mutex::new(Vec::new())), attn: Pool(Mutex::new(Vec::new())) }
+        Encoder {
+            weights,
+            isa,
+            scratch: Pool(Mutex::new(Vec::new())),
+            attn: Pool(Mutex::new(Vec::new())),
+            calibration: None,
+        }
+    }
+
+    /// An encoder that records, per layer, each linear layer's largest |input| per channel
+    /// over everything it runs; [`Self::calibration`] returns them (what
+    /// [`BertWeights::quantized`] smooths with).
+    pub fn calibrating(weights: BertWeights) -> Encoder {
+        let (d, inter) = (weights.config.hidden_size, weights.config.intermediate_size);
+        let layers = (0..weights.num_layers()).map(|_| Calibration::layer(d, inter)).collect();
+        Encoder { calibration: Some(Mutex::new(Calibration { layers })), ..Encoder::new(weights) }
+    }
+
+    /// What a calibrating encoder recorded (`None` for a plain one).
+    pub fn calibration(&self) -> Option<Calibration> {
+        self.calibration.as_ref().map(|c| c.lock().clone())
+    }
+
+    /// Record the rows of `x` (`width` wide) as input `which` of layer `l` (calibration only).
+    fn observe(&self, l: usize, which: usize, x: &[f32], width: usize) {
+        if let Some(c) = &self.calibration {
+            let mut c = c.lock();
+            let max = &mut c.layers[l][which];
+            for row in x.chunks_exact(width) {
+                for (m, v) in max.iter_mut().zip(row) {
+                    *m = m.max(v.abs());
+                }
+            }
+        }
     }
 
     pub fn weights(&self) -> &BertWeights {
@@ -207,31 +243,43 @@ impl Encoder {
     ) {
         let mut s = self.scratch.take();
         for l in layers {
-            self.layer(w.layer(l), x, seqs, &mut s, split);
+            self.layer(l, w.layer(l), x, seqs, &mut s, split);
         }
         self.scratch.put(s);
     }
 
-    fn layer(&self, lw: &LayerWeights, x: &mut [f32], seqs: &[Range<usize>], s: &mut Scratch, split: usize) {
+    fn layer(
+        &self,
+        l: usize,
+        lw: &LayerWeights,
+        x: &mut [f32],
+        seqs: &[Range<usize>],
+        s: &mut Scratch,
+        split: usize,
+    ) {
         let cfg = &self.weights.config;
         let (d, inter) = (cfg.hidden_size, cfg.intermediate_size);
         let eps = cfg.layer_norm_eps as f32;
         let t = x.len() / d;
+        self.observe(l, 0, x, d);
         s.qkv.resize_scratch(t * 3 * d);
-        linear(x, t, &lw.qkv.w, &mut s.qkv, Epilogue::Bias(&lw.qkv.bias), split);
+        lw.qkv.apply(x, t, &mut s.qkv, Epilogue::Bias(&lw.qkv.bias), split);
         s.ctx.resize_scratch(t * d);
         self.attention(&s.qkv, &mut s.ctx, seqs, split);
         s.h1.resize_scratch(t * d);
-        linear(&s.ctx, t, &lw.attn_out.w, &mut s.h1, Epilogue::BiasResidual(&lw.attn_out.bias, x, d), split);
+        self.observe(l, 1, &s.ctx, d);
+        lw.attn_out.apply(&s.ctx, t, &mut s.h1, Epilogue::BiasResidual(&lw.attn_out.bias, x, d), split);
         ops::layer_norm(self.isa, &mut s.h1, d, &lw.attn_norm.gamma, &lw.attn_norm.beta, eps);
         s.ffn.resize_scratch(FFN_ROWS.min(t) * inter);
         let mut r0 = 0;
         while r0 < t {
             let rows = FFN_ROWS.min(t - r0);
             let h1 = &s.h1[r0 * d..(r0 + rows) * d];
-            linear(h1, rows, &lw.ffn_in.w, &mut s.ffn, Epilogue::BiasGelu(&lw.ffn_in.bias), split);
+            self.observe(l, 2, h1, d);
+            lw.ffn_in.apply(h1, rows, &mut s.ffn, Epilogue::BiasGelu(&lw.ffn_in.bias), split);
+            self.observe(l, 3, &s.ffn[..rows * inter], inter);
             let out = &mut x[r0 * d..(r0 + rows) * d];
-            linear(&s.ffn, rows, &lw.ffn_out.w, out, Epilogue::BiasResidual(&lw.ffn_out.bias, h1, d), split);
+            lw.ffn_out.apply(&s.ffn, rows, out, Epilogue::BiasResidual(&lw.ffn_out.bias, h1, d), split);
             ops::layer_norm(self.isa, out, d, &lw.ffn_norm.gamma, &lw.ffn_norm.beta, eps);
             r0 += rows;
         }

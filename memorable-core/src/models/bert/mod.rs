@@ -60,16 +60,19 @@
 //! Thread safety: [`BertEmbedder`] and [`Encoder`] are `Send + Sync`; concurrent calls
 //! share the embedder's pool of [`BertOptions::threads`] threads.
 
+mod calibration;
 pub mod encoder;
 pub mod gemm;
 pub mod ops;
+pub mod qgemm;
 pub mod weights;
 
 use std::path::{Path, PathBuf};
 
 pub use encoder::{Batch, Encoder};
 pub use ops::Isa;
-pub use weights::{BertConfig, BertWeights, Embeddings, LayerWeights, Linear, Norm};
+pub use qgemm::QIsa;
+pub use weights::{BertConfig, BertWeights, Calibration, Embeddings, LayerWeights, Linear, Norm};
 
 use super::st_dir::StTokenizer;
 use super::{DeviceKind, Embedder};
@@ -124,6 +127,7 @@ impl std::fmt::Debug for BertEmbedder {
             .field("model_id", &self.model_id)
             .field("dir", &self.dir)
             .field("isa", &self.encoder.weights().isa())
+            .field("int8", &self.int8())
             .field("threads", &self.pool.current_num_threads())
             .finish()
     }
@@ -136,10 +140,26 @@ impl BertEmbedder {
         Self::load_with_isa(dir, opts, Isa::detect())
     }
 
-    /// [`Self::load`] with a given instruction set (at most [`Isa::detect`]); for tests and
-    /// benchmarks comparing kernels.
+    /// [`Self::load_with_isa`] with a given instruction set (at most [`Isa::detect`]); for
+    /// tests and benchmarks comparing kernels.
     pub fn load_with_isa(dir: impl AsRef<Path>, opts: BertOptions, isa: Isa) -> Result<Self> {
-        let dir = dir.as_ref();
+        Self::load_with(dir.as_ref(), opts, isa, None)
+    }
+
+    /// [`Self::load`], then the encoder layers' linear layers quantized to int8 with the best
+    /// int8 kernels of this CPU ([`qgemm`]; the `minilm-int8` model). Its vectors are close to
+    /// the f32 model's but not equal, so `opts.model_id` must name them apart.
+    pub fn load_int8(dir: impl AsRef<Path>, opts: BertOptions) -> Result<Self> {
+        Self::load_with(dir.as_ref(), opts, Isa::detect(), Some(QIsa::detect()))
+    }
+
+    /// [`Self::load_int8`] with given kernels (at most what this CPU runs); for tests and
+    /// benchmarks comparing them.
+    pub fn load_int8_with(dir: impl AsRef<Path>, opts: BertOptions, isa: Isa, qisa: QIsa) -> Result<Self> {
+        Self::load_with(dir.as_ref(), opts, isa, Some(qisa))
+    }
+
+    fn load_with(dir: &Path, opts: BertOptions, isa: Isa, int8: Option<QIsa>) -> Result<Self> {
         let _span = tracing::info_span!("load_bert_native", dir = %dir.display(), isa = isa.name()).entered();
         if opts.device != DeviceKind::Cpu {
             return Err(Error::Model(format!(
@@ -150,8 +170,15 @@ impl BertEmbedder {
         if isa > Isa::detect() {
             return Err(Error::Model(format!("this CPU cannot run {} kernels", isa.name())));
         }
-        let weights = BertWeights::load(dir, isa)?;
+        if let Some(q) = int8.filter(|q| *q > QIsa::detect()) {
+            return Err(Error::Model(format!("this CPU cannot run {} kernels", q.name())));
+        }
+        let mut weights = BertWeights::load(dir, isa)?;
         let tokenizer = StTokenizer::load(dir, weights.config.max_position_embeddings)?;
+        if let Some(q) = int8 {
+            let calibration = calibration::run(&weights, &tokenizer)?;
+            weights = weights.quantized(q, Some(&calibration))?;
+        }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.threads.max(1))
             .thread_name(|i| format!("memorable-embed-{i}"))
@@ -196,6 +223,18 @@ impl BertEmbedder {
     /// The instruction set the kernels use.
     pub fn isa(&self) -> Isa {
         self.encoder.weights().isa()
+    }
+
+    /// The int8 kernels of a quantized model (`None`: an f32 model).
+    pub fn int8(&self) -> Option<QIsa> {
+        let w = self.encoder.weights();
+        if w.num_layers() == 0 {
+            return None;
+        }
+        match &w.layer(0).qkv.w {
+            weights::Weight::Int8(q) => Some(q.qisa()),
+            weights::Weight::F32(_) => None,
+        }
     }
 
     /// Texts per forward pass.

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use safetensors::{Dtype, SafeTensors};
 use serde::Deserialize;
 
-use super::gemm::{AVec, PackedMatrix};
+use super::gemm::{linear, AVec, Epilogue, PackedMatrix};
 use super::ops::Isa;
+use super::qgemm::{qlinear, QIsa, QMatrix};
 use crate::error::{Error, Result};
 
 /// The parts of a Hugging Face BERT `config.json` the forward needs.
@@ -77,8 +78,43 @@ impl BertConfig {
 /// A linear layer `y = x W^T + b` with W packed for the kernels.
 #[derive(Debug, Clone)]
 pub struct Linear {
-    pub(crate) w: PackedMatrix,
+    pub(crate) w: Weight,
     pub(crate) bias: AVec,
+}
+
+/// A linear layer's weight: f32, or int8 (the `minilm-int8` model, [`super::qgemm`]).
+#[derive(Debug, Clone)]
+pub(crate) enum Weight {
+    F32(PackedMatrix),
+    Int8(QMatrix),
+}
+
+impl Weight {
+    fn k(&self) -> usize {
+        match self {
+            Weight::F32(w) => w.k(),
+            Weight::Int8(w) => w.k(),
+        }
+    }
+    fn n(&self) -> usize {
+        match self {
+            Weight::F32(w) => w.n(),
+            Weight::Int8(w) => w.n(),
+        }
+    }
+    /// The f32 instruction set of the model the weight belongs to.
+    fn isa(&self) -> Isa {
+        match self {
+            Weight::F32(w) => w.isa(),
+            Weight::Int8(w) => w.isa(),
+        }
+    }
+    fn bytes(&self) -> usize {
+        match self {
+            Weight::F32(w) => w.bytes(),
+            Weight::Int8(w) => w.bytes(),
+        }
+    }
 }
 
 impl Linear {
@@ -103,14 +139,63 @@ impl Linear {
             )));
         }
         Ok(Linear {
-            w: PackedMatrix::from_weight(weight, out_features, in_features, isa),
+            w: Weight::F32(PackedMatrix::from_weight(weight, out_features, in_features, isa)),
             bias: AVec::from_slice(bias),
         })
     }
 
-    /// The weight (`[out][in]`) and bias, unpacked.
+    /// This layer with its weight quantized to int8 for `qisa`'s kernels (the bias stays
+    /// f32). With `input_max` (each input channel's largest |value| on calibration data) the
+    /// layer is smoothed first: channel `k` of the input is divided by
+    /// `s_k = sqrt(input_max_k / max_j |w_jk|)` and column `k` of the weight multiplied by it
+    /// (SmoothQuant with α = 0.5, its paper's default; see [`super::qgemm`]).
+    pub fn quantized(&self, qisa: QIsa, input_max: Option<&[f32]>) -> Linear {
+        let (w, _) = self.dense();
+        let (n, k) = (self.out_features(), self.in_features());
+        let smooth: Option<Vec<f32>> = input_max.map(|x| {
+            let mut w_max = vec![0f32; k];
+            for row in w.chunks_exact(k) {
+                for (m, v) in w_max.iter_mut().zip(row) {
+                    *m = m.max(v.abs());
+                }
+            }
+            x.iter()
+                .zip(&w_max)
+                .map(|(a, b)| {
+                    let s = (a / b).sqrt();
+                    if s.is_finite() && s > 0.0 {
+                        s
+                    } else {
+                        1.0
+                    }
+                })
+                .collect()
+        });
+        let q = QMatrix::from_weight(&w, n, k, qisa, self.w.isa(), smooth.as_deref());
+        Linear { w: Weight::Int8(q), bias: self.bias.clone() }
+    }
+
+    /// True when the weight is int8.
+    pub fn is_quantized(&self) -> bool {
+        matches!(self.w, Weight::Int8(_))
+    }
+
+    /// `out` (`m x out_features`) = `x W^T` with a fused epilogue (whose bias is normally
+    /// this layer's); `split` > 1 divides the columns among that many tasks.
+    pub fn apply(&self, x: &[f32], m: usize, out: &mut [f32], epi: Epilogue<'_>, split: usize) {
+        match &self.w {
+            Weight::F32(w) => linear(x, m, w, out, epi, split),
+            Weight::Int8(w) => qlinear(x, m, w, out, epi, split),
+        }
+    }
+
+    /// The weight (`[out][in]`; an int8 weight dequantized) and bias, unpacked.
     pub fn dense(&self) -> (Vec<f32>, Vec<f32>) {
-        (self.w.to_weight(), self.bias.to_vec())
+        let w = match &self.w {
+            Weight::F32(w) => w.to_weight(),
+            Weight::Int8(w) => w.to_weight(),
+        };
+        (w, self.bias.to_vec())
     }
 
     /// A copy with `delta` (`rows x in`, row-major) added to the weight rows starting at
@@ -169,6 +254,21 @@ impl LayerWeights {
             + self.ffn_in.bytes()
             + self.ffn_out.bytes()
             + 4 * (self.attn_norm.gamma.bytes() + self.ffn_norm.gamma.bytes())
+    }
+}
+
+/// Each linear layer's largest |input| per channel over some data, per encoder layer:
+/// `layers[l]` = [QKV input, attention output input, FFN input, FFN output input] (what
+/// [`super::Encoder::calibrating`] records and [`BertWeights::quantized`] smooths with).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibration {
+    pub layers: Vec<[Vec<f32>; 4]>,
+}
+
+impl Calibration {
+    /// One layer's zeros for a hidden size and an intermediate size.
+    pub(crate) fn layer(hidden: usize, intermediate: usize) -> [Vec<f32>; 4] {
+        [vec![0.0; hidden], vec![0.0; hidden], vec![0.0; hidden], vec![0.0; intermediate]]
     }
 }
 
@@ -267,6 +367,41 @@ impl BertWeights {
             }));
         }
         Ok(BertWeights { config, isa, embeddings: Arc::new(embeddings), layers })
+    }
+
+    /// This weight set with every encoder layer's linear layers quantized to int8 for
+    /// `qisa` (embeddings, LayerNorm and attention stay f32), smoothed with `calibration`
+    /// when given (see [`Linear::quantized`]).
+    pub fn quantized(&self, qisa: QIsa, calibration: Option<&Calibration>) -> Result<BertWeights> {
+        if let Some(c) = calibration.filter(|c| c.layers.len() != self.layers.len()) {
+            return Err(Error::Model(format!(
+                "calibration of {} layers for a {}-layer model",
+                c.layers.len(),
+                self.layers.len()
+            )));
+        }
+        let layers = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let input = |which: usize| calibration.map(|c| c.layers[i][which].as_slice());
+                Arc::new(LayerWeights {
+                    qkv: l.qkv.quantized(qisa, input(0)),
+                    attn_out: l.attn_out.quantized(qisa, input(1)),
+                    attn_norm: l.attn_norm.clone(),
+                    ffn_in: l.ffn_in.quantized(qisa, input(2)),
+                    ffn_out: l.ffn_out.quantized(qisa, input(3)),
+                    ffn_norm: l.ffn_norm.clone(),
+                })
+            })
+            .collect();
+        Ok(BertWeights {
+            config: self.config.clone(),
+            isa: self.isa,
+            embeddings: self.embeddings.clone(),
+            layers,
+        })
     }
 
     /// The instruction set the linear layers are packed for.
