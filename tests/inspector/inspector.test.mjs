@@ -184,7 +184,10 @@ test('a memory opens with its history, and forget asks first', async () => {
   await page.keyboard.press('Enter')
   await page.waitForFunction(() => document.querySelectorAll('#memory-list li').length === 5)
   assert.match(await page.textContent('#memories-status'), /Forgot/)
-  assert.equal(await page.textContent('#user-list button[data-user="ann"] .count'), '5')
+  // The user list refreshes after the memory list (its own request): wait for its count.
+  await page.waitForFunction(
+    () => document.querySelector('#user-list button[data-user="ann"] .count')?.textContent === '5',
+  )
   assert.deepEqual(page.problems, [])
   await page.context().close()
 })
