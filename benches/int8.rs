@@ -8,7 +8,8 @@
 //!
 //! Needs the model (`scripts/fetch-model.sh`) and `../shared/data/goemotions/train.tsv`; it
 //! says so and exits when either is absent. Not a test: no timed assertions.
-//! Run: `cargo bench --bench int8`. Figures: docs/benchmarks.md.
+//! Run: `cargo bench --bench int8`. Figures: docs/benchmarks.md. With `--json`: one round of
+//! the batch 32 and batch 1 figures as a JSON line (for benches/peers/embed_peers.py).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -123,6 +124,17 @@ fn main() {
     let texts = texts();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let f32e = BertEmbedder::load(model_dir(), opts("sentence-transformers/all-MiniLM-L6-v2")).unwrap();
+    if std::env::args().any(|a| a == "--json") {
+        // One round for benches/peers/embed_peers.py, which alternates it with its peers.
+        let i8e = BertEmbedder::load_int8(model_dir(), opts("sentence-transformers/all-MiniLM-L6-v2+int8")).unwrap();
+        f32e.embed(&refs[..64]).unwrap();
+        i8e.embed(&refs[..64]).unwrap();
+        let figures = |e: &BertEmbedder| {
+            serde_json::json!({"batch32": per_second(e, &refs, 32), "batch1": per_second(e, &refs[..500], 1)})
+        };
+        println!("{}", serde_json::json!({"f32": figures(&f32e), "int8": figures(&i8e)}));
+        return;
+    }
     let t = Instant::now();
     let i8e =
         BertEmbedder::load_int8(model_dir(), opts("sentence-transformers/all-MiniLM-L6-v2+int8")).unwrap();
