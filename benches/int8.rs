@@ -126,12 +126,11 @@ fn main() {
     let f32e = BertEmbedder::load(model_dir(), opts("sentence-transformers/all-MiniLM-L6-v2")).unwrap();
     if std::env::args().any(|a| a == "--json") {
         // One round for benches/peers/embed_peers.py, which alternates it with its peers.
-        let i8e = BertEmbedder::load_int8(model_dir(), opts("sentence-transformers/all-MiniLM-L6-v2+int8")).unwrap();
+        let i8e = BertEmbedder::load_int8(model_dir(), opts("sentence-transformers/all-MiniLM-L6-v2+int8"))
+            .unwrap();
         f32e.embed(&refs[..64]).unwrap();
         i8e.embed(&refs[..64]).unwrap();
-        let figures = |e: &BertEmbedder| {
-            serde_json::json!({"batch32": per_second(e, &refs, 32), "batch1": per_second(e, &refs[..500], 1)})
-        };
+        let figures = |e: &BertEmbedder| serde_json::json!({"batch32": per_second(e, &refs, 32), "batch1": per_second(e, &refs[..500], 1)});
         println!("{}", serde_json::json!({"f32": figures(&f32e), "int8": figures(&i8e)}));
         return;
     }
