@@ -77,6 +77,11 @@ mod time;
 #[cfg(feature = "candle")]
 pub mod training;
 
+/// The engine's own HNSW graph over dense vectors (not yet behind the per-user index; see
+/// `benches/ann.rs`).
+pub mod ann {
+    pub use crate::index::hnsw::{DenseHnsw, HnswParams};
+}
 pub use alerts::{AlertCallback, AlertEvent, AlertMetric, AlertRule, AlertState, AlertsConfig};
 pub use attention::{AttentionConfig, ContextFrame, FrameWhen, Mention, FRAME_MEMORIES, FRAME_TOP};
 #[cfg(feature = "candle")]

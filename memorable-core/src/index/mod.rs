@@ -24,6 +24,7 @@
 mod config;
 mod distance;
 mod graph;
+pub mod hnsw;
 mod indexer;
 mod keyword;
 mod sparse;

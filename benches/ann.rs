@@ -1,0 +1,180 @@
+//! The engine's own HNSW (`memorable::ann::DenseHnsw`) on real MiniLM vectors (issue 32,
+//! part 3): every distinct GoEmotions text (train + dev), embedded with all-MiniLM-L6-v2 (f32,
+//! cached under target/ann/ after the first run); every 54th held out as a query (~1,000).
+//! Build time (one thread, M 16, ef_construction 200), bytes a vector, and per `ef` the
+//! recall@10 against an exact scan and queries/s on one thread. Writes the base vectors, the
+//! queries and the exact top 10 to target/ann/ for `benches/peers/ann_peers.py` (hnswlib and
+//! faiss on the same vectors; `benches/peers/ann_run.sh` runs both, alternating).
+//!
+//! Needs the model (`scripts/fetch-model.sh`) and ../shared/data/goemotions/; says so and exits
+//! without. Run: `cargo bench --bench ann [-- --json]`. Figures: docs/benchmarks.md.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use memorable::ann::{DenseHnsw, HnswParams};
+use memorable::models::bert::BertEmbedder;
+use memorable::models::cache::{self, Manifest};
+use memorable::models::BertOptions;
+use memorable::Embedder;
+
+const EFS: [usize; 11] = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384];
+const K: usize = 10;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn texts() -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for split in ["train", "dev"] {
+        let path = repo().join(format!("../shared/data/goemotions/{split}.tsv"));
+        let Ok(tsv) = std::fs::read_to_string(&path) else {
+            eprintln!("ann bench: {} is absent; it needs the GoEmotions data. Exiting.", path.display());
+            std::process::exit(0);
+        };
+        for t in tsv.lines().skip(1).filter_map(|l| l.split('\t').next()) {
+            if !t.trim().is_empty() && seen.insert(t.to_owned()) {
+                out.push(t.to_owned());
+            }
+        }
+    }
+    out
+}
+
+fn write_f32(path: &Path, rows: &[Vec<f32>]) {
+    let bytes: Vec<u8> = rows.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn read_f32(path: &Path, dim: usize) -> Option<Vec<Vec<f32>>> {
+    let bytes = std::fs::read(path).ok()?;
+    let all: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    Some(all.chunks_exact(dim).map(<[f32]>::to_vec).collect())
+}
+
+/// All vectors (cached): embedding ~54k texts takes a minute and a half on 2 cores.
+fn vectors() -> Vec<Vec<f32>> {
+    let dir = repo().join("target/ann");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cached = dir.join("goemotions-minilm.f32");
+    let texts = texts();
+    if let Some(v) = read_f32(&cached, 384).filter(|v| v.len() == texts.len()) {
+        return v;
+    }
+    let model = cache::cache_dir(None).map(|d| d.join("minilm"));
+    let minilm = Manifest::builtin().get("minilm").cloned().unwrap();
+    let Some(model) = model.filter(|d| cache::verify(d, &minilm).is_ok()) else {
+        eprintln!(
+            "ann bench: all-MiniLM-L6-v2 is not in the model cache; run scripts/fetch-model.sh. Exiting."
+        );
+        std::process::exit(0);
+    };
+    let e = BertEmbedder::load(model, BertOptions { threads: 2, ..BertOptions::default() }).unwrap();
+    eprintln!("embedding {} texts (once; cached in {})", texts.len(), cached.display());
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let v = e.embed(&refs).unwrap();
+    write_f32(&cached, &v);
+    v
+}
+
+/// The exact top K of each query by a scan.
+fn scan(base: &[Vec<f32>], queries: &[Vec<f32>]) -> Vec<Vec<u32>> {
+    queries
+        .iter()
+        .map(|q| {
+            let mut d: Vec<(f32, u32)> =
+                base.iter().enumerate().map(|(i, v)| (-dot(q, v), i as u32)).collect();
+            d.select_nth_unstable_by(K, |x, y| x.0.total_cmp(&y.0));
+            let mut top = d[..K].to_vec();
+            top.sort_by(|x, y| x.0.total_cmp(&y.0));
+            top.into_iter().map(|t| t.1).collect()
+        })
+        .collect()
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let json = std::env::args().any(|a| a == "--json");
+    let all = vectors();
+    let (mut base, mut queries) = (Vec::new(), Vec::new());
+    for (i, v) in all.into_iter().enumerate() {
+        if i % 54 == 53 {
+            queries.push(v)
+        } else {
+            base.push(v)
+        }
+    }
+    // Exact top 10 by a scan (the ground truth, also for the peers).
+    let truth: Vec<Vec<u32>> = std::thread::scope(|s| {
+        let (a, b) = queries.split_at(queries.len() / 2);
+        let base = &base;
+        let first = s.spawn(move || scan(base, a));
+        let second = scan(base, b);
+        let mut out = first.join().unwrap();
+        out.extend(second);
+        out
+    });
+    let dir = repo().join("target/ann");
+    write_f32(&dir.join("base.f32"), &base);
+    write_f32(&dir.join("queries.f32"), &queries);
+    let tbytes: Vec<u8> = truth.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+    std::fs::write(dir.join("truth.u32"), tbytes).unwrap();
+
+    let params = HnswParams::default();
+    let t = Instant::now();
+    let mut g = DenseHnsw::new(384, params);
+    for (i, v) in base.iter().enumerate() {
+        g.insert(i as u64, v);
+    }
+    let build = t.elapsed().as_secs_f64();
+    let mut rows = Vec::new();
+    for ef in EFS {
+        let mut best = f64::MAX;
+        let mut hits = 0;
+        for round in 0..3 {
+            let t = Instant::now();
+            let mut h = 0;
+            for (q, tr) in queries.iter().zip(&truth) {
+                h += g.search(q, K, ef).iter().filter(|(id, _)| tr.contains(&(*id as u32))).count();
+            }
+            best = best.min(t.elapsed().as_secs_f64());
+            if round == 0 {
+                hits = h;
+            }
+        }
+        let recall = hits as f64 / (K * queries.len()) as f64;
+        rows.push((ef, recall, queries.len() as f64 / best));
+    }
+    if json {
+        let r: Vec<_> =
+            rows.iter().map(|(ef, r, q)| serde_json::json!({"ef": ef, "recall": r, "qps": q})).collect();
+        println!(
+            "{}",
+            serde_json::json!({"system": "memorable", "build_s": build, "bytes_per_vector": g.bytes() as f64 / base.len() as f64, "sweep": r})
+        );
+        return;
+    }
+    println!(
+        "== DenseHnsw on {} MiniLM vectors (GoEmotions), {} queries, 1 thread ==",
+        base.len(),
+        queries.len()
+    );
+    println!(
+        "M {}, ef_construction {}: build {build:.1} s (one thread), {:.0} bytes a vector",
+        params.m,
+        params.ef_construction,
+        g.bytes() as f64 / base.len() as f64
+    );
+    for (ef, r, q) in rows {
+        println!("ef {ef:>4}: recall@10 {r:.4}, {q:>8.0} queries/s");
+    }
+}
