@@ -6,6 +6,9 @@
 //! queries and the exact top 10 to target/ann/ for `benches/peers/ann_peers.py` (hnswlib and
 //! faiss on the same vectors; `benches/peers/ann_run.sh` runs both, alternating).
 //!
+//! With `--million`: the 1M set of `jittered_million` instead (files under
+//! target/ann/million/).
+//!
 //! Needs the model (`scripts/fetch-model.sh`) and ../shared/data/goemotions/; says so and exits
 //! without. Run: `cargo bench --bench ann [-- --json]`. Figures: docs/benchmarks.md.
 
@@ -80,6 +83,42 @@ fn vectors() -> Vec<Vec<f32>> {
     v
 }
 
+/// The 1M set: each of the ~48.6k MiniLM vectors and 20 noisy copies of it (Gaussian noise,
+/// sigma 0.03 a component: cosine ~0.85 to the original, so each text has a cluster of near
+/// paraphrase-like neighbours), normalized, the first 1,000,000; the queries are 1,000 further
+/// noisy copies of every 48th original. Seeded: the same set on every run.
+fn jittered_million(all: &[Vec<f32>]) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    let mut s = 0x2545_f491_4f6c_dd1du64;
+    let mut gauss = move || {
+        // Box-Muller on xorshift64*.
+        let mut uniform = || {
+            s ^= s >> 12;
+            s ^= s << 25;
+            s ^= s >> 27;
+            ((s.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        let (u, v) = (uniform(), uniform());
+        ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+    };
+    let mut jitter = |v: &[f32]| -> Vec<f32> {
+        let mut out: Vec<f32> = v.iter().map(|x| x + 0.03 * gauss()).collect();
+        let norm = out.iter().map(|x| x * x).sum::<f32>().sqrt();
+        out.iter_mut().for_each(|x| *x /= norm);
+        out
+    };
+    let mut base = Vec::with_capacity(1_000_000);
+    'fill: for copy in 0..21 {
+        for v in all {
+            if base.len() == 1_000_000 {
+                break 'fill;
+            }
+            base.push(if copy == 0 { v.clone() } else { jitter(v) });
+        }
+    }
+    let queries = all.iter().step_by(48).take(1_000).map(|v| jitter(v)).collect();
+    (base, queries)
+}
+
 /// The exact top K of each query by a scan.
 fn scan(base: &[Vec<f32>], queries: &[Vec<f32>]) -> Vec<Vec<u32>> {
     queries
@@ -104,13 +143,18 @@ fn main() {
         return;
     }
     let json = std::env::args().any(|a| a == "--json");
+    let million = std::env::args().any(|a| a == "--million");
     let all = vectors();
     let (mut base, mut queries) = (Vec::new(), Vec::new());
-    for (i, v) in all.into_iter().enumerate() {
-        if i % 54 == 53 {
-            queries.push(v)
-        } else {
-            base.push(v)
+    if million {
+        (base, queries) = jittered_million(&all);
+    } else {
+        for (i, v) in all.into_iter().enumerate() {
+            if i % 54 == 53 {
+                queries.push(v)
+            } else {
+                base.push(v)
+            }
         }
     }
     // Exact top 10 by a scan (the ground truth, also for the peers).
@@ -123,7 +167,8 @@ fn main() {
         out.extend(second);
         out
     });
-    let dir = repo().join("target/ann");
+    let dir = repo().join(if million { "target/ann/million" } else { "target/ann" });
+    std::fs::create_dir_all(&dir).unwrap();
     write_f32(&dir.join("base.f32"), &base);
     write_f32(&dir.join("queries.f32"), &queries);
     let tbytes: Vec<u8> = truth.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
@@ -163,11 +208,9 @@ fn main() {
         );
         return;
     }
-    println!(
-        "== DenseHnsw on {} MiniLM vectors (GoEmotions), {} queries, 1 thread ==",
-        base.len(),
-        queries.len()
-    );
+    let set =
+        if million { "MiniLM vectors (GoEmotions, jittered to 1M)" } else { "MiniLM vectors (GoEmotions)" };
+    println!("== DenseHnsw on {} {set}, {} queries, 1 thread ==", base.len(), queries.len());
     println!(
         "M {}, ef_construction {}: build {build:.1} s (one thread), {:.0} bytes a vector",
         params.m,

@@ -4,7 +4,8 @@ engine's graph (M 16, ef_construction 200, inner product on unit vectors), one t
 the recall@10 and queries/s (best of 3; queries in one call per ef, so no per-query Python
 overhead), and faiss' exact flat index for reference. Prints one JSON object per system a line.
 
-    target/peers-venv/bin/python benches/peers/ann_peers.py   # after `cargo bench --bench ann`
+    target/peers-venv/bin/python benches/peers/ann_peers.py [--million] [--no-faiss]
+    # after `cargo bench --bench ann [-- --million]`
 
 benches/peers/ann_run.sh runs the engine's bench and this one alternately and prints the table.
 """
@@ -24,7 +25,7 @@ K = 10
 
 
 def load() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    d = REPO / "target/ann"
+    d = REPO / ("target/ann/million" if "--million" in sys.argv else "target/ann")
     base = np.fromfile(d / "base.f32", dtype="<f4").reshape(-1, 384)
     queries = np.fromfile(d / "queries.f32", dtype="<f4").reshape(-1, 384)
     truth = np.fromfile(d / "truth.u32", dtype="<u4").reshape(-1, K)
@@ -65,6 +66,10 @@ def main() -> None:
     rows = sweep(lambda q: h.knn_query(q, k=K, num_threads=1)[0], queries, truth, h.set_ef)
     out.append({"system": "hnswlib 0.8.0", "build_s": build, "sweep": rows})
 
+    if "--no-faiss" in sys.argv:
+        for o in out:
+            print(json.dumps(o))
+        return
     t = time.perf_counter()
     f = faiss.IndexHNSWFlat(base.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
     f.hnsw.efConstruction = 200

@@ -5,7 +5,10 @@
 # alternating for N rounds (default 2), best queries/s per ef. Prints per system the recall@10 and
 # queries/s at each ef, and the fastest setting reaching recall 0.95 and 0.99. Not part of CI.
 #
-#   benches/peers/ann_run.sh [ROUNDS]
+#   benches/peers/ann_run.sh [ROUNDS] [million]
+#
+# With `million`: the 1M jittered set of benches/ann.rs (`--million`), hnswlib only (faiss'
+# single-threaded build of 1M takes longer than the rest together).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
@@ -13,16 +16,22 @@ venv="$repo/target/peers-venv"
 [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$repo/benches/peers/requirements.txt" </dev/null
 rounds="${1:-2}"
+rust_args=(--json)
+py_args=()
+if [[ "${2:-}" == million ]]; then
+  rust_args+=(--million)
+  py_args=(--million --no-faiss)
+fi
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
 cd "$repo"
 for ((r = 1; r <= rounds; r++)); do
   if ((r % 2)); then
-    cargo bench --bench ann -- --json 2>/dev/null | tail -1 >>"$out"
-    "$venv/bin/python" benches/peers/ann_peers.py >>"$out"
+    cargo bench --bench ann -- "${rust_args[@]}" 2>/dev/null | tail -1 >>"$out"
+    "$venv/bin/python" benches/peers/ann_peers.py "${py_args[@]}" >>"$out"
   else
-    "$venv/bin/python" benches/peers/ann_peers.py >>"$out"
-    cargo bench --bench ann -- --json 2>/dev/null | tail -1 >>"$out"
+    "$venv/bin/python" benches/peers/ann_peers.py "${py_args[@]}" >>"$out"
+    cargo bench --bench ann -- "${rust_args[@]}" 2>/dev/null | tail -1 >>"$out"
   fi
   echo "round $r done" >&2
 done
