@@ -18,9 +18,11 @@ use std::time::Instant;
 
 use memorable::ann::{DenseHnsw, HnswParams};
 use memorable::models::bert::BertEmbedder;
-use memorable::models::cache::{self, Manifest};
 use memorable::models::BertOptions;
 use memorable::Embedder;
+
+#[path = "common/minilm.rs"]
+mod minilm;
 
 const EFS: [usize; 11] = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384];
 const K: usize = 10;
@@ -31,20 +33,10 @@ fn repo() -> PathBuf {
 
 fn texts() -> Vec<String> {
     let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for split in ["train", "dev"] {
-        let path = repo().join(format!("../shared/data/goemotions/{split}.tsv"));
-        let Ok(tsv) = std::fs::read_to_string(&path) else {
-            eprintln!("ann bench: {} is absent; it needs the GoEmotions data. Exiting.", path.display());
-            std::process::exit(0);
-        };
-        for t in tsv.lines().skip(1).filter_map(|l| l.split('\t').next()) {
-            if !t.trim().is_empty() && seen.insert(t.to_owned()) {
-                out.push(t.to_owned());
-            }
-        }
-    }
-    out
+    let mut all = minilm::goemotions("ann", "train");
+    all.extend(minilm::goemotions("ann", "dev"));
+    all.retain(|t| seen.insert(t.clone()));
+    all
 }
 
 fn write_f32(path: &Path, rows: &[Vec<f32>]) {
@@ -67,14 +59,7 @@ fn vectors() -> Vec<Vec<f32>> {
     if let Some(v) = read_f32(&cached, 384).filter(|v| v.len() == texts.len()) {
         return v;
     }
-    let model = cache::cache_dir(None).map(|d| d.join("minilm"));
-    let minilm = Manifest::builtin().get("minilm").cloned().unwrap();
-    let Some(model) = model.filter(|d| cache::verify(d, &minilm).is_ok()) else {
-        eprintln!(
-            "ann bench: all-MiniLM-L6-v2 is not in the model cache; run scripts/fetch-model.sh. Exiting."
-        );
-        std::process::exit(0);
-    };
+    let model = minilm::model_dir("ann");
     let e = BertEmbedder::load(model, BertOptions { threads: 2, ..BertOptions::default() }).unwrap();
     eprintln!("embedding {} texts (once; cached in {})", texts.len(), cached.display());
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();

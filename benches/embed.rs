@@ -18,16 +18,18 @@
 //! Run: `cargo bench --bench embed` (`-- nomatch` for the one-shot figures only).
 //! Figures: docs/benchmarks.md.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use candle_core::{Device, Tensor};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use memorable::models::bert::gemm::{linear, Epilogue, PackedMatrix};
 use memorable::models::bert::{BertEmbedder, Isa};
-use memorable::models::cache::{self, Manifest};
 use memorable::models::{BertOptions, CandleBertEmbedder};
 use memorable::Embedder;
+
+#[path = "common/minilm.rs"]
+mod minilm;
 
 const THREADS: usize = 2;
 const TEXTS: usize = 5_000;
@@ -36,38 +38,12 @@ const CANDLE_TEXTS: usize = 1_000;
 /// ignoring attention scores (small at these lengths).
 const FLOP_PER_TOKEN: f64 = 21.2e6;
 
-fn data_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/goemotions/train.tsv")
-}
-
 fn texts() -> Vec<String> {
-    let path = data_path();
-    let Ok(tsv) = std::fs::read_to_string(&path) else {
-        eprintln!(
-            "embed bench: {} is absent; this benchmark needs the GoEmotions data. Exiting.",
-            path.display()
-        );
-        std::process::exit(0);
-    };
-    tsv.lines()
-        .skip(1)
-        .filter_map(|l| l.split('\t').next())
-        .filter(|t| !t.trim().is_empty())
-        .take(TEXTS)
-        .map(str::to_owned)
-        .collect()
+    minilm::goemotions("embed", "train").into_iter().take(TEXTS).collect()
 }
 
 fn model_dir() -> PathBuf {
-    let dir = cache::cache_dir(None).map(|d| d.join("minilm"));
-    let minilm = Manifest::builtin().get("minilm").cloned().unwrap();
-    match dir {
-        Some(d) if cache::verify(&d, &minilm).is_ok() => d,
-        _ => {
-            eprintln!("embed bench: all-MiniLM-L6-v2 is not in the model cache; run scripts/fetch-model.sh. Exiting.");
-            std::process::exit(0);
-        }
-    }
+    minilm::model_dir("embed")
 }
 
 fn opts(batch_size: usize) -> BertOptions {

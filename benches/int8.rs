@@ -11,45 +11,28 @@
 //! Run: `cargo bench --bench int8`. Figures: docs/benchmarks.md. With `--json`: one round of
 //! the batch 32 and batch 1 figures as a JSON line (for benches/peers/embed_peers.py).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use memorable::models::bert::gemm::{linear, Epilogue, PackedMatrix};
 use memorable::models::bert::qgemm::{qlinear, QMatrix};
 use memorable::models::bert::{BertEmbedder, Isa, QIsa};
-use memorable::models::cache::{self, Manifest};
 use memorable::models::BertOptions;
 use memorable::Embedder;
+
+#[path = "common/minilm.rs"]
+mod minilm;
 
 const THREADS: usize = 2;
 const TEXTS: usize = 2_000;
 const ROUNDS: usize = 3;
 
 fn texts() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/goemotions/train.tsv");
-    let Ok(tsv) = std::fs::read_to_string(&path) else {
-        eprintln!("int8 bench: {} is absent; it needs the GoEmotions data. Exiting.", path.display());
-        std::process::exit(0);
-    };
-    tsv.lines()
-        .skip(1)
-        .filter_map(|l| l.split('\t').next())
-        .filter(|t| !t.trim().is_empty())
-        .take(TEXTS)
-        .map(str::to_owned)
-        .collect()
+    minilm::goemotions("int8", "train").into_iter().take(TEXTS).collect()
 }
 
 fn model_dir() -> PathBuf {
-    let dir = cache::cache_dir(None).map(|d| d.join("minilm"));
-    let minilm = Manifest::builtin().get("minilm").cloned().unwrap();
-    match dir {
-        Some(d) if cache::verify(&d, &minilm).is_ok() => d,
-        _ => {
-            eprintln!("int8 bench: all-MiniLM-L6-v2 is not in the model cache; run scripts/fetch-model.sh. Exiting.");
-            std::process::exit(0);
-        }
-    }
+    minilm::model_dir("int8")
 }
 
 fn opts(model_id: &str) -> BertOptions {

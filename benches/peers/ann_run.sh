@@ -10,11 +10,7 @@
 # With `million`: the 1M jittered set of benches/ann.rs (`--million`), hnswlib only (faiss'
 # single-threaded build of 1M takes longer than the rest together).
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
-venv="$repo/target/peers-venv"
-[[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$repo/benches/peers/requirements.txt" </dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 rounds="${1:-2}"
 rust_args=(--json)
 py_args=()

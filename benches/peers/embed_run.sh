@@ -9,11 +9,7 @@
 # builds the Rust bench benches/int8.rs; needs MiniLM in the model cache (scripts/fetch-model.sh)
 # and ../shared/data/goemotions/train.tsv.
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
-venv="$repo/target/peers-venv"
-[[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$repo/benches/peers/requirements.txt" </dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 bench=$(cd "$repo" && cargo bench --bench int8 --no-run --message-format=json 2>/dev/null \
   | "$venv/bin/python" -c 'import json,sys
 for line in sys.stdin:

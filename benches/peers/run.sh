@@ -9,11 +9,7 @@
 # the binding from this checkout (target/wheels/ from memorable-py/test.sh when present, else
 # `pip install ./memorable-py`), and needs MiniLM in the model cache (scripts/fetch-model.sh).
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
-venv="$repo/target/peers-venv"
-[[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$repo/benches/peers/requirements.txt" </dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 wheel=$(ls -t "$repo"/target/wheels/memorable-*-abi3-*.whl 2>/dev/null | head -1 || true)
 if [[ -n "$wheel" ]]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel" </dev/null
