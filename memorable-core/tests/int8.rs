@@ -7,9 +7,7 @@
 //! Needs the real weights (`scripts/fetch-model.sh`); fails, never skips, without them.
 
 use memorable_core::models::bert::{BertEmbedder, Isa, QIsa};
-use memorable_core::models::select::{
-    self, CacheState, Catalog, Environment, Outcome, Profile, Request, Role,
-};
+use memorable_core::models::select::{self, CacheState, Catalog, Outcome, Profile, Request, Role};
 use memorable_core::models::BertOptions;
 use memorable_core::{Config, Embedder, ErrorCode, Memorable, NewMemory, Recall};
 use serde_json::json;
@@ -66,15 +64,7 @@ fn minilm_int8_is_opt_in_and_has_its_own_model_id() {
     let entry = catalog.get("minilm-int8").expect("minilm-int8 in the catalog");
     assert_eq!(entry.model_id, INT8_ID);
     let cache = CacheState::inspect(cache_root().as_path().into(), &catalog);
-    let env = Environment {
-        profile: Profile::Local,
-        cuda: false,
-        metal: false,
-        total_memory_mb: 24_000,
-        available_memory_mb: 8_000,
-        cpus: 2,
-        candle: true,
-    };
+    let env = crate::models::env(Profile::Local, 8_000);
     let req = |choice| Request { role: Role::Embedding, choice, stored_model_id: None };
     let (_, report) = select::resolve_with(&catalog, &env, &cache, &req("auto")).unwrap();
     assert_eq!(report.chosen, "minilm");

@@ -70,7 +70,7 @@ fn embedder_is_send_sync_and_shareable() {
     assert!(outs.windows(2).all(|w| w[0] == w[1]));
 }
 
-fn env(profile: Profile, available_mb: u64) -> Environment {
+pub(crate) fn env(profile: Profile, available_mb: u64) -> Environment {
     Environment {
         profile,
         cuda: false,

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use crate::common::{assert_matches_reference, cache_root, cos, reference, Reference};
 
 use memorable_core::models::bert::{Batch, BertEmbedder, Isa};
-use memorable_core::models::select::{self, CacheState, Catalog, Environment, Profile, Request, Role};
+use memorable_core::models::select::{self, CacheState, Catalog, Profile, Request, Role};
 use memorable_core::models::{BertOptions, CandleBertEmbedder};
 use memorable_core::{Embedder, Error};
 
@@ -182,15 +182,7 @@ fn layer_ranges_and_shared_weight_sets() {
 fn selection_runs_the_native_forward_on_cpu_and_keeps_candle_selectable() {
     let catalog = Catalog::builtin(384);
     let cache = CacheState::inspect(model_dir().parent(), &catalog);
-    let env = Environment {
-        profile: Profile::Local,
-        cuda: false,
-        metal: false,
-        total_memory_mb: 24_000,
-        available_memory_mb: 8_000,
-        cpus: 2,
-        candle: true,
-    };
+    let env = crate::models::env(Profile::Local, 8_000);
     let req = |choice| Request { role: Role::Embedding, choice, stored_model_id: None };
     let (auto, report) = select::resolve_with(&catalog, &env, &cache, &req("auto")).unwrap();
     assert_eq!(report.chosen, "minilm");
