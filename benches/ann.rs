@@ -1,10 +1,12 @@
 //! The engine's own HNSW (`memorable::ann::DenseHnsw`) on real MiniLM vectors (issue 32,
 //! part 3): every distinct GoEmotions text (train + dev), embedded with all-MiniLM-L6-v2 (f32,
 //! cached under target/ann/ after the first run); every 54th held out as a query (~1,000).
-//! Build time (one thread, M 16, ef_construction 200), bytes a vector, and per `ef` the
+//! Build time (one thread, M 16, ef_construction 200), bytes a vector, dump and read-back
+//! (open) time, and per `ef` the
 //! recall@10 against an exact scan and queries/s on one thread. Writes the base vectors, the
 //! queries and the exact top 10 to target/ann/ for `benches/peers/ann_peers.py` (hnswlib and
-//! faiss on the same vectors; `benches/peers/ann_run.sh` runs both, alternating).
+//! faiss on the same vectors; `benches/peers/ann_run.sh` runs both, alternating). Text mode
+//! also builds with the per-user index's defaults (ef_construction 100).
 //!
 //! With `--million`: the 1M set of `jittered_million` instead (files under
 //! target/ann/million/).
@@ -160,36 +162,15 @@ fn main() {
     std::fs::write(dir.join("truth.u32"), tbytes).unwrap();
 
     let params = HnswParams::default();
-    let t = Instant::now();
-    let mut g = DenseHnsw::new(384, params);
-    for (i, v) in base.iter().enumerate() {
-        g.insert(i as u64, v);
-    }
-    let build = t.elapsed().as_secs_f64();
-    let mut rows = Vec::new();
-    for ef in EFS {
-        let mut best = f64::MAX;
-        let mut hits = 0;
-        for round in 0..3 {
-            let t = Instant::now();
-            let mut h = 0;
-            for (q, tr) in queries.iter().zip(&truth) {
-                h += g.search(q, K, ef).iter().filter(|(id, _)| tr.contains(&(*id as u32))).count();
-            }
-            best = best.min(t.elapsed().as_secs_f64());
-            if round == 0 {
-                hits = h;
-            }
-        }
-        let recall = hits as f64 / (K * queries.len()) as f64;
-        rows.push((ef, recall, queries.len() as f64 / best));
-    }
+    let (g, build) = build_graph(&base, params);
+    let rows = sweep(&g, &queries, &truth, &EFS);
+    let (dump_s, open_s, dump_bytes) = dump_and_open(&g);
     if json {
         let r: Vec<_> =
             rows.iter().map(|(ef, r, q)| serde_json::json!({"ef": ef, "recall": r, "qps": q})).collect();
         println!(
             "{}",
-            serde_json::json!({"system": "memorable", "build_s": build, "bytes_per_vector": g.bytes() as f64 / base.len() as f64, "sweep": r})
+            serde_json::json!({"system": "memorable", "build_s": build, "bytes_per_vector": g.bytes() as f64 / base.len() as f64, "dump_s": dump_s, "open_s": open_s, "sweep": r})
         );
         return;
     }
@@ -202,7 +183,64 @@ fn main() {
         params.ef_construction,
         g.bytes() as f64 / base.len() as f64
     );
+    println!(
+        "dump {dump_s:.2} s ({:.0} bytes a vector on disk), read back (what an index's open does) {open_s:.2} s",
+        dump_bytes as f64 / base.len() as f64
+    );
     for (ef, r, q) in rows {
         println!("ef {ef:>4}: recall@10 {r:.4}, {q:>8.0} queries/s");
     }
+    // The per-user index's own parameters (HnswConfig's defaults: ef_construction 100).
+    let engine = HnswParams { ef_construction: 100, ..params };
+    let (g, build) = build_graph(&base, engine);
+    println!("engine defaults (M {}, ef_construction 100): build {build:.1} s (one thread)", engine.m);
+    for (ef, r, q) in sweep(&g, &queries, &truth, &[32, 64, 128, 256]) {
+        println!("ef {ef:>4}: recall@10 {r:.4}, {q:>8.0} queries/s");
+    }
+}
+
+fn build_graph(base: &[Vec<f32>], params: HnswParams) -> (DenseHnsw, f64) {
+    let t = Instant::now();
+    let mut g = DenseHnsw::new(384, params);
+    for (i, v) in base.iter().enumerate() {
+        g.insert(i as u64, v);
+    }
+    (g, t.elapsed().as_secs_f64())
+}
+
+/// Per ef: (ef, recall@10 of the first round, best queries/s of three rounds).
+fn sweep(g: &DenseHnsw, queries: &[Vec<f32>], truth: &[Vec<u32>], efs: &[usize]) -> Vec<(usize, f64, f64)> {
+    let mut rows = Vec::new();
+    for &ef in efs {
+        let mut best = f64::MAX;
+        let mut hits = 0;
+        for round in 0..3 {
+            let t = Instant::now();
+            let mut h = 0;
+            for (q, tr) in queries.iter().zip(truth) {
+                h += g.search(q, K, ef).iter().filter(|(id, _)| tr.contains(&(*id as u32))).count();
+            }
+            best = best.min(t.elapsed().as_secs_f64());
+            if round == 0 {
+                hits = h;
+            }
+        }
+        let recall = hits as f64 / (K * queries.len()) as f64;
+        rows.push((ef, recall, queries.len() as f64 / best));
+    }
+    rows
+}
+
+/// Seconds to write the graph's dump (to memory) and to read it back, and the dump's bytes.
+fn dump_and_open(g: &DenseHnsw) -> (f64, f64, usize) {
+    let t = Instant::now();
+    let (mut graph, mut vectors) = (Vec::new(), Vec::new());
+    g.write_graph(&mut graph).unwrap();
+    g.write_vectors(&mut vectors).unwrap();
+    let dump = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let back = DenseHnsw::read(&graph, &vectors).unwrap();
+    let open = t.elapsed().as_secs_f64();
+    assert_eq!(back.len(), g.len());
+    (dump, open, graph.len() + vectors.len())
 }

@@ -95,8 +95,8 @@ fn forgetting_a_source_erases_what_consolidation_wrote_from_it() {
     assert_gone(&dir);
 }
 
-/// The vectors of every index dump under `dir` (hnsw_rs' data files: a header `magic u32,
-/// dim usize`, then per point `magic u32, id u64, byte length u64, the f32s`).
+/// The vectors of every index dump under `dir` (the `.hnsw.data` files: a header `magic u32,
+/// dim u64`, then per point `magic u32, id u64, byte length u64, the f32s`, little-endian).
 fn dumped_vectors(dir: &Path) -> Vec<Vec<f32>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir.join("index")).unwrap().flatten() {
@@ -106,9 +106,9 @@ fn dumped_vectors(dir: &Path) -> Vec<Vec<f32>> {
         let bytes = std::fs::read(entry.path()).unwrap();
         let mut at = 12;
         while at + 20 <= bytes.len() {
-            let len = u64::from_ne_bytes(bytes[at + 12..at + 20].try_into().unwrap()) as usize;
+            let len = u64::from_le_bytes(bytes[at + 12..at + 20].try_into().unwrap()) as usize;
             let data = &bytes[at + 20..at + 20 + len];
-            out.push(data.chunks(4).map(|c| f32::from_ne_bytes(c.try_into().unwrap())).collect());
+            out.push(data.chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect());
             at += 20 + len;
         }
     }

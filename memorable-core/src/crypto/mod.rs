@@ -7,8 +7,8 @@
 //!   once per open, here, rather than once per connection inside SQLCipher.
 //! - Files outside the database (exports) are sealed with ChaCha20-Poly1305 in chunks
 //!   ([`sealed`]) under a key derived per file with HKDF from the same master key.
-//! - Index dumps are sealed the same way; hnsw_rs writes and reads them only by path, so
-//!   their plaintext lives in a private directory in memory meanwhile (`index::staging`).
+//! - Index dumps are sealed the same way, file by file; their plaintext lives in a private
+//!   directory in memory meanwhile (`index::staging`).
 //!
 //! A key never reaches a log, an error or a metric: [`EncryptionKey`]'s `Debug` is redacted,
 //! it is not serialized, and derived keys are zeroed when dropped.

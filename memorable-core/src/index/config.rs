@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct HnswConfig {
-    /// Links per node (hnsw_rs `max_nb_connection`).
+    /// Links per node on the upper layers (twice as many on layer 0).
     pub m: usize,
     /// Candidate list size while building.
     pub ef_construction: usize,

@@ -1,22 +1,24 @@
-//! [`Graph`]: an hnsw_rs index that owns what it was loaded from, plus its dump / reload.
+//! [`Graph`]: the engine's HNSW graph ([`super::hnsw::DenseHnsw`]) behind a lock, plus its
+//! dump / reload.
 //!
-//! A dump is two hnsw_rs files (`<base>.hnsw.graph`, `<base>.hnsw.data`) and a manifest
+//! A dump is two files (`<base>.hnsw.graph`: header, ids, levels and links;
+//! `<base>.hnsw.data`: the vectors, one tagged record a point) and a manifest
 //! `u<user_key>.json` written last (temp file + rename) with the watermark (highest vector
 //! id inside), model id, parameters and CRC32 checksums of both files. A dump is used only
 //! when the manifest parses, matches the embedder and parameters, and both checksums hold;
-//! anything else means "rebuild from the store". An encrypted store's dump files are sealed
-//! (see [`super::staging`]).
+//! anything else means "rebuild from the store" (dumps of format 1, hnsw_rs' files, are
+//! stale: the index is rebuilt once and dumped in format 2). An encrypted store's dump files
+//! are sealed (see [`super::staging`]).
 
 use std::fs;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use hnsw_rs::api::AnnT;
-use hnsw_rs::hnswio::HnswIo;
-use hnsw_rs::prelude::Hnsw;
+use parking_lot::RwLock;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::distance::CosineDistance;
+use super::hnsw::{DenseHnsw, HnswParams, Plan, VECTORS_MAGIC};
 use super::staging::{seal_file, unseal_file, Staging};
 use super::HnswConfig;
 use crate::crypto::MasterKey;
@@ -33,50 +35,113 @@ pub(crate) struct DumpTarget<'a> {
     pub seal: Option<&'a MasterKey>,
 }
 
-const DUMP_FORMAT: u32 = 1;
-/// hnsw_rs caps the number of layers at 16.
-const MAX_LAYERS: usize = 16;
+/// 2: the engine's own graph. 1 (hnsw_rs' files) is read as stale.
+const DUMP_FORMAT: u32 = 2;
+/// Seed of every graph's level generator: the same inserts build the same graph.
+const LEVEL_SEED: u64 = 0x6d65_6d6f_7261_626c;
 
+/// A user's graph. Searches share it; an insert plans on a shared borrow and links on an
+/// exclusive one, so searches wait at most for one batch's linking, never for its searches.
+/// Inserts come from one thread at a time (the index's `graph_writer`).
 pub(crate) struct Graph {
-    // Field order matters: `hnsw` may borrow from `_io`, so it must drop first.
-    pub hnsw: Hnsw<'static, f32, CosineDistance>,
-    _io: Option<Box<HnswIo>>,
+    /// `None` until the first vector gives the dimension.
+    inner: RwLock<Option<DenseHnsw>>,
+    params: HnswParams,
 }
 
 impl Graph {
-    pub fn new(cfg: &HnswConfig, capacity: usize) -> Graph {
-        let hnsw = Hnsw::new(cfg.m, capacity.max(1_000), MAX_LAYERS, cfg.ef_construction, CosineDistance);
-        Graph { hnsw, _io: None }
+    pub fn new(cfg: &HnswConfig) -> Graph {
+        let params =
+            HnswParams { m: cfg.m.max(2), ef_construction: cfg.ef_construction.max(1), seed: LEVEL_SEED };
+        Graph { inner: RwLock::new(None), params }
     }
 
-    /// Insert (vector id, vector) pairs; with `parallel`, large batches use all rayon threads.
+    pub fn len(&self) -> usize {
+        self.inner.read().as_ref().map_or(0, DenseHnsw::len)
+    }
+
+    /// Insert (vector id, unit vector) pairs. With `parallel`, points are planned in batches
+    /// on all rayon threads (a batch is at most a sixteenth of the graph so far, so its points
+    /// are few next to the ones their searches see; they are linked to each other exactly).
     pub fn insert(&self, rows: &[(VectorId, &[f32])], parallel: bool) {
-        if parallel && rows.len() >= 32 {
-            let data: Vec<(&[f32], usize)> = rows.iter().map(|(id, v)| (*v, *id as usize)).collect();
-            self.hnsw.parallel_insert_slice(&data);
-        } else {
-            for (id, v) in rows {
-                self.hnsw.insert_slice((v, *id as usize));
+        let mut at = 0;
+        while at < rows.len() {
+            let batch = if parallel { (self.len() / 16).clamp(1, 64) } else { 1 };
+            let part = &rows[at..rows.len().min(at + batch)];
+            let levels: Vec<u8> = {
+                let mut inner = self.inner.write();
+                let g = inner.get_or_insert_with(|| DenseHnsw::new(part[0].1.len(), self.params));
+                part.iter().map(|_| g.draw_level()).collect()
+            };
+            let plans: Vec<Plan> = {
+                let inner = self.inner.read();
+                let g = inner.as_ref().expect("created above");
+                let plan = |((_, v), level): (&(VectorId, &[f32]), &u8)| g.plan(v, *level);
+                if part.len() > 1 {
+                    part.par_iter().zip(levels.par_iter()).map(plan).collect()
+                } else {
+                    part.iter().zip(&levels).map(plan).collect()
+                }
+            };
+            let mut inner = self.inner.write();
+            let g = inner.as_mut().expect("created above");
+            let mut peers = Vec::with_capacity(part.len());
+            for ((id, v), plan) in part.iter().zip(&plans) {
+                peers.push(g.apply(*id, v, plan, &peers));
             }
+            at += part.len();
         }
     }
-}
 
-impl Graph {
+    /// The `k` nearest points to `q` by a walk with beam `ef`, among those `accept` takes
+    /// (all without it): (vector id, distance `1 - cos`), closest first.
+    pub fn search(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        accept: Option<&dyn Fn(VectorId) -> bool>,
+    ) -> Vec<(VectorId, f32)> {
+        let inner = self.inner.read();
+        let Some(g) = inner.as_ref() else { return Vec::new() };
+        match accept {
+            None => g.search(q, k, ef),
+            Some(accept) => g.search_filter(q, k, ef, accept),
+        }
+    }
+
     /// Call `f` with each point's vector id and vector, tombstones included.
-    pub fn for_each_point(&self, mut f: impl FnMut(VectorId, &[f32])) {
-        let hnsw = &self.hnsw;
-        if hnsw.get_nb_point() == 0 {
-            return;
+    pub fn for_each_point(&self, f: impl FnMut(VectorId, &[f32])) {
+        if let Some(g) = self.inner.read().as_ref() {
+            g.for_each(f);
         }
-        // (One layer at a time: hnsw_rs' all-layer iterator takes its read lock twice,
-        // which deadlocks against a waiting inserter.)
-        let index = hnsw.get_point_indexation();
-        for layer in 0..=usize::from(hnsw.get_max_level_observed()) {
-            for p in index.get_layer_iterator(layer) {
-                f(p.get_origin_id() as VectorId, p.get_v());
+    }
+
+    /// Write the two dump files into `dir` under `basename`.
+    fn write_files(&self, dir: &Path, basename: &str) -> Result<()> {
+        let inner = self.inner.read();
+        let g = inner.as_ref().ok_or_else(|| Error::Storage("no graph to dump".into()))?;
+        let [graph_path, data_path] = dump_files(dir, basename);
+        for (path, part) in [(graph_path, 0), (data_path, 1)] {
+            let mut w = BufWriter::new(fs::File::create(&path)?);
+            if part == 0 {
+                g.write_graph(&mut w)?;
+            } else {
+                g.write_vectors(&mut w)?;
             }
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
+        Ok(())
+    }
+
+    /// The graph of a dump's two files (their bytes), built with `m` and `ef_construction`.
+    fn from_bytes(graph: &[u8], data: &[u8], m: usize, ef: usize) -> std::result::Result<Graph, String> {
+        let g = DenseHnsw::read(graph, data)?;
+        let params = g.params();
+        if params.m != m.max(2) || params.ef_construction != ef.max(1) {
+            return Err("graph parameters differ from the manifest's".into());
+        }
+        Ok(Graph { inner: RwLock::new(Some(g)), params: HnswParams { seed: LEVEL_SEED, ..params } })
     }
 }
 
@@ -168,12 +233,7 @@ pub(crate) fn load(
     seal: Option<&MasterKey>,
 ) -> std::result::Result<Graph, LoadFailure> {
     let [graph_path, data_path] = dump_files(dir, &man.basename);
-    // A sealed dump is authenticated chunk by chunk as it is unsealed: no second read for
-    // the checksums (`verify` still checks them).
-    if !man.sealed {
-        check_files(dir, man).map_err(LoadFailure::Corrupt)?;
-    }
-    // Lives until hnsw_rs has copied everything in (no mmap: the default ReloadOptions).
+    // Lives until both files are read.
     let staging = match (man.sealed, seal) {
         (false, None) => None,
         (true, Some(key)) => {
@@ -196,50 +256,43 @@ pub(crate) fn load(
         (false, Some(_)) => return Err(LoadFailure::Stale("a plaintext dump in an encrypted store".into())),
     };
     let dir = staging.as_ref().map_or(dir, |s| s.path.as_path());
-    let mut io = Box::new(HnswIo::new(dir, &man.basename));
-    // hnsw_rs asserts on malformed input; a panic here means a damaged dump, not a bug of ours.
-    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let io_ptr: *mut HnswIo = io.as_mut();
-        // SAFETY: the HnswIo lives in a Box whose heap address never changes, and `Graph`
-        // keeps that Box alive (dropping it after the graph). Without mmap (the default
-        // ReloadOptions) the loaded graph copies every vector and borrows nothing anyway.
-        let io_static: &'static mut HnswIo = unsafe { &mut *io_ptr };
-        io_static.load_hnsw::<f32, CosineDistance>()
-    }));
-    match loaded {
-        Ok(Ok(hnsw)) if hnsw.get_nb_point() == man.points => Ok(Graph { hnsw, _io: Some(io) }),
-        Ok(Ok(hnsw)) => Err(LoadFailure::Corrupt(format!(
-            "dump holds {} points, manifest says {}",
-            hnsw.get_nb_point(),
-            man.points
-        ))),
-        Ok(Err(e)) => Err(LoadFailure::Corrupt(format!("hnsw_rs reload failed: {e}"))),
-        Err(_) => Err(LoadFailure::Corrupt("hnsw_rs reload panicked".into())),
+    let [graph_bytes, data_bytes] = dump_files(dir, &man.basename)
+        .map(|p| fs::read(&p).map_err(|e| LoadFailure::Corrupt(format!("{}: {e}", p.display()))));
+    let (graph_bytes, data_bytes) = (graph_bytes?, data_bytes?);
+    drop(staging);
+    // A sealed dump was authenticated chunk by chunk as it was unsealed (`verify` still
+    // checks its checksums); a plain one is checked here, on the bytes just read.
+    if !man.sealed
+        && (crc32fast::hash(&graph_bytes) != man.graph_crc || crc32fast::hash(&data_bytes) != man.data_crc)
+    {
+        return Err(LoadFailure::Corrupt(format!("checksum mismatch in the dump {}", man.basename)));
+    }
+    let graph = Graph::from_bytes(&graph_bytes, &data_bytes, man.m, man.ef_construction)
+        .map_err(LoadFailure::Corrupt)?;
+    match graph.len() {
+        n if n == man.points => Ok(graph),
+        n => Err(LoadFailure::Corrupt(format!("dump holds {n} points, manifest says {}", man.points))),
     }
 }
 
-/// hnsw_rs' tag before the data file's header and before each point's vector.
-const MAGIC_DATA: u32 = 0xa67f_0000;
-
 /// Overwrite with zeros, in place, the vectors of the points `gone` says are gone from a
-/// dump's data file (hnsw_rs' layout: a header `magic u32, dim usize`, then per point `magic
-/// u32, id u64, byte length u64, the f32s`), so a forgotten memory's vector does not stay on
-/// disk inside a dump. A zero vector is at distance 1 from everything: the point keeps its
+/// dump's data file (a header `magic u32, dim u64`, then per point `magic u32, id u64, byte
+/// length u64, the f32s`), so a forgotten memory's vector does not stay on disk inside a dump. A zero vector is at distance 1 from everything: the point keeps its
 /// links, and as a tombstone it is never returned. Returns how many vectors were zeroed.
 fn scrub_data(path: &Path, gone: &dyn Fn(VectorId) -> bool) -> Result<usize> {
     let bytes = fs::read(path)?;
     let corrupt = || Error::Corrupt(format!("index dump {} is not in the expected layout", path.display()));
     let u32_at =
-        |at: usize| bytes.get(at..at + 4).map(|b| u32::from_ne_bytes(b.try_into().expect("4 bytes")));
+        |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")));
     let u64_at =
-        |at: usize| bytes.get(at..at + 8).map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes")));
-    if u32_at(0) != Some(MAGIC_DATA) {
+        |at: usize| bytes.get(at..at + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    if u32_at(0) != Some(VECTORS_MAGIC) {
         return Err(corrupt());
     }
     let mut zeroed = Vec::new();
-    let mut at = 4 + std::mem::size_of::<usize>();
+    let mut at = 4 + 8;
     while at < bytes.len() {
-        let (Some(MAGIC_DATA), Some(id), Some(len)) = (u32_at(at), u64_at(at + 4), u64_at(at + 12)) else {
+        let (Some(VECTORS_MAGIC), Some(id), Some(len)) = (u32_at(at), u64_at(at + 4), u64_at(at + 12)) else {
             return Err(corrupt());
         };
         let start = at + 20;
@@ -322,10 +375,8 @@ pub(crate) fn dump(
         None => None,
     };
     let write_dir = staging.as_ref().map_or(dir, |s| s.path.as_path());
-    let basename = graph
-        .hnsw
-        .file_dump(write_dir, &wanted)
-        .map_err(|e| Error::Storage(format!("index dump failed: {e}")))?;
+    graph.write_files(write_dir, &wanted).map_err(|e| Error::Storage(format!("index dump failed: {e}")))?;
+    let basename = wanted;
     let [graph_path, data_path] = dump_files(dir, &basename);
     let [plain_graph, plain_data] = dump_files(write_dir, &basename);
     if let Some(gone) = gone {
@@ -345,7 +396,7 @@ pub(crate) fn dump(
         m: target.cfg.m,
         ef_construction: target.cfg.ef_construction,
         watermark,
-        points: graph.hnsw.get_nb_point(),
+        points: graph.len(),
         graph_crc: crc_file(&graph_path)?,
         data_crc: crc_file(&data_path)?,
         sealed: target.seal.is_some(),

@@ -69,7 +69,7 @@ fn run(cache: &IndexCache, signal: &Signal) {
             while index.has_pending() && !signal.stop.load(Ordering::Acquire) {
                 let span = tracing::trace_span!("index_chunk", user_key = index.user_key);
                 let _e = span.enter();
-                // A panic inside hnsw_rs must not kill indexing for everyone; the vectors stay
+                // A panic while indexing must not kill indexing for everyone; the vectors stay
                 // pending (searched exactly) and the index is rebuilt at next load.
                 if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| index.drain(DRAIN_CHUNK, false)))
                     .is_err()

@@ -16,10 +16,10 @@
 //! store's rows are its only copy). The first vector past the threshold sends them all to the
 //! graph, in the background like any write.
 //!
-//! A large dump (at least [`BACKGROUND_LOAD_MIN_POINTS`]) loads on a thread of its own:
-//! hnsw_rs rebuilds every point and edge as its own allocation, seconds at 100k points. The
-//! user's vectors are read from the store into the pending tail instead, so the first call
-//! is answered at once (exactly); the loaded graph then replaces them in one step.
+//! A large dump (at least [`BACKGROUND_LOAD_MIN_POINTS`]) loads on a thread of its own
+//! (reading and checking ~170 MB at 100k MiniLM points, unsealing it first in an encrypted
+//! store). The user's vectors are read from the store into the pending tail instead, so the
+//! first call is answered at once (exactly); the loaded graph then replaces them in one step.
 
 mod config;
 mod distance;
@@ -108,18 +108,18 @@ pub(crate) struct Footprint {
 }
 
 impl Footprint {
-    /// Estimated bytes for vectors of `dim` coordinates and graph links `m` per layer.
-    /// hnsw_rs keeps each point as its own allocation with its vector and, per layer, its
-    /// neighbours as reference-counted pointers with their distances: ~2 KB a point besides
-    /// the vector and 64 bytes a link, calibrated on a 50k-point MiniLM graph (~6.4 KB a
-    /// point of resident memory at dim 384, m 16; docs/benchmarks.md, issue 32 part 5).
+    /// Estimated bytes for vectors of `dim` coordinates and graph links `m` per layer. A graph
+    /// point holds its vector, its layer-0 link slot (`2m` links and a count, 4 bytes each),
+    /// its id and level, an upper-layer list header and, on average, `1/(m-1)` upper layers of
+    /// `m + 1` words, and a visited stamp per concurrent search (~56 bytes besides the vector
+    /// and the layer-0 links; 1,706 bytes a point measured on 47,709 MiniLM vectors at m 16).
     /// Pending vectors count as the graph points they are about to become (the background
     /// indexer moves them in within moments), plus their own copy in the tail: the estimate
     /// does not depend on how far the indexer has got.
     pub fn bytes(&self, dim: usize, m: usize) -> u64 {
         let vector = 4 * dim as u64;
         let points = (self.graph_points + self.pending) as u64;
-        let graph = points * (vector + 2 * m as u64 * 64 + 2048);
+        let graph = points * (vector + (2 * m as u64 + 1) * 4 + 56);
         let pending = (self.pending + self.flat) as u64 * (vector + 64);
         let live = self.live as u64 * 32;
         // A nonzero sits in its dimension's postings and in its vector's entries (8 bytes
@@ -237,7 +237,7 @@ impl UserIndex {
                 let index = UserIndex::new(
                     user_key,
                     user,
-                    Graph::new(cfg, live.len()),
+                    Graph::new(cfg),
                     0,
                     IndexOrigin::Dump,
                     live,
@@ -258,16 +258,9 @@ impl UserIndex {
             Some((g, watermark)) => {
                 UserIndex::new(user_key, user, g, watermark, IndexOrigin::Dump, live, cfg, flat_max)
             }
-            None => UserIndex::new(
-                user_key,
-                user,
-                Graph::new(cfg, live.len()),
-                0,
-                IndexOrigin::Rebuilt,
-                live,
-                cfg,
-                flat_max,
-            ),
+            None => {
+                UserIndex::new(user_key, user, Graph::new(cfg), 0, IndexOrigin::Rebuilt, live, cfg, flat_max)
+            }
         };
         index.insert(rows_after(index.watermark())?);
         Ok(index)
@@ -284,7 +277,7 @@ impl UserIndex {
         cfg: &HnswConfig,
         flat_max: usize,
     ) -> Arc<UserIndex> {
-        let graph_points = graph.hnsw.get_nb_point();
+        let graph_points = graph.len();
         let mut state = State {
             graph: Arc::new(graph),
             origin,
@@ -343,7 +336,7 @@ impl UserIndex {
         };
         let replaced: Vec<VectorRow> = {
             let mut st = self.state.write();
-            st.graph_points = graph.hnsw.get_nb_point();
+            st.graph_points = graph.len();
             st.graph = Arc::new(graph);
             st.graph_watermark = man.watermark;
             // (Already at or past it, unless the dump holds vectors the store no longer has.)
@@ -364,7 +357,7 @@ impl UserIndex {
 
     /// The index of a user who has no vectors yet (flat up to `flat_max` vectors).
     pub fn empty(user_key: UserKey, user: &str, cfg: &HnswConfig, flat_max: usize) -> Arc<UserIndex> {
-        UserIndex::new(user_key, user, Graph::new(cfg, 0), 0, IndexOrigin::Rebuilt, Vec::new(), cfg, flat_max)
+        UserIndex::new(user_key, user, Graph::new(cfg), 0, IndexOrigin::Rebuilt, Vec::new(), cfg, flat_max)
     }
 
     /// Whether pending vectors go into the graph: once it has points (loaded from a dump, or
@@ -437,7 +430,7 @@ impl UserIndex {
         }
         st.graph_watermark = st.graph_watermark.max(last);
         // Exact: drains are serialized by `graph_writer`, the only inserter.
-        st.graph_points = graph.hnsw.get_nb_point();
+        st.graph_points = graph.len();
         self.dirty.store(true, Ordering::Release);
         chunk.len()
     }
@@ -477,7 +470,7 @@ impl UserIndex {
             return queries.iter().map(|q| sparse.search(q, k, |mid| eligible(&mid))).collect();
         }
         let mut hits: Vec<Vec<(MemoryId, f32)>> = vec![Vec::new(); queries.len()];
-        let points = st.graph.hnsw.get_nb_point();
+        let points = st.graph.len();
         if points > 0 && points <= exact_max {
             st.graph.for_each_point(|vid, v| {
                 if let Some(mid) = st.live.get(&vid).filter(|m| eligible(m)) {
@@ -534,31 +527,29 @@ impl UserIndex {
         let in_graph = st.live.len().saturating_sub(st.pending.len());
         // (`st.graph_points`: a chunk being drained is not made of tombstones.)
         let tombstones = st.graph_points.saturating_sub(in_graph);
-        // hnsw_rs' own filter keeps exploring the graph until it finds k accepted points,
-        // which costs far more than asking for a few more neighbours and dropping the
-        // rejected ones. Over-fetch by the expected rejection rate, and use the filter
+        // A filtered walk keeps exploring the graph until it finds k accepted points, which
+        // costs far more than asking for a few more neighbours and dropping the rejected ones. Over-fetch by the expected rejection rate, and use the filter
         // only when the accepted share is small (or over-fetching came up short).
         let share = match allowed {
             Some(a) => a.len() as f64 / in_graph.max(1) as f64,
             None => in_graph as f64 / st.graph_points.max(1) as f64,
         };
-        let accept = |vid: &usize| st.live.get(&(*vid as VectorId)).is_some_and(eligible);
-        let resolve = |found: Vec<hnsw_rs::prelude::Neighbour>| -> Vec<(MemoryId, f32)> {
+        let accept = |vid: VectorId| st.live.get(&vid).is_some_and(eligible);
+        let resolve = |found: Vec<(VectorId, f32)>| -> Vec<(MemoryId, f32)> {
             found
                 .into_iter()
-                .filter(|n| accept(&n.d_id))
-                .filter_map(|n| Some((*st.live.get(&(n.d_id as VectorId))?, 1.0 - n.distance)))
+                .filter_map(|(vid, d)| Some((*st.live.get(&vid).filter(|m| eligible(m))?, 1.0 - d)))
                 .collect()
         };
         let mut found = Vec::new();
         if allowed.is_none() && tombstones == 0 {
-            found = resolve(st.graph.hnsw.search(query, k, ef.max(k)));
+            found = resolve(st.graph.search(query, k, ef.max(k), None));
         } else if share >= 0.1 {
             let wide = ((k as f64 / share) * 1.2).ceil() as usize + 8;
-            found = resolve(st.graph.hnsw.search(query, wide, ef.max(wide)));
+            found = resolve(st.graph.search(query, wide, ef.max(wide), None));
         }
         if found.len() < k.min(in_graph) {
-            found = resolve(st.graph.hnsw.search_filter(query, k, ef.max(k), Some(&accept)));
+            found = resolve(st.graph.search(query, k, ef.max(k), Some(&accept)));
         }
         found
     }
@@ -578,7 +569,7 @@ impl UserIndex {
             let live = (tombstones > 0).then(|| st.live.keys().copied().collect::<HashSet<VectorId>>());
             (st.graph.clone(), st.graph_watermark, live)
         };
-        if graph.hnsw.get_nb_point() == 0 {
+        if graph.len() == 0 {
             graph::remove(target.dir, self.user_key);
             return Ok(());
         }
@@ -595,7 +586,7 @@ impl UserIndex {
         let st = self.state.read();
         let bound = self.graph_bound(&st);
         Footprint {
-            graph_points: st.graph.hnsw.get_nb_point(),
+            graph_points: st.graph.len(),
             pending: if bound { st.pending.len() } else { 0 },
             flat: if bound { 0 } else { st.pending.len() },
             live: st.live.len(),
@@ -639,8 +630,8 @@ fn usable<T>(res: std::result::Result<T, LoadFailure>, user_key: UserKey) -> Opt
 }
 
 /// Give the heap's free pages back to the OS (glibc's `malloc_trim`; elsewhere the allocator
-/// decides). Called after indexes are dropped: their points are many small allocations, which
-/// glibc would otherwise keep mapped for reuse.
+/// decides). Called after indexes are dropped: their pending rows and upper-layer link lists
+/// are many small allocations, which glibc would otherwise keep mapped for reuse.
 pub(crate) fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free memory to the kernel; it touches no live block.

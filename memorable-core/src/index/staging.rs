@@ -1,8 +1,9 @@
-//! Sealed index dumps of an encrypted store. hnsw_rs writes and reads its dump files only by
-//! path, so the plaintext files live in a private directory in memory (tmpfs: `/dev/shm`, or
-//! `$MEMORABLE_RAM_DIR`), never on disk: a dump is written there and sealed into the index
-//! directory (`crypto::sealed`, under the store's key); a load unseals into it and reads.
-//! The staging directory is removed as soon as hnsw_rs is done with it. Without a RAM
+//! Sealed index dumps of an encrypted store. The plaintext dump files live in a private
+//! directory in memory (tmpfs: `/dev/shm`, or `$MEMORABLE_RAM_DIR`), never on disk: a dump is
+//! written there and sealed into the index directory (`crypto::sealed`, under the store's
+//! key); a load unseals into it and reads. (The graph's format is the engine's own now, so
+//! dumps could stream through the sealer instead: not done yet.) The staging directory is
+//! removed as soon as the files are sealed or read. Without a RAM
 //! directory an encrypted store writes no dumps and builds its indexes from the database.
 
 use std::io::{BufReader, BufWriter, Write};

@@ -180,12 +180,10 @@ fn a_damaged_dump_loading_in_the_background_falls_back_to_indexing_afresh() {
 /// Dense vectors (a sentence model's, not the hashing embedder's sparse ones) are searched by
 /// walking the graph: its recall@10 against an exact scan must not regress. 6,000 unit
 /// vectors of dimension 64 spread widely around 60 centres (a hard set: neighbours are nearly
-/// equidistant), 200 queries near stored points. Measured 2026-12-07: 0.830 at the default
-/// `ef_search` (64), 0.965 at 128, 0.998 at 256; the bounds keep a margin because the graph's
-/// levels are random. hnswlib (M 16, ef_construction 100) finds 1.000 at ef 64 on the same
-/// distribution: hnsw_rs 0.3.5 moves one greedy step per upper layer (`search_filter`) where
-/// HNSW descends until no neighbour is closer, so the walk enters layer 0 far from the query
-/// (docs/benchmarks.md, "Dense recall"; issue 32 part 3 owns the fix).
+/// equidistant), 200 queries near stored points, built by the parallel drain of a checkpoint.
+/// Measured 2026-12-07 on these very vectors: the engine's graph 0.818-0.821 at the default
+/// `ef_search` (64), 0.957-0.958 at 128, 0.995-0.996 at 256; hnswlib 0.8 (M 16,
+/// ef_construction 100) 0.8215 / 0.960 / 0.9955. The bounds keep a margin for the level draw.
 #[test]
 fn dense_walk_recall_at_10_stays_high() {
     let dim = 64;
@@ -222,7 +220,7 @@ fn dense_walk_recall_at_10_stays_high() {
     };
     let (at_default, at_128, at_256) = (recall(HnswConfig::default().ef_search), recall(128), recall(256));
     assert!(
-        at_default >= 0.75 && at_128 >= 0.93 && at_256 >= 0.98,
+        at_default >= 0.78 && at_128 >= 0.93 && at_256 >= 0.98,
         "dense recall@10: {at_default:.3} at ef 64, {at_128:.3} at 128, {at_256:.3} at 256"
     );
 }

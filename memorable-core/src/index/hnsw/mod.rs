@@ -2,23 +2,34 @@
 //! vectors in one array, links as 4-byte node numbers in fixed-size slots (layer 0 holds
 //! `2 * m` of them, upper layers `m`), a visited list stamped per search instead of cleared.
 //!
-//! It exists because the per-user index so far walks hnsw_rs, whose search takes a single
-//! greedy step per upper layer instead of descending until no neighbour is closer, so the
-//! layer-0 beam starts far from the query (recall@10 0.83 at ef 64 on a hard dense set where
-//! hnswlib reaches 1.00), and which keeps each point as its own allocation with reference-
-//! counted links (~4.6 KB of memory a MiniLM vector). This graph follows the paper (Malkov &
-//! Yashunin, 2018) and hnswlib's choices: greedy descent to layer 1, a beam of `ef` at layer
-//! 0, the neighbour-selection heuristic (a candidate is kept only when it is closer to the
-//! new point than to every neighbour already kept), and levels drawn with `1 / ln m`.
-//! Levels come from a seeded generator, so a build is reproducible.
+//! It replaced hnsw_rs behind the per-user index: hnsw_rs keeps each point as its own
+//! allocation with reference-counted links (~4.6 KB of memory a MiniLM vector, against 1.7 KB
+//! here), rebuilds all of them on reload (~2-3 s at 100k points, against a read and a copy),
+//! and its search takes a single greedy step per upper layer instead of descending until no
+//! neighbour is closer. This graph follows the paper (Malkov & Yashunin, 2018)
+//! and hnswlib's choices: greedy descent to layer 1, a beam of `ef` at layer 0, the
+//! neighbour-selection heuristic (a candidate is kept unless it is closer to a neighbour
+//! already kept than to the new point), and levels drawn with `1 / ln m` from a seeded
+//! generator, so a build is reproducible.
 //!
-//! Not yet behind the per-user index (which still uses hnsw_rs, dumps included): measured
-//! against hnswlib and faiss by `cargo bench --bench ann` and `benches/peers/ann_run.sh`.
+//! An insertion is split in two so that searches go on while the graph grows: [`DenseHnsw::plan`]
+//! (the searches, on a shared borrow: many at once) and [`DenseHnsw::apply`] (the links, on an
+//! exclusive one, short). Points planned together are linked to each other at apply time by
+//! exact distances, so a batch planned in parallel builds the same kind of graph as one
+//! inserted point by point, and the same graph whatever the number of threads.
+//!
+//! Dumps ([`DenseHnsw::write_graph`], [`DenseHnsw::write_vectors`], [`DenseHnsw::read`]) are
+//! two files: the graph (header, ids, levels, links) and the vectors, one tagged record a point
+//! (`magic u32, id u64, byte length u64, the f32s`, after a `magic u32, dim u64` header: the
+//! layout hnsw_rs used), which lets a forgotten vector be zeroed in place.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
 use parking_lot::Mutex;
+
+mod dump;
+pub use dump::VECTORS_MAGIC;
 
 /// A distance with a total order (heaps).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -132,6 +143,10 @@ impl DenseHnsw {
     pub fn len(&self) -> usize {
         self.ids.len()
     }
+
+    pub fn params(&self) -> HnswParams {
+        self.params
+    }
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
@@ -192,18 +207,6 @@ impl DenseHnsw {
         slot[1..1 + to.len()].copy_from_slice(to);
     }
 
-    fn draw_level(&mut self) -> u8 {
-        // splitmix64
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        let u = ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-        let ml = 1.0 / (self.params.m as f64).ln();
-        ((-u.ln() * ml) as usize).min(15) as u8
-    }
-
     /// Greedy walk on `layer` from `from`: move to the closest neighbour until none is closer.
     fn descend(&self, q: &[f32], mut from: u32, mut d: f32, layer: u8) -> (u32, f32) {
         loop {
@@ -220,7 +223,9 @@ impl DenseHnsw {
         }
     }
 
-    /// Beam search of width `ef` on `layer` from `entries`; the nearest found, closest first.
+    /// Beam search of width `ef` on `layer` from `entries`; the nearest found among the nodes
+    /// `accept` takes, closest first. Rejected nodes are walked through but never returned
+    /// (hnswlib's filtered search).
     fn search_layer(
         &self,
         q: &[f32],
@@ -228,6 +233,7 @@ impl DenseHnsw {
         ef: usize,
         layer: u8,
         seen: &mut Visited,
+        accept: impl Fn(u32) -> bool,
     ) -> Vec<(f32, u32)> {
         seen.reset(self.len());
         let mut candidates: BinaryHeap<Reverse<(Dist, u32)>> = BinaryHeap::with_capacity(ef * 4);
@@ -235,7 +241,9 @@ impl DenseHnsw {
         for &(d, i) in entries {
             seen.insert(i);
             candidates.push(Reverse((Dist(d), i)));
-            found.push((Dist(d), i));
+            if accept(i) {
+                found.push((Dist(d), i));
+            }
         }
         while found.len() > ef {
             found.pop();
@@ -265,9 +273,11 @@ impl DenseHnsw {
                 let worst = found.peek().map_or(f32::INFINITY, |f| f.0 .0);
                 if found.len() < ef || dn < worst {
                     candidates.push(Reverse((Dist(dn), n)));
-                    found.push((Dist(dn), n));
-                    if found.len() > ef {
-                        found.pop();
+                    if accept(n) {
+                        found.push((Dist(dn), n));
+                        if found.len() > ef {
+                            found.pop();
+                        }
                     }
                 }
             }
@@ -277,16 +287,22 @@ impl DenseHnsw {
         out
     }
 
-    /// Keep at most `m` of `candidates` (closest first): one is kept when it is closer to the
-    /// base point than to every neighbour kept before it (spreads links across directions).
+    /// Keep at most `m` of `candidates` (closest first): one is kept unless it is closer to a
+    /// neighbour kept before it than to the base point (spreads links across directions). A
+    /// tie keeps it, as hnswlib does: otherwise a point with an exact duplicate (the same text
+    /// remembered twice) would link to the duplicate alone. Fewer than `m` candidates are all
+    /// kept.
     fn select(&self, candidates: &[(f32, u32)], m: usize) -> Vec<u32> {
+        if candidates.len() < m {
+            return candidates.iter().map(|c| c.1).collect();
+        }
         let mut kept: Vec<u32> = Vec::with_capacity(m);
         for &(d, c) in candidates {
             if kept.len() >= m {
                 break;
             }
             let cv = self.vector(c);
-            if kept.iter().all(|&k| 1.0 - (self.dot)(cv, self.vector(k)) > d) {
+            if kept.iter().all(|&k| 1.0 - (self.dot)(cv, self.vector(k)) >= d) {
                 kept.push(c);
             }
         }
@@ -297,32 +313,66 @@ impl DenseHnsw {
         self.visited.lock().pop().unwrap_or_else(|| Visited::new(self.len()))
     }
 
-    /// Add a unit vector with the caller's `id`.
-    pub fn insert(&mut self, id: u64, v: &[f32]) {
+    /// Draw the level of the next point to insert (from the graph's seeded generator).
+    pub fn draw_level(&mut self) -> u8 {
+        // splitmix64
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        let u = ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let ml = 1.0 / (self.params.m as f64).ln();
+        ((-u.ln() * ml) as usize).min(MAX_LEVEL as usize) as u8
+    }
+
+    /// The searches of inserting unit vector `v` at `level`: per layer up to `level`, the
+    /// `ef_construction` nearest points of the graph as it is now.
+    pub fn plan(&self, v: &[f32], level: u8) -> Plan {
         assert_eq!(v.len(), self.dim, "vector of {} values in a {}-d graph", v.len(), self.dim);
-        let i = self.ids.len() as u32;
-        let level = self.draw_level();
+        let mut found = vec![Vec::new(); level as usize + 1];
+        let Some(entry) = self.entry else { return Plan { level, found } };
+        let (mut ep, mut d) = (entry, self.dist(v, entry));
+        for layer in (level + 1..=self.max_level).rev() {
+            (ep, d) = self.descend(v, ep, d, layer);
+        }
+        let mut entries = vec![(d, ep)];
+        let mut seen = self.take_visited();
+        for layer in (0..=level.min(self.max_level)).rev() {
+            let f = self.search_layer(v, &entries, self.params.ef_construction, layer, &mut seen, |_| true);
+            entries.clone_from(&f);
+            found[layer as usize] = f;
+        }
+        self.visited.lock().push(seen);
+        Plan { level, found }
+    }
+
+    /// Add unit vector `v` with the caller's `id`, linked by `plan` (made by [`Self::plan`] on
+    /// this graph, before any of `peers` was applied) and to `peers`: the nodes applied since
+    /// that plan was made, which its searches could not see. Returns the new node's number.
+    pub fn apply(&mut self, id: u64, v: &[f32], plan: &Plan, peers: &[u32]) -> u32 {
+        assert_eq!(v.len(), self.dim, "vector of {} values in a {}-d graph", v.len(), self.dim);
+        let (i, level) = (self.ids.len() as u32, plan.level);
         self.level0.extend(std::iter::repeat_n(0, self.m0() + 1));
         self.level0.extend(v.iter().map(|x| x.to_bits()));
         self.ids.push(id);
         self.levels.push(level);
         self.upper.push(vec![0; level as usize * (self.params.m + 1)]);
-        let Some(entry) = self.entry else {
-            self.entry = Some(i);
-            self.max_level = level;
-            return;
-        };
-        let q = self.vector(i).to_vec();
-        let (mut ep, mut d) = (entry, self.dist(&q, entry));
-        for layer in (level + 1..=self.max_level).rev() {
-            (ep, d) = self.descend(&q, ep, d, layer);
+        if self.entry.is_none() {
+            (self.entry, self.max_level) = (Some(i), level);
+            return i;
         }
-        let mut entries = vec![(d, ep)];
-        let mut seen = self.take_visited();
-        for layer in (0..=level.min(self.max_level)).rev() {
-            let found = self.search_layer(&q, &entries, self.params.ef_construction, layer, &mut seen);
+        for layer in (0..=level).rev() {
+            let mut candidates = plan.found[layer as usize].clone();
+            for &p in peers.iter().filter(|&&p| self.levels[p as usize] >= layer) {
+                candidates.push((self.dist(v, p), p));
+            }
+            if candidates.is_empty() {
+                continue;
+            }
+            candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             let cap = if layer == 0 { self.m0() } else { self.params.m };
-            let neighbours = self.select(&found, self.params.m);
+            let neighbours = self.select(&candidates, self.params.m);
             self.set_links(i, layer, &neighbours);
             for &n in &neighbours {
                 let mut theirs: Vec<u32> = self.links(n, layer).to_vec();
@@ -332,35 +382,82 @@ impl DenseHnsw {
                     let nv = self.vector(n).to_vec();
                     let mut scored: Vec<(f32, u32)> =
                         theirs.iter().chain([&i]).map(|&x| (self.dist(&nv, x), x)).collect();
-                    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
                     theirs = self.select(&scored, cap);
                 }
                 self.set_links(n, layer, &theirs);
             }
-            entries = found;
         }
-        self.visited.lock().push(seen);
         if level > self.max_level {
-            self.max_level = level;
-            self.entry = Some(i);
+            (self.max_level, self.entry) = (level, Some(i));
         }
+        i
+    }
+
+    /// Add a unit vector with the caller's `id`.
+    pub fn insert(&mut self, id: u64, v: &[f32]) {
+        let level = self.draw_level();
+        let plan = self.plan(v, level);
+        self.apply(id, v, &plan, &[]);
     }
 
     /// The `k` nearest nodes to unit vector `q` by a walk with beam `ef` (at least `k`):
     /// (caller id, distance `1 - cos`), closest first.
     pub fn search(&self, q: &[f32], k: usize, ef: usize) -> Vec<(u64, f32)> {
+        // (No filter at all, not an always-true one on ids: reading a visited node's id is
+        // one more cache miss a node.)
+        self.walk(q, k, ef, |_| true)
+    }
+
+    /// [`Self::search`] among the points whose id `accept` takes; the others are walked
+    /// through, never returned.
+    pub fn search_filter(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        accept: impl Fn(u64) -> bool,
+    ) -> Vec<(u64, f32)> {
+        self.walk(q, k, ef, |i| accept(self.ids[i as usize]))
+    }
+
+    fn walk(&self, q: &[f32], k: usize, ef: usize, accept: impl Fn(u32) -> bool) -> Vec<(u64, f32)> {
         let Some(entry) = self.entry else { return Vec::new() };
         let (mut ep, mut d) = (entry, self.dist(q, entry));
         for layer in (1..=self.max_level).rev() {
             (ep, d) = self.descend(q, ep, d, layer);
         }
         let mut seen = self.take_visited();
-        let found = self.search_layer(q, &[(d, ep)], ef.max(k), 0, &mut seen);
+        let found = self.search_layer(q, &[(d, ep)], ef.max(k), 0, &mut seen, accept);
         self.visited.lock().push(seen);
         found.into_iter().take(k).map(|(d, i)| (self.ids[i as usize], d)).collect()
     }
+
+    /// Call `f` with each point's id and vector, in insertion order.
+    pub fn for_each(&self, mut f: impl FnMut(u64, &[f32])) {
+        for (i, &id) in self.ids.iter().enumerate() {
+            f(id, self.vector(i as u32));
+        }
+    }
 }
 
+/// What inserting one point found before the graph changed ([`DenseHnsw::plan`]).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    level: u8,
+    /// Per layer `0..=level`: the nearest points found, closest first (empty above the graph's
+    /// top layer at planning time).
+    found: Vec<Vec<(f32, u32)>>,
+}
+
+impl Plan {
+    pub fn level(&self) -> u8 {
+        self.level
+    }
+}
+
+/// Levels are capped (a level of 16 has odds of 16^-16 at m 16).
+const MAX_LEVEL: u8 = 15;
 /// The dot product for this CPU (AVX-512, AVX2+FMA or portable), chosen once per graph.
 fn pick_dot() -> fn(&[f32], &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
@@ -411,84 +508,4 @@ unsafe fn dot512(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Unit vectors around `centres` clusters (a hard set: near neighbours are close together).
-    fn clustered(n: usize, dim: usize, centres: usize, seed: u64) -> Vec<Vec<f32>> {
-        let mut s = seed;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f32 / (1u64 << 53) as f32 - 0.5
-        };
-        let c: Vec<Vec<f32>> = (0..centres).map(|_| (0..dim).map(|_| next()).collect()).collect();
-        (0..n)
-            .map(|i| {
-                let mut v: Vec<f32> = c[i % centres].iter().map(|x| x + 0.9 * next()).collect();
-                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-                v.iter_mut().for_each(|x| *x /= norm);
-                v
-            })
-            .collect()
-    }
-
-    #[test]
-    fn recall_at_10_against_an_exact_scan() {
-        // The set of `index::tests::dense_walk_recall_at_10_stays_high` in size and shape,
-        // where hnsw_rs reaches 0.83 at ef 64.
-        let (dim, n) = (64, 6_000);
-        let all = clustered(n + 200, dim, 60, 7);
-        let mut g = DenseHnsw::new(dim, HnswParams::default());
-        for (i, v) in all[..n].iter().enumerate() {
-            g.insert(i as u64, v);
-        }
-        assert_eq!(g.len(), n);
-        let queries = &all[n..];
-        let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-        let recall = |ef: usize| {
-            let mut hits = 0;
-            for q in queries {
-                let mut exact: Vec<(f32, u64)> =
-                    all[..n].iter().enumerate().map(|(i, v)| (1.0 - dot(q, v), i as u64)).collect();
-                exact.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let truth: Vec<u64> = exact[..10].iter().map(|e| e.1).collect();
-                hits += g.search(q, 10, ef).iter().filter(|(id, _)| truth.contains(id)).count();
-            }
-            hits as f64 / (10 * queries.len()) as f64
-        };
-        let (r32, r64) = (recall(32), recall(64));
-        assert!(r32 >= 0.95 && r64 >= 0.99, "recall@10 {r32:.3} at ef 32, {r64:.3} at ef 64");
-        // Closest first, distances consistent with the vectors.
-        let got = g.search(&queries[0], 10, 64);
-        assert!(got.windows(2).all(|w| w[0].1 <= w[1].1));
-        let d0 = 1.0 - dot(&queries[0], &all[got[0].0 as usize]);
-        assert!((got[0].1 - d0).abs() < 1e-5);
-    }
-
-    #[test]
-    fn small_and_empty_graphs() {
-        let mut g = DenseHnsw::new(4, HnswParams::default());
-        assert!(g.search(&[1.0, 0.0, 0.0, 0.0], 3, 10).is_empty());
-        g.insert(42, &[1.0, 0.0, 0.0, 0.0]);
-        g.insert(7, &[0.0, 1.0, 0.0, 0.0]);
-        let got = g.search(&[0.9, 0.1, 0.0, 0.0], 5, 10);
-        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [42, 7]);
-    }
-
-    #[test]
-    fn builds_are_reproducible() {
-        let all = clustered(500, 16, 5, 3);
-        let build = || {
-            let mut g = DenseHnsw::new(16, HnswParams::default());
-            for (i, v) in all.iter().enumerate() {
-                g.insert(i as u64, v);
-            }
-            g
-        };
-        let (a, b) = (build(), build());
-        assert_eq!(a.level0, b.level0);
-        assert_eq!(a.search(&all[3], 5, 20), b.search(&all[3], 5, 20));
-    }
-}
+mod tests;
