@@ -109,17 +109,18 @@ pub(crate) struct Footprint {
 
 impl Footprint {
     /// Estimated bytes for vectors of `dim` coordinates and graph links `m` per layer. A graph
-    /// point holds its vector, its layer-0 link slot (`2m` links and a count, 4 bytes each),
-    /// its id and level, an upper-layer list header and, on average, `1/(m-1)` upper layers of
-    /// `m + 1` words, and a visited stamp per concurrent search (~56 bytes besides the vector
-    /// and the layer-0 links; 1,706 bytes a point measured on 47,709 MiniLM vectors at m 16).
+    /// point holds its vector twice (f32, and f16 for the walk), its layer-0 link slot (`2m`
+    /// links and a count, 4 bytes each), its id and level, an upper-layer list header and, on
+    /// average, `1/(m-1)` upper layers of `m + 1` words, and a visited stamp per concurrent
+    /// search (~56 bytes besides the vectors and the layer-0 links; 2,474 bytes a point
+    /// measured on 47,709 MiniLM vectors at m 16).
     /// Pending vectors count as the graph points they are about to become (the background
     /// indexer moves them in within moments), plus their own copy in the tail: the estimate
     /// does not depend on how far the indexer has got.
     pub fn bytes(&self, dim: usize, m: usize) -> u64 {
         let vector = 4 * dim as u64;
         let points = (self.graph_points + self.pending) as u64;
-        let graph = points * (vector + (2 * m as u64 + 1) * 4 + 56);
+        let graph = points * (vector + 2 * dim as u64 + (2 * m as u64 + 1) * 4 + 56);
         let pending = (self.pending + self.flat) as u64 * (vector + 64);
         let live = self.live as u64 * 32;
         // A nonzero sits in its dimension's postings and in its vector's entries (8 bytes

@@ -77,8 +77,8 @@ impl DenseHnsw {
             w.write_all(&VECTORS_MAGIC.to_le_bytes())?;
             w.write_all(&id.to_le_bytes())?;
             w.write_all(&bytes.to_le_bytes())?;
-            let start = i * self.stride() + 1 + self.m0();
-            write_words(w, &self.level0[start..start + self.dim])?;
+            let words: Vec<u32> = self.vector(i as u32).iter().map(|x| x.to_bits()).collect();
+            write_words(w, &words)?;
         }
         Ok(())
     }
@@ -111,11 +111,8 @@ impl DenseHnsw {
         if out.levels.iter().any(|&l| l > max_level) || max_level > MAX_LEVEL {
             return Err("a level above the top".into());
         }
-        let (m0, stride) = (out.m0(), out.stride());
-        out.level0 = vec![0; n.checked_mul(stride).ok_or("size overflow")?];
-        for node in out.level0.chunks_exact_mut(stride) {
-            node[..1 + m0].copy_from_slice(&g.words(1 + m0)?);
-        }
+        let m0 = out.m0();
+        let links0 = g.words(n.checked_mul(1 + m0).ok_or("size overflow")?)?;
         out.upper = out.levels.iter().map(|&l| g.words(l as usize * (m + 1))).collect::<Result<_, _>>()?;
         if g.at != graph.len() {
             return Err("trailing bytes after the graph".into());
@@ -126,9 +123,7 @@ impl DenseHnsw {
             s.chunks_exact(cap + 1)
                 .all(|c| c[0] as usize <= cap && c[1..1 + c[0] as usize].iter().all(|&x| x < n32))
         };
-        if !out.level0.chunks_exact(stride).all(|b| slots_ok(&b[..1 + m0], m0))
-            || !out.upper.iter().all(|u| slots_ok(u, m))
-        {
+        if !slots_ok(&links0, m0) || !out.upper.iter().all(|u| slots_ok(u, m)) {
             return Err("a link out of range".into());
         }
         out.entry = match (entry, n) {
@@ -141,12 +136,16 @@ impl DenseHnsw {
         if v.u32()? != VECTORS_MAGIC || v.u64()? != dim as u64 {
             return Err("vectors header does not match the graph".into());
         }
-        for i in 0..n {
+        out.level0.reserve_exact(n * out.stride());
+        out.exact.reserve_exact(n * dim);
+        for (i, links) in links0.chunks_exact(1 + m0).enumerate() {
             if v.u32()? != VECTORS_MAGIC || v.u64()? != out.ids[i] || v.u64()? != (dim * 4) as u64 {
                 return Err(format!("vector record {i} does not match the graph"));
             }
-            let start = i * stride + 1 + m0;
-            out.level0[start..start + dim].copy_from_slice(&v.words(dim)?);
+            let vector: Vec<f32> = v.words(dim)?.into_iter().map(f32::from_bits).collect();
+            out.push_block(&vector);
+            let at = out.level0.len() - out.stride();
+            out.level0[at..at + 1 + m0].copy_from_slice(links);
         }
         if v.at != vectors.len() {
             return Err("trailing bytes after the vectors".into());

@@ -157,6 +157,7 @@ fn a_dump_reads_back_the_same_graph_and_damage_is_refused() {
         (back.level0.clone(), back.ids.clone(), back.levels.clone()),
         (g.level0.clone(), g.ids.clone(), g.levels.clone())
     );
+    assert_eq!(back.exact, g.exact);
     assert_eq!(
         (back.upper.clone(), back.entry, back.max_level, back.rng),
         (g.upper.clone(), g.entry, g.max_level, g.rng)
@@ -181,4 +182,36 @@ fn a_dump_reads_back_the_same_graph_and_damage_is_refused() {
     empty.write_graph(&mut eg).unwrap();
     empty.write_vectors(&mut ev).unwrap();
     assert!(DenseHnsw::read(&eg, &ev).unwrap().is_empty());
+}
+
+#[test]
+fn the_half_precision_kernels_agree_and_results_carry_exact_distances() {
+    let v = clustered(3, 389, 1, 2);
+    let h: Vec<u16> = v[1].iter().map(|x| half::f16::from_f32(*x).to_bits()).collect();
+    let want = dot16_portable(&v[0], &h);
+    let exact: f32 = v[0].iter().zip(&v[1]).map(|(a, b)| a * b).sum();
+    assert!((want - exact).abs() < 2e-3, "f16 dot {want} vs f32 {exact}");
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx2") && has!("fma") && has!("f16c") {
+            // SAFETY: features checked just above.
+            let got = unsafe { dot16_avx2(&v[0], &h) };
+            assert!((got - want).abs() < 1e-5, "avx2 {got} vs {want}");
+        }
+        if has!("avx512f") {
+            // SAFETY: feature checked just above.
+            let got = unsafe { dot16_512(&v[0], &h) };
+            assert!((got - want).abs() < 1e-5, "avx512 {got} vs {want}");
+        }
+    }
+    // The walk measures in f16, the results are re-ranked in f32: distances are exact.
+    let all = clustered(500, 389, 5, 8);
+    let g = build(&all, 389);
+    for q in all.iter().step_by(50) {
+        for (id, d) in g.search(q, 5, 32) {
+            let e = 1.0 - q.iter().zip(&all[id as usize]).map(|(a, b)| a * b).sum::<f32>();
+            assert!((d - e).abs() < 1e-5, "{d} vs {e}");
+        }
+    }
 }
