@@ -236,7 +236,7 @@ fn dump_and_open(g: &DenseHnsw) -> (f64, f64, usize) {
     let t = Instant::now();
     let (mut graph, mut vectors) = (Vec::new(), Vec::new());
     g.write_graph(&mut graph).unwrap();
-    g.write_vectors(&mut vectors).unwrap();
+    g.write_vectors(&mut vectors, None).unwrap();
     let dump = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let back = DenseHnsw::read(&graph, &vectors).unwrap();

@@ -117,8 +117,8 @@ impl Graph {
         }
     }
 
-    /// Write the two dump files into `dir` under `basename`.
-    fn write_files(&self, dir: &Path, basename: &str) -> Result<()> {
+    /// Write the two dump files into `dir` under `basename`, the vectors of `gone` points zeroed.
+    fn write_files(&self, dir: &Path, basename: &str, gone: Option<&dyn Fn(VectorId) -> bool>) -> Result<()> {
         let inner = self.inner.read();
         let g = inner.as_ref().ok_or_else(|| Error::Storage("no graph to dump".into()))?;
         let [graph_path, data_path] = dump_files(dir, basename);
@@ -127,7 +127,7 @@ impl Graph {
             if part == 0 {
                 g.write_graph(&mut w)?;
             } else {
-                g.write_vectors(&mut w)?;
+                g.write_vectors(&mut w, gone)?;
             }
             w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
@@ -277,8 +277,9 @@ pub(crate) fn load(
 
 /// Overwrite with zeros, in place, the vectors of the points `gone` says are gone from a
 /// dump's data file (a header `magic u32, dim u64`, then per point `magic u32, id u64, byte
-/// length u64, the f32s`), so a forgotten memory's vector does not stay on disk inside a dump. A zero vector is at distance 1 from everything: the point keeps its
-/// links, and as a tombstone it is never returned. Returns how many vectors were zeroed.
+/// length u64, the f32s`), so a forgotten memory's vector does not stay on disk inside a dump
+/// written before the forget. A zero vector is at distance 1 from everything: the point keeps
+/// its links, and as a tombstone it is never returned. Returns how many vectors were zeroed.
 fn scrub_data(path: &Path, gone: &dyn Fn(VectorId) -> bool) -> Result<usize> {
     let bytes = fs::read(path)?;
     let corrupt = || Error::Corrupt(format!("index dump {} is not in the expected layout", path.display()));
@@ -375,13 +376,12 @@ pub(crate) fn dump(
         None => None,
     };
     let write_dir = staging.as_ref().map_or(dir, |s| s.path.as_path());
-    graph.write_files(write_dir, &wanted).map_err(|e| Error::Storage(format!("index dump failed: {e}")))?;
+    graph
+        .write_files(write_dir, &wanted, gone)
+        .map_err(|e| Error::Storage(format!("index dump failed: {e}")))?;
     let basename = wanted;
     let [graph_path, data_path] = dump_files(dir, &basename);
     let [plain_graph, plain_data] = dump_files(write_dir, &basename);
-    if let Some(gone) = gone {
-        scrub_data(&plain_data, gone)?;
-    }
     if let Some(key) = target.seal {
         seal_file(&plain_graph, &graph_path, key)?;
         seal_file(&plain_data, &data_path, key)?;

@@ -69,15 +69,19 @@ impl DenseHnsw {
     }
 
     /// Write the vectors part of a dump (see the module docs), in node order.
-    pub fn write_vectors(&self, w: &mut impl Write) -> io::Result<()> {
+    /// The vectors of the points `gone` names (tombstones) are written as zeros: a forgotten
+    /// memory's vector never reaches the disk inside a dump.
+    pub fn write_vectors(&self, w: &mut impl Write, gone: Option<&dyn Fn(u64) -> bool>) -> io::Result<()> {
         w.write_all(&VECTORS_MAGIC.to_le_bytes())?;
         w.write_all(&(self.dim as u64).to_le_bytes())?;
         let bytes = (self.dim * 4) as u64;
-        for (i, id) in self.ids.iter().enumerate() {
+        for (i, &id) in self.ids.iter().enumerate() {
             w.write_all(&VECTORS_MAGIC.to_le_bytes())?;
             w.write_all(&id.to_le_bytes())?;
             w.write_all(&bytes.to_le_bytes())?;
-            let words: Vec<u32> = self.vector(i as u32).iter().map(|x| x.to_bits()).collect();
+            let zero = gone.is_some_and(|g| g(id));
+            let words: Vec<u32> =
+                self.vector(i as u32).iter().map(|x| if zero { 0 } else { x.to_bits() }).collect();
             write_words(w, &words)?;
         }
         Ok(())

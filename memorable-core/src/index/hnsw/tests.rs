@@ -151,7 +151,7 @@ fn a_dump_reads_back_the_same_graph_and_damage_is_refused() {
     let g = build(&all, 24);
     let (mut graph, mut vectors) = (Vec::new(), Vec::new());
     g.write_graph(&mut graph).unwrap();
-    g.write_vectors(&mut vectors).unwrap();
+    g.write_vectors(&mut vectors, None).unwrap();
     let back = DenseHnsw::read(&graph, &vectors).unwrap();
     assert_eq!(
         (back.level0.clone(), back.ids.clone(), back.levels.clone()),
@@ -180,7 +180,7 @@ fn a_dump_reads_back_the_same_graph_and_damage_is_refused() {
     let empty = DenseHnsw::new(24, HnswParams::default());
     let (mut eg, mut ev) = (Vec::new(), Vec::new());
     empty.write_graph(&mut eg).unwrap();
-    empty.write_vectors(&mut ev).unwrap();
+    empty.write_vectors(&mut ev, None).unwrap();
     assert!(DenseHnsw::read(&eg, &ev).unwrap().is_empty());
 }
 
